@@ -1,0 +1,124 @@
+import { describe, expect, it } from 'vitest';
+import {
+  ConfigError,
+  MetricsRegistry,
+  fnv1a64,
+  mergeStatPoint,
+  parseDuration,
+  parseMetricName,
+  parseResolutions,
+  seriesId,
+  statPointOf,
+  addSample,
+  windowStart,
+} from '@carillon/core';
+
+describe('parseMetricName', () => {
+  it.each([
+    ['a.b.c', 'a.b.c'],
+    ['a.b;z=1;a=2', 'a.b;a=2;z=1'],
+    ['a;k=1;k=2', 'a;k=2'],
+    ['a;name=x;k=v', 'a;k=v'],
+    ['héllo.wörld', 'héllo.wörld'],
+  ])('%s is canonical as %s', (name, canonical) => {
+    const key = parseMetricName(name);
+    expect(typeof key).toBe('object');
+    if (typeof key === 'object') expect(key.canonical).toBe(canonical);
+  });
+
+  it.each([
+    ['', 'invalid_path'],
+    ['a..b', 'invalid_path'],
+    ['.a', 'invalid_path'],
+    ['a.', 'invalid_path'],
+    ['a/b', 'invalid_path'],
+    ['a;k', 'invalid_tag'],
+    ['a;=v', 'invalid_tag'],
+    ['a;k=', 'invalid_tag'],
+    ['a;k=~v', 'invalid_tag'],
+    ['a;k!=v', 'invalid_tag'],
+    [';k=v', 'invalid_path'],
+  ])('%j is refused as %s', (name, problem) => {
+    expect(parseMetricName(name)).toBe(problem);
+  });
+});
+
+describe('resolutions', () => {
+  it('parses the default times', () => {
+    const r = parseResolutions(['10s:168h', '1m:720h', '10m:21600h']);
+    expect(r.map((x) => [x.step, x.ttl, x.name])).toEqual([
+      [10, 604800, '10s:1w'],
+      [60, 2592000, '1m:30d'],
+      [600, 77760000, '10m:900d'],
+    ]);
+  });
+  it.each([
+    [[], 'times: needs at least one'],
+    [['10s'], 'times[0]: "10s" must be step:retention'],
+    [['10s:1h', '15s:1h'], 'times[1]: step 15s is not a multiple'],
+    [['1m:1h', '10s:1h'], 'times[1]: step 10s must be longer'],
+    [['10x:1h'], 'times[0]: "10x" is not a duration'],
+    [['1h:1m'], 'times[0]: retention 1m is shorter'],
+  ])('%j is a config error naming the key', (specs, message) => {
+    expect(() => parseResolutions(specs)).toThrowError(ConfigError);
+    expect(() => parseResolutions(specs)).toThrowError(message);
+  });
+  it('parseDuration', () => {
+    expect(parseDuration('2d', 'k')).toBe(172800);
+    expect(() => parseDuration('0s', 'k')).toThrowError('config: k:');
+  });
+});
+
+describe('StatPoint', () => {
+  it('merging finer points equals aggregating all samples', () => {
+    const samples = [5, -2, 7.5, 0, 3, 3, 11];
+    const whole = statPointOf(0, samples[0]!);
+    for (const v of samples.slice(1)) addSample(whole, v);
+    const a = statPointOf(0, samples[0]!);
+    for (const v of samples.slice(1, 3)) addSample(a, v);
+    const b = statPointOf(10, samples[3]!);
+    for (const v of samples.slice(4)) addSample(b, v);
+    mergeStatPoint(a, b);
+    expect(a).toEqual(whole);
+    expect(whole).toEqual({ time: 0, min: -2, max: 11, sum: 27.5, first: 5, last: 11, count: 7 });
+  });
+  it('windowStart floors', () => {
+    expect(windowStart(1000, 60)).toBe(960);
+    expect(windowStart(-1, 60)).toBe(-60);
+  });
+});
+
+describe('ids', () => {
+  it('fnv1a64 matches the reference vectors', () => {
+    expect(fnv1a64('')).toBe(0xcbf29ce484222325n);
+    expect(fnv1a64('a')).toBe(0xaf63dc4c8601ec8cn);
+    expect(fnv1a64('foobar')).toBe(0x85944171f73967e8n);
+  });
+  it('seriesId hashes path and sorted tags', () => {
+    expect(seriesId('a.b', [])).toBe(BigInt.asIntN(64, fnv1a64('a.b:')));
+    expect(
+      seriesId('a', [
+        ['k', 'v'],
+        ['x', 'y'],
+      ]),
+    ).toBe(BigInt.asIntN(64, fnv1a64('a:k=v;x=y')));
+  });
+});
+
+describe('MetricsRegistry', () => {
+  it('renders counters, gauges and histograms', () => {
+    const registry = new MetricsRegistry();
+    const rejected = registry.counter('lines_rejected_total', 'Lines rejected', ['reason']);
+    rejected.labels('invalid_value').inc(3);
+    registry.gauge('queue_depth', 'Queue depth', [], (g) => g.set(7));
+    const latency = registry.histogram('write_seconds', 'Write latency', [0.1, 1]);
+    latency.observe(0.05);
+    latency.observe(5);
+    const text = registry.render();
+    expect(text).toContain('carillon_lines_rejected_total{reason="invalid_value"} 3');
+    expect(text).toContain('carillon_queue_depth 7');
+    expect(text).toContain('carillon_write_seconds_bucket{le="0.1"} 1');
+    expect(text).toContain('carillon_write_seconds_bucket{le="+Inf"} 2');
+    expect(registry.value('lines_rejected_total', 'invalid_value')).toBe(3);
+  });
+});
