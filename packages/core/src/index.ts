@@ -1,3 +1,5 @@
+export * from './aggregation.js';
+export * from './batch.js';
 export * from './errors.js';
 export * from './ids.js';
 export * from './key.js';
@@ -5,4 +7,5 @@ export * from './log.js';
 export * from './metrics.js';
 export * from './resolution.js';
 export * from './statpoint.js';
+export * from './store.js';
 export * from './time.js';

@@ -1,0 +1,32 @@
+import type { FlushBatch } from './batch.js';
+import type { Resolution } from './resolution.js';
+import type { StatPoint } from './statpoint.js';
+
+/**
+ * A destination for flushed windows. Archetypes: immediate (log), batched (file, kafka, cassandra flat),
+ * connection-based (cassandra, redis, kafka: lazy connect, reconnect with backoff, timeouts on every I/O),
+ * pull (prometheus). A writer never throws into the flush path: failures are counted by the writer.
+ */
+export interface Writer {
+  readonly name: string;
+  write(batch: FlushBatch): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Values of one series at one resolution: `values[i]` is the window starting at `start + i * step`. */
+export interface SeriesValues {
+  start: number;
+  step: number;
+  values: (number | null)[];
+}
+
+/** What a store answers for reads: stored values of one series, one slot per window in [from, until). */
+export interface SeriesReader {
+  fetch(name: string, resolution: Resolution, from: number, until: number): Promise<(number | null)[]>;
+}
+
+/** Windows the aggregator holds that no store has yet, so reads can include them. */
+export interface PendingSource {
+  /** StatPoints of `name` at `resolution` whose window starts in [from, until), oldest first. */
+  pending(name: string, resolution: Resolution, from: number, until: number): StatPoint[];
+}
