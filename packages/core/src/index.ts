@@ -6,6 +6,7 @@ export * from './key.js';
 export * from './log.js';
 export * from './metrics.js';
 export * from './resolution.js';
+export * from './samples.js';
 export * from './statpoint.js';
 export * from './store.js';
 export * from './time.js';
