@@ -1,5 +1,6 @@
 export * from './aggregation.js';
 export * from './batch.js';
+export * from './config.js';
 export * from './errors.js';
 export * from './ids.js';
 export * from './key.js';

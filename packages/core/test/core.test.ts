@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import {
   ConfigError,
+  ConfigSource,
+  parseListenAddress,
+  parseOverrides,
   MetricsRegistry,
   fnv1a64,
   mergeStatPoint,
@@ -120,5 +123,46 @@ describe('MetricsRegistry', () => {
     expect(text).toContain('carillon_write_seconds_bucket{le="0.1"} 1');
     expect(text).toContain('carillon_write_seconds_bucket{le="+Inf"} 2');
     expect(registry.value('lines_rejected_total', 'invalid_value')).toBe(3);
+  });
+});
+
+describe('ConfigSource', () => {
+  const file = { log_level: 'debug', graphite: { max_line_length: 2048, tcp_listen: ':2003' }, times: ['10s:1h'] };
+
+  it('layers file, environment and overrides', () => {
+    const source = new ConfigSource(
+      file,
+      { CARILLON_GRAPHITE_MAX_LINE_LENGTH: '1024' },
+      parseOverrides(['graphite.tcp_listen=127.0.0.1:2004']),
+    );
+    expect(source.string('log_level', 'info')).toBe('debug');
+    expect(source.integer('graphite.max_line_length', 4096)).toBe(1024);
+    expect(source.string('graphite.tcp_listen', ':2003')).toBe('127.0.0.1:2004');
+    expect(source.stringList('times', [])).toEqual(['10s:1h']);
+    expect(source.duration('aggregator.grace', '2s')).toBe(2);
+    expect(() => source.assertAllKeysKnown()).not.toThrow();
+  });
+
+  it('names the key in every error', () => {
+    const source = new ConfigSource({ a: 'x', b: { c: 1.5 } }, { CARILLON_D: 'maybe' });
+    expect(() => source.integer('a', 1)).toThrowError('config: a: must be a number');
+    expect(() => source.integer('b.c', 1)).toThrowError('config: b.c: must be a whole number');
+    expect(() => source.boolean('d', false)).toThrowError('config: d: must be true or false');
+    expect(() => source.integer('e', 5, { min: 10 })).toThrowError('config: e: must be at least 10');
+  });
+
+  it('reports keys nobody read', () => {
+    const source = new ConfigSource({ graphite: { max_line_lenght: 1 } }, {}, parseOverrides(['http.prot=1']));
+    source.integer('graphite.max_line_length', 4096);
+    expect(() => source.assertAllKeysKnown()).toThrowError(
+      'config: graphite.max_line_lenght: unknown key (also: http.prot)',
+    );
+  });
+
+  it('parses listen addresses', () => {
+    expect(parseListenAddress(':2003', 'k')).toEqual({ host: '0.0.0.0', port: 2003 });
+    expect(parseListenAddress('127.0.0.1:0', 'k')).toEqual({ host: '127.0.0.1', port: 0 });
+    expect(parseListenAddress('', 'k')).toBeNull();
+    expect(() => parseListenAddress('host:x', 'k')).toThrowError('config: k:');
   });
 });
