@@ -1,1 +1,1 @@
-export {};
+export * from './murmur3.js';
