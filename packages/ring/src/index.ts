@@ -1,1 +1,2 @@
 export * from './murmur3.js';
+export * from './hash-ring.js';

@@ -23,20 +23,16 @@ export function murmur3(bytes: Uint8Array, start = 0, end = bytes.length, seed =
     h1 = (Math.imul(h1, 5) + 0xe6546b64) | 0;
   }
 
-  let k1 = 0;
-  switch (length & 3) {
-    case 3:
-      k1 ^= bytes[i + 2]! << 16;
-    // falls through
-    case 2:
-      k1 ^= bytes[i + 1]! << 8;
-    // falls through
-    case 1:
-      k1 ^= bytes[i]!;
-      k1 = Math.imul(k1, C1);
-      k1 = (k1 << 15) | (k1 >>> 17);
-      k1 = Math.imul(k1, C2);
-      h1 ^= k1;
+  // The 1..3 trailing bytes, little-endian, as the reference's fall-through switch reads them.
+  const tail = length & 3;
+  if (tail > 0) {
+    let k1 = bytes[i]!;
+    if (tail > 1) k1 ^= bytes[i + 1]! << 8;
+    if (tail > 2) k1 ^= bytes[i + 2]! << 16;
+    k1 = Math.imul(k1, C1);
+    k1 = (k1 << 15) | (k1 >>> 17);
+    k1 = Math.imul(k1, C2);
+    h1 ^= k1;
   }
 
   // The reference mixes in the length as a 32-bit int.
