@@ -1,2 +1,3 @@
 export * from './murmur3.js';
 export * from './hash-ring.js';
+export * from './ring-versions.js';
