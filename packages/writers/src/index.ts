@@ -1,1 +1,1 @@
-export {};
+export * from './whisper/index.js';

@@ -1,0 +1,5 @@
+export * from './format.js';
+export * from './layout.js';
+export * from './store.js';
+export { HandleCache, type HandleCacheOptions } from './handle-cache.js';
+export { KeyedLock, Semaphore } from './concurrency.js';

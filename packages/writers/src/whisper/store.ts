@@ -1,0 +1,414 @@
+/**
+ * The embedded default store: one Graphite whisper file per series, laid out as carbon does, so graphite-web and
+ * whisper's own tools read what we write and we read what they wrote.
+ */
+import type { Dirent } from 'node:fs';
+import { mkdir, open, opendir, type FileHandle } from 'node:fs/promises';
+import { dirname, join, relative } from 'node:path';
+import {
+  aggregationRuleFor,
+  batchPoint,
+  DEFAULT_AGGREGATION_RULES,
+  MetricsRegistry,
+  nowSeconds,
+  splitCanonical,
+  valueOf,
+  type AggregationRule,
+  type CounterChild,
+  type FlushBatch,
+  type HistogramChild,
+  type Logger,
+  type Resolution,
+  type SeriesReader,
+  type SeriesValues,
+  type Writer,
+} from '@carillon/core';
+import { KeyedLock, Semaphore } from './concurrency.js';
+import {
+  createWhisperFile,
+  layoutHeader,
+  readArchiveIntervals,
+  readHeader,
+  writeArchivePoints,
+  type ArchiveInfo,
+  type WhisperHeader,
+} from './format.js';
+import { HandleCache } from './handle-cache.js';
+import { canonicalFromRelativePath, whisperRelativePath } from './layout.js';
+
+export interface WhisperStoreConfig {
+  dataDir: string;
+  /** One archive per resolution, finest first: secondsPerPoint = step, points = ttl / step. */
+  resolutions: readonly Resolution[];
+  /** Aggregation method and xFilesFactor per series path, first match wins (core's DEFAULT_AGGREGATION_RULES). */
+  aggregationRules?: readonly AggregationRule[];
+  /** Open file handles kept in the LRU (default 1024). */
+  maxOpenFiles?: number;
+  /** File operations in flight at once, across writes and reads (default 16). */
+  concurrency?: number;
+}
+
+export interface WhisperStoreOptions {
+  metrics?: MetricsRegistry;
+  logger?: Logger;
+  /** Epoch seconds; decides which points are still within an archive's retention. */
+  clock?: () => number;
+}
+
+/** Why a point was not written. Every point of a batch ends up written or counted under one of these. */
+export type WhisperDropReason =
+  'error' | 'outside_retention' | 'invalid_name' | 'unknown_resolution' | 'empty' | 'no_archive';
+
+type Operation = 'open' | 'create' | 'write' | 'fetch' | 'list' | 'close';
+
+/** An open series file with what we learnt about it, cached together so a write costs one positioned write. */
+interface OpenSeries {
+  handle: FileHandle;
+  header: WhisperHeader;
+  /** Archive index by step, for this file's own header (a foreign file may differ from our resolutions). */
+  archiveByStep: Map<number, ArchiveInfo>;
+  /** Base interval per archive offset once known; it only moves by whole laps of the ring, so it stays valid. */
+  baseIntervals: Map<number, number>;
+}
+
+interface OpenArg {
+  /** The canonical name, for the aggregation rule of a file we create. */
+  name: string;
+  /** Create the file when missing (writes) or report it missing (reads). */
+  create: boolean;
+}
+
+const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
+
+export class WhisperStore implements Writer, SeriesReader {
+  readonly name = 'whisper';
+  readonly dataDir: string;
+  private readonly resolutions: readonly Resolution[];
+  private readonly rules: readonly AggregationRule[];
+  private readonly clock: () => number;
+  private readonly logger?: Logger;
+  private readonly files: HandleCache<OpenSeries, OpenArg>;
+  private readonly perFile = new KeyedLock();
+  private readonly slots: Semaphore;
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private closed = false;
+
+  private readonly filesCreated: CounterChild;
+  private readonly pointsWritten: CounterChild;
+  private readonly evictions: CounterChild;
+  private readonly writeLatency: HistogramChild;
+  private readonly errorCounters: Record<Operation, CounterChild>;
+  private readonly dropCounters: Record<WhisperDropReason, CounterChild>;
+
+  constructor(config: WhisperStoreConfig, options: WhisperStoreOptions = {}) {
+    if (config.resolutions.length === 0) throw new RangeError('whisper: needs at least one resolution');
+    for (const resolution of config.resolutions)
+      if (resolution.ttl % resolution.step !== 0)
+        throw new RangeError(`whisper: retention of ${resolution.name} is not a whole number of steps`);
+    this.dataDir = config.dataDir;
+    this.resolutions = config.resolutions;
+    this.rules = config.aggregationRules ?? DEFAULT_AGGREGATION_RULES;
+    this.clock = options.clock ?? nowSeconds;
+    this.logger = options.logger;
+    this.slots = new Semaphore(config.concurrency ?? 16);
+
+    const metrics = options.metrics ?? new MetricsRegistry();
+    this.filesCreated = metrics.counter('whisper_files_created_total', 'Whisper files created').labels();
+    this.pointsWritten = metrics.counter('whisper_points_written_total', 'Points written to whisper files').labels();
+    this.evictions = metrics
+      .counter('whisper_open_file_evictions_total', 'Open whisper files closed to stay within maxOpenFiles')
+      .labels();
+    this.writeLatency = metrics
+      .histogram('whisper_write_seconds', 'Time to write one series into its whisper file', LATENCY_BUCKETS)
+      .labels();
+    const errors = metrics.counter('whisper_errors_total', 'Failed whisper file operations', ['operation']);
+    this.errorCounters = {
+      open: errors.labels('open'),
+      create: errors.labels('create'),
+      write: errors.labels('write'),
+      fetch: errors.labels('fetch'),
+      list: errors.labels('list'),
+      close: errors.labels('close'),
+    };
+    const drops = metrics.counter('whisper_points_dropped_total', 'Points not written to whisper, by reason', [
+      'reason',
+    ]);
+    this.dropCounters = {
+      error: drops.labels('error'),
+      outside_retention: drops.labels('outside_retention'),
+      invalid_name: drops.labels('invalid_name'),
+      unknown_resolution: drops.labels('unknown_resolution'),
+      empty: drops.labels('empty'),
+      no_archive: drops.labels('no_archive'),
+    };
+    metrics.gauge('whisper_open_files', 'Whisper files open now', [], (gauge) => gauge.set(this.files.open));
+
+    this.files = new HandleCache<OpenSeries, OpenArg>({
+      limit: config.maxOpenFiles ?? 1024,
+      open: (relativePath, arg) => this.openSeries(relativePath, arg),
+      close: (series) => series.handle.close(),
+      onEvict: () => this.evictions.inc(),
+      onCloseError: (error, relativePath) => this.fail('close', error, relativePath),
+    });
+  }
+
+  /**
+   * Writes every series of `batch` into the archive of `batch.resolution` and nothing else. Whisper would normally
+   * propagate a fine point into the coarser archives by aggregating the finer slots (subject to xFilesFactor); we do
+   * not, because the aggregator already computed every resolution exactly from all samples and flushes each one as
+   * its own batch. Propagating would overwrite those exact values with an aggregate of aggregates (an average of
+   * averages, weighted wrongly) or drop them under xFilesFactor. Never throws: failures are counted per series, and
+   * one failing file does not stop the others.
+   */
+  async write(batch: FlushBatch): Promise<void> {
+    const count = batch.names.length;
+    if (this.closed) {
+      this.dropCounters.error.inc(count);
+      this.fail('write', new Error('store is closed'), '');
+      return;
+    }
+    const resolution = this.resolutions.find((r) => r.step === batch.resolution.step);
+    if (!resolution) {
+      this.dropCounters.unknown_resolution.inc(count);
+      return;
+    }
+    const now = this.clock();
+    // Whisper refuses points beyond an archive's retention: in the ring they would overwrite newer ones.
+    if (batch.time <= 0 || batch.time > 0xffffffff || now - batch.time >= resolution.ttl || batch.time > now) {
+      this.dropCounters.outside_retention.inc(count);
+      return;
+    }
+    await this.track(async () => {
+      let next = 0;
+      const worker = async () => {
+        for (let i = next++; i < count; i = next++) await this.writeSeries(batch, i);
+      };
+      await Promise.all(Array.from({ length: Math.min(this.slots.limit, count) }, worker));
+    });
+  }
+
+  private async writeSeries(batch: FlushBatch, i: number): Promise<void> {
+    const name = batch.names[i]!;
+    const point = batchPoint(batch, i);
+    if (point.count === 0) {
+      this.dropCounters.empty.inc();
+      return;
+    }
+    const relativePath = whisperRelativePath(name);
+    if (!relativePath) {
+      this.dropCounters.invalid_name.inc();
+      return;
+    }
+    const value = valueOf(point, this.ruleFor(name).method);
+    const started = process.hrtime.bigint();
+    try {
+      const written = await this.withSeries(name, relativePath, async (series) => {
+        const archive = series.archiveByStep.get(batch.resolution.step);
+        if (!archive) return false;
+        const base = await writeArchivePoints(
+          series.handle,
+          archive,
+          [{ time: batch.time, value }],
+          series.baseIntervals.get(archive.offset),
+        );
+        series.baseIntervals.set(archive.offset, base);
+        return true;
+      });
+      if (written) this.pointsWritten.inc();
+      else this.dropCounters.no_archive.inc();
+    } catch (error) {
+      this.dropCounters.error.inc();
+      if (!(error instanceof OpenError)) {
+        this.fail('write', error, relativePath);
+        // The handle may be in doubt after a failed write; reopen it next time.
+        await this.files.discard(relativePath);
+      }
+    } finally {
+      this.writeLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    }
+  }
+
+  /**
+   * Stored values of `name` for every window of `resolution` whose start lies in [from, until): the first slot is the
+   * window starting at `from` rounded up to the step. `null` where nothing is stored, also when the series has no
+   * file or its file has no archive of that step. Errors are counted and read as empty.
+   */
+  async fetch(name: string, resolution: Resolution, from: number, until: number): Promise<(number | null)[]> {
+    return (await this.fetchSeries(name, resolution, from, until)).values;
+  }
+
+  /** Like `fetch`, and says which window the first value is for. */
+  async fetchSeries(name: string, resolution: Resolution, from: number, until: number): Promise<SeriesValues> {
+    const step = resolution.step;
+    const start = Math.ceil(from / step) * step;
+    const count = Math.max(0, Math.ceil((until - start) / step));
+    const empty = (): SeriesValues => ({ start, step, values: new Array<null>(count).fill(null) });
+    const relativePath = whisperRelativePath(name);
+    if (!relativePath || count === 0 || this.closed) return empty();
+    try {
+      const values = await this.withSeries(
+        name,
+        relativePath,
+        async (series) => {
+          const archive = series.archiveByStep.get(step);
+          if (!archive) return null;
+          const known = series.baseIntervals.get(archive.offset);
+          return readArchiveIntervals(series.handle, archive, start, count, known);
+        },
+        false,
+      );
+      return values ? { start, step, values } : empty();
+    } catch (error) {
+      if (!(error instanceof OpenError) || error.operation !== 'missing') this.fail('fetch', error, relativePath);
+      return empty();
+    }
+  }
+
+  /**
+   * Canonical names of every series file under the data directory, sorted, so the query index can be rebuilt
+   * after a restart. Unreadable directories are counted and skipped.
+   */
+  async listSeries(): Promise<string[]> {
+    const names: string[] = [];
+    const walk = async (dir: string): Promise<void> => {
+      let entries: Dirent[];
+      try {
+        entries = [];
+        for await (const entry of await opendir(dir)) entries.push(entry);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || dir !== this.dataDir)
+          this.fail('list', error, relative(this.dataDir, dir));
+        return;
+      }
+      for (const entry of entries) {
+        const path = join(dir, entry.name);
+        if (entry.isDirectory()) await walk(path);
+        else if (entry.isFile()) {
+          const name = canonicalFromRelativePath(relative(this.dataDir, path));
+          if (name !== null) names.push(name);
+        }
+      }
+    };
+    await walk(this.dataDir);
+    return names.sort();
+  }
+
+  /** Waits for writes in flight, then closes every open file. Later writes are counted as dropped. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.allSettled([...this.inFlight]);
+    await this.files.closeAll();
+  }
+
+  /** Files open now (for tests and health). */
+  get openFiles(): number {
+    return this.files.open;
+  }
+
+  private ruleFor(name: string): AggregationRule {
+    return aggregationRuleFor(splitCanonical(name).path, this.rules);
+  }
+
+  /** One operation on one series file: serialized per file, bounded overall, with the file open (or created). */
+  private withSeries<T>(
+    name: string,
+    relativePath: string,
+    task: (series: OpenSeries) => Promise<T>,
+    create = true,
+  ): Promise<T> {
+    return this.perFile.run(relativePath, () =>
+      this.slots.run(async () => {
+        return this.files.use(relativePath, { name, create }, task);
+      }),
+    );
+  }
+
+  /**
+   * Opens the series file. When it does not exist, a write creates it (and its directories) with our archives and
+   * the method of `name`'s rule; a read does not.
+   */
+  private async openSeries(relativePath: string, { name, create }: OpenArg): Promise<OpenSeries> {
+    const path = join(this.dataDir, relativePath);
+    let handle: FileHandle;
+    let header: WhisperHeader;
+    try {
+      handle = await open(path, 'r+');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw this.openFailed('open', error, relativePath);
+      if (!create) throw new OpenError('missing', relativePath);
+      try {
+        ({ handle, header } = await this.createSeries(path, name));
+        this.filesCreated.inc();
+        return describe(handle, header);
+      } catch (createError) {
+        if ((createError as NodeJS.ErrnoException).code !== 'EEXIST')
+          throw this.openFailed('create', createError, relativePath);
+        // Created meanwhile by another process (or another store on the same directory): use theirs.
+        try {
+          handle = await open(path, 'r+');
+        } catch (reopenError) {
+          throw this.openFailed('open', reopenError, relativePath);
+        }
+      }
+    }
+    try {
+      header = await readHeader(handle, path);
+    } catch (error) {
+      await handle.close().catch(() => undefined);
+      throw this.openFailed('open', error, relativePath);
+    }
+    return describe(handle, header);
+  }
+
+  private async createSeries(path: string, name: string) {
+    const rule = this.ruleFor(name);
+    const header = layoutHeader(
+      this.resolutions.map((r) => ({ secondsPerPoint: r.step, points: r.ttl / r.step })),
+      rule.method,
+      rule.xFilesFactor,
+    );
+    await mkdir(dirname(path), { recursive: true });
+    return createWhisperFile(path, header);
+  }
+
+  private openFailed(operation: Operation, error: unknown, relativePath: string): OpenError {
+    this.fail(operation, error, relativePath);
+    return new OpenError(operation, relativePath, error);
+  }
+
+  private fail(operation: Operation, error: unknown, relativePath: string): void {
+    this.errorCounters[operation].inc();
+    this.logger?.warn({ err: error, file: relativePath, operation }, 'whisper file operation failed');
+  }
+
+  private async track<T>(task: () => Promise<T>): Promise<T> {
+    const running = task();
+    this.inFlight.add(running);
+    try {
+      return await running;
+    } finally {
+      this.inFlight.delete(running);
+    }
+  }
+}
+
+function describe(handle: FileHandle, header: WhisperHeader): OpenSeries {
+  return {
+    handle,
+    header,
+    archiveByStep: new Map(header.archives.map((archive) => [archive.secondsPerPoint, archive])),
+    baseIntervals: new Map(),
+  };
+}
+
+/** Opening or creating a series file failed; already counted under its operation. */
+class OpenError extends Error {
+  constructor(
+    readonly operation: Operation | 'missing',
+    readonly relativePath: string,
+    cause?: unknown,
+  ) {
+    super(`whisper: ${operation} failed for ${relativePath}`, { cause });
+    this.name = 'OpenError';
+  }
+}
