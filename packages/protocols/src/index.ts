@@ -1,1 +1,6 @@
-export {};
+export * from './reasons.js';
+export * from './number.js';
+export * from './graphite.js';
+export * from './statsd.js';
+export * from './framing.js';
+export * from './listeners.js';

@@ -1,0 +1,176 @@
+/**
+ * TCP and UDP servers for newline-delimited protocols. They frame bytes into lines and hand each line to the
+ * caller as a byte range; parsing and accept/reject counting of parsed lines stay with the caller, except for
+ * line_too_long, which never reaches it and is counted here on the same LineCounters.
+ *
+ * Metrics (labels protocol, transport): listener_connections_total, listener_connections_active,
+ * listener_connections_refused_total (over maxConnections), listener_idle_timeouts_total,
+ * listener_socket_errors_total, listener_bytes_received_total, listener_datagrams_received_total.
+ */
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { createServer, isIPv6, type Server, type Socket } from 'node:net';
+import type { CounterChild, GaugeChild } from '@carillon/core';
+import { DEFAULT_MAX_LINE_LENGTH, LineSplitter, splitDatagram, type LineHandler } from './framing.js';
+import type { LineCounters, RejectReason } from './reasons.js';
+
+export interface ListenerOptions {
+  /** Address to bind, e.g. `0.0.0.0`, `::` or `127.0.0.1`. */
+  host: string;
+  /** 0 picks a free port; the handle reports the bound one. */
+  port: number;
+  /** Line counters of the protocol served; its registry also receives the listener's metrics. */
+  lines: LineCounters;
+  /** Longest accepted line in bytes, without `\r\n`. Default 64 KiB. */
+  maxLineLength?: number;
+}
+
+export interface TcpListenerOptions extends ListenerOptions {
+  /** A connection silent this long is closed. Default 5 minutes (carbon clients hold connections open). */
+  idleTimeoutMs?: number;
+  /** Connections beyond this many are closed at once and counted as refused. Default 10 000. */
+  maxConnections?: number;
+}
+
+export interface UdpListenerOptions extends ListenerOptions {
+  /** SO_RCVBUF in bytes; the OS default when absent (often too small for StatsD bursts). */
+  receiveBufferSize?: number;
+}
+
+export interface Listener {
+  readonly host: string;
+  /** The bound port (the real one when 0 was asked for). */
+  readonly port: number;
+  /** Stops accepting, ends every connection and resolves once the socket is closed. */
+  close(): Promise<void>;
+}
+
+export const DEFAULT_IDLE_TIMEOUT_MS = 5 * 60_000;
+export const DEFAULT_MAX_CONNECTIONS = 10_000;
+
+interface ListenerMetrics {
+  connections: CounterChild;
+  active: GaugeChild;
+  refused: CounterChild;
+  idleTimeouts: CounterChild;
+  socketErrors: CounterChild;
+  bytes: CounterChild;
+  datagrams: CounterChild;
+}
+
+function listenerMetrics(lines: LineCounters, transport: 'tcp' | 'udp'): ListenerMetrics {
+  const r = lines.registry;
+  const labels = ['protocol', 'transport'];
+  const child = (name: string, help: string): CounterChild =>
+    r.counter(name, help, labels).labels(lines.protocol, transport);
+  return {
+    connections: child('listener_connections_total', 'Connections accepted'),
+    active: r.gauge('listener_connections_active', 'Connections open now', labels).labels(lines.protocol, transport),
+    refused: child('listener_connections_refused_total', 'Connections closed at once because maxConnections were open'),
+    idleTimeouts: child('listener_idle_timeouts_total', 'Connections closed after the idle timeout'),
+    socketErrors: child('listener_socket_errors_total', 'Socket errors on connections or datagram sockets'),
+    bytes: child('listener_bytes_received_total', 'Bytes received'),
+    datagrams: child('listener_datagrams_received_total', 'Datagrams received'),
+  };
+}
+
+function checkPositive(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer, got ${value}`);
+  return value;
+}
+
+/** Listens for line-protocol connections; resolves once bound. */
+export function listenTcp(options: TcpListenerOptions, onLine: LineHandler): Promise<Listener> {
+  const maxLineLength = checkPositive('maxLineLength', options.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH);
+  const idleTimeoutMs = checkPositive('idleTimeoutMs', options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS);
+  const maxConnections = checkPositive('maxConnections', options.maxConnections ?? DEFAULT_MAX_CONNECTIONS);
+  const metrics = listenerMetrics(options.lines, 'tcp');
+  const rejectLine = (reason: RejectReason): void => options.lines.reject(reason);
+  const sockets = new Set<Socket>();
+
+  const server: Server = createServer((socket) => {
+    if (sockets.size >= maxConnections) {
+      metrics.refused.inc();
+      socket.destroy();
+      return;
+    }
+    sockets.add(socket);
+    metrics.connections.inc();
+    metrics.active.inc();
+    const splitter = new LineSplitter(maxLineLength, onLine, rejectLine);
+    socket.setNoDelay(true);
+    socket.setTimeout(idleTimeoutMs, () => {
+      metrics.idleTimeouts.inc();
+      socket.destroy();
+    });
+    socket.on('data', (chunk: Buffer) => {
+      metrics.bytes.inc(chunk.length);
+      splitter.push(chunk);
+    });
+    // The client finished sending: its last line counts even without a newline.
+    socket.on('end', () => {
+      splitter.end();
+      socket.end();
+    });
+    socket.on('error', () => metrics.socketErrors.inc());
+    socket.on('close', () => {
+      sockets.delete(socket);
+      metrics.active.dec();
+    });
+  });
+
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host: options.host, port: options.port }, () => {
+      server.off('error', reject);
+      server.on('error', () => metrics.socketErrors.inc());
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : options.port;
+      resolve({
+        host: options.host,
+        port,
+        close: () =>
+          new Promise<void>((done) => {
+            server.close(() => done());
+            // A partial line of a connection cut here is incomplete, so it is dropped, not delivered.
+            for (const socket of sockets) socket.destroy();
+          }),
+      });
+    });
+  });
+}
+
+/** Listens for datagrams of one or more lines; resolves once bound. */
+export function listenUdp(options: UdpListenerOptions, onLine: LineHandler): Promise<Listener> {
+  const maxLineLength = checkPositive('maxLineLength', options.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH);
+  const metrics = listenerMetrics(options.lines, 'udp');
+  const rejectLine = (reason: RejectReason): void => options.lines.reject(reason);
+  const socket: UdpSocket = createSocket({
+    type: isIPv6(options.host) ? 'udp6' : 'udp4',
+    ...(options.receiveBufferSize === undefined
+      ? {}
+      : { recvBufferSize: checkPositive('receiveBufferSize', options.receiveBufferSize) }),
+  });
+  socket.on('message', (datagram: Buffer) => {
+    metrics.datagrams.inc();
+    metrics.bytes.inc(datagram.length);
+    splitDatagram(datagram, maxLineLength, onLine, rejectLine);
+  });
+
+  return new Promise((resolve, reject) => {
+    const failBind = (error: Error): void => {
+      socket.close();
+      reject(error);
+    };
+    socket.once('error', failBind);
+    socket.bind({ address: options.host, port: options.port }, () => {
+      socket.off('error', failBind);
+      // After binding, errors (e.g. ICMP noise on some platforms) are counted, never fatal.
+      socket.on('error', () => metrics.socketErrors.inc());
+      resolve({
+        host: options.host,
+        port: socket.address().port,
+        close: () => new Promise<void>((done) => socket.close(() => done())),
+      });
+    });
+  });
+}

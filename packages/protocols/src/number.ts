@@ -1,0 +1,65 @@
+/**
+ * Decimal number fields as Python's float() (what carbon uses) reads them: optional sign, digits with an
+ * optional fraction, an optional exponent, or `nan` / `inf` / `infinity` in any case. Hex, underscores and
+ * surrounding spaces are not numbers here.
+ */
+
+// Exact powers of ten: mantissa / 10^k is correctly rounded while both are exact doubles (Clinger's fast path).
+const POW10: readonly number[] = Array.from({ length: 23 }, (_, k) => Number(`1e${k}`));
+const MAX_FAST_DIGITS = 15;
+
+/**
+ * Parses `text[start, end)`. Returns undefined when it is not a number; NaN for `nan`; ±Infinity for `inf`
+ * (and for overflow such as 1e400). Callers decide what to do with the special values.
+ */
+export function parseDecimal(text: string, start: number, end: number): number | undefined {
+  let i = start;
+  if (i >= end) return undefined;
+  let negative = false;
+  let c = text.charCodeAt(i);
+  if (c === 0x2b /* + */ || c === 0x2d /* - */) {
+    negative = c === 0x2d;
+    if (++i >= end) return undefined;
+    c = text.charCodeAt(i);
+  }
+  if ((c | 0x20) === 0x6e /* n */ || (c | 0x20) === 0x69 /* i */) return parseSpecial(text, i, end, negative);
+
+  let mantissa = 0;
+  let digits = 0;
+  let fractionDigits = 0;
+  let sawDot = false;
+  for (; i < end; i++) {
+    c = text.charCodeAt(i);
+    if (c >= 0x30 && c <= 0x39) {
+      mantissa = mantissa * 10 + (c - 0x30);
+      digits++;
+      if (sawDot) fractionDigits++;
+    } else if (c === 0x2e /* . */ && !sawDot) {
+      sawDot = true;
+    } else break;
+  }
+  if (digits === 0) return undefined;
+  if (i === end) {
+    if (digits <= MAX_FAST_DIGITS) {
+      const value = fractionDigits === 0 ? mantissa : mantissa / POW10[fractionDigits]!;
+      return negative ? -value : value;
+    }
+    return Number(text.slice(start, end));
+  }
+  // Only an exponent may follow the mantissa.
+  if ((c | 0x20) !== 0x65 /* e */) return undefined;
+  if (++i < end && (text.charCodeAt(i) === 0x2b || text.charCodeAt(i) === 0x2d)) i++;
+  if (i >= end) return undefined;
+  for (; i < end; i++) {
+    c = text.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return undefined;
+  }
+  return Number(text.slice(start, end));
+}
+
+function parseSpecial(text: string, start: number, end: number, negative: boolean): number | undefined {
+  const word = text.slice(start, end).toLowerCase();
+  if (word === 'nan') return NaN;
+  if (word === 'inf' || word === 'infinity') return negative ? -Infinity : Infinity;
+  return undefined;
+}
