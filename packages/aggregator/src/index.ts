@@ -1,1 +1,10 @@
-export {};
+export * from './aggregator.js';
+export * from './options.js';
+export * from './rollups.js';
+export * from './series-registry.js';
+export * from './statsd.js';
+export * from './statsd-names.js';
+export * from './statsd-options.js';
+export * from './ticker.js';
+export * from './timer-stats.js';
+export * from './window-table.js';

@@ -1,0 +1,62 @@
+import type { CounterChild, GaugeChild, HistogramChild, MetricsRegistry } from '@carillon/core';
+
+/** The aggregator's counters, held as children so the hot path bumps a number. */
+export class AggregatorMetrics {
+  readonly graphitePoints: CounterChild;
+  readonly statsdSamples: CounterChild;
+  readonly statsdPoints: CounterChild;
+  readonly latePoints: CounterChild;
+  readonly futurePoints: CounterChild;
+  readonly flushes: CounterChild;
+  readonly flushesSkipped: CounterChild;
+  readonly windowsDropped: CounterChild;
+  readonly pointsDropped: CounterChild;
+  readonly statsdValuesDropped: CounterChild;
+  readonly series: GaugeChild;
+  readonly pendingPoints: GaugeChild;
+  readonly openPoints: GaugeChild;
+  readonly flushDuration: HistogramChild;
+
+  constructor(registry: MetricsRegistry) {
+    const points = registry.counter('aggregator_points_total', 'Points aggregated into the finest windows, by source', [
+      'source',
+    ]);
+    this.graphitePoints = points.labels('graphite');
+    this.statsdPoints = points.labels('statsd');
+    this.statsdSamples = registry.counter('aggregator_statsd_samples_total', 'StatsD samples taken in').labels();
+    this.latePoints = registry
+      .counter('aggregator_late_points_total', 'Points for windows already closed, dropped')
+      .labels();
+    this.futurePoints = registry
+      .counter('aggregator_future_points_total', 'Points stamped too far ahead of the clock, dropped')
+      .labels();
+    this.flushes = registry.counter('aggregator_flushes_total', 'Flush ticks that handed windows to the sink').labels();
+    this.flushesSkipped = registry
+      .counter('aggregator_flushes_skipped_total', 'Flush ticks skipped because the sink was overloaded')
+      .labels();
+    this.windowsDropped = registry
+      .counter('aggregator_windows_dropped_total', 'Closed windows dropped past the pending-points limit')
+      .labels();
+    this.pointsDropped = registry
+      .counter('aggregator_points_dropped_total', 'Points in closed windows dropped past the pending-points limit')
+      .labels();
+    this.statsdValuesDropped = registry
+      .counter(
+        'aggregator_statsd_values_dropped_total',
+        'StatsD timer values, set members and gauge deltas dropped past the per-interval limit',
+      )
+      .labels();
+    this.series = registry.gauge('aggregator_series', 'Series names known to the aggregator').labels();
+    this.pendingPoints = registry
+      .gauge('aggregator_pending_points', 'Points in closed windows not yet handed to the sink')
+      .labels();
+    this.openPoints = registry.gauge('aggregator_open_points', 'Points in windows still open').labels();
+    this.flushDuration = registry
+      .histogram(
+        'aggregator_flush_duration_seconds',
+        'Time one flush tick took',
+        [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+      )
+      .labels();
+  }
+}

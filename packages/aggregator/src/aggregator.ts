@@ -1,0 +1,266 @@
+import { performance } from 'node:perf_hooks';
+import {
+  MetricsRegistry,
+  type FlushBatch,
+  type GraphiteSample,
+  type Logger,
+  type PendingSource,
+  type Resolution,
+  type StatPoint,
+  type StatsdSample,
+} from '@carillon/core';
+import { AggregatorMetrics } from './aggregator-metrics.js';
+import type { AggregatorOptions } from './options.js';
+import { Rollups, type ClosedWindow } from './rollups.js';
+import { SeriesRegistry, type NewSeriesListener } from './series-registry.js';
+import { StatsdAggregator } from './statsd.js';
+import type { StatsdOptions } from './statsd-options.js';
+import { FlushTicker, systemClock, systemScheduler, type Clock, type Scheduler } from './ticker.js';
+
+/** Where closed windows go: in production the write pool. */
+export interface FlushSink {
+  /** True when the sink is over its high-water mark: the aggregator then skips the flush. */
+  overloaded(): boolean;
+  write(batch: FlushBatch): void;
+}
+
+export interface AggregatorDeps {
+  sink: FlushSink;
+  metrics?: MetricsRegistry;
+  logger?: Logger;
+  clock?: Clock;
+  scheduler?: Scheduler;
+}
+
+/**
+ * One accumulator's aggregation: Graphite samples and StatsD output enter the finest windows, flush ticks close
+ * windows and hand them to the sink (or keep them pending while the sink is overloaded), and reads see every
+ * window not yet handed over.
+ */
+export class Aggregator implements PendingSource {
+  readonly resolutions: readonly Resolution[];
+  private readonly series = new SeriesRegistry();
+  private readonly rollups: Rollups;
+  private readonly statsd: StatsdAggregator;
+  private readonly counters: AggregatorMetrics;
+  private readonly sink: FlushSink;
+  private readonly logger: Logger | undefined;
+  private readonly clock: Clock;
+  private readonly scheduler: Scheduler;
+  private ticker: FlushTicker | undefined;
+  /** Closed windows not yet handed to the sink, in the order they closed (time order per resolution). */
+  private queue: ClosedWindow[] = [];
+  private queuedPoints = 0;
+  /** True from the first skipped flush until a flush goes through: one log line per overload event. */
+  private inOverload = false;
+  private statsdDropsSeen = 0;
+
+  constructor(
+    readonly options: AggregatorOptions,
+    readonly statsdOptions: StatsdOptions,
+    deps: AggregatorDeps,
+  ) {
+    this.resolutions = options.resolutions;
+    this.sink = deps.sink;
+    this.logger = deps.logger;
+    this.clock = deps.clock ?? systemClock;
+    this.scheduler = deps.scheduler ?? systemScheduler;
+    const now = this.nowSeconds();
+    this.rollups = new Rollups(options.resolutions, options.graceSeconds, now, () => this.series.size);
+    this.statsd = new StatsdAggregator(
+      statsdOptions,
+      options.resolutions[0]!.step,
+      options.maxStatsdIntervalValues,
+      now,
+    );
+    this.counters = new AggregatorMetrics(deps.metrics ?? new MetricsRegistry());
+  }
+
+  /** Adds one Graphite sample to the window of its timestamp. */
+  addGraphite(sample: GraphiteSample): void {
+    this.addGraphiteAt(sample, this.nowSeconds());
+  }
+
+  /** Adds many samples, reading the clock once. */
+  addGraphiteBatch(samples: Iterable<GraphiteSample>): void {
+    const now = this.nowSeconds();
+    for (const sample of samples) this.addGraphiteAt(sample, now);
+  }
+
+  /** Adds one StatsD sample to the flush interval of its arrival (now). */
+  addStatsd(sample: StatsdSample): void {
+    this.statsd.add(sample, this.nowSeconds());
+    this.counters.statsdSamples.value++;
+  }
+
+  addStatsdBatch(samples: Iterable<StatsdSample>): void {
+    const now = this.nowSeconds();
+    let n = 0;
+    for (const sample of samples) {
+      this.statsd.add(sample, now);
+      n++;
+    }
+    this.counters.statsdSamples.value += n;
+  }
+
+  /**
+   * One flush tick at `nowSeconds`: StatsD flush for the intervals that ended, close the windows whose end plus
+   * grace passed (merging them into coarser windows), then hand every pending window to the sink, unless the
+   * sink is overloaded: then the windows stay pending, and only past maxPendingPoints are the oldest dropped.
+   */
+  tick(nowSeconds: number): void {
+    const started = performance.now();
+    this.statsd.flush(nowSeconds, this.addStatsdOutput);
+    this.rollups.close(nowSeconds, this.queue);
+    this.countQueued();
+    if (this.queue.length > 0) {
+      if (this.sink.overloaded()) {
+        this.counters.flushesSkipped.value++;
+        if (!this.inOverload) {
+          this.inOverload = true;
+          this.logger?.warn(
+            { pendingWindows: this.queue.length, pendingPoints: this.queuedPoints },
+            'sink overloaded: skipping flushes, windows stay pending',
+          );
+        }
+        this.dropPastLimit();
+      } else {
+        if (this.inOverload) {
+          this.inOverload = false;
+          this.logger?.info({ pendingWindows: this.queue.length }, 'sink recovered: flushing pending windows');
+        }
+        this.writeQueue();
+      }
+    }
+    this.updateGauges();
+    this.counters.flushDuration.observe((performance.now() - started) / 1000);
+  }
+
+  /** Shutdown: flushes StatsD (including the interval in progress), closes every window and writes them all. */
+  flushAll(): void {
+    const started = performance.now();
+    this.statsd.flushAll(this.addStatsdOutput);
+    this.rollups.closeAll(this.queue);
+    this.countQueued();
+    // On shutdown there is no later flush to wait for: an overloaded sink still gets everything.
+    this.writeQueue();
+    this.updateGauges();
+    this.counters.flushDuration.observe((performance.now() - started) / 1000);
+  }
+
+  /** Starts ticking on wall-clock boundaries of the finest step, offset by the grace period. */
+  start(): void {
+    if (this.ticker) return;
+    this.ticker = new FlushTicker(
+      this.resolutions[0]!.step,
+      this.options.graceSeconds,
+      (now) => this.tick(now),
+      this.clock,
+      this.scheduler,
+    );
+    this.ticker.start();
+  }
+
+  stop(): void {
+    this.ticker?.stop();
+    this.ticker = undefined;
+  }
+
+  pending(name: string, resolution: Resolution, from: number, until: number): StatPoint[] {
+    const id = this.series.find(name);
+    if (id === undefined) return [];
+    const points: StatPoint[] = [];
+    for (const { resolution: r, table } of this.queue) {
+      if (r.index !== resolution.index || table.start < from || table.start >= until) continue;
+      const point: StatPoint = { time: 0, min: 0, max: 0, sum: 0, first: 0, last: 0, count: 0 };
+      if (table.read(id, point)) points.push(point);
+    }
+    points.push(...this.rollups.openPointsOf(id, resolution, from, until));
+    return points;
+  }
+
+  /** Every series name seen so far (Graphite names and StatsD output names). */
+  seriesNames(): IterableIterator<string> {
+    return this.series.allNames();
+  }
+
+  get seriesCount(): number {
+    return this.series.size;
+  }
+
+  /** Calls `listener` with each series name the first time it is seen; returns the function that removes it. */
+  onNewSeries(listener: NewSeriesListener): () => void {
+    return this.series.onNewSeries(listener);
+  }
+
+  /** Points in closed windows not yet handed to the sink. */
+  get pendingPoints(): number {
+    return this.queuedPoints;
+  }
+
+  private nowSeconds(): number {
+    return Math.floor(this.clock.now() / 1000);
+  }
+
+  private addGraphiteAt(sample: GraphiteSample, nowSeconds: number): void {
+    if (sample.timestamp > nowSeconds + this.options.maxFutureSeconds) {
+      this.counters.futurePoints.value++;
+      return;
+    }
+    if (sample.timestamp < this.rollups.acceptFrom) {
+      this.counters.latePoints.value++;
+      return;
+    }
+    this.rollups.add(this.series.idOf(sample.name), sample.value, sample.timestamp);
+    this.counters.graphitePoints.value++;
+  }
+
+  /** StatsD output for the interval starting at `time` enters the finest window `time`. */
+  private readonly addStatsdOutput = (name: string, value: number, time: number): void => {
+    if (this.rollups.add(this.series.idOf(name), value, time)) this.counters.statsdPoints.value++;
+    else this.counters.latePoints.value++;
+  };
+
+  /** Recounts queued points after windows were appended to the queue. */
+  private countQueued(): void {
+    let points = 0;
+    for (const { table } of this.queue) points += table.rows;
+    this.queuedPoints = points;
+  }
+
+  private writeQueue(): void {
+    const queue = this.queue;
+    this.queue = [];
+    this.queuedPoints = 0;
+    const nameOf = (id: number): string => this.series.nameOf(id);
+    for (const { resolution, table } of queue) if (table.rows > 0) this.sink.write(table.toBatch(resolution, nameOf));
+    this.counters.flushes.value++;
+  }
+
+  /** Past maxPendingPoints, drops the oldest closed windows, counting windows and points exactly. */
+  private dropPastLimit(): void {
+    let dropped = 0;
+    while (this.queuedPoints > this.options.maxPendingPoints && dropped < this.queue.length) {
+      const window = this.queue[dropped++]!;
+      this.queuedPoints -= window.table.rows;
+      this.counters.windowsDropped.value++;
+      this.counters.pointsDropped.value += window.table.rows;
+    }
+    if (dropped > 0) {
+      this.logger?.warn(
+        { windows: dropped, pendingPoints: this.queuedPoints },
+        'pending windows past max_pending_points: oldest dropped',
+      );
+      this.queue.splice(0, dropped);
+    }
+  }
+
+  private updateGauges(): void {
+    this.counters.series.set(this.series.size);
+    this.counters.pendingPoints.set(this.queuedPoints);
+    this.counters.openPoints.set(this.rollups.openPoints());
+    const drops = this.statsd.counts.valuesDropped;
+    this.counters.statsdValuesDropped.inc(drops - this.statsdDropsSeen);
+    this.statsdDropsSeen = drops;
+  }
+}

@@ -1,0 +1,232 @@
+import { windowStart, type StatsdSample } from '@carillon/core';
+import { StatsdNames } from './statsd-names.js';
+import type { StatsdOptions } from './statsd-options.js';
+import { computeTimer, emitIdleTimer, histogramBinsFor, timerMetricFilter } from './timer-stats.js';
+
+/** Receives one StatsD output value for the window `time` (the start of the flush interval it covers). */
+export type StatsdEmit = (name: string, value: number, time: number) => void;
+
+interface TimerValues {
+  values: number[];
+  /** Sum of 1 / sampleRate: the reference's timer_counters. */
+  count: number;
+}
+
+/** What one flush interval did to a gauge: replaced it (then maybe added deltas), or only added deltas. */
+interface GaugeOps {
+  replaced: boolean;
+  /** The value after the last replacement and the deltas since (when `replaced`). */
+  value: number;
+  /** Deltas in arrival order, applied one by one at flush so float sums match the reference. */
+  deltas: number[];
+}
+
+/** Everything that arrived in one flush interval. */
+class IntervalState {
+  readonly counters = new Map<string, number>();
+  readonly timers = new Map<string, TimerValues>();
+  readonly gauges = new Map<string, GaugeOps>();
+  readonly sets = new Map<string, Set<string>>();
+  /** Timer values, set members and gauge deltas held: what `maxValues` bounds. */
+  values = 0;
+  constructor(readonly start: number) {}
+}
+
+export interface StatsdCounts {
+  /** Timer values, set members and gauge deltas refused because the interval held `maxIntervalValues`. */
+  valuesDropped: number;
+}
+
+/**
+ * StatsD semantics of the reference daemon (statsd 0.9.0): counters, gauges with deltas, timers (`ms`, and
+ * `h`/`d` like timers), sets, idle handling. Samples are kept per flush interval by arrival time, so a sample
+ * that arrives after a boundary but before the (grace-delayed) flush tick counts in the next interval, as it
+ * would in the reference, whose flush runs on the boundary.
+ */
+export class StatsdAggregator {
+  private readonly intervals = new Map<number, IntervalState>();
+  private current: IntervalState | undefined;
+  /** Start of the last interval flushed; intervals up to it are done. */
+  private flushedThrough: number;
+  private readonly knownCounters = new Set<string>();
+  private readonly knownTimers = new Set<string>();
+  private readonly knownSets = new Set<string>();
+  private readonly gauges = new Map<string, { value: number; ttl: number }>();
+  private readonly names: StatsdNames;
+  private readonly wanted: (key: string) => boolean;
+  readonly counts: StatsdCounts = { valuesDropped: 0 };
+
+  constructor(
+    readonly options: StatsdOptions,
+    readonly stepSeconds: number,
+    /** Bound on timer values + set members + gauge deltas held for one interval. */
+    private readonly maxIntervalValues: number,
+    nowSeconds: number,
+  ) {
+    this.names = new StatsdNames(options);
+    this.wanted = timerMetricFilter(options.calculatedTimerMetrics);
+    this.flushedThrough = windowStart(nowSeconds, stepSeconds) - stepSeconds;
+  }
+
+  /** Series names StatsD keys currently produce output for (known keys and live gauges). */
+  get keyCount(): number {
+    let keys = this.gauges.size + this.knownCounters.size + this.knownTimers.size + this.knownSets.size;
+    for (const state of this.intervals.values())
+      keys += state.counters.size + state.timers.size + state.sets.size + state.gauges.size;
+    return keys;
+  }
+
+  add(sample: StatsdSample, arrivalSeconds: number): void {
+    const state = this.stateFor(windowStart(arrivalSeconds, this.stepSeconds));
+    const name = sample.name;
+    switch (sample.type) {
+      case 'c': {
+        // value * (1 / rate), not value / rate: the reference's float expression.
+        const add = sample.value * (1 / sample.sampleRate);
+        state.counters.set(name, (state.counters.get(name) ?? 0) + add);
+        return;
+      }
+      case 'ms':
+      case 'h':
+      case 'd': {
+        if (!this.hold(state)) return;
+        let timer = state.timers.get(name);
+        if (timer === undefined) {
+          timer = { values: [], count: 0 };
+          state.timers.set(name, timer);
+        }
+        timer.values.push(sample.value);
+        timer.count += 1 / sample.sampleRate;
+        return;
+      }
+      case 'g': {
+        const ops = state.gauges.get(name);
+        if (!sample.gaugeDelta) {
+          if (ops === undefined) state.gauges.set(name, { replaced: true, value: sample.value, deltas: [] });
+          else {
+            ops.replaced = true;
+            ops.value = sample.value;
+            ops.deltas.length = 0;
+          }
+        } else if (ops?.replaced) {
+          ops.value += sample.value;
+        } else {
+          if (!this.hold(state)) return;
+          if (ops === undefined) state.gauges.set(name, { replaced: false, value: 0, deltas: [sample.value] });
+          else ops.deltas.push(sample.value);
+        }
+        return;
+      }
+      case 's': {
+        let members = state.sets.get(name);
+        if (members === undefined) {
+          members = new Set<string>();
+          state.sets.set(name, members);
+        }
+        // The reference stores `member || '0'`.
+        const member = sample.member === '' ? '0' : sample.member;
+        if (members.has(member)) return;
+        if (!this.hold(state)) return;
+        members.add(member);
+        return;
+      }
+    }
+  }
+
+  /**
+   * Flushes every interval that ended at or before `nowSeconds`, oldest first. Like the reference (one flush
+   * per timer firing), intervals skipped entirely (a stalled process) produce nothing; the interval that just
+   * ended is always flushed, so idle keys get their zeros.
+   */
+  flush(nowSeconds: number, emit: StatsdEmit): void {
+    const lastEnded = windowStart(nowSeconds, this.stepSeconds) - this.stepSeconds;
+    const starts = [...this.intervals.keys()].filter((start) => start <= lastEnded);
+    if (lastEnded > this.flushedThrough && !this.intervals.has(lastEnded)) starts.push(lastEnded);
+    starts.sort((a, b) => a - b);
+    for (const start of starts) this.flushInterval(start, emit);
+  }
+
+  /** Flushes every interval including the one in progress (shutdown). */
+  flushAll(emit: StatsdEmit): void {
+    const starts = [...this.intervals.keys()].sort((a, b) => a - b);
+    for (const start of starts) this.flushInterval(start, emit);
+  }
+
+  private stateFor(start: number): IntervalState {
+    const current = this.current;
+    if (current !== undefined && current.start === start) return current;
+    let state = this.intervals.get(start);
+    if (state === undefined) {
+      state = new IntervalState(start);
+      this.intervals.set(start, state);
+    }
+    this.current = state;
+    return state;
+  }
+
+  private hold(state: IntervalState): boolean {
+    if (state.values >= this.maxIntervalValues) {
+      this.counts.valuesDropped++;
+      return false;
+    }
+    state.values++;
+    return true;
+  }
+
+  private flushInterval(start: number, emit: StatsdEmit): void {
+    const state = this.intervals.get(start) ?? new IntervalState(start);
+    this.intervals.delete(start);
+    if (state === this.current) this.current = undefined;
+    if (start > this.flushedThrough) this.flushedThrough = start;
+    const { options, names, stepSeconds } = this;
+
+    // Counters: rate per second and count; idle ones send 0 unless deleteCounters.
+    if (!options.deleteCounters) for (const key of state.counters.keys()) this.knownCounters.add(key);
+    const counterKeys = options.deleteCounters ? state.counters.keys() : this.knownCounters.values();
+    for (const key of counterKeys) {
+      const value = state.counters.get(key) ?? 0;
+      emit(names.counterRate(key), value / stepSeconds, start);
+      if (options.flushCounts) emit(names.counterCount(key), value, start);
+    }
+
+    // Timers: the full statistics, or count/count_ps 0 for a kept idle timer.
+    if (!options.deleteTimers) for (const key of state.timers.keys()) this.knownTimers.add(key);
+    const timerKeys = options.deleteTimers ? state.timers.keys() : this.knownTimers.values();
+    for (const key of timerKeys) {
+      const timer = state.timers.get(key);
+      const send = (metric: string, value: number): void => emit(names.timer(key, metric), value, start);
+      if (timer === undefined || timer.values.length === 0) {
+        emitIdleTimer(this.wanted, send);
+        continue;
+      }
+      const values = Float64Array.from(timer.values).sort();
+      const bins = histogramBinsFor(options.histogram, key);
+      computeTimer(values, timer.count, stepSeconds, options.percentThreshold, bins, this.wanted, send);
+    }
+
+    // Gauges keep their value across flushes; with deleteGauges they expire after gaugesMaxTTL idle flushes.
+    for (const [key, ops] of state.gauges) {
+      const gauge = this.gauges.get(key);
+      let value: number;
+      if (ops.replaced) value = ops.value;
+      else {
+        value = gauge?.value ?? 0;
+        for (const delta of ops.deltas) value += delta;
+      }
+      if (gauge === undefined) this.gauges.set(key, { value, ttl: options.gaugesMaxTTL });
+      else {
+        gauge.value = value;
+        gauge.ttl = options.gaugesMaxTTL;
+      }
+    }
+    for (const [key, gauge] of this.gauges) {
+      emit(names.gauge(key), gauge.value, start);
+      if (options.deleteGauges && --gauge.ttl < 1) this.gauges.delete(key);
+    }
+
+    // Sets: the number of unique members; idle ones send 0 unless deleteSets.
+    if (!options.deleteSets) for (const key of state.sets.keys()) this.knownSets.add(key);
+    const setKeys = options.deleteSets ? state.sets.keys() : this.knownSets.values();
+    for (const key of setKeys) emit(names.setCount(key), state.sets.get(key)?.size ?? 0, start);
+  }
+}

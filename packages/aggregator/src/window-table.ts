@@ -1,0 +1,131 @@
+import { STAT_STRIDE, type FlushBatch, type Resolution, type StatPoint } from '@carillon/core';
+
+const MIN = 0;
+const MAX = 1;
+const SUM = 2;
+const FIRST = 3;
+const LAST = 4;
+const COUNT = 5;
+
+/**
+ * Every series' StatPoint for one window of one resolution, stored in columns so that adding a point allocates
+ * nothing and a flush hands the column straight to a FlushBatch. Rows are looked up by series id through
+ * `rowOf` (row + 1, 0 = absent): an array index is much cheaper than a Map lookup per point.
+ */
+export class WindowTable {
+  /** Series id → row + 1; 0 means the series has no point in this window. */
+  private rowOf: Int32Array;
+  /** Row → series id, in order of first arrival. */
+  private seriesOf: Int32Array;
+  private stats: Float64Array;
+  /** Rows in use: the number of points (series) this window holds. */
+  rows = 0;
+
+  constructor(
+    readonly start: number,
+    readonly end: number,
+    seriesCapacity: number,
+  ) {
+    this.rowOf = new Int32Array(Math.max(16, seriesCapacity));
+    this.seriesOf = new Int32Array(64);
+    this.stats = new Float64Array(64 * STAT_STRIDE);
+  }
+
+  /** The row of series `id`, or -1. */
+  rowFor(id: number): number {
+    return id < this.rowOf.length ? this.rowOf[id]! - 1 : -1;
+  }
+
+  /** Adds one sample that arrived after every sample already held for `id` (core addSample, column form). */
+  add(id: number, value: number): void {
+    const row = this.rowFor(id);
+    if (row < 0) {
+      this.append(id, value, value, value, value, value, 1);
+      return;
+    }
+    const s = this.stats;
+    const o = row * STAT_STRIDE;
+    if (value < s[o + MIN]!) s[o + MIN] = value;
+    if (value > s[o + MAX]!) s[o + MAX] = value;
+    s[o + SUM] += value;
+    s[o + LAST] = value;
+    s[o + COUNT] += 1;
+  }
+
+  /** Copies series `id`'s StatPoint into `into` (with this window's start); false if it has none. */
+  read(id: number, into: StatPoint): boolean {
+    const row = this.rowFor(id);
+    if (row < 0) return false;
+    this.readRow(row, into);
+    return true;
+  }
+
+  readRow(row: number, into: StatPoint): void {
+    const s = this.stats;
+    const o = row * STAT_STRIDE;
+    into.time = this.start;
+    into.min = s[o + MIN]!;
+    into.max = s[o + MAX]!;
+    into.sum = s[o + SUM]!;
+    into.first = s[o + FIRST]!;
+    into.last = s[o + LAST]!;
+    into.count = s[o + COUNT]!;
+  }
+
+  seriesAt(row: number): number {
+    return this.seriesOf[row]!;
+  }
+
+  /** Stores `point` as series `id`'s StatPoint, adding a row if it has none. */
+  write(id: number, point: StatPoint): void {
+    const row = this.rowFor(id);
+    if (row < 0) {
+      this.append(id, point.min, point.max, point.sum, point.first, point.last, point.count);
+      return;
+    }
+    const s = this.stats;
+    const o = row * STAT_STRIDE;
+    s[o + MIN] = point.min;
+    s[o + MAX] = point.max;
+    s[o + SUM] = point.sum;
+    s[o + FIRST] = point.first;
+    s[o + LAST] = point.last;
+    s[o + COUNT] = point.count;
+  }
+
+  /** The window as a batch with its own buffer (so it can be transferred), names resolved by `nameOf`. */
+  toBatch(resolution: Resolution, nameOf: (id: number) => string): FlushBatch {
+    const names = new Array<string>(this.rows);
+    for (let row = 0; row < this.rows; row++) names[row] = nameOf(this.seriesOf[row]!);
+    return { resolution, time: this.start, names, stats: this.stats.slice(0, this.rows * STAT_STRIDE) };
+  }
+
+  private append(id: number, min: number, max: number, sum: number, first: number, last: number, count: number): void {
+    if (id >= this.rowOf.length) this.rowOf = grow(this.rowOf, id + 1);
+    const row = this.rows++;
+    if (row >= this.seriesOf.length) {
+      this.seriesOf = grow(this.seriesOf, row + 1);
+      const stats = new Float64Array(this.seriesOf.length * STAT_STRIDE);
+      stats.set(this.stats);
+      this.stats = stats;
+    }
+    this.rowOf[id] = row + 1;
+    this.seriesOf[row] = id;
+    const s = this.stats;
+    const o = row * STAT_STRIDE;
+    s[o + MIN] = min;
+    s[o + MAX] = max;
+    s[o + SUM] = sum;
+    s[o + FIRST] = first;
+    s[o + LAST] = last;
+    s[o + COUNT] = count;
+  }
+}
+
+function grow(array: Int32Array, atLeast: number): Int32Array {
+  let length = array.length * 2;
+  while (length < atLeast) length *= 2;
+  const grown = new Int32Array(length);
+  grown.set(array);
+  return grown;
+}
