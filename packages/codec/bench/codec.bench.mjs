@@ -1,0 +1,110 @@
+// Encode/decode throughput and size of realistic 10 s series in 360-point chunks (1 h), against the built code.
+import { addSample, statPointOf } from '@carillon/core';
+import { ChunkEncoder, decodeChunk, encodeChunk } from '@carillon/codec';
+
+const CHUNK_POINTS = 360;
+const CHUNKS = 200;
+const STEP = 10;
+const FLAT_ROW_BYTES = 56; // 6 float64 values + a float64 time
+
+/** mulberry32, so every run measures the same data. */
+function prng(seed) {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** The same shapes as the codec test's informational table. */
+const shapes = {
+  'cpu gauge (0-100, 2 dp)': (r) => {
+    let load = 35;
+    return (time) => {
+      load = Math.min(100, Math.max(0, load + (r() - 0.5) * 6));
+      return statPointOf(time, Math.round(load * 100) / 100);
+    };
+  },
+  'request counter': (r) => {
+    let requests = 1_234_567;
+    return (time) => statPointOf(time, (requests += Math.floor(r() * 500)));
+  },
+  'latency timer (ms)': (r) => (time) => {
+    const samples = 50 + Math.floor(r() * 100);
+    const latency = statPointOf(time, 5 + Math.floor(r() * 40));
+    for (let s = 1; s < samples; s++) addSample(latency, 5 + Math.floor(r() ** 3 * 400));
+    return latency;
+  },
+};
+
+function chunksOf(shape) {
+  const chunks = [];
+  for (let c = 0; c < CHUNKS; c++) {
+    const next = shape(prng(c + 1));
+    const start = 1_700_000_000 + c * CHUNK_POINTS * STEP;
+    chunks.push(Array.from({ length: CHUNK_POINTS }, (_, i) => next(start + i * STEP)));
+  }
+  return chunks;
+}
+
+/** Runs `pass` (which handles `points` points) repeatedly for at least `ms` and returns points per second. */
+function rate(points, pass, ms = 400) {
+  for (let i = 0; i < 3; i++) pass(); // warm up
+  let passes = 0;
+  const start = process.hrtime.bigint();
+  let elapsed = 0;
+  while (elapsed < ms) {
+    pass();
+    passes++;
+    elapsed = Number(process.hrtime.bigint() - start) / 1e6;
+  }
+  return (points * passes) / (elapsed / 1000);
+}
+
+export default async function run() {
+  const rows = [];
+  const totalPoints = CHUNKS * CHUNK_POINTS;
+  let sink = 0;
+  for (const [name, shape] of Object.entries(shapes)) {
+    const chunks = chunksOf(shape);
+    const encoded = chunks.map((points) => encodeChunk(points, STEP));
+    const bytes = encoded.reduce((sum, chunk) => sum + chunk.length, 0);
+    rows.push({
+      name: `${name}: size`,
+      value: bytes / totalPoints,
+      unit: 'bytes/point',
+      note: `flat row ${FLAT_ROW_BYTES}, ${((FLAT_ROW_BYTES * totalPoints) / bytes).toFixed(1)}x smaller`,
+    });
+    rows.push({
+      name: `${name}: encodeChunk`,
+      value: rate(totalPoints, () => {
+        for (const points of chunks) sink += encodeChunk(points, STEP).length;
+      }),
+      unit: 'points/s',
+    });
+    rows.push({
+      name: `${name}: ChunkEncoder.append`,
+      value: rate(totalPoints, () => {
+        for (const points of chunks) {
+          const encoder = new ChunkEncoder(STEP);
+          for (const point of points) encoder.append(point);
+          sink += encoder.count;
+        }
+      }),
+      unit: 'points/s',
+      note: 'incremental, no snapshot',
+    });
+    rows.push({
+      name: `${name}: decodeChunk`,
+      value: rate(totalPoints, () => {
+        for (const chunk of encoded) sink += decodeChunk(chunk).length;
+      }),
+      unit: 'points/s',
+    });
+  }
+  if (sink === 0) throw new Error('benchmark did no work');
+  return rows;
+}
