@@ -6,6 +6,7 @@ import type { Dirent } from 'node:fs';
 import { mkdir, open, opendir, type FileHandle } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import {
+  AGGREGATION_METHODS,
   aggregationRuleFor,
   batchPoint,
   DEFAULT_AGGREGATION_RULES,
@@ -13,6 +14,7 @@ import {
   nowSeconds,
   splitCanonical,
   valueOf,
+  type AggregationMethod,
   type AggregationRule,
   type CounterChild,
   type FlushBatch,
@@ -65,6 +67,12 @@ type Operation = 'open' | 'create' | 'write' | 'fetch' | 'list' | 'close';
 interface OpenSeries {
   handle: FileHandle;
   header: WhisperHeader;
+  /**
+   * How a StatPoint becomes this file's value: the file's own aggregation method. For files we create that is the
+   * method of the series' rule; an existing file keeps the method in its header (as carbon only applies its rules on
+   * creation), so changing a rule never mixes two meanings in one file. Whisper-only methods fall back to the rule.
+   */
+  method: AggregationMethod;
   /** Archive index by step, for this file's own header (a foreign file may differ from our resolutions). */
   archiveByStep: Map<number, ArchiveInfo>;
   /** Base interval per archive offset once known; it only moves by whole laps of the ring, so it stays valid. */
@@ -199,12 +207,12 @@ export class WhisperStore implements Writer, SeriesReader {
       this.dropCounters.invalid_name.inc();
       return;
     }
-    const value = valueOf(point, this.ruleFor(name).method);
     const started = process.hrtime.bigint();
     try {
       const written = await this.withSeries(name, relativePath, async (series) => {
         const archive = series.archiveByStep.get(batch.resolution.step);
         if (!archive) return false;
+        const value = valueOf(point, series.method);
         const base = await writeArchivePoints(
           series.handle,
           archive,
@@ -339,7 +347,7 @@ export class WhisperStore implements Writer, SeriesReader {
       try {
         ({ handle, header } = await this.createSeries(path, name));
         this.filesCreated.inc();
-        return describe(handle, header);
+        return describe(handle, header, this.ruleFor(name).method);
       } catch (createError) {
         if ((createError as NodeJS.ErrnoException).code !== 'EEXIST')
           throw this.openFailed('create', createError, relativePath);
@@ -357,7 +365,7 @@ export class WhisperStore implements Writer, SeriesReader {
       await handle.close().catch(() => undefined);
       throw this.openFailed('open', error, relativePath);
     }
-    return describe(handle, header);
+    return describe(handle, header, this.ruleFor(name).method);
   }
 
   private async createSeries(path: string, name: string) {
@@ -392,10 +400,14 @@ export class WhisperStore implements Writer, SeriesReader {
   }
 }
 
-function describe(handle: FileHandle, header: WhisperHeader): OpenSeries {
+function describe(handle: FileHandle, header: WhisperHeader, ruleMethod: AggregationMethod): OpenSeries {
+  const fileMethod = header.aggregationMethod;
   return {
     handle,
     header,
+    method: (AGGREGATION_METHODS as readonly string[]).includes(fileMethod)
+      ? (fileMethod as AggregationMethod)
+      : ruleMethod,
     archiveByStep: new Map(header.archives.map((archive) => [archive.secondsPerPoint, archive])),
     baseIntervals: new Map(),
   };
