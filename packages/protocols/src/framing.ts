@@ -42,6 +42,11 @@ export class LineSplitter {
       throw new RangeError(`maxLineLength must be a positive integer, got ${maxLineLength}`);
   }
 
+  /** Bytes held for an unfinished line; never more than maxLineLength + 1. */
+  get pendingBytes(): number {
+    return this.carryLength;
+  }
+
   /** Feeds the next bytes of the stream. */
   push(chunk: Buffer): void {
     const length = chunk.length;
