@@ -1,1 +1,13 @@
-export {};
+export * from './api.js';
+export * from './consolidation.js';
+export * from './errors.js';
+export * from './glob.js';
+export * from './memory-store.js';
+export * from './render-functions.js';
+export * from './request-params.js';
+export * from './series-fetch.js';
+export * from './series-index.js';
+export * from './series-tags.js';
+export * from './tag-expression.js';
+export * from './target-expression.js';
+export * from './time-spec.js';

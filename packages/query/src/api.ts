@@ -1,0 +1,404 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  DEFAULT_AGGREGATION_RULES,
+  nowSeconds,
+  type AggregationRule,
+  type Logger,
+  type PendingSource,
+  type Resolution,
+  type SeriesReader,
+} from '@carillon/core';
+import { graphiteDatapoints } from './consolidation.js';
+import { QueryError } from './errors.js';
+import { splitPathQuery } from './glob.js';
+import {
+  describeFunctions,
+  evaluateTarget,
+  RENDER_FUNCTIONS,
+  RenderContext,
+  type RenderedSeries,
+} from './render-functions.js';
+import { readRequestParams } from './request-params.js';
+import { fetchWindow } from './series-fetch.js';
+import type { FoundNode, SeriesIndex } from './series-index.js';
+import { parseTagQuery } from './tag-expression.js';
+import { parseTarget } from './target-expression.js';
+import { parseTimeSpec } from './time-spec.js';
+
+/** Bounds on what one request may read or answer. */
+export interface QueryLimits {
+  /** POST body size. */
+  maxBodyBytes: number;
+  /** `target` parameters per render. */
+  maxTargets: number;
+  /** Series one render may read. */
+  maxSeriesPerRender: number;
+  /** Windows one render may read (series × windows), before consolidation. */
+  maxPointsPerRender: number;
+  /** Nodes `/metrics/find` and `/metrics/expand` may visit per query. */
+  maxFindResults: number;
+  /** Series a tag query may match (`/tags/findSeries`, autocomplete with `expr`). */
+  maxTagSeries: number;
+  /** Cap on an autocomplete `limit`; larger requests are clamped. */
+  maxAutocompleteLimit: number;
+  /** Autocomplete answers when no `limit` is given (graphite-web's TAGDB_AUTOCOMPLETE_LIMIT). */
+  defaultAutocompleteLimit: number;
+  /** Store reads in flight at once for one render. */
+  fetchConcurrency: number;
+}
+
+export const DEFAULT_QUERY_LIMITS: QueryLimits = {
+  maxBodyBytes: 1 << 20,
+  maxTargets: 100,
+  maxSeriesPerRender: 10_000,
+  maxPointsPerRender: 5_000_000,
+  maxFindResults: 100_000,
+  maxTagSeries: 100_000,
+  maxAutocompleteLimit: 10_000,
+  defaultAutocompleteLimit: 100,
+  fetchConcurrency: 32,
+};
+
+export interface GraphiteApiDeps {
+  index: SeriesIndex;
+  reader: SeriesReader;
+  pending: PendingSource;
+  /** Finest first, as core's parseResolutions returns them. */
+  resolutions: readonly Resolution[];
+  /** The rules the store reduces StatPoints with; pending windows are reduced the same way. Default: core's. */
+  aggregationRules?: readonly AggregationRule[];
+  /** Now in epoch seconds; default the wall clock. */
+  now?: () => number;
+  limits?: Partial<QueryLimits>;
+  logger?: Logger;
+}
+
+/** What graphite-web reports at /version; Grafana reads it to pick its Graphite dialect. */
+export const GRAPHITE_VERSION = '1.1.10';
+
+export type GraphiteApiHandler = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
+
+type Route = (params: URLSearchParams, res: ServerResponse, pathname: string) => Promise<void> | void;
+
+/**
+ * The Graphite HTTP API Grafana's Graphite data source calls. Returns a handler that answers its routes and
+ * returns false for any other path, so a service can put it beside its own /metrics and /healthz.
+ */
+export function createGraphiteApi(deps: GraphiteApiDeps): GraphiteApiHandler {
+  if (deps.resolutions.length === 0) throw new Error('createGraphiteApi needs at least one resolution');
+  const limits: QueryLimits = { ...DEFAULT_QUERY_LIMITS, ...deps.limits };
+  for (const [key, value] of Object.entries(limits))
+    if (!Number.isInteger(value) || value < 1) throw new Error(`query limit ${key} must be a positive integer`);
+  const now = deps.now ?? nowSeconds;
+  const sources = {
+    reader: deps.reader,
+    pending: deps.pending,
+    aggregationRules: deps.aggregationRules ?? DEFAULT_AGGREGATION_RULES,
+  };
+  const { index } = deps;
+
+  function find(params: URLSearchParams, res: ServerResponse): void {
+    let query = required(params, 'query');
+    const format = params.get('format') ?? 'treejson';
+    const wildcards = params.get('wildcards') === '1';
+    if (format === 'completer') {
+      // graphite-web: the completer always completes the last node
+      query = query.replace(/\.\./g, '*.');
+      if (!query.endsWith('*')) query += '*';
+    }
+    const nodes = index.find(query, limits.maxFindResults);
+    if (format === 'treejson') sendJson(res, 200, treeJson(query, nodes, wildcards));
+    else if (format === 'completer') sendJson(res, 200, completerJson(nodes, wildcards));
+    else throw new QueryError(`unsupported find format "${format}": use treejson or completer`);
+  }
+
+  function expand(params: URLSearchParams, res: ServerResponse): void {
+    const queries = params.getAll('query');
+    if (queries.length === 0) throw new QueryError('missing parameter "query"');
+    const leavesOnly = params.get('leavesOnly') === '1';
+    const groupByExpr = params.get('groupByExpr') === '1';
+    const byQuery = new Map<string, string[]>();
+    for (const query of queries) {
+      const nodes = index.find(query, limits.maxFindResults);
+      byQuery.set(
+        query,
+        nodes.filter((n) => n.leaf || !leavesOnly).map((n) => n.path),
+      );
+    }
+    if (groupByExpr) sendJson(res, 200, { results: Object.fromEntries(byQuery) });
+    else sendJson(res, 200, { results: [...new Set([...byQuery.values()].flat())].sort() });
+  }
+
+  async function render(params: URLSearchParams, res: ServerResponse): Promise<void> {
+    const targets = params.getAll('target').filter((t) => t.trim().length > 0);
+    if (targets.length > limits.maxTargets)
+      throw new QueryError(`${targets.length} targets is more than the limit of ${limits.maxTargets}`);
+    const format = params.get('format') ?? 'json';
+    if (format !== 'json' && format !== 'raw' && format !== 'csv')
+      throw new QueryError(`unsupported render format "${format}": use json, raw or csv`);
+    const maxDataPoints = optionalPositiveInteger(params, 'maxDataPoints');
+
+    const current = now();
+    const untilParsed = parseTimeSpec(params.get('until') ?? 'now', current);
+    const fromParsed = parseTimeSpec(params.get('from') ?? '-1d', current);
+    const from = Math.min(fromParsed, untilParsed);
+    const until = Math.max(fromParsed, untilParsed);
+    if (from === until) throw new QueryError('empty time range: from and until are the same time');
+
+    const window = fetchWindow(deps.resolutions, from, until, current);
+    const context = new RenderContext(index, sources, window, {
+      maxSeries: limits.maxSeriesPerRender,
+      maxPoints: limits.maxPointsPerRender,
+      fetchConcurrency: limits.fetchConcurrency,
+    });
+    const series: RenderedSeries[] = [];
+    for (const target of targets) series.push(...(await evaluateTarget(parseTarget(target), context)));
+
+    if (format === 'raw') return sendText(res, 'text/plain', rawText(series));
+    if (format === 'csv') return sendText(res, 'text/csv', csvText(series));
+    const noNullPoints = params.has('noNullPoints') && params.get('noNullPoints') !== 'false';
+    const body = [];
+    for (const s of series) {
+      let datapoints = graphiteDatapoints(s, window.end - window.start, maxDataPoints);
+      if (noNullPoints) {
+        datapoints = datapoints.filter(([v]) => v !== null);
+        if (datapoints.length === 0) continue;
+      }
+      body.push({ target: s.name, tags: s.tags, datapoints });
+    }
+    sendJson(res, 200, body);
+  }
+
+  function tagList(params: URLSearchParams, res: ServerResponse): void {
+    const filter = optionalRegExp(params, 'filter');
+    const limit = optionalPositiveInteger(params, 'limit');
+    const tags = index.tagNames().filter((t) => !filter || filter.test(t));
+    sendJson(
+      res,
+      200,
+      tags.slice(0, limit).map((tag) => ({ tag })),
+    );
+  }
+
+  function tagDetails(params: URLSearchParams, res: ServerResponse, tag: string): void {
+    const filter = optionalRegExp(params, 'filter');
+    const limit = optionalPositiveInteger(params, 'limit');
+    const values = index.tagValues(tag).filter((v) => !filter || filter.test(v.value));
+    sendJson(res, 200, { tag, values: values.slice(0, limit).map(({ count, value }) => ({ count, value })) });
+  }
+
+  function findSeries(params: URLSearchParams, res: ServerResponse): void {
+    const exprs = params.getAll('expr');
+    if (exprs.length === 0) throw new QueryError('missing parameter "expr"');
+    sendJson(res, 200, index.findTagged(parseTagQuery(exprs), limits.maxTagSeries));
+  }
+
+  function autocompleteLimit(params: URLSearchParams): number {
+    return Math.min(
+      optionalPositiveInteger(params, 'limit') ?? limits.defaultAutocompleteLimit,
+      limits.maxAutocompleteLimit,
+    );
+  }
+
+  function autocompleteTags(params: URLSearchParams, res: ServerResponse): void {
+    const prefix = params.get('tagPrefix') ?? '';
+    const limit = autocompleteLimit(params);
+    const exprs = params.getAll('expr').filter((e) => e.length > 0);
+    let tags: string[];
+    if (exprs.length === 0) {
+      tags = index.tagNames().filter((t) => t.startsWith(prefix));
+    } else {
+      const expressions = parseTagQuery(exprs);
+      const searched = new Set(expressions.map((e) => e.tag));
+      const found = new Set<string>();
+      for (const name of index.findTagged(expressions, limits.maxTagSeries))
+        for (const tag of tagNamesOf(name)) if (!searched.has(tag) && tag.startsWith(prefix)) found.add(tag);
+      tags = [...found].sort();
+    }
+    sendJson(res, 200, tags.slice(0, limit));
+  }
+
+  function autocompleteValues(params: URLSearchParams, res: ServerResponse): void {
+    const tag = required(params, 'tag');
+    const prefix = params.get('valuePrefix') ?? '';
+    const limit = autocompleteLimit(params);
+    const exprs = params.getAll('expr').filter((e) => e.length > 0);
+    let values: string[];
+    if (exprs.length === 0) {
+      values = index
+        .tagValues(tag)
+        .map((v) => v.value)
+        .filter((v) => v.startsWith(prefix));
+    } else {
+      const found = new Set<string>();
+      for (const name of index.findTagged(parseTagQuery(exprs), limits.maxTagSeries)) {
+        const value = tagValueOf(name, tag);
+        if (value !== undefined && value.startsWith(prefix)) found.add(value);
+      }
+      values = [...found].sort();
+    }
+    sendJson(res, 200, values.slice(0, limit));
+  }
+
+  const routes = new Map<string, Route>([
+    ['/metrics/find', find],
+    ['/metrics/expand', expand],
+    ['/metrics/index.json', (_params, res) => sendJson(res, 200, [...index.names()].sort())],
+    ['/render', render],
+    ['/tags', tagList],
+    ['/tags/findSeries', findSeries],
+    ['/tags/autoComplete/tags', autocompleteTags],
+    ['/tags/autoComplete/values', autocompleteValues],
+    ['/version', (_params, res) => sendText(res, 'text/plain', GRAPHITE_VERSION)],
+    ['/functions', (_params, res) => sendJson(res, 200, describeFunctions())],
+  ]);
+
+  function routeFor(pathname: string): Route | undefined {
+    const route = routes.get(pathname);
+    if (route) return route;
+    if (pathname.startsWith('/tags/') && pathname.indexOf('/', 6) < 0)
+      return (params, res) => tagDetails(params, res, decodeURIComponent(pathname.slice(6)));
+    if (pathname.startsWith('/functions/') && pathname.indexOf('/', 11) < 0)
+      return (_params, res) => {
+        const name = decodeURIComponent(pathname.slice(11));
+        if (!RENDER_FUNCTIONS.has(name)) throw new QueryError(`unknown function "${name}"`, 404);
+        sendJson(res, 200, describeFunctions()[name]);
+      };
+    return undefined;
+  }
+
+  return async (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    // graphite-web accepts its routes with and without a trailing slash
+    const pathname = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
+    const route = routeFor(pathname);
+    if (!route) return false;
+    try {
+      if (req.method !== 'GET' && req.method !== 'POST' && req.method !== 'HEAD')
+        throw new QueryError(`method ${req.method} is not allowed: use GET or POST`, 405);
+      const params = await readRequestParams(req, limits.maxBodyBytes);
+      await route(params, res, pathname);
+    } catch (error) {
+      if (error instanceof QueryError) {
+        sendJson(res, error.status, { error: error.message, message: error.message });
+      } else {
+        deps.logger?.error({ err: error, url: req.url }, 'graphite api request failed');
+        sendJson(res, 500, { error: 'internal error', message: 'internal error' });
+      }
+    }
+    return true;
+  };
+}
+
+function required(params: URLSearchParams, name: string): string {
+  const value = params.get(name);
+  if (value === null || value.length === 0) throw new QueryError(`missing parameter "${name}"`);
+  return value;
+}
+
+function optionalPositiveInteger(params: URLSearchParams, name: string): number | undefined {
+  const text = params.get(name);
+  if (text === null || text === '') return undefined;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1)
+    throw new QueryError(`parameter "${name}" must be a positive integer, got "${text}"`);
+  return value;
+}
+
+/** graphite-web matches filters with re.match: anchored at the start only. */
+function optionalRegExp(params: URLSearchParams, name: string): RegExp | undefined {
+  const text = params.get(name);
+  if (text === null || text === '') return undefined;
+  try {
+    return new RegExp(`^(?:${text})`);
+  } catch (error) {
+    throw new QueryError(`parameter "${name}" is not a valid regular expression: ${(error as Error).message}`);
+  }
+}
+
+function tagNamesOf(canonical: string): string[] {
+  const names = ['name'];
+  for (const part of canonical.split(';').slice(1)) names.push(part.slice(0, part.indexOf('=')));
+  return names;
+}
+
+function tagValueOf(canonical: string, tag: string): string | undefined {
+  const parts = canonical.split(';');
+  if (tag === 'name') return parts[0];
+  for (const part of parts.slice(1)) {
+    const eq = part.indexOf('=');
+    if (part.slice(0, eq) === tag) return part.slice(eq + 1);
+  }
+  return undefined;
+}
+
+/** graphite-web's treejson: branches, then leaves; ids keep the query's parent part, globs and all. */
+function treeJson(query: string, nodes: readonly FoundNode[], wildcards: boolean): object[] {
+  const parts = splitPathQuery(query);
+  const basePath = parts.length > 1 ? `${parts.slice(0, -1).join('.')}.` : '';
+  const entry = (text: string, leaf: boolean, branch: boolean) => ({
+    text,
+    id: basePath + text,
+    leaf: leaf ? 1 : 0,
+    expandable: branch ? 1 : 0,
+    allowChildren: branch ? 1 : 0,
+  });
+  const result: object[] = [];
+  if (wildcards && nodes.length > 1)
+    result.push(
+      entry(
+        '*',
+        nodes.every((n) => !n.branch),
+        nodes.some((n) => n.branch),
+      ),
+    );
+  for (const n of nodes) if (n.branch) result.push(entry(n.name, n.leaf, true));
+  for (const n of nodes) if (!n.branch) result.push(entry(n.name, true, false));
+  return result;
+}
+
+function completerJson(nodes: readonly FoundNode[], wildcards: boolean): object {
+  const metrics: object[] = nodes.map((n) => ({
+    path: n.branch ? `${n.path}.` : n.path,
+    name: n.name,
+    is_leaf: n.branch ? '0' : '1',
+  }));
+  if (wildcards && nodes.length > 1) metrics.push({ name: '*' });
+  return { metrics };
+}
+
+function rawText(series: readonly RenderedSeries[]): string {
+  return series
+    .map(
+      (s) =>
+        `${s.name},${s.start},${s.end},${s.step}|${s.values.map((v) => (v === null ? 'None' : String(v))).join(',')}\n`,
+    )
+    .join('');
+}
+
+function csvField(text: string): string {
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+function csvText(series: readonly RenderedSeries[]): string {
+  const lines: string[] = [];
+  for (const s of series) {
+    const name = csvField(s.name);
+    s.values.forEach((v, i) => {
+      const time = new Date((s.start + i * s.step) * 1000).toISOString().replace('T', ' ').slice(0, 19);
+      lines.push(`${name},${time},${v === null ? '' : v}\r\n`);
+    });
+  }
+  return lines.join('');
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function sendText(res: ServerResponse, contentType: string, text: string): void {
+  res.writeHead(200, { 'content-type': `${contentType}; charset=utf-8`, 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}

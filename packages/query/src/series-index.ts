@@ -1,0 +1,217 @@
+import { CounterChild, splitCanonical, type MetricsRegistry } from '@carillon/core';
+import { QueryError } from './errors.js';
+import { compilePathGlob } from './glob.js';
+import { seriesTags } from './series-tags.js';
+import type { TagExpression } from './tag-expression.js';
+
+/** One node that a `/metrics/find` query matched. A node can be both a leaf (a series) and a branch. */
+export interface FoundNode {
+  /** Full dotted path. */
+  path: string;
+  /** Last node of the path. */
+  name: string;
+  leaf: boolean;
+  branch: boolean;
+}
+
+export interface SeriesIndexOptions {
+  /** Names beyond this many are refused (and counted), keeping the index's memory bounded. */
+  maxSeries?: number;
+  /** Registers `query_index_series` and `query_index_refused_total` when given. */
+  metrics?: MetricsRegistry;
+}
+
+export const DEFAULT_MAX_SERIES = 1_000_000;
+
+class PathNode {
+  children: Map<string, PathNode> | undefined;
+  leaf = false;
+}
+
+/**
+ * Every known canonical series name: untagged paths in a tree of path nodes (for find and globs), tagged series in
+ * an inverted index tag → value → names (for seriesByTag and tag autocomplete), as Graphite keeps them apart.
+ */
+export class SeriesIndex {
+  readonly maxSeries: number;
+  private readonly known = new Set<string>();
+  private readonly root = new PathNode();
+  private readonly byTag = new Map<string, Map<string, Set<string>>>();
+  private readonly refusedCounter: CounterChild;
+
+  constructor(options: SeriesIndexOptions = {}) {
+    this.maxSeries = options.maxSeries ?? DEFAULT_MAX_SERIES;
+    if (!Number.isInteger(this.maxSeries) || this.maxSeries < 1)
+      throw new Error('maxSeries must be a positive integer');
+    this.refusedCounter = options.metrics
+      ? options.metrics
+          .counter('query_index_refused_total', 'Series names not indexed because the index was full')
+          .labels()
+      : new CounterChild();
+    options.metrics?.gauge('query_index_series', 'Series names in the query index', [], (gauge) =>
+      gauge.set(this.known.size),
+    );
+  }
+
+  /** Adds a canonical name; a known name costs one Set lookup. False when the index is full and refused it. */
+  add(name: string): boolean {
+    if (this.known.has(name)) return true;
+    if (this.known.size >= this.maxSeries) {
+      this.refusedCounter.inc();
+      return false;
+    }
+    this.known.add(name);
+    if (name.includes(';')) this.addTagged(name);
+    else this.addPath(name);
+    return true;
+  }
+
+  has(name: string): boolean {
+    return this.known.has(name);
+  }
+
+  get size(): number {
+    return this.known.size;
+  }
+
+  /** Names refused because the index was full. */
+  get refused(): number {
+    return this.refusedCounter.value;
+  }
+
+  names(): IterableIterator<string> {
+    return this.known.values();
+  }
+
+  private addPath(path: string): void {
+    let node = this.root;
+    for (const part of path.split('.')) {
+      node.children ??= new Map();
+      let child = node.children.get(part);
+      if (!child) {
+        child = new PathNode();
+        node.children.set(part, child);
+      }
+      node = child;
+    }
+    node.leaf = true;
+  }
+
+  private addTagged(name: string): void {
+    const { path, tags } = splitCanonical(name);
+    this.addTagValue('name', path, name);
+    for (const [tag, value] of tags) this.addTagValue(tag, value, name);
+  }
+
+  private addTagValue(tag: string, value: string, name: string): void {
+    let values = this.byTag.get(tag);
+    if (!values) {
+      values = new Map();
+      this.byTag.set(tag, values);
+    }
+    let names = values.get(value);
+    if (!names) {
+      names = new Set();
+      values.set(value, names);
+    }
+    names.add(name);
+  }
+
+  /**
+   * Nodes matching a dotted glob query, sorted by path. Throws QueryError when more than `limit` nodes would be
+   * visited at any depth, so a query like `*.*.*.*` cannot build an unbounded answer.
+   */
+  find(query: string, limit: number): FoundNode[] {
+    const matchers = compilePathGlob(query);
+    let frontier: { path: string; name: string; node: PathNode }[] = [{ path: '', name: '', node: this.root }];
+    for (const matcher of matchers) {
+      const next: typeof frontier = [];
+      for (const { path, node } of frontier) {
+        if (!node.children) continue;
+        if (matcher.literal !== null) {
+          const child = node.children.get(matcher.literal);
+          if (child)
+            next.push({
+              path: path ? `${path}.${matcher.literal}` : matcher.literal,
+              name: matcher.literal,
+              node: child,
+            });
+        } else {
+          for (const [name, child] of node.children) {
+            if (!matcher.test(name)) continue;
+            next.push({ path: path ? `${path}.${name}` : name, name, node: child });
+          }
+        }
+        if (next.length > limit) throw new QueryError(`query "${query}" matches more than ${limit} nodes`);
+      }
+      frontier = next;
+    }
+    return frontier
+      .map(({ path, name, node }) => ({ path, name, leaf: node.leaf, branch: node.children !== undefined }))
+      .sort((a, b) => compare(a.path, b.path));
+  }
+
+  /** Tagged series matching every expression, sorted. Throws QueryError beyond `limit` series. */
+  findTagged(expressions: readonly TagExpression[], limit: number): string[] {
+    const candidates = this.candidates(expressions);
+    const result: string[] = [];
+    for (const name of candidates) {
+      const tags = seriesTags(name);
+      if (!expressions.every((e) => e.test(tags[e.tag] ?? ''))) continue;
+      result.push(name);
+      if (result.length > limit)
+        throw new QueryError(
+          `tag query ${expressions.map((e) => `'${e.text}'`).join(', ')} matches more than ${limit} series`,
+        );
+    }
+    return result.sort(compare);
+  }
+
+  /** The smallest set of names that some value-requiring expression allows; the others filter it. */
+  private candidates(expressions: readonly TagExpression[]): Iterable<string> {
+    let best: Set<string>[] | undefined;
+    let bestSize = Infinity;
+    for (const expression of expressions) {
+      if (!expression.requiresValue) continue;
+      const values = this.byTag.get(expression.tag);
+      const sets: Set<string>[] = [];
+      let size = 0;
+      if (values) {
+        if (expression.operator === '=') {
+          const names = values.get(expression.value);
+          if (names) sets.push(names);
+        } else {
+          for (const [value, names] of values) if (expression.test(value)) sets.push(names);
+        }
+        for (const set of sets) size += set.size;
+      }
+      if (size < bestSize) {
+        best = sets;
+        bestSize = size;
+      }
+    }
+    if (!best) return [];
+    if (best.length === 1) return best[0]!;
+    const union = new Set<string>();
+    for (const set of best) for (const name of set) union.add(name);
+    return union;
+  }
+
+  /** Tag names of tagged series (including `name`), sorted. */
+  tagNames(): string[] {
+    return [...this.byTag.keys()].sort(compare);
+  }
+
+  /** Values of one tag with the number of series holding each, sorted by value. */
+  tagValues(tag: string): { value: string; count: number }[] {
+    const values = this.byTag.get(tag);
+    if (!values) return [];
+    return [...values]
+      .map(([value, names]) => ({ value, count: names.size }))
+      .sort((a, b) => compare(a.value, b.value));
+  }
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
