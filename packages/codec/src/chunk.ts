@@ -59,6 +59,17 @@ export class ChunkEncoder {
     this.body = new BitWriter(initialBytes);
   }
 
+  /**
+   * An encoder continuing the chunk in `bytes` (for example one persisted before a restart). Encoding is
+   * deterministic, so replaying the decoded points rebuilds the exact state and the same bytes.
+   */
+  static fromBytes(bytes: Uint8Array): ChunkEncoder {
+    const points = decodeChunk(bytes);
+    const encoder = new ChunkEncoder(readChunkHeader(bytes).step, bytes.length * 2);
+    for (const point of points) encoder.append(point);
+    return encoder;
+  }
+
   /** Points appended so far. */
   get count(): number {
     return this.pointCount;

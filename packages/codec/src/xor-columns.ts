@@ -17,25 +17,28 @@ function trailingZeros(word: number): number {
 }
 
 export class XorColumnsEncoder {
-  private readonly prevHigh: Int32Array;
-  private readonly prevLow: Int32Array;
-  private readonly leading: Uint8Array;
-  private readonly trailing: Uint8Array;
+  // One typed array for all state (previous high and low words, window leading and trailing zeros per
+  // column): an accumulator keeps an open encoder per series, so per-object overhead matters.
+  private readonly state: Int32Array;
+  private readonly low: number;
+  private readonly leading: number;
+  private readonly trailing: number;
 
   constructor(columns: number) {
-    this.prevHigh = new Int32Array(columns);
-    this.prevLow = new Int32Array(columns);
-    this.leading = new Uint8Array(columns);
-    this.trailing = new Uint8Array(columns);
+    this.state = new Int32Array(columns * 4);
+    this.low = columns;
+    this.leading = columns * 2;
+    this.trailing = columns * 3;
   }
 
   encode(out: BitWriter, column: number, value: number): void {
+    const state = this.state;
     const high = highWord(value) | 0;
     const low = lowWordOfLast() | 0;
-    const xorHigh = high ^ this.prevHigh[column];
-    const xorLow = low ^ this.prevLow[column];
-    this.prevHigh[column] = high;
-    this.prevLow[column] = low;
+    const xorHigh = high ^ state[column];
+    const xorLow = low ^ state[this.low + column];
+    state[column] = high;
+    state[this.low + column] = low;
     if ((xorHigh | xorLow) === 0) {
       out.writeBit(0);
       return;
@@ -43,8 +46,8 @@ export class XorColumnsEncoder {
     let lead = xorHigh !== 0 ? Math.clz32(xorHigh) : 32 + Math.clz32(xorLow);
     if (lead > 31) lead = 31;
     const trail = xorLow !== 0 ? trailingZeros(xorLow) : 32 + trailingZeros(xorHigh);
-    const prevLead = this.leading[column];
-    const prevTrail = this.trailing[column];
+    const prevLead = state[this.leading + column];
+    const prevTrail = state[this.trailing + column];
     const length = 64 - lead - trail;
     const windowLength = 64 - prevLead - prevTrail;
     // Reuse the window only when it is cheaper now; the decoder just follows the control bits.
@@ -56,15 +59,16 @@ export class XorColumnsEncoder {
       out.writeBits(lead, 5);
       out.writeBits(length - 1, 6);
       writeMeaningful(out, xorHigh, xorLow, trail, length);
-      this.leading[column] = lead;
-      this.trailing[column] = trail;
+      state[this.leading + column] = lead;
+      state[this.trailing + column] = trail;
     }
   }
 
   /** Sets a column's previous value without writing anything (the decoder must do the same). */
   assume(column: number, value: number): void {
-    this.prevHigh[column] = highWord(value) | 0;
-    this.prevLow[column] = lowWordOfLast() | 0;
+    const state = this.state;
+    state[column] = highWord(value) | 0;
+    state[this.low + column] = lowWordOfLast() | 0;
   }
 }
 
@@ -84,32 +88,35 @@ function writeMeaningful(out: BitWriter, high: number, low: number, trail: numbe
 }
 
 export class XorColumnsDecoder {
-  private readonly prevHigh: Int32Array;
-  private readonly prevLow: Int32Array;
-  private readonly leading: Uint8Array;
-  private readonly trailing: Uint8Array;
+  // One typed array for all state (previous high and low words, window leading and trailing zeros per
+  // column): an accumulator keeps an open encoder per series, so per-object overhead matters.
+  private readonly state: Int32Array;
+  private readonly low: number;
+  private readonly leading: number;
+  private readonly trailing: number;
 
   constructor(columns: number) {
-    this.prevHigh = new Int32Array(columns);
-    this.prevLow = new Int32Array(columns);
-    this.leading = new Uint8Array(columns);
-    this.trailing = new Uint8Array(columns);
+    this.state = new Int32Array(columns * 4);
+    this.low = columns;
+    this.leading = columns * 2;
+    this.trailing = columns * 3;
   }
 
   decode(input: BitReader, column: number): number {
+    const state = this.state;
     if (input.readBit() === 1) {
       let trail: number;
       let length: number;
       if (input.readBit() === 0) {
-        trail = this.trailing[column];
-        length = 64 - this.leading[column] - trail;
+        trail = state[this.trailing + column];
+        length = 64 - state[this.leading + column] - trail;
       } else {
         const lead = input.readBits(5);
         length = input.readBits(6) + 1;
         trail = 64 - lead - length;
         if (trail < 0) throw new ChunkFormatError(`corrupt float window (leading ${lead}, length ${length})`);
-        this.leading[column] = lead;
-        this.trailing[column] = trail;
+        state[this.leading + column] = lead;
+        state[this.trailing + column] = trail;
       }
       let meaningfulHigh = 0;
       let meaningfulLow: number;
@@ -131,15 +138,16 @@ export class XorColumnsDecoder {
         xorHigh = (meaningfulHigh << trail) | (meaningfulLow >>> (32 - trail));
         xorLow = meaningfulLow << trail;
       }
-      this.prevHigh[column] ^= xorHigh;
-      this.prevLow[column] ^= xorLow;
+      state[column] ^= xorHigh;
+      state[this.low + column] ^= xorLow;
     }
-    return floatFromWords(this.prevHigh[column], this.prevLow[column]);
+    return floatFromWords(state[column], state[this.low + column]);
   }
 
   /** Mirrors `XorColumnsEncoder.assume`. */
   assume(column: number, value: number): void {
-    this.prevHigh[column] = highWord(value) | 0;
-    this.prevLow[column] = lowWordOfLast() | 0;
+    const state = this.state;
+    state[column] = highWord(value) | 0;
+    state[this.low + column] = lowWordOfLast() | 0;
   }
 }

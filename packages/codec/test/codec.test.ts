@@ -308,6 +308,17 @@ describe('ChunkEncoder', () => {
     }
   });
 
+  it('continues a persisted chunk: fromBytes gives back the same bytes and the same later chunk', () => {
+    const points = series(11, 200, valueSources.random!, timeSources.gaps!, 10);
+    const persisted = encodeChunk(points.slice(0, 120), 10);
+    const resumed = ChunkEncoder.fromBytes(persisted);
+    expect(resumed.bytes()).toEqual(persisted);
+    expect(resumed.lastTime).toBe(points[119]!.time);
+    for (const point of points.slice(120)) resumed.append(point);
+    expect(resumed.bytes()).toEqual(encodeChunk(points, 10));
+    expect(ChunkEncoder.fromBytes(encodeChunk([], 60)).step).toBe(60);
+  });
+
   it('refuses times that do not strictly increase, appending nothing', () => {
     const encoder = new ChunkEncoder(10);
     encoder.append(statPointOf(100, 1));
