@@ -1,3 +1,5 @@
 export * from './murmur3.js';
 export * from './hash-ring.js';
 export * from './ring-versions.js';
+export * from './ring-store.js';
+export * from './membership.js';

@@ -65,8 +65,9 @@ export function sameMembers(a: readonly RingMember[], b: readonly RingMember[]):
 }
 
 /**
- * The version that makes `members` the ring, or undefined when the latest version already has them. The first
- * version governs from the current boundary: before it nothing could be routed, so no window changes owner.
+ * The version that makes `members` the ring, or undefined when the latest version already has them (or there is
+ * no version and no member). The first version governs from the current boundary: before it nothing could be
+ * routed, so no window changes owner.
  */
 export function planVersion(
   versions: readonly RingVersion[],
@@ -75,7 +76,7 @@ export function planVersion(
   timing: RingTiming,
 ): RingVersion | undefined {
   const latest = versions[versions.length - 1];
-  if (latest && sameMembers(latest.members, members)) return undefined;
+  if (latest ? sameMembers(latest.members, members) : members.length === 0) return undefined;
   const sorted = [...members].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   return {
     version: latest ? latest.version + 1 : 1,

@@ -42,6 +42,10 @@ describe('nextEffectiveFrom', () => {
 });
 
 describe('planVersion', () => {
+  it('makes no first version without members', () => {
+    expect(planVersion([], [], 12_345, timing)).toBeUndefined();
+  });
+
   it('starts the first version at the current boundary', () => {
     expect(planVersion([], three, 12_345, timing)).toEqual({ version: 1, effectiveFrom: 12_000, members: three });
   });
