@@ -125,15 +125,16 @@ export function listenTcp(options: TcpListenerOptions, onLine: LineHandler): Pro
       server.on('error', () => metrics.socketErrors.inc());
       const address = server.address();
       const port = typeof address === 'object' && address ? address.port : options.port;
+      let closing: Promise<void> | undefined;
       resolve({
         host: options.host,
         port,
         close: () =>
-          new Promise<void>((done) => {
+          (closing ??= new Promise<void>((done) => {
             server.close(() => done());
             // A partial line of a connection cut here is incomplete, so it is dropped, not delivered.
             for (const socket of sockets) socket.destroy();
-          }),
+          })),
       });
     });
   });
@@ -166,10 +167,11 @@ export function listenUdp(options: UdpListenerOptions, onLine: LineHandler): Pro
       socket.off('error', failBind);
       // After binding, errors (e.g. ICMP noise on some platforms) are counted, never fatal.
       socket.on('error', () => metrics.socketErrors.inc());
+      let closing: Promise<void> | undefined;
       resolve({
         host: options.host,
         port: socket.address().port,
-        close: () => new Promise<void>((done) => socket.close(() => done())),
+        close: () => (closing ??= new Promise<void>((done) => socket.close(() => done()))),
       });
     });
   });

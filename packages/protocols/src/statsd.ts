@@ -16,6 +16,7 @@
  *   below zero → invalid_value (the reference daemon's rule). Gauges with a leading `+` or `-` are deltas.
  *   Set members are taken verbatim, `''` as `'0'` (reference daemon).
  * - Sample rate `@r` needs 0 < r <= 1, else invalid_sample_rate.
+ * - Trailing spaces and tabs are ignored (the reference daemon trims the type).
  * - DogStatsD container ids `|c:...` are ignored; any other extra field (events `_e`, timestamps `|T`, ...)
  *   is malformed_line.
  */
@@ -180,6 +181,12 @@ function findSections(line: string, sections: Sections): RejectReason | undefine
   return undefined;
 }
 
+/** The reference daemon trims the type field, so `a:1|c ` is a counter there; here too. */
+function trimTrailingBlanks(line: string): string {
+  const last = line.charCodeAt(line.length - 1);
+  return last === 0x20 || last === 0x09 ? line.trimEnd() : line;
+}
+
 const scratchSections: Sections = { metricEnd: 0, tagsStart: -1, tagsEnd: -1 };
 
 /**
@@ -187,6 +194,7 @@ const scratchSections: Sections = { metricEnd: 0, tagsStart: -1, tagsEnd: -1 };
  * Only the key and tags are checked; values are left to parseStatsdLine.
  */
 export function statsdCanonicalName(line: string): { name: string } | RejectReason {
+  line = trimTrailingBlanks(line);
   const problem = findSections(line, scratchSections);
   if (problem) return problem;
   const colon = line.indexOf(':');
@@ -213,6 +221,7 @@ function typeOf(line: string, start: number, end: number): StatsdType | undefine
  * line is refused, in which case `out` is left as it was.
  */
 export function parseStatsdLine(line: string, out: StatsdSample[]): RejectReason | undefined {
+  line = trimTrailingBlanks(line);
   const sections = scratchSections;
   const structural = findSections(line, sections);
   if (structural) return structural;

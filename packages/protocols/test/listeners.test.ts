@@ -120,6 +120,7 @@ describe('listenTcp', () => {
     const socket = await open(listener.port);
     socket.on('error', () => {});
     await listener.close();
+    await listener.close(); // a second close is harmless
     await closed(socket);
     await expect(open(listener.port)).rejects.toThrow(/ECONNREFUSED/);
   });
@@ -167,6 +168,7 @@ describe('listenUdp', () => {
     const { lines } = setup('statsd');
     const listener = await listenUdp({ host: HOST, port: 0, lines }, () => {});
     await expect(listenUdp({ host: HOST, port: listener.port, lines }, () => {})).rejects.toThrow(/EADDRINUSE/);
+    await listener.close();
     await listener.close();
   });
 });

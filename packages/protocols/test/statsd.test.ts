@@ -82,6 +82,7 @@ describe('parseStatsdLine accepts', () => {
     ['a:1|c|#name:x', [{ name: 'a', type: 'c', value: 1 }]],
     ['a:1|c|#k:v|c:abc:123', [{ name: 'a;k=v', type: 'c', value: 1 }]],
     ['a:1|c|c:abc:123', [{ name: 'a', type: 'c', value: 1 }]],
+    ['a:1|c \t', [{ name: 'a', type: 'c', value: 1 }]],
   ])('%j', (line, expected) => {
     expect(parse(line)).toEqual(expected.map(sample));
   });
