@@ -343,17 +343,23 @@ function treeJson(query: string, nodes: readonly FoundNode[], wildcards: boolean
     expandable: branch ? 1 : 0,
     allowChildren: branch ? 1 : 0,
   });
+  // A glob in a parent node can match one name under several parents: one entry per name, as graphite-web.
+  const byName = new Map<string, { leaf: boolean; branch: boolean }>();
+  for (const n of nodes) {
+    const seen = byName.get(n.name);
+    if (seen) {
+      seen.leaf ||= n.leaf;
+      seen.branch ||= n.branch;
+    } else byName.set(n.name, { leaf: n.leaf, branch: n.branch });
+  }
+  const unique = [...byName].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   const result: object[] = [];
-  if (wildcards && nodes.length > 1)
-    result.push(
-      entry(
-        '*',
-        nodes.every((n) => !n.branch),
-        nodes.some((n) => n.branch),
-      ),
-    );
-  for (const n of nodes) if (n.branch) result.push(entry(n.name, n.leaf, true));
-  for (const n of nodes) if (!n.branch) result.push(entry(n.name, true, false));
+  if (wildcards && unique.length > 1) {
+    const anyBranch = unique.some(([, n]) => n.branch);
+    result.push(entry('*', !anyBranch, anyBranch));
+  }
+  for (const [name, n] of unique) if (n.branch) result.push(entry(name, n.leaf, true));
+  for (const [name, n] of unique) if (!n.branch) result.push(entry(name, true, false));
   return result;
 }
 
