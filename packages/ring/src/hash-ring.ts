@@ -31,6 +31,10 @@ export class HashRing {
   /** `owners[i]` is the index (into `members`) of the member at `points[i]`. */
   readonly owners: Uint16Array;
   readonly members: readonly HashRingMember[];
+  // `bucketStart[b]` is the first point whose top bits are >= b: a lookup reads one bucket, then searches only
+  // within it (about one point) instead of across the whole ring. Measured in bench/ring.bench.mjs.
+  private readonly bucketStart: Uint32Array;
+  private readonly bucketShift: number;
 
   constructor(members: readonly HashRingMember[], options: HashRingOptions = {}) {
     const replicas = options.replicas ?? DEFAULT_REPLICAS;
@@ -63,6 +67,19 @@ export class HashRing {
       this.points[i] = (packed[i]! - rank) / RANK_SPACE;
       this.owners[i] = byId[rank]!.index;
     }
+
+    // About one point per bucket, between 16 and 65536 buckets.
+    const bits = Math.min(16, Math.max(4, Math.ceil(Math.log2(Math.max(1, total)))));
+    this.bucketShift = 32 - bits;
+    const buckets = 1 << bits;
+    this.bucketStart = new Uint32Array(buckets + 1);
+    let p = 0;
+    for (let b = 0; b < buckets; b++) {
+      const bucketLow = b * 2 ** this.bucketShift;
+      while (p < total && this.points[p]! < bucketLow) p++;
+      this.bucketStart[b] = p;
+    }
+    this.bucketStart[buckets] = total;
   }
 
   get size(): number {
@@ -74,9 +91,11 @@ export class HashRing {
     const points = this.points;
     const n = points.length;
     if (n === 0) return -1;
-    // First point >= hash; past the last point the circle wraps to the first.
-    let low = 0;
-    let high = n;
+    // First point >= hash. Points of later buckets are all above hash, so if none in this bucket is, the next
+    // bucket's first point is the answer; past the last point the circle wraps to the first.
+    const bucket = hash >>> this.bucketShift;
+    let low = this.bucketStart[bucket]!;
+    let high = this.bucketStart[bucket + 1]!;
     while (low < high) {
       const mid = (low + high) >>> 1;
       if (points[mid]! < hash) low = mid + 1;

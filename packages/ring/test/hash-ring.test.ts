@@ -80,6 +80,28 @@ describe('HashRing', () => {
     expect(ring.lookup(ring.points[10]! + 1)).toBe(ring.owners[11]);
   });
 
+  it('finds the same owner as a plain scan for every kind of hash', () => {
+    for (const [n, replicas] of [
+      [1, 1],
+      [2, 3],
+      [5, 40],
+      [20, DEFAULT_REPLICAS],
+    ] as const) {
+      const ring = new HashRing(membersNamed(n), { replicas });
+      const scan = (hash: number): number => {
+        for (let i = 0; i < ring.points.length; i++) if (ring.points[i]! >= hash) return ring.owners[i]!;
+        return ring.owners[0]!;
+      };
+      const probes = [0, 1, 0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff];
+      for (let i = 0; i < ring.points.length; i += Math.ceil(ring.points.length / 500)) {
+        const point = ring.points[i]!;
+        probes.push(point, Math.max(0, point - 1), Math.min(0xffffffff, point + 1));
+      }
+      for (let i = 0; i < 2000; i++) probes.push(keys[i]!);
+      for (const hash of probes) expect(ring.lookup(hash)).toBe(scan(hash));
+    }
+  });
+
   it('gives a member load in proportion to its weight, integer or real', () => {
     const ring = new HashRing([{ id: 'a' }, { id: 'b', weight: 2 }, { id: 'c', weight: 0.5 }, { id: 'd' }]);
     expect(ring.points.length).toBe(DEFAULT_REPLICAS * 4.5);
