@@ -1,7 +1,16 @@
 import { windowStart, type StatsdSample } from '@carillon/core';
 import { StatsdNames } from './statsd-names.js';
 import type { StatsdOptions } from './statsd-options.js';
-import { computeTimer, emitIdleTimer, histogramBinsFor, timerMetricFilter } from './timer-stats.js';
+import {
+  binsOf,
+  computeTimer,
+  emitIdleTimer,
+  histogramBinsFor,
+  percentileNames,
+  timerMetricFilter,
+  type Bins,
+  type PercentileNames,
+} from './timer-stats.js';
 
 /** Receives one StatsD output value for the window `time` (the start of the flush interval it covers). */
 export type StatsdEmit = (name: string, value: number, time: number) => void;
@@ -54,6 +63,13 @@ export class StatsdAggregator {
   private readonly gauges = new Map<string, { value: number; ttl: number }>();
   private readonly names: StatsdNames;
   private readonly wanted: (key: string) => boolean;
+  private readonly percentiles: PercentileNames[];
+  private readonly bins: Bins[];
+  /**
+   * Output names per StatsD key and metric, kept between flushes: building and hashing ~15 new strings per
+   * timer per flush costs more than the maths. Cleared when it outgrows the keys still in use.
+   */
+  private nameCache = new Map<string, Map<string, string>>();
   readonly counts: StatsdCounts = { valuesDropped: 0 };
 
   constructor(
@@ -65,6 +81,8 @@ export class StatsdAggregator {
   ) {
     this.names = new StatsdNames(options);
     this.wanted = timerMetricFilter(options.calculatedTimerMetrics);
+    this.percentiles = percentileNames(options.percentThreshold);
+    this.bins = options.histogram.map(binsOf);
     this.flushedThrough = windowStart(nowSeconds, stepSeconds) - stepSeconds;
   }
 
@@ -185,8 +203,18 @@ export class StatsdAggregator {
     const counterKeys = options.deleteCounters ? state.counters.keys() : this.knownCounters.values();
     for (const key of counterKeys) {
       const value = state.counters.get(key) ?? 0;
-      emit(names.counterRate(key), value / stepSeconds, start);
-      if (options.flushCounts) emit(names.counterCount(key), value, start);
+      const cache = this.namesOf(key);
+      emit(
+        cached(cache, ':rate', () => names.counterRate(key)),
+        value / stepSeconds,
+        start,
+      );
+      if (options.flushCounts)
+        emit(
+          cached(cache, ':count', () => names.counterCount(key)),
+          value,
+          start,
+        );
     }
 
     // Timers: the full statistics, or count/count_ps 0 for a kept idle timer.
@@ -194,14 +222,20 @@ export class StatsdAggregator {
     const timerKeys = options.deleteTimers ? state.timers.keys() : this.knownTimers.values();
     for (const key of timerKeys) {
       const timer = state.timers.get(key);
-      const send = (metric: string, value: number): void => emit(names.timer(key, metric), value, start);
+      const cache = this.namesOf(key);
+      const send = (metric: string, value: number): void =>
+        emit(
+          cached(cache, metric, () => names.timer(key, metric)),
+          value,
+          start,
+        );
       if (timer === undefined || timer.values.length === 0) {
         emitIdleTimer(this.wanted, send);
         continue;
       }
       const values = Float64Array.from(timer.values).sort();
-      const bins = histogramBinsFor(options.histogram, key);
-      computeTimer(values, timer.count, stepSeconds, options.percentThreshold, bins, this.wanted, send);
+      const bins = histogramBinsFor(options.histogram, this.bins, key);
+      computeTimer(values, timer.count, stepSeconds, this.percentiles, bins, this.wanted, send);
     }
 
     // Gauges keep their value across flushes; with deleteGauges they expire after gaugesMaxTTL idle flushes.
@@ -220,13 +254,45 @@ export class StatsdAggregator {
       }
     }
     for (const [key, gauge] of this.gauges) {
-      emit(names.gauge(key), gauge.value, start);
+      emit(
+        cached(this.namesOf(key), ':gauge', () => names.gauge(key)),
+        gauge.value,
+        start,
+      );
       if (options.deleteGauges && --gauge.ttl < 1) this.gauges.delete(key);
     }
 
     // Sets: the number of unique members; idle ones send 0 unless deleteSets.
     if (!options.deleteSets) for (const key of state.sets.keys()) this.knownSets.add(key);
     const setKeys = options.deleteSets ? state.sets.keys() : this.knownSets.values();
-    for (const key of setKeys) emit(names.setCount(key), state.sets.get(key)?.size ?? 0, start);
+    for (const key of setKeys)
+      emit(
+        cached(this.namesOf(key), ':set', () => names.setCount(key)),
+        state.sets.get(key)?.size ?? 0,
+        start,
+      );
+
+    // Keys deleted as idle leave their names behind: start over when the cache holds far more than is in use.
+    const inUse = this.knownCounters.size + this.knownTimers.size + this.knownSets.size + this.gauges.size;
+    if (this.nameCache.size > 2 * Math.max(inUse, state.counters.size + state.timers.size + state.sets.size))
+      this.nameCache = new Map();
   }
+
+  private namesOf(key: string): Map<string, string> {
+    let names = this.nameCache.get(key);
+    if (names === undefined) {
+      names = new Map();
+      this.nameCache.set(key, names);
+    }
+    return names;
+  }
+}
+
+function cached(names: Map<string, string>, metric: string, build: () => string): string {
+  let name = names.get(metric);
+  if (name === undefined) {
+    name = build();
+    names.set(metric, name);
+  }
+  return name;
 }

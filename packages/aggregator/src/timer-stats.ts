@@ -18,10 +18,46 @@ export function percentSuffix(pct: number): string {
   return String(pct).replace('.', '_').replace('-', 'top');
 }
 
+/** The metric names one percentile threshold produces, built once rather than per timer per flush. */
+export interface PercentileNames {
+  pct: number;
+  count: string;
+  mean: string;
+  bound: string;
+  sum: string;
+  sumSquares: string;
+}
+
+export function percentileNames(percentThreshold: readonly number[]): PercentileNames[] {
+  return percentThreshold.map((pct) => {
+    const suffix = percentSuffix(pct);
+    return {
+      pct,
+      count: `count_${suffix}`,
+      mean: `mean_${suffix}`,
+      bound: `${pct > 0 ? 'upper_' : 'lower_'}${suffix}`,
+      sum: `sum_${suffix}`,
+      sumSquares: `sum_squares_${suffix}`,
+    };
+  });
+}
+
+/** Histogram bins with their metric names (`histogram.bin_5_5`). */
+export interface Bins {
+  bounds: HistogramRule['bins'];
+  names: string[];
+}
+
+export const NO_BINS: Bins = { bounds: [], names: [] };
+
+export function binsOf(rule: HistogramRule): Bins {
+  return { bounds: rule.bins, names: rule.bins.map((bin) => `histogram.bin_${String(bin).replace('.', '_')}`) };
+}
+
 /** The bins of the first histogram rule whose `metric` occurs in `key` (reference: substring, first match). */
-export function histogramBinsFor(rules: readonly HistogramRule[], key: string): HistogramRule['bins'] {
-  for (const rule of rules) if (key.includes(rule.metric)) return rule.bins;
-  return [];
+export function histogramBinsFor(rules: readonly HistogramRule[], bins: readonly Bins[], key: string): Bins {
+  for (let i = 0; i < rules.length; i++) if (key.includes(rules[i]!.metric)) return bins[i]!;
+  return NO_BINS;
 }
 
 /**
@@ -36,8 +72,8 @@ export function computeTimer(
   values: Float64Array,
   count: number,
   stepSeconds: number,
-  percentThreshold: readonly number[],
-  bins: HistogramRule['bins'],
+  percentiles: readonly PercentileNames[],
+  bins: Bins,
   wanted: (key: string) => boolean,
   emit: TimerValueSink,
 ): void {
@@ -60,7 +96,8 @@ export function computeTimer(
   let sumSquares = min * min;
   let mean = min;
   let thresholdBoundary = max;
-  for (const pct of percentThreshold) {
+  for (const names of percentiles) {
+    const pct = names.pct;
     let numInThreshold = n;
     if (n > 1) {
       numInThreshold = Math.round((Math.abs(pct) / 100) * n);
@@ -77,12 +114,11 @@ export function computeTimer(
       }
       mean = sum / numInThreshold;
     }
-    const suffix = percentSuffix(pct);
-    send(`count_${suffix}`, numInThreshold);
-    send(`mean_${suffix}`, mean);
-    send(`${pct > 0 ? 'upper_' : 'lower_'}${suffix}`, thresholdBoundary);
-    send(`sum_${suffix}`, sum);
-    send(`sum_squares_${suffix}`, sumSquares);
+    send(names.count, numInThreshold);
+    send(names.mean, mean);
+    send(names.bound, thresholdBoundary);
+    send(names.sum, sum);
+    send(names.sumSquares, sumSquares);
   }
 
   sum = cumulative[n - 1]!;
@@ -103,13 +139,14 @@ export function computeTimer(
   send('mean', mean);
   send('median', median);
 
-  if (bins.length === 0 || !wanted('histogram')) return;
+  if (bins.bounds.length === 0 || !wanted('histogram')) return;
   // Values are sorted, so one pass over them serves every bin; values above the last bound are ignored.
   let i = 0;
-  for (const bin of bins) {
+  for (let b = 0; b < bins.bounds.length; b++) {
+    const bin = bins.bounds[b]!;
     let freq = 0;
     for (; i < n && (bin === 'inf' || values[i]! < bin); i++) freq += 1;
-    emit(`histogram.bin_${String(bin).replace('.', '_')}`, freq);
+    emit(bins.names[b]!, freq);
   }
 }
 

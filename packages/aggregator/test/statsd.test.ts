@@ -2,8 +2,10 @@ import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '@carillon/core';
 import {
+  binsOf,
   computeTimer,
   DEFAULT_STATSD_OPTIONS,
+  percentileNames,
   parseStatsdOptions,
   StatsdAggregator,
   timerMetricFilter,
@@ -256,8 +258,8 @@ describe('timer maths against the reference daemon', () => {
         Float64Array.from(values).sort(),
         count,
         10,
-        pctThreshold,
-        bins,
+        percentileNames(pctThreshold),
+        binsOf({ metric: 't', bins }),
         timerMetricFilter([]),
         (metric, value) => {
           if (metric.startsWith('histogram.')) histogram[metric.slice('histogram.'.length)] = value;
