@@ -10,9 +10,8 @@
  * other interval lives, `offset + ((interval - base) / step * 12) mod size`. A slot whose timestamp is not the
  * interval asked for holds nothing for it (an older lap of the ring, or zeros in a fresh file).
  */
-import type { FileHandle } from 'node:fs/promises';
-import { open } from 'node:fs/promises';
 import type { AggregationMethod } from '@carillon/core';
+import { FdFile, type RandomAccessFile } from './fd-file.js';
 
 export const METADATA_SIZE = 16;
 export const ARCHIVE_INFO_SIZE = 12;
@@ -154,8 +153,8 @@ export function fileSizeOf(header: WhisperHeader): number {
 export async function createWhisperFile(
   path: string,
   header: WhisperHeader,
-): Promise<{ handle: FileHandle; header: WhisperHeader }> {
-  const handle = await open(path, 'wx+');
+): Promise<{ handle: FdFile; header: WhisperHeader }> {
+  const handle = await FdFile.open(path, 'wx+');
   try {
     const bytes = encodeHeader(header);
     await handle.write(bytes, 0, bytes.length, 0);
@@ -198,7 +197,7 @@ function parseHeader(bytes: Buffer, path: string): WhisperHeader | null {
 }
 
 /** Reads and checks the header, as whisper's __readHeader. */
-export async function readHeader(handle: FileHandle, path = '<file>'): Promise<WhisperHeader> {
+export async function readHeader(handle: RandomAccessFile, path = '<file>'): Promise<WhisperHeader> {
   // One read covers the header of any file with up to 20 archives; more archives cost a second read.
   let length = METADATA_SIZE + 20 * ARCHIVE_INFO_SIZE;
   for (;;) {
@@ -212,7 +211,7 @@ export async function readHeader(handle: FileHandle, path = '<file>'): Promise<W
 }
 
 /** The timestamp of the archive's base point; 0 means the archive has never been written. */
-export async function readBaseInterval(handle: FileHandle, archive: ArchiveInfo): Promise<number> {
+export async function readBaseInterval(handle: RandomAccessFile, archive: ArchiveInfo): Promise<number> {
   const buffer = Buffer.alloc(4);
   const { bytesRead } = await handle.read(buffer, 0, 4, archive.offset);
   return bytesRead === 4 ? buffer.readUInt32BE(0) : 0;
@@ -239,7 +238,7 @@ function slotOffset(archive: ArchiveInfo, baseInterval: number, interval: number
  * archive's retention: an older point would overwrite a newer one in the ring, as in whisper.
  */
 export async function writeArchivePoints(
-  handle: FileHandle,
+  handle: RandomAccessFile,
   archive: ArchiveInfo,
   points: readonly TimedValue[],
   baseInterval?: number,
@@ -292,7 +291,7 @@ function packRun(run: { start: number; intervals: number[]; values: number[] }):
  * slot holds another interval or nothing. Reads at most one lap of the ring, in at most two reads.
  */
 export async function readArchiveIntervals(
-  handle: FileHandle,
+  handle: RandomAccessFile,
   archive: ArchiveInfo,
   firstInterval: number,
   count: number,
@@ -318,7 +317,7 @@ export async function readArchiveIntervals(
   return values;
 }
 
-async function readFully(handle: FileHandle, buffer: Buffer, offset: number, length: number, position: number) {
+async function readFully(handle: RandomAccessFile, buffer: Buffer, offset: number, length: number, position: number) {
   let done = 0;
   while (done < length) {
     const { bytesRead } = await handle.read(buffer, offset + done, length - done, position + done);
@@ -341,7 +340,7 @@ export interface WhisperFetchResult {
  * the number of points is what whisper's ring offsets give (a range longer than the ring wraps, as in whisper).
  */
 export async function fetchArchive(
-  handle: FileHandle,
+  handle: RandomAccessFile,
   archive: ArchiveInfo,
   fromTime: number,
   untilTime: number,
@@ -368,7 +367,7 @@ export async function fetchArchive(
  * where whisper returns None (range entirely in the future or beyond retention).
  */
 export async function fetchWhisper(
-  handle: FileHandle,
+  handle: RandomAccessFile,
   header: WhisperHeader,
   fromTime: number,
   untilTime: number,

@@ -3,7 +3,7 @@
  * whisper's own tools read what we write and we read what they wrote.
  */
 import type { Dirent } from 'node:fs';
-import { mkdir, open, opendir, type FileHandle } from 'node:fs/promises';
+import { mkdir, opendir } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import {
   AGGREGATION_METHODS,
@@ -26,6 +26,7 @@ import {
   type Writer,
 } from '@carillon/core';
 import { KeyedLock, Semaphore } from './concurrency.js';
+import { FdFile } from './fd-file.js';
 import {
   createWhisperFile,
   layoutHeader,
@@ -65,7 +66,7 @@ type Operation = 'open' | 'create' | 'write' | 'fetch' | 'list' | 'close';
 
 /** An open series file with what we learnt about it, cached together so a write costs one positioned write. */
 interface OpenSeries {
-  handle: FileHandle;
+  handle: FdFile;
   header: WhisperHeader;
   /**
    * How a StatPoint becomes this file's value: the file's own aggregation method. For files we create that is the
@@ -254,16 +255,19 @@ export class WhisperStore implements Writer, SeriesReader {
     const relativePath = whisperRelativePath(name);
     if (!relativePath || count === 0 || this.closed) return empty();
     try {
-      const values = await this.withSeries(
-        name,
-        relativePath,
-        async (series) => {
-          const archive = series.archiveByStep.get(step);
-          if (!archive) return null;
-          const known = series.baseIntervals.get(archive.offset);
-          return readArchiveIntervals(series.handle, archive, start, count, known);
-        },
-        false,
+      // Tracked like writes, so `close` never leaves a file opened by a read still running.
+      const values = await this.track(() =>
+        this.withSeries(
+          name,
+          relativePath,
+          async (series) => {
+            const archive = series.archiveByStep.get(step);
+            if (!archive) return null;
+            const known = series.baseIntervals.get(archive.offset);
+            return readArchiveIntervals(series.handle, archive, start, count, known);
+          },
+          false,
+        ),
       );
       return values ? { start, step, values } : empty();
     } catch (error) {
@@ -301,7 +305,7 @@ export class WhisperStore implements Writer, SeriesReader {
     return names.sort();
   }
 
-  /** Waits for writes in flight, then closes every open file. Later writes are counted as dropped. */
+  /** Waits for writes and reads in flight, then closes every open file. Later writes are counted as dropped. */
   async close(): Promise<void> {
     this.closed = true;
     await Promise.allSettled([...this.inFlight]);
@@ -337,10 +341,10 @@ export class WhisperStore implements Writer, SeriesReader {
    */
   private async openSeries(relativePath: string, { name, create }: OpenArg): Promise<OpenSeries> {
     const path = join(this.dataDir, relativePath);
-    let handle: FileHandle;
+    let handle: FdFile;
     let header: WhisperHeader;
     try {
-      handle = await open(path, 'r+');
+      handle = await FdFile.open(path, 'r+');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw this.openFailed('open', error, relativePath);
       if (!create) throw new OpenError('missing', relativePath);
@@ -353,7 +357,7 @@ export class WhisperStore implements Writer, SeriesReader {
           throw this.openFailed('create', createError, relativePath);
         // Created meanwhile by another process (or another store on the same directory): use theirs.
         try {
-          handle = await open(path, 'r+');
+          handle = await FdFile.open(path, 'r+');
         } catch (reopenError) {
           throw this.openFailed('open', reopenError, relativePath);
         }
@@ -400,7 +404,7 @@ export class WhisperStore implements Writer, SeriesReader {
   }
 }
 
-function describe(handle: FileHandle, header: WhisperHeader, ruleMethod: AggregationMethod): OpenSeries {
+function describe(handle: FdFile, header: WhisperHeader, ruleMethod: AggregationMethod): OpenSeries {
   const fileMethod = header.aggregationMethod;
   return {
     handle,

@@ -1,0 +1,56 @@
+/**
+ * A file opened by descriptor and used through Node's callback fs API. Whisper writes are 12-byte positioned writes,
+ * so per-call overhead dominates: the callback API costs about half of what the FileHandle promise API does (see
+ * bench/whisper.bench.mjs).
+ */
+import fs from 'node:fs';
+
+/** What the whisper format needs of an open file: positioned reads and writes. `FileHandle` satisfies it too. */
+export interface RandomAccessFile {
+  read(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
+  write(buffer: Buffer, offset: number, length: number, position: number): Promise<unknown>;
+  truncate(length: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export class FdFile implements RandomAccessFile {
+  private constructor(readonly fd: number) {}
+
+  /** `flags` as fs.open: 'r', 'r+', 'wx+', ... */
+  static open(path: string, flags: string): Promise<FdFile> {
+    return new Promise((resolve, reject) =>
+      fs.open(path, flags, 0o644, (error, fd) => (error ? reject(error) : resolve(new FdFile(fd)))),
+    );
+  }
+
+  read(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesRead: number }> {
+    return new Promise((resolve, reject) =>
+      fs.read(this.fd, buffer, offset, length, position, (error, bytesRead) =>
+        error ? reject(error) : resolve({ bytesRead }),
+      ),
+    );
+  }
+
+  /** Writes all of `length` bytes, continuing after a short write. */
+  write(buffer: Buffer, offset: number, length: number, position: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const step = (done: number) =>
+        fs.write(this.fd, buffer, offset + done, length - done, position + done, (error, written) => {
+          if (error) reject(error);
+          else if (done + written >= length) resolve();
+          else step(done + written);
+        });
+      step(0);
+    });
+  }
+
+  truncate(length: number): Promise<void> {
+    return new Promise((resolve, reject) =>
+      fs.ftruncate(this.fd, length, (error) => (error ? reject(error) : resolve())),
+    );
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve, reject) => fs.close(this.fd, (error) => (error ? reject(error) : resolve())));
+  }
+}
