@@ -1,0 +1,145 @@
+/**
+ * The node's HTTP surface: `/metrics` (Prometheus), `/healthz`, `POST /lines` (Graphite or StatsD lines in the
+ * body, `?format=graphite|statsd`), then the Graphite API. Request bodies are bounded and every request has
+ * a timeout.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { ListenAddress, Logger, MetricsRegistry } from '@carillon/core';
+import type { GraphiteApiHandler } from '@carillon/query';
+import type { RejectReason } from '@carillon/protocols';
+import type { LineFormat, LineIngest } from './line-ingest.js';
+
+export interface HttpOptions {
+  listen: ListenAddress;
+  maxBodyBytes: number;
+  requestTimeoutMs: number;
+}
+
+export interface HttpDeps {
+  registry: MetricsRegistry;
+  ingest: LineIngest;
+  graphiteApi: GraphiteApiHandler;
+  health: () => Record<string, unknown>;
+  logger?: Logger;
+}
+
+export interface RunningHttpServer {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+class BodyTooLarge extends Error {}
+
+function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        reject(new BodyTooLarge());
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+async function postLines(
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  deps: HttpDeps,
+  limit: number,
+): Promise<void> {
+  const format = url.searchParams.get('format') ?? 'graphite';
+  if (format !== 'graphite' && format !== 'statsd') {
+    sendJson(res, 400, { error: `format must be graphite or statsd, got "${format}"` });
+    return;
+  }
+  let body: string;
+  try {
+    body = await readBody(req, limit);
+  } catch (error) {
+    if (error instanceof BodyTooLarge) {
+      // Nothing of the body was ingested: the client can split it and send again.
+      sendJson(res, 413, { error: `body larger than http.max_body_bytes (${limit} bytes); nothing was ingested` });
+      return;
+    }
+    throw error;
+  }
+  const rejected: Partial<Record<RejectReason, number>> = {};
+  let accepted = 0;
+  for (const raw of body.split('\n')) {
+    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    if (line.trim() === '') continue;
+    const problem = deps.ingest.text(format as LineFormat, line);
+    if (problem === undefined) accepted++;
+    else rejected[problem] = (rejected[problem] ?? 0) + 1;
+  }
+  sendJson(res, 200, { accepted, rejected });
+}
+
+export function startHttpServer(options: HttpOptions, deps: HttpDeps): Promise<RunningHttpServer> {
+  const requests = deps.registry.counter('http_requests_total', 'HTTP requests by route class and status', [
+    'route',
+    'status',
+  ]);
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    let route = 'graphite';
+    try {
+      if (url.pathname === '/metrics' && req.method === 'GET') {
+        route = 'metrics';
+        const text = deps.registry.render();
+        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
+        res.end(text);
+      } else if (url.pathname === '/healthz') {
+        route = 'healthz';
+        sendJson(res, 200, { status: 'ok', ...deps.health() });
+      } else if (url.pathname === '/lines') {
+        route = 'lines';
+        if (req.method !== 'POST') sendJson(res, 405, { error: 'POST lines to /lines?format=graphite|statsd' });
+        else await postLines(req, res, url, deps, options.maxBodyBytes);
+      } else if (!(await deps.graphiteApi(req, res))) {
+        route = 'unknown';
+        sendJson(res, 404, { error: `no route ${url.pathname}` });
+      }
+    } catch (error) {
+      deps.logger?.error({ err: error, url: req.url }, 'HTTP request failed');
+      if (!res.headersSent) sendJson(res, 500, { error: (error as Error).message });
+      else res.destroy();
+    } finally {
+      requests.labels(route, String(res.statusCode)).inc();
+    }
+  };
+
+  const server: Server = createServer((req, res) => void handle(req, res));
+  server.requestTimeout = options.requestTimeoutMs;
+  server.headersTimeout = Math.min(options.requestTimeoutMs, 60_000);
+  server.keepAliveTimeout = 5_000;
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.listen.port, options.listen.host, () => {
+      server.off('error', reject);
+      resolve({
+        port: (server.address() as AddressInfo).port,
+        close: () =>
+          new Promise<void>((done) => {
+            server.close(() => done());
+            server.closeAllConnections();
+          }),
+      });
+    });
+  });
+}

@@ -1,0 +1,112 @@
+/**
+ * One aggregating node: store, writer sink, aggregator, series index, line ingest and the HTTP surface,
+ * assembled from a NodeConfig. The accumulator feeds it from relays; the all-in-one from its own listeners.
+ */
+import { MetricsRegistry, type Logger, type SeriesReader, type Writer } from '@carillon/core';
+import { Aggregator } from '@carillon/aggregator';
+import { MemoryStore, SeriesIndex, createGraphiteApi } from '@carillon/query';
+import { WhisperStore } from '@carillon/writers';
+import { startHttpServer, type RunningHttpServer } from './http-server.js';
+import { LineIngest } from './line-ingest.js';
+import type { NodeConfig } from './node-config.js';
+import { WriterSink } from './writer-sink.js';
+
+type Store = Writer & SeriesReader;
+
+async function openStore(
+  config: NodeConfig,
+  registry: MetricsRegistry,
+  logger: Logger,
+  index: SeriesIndex,
+): Promise<Store> {
+  if (config.store === 'memory') {
+    return new MemoryStore({
+      maxPoints: config.memory.maxPoints,
+      aggregationRules: config.aggregationRules,
+      metrics: registry,
+    });
+  }
+  const store = new WhisperStore(
+    {
+      dataDir: config.whisper.dataDir,
+      resolutions: config.aggregator.resolutions,
+      aggregationRules: config.aggregationRules,
+      maxOpenFiles: config.whisper.maxOpenFiles,
+      concurrency: config.whisper.concurrency,
+    },
+    { metrics: registry, logger },
+  );
+  // The index lives in memory: rebuild it from the files so series written before a restart can be found.
+  const names = await store.listSeries();
+  for (const name of names) index.add(name);
+  logger.info({ dataDir: config.whisper.dataDir, series: names.length }, 'whisper store opened');
+  return store;
+}
+
+export class AccumulatorNode {
+  private stopped = false;
+
+  private constructor(
+    readonly config: NodeConfig,
+    readonly registry: MetricsRegistry,
+    readonly logger: Logger,
+    readonly aggregator: Aggregator,
+    readonly ingest: LineIngest,
+    readonly index: SeriesIndex,
+    readonly store: Store,
+    private readonly sink: WriterSink,
+    readonly http: RunningHttpServer | undefined,
+  ) {}
+
+  static async start(config: NodeConfig, logger: Logger, registry = new MetricsRegistry()): Promise<AccumulatorNode> {
+    const index = new SeriesIndex({ maxSeries: config.index.maxSeries, metrics: registry });
+    const store = await openStore(config, registry, logger, index);
+    const sink = new WriterSink([store], config.writers.maxInFlightPoints, registry, logger);
+    const aggregator = new Aggregator(config.aggregator, config.statsd, { sink, metrics: registry, logger });
+    aggregator.onNewSeries((name) => {
+      index.add(name);
+    });
+    const ingest = new LineIngest(aggregator, registry);
+    const graphiteApi = createGraphiteApi({
+      index,
+      reader: store,
+      pending: aggregator,
+      resolutions: config.aggregator.resolutions,
+      aggregationRules: config.aggregationRules,
+      logger,
+    });
+    const http = config.http.listen
+      ? await startHttpServer(
+          {
+            listen: config.http.listen,
+            maxBodyBytes: config.http.maxBodyBytes,
+            requestTimeoutMs: config.http.requestTimeoutMs,
+          },
+          {
+            registry,
+            ingest,
+            graphiteApi,
+            logger,
+            health: () => ({
+              series: aggregator.seriesCount,
+              pendingPoints: aggregator.pendingPoints,
+              store: config.store,
+            }),
+          },
+        )
+      : undefined;
+    aggregator.start();
+    if (http) logger.info({ port: http.port }, 'HTTP listening (Graphite API, /metrics, /healthz, POST /lines)');
+    return new AccumulatorNode(config, registry, logger, aggregator, ingest, index, store, sink, http);
+  }
+
+  /** Flushes every open window, waits for the writers, then closes the store and the HTTP server. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.aggregator.stop();
+    this.aggregator.flushAll();
+    await this.sink.close();
+    await this.http?.close();
+  }
+}
