@@ -19,21 +19,18 @@ export function parseConsolidationFunction(text: string): ConsolidationFunction 
   return name as ConsolidationFunction;
 }
 
+/** Loops, not spreads: a run can be a whole series (maxDataPoints=1), too long for Math.min(...values). */
 function reduce(values: number[], fn: ConsolidationFunction): number {
-  switch (fn) {
-    case 'average':
-      return values.reduce((a, b) => a + b, 0) / values.length;
-    case 'sum':
-      return values.reduce((a, b) => a + b, 0);
-    case 'min':
-      return Math.min(...values);
-    case 'max':
-      return Math.max(...values);
-    case 'first':
-      return values[0]!;
-    case 'last':
-      return values[values.length - 1]!;
+  if (fn === 'first') return values[0]!;
+  if (fn === 'last') return values[values.length - 1]!;
+  let result = values[0]!;
+  for (let i = 1; i < values.length; i++) {
+    const v = values[i]!;
+    if (fn === 'min') result = v < result ? v : result;
+    else if (fn === 'max') result = v > result ? v : result;
+    else result += v;
   }
+  return fn === 'average' ? result / values.length : result;
 }
 
 /** Reduces each run of `valuesPerPoint` values (the last run may be short) to one; a run of nulls stays null. */

@@ -68,3 +68,11 @@ describe('graphiteDatapoints', () => {
     expect(graphiteDatapoints({ ...series(1000, [1, null, 5]), consolidateBy: 'max' }, 30, 1)).toEqual([[5, 1000]]);
   });
 });
+
+describe('consolidating long runs', () => {
+  it('reduces a run longer than the argument limit of Math.min', () => {
+    const values = Array.from({ length: 300_000 }, (_, i) => (i === 123_456 ? -1 : i));
+    expect(consolidateValues(values, values.length, 'min')).toEqual([-1]);
+    expect(consolidateValues(values, values.length, 'max')).toEqual([299_999]);
+  });
+});
