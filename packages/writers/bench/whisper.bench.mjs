@@ -2,6 +2,7 @@
 // with every file kept open and with an LRU smaller than the series count (open/close churn on every write).
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { performance } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { makeBatch, MetricsRegistry, nowSeconds, parseResolutions, windowStart } from '@carillon/core';
 import { WhisperStore } from '@carillon/writers';
