@@ -78,6 +78,9 @@ export const GRAPHITE_VERSION = '1.1.10';
 
 export type GraphiteApiHandler = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
 
+/** graphite-web's tag database writes; here tags only come from ingested names. */
+const TAG_WRITE_ROUTES = new Set(['/tags/tagSeries', '/tags/tagMultiSeries', '/tags/delSeries']);
+
 type Route = (params: URLSearchParams, res: ServerResponse, pathname: string) => Promise<void> | void;
 
 /**
@@ -256,6 +259,12 @@ export function createGraphiteApi(deps: GraphiteApiDeps): GraphiteApiHandler {
   function routeFor(pathname: string): Route | undefined {
     const route = routes.get(pathname);
     if (route) return route;
+    if (TAG_WRITE_ROUTES.has(pathname))
+      return () => {
+        throw new QueryError(
+          `${pathname} is not supported: series get their tags from the metric names sent to carillon`,
+        );
+      };
     if (pathname.startsWith('/tags/') && pathname.indexOf('/', 6) < 0)
       return (params, res) => tagDetails(params, res, decodeURIComponent(pathname.slice(6)));
     if (pathname.startsWith('/functions/') && pathname.indexOf('/', 11) < 0)

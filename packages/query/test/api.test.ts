@@ -373,6 +373,16 @@ describe('/tags', () => {
     expect((await get('/tags/dc?filter=w')).body).toEqual({ tag: 'dc', values: [{ count: 1, value: 'west' }] });
   });
 
+  it('refuses tag database writes, which graphite-web has and carillon does not', async () => {
+    expect(await postForm('/tags/tagSeries', [['path', 'a.b;k=v']])).toEqual({
+      status: 400,
+      body: {
+        error: '/tags/tagSeries is not supported: series get their tags from the metric names sent to carillon',
+        message: '/tags/tagSeries is not supported: series get their tags from the metric names sent to carillon',
+      },
+    });
+  });
+
   it('finds series by tag expressions', async () => {
     expect((await get(`/tags/findSeries?expr=${q('dc=east')}`)).body).toEqual([
       'disk.free;dc=east;host=a',
