@@ -14,7 +14,9 @@ import { promisify } from 'node:util';
 import cassandra from 'cassandra-driver';
 import { Kafka, logLevel } from 'kafkajs';
 import {
+  GuidedError,
   isAlive,
+  runOwnerPid,
   serversCacheDir,
   serversDir,
   sleep,
@@ -89,7 +91,7 @@ function startFailure(server: string, what: string, logFile: string): Error {
 }
 
 function missingJars(server: string, envVar: string): Error {
-  return new Error(
+  return new GuidedError(
     `${server} jars are missing in ${join(serversCacheDir, server.toLowerCase(), 'lib')}. ` +
       `Run test/servers/prepare.sh (needs Java 17 and Maven; fetches from Maven Central), ` +
       `or set ${envVar} to a running ${server}, or run a Docker engine so Testcontainers can start one.`,
@@ -132,6 +134,7 @@ async function launch(spec: Launch): Promise<{ state: ServerState; exited: () =>
   }
   child.unref();
   const pid = child.pid;
+  await watchOwner(spec.runDir, pid);
   const state: ServerState = {
     name: spec.name,
     status: 'starting',
@@ -145,6 +148,22 @@ async function launch(spec: Launch): Promise<{ state: ServerState; exited: () =>
   };
   await writeState(spec.runDir, state);
   return { state, exited: () => exitCode !== undefined || !isAlive(pid) };
+}
+
+/**
+ * Kills the server if the run's owner (the vitest main process) dies without its teardown, e.g. on SIGKILL
+ * or a crash, so no 1 GB JVM outlives its run. A tiny detached shell loop; it exits with the server.
+ */
+async function watchOwner(runDir: string, serverPid: number): Promise<void> {
+  const ownerPid = (await runOwnerPid(runDir)) ?? process.pid;
+  const loop =
+    'while kill -0 "$1" 2>/dev/null && kill -0 "$2" 2>/dev/null; do sleep 2; done; kill -KILL -"$2" 2>/dev/null';
+  const watchdog = spawn('sh', ['-c', loop, 'carillon-test-watchdog', String(ownerPid), String(serverPid)], {
+    detached: true,
+    stdio: 'ignore',
+  });
+  watchdog.once('error', () => undefined);
+  watchdog.unref();
 }
 
 /** Polls `probe` until it answers true, the process exits, or the deadline passes. */

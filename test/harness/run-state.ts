@@ -15,8 +15,12 @@ import { fileURLToPath } from 'node:url';
 
 export const repoRoot = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
 export const serversDir = join(repoRoot, 'test/servers');
-export const serversCacheDir = join(repoRoot, '.cache/servers');
+/** Where test/servers/prepare.sh put the jars; CARILLON_SERVERS_CACHE moves it (both read the same variable). */
+export const serversCacheDir = process.env.CARILLON_SERVERS_CACHE ?? join(repoRoot, '.cache/servers');
 export const runsDir = join(repoRoot, '.cache/run');
+
+/** An error whose message already says how to get the server; nothing needs adding to it. */
+export class GuidedError extends Error {}
 
 export type ServerName = 'cassandra' | 'kafka' | 'redis';
 
@@ -40,6 +44,15 @@ export interface ServerState {
 interface RunOwner {
   pid: number;
   createdAt: string;
+}
+
+/** The pid of the process that owns the run (the vitest main process), if it is recorded. */
+export async function runOwnerPid(runDir: string): Promise<number | undefined> {
+  try {
+    return (JSON.parse(await readFile(join(runDir, 'owner.json'), 'utf8')) as RunOwner).pid;
+  } catch {
+    return undefined;
+  }
 }
 
 export function newRunId(): string {
@@ -218,12 +231,9 @@ export async function cleanStaleRuns(): Promise<void> {
       owner = undefined;
     }
     if (owner && isAlive(owner.pid)) continue;
-    const states = await listStates(runDir);
-    const running = states.some((state) => state.pid !== undefined || state.containerId !== undefined);
+    // stopRun keeps the directory only when a start failed; its log is kept for a day, then dropped too.
+    await stopRun(runDir).catch(() => undefined);
     const createdMs = owner ? Date.parse(owner.createdAt) : 0;
-    if (running || Date.now() - createdMs > keepFailedRunsMs) {
-      await stopRun(runDir).catch(() => undefined);
-      if (Date.now() - createdMs > keepFailedRunsMs) await rm(runDir, { recursive: true, force: true });
-    }
+    if (Date.now() - createdMs > keepFailedRunsMs) await rm(runDir, { recursive: true, force: true });
   }
 }

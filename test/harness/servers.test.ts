@@ -56,10 +56,16 @@ describe('Cassandra', () => {
   });
 });
 
+// Servers are asked for in beforeAll: the first ask in a run may start one, which can outlast a test's timeout.
 describe('Kafka', () => {
-  it('creates a topic, produces a message and consumes it', async () => {
-    const brokers = await kafkaBrokers();
+  let brokers: string[];
+
+  beforeAll(async () => {
+    brokers = await kafkaBrokers();
     await report('kafka', brokers.join(','));
+  });
+
+  it('creates a topic, produces a message and consumes it', async () => {
     const kafka = new Kafka({
       clientId: 'carillon-harness-test',
       brokers,
@@ -101,9 +107,14 @@ describe('Kafka', () => {
 });
 
 describe('Redis', () => {
-  it('sets and gets a key', async () => {
-    const url = await redisUrl();
+  let url: string;
+
+  beforeAll(async () => {
+    url = await redisUrl();
     await report('redis', url);
+  });
+
+  it('sets and gets a key', async () => {
     const redis = new Redis(url, { connectTimeout: 5_000, commandTimeout: 5_000, maxRetriesPerRequest: 1 });
     const key = uniqueName('harness:key');
     try {

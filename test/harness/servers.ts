@@ -29,9 +29,11 @@ import {
 } from './local-servers.js';
 import {
   createRun,
+  GuidedError,
   killRunSync,
   readState,
   sleep,
+  stopProcess,
   tryLock,
   unlock,
   writeState,
@@ -115,12 +117,15 @@ function shared(name: ServerName, start: (dir: string) => Promise<ServerState>):
             const again = await readState(dir, name);
             if (again?.status === 'ready') return again;
             if (again?.status === 'failed') throw new Error(again.error);
+            // A worker died while starting it (the lock was broken): stop its half-started server first.
+            if (again?.status === 'starting' && again.source === 'process') await stopProcess(again);
             try {
               const ready = await start(dir);
               await writeState(dir, ready);
               return ready;
             } catch (error) {
-              const message = `${(error as Error).message}\n${howTo[name]}`;
+              const message =
+                error instanceof GuidedError ? error.message : `${(error as Error).message}\n${howTo[name]}`;
               const current = await readState(dir, name);
               await writeState(dir, { ...(current ?? { name, source: 'process' }), status: 'failed', error: message });
               throw new Error(message, { cause: error });

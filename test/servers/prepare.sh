@@ -7,7 +7,7 @@ set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 servers_dir="$root/test/servers"
-cache_dir="$root/.cache/servers"
+cache_dir="${CARILLON_SERVERS_CACHE:-$root/.cache/servers}"
 
 need() {
   if ! command -v "$1" >/dev/null 2>&1; then
