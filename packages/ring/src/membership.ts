@@ -5,7 +5,7 @@
  * (pub/sub, with a periodic poll in case a message is lost) and rebuild.
  */
 import { Redis } from 'ioredis';
-import { MetricsRegistry, type Counter, type Gauge, type Logger } from '@carillon/core';
+import { ConfigError, MetricsRegistry, type Counter, type Gauge, type Logger } from '@carillon/core';
 import type { HashRingOptions } from './hash-ring.js';
 import { RingStore } from './ring-store.js';
 import {
@@ -91,6 +91,8 @@ export class RedisMembership implements Membership {
 
   constructor(private readonly options: RedisMembershipOptions) {
     validateRingTiming(options.timing);
+    if (this.heartbeatTtlMs <= (options.heartbeatIntervalMs ?? 1000))
+      throw new ConfigError('ring.heartbeatTtl', 'must be longer than the heartbeat interval, or members flap');
     const connection = {
       connectTimeout: options.connectTimeoutMs ?? 2000,
       commandTimeout: options.commandTimeoutMs ?? 2000,

@@ -8,7 +8,7 @@
  *   {prefix}:ring:latest    the latest version number; the compare-and-set guard
  * Channel {prefix}:ring:changed carries "something changed" (the new version number, or "members").
  */
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import type { RingMember, RingVersion } from './ring-versions.js';
 
 /** What a writer reads before deciding on a new version. */
@@ -61,12 +61,13 @@ export class RingStore {
 
   /** Registers (or re-registers) `member` alive for `ttlMs`, and tells the watchers. */
   async register(member: RingMember, ttlMs: number): Promise<void> {
-    await this.redis
-      .multi()
-      .set(this.memberKey(member.id), JSON.stringify(member), 'PX', ttlMs)
-      .sadd(this.membersKey, member.id)
-      .publish(this.channel, 'members')
-      .exec();
+    await execOrThrow(
+      this.redis
+        .multi()
+        .set(this.memberKey(member.id), JSON.stringify(member), 'PX', ttlMs)
+        .sadd(this.membersKey, member.id)
+        .publish(this.channel, 'members'),
+    );
   }
 
   /** Extends the member's life by `ttlMs`. False when it had already expired (it must register again). */
@@ -77,7 +78,9 @@ export class RingStore {
 
   /** Removes the member now, and tells the watchers. */
   async deregister(id: string): Promise<void> {
-    await this.redis.multi().del(this.memberKey(id)).srem(this.membersKey, id).publish(this.channel, 'members').exec();
+    await execOrThrow(
+      this.redis.multi().del(this.memberKey(id)).srem(this.membersKey, id).publish(this.channel, 'members'),
+    );
   }
 
   async readVersions(): Promise<RingVersion[]> {
@@ -129,6 +132,13 @@ export class RingStore {
     const written = await this.redis.eval(COMPARE_AND_SET, keys.length, ...keys, ...args);
     return written === 1;
   }
+}
+
+/** Runs a MULTI and throws the first command error, which ioredis otherwise returns inside the result. */
+async function execOrThrow(transaction: ChainableCommander): Promise<void> {
+  const results = await transaction.exec();
+  if (results === null) throw new Error('redis transaction aborted');
+  for (const [error] of results) if (error) throw error;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -234,6 +234,12 @@ describe('RedisMembership', () => {
     expect(metrics.value('ring_versions_written_total')).toBe(2);
   });
 
+  it('refuses a heartbeat TTL no longer than the heartbeat interval', () => {
+    expect(
+      () => new RedisMembership({ redisUrl: url, prefix: 'x', timing, heartbeatIntervalMs: 500, heartbeatTtlMs: 500 }),
+    ).toThrow(/heartbeatTtl/);
+  });
+
   it('fails to start, with a count, when Redis does not answer', async () => {
     const metrics = new MetricsRegistry();
     const membership = participant(freshPrefix(), { redisUrl: 'redis://127.0.0.1:1', connectTimeoutMs: 300, metrics });
