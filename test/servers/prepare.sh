@@ -9,6 +9,24 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 servers_dir="$root/test/servers"
 cache_dir="${CARILLON_SERVERS_CACHE:-$root/.cache/servers}"
 
+# On a fresh Debian/Ubuntu CI machine, install what is missing (as root, or with passwordless sudo);
+# CARILLON_NO_APT=1 turns this off. Elsewhere, say what to install and stop.
+apt_packages=()
+command -v java >/dev/null 2>&1 || apt_packages+=(openjdk-17-jre-headless)
+command -v mvn >/dev/null 2>&1 || apt_packages+=(maven)
+# Redis: only when none answers on the default port and there is no redis-server for the harness to start.
+if ! command -v redis-server >/dev/null 2>&1 && ! (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null; then
+  apt_packages+=(redis-server)
+fi
+if ((${#apt_packages[@]} > 0)) && [[ "${CARILLON_NO_APT:-}" != 1 ]] && command -v apt-get >/dev/null 2>&1; then
+  sudo=()
+  [[ $(id -u) == 0 ]] || sudo=(sudo -n)
+  echo "prepare.sh: installing ${apt_packages[*]}"
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${apt_packages[@]}"
+  # The Debian package starts a Redis on 6379 where systemd runs; elsewhere the harness starts its own.
+fi
+
 need() {
   if ! command -v "$1" >/dev/null 2>&1; then
     echo "prepare.sh: '$1' is not installed; $2" >&2
@@ -17,6 +35,11 @@ need() {
 }
 need java "install a Java 17 runtime (Debian: apt-get install -y openjdk-17-jre-headless)."
 need mvn "install Maven (Debian: apt-get install -y maven)."
+java_major="$(java -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')"
+if [[ -n "$java_major" && "$java_major" -lt 17 ]]; then
+  echo "prepare.sh: java is version $java_major; Cassandra 5.0 and Kafka 3.9 here need Java 17 or newer." >&2
+  exit 1
+fi
 
 # Fetch one server's jars unless the stamp says this exact pom was already fetched completely.
 fetch() {
