@@ -2,46 +2,14 @@
  * One aggregating node: store, writer sink, aggregator, series index, line ingest and the HTTP surface,
  * assembled from a NodeConfig. The accumulator feeds it from relays; the all-in-one from its own listeners.
  */
-import { MetricsRegistry, type Logger, type SeriesReader, type Writer } from '@carillon/core';
+import { MetricsRegistry, type Logger } from '@carillon/core';
 import { Aggregator } from '@carillon/aggregator';
-import { MemoryStore, SeriesIndex, createGraphiteApi } from '@carillon/query';
-import { WhisperStore } from '@carillon/writers';
+import { SeriesIndex, createGraphiteApi } from '@carillon/query';
 import { startHttpServer, type RunningHttpServer } from './http-server.js';
 import { LineIngest } from './line-ingest.js';
+import { openStore, type Store } from './stores.js';
 import type { NodeConfig } from './node-config.js';
 import { WriterSink } from './writer-sink.js';
-
-type Store = Writer & SeriesReader;
-
-async function openStore(
-  config: NodeConfig,
-  registry: MetricsRegistry,
-  logger: Logger,
-  index: SeriesIndex,
-): Promise<Store> {
-  if (config.store === 'memory') {
-    return new MemoryStore({
-      maxPoints: config.memory.maxPoints,
-      aggregationRules: config.aggregationRules,
-      metrics: registry,
-    });
-  }
-  const store = new WhisperStore(
-    {
-      dataDir: config.whisper.dataDir,
-      resolutions: config.aggregator.resolutions,
-      aggregationRules: config.aggregationRules,
-      maxOpenFiles: config.whisper.maxOpenFiles,
-      concurrency: config.whisper.concurrency,
-    },
-    { metrics: registry, logger },
-  );
-  // The index lives in memory: rebuild it from the files so series written before a restart can be found.
-  const names = await store.listSeries();
-  for (const name of names) index.add(name);
-  logger.info({ dataDir: config.whisper.dataDir, series: names.length }, 'whisper store opened');
-  return store;
-}
 
 export class AccumulatorNode {
   private stopped = false;
