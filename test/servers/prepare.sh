@@ -2,7 +2,7 @@
 # Fetches the real servers the tests start when no address is given and no container runtime answers:
 # Cassandra 5.0 and Kafka 3.9 jars from Maven Central into .cache/servers/<name>/lib (git ignores .cache/).
 # Idempotent and cached: a server whose jars are present (and whose pom has not changed) is skipped.
-# Needs Java 17 and Maven. CI calls this once before `vitest run`.
+# Needs Java 17 and Maven. `npm test` runs it first (the `pretest` script).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -14,6 +14,8 @@ cache_dir="${CARILLON_SERVERS_CACHE:-$root/.cache/servers}"
 apt_packages=()
 command -v java >/dev/null 2>&1 || apt_packages+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || apt_packages+=(maven)
+# Graphite's own whisper tools read back the files the whisper store writes (a compatibility test).
+[[ -x /usr/bin/whisper-fetch ]] || apt_packages+=(python3-whisper)
 # Redis: only when none answers on the default port and there is no redis-server for the harness to start.
 if ! command -v redis-server >/dev/null 2>&1 && ! (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null; then
   apt_packages+=(redis-server)
