@@ -1,0 +1,46 @@
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { ConfigSource, parseOverrides, readTomlFile } from '@carillon/core';
+import { readAllInOneConfig } from '../src/config.js';
+
+const examplePath = fileURLToPath(new URL('../../../carillon.example.toml', import.meta.url));
+
+describe('all-in-one configuration', () => {
+  it('the example file lists only real keys, each at its default', () => {
+    const fromExample = readAllInOneConfig(new ConfigSource(readTomlFile(examplePath)));
+    const defaults = readAllInOneConfig(new ConfigSource());
+    expect(fromExample).toEqual(defaults);
+  });
+
+  it('defaults: Graphite 2003 TCP/UDP, StatsD 8125, HTTP 8080, whisper in ./data, the design times', () => {
+    const config = readAllInOneConfig(new ConfigSource());
+    expect(config.graphite.tcp).toEqual({ host: '0.0.0.0', port: 2003 });
+    expect(config.graphite.udp).toEqual({ host: '0.0.0.0', port: 2003 });
+    expect(config.statsd.udp).toEqual({ host: '0.0.0.0', port: 8125 });
+    expect(config.node.http.listen).toEqual({ host: '0.0.0.0', port: 8080 });
+    expect(config.node.store).toBe('whisper');
+    expect(config.node.whisper.dataDir).toBe('./data');
+    expect(config.node.aggregator.resolutions.map((r) => r.name)).toEqual(['10s:1w', '1m:30d', '10m:900d']);
+  });
+
+  it('environment and --set override the file, and errors name the key', () => {
+    const config = readAllInOneConfig(
+      new ConfigSource(
+        { graphite: { tcp_listen: ':1' } },
+        { CARILLON_GRAPHITE_TCP_LISTEN: ':2', CARILLON_STATSD_UDP_LISTEN: '' },
+        parseOverrides(['graphite.tcp_listen=127.0.0.1:3']),
+      ),
+    );
+    expect(config.graphite.tcp).toEqual({ host: '127.0.0.1', port: 3 });
+    expect(config.statsd.udp).toBeNull();
+    expect(() => readAllInOneConfig(new ConfigSource({ store: 'sqlite' }))).toThrowError(
+      'config: store: must be one of whisper, memory',
+    );
+    expect(() => readAllInOneConfig(new ConfigSource({ statsd: { output: { legacyNamespce: false } } }))).toThrowError(
+      'config: statsd.output.legacyNamespce: unknown option',
+    );
+    expect(() => readAllInOneConfig(new ConfigSource({ aggregator: { grace: 'soon' } }))).toThrowError(
+      'config: aggregator.grace:',
+    );
+  });
+});
