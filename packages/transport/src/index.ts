@@ -1,0 +1,2 @@
+export * from './ingest-proto.js';
+export * from './ingest-server.js';

@@ -1,0 +1,285 @@
+/**
+ * The accumulator side of the Ingest service: receives LineBatches on long-lived streams, drops duplicates
+ * by (relay, sequence), hands each new batch to the handler once, and answers with acks.
+ */
+import * as grpc from '@grpc/grpc-js';
+import type { Logger, MetricsRegistry, CounterChild } from '@carillon/core';
+import {
+  fromWireFormat,
+  ingestService,
+  relayHost,
+  type LineFormat,
+  type WireAck,
+  type WireLineBatch,
+  type WireStatusReply,
+} from './ingest-proto.js';
+
+export interface ReceivedBatch {
+  relayId: string;
+  sequence: number;
+  format: LineFormat;
+  ringVersion: number;
+  lines: Buffer;
+  lineCount: number;
+  receivedAtMs: number;
+}
+
+export interface IngestHandler {
+  /** Parse and aggregate one batch. Called at most once per (relayId, sequence) per server process: the server drops a batch whose sequence is <= the highest it processed for that relay, and counts it as a duplicate. */
+  process(batch: ReceivedBatch): void;
+  /** Highest sequence of `relayId` whose points are durable (flushed to the writers); 0 if none. */
+  durableSequence(relayId: string): number;
+  /** For the Status rpc. */
+  status(): { memberId: string; ringVersion: number; series: number };
+}
+
+export interface IngestServerOptions {
+  host: string;
+  port: number;
+  maxMessageBytes: number;
+  keepaliveTimeMs: number;
+  keepaliveTimeoutMs: number;
+  /** Bound on close(): past it open streams are cut. Default 5000. */
+  closeTimeoutMs?: number;
+}
+
+export interface IngestServer {
+  readonly port: number;
+  /** Send a fresh Ack {processed, durable} on every open stream (called after a flush was written). */
+  notifyDurable(): void;
+  /** Stop accepting, end streams after sending a last ack, resolve when closed (bounded by a timeout). */
+  close(): Promise<void>;
+}
+
+type StreamCall = grpc.ServerDuplexStream<WireLineBatch, WireAck>;
+
+interface RelayCounters {
+  batches: CounterChild;
+  lines: CounterChild;
+  bytes: CounterChild;
+  duplicates: CounterChild;
+}
+
+const DEFAULT_CLOSE_TIMEOUT_MS = 5000;
+
+/** One open stream: which relay it carries and whether it owes that relay an ack. */
+class IngestStream {
+  relayId: string | undefined;
+  private ackScheduled = false;
+  private waitingDrain = false;
+  private ackOwed = false;
+  private lastSent: WireAck = { processed: -1, durable: -1 };
+
+  constructor(
+    readonly call: StreamCall,
+    private readonly ackFor: (relayId: string) => WireAck,
+  ) {}
+
+  /** Coalesces the acks of every batch processed in this turn of the event loop into one. */
+  scheduleAck(): void {
+    if (this.ackScheduled) return;
+    this.ackScheduled = true;
+    setImmediate(() => {
+      this.ackScheduled = false;
+      this.sendAck(false);
+    });
+  }
+
+  /** Writes the current ack; skips an unchanged one unless forced. An ack owed while the stream is full goes out on drain. */
+  sendAck(force: boolean): void {
+    if (this.relayId === undefined || this.call.writableEnded || this.call.destroyed) return;
+    if (this.waitingDrain) {
+      this.ackOwed = true;
+      return;
+    }
+    const ack = this.ackFor(this.relayId);
+    if (!force && ack.processed === this.lastSent.processed && ack.durable === this.lastSent.durable) return;
+    this.lastSent = ack;
+    if (!this.call.write(ack)) {
+      this.waitingDrain = true;
+      this.call.once('drain', () => {
+        this.waitingDrain = false;
+        if (this.ackOwed) {
+          this.ackOwed = false;
+          this.sendAck(false);
+        }
+      });
+    }
+  }
+}
+
+export async function startIngestServer(
+  options: IngestServerOptions,
+  handler: IngestHandler,
+  metrics: MetricsRegistry,
+  logger?: Logger,
+): Promise<IngestServer> {
+  const batchesReceived = metrics.counter('ingest_batches_received_total', 'Line batches received, by relay host', [
+    'relay',
+  ]);
+  const linesReceived = metrics.counter('ingest_lines_received_total', 'Lines received in batches, by relay host', [
+    'relay',
+  ]);
+  const bytesReceived = metrics.counter('ingest_bytes_received_total', 'Line bytes received, by relay host', ['relay']);
+  const duplicatesDropped = metrics.counter(
+    'ingest_duplicate_batches_total',
+    'Batches dropped because their sequence was already processed (replays), by relay host',
+    ['relay'],
+  );
+  const invalidBatches = metrics.counter('ingest_invalid_batches_total', 'Batches dropped as malformed, by reason', [
+    'reason',
+  ]);
+  const streamsOpen = metrics.gauge('ingest_streams_open', 'Open relay streams');
+  const acksSent = metrics.counter('ingest_ack_notifications_total', 'Durable-ack rounds sent to all streams');
+
+  const closeTimeoutMs = options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
+  /** Highest processed sequence per relay, for dedupe; kept for the life of the process. */
+  const highestProcessed = new Map<string, number>();
+  const countersByHost = new Map<string, RelayCounters>();
+  const streams = new Set<IngestStream>();
+  let closing = false;
+
+  const countersFor = (relayId: string): RelayCounters => {
+    const host = relayHost(relayId);
+    let counters = countersByHost.get(host);
+    if (!counters) {
+      counters = {
+        batches: batchesReceived.labels(host),
+        lines: linesReceived.labels(host),
+        bytes: bytesReceived.labels(host),
+        duplicates: duplicatesDropped.labels(host),
+      };
+      countersByHost.set(host, counters);
+    }
+    return counters;
+  };
+
+  const ackFor = (relayId: string): WireAck => ({
+    processed: highestProcessed.get(relayId) ?? 0,
+    durable: handler.durableSequence(relayId),
+  });
+
+  const onBatch = (stream: IngestStream, batch: WireLineBatch): void => {
+    if (closing) return;
+    if (!batch.relayId) {
+      invalidBatches.labels('missing_relay_id').inc();
+      stream.call.destroy(new Error('LineBatch without relay_id'));
+      return;
+    }
+    if (stream.relayId === undefined) stream.relayId = batch.relayId;
+    else if (stream.relayId !== batch.relayId) {
+      // Acks name no relay, so one stream can only ever answer one.
+      invalidBatches.labels('relay_id_changed').inc();
+      stream.call.destroy(new Error('relay_id changed within a stream'));
+      return;
+    }
+    const counters = countersFor(batch.relayId);
+    counters.batches.inc();
+    const highest = highestProcessed.get(batch.relayId) ?? 0;
+    if (batch.sequence <= highest) {
+      counters.duplicates.inc();
+      stream.scheduleAck();
+      return;
+    }
+    // The sequence is consumed even when the batch is malformed, so the relay stops retaining it.
+    highestProcessed.set(batch.relayId, batch.sequence);
+    const format = fromWireFormat(batch.format);
+    if (format === undefined) {
+      invalidBatches.labels('unknown_format').inc();
+    } else {
+      counters.lines.inc(batch.lineCount);
+      counters.bytes.inc(batch.lines.length);
+      try {
+        handler.process({
+          relayId: batch.relayId,
+          sequence: batch.sequence,
+          format,
+          ringVersion: batch.ringVersion,
+          lines: batch.lines,
+          lineCount: batch.lineCount,
+          receivedAtMs: batch.receivedAtMs,
+        });
+      } catch (error) {
+        invalidBatches.labels('handler_error').inc();
+        logger?.error({ err: error, relayId: batch.relayId, sequence: batch.sequence }, 'ingest handler failed');
+      }
+    }
+    stream.scheduleAck();
+  };
+
+  const streamHandler = (call: StreamCall): void => {
+    if (closing) {
+      call.destroy(new Error('server closing'));
+      return;
+    }
+    const stream = new IngestStream(call, ackFor);
+    streams.add(stream);
+    streamsOpen.set(streams.size);
+    const forget = (): void => {
+      if (streams.delete(stream)) streamsOpen.set(streams.size);
+    };
+    call.on('data', (batch: WireLineBatch) => onBatch(stream, batch));
+    call.on('end', () => {
+      stream.sendAck(true);
+      forget();
+      if (!call.writableEnded) call.end();
+    });
+    call.on('error', (error: Error) => {
+      forget();
+      logger?.debug({ err: error, relayId: stream.relayId }, 'ingest stream error');
+    });
+    call.on('close', forget);
+    call.on('cancelled', forget);
+  };
+
+  const statusHandler = (
+    _call: grpc.ServerUnaryCall<Record<string, never>, WireStatusReply>,
+    callback: grpc.sendUnaryData<WireStatusReply>,
+  ): void => {
+    const status = handler.status();
+    callback(null, { memberId: status.memberId, ringVersion: status.ringVersion, series: status.series });
+  };
+
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': options.maxMessageBytes,
+    'grpc.keepalive_time_ms': options.keepaliveTimeMs,
+    'grpc.keepalive_timeout_ms': options.keepaliveTimeoutMs,
+    'grpc.keepalive_permit_without_calls': 1,
+  });
+  server.addService(ingestService().service, { Stream: streamHandler, Status: statusHandler });
+
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(`${options.host}:${options.port}`, grpc.ServerCredentials.createInsecure(), (error, bound) =>
+      error ? reject(error) : resolve(bound),
+    );
+  });
+  logger?.info({ host: options.host, port }, 'ingest server listening');
+
+  let closed: Promise<void> | undefined;
+  return {
+    port,
+    notifyDurable(): void {
+      acksSent.inc();
+      for (const stream of streams) stream.sendAck(false);
+    },
+    close(): Promise<void> {
+      closed ??= new Promise<void>((resolve) => {
+        closing = true;
+        for (const stream of streams) {
+          stream.sendAck(true);
+          if (!stream.call.writableEnded) stream.call.end();
+        }
+        const timer = setTimeout(() => {
+          logger?.warn({ streams: streams.size }, 'ingest server close timed out; cutting streams');
+          server.forceShutdown();
+          resolve();
+        }, closeTimeoutMs);
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      return closed;
+    },
+  };
+}

@@ -1,0 +1,128 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import * as grpc from '@grpc/grpc-js';
+import { MetricsRegistry } from '@carillon/core';
+import {
+  ingestService,
+  startIngestServer,
+  type IngestHandler,
+  type IngestServer,
+  type ReceivedBatch,
+  type WireAck,
+  type WireLineBatch,
+} from '@carillon/transport';
+
+/** Records every batch; durability is set by the test, as a flush would. */
+class RecordingHandler implements IngestHandler {
+  readonly batches: ReceivedBatch[] = [];
+  durable = new Map<string, number>();
+  process(batch: ReceivedBatch): void {
+    this.batches.push({ ...batch, lines: Buffer.from(batch.lines) });
+  }
+  durableSequence(relayId: string): number {
+    return this.durable.get(relayId) ?? 0;
+  }
+  status(): { memberId: string; ringVersion: number; series: number } {
+    return { memberId: 'acc-1', ringVersion: 3, series: 42 };
+  }
+}
+
+const serverOptions = {
+  host: '127.0.0.1',
+  port: 0,
+  maxMessageBytes: 4 << 20,
+  keepaliveTimeMs: 10_000,
+  keepaliveTimeoutMs: 5_000,
+};
+
+function batch(sequence: number, text = 'a.b 1 1700000000\n'): WireLineBatch {
+  return {
+    relayId: 'host-a/1/x',
+    sequence,
+    format: 'GRAPHITE',
+    ringVersion: 1,
+    lines: Buffer.from(text),
+    lineCount: 1,
+    receivedAtMs: 1_700_000_000_000,
+  };
+}
+
+function rawClient(port: number): grpc.Client & Record<string, (...args: unknown[]) => unknown> {
+  const Ingest = ingestService();
+  return new Ingest(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as unknown as grpc.Client &
+    Record<string, (...args: unknown[]) => unknown>;
+}
+
+async function until(check: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not reached in time');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+let server: IngestServer | undefined;
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+});
+
+describe('IngestServer', () => {
+  it('processes each sequence once, counts duplicates, and acks processed and durable', async () => {
+    const handler = new RecordingHandler();
+    const metrics = new MetricsRegistry();
+    server = await startIngestServer(serverOptions, handler, metrics);
+    const client = rawClient(server.port);
+    const call = client['Stream']!() as grpc.ClientDuplexStream<WireLineBatch, WireAck>;
+    const acks: WireAck[] = [];
+    call.on('data', (ack: WireAck) => acks.push(ack));
+    call.on('error', () => {});
+    for (const sequence of [1, 2, 2, 1, 3]) call.write(batch(sequence, `k.${sequence} 1 1700000000\n`));
+    await until(() => acks.some((a) => a.processed === 3));
+    expect(handler.batches.map((b) => b.sequence)).toEqual([1, 2, 3]);
+    expect(handler.batches[0]).toMatchObject({
+      relayId: 'host-a/1/x',
+      format: 'graphite',
+      ringVersion: 1,
+      lineCount: 1,
+    });
+    expect(handler.batches[2]!.lines.toString()).toBe('k.3 1 1700000000\n');
+    expect(metrics.value('ingest_duplicate_batches_total', 'host-a')).toBe(2);
+    expect(metrics.value('ingest_lines_received_total', 'host-a')).toBe(3);
+    expect(acks.at(-1)!.durable).toBe(0);
+
+    handler.durable.set('host-a/1/x', 2);
+    server.notifyDurable();
+    await until(() => acks.some((a) => a.durable === 2));
+    expect(acks.at(-1)).toEqual({ processed: 3, durable: 2 });
+    call.end();
+    client.close();
+  });
+
+  it('answers Status and ends streams on close with a last ack', async () => {
+    const handler = new RecordingHandler();
+    server = await startIngestServer(serverOptions, handler, new MetricsRegistry());
+    const client = rawClient(server.port);
+    const reply = await new Promise<unknown>((resolve, reject) =>
+      client['Status']!({}, { deadline: Date.now() + 2000 }, (error: Error | null, value: unknown) =>
+        error ? reject(error) : resolve(value),
+      ),
+    );
+    expect(reply).toEqual({ memberId: 'acc-1', ringVersion: 3, series: 42 });
+
+    const call = client['Stream']!() as grpc.ClientDuplexStream<WireLineBatch, WireAck>;
+    const acks: WireAck[] = [];
+    call.on('data', (ack: WireAck) => acks.push(ack));
+    const ended = new Promise<grpc.StatusObject>((resolve) => call.on('status', resolve));
+    call.on('error', () => {});
+    call.write(batch(7));
+    await until(() => acks.length > 0);
+    handler.durable.set('host-a/1/x', 7);
+    const closing = server.close();
+    server = undefined;
+    const status = await ended;
+    await closing;
+    expect(status.code).toBe(grpc.status.OK);
+    expect(acks.at(-1)).toEqual({ processed: 7, durable: 7 });
+    client.close();
+  });
+});
