@@ -174,8 +174,15 @@ describe('carillon all-in-one', () => {
       ['udp', 1],
     ]);
 
+    // A point in a window that is still open when SIGTERM arrives: shutdown must flush it to the files.
+    const openWindowTime = Math.floor(Date.now() / 1000);
+    const openWindow = Math.floor(openWindowTime / 2) * 2;
+    await sendTcp(ports.graphite, `e2e.shutdown.flush 42 ${openWindowTime}\n`);
+    await sleep(200);
     expect(await program.stop()).toBe(0);
     program = await startProgram(PROGRAM, [...args, '--set', 'log_level=info'], 'carillon started');
+    const [flushedAtShutdown] = await render(`target=e2e.shutdown.flush&from=${openWindow}&until=${openWindow + 2}`);
+    expect(values(flushedAtShutdown)).toEqual([[42, openWindow]]);
     const [afterRestart] = await render(`target=e2e.graphite.tcp&from=${base}&until=${base + 4}`);
     expect(values(afterRestart)).toEqual([
       [3, base],
@@ -183,7 +190,7 @@ describe('carillon all-in-one', () => {
     ]);
     // Tagged series live in the tag index, not the path tree, as in Graphite.
     const findAgain = await getJson<{ text: string }[]>(http('/metrics/find?query=e2e.*'));
-    expect(findAgain.map((n) => n.text)).toEqual(['graphite']);
+    expect(findAgain.map((n) => n.text)).toEqual(['graphite', 'shutdown']);
     const [taggedAgain] = await render(
       `target=${encodeURIComponent("seriesByTag('host=a')")}&from=${base}&until=${base + 2}`,
     );
