@@ -76,9 +76,9 @@ export class Aggregator implements PendingSource {
     this.counters = new AggregatorMetrics(deps.metrics ?? new MetricsRegistry());
   }
 
-  /** Adds one Graphite sample to the window of its timestamp. */
-  addGraphite(sample: GraphiteSample): void {
-    this.addGraphiteAt(sample, this.nowSeconds());
+  /** Adds one Graphite sample to the window of its timestamp; false when it was late or future and dropped. */
+  addGraphite(sample: GraphiteSample): boolean {
+    return this.addGraphiteAt(sample, this.nowSeconds());
   }
 
   /** Adds many samples, reading the clock once. */
@@ -93,14 +93,55 @@ export class Aggregator implements PendingSource {
     this.counters.statsdSamples.value++;
   }
 
-  addStatsdBatch(samples: Iterable<StatsdSample>): void {
+  /**
+   * Adds samples that arrived at `arrivalSeconds` (default now): a relay passes the time it received them, so a
+   * replayed batch lands in the interval of its first delivery. Returns false, counting every sample late (or
+   * future), when that interval's window is already closed (or too far ahead of the clock).
+   */
+  addStatsdBatch(samples: Iterable<StatsdSample>, arrivalSeconds?: number): boolean {
     const now = this.nowSeconds();
+    const arrival = arrivalSeconds ?? now;
+    const late = arrival < this.rollups.acceptFrom;
+    if (late || arrival > now + this.options.maxFutureSeconds) {
+      const refused = late ? this.counters.latePoints : this.counters.futurePoints;
+      for (const sample of samples) if (sample) refused.value++;
+      return false;
+    }
     let n = 0;
     for (const sample of samples) {
-      this.statsd.add(sample, now);
+      this.statsd.add(sample, arrival);
       n++;
     }
     this.counters.statsdSamples.value += n;
+    return true;
+  }
+
+  /**
+   * Resumes after a restart whose last flushed (and written) finest window ended at `watermark`: windows from
+   * there on accept points again, so replayed input rebuilds exactly the windows that were never flushed, and
+   * older points count as late. Coarser windows begun before `watermark` are incomplete and are not emitted.
+   * Call before any point is added.
+   */
+  resumeAfter(watermark: number): void {
+    this.rollups.resumeAfter(watermark);
+    this.statsd.resumeAfter(watermark);
+  }
+
+  /**
+   * End of the finest windows handed to the sink (or dropped past the pending limit): every point stamped
+   * before it is out of this aggregator. Writers may still be writing.
+   */
+  get handedThrough(): number {
+    let through = this.rollups.acceptFrom;
+    const finest = this.resolutions[0]!.index;
+    for (const { resolution, table } of this.queue)
+      if (resolution.index === finest && table.start < through) through = table.start;
+    return through;
+  }
+
+  /** Coarser windows dropped as incomplete after a restart (see resumeAfter): windows and points. */
+  get incompleteWindows(): { windows: number; points: number } {
+    return { ...this.rollups.incomplete };
   }
 
   /**
@@ -202,17 +243,18 @@ export class Aggregator implements PendingSource {
     return Math.floor(this.clock.now() / 1000);
   }
 
-  private addGraphiteAt(sample: GraphiteSample, nowSeconds: number): void {
+  private addGraphiteAt(sample: GraphiteSample, nowSeconds: number): boolean {
     if (sample.timestamp > nowSeconds + this.options.maxFutureSeconds) {
       this.counters.futurePoints.value++;
-      return;
+      return false;
     }
     if (sample.timestamp < this.rollups.acceptFrom) {
       this.counters.latePoints.value++;
-      return;
+      return false;
     }
     this.rollups.add(this.series.idOf(sample.name), sample.value, sample.timestamp);
     this.counters.graphitePoints.value++;
+    return true;
   }
 
   /** StatsD output for the interval starting at `time` enters the finest window `time`. */

@@ -13,6 +13,8 @@ interface Level {
   open: Map<number, WindowTable>;
   /** Windows starting before this are closed: a point for them is late. */
   acceptFrom: number;
+  /** Windows starting before this missed data in a restart and are not emitted (see resumeAfter). */
+  incompleteBefore: number;
 }
 
 const emptyPoint = (): StatPoint => ({ time: 0, min: 0, max: 0, sum: 0, first: 0, last: 0, count: 0 });
@@ -41,6 +43,7 @@ export class Rollups {
       resolution,
       open: new Map<number, WindowTable>(),
       acceptFrom: windowStart(nowSeconds - graceSeconds, resolution.step),
+      incompleteBefore: -Infinity,
     }));
     this.finest = this.levels[0]!;
   }
@@ -53,6 +56,23 @@ export class Rollups {
   get acceptFrom(): number {
     return this.finest.acceptFrom;
   }
+
+  /**
+   * After a restart: finest windows from `watermark` on were never flushed and accept points again (replayed
+   * input rebuilds them), older ones are late. A coarser window that began before `watermark` lost the finer
+   * windows merged into it before the restart, so it is incomplete and is not emitted when it closes.
+   */
+  resumeAfter(watermark: number): void {
+    this.finest.acceptFrom = windowStart(watermark, this.finest.resolution.step);
+    for (const level of this.levels) {
+      if (level === this.finest) continue;
+      level.acceptFrom = windowStart(watermark, level.resolution.step);
+      if (level.acceptFrom < watermark) level.incompleteBefore = watermark;
+    }
+  }
+
+  /** Rows of incomplete coarser windows dropped at close (see resumeAfter), and how many windows. */
+  readonly incomplete = { windows: 0, points: 0 };
 
   /** Points held in windows that are still open, at every resolution. */
   openPoints(): number {
@@ -129,6 +149,11 @@ export class Rollups {
     if (table === this.lastTable) this.lastTable = undefined;
     const coarser = this.levels[index + 1];
     if (coarser) this.mergeInto(coarser, table);
+    if (start < level.incompleteBefore) {
+      this.incomplete.windows++;
+      this.incomplete.points += table.rows;
+      return;
+    }
     out.push({ resolution: level.resolution, table });
   }
 

@@ -94,6 +94,11 @@ export class StatsdAggregator {
     return keys;
   }
 
+  /** After a restart: intervals before `watermark` were flushed before it and are not flushed again. */
+  resumeAfter(watermark: number): void {
+    this.flushedThrough = windowStart(watermark, this.stepSeconds) - this.stepSeconds;
+  }
+
   add(sample: StatsdSample, arrivalSeconds: number): void {
     const state = this.stateFor(windowStart(arrivalSeconds, this.stepSeconds));
     const name = sample.name;
