@@ -3,3 +3,4 @@ export * from './hash-ring.js';
 export * from './ring-versions.js';
 export * from './ring-store.js';
 export * from './membership.js';
+export * from './statsd-hashring.js';
