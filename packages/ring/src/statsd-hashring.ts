@@ -4,7 +4,7 @@
  * { replicas: 0 })` from the `hashring` package (3.x); that means, for n nodes:
  *
  * - each node gets `floor((100 / (100 n)) * 40 * n)` points (40 vnodes; the float maths is kept as is, which
- *   gives 39 points when n is 3), and `replicas: 0` is raised to 1 point per vnode;
+ *   gives 39 points when n is 7), and `replicas: 0` is raised to 1 point per vnode;
  * - point i of node `host:port` is the first 4 bytes of MD5(`host:port-i`), read little-endian;
  * - points are sorted by value, ties in node order then vnode order (a stable sort of that insertion order);
  * - a key is the text of the line before its first `:` (raw, unsanitized, tags and all), hashed the same way,
