@@ -20,6 +20,7 @@ import {
 } from './render-functions.js';
 import { readRequestParams } from './request-params.js';
 import { fetchWindow } from './series-fetch.js';
+import { indexFinder, type SeriesFinder } from './series-finder.js';
 import type { FoundNode, SeriesIndex } from './series-index.js';
 import { parseTagQuery } from './tag-expression.js';
 import { parseTarget } from './target-expression.js';
@@ -60,7 +61,10 @@ export const DEFAULT_QUERY_LIMITS: QueryLimits = {
 };
 
 export interface GraphiteApiDeps {
-  index: SeriesIndex;
+  /** The in-memory index; find and tag queries use `finder` instead when it is given. */
+  index?: SeriesIndex;
+  /** Where find and tag queries are answered (e.g. a store's path index unioned with `index`). */
+  finder?: SeriesFinder;
   reader: SeriesReader;
   pending: PendingSource;
   /** Finest first, as core's parseResolutions returns them. */
@@ -98,9 +102,11 @@ export function createGraphiteApi(deps: GraphiteApiDeps): GraphiteApiHandler {
     pending: deps.pending,
     aggregationRules: deps.aggregationRules ?? DEFAULT_AGGREGATION_RULES,
   };
-  const { index } = deps;
+  const finder = deps.finder ?? (deps.index ? indexFinder(deps.index) : undefined);
+  if (!finder) throw new Error('createGraphiteApi needs an index or a finder');
+  const index: SeriesFinder = finder;
 
-  function find(params: URLSearchParams, res: ServerResponse): void {
+  async function find(params: URLSearchParams, res: ServerResponse): Promise<void> {
     let query = required(params, 'query');
     const format = params.get('format') ?? 'treejson';
     const wildcards = params.get('wildcards') === '1';
@@ -109,20 +115,20 @@ export function createGraphiteApi(deps: GraphiteApiDeps): GraphiteApiHandler {
       query = query.replace(/\.\./g, '*.');
       if (!query.endsWith('*')) query += '*';
     }
-    const nodes = index.find(query, limits.maxFindResults);
+    const nodes = await index.find(query, limits.maxFindResults);
     if (format === 'treejson') sendJson(res, 200, treeJson(query, nodes, wildcards));
     else if (format === 'completer') sendJson(res, 200, completerJson(nodes, wildcards));
     else throw new QueryError(`unsupported find format "${format}": use treejson or completer`);
   }
 
-  function expand(params: URLSearchParams, res: ServerResponse): void {
+  async function expand(params: URLSearchParams, res: ServerResponse): Promise<void> {
     const queries = params.getAll('query');
     if (queries.length === 0) throw new QueryError('missing parameter "query"');
     const leavesOnly = params.get('leavesOnly') === '1';
     const groupByExpr = params.get('groupByExpr') === '1';
     const byQuery = new Map<string, string[]>();
     for (const query of queries) {
-      const nodes = index.find(query, limits.maxFindResults);
+      const nodes = await index.find(query, limits.maxFindResults);
       byQuery.set(
         query,
         nodes.filter((n) => n.leaf || !leavesOnly).map((n) => n.path),
@@ -172,10 +178,10 @@ export function createGraphiteApi(deps: GraphiteApiDeps): GraphiteApiHandler {
     sendJson(res, 200, body);
   }
 
-  function tagList(params: URLSearchParams, res: ServerResponse): void {
+  async function tagList(params: URLSearchParams, res: ServerResponse): Promise<void> {
     const filter = optionalRegExp(params, 'filter');
     const limit = optionalPositiveInteger(params, 'limit');
-    const tags = index.tagNames().filter((t) => !filter || filter.test(t));
+    const tags = (await index.tagNames()).filter((t) => !filter || filter.test(t));
     sendJson(
       res,
       200,
@@ -183,17 +189,17 @@ export function createGraphiteApi(deps: GraphiteApiDeps): GraphiteApiHandler {
     );
   }
 
-  function tagDetails(params: URLSearchParams, res: ServerResponse, tag: string): void {
+  async function tagDetails(params: URLSearchParams, res: ServerResponse, tag: string): Promise<void> {
     const filter = optionalRegExp(params, 'filter');
     const limit = optionalPositiveInteger(params, 'limit');
-    const values = index.tagValues(tag).filter((v) => !filter || filter.test(v.value));
+    const values = (await index.tagValues(tag)).filter((v) => !filter || filter.test(v.value));
     sendJson(res, 200, { tag, values: values.slice(0, limit).map(({ count, value }) => ({ count, value })) });
   }
 
-  function findSeries(params: URLSearchParams, res: ServerResponse): void {
+  async function findSeries(params: URLSearchParams, res: ServerResponse): Promise<void> {
     const exprs = params.getAll('expr');
     if (exprs.length === 0) throw new QueryError('missing parameter "expr"');
-    sendJson(res, 200, index.findTagged(parseTagQuery(exprs), limits.maxTagSeries));
+    sendJson(res, 200, await index.findTagged(parseTagQuery(exprs), limits.maxTagSeries));
   }
 
   function autocompleteLimit(params: URLSearchParams): number {
@@ -203,38 +209,35 @@ export function createGraphiteApi(deps: GraphiteApiDeps): GraphiteApiHandler {
     );
   }
 
-  function autocompleteTags(params: URLSearchParams, res: ServerResponse): void {
+  async function autocompleteTags(params: URLSearchParams, res: ServerResponse): Promise<void> {
     const prefix = params.get('tagPrefix') ?? '';
     const limit = autocompleteLimit(params);
     const exprs = params.getAll('expr').filter((e) => e.length > 0);
     let tags: string[];
     if (exprs.length === 0) {
-      tags = index.tagNames().filter((t) => t.startsWith(prefix));
+      tags = (await index.tagNames()).filter((t) => t.startsWith(prefix));
     } else {
       const expressions = parseTagQuery(exprs);
       const searched = new Set(expressions.map((e) => e.tag));
       const found = new Set<string>();
-      for (const name of index.findTagged(expressions, limits.maxTagSeries))
+      for (const name of await index.findTagged(expressions, limits.maxTagSeries))
         for (const tag of tagNamesOf(name)) if (!searched.has(tag) && tag.startsWith(prefix)) found.add(tag);
       tags = [...found].sort();
     }
     sendJson(res, 200, tags.slice(0, limit));
   }
 
-  function autocompleteValues(params: URLSearchParams, res: ServerResponse): void {
+  async function autocompleteValues(params: URLSearchParams, res: ServerResponse): Promise<void> {
     const tag = required(params, 'tag');
     const prefix = params.get('valuePrefix') ?? '';
     const limit = autocompleteLimit(params);
     const exprs = params.getAll('expr').filter((e) => e.length > 0);
     let values: string[];
     if (exprs.length === 0) {
-      values = index
-        .tagValues(tag)
-        .map((v) => v.value)
-        .filter((v) => v.startsWith(prefix));
+      values = (await index.tagValues(tag)).map((v) => v.value).filter((v) => v.startsWith(prefix));
     } else {
       const found = new Set<string>();
-      for (const name of index.findTagged(parseTagQuery(exprs), limits.maxTagSeries)) {
+      for (const name of await index.findTagged(parseTagQuery(exprs), limits.maxTagSeries)) {
         const value = tagValueOf(name, tag);
         if (value !== undefined && value.startsWith(prefix)) found.add(value);
       }
@@ -246,7 +249,7 @@ export function createGraphiteApi(deps: GraphiteApiDeps): GraphiteApiHandler {
   const routes = new Map<string, Route>([
     ['/metrics/find', find],
     ['/metrics/expand', expand],
-    ['/metrics/index.json', (_params, res) => sendJson(res, 200, [...index.names()].sort())],
+    ['/metrics/index.json', async (_params, res) => sendJson(res, 200, await index.names(limits.maxFindResults))],
     ['/render', render],
     ['/tags', tagList],
     ['/tags/findSeries', findSeries],

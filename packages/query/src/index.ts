@@ -6,6 +6,7 @@ export * from './memory-store.js';
 export * from './render-functions.js';
 export * from './request-params.js';
 export * from './series-fetch.js';
+export * from './series-finder.js';
 export * from './series-index.js';
 export * from './series-tags.js';
 export * from './tag-expression.js';

@@ -3,7 +3,7 @@ import { parseConsolidationFunction, type SeriesData } from './consolidation.js'
 import { QueryError } from './errors.js';
 import { hasGlob } from './glob.js';
 import { fetchSeriesValues, type FetchWindow, type SeriesSources } from './series-fetch.js';
-import type { SeriesIndex } from './series-index.js';
+import type { SeriesFinder } from './series-finder.js';
 import { seriesTags } from './series-tags.js';
 import { parseTagQuery } from './tag-expression.js';
 import type { TargetExpression } from './target-expression.js';
@@ -29,7 +29,7 @@ export class RenderContext {
   private pointsRead = 0;
 
   constructor(
-    readonly index: SeriesIndex,
+    readonly finder: SeriesFinder,
     readonly sources: SeriesSources,
     readonly window: FetchWindow,
     readonly limits: RenderLimits,
@@ -79,8 +79,7 @@ export class RenderContext {
    */
   async path(path: string): Promise<RenderedSeries[]> {
     if (hasGlob(path)) {
-      const names = this.index
-        .find(path, this.limits.maxSeries)
+      const names = (await this.finder.find(path, this.limits.maxSeries))
         .filter((node) => node.leaf)
         .map((node) => node.path);
       return this.series(names);
@@ -88,7 +87,7 @@ export class RenderContext {
     const key = parseMetricName(path);
     if (typeof key === 'string') throw new QueryError(`invalid series name "${path}" (${key})`);
     const [series] = await this.series([key.canonical]);
-    if (this.index.has(key.canonical) || series!.values.some((v) => v !== null)) return [series!];
+    if (series!.values.some((v) => v !== null) || (await this.finder.has(key.canonical))) return [series!];
     return [];
   }
 }
@@ -179,7 +178,7 @@ const FUNCTIONS: RenderFunction[] = [
     params: [{ name: 'tagExpressions', type: 'string', required: true, multiple: true }],
     async run(args, context) {
       const expressions = parseTagQuery(args.map((arg) => stringArg('seriesByTag', 'each tag expression', arg)));
-      return context.series(context.index.findTagged(expressions, context.limits.maxSeries));
+      return context.series(await context.finder.findTagged(expressions, context.limits.maxSeries));
     },
   },
   {
