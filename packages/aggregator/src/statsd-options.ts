@@ -40,6 +40,10 @@ export interface StatsdOptions {
   prefixSet: string;
   /** Appended as a last path node to every name (before the tags); '' adds nothing. */
   globalSuffix: string;
+  /** Compatibility: `h` and `d` samples are counters, as the reference (which counts unknown types) has them. */
+  compatHAndDAsCounters: boolean;
+  /** Compatibility: output is stamped with the flush time (the interval's end) as the reference does. */
+  compatStampAtFlushTime: boolean;
 }
 
 export const DEFAULT_STATSD_OPTIONS: Readonly<StatsdOptions> = Object.freeze({
@@ -60,6 +64,8 @@ export const DEFAULT_STATSD_OPTIONS: Readonly<StatsdOptions> = Object.freeze({
   prefixGauge: 'gauges',
   prefixSet: 'sets',
   globalSuffix: '',
+  compatHAndDAsCounters: false,
+  compatStampAtFlushTime: false,
 });
 
 const DELETE_KEYS = ['deleteCounters', 'deleteTimers', 'deleteSets', 'deleteGauges'] as const;
@@ -82,6 +88,8 @@ const KNOWN_KEYS = new Set<string>([
   'histogram',
   'legacyNamespace',
   ...STRING_KEYS,
+  'compatHAndDAsCounters',
+  'compatStampAtFlushTime',
 ]);
 
 /** A name part may not hold `.`-free garbage that would make an invalid Graphite path. */
@@ -130,6 +138,8 @@ export function parseStatsdOptions(raw: unknown, keyPrefix = 'statsd'): StatsdOp
 
   options.histogram = parseHistogram(table.histogram, keyOf('histogram'));
   options.legacyNamespace = bool('legacyNamespace', true);
+  options.compatHAndDAsCounters = bool('compatHAndDAsCounters', false);
+  options.compatStampAtFlushTime = bool('compatStampAtFlushTime', false);
 
   for (const key of STRING_KEYS) {
     const value = table[key];

@@ -102,7 +102,9 @@ export class StatsdAggregator {
   add(sample: StatsdSample, arrivalSeconds: number): void {
     const state = this.stateFor(windowStart(arrivalSeconds, this.stepSeconds));
     const name = sample.name;
-    switch (sample.type) {
+    let type = sample.type;
+    if ((type === 'h' || type === 'd') && this.options.compatHAndDAsCounters) type = 'c';
+    switch (type) {
       case 'c': {
         // value * (1 / rate), not value / rate: the reference's float expression.
         const add = sample.value * (1 / sample.sampleRate);
@@ -198,6 +200,8 @@ export class StatsdAggregator {
 
   private flushInterval(start: number, emit: StatsdEmit): void {
     const state = this.intervals.get(start) ?? new IntervalState(start);
+    // The reference stamps values with the flush time, the end of the interval: the next window.
+    const stamp = this.options.compatStampAtFlushTime ? start + this.stepSeconds : start;
     this.intervals.delete(start);
     if (state === this.current) this.current = undefined;
     if (start > this.flushedThrough) this.flushedThrough = start;
@@ -212,13 +216,13 @@ export class StatsdAggregator {
       emit(
         cached(cache, ':rate', () => names.counterRate(key)),
         value / stepSeconds,
-        start,
+        stamp,
       );
       if (options.flushCounts)
         emit(
           cached(cache, ':count', () => names.counterCount(key)),
           value,
-          start,
+          stamp,
         );
     }
 
@@ -232,7 +236,7 @@ export class StatsdAggregator {
         emit(
           cached(cache, metric, () => names.timer(key, metric)),
           value,
-          start,
+          stamp,
         );
       if (timer === undefined || timer.values.length === 0) {
         emitIdleTimer(this.wanted, send);
@@ -262,7 +266,7 @@ export class StatsdAggregator {
       emit(
         cached(this.namesOf(key), ':gauge', () => names.gauge(key)),
         gauge.value,
-        start,
+        stamp,
       );
       if (options.deleteGauges && --gauge.ttl < 1) this.gauges.delete(key);
     }
@@ -274,7 +278,7 @@ export class StatsdAggregator {
       emit(
         cached(this.namesOf(key), ':set', () => names.setCount(key)),
         state.sets.get(key)?.size ?? 0,
-        start,
+        stamp,
       );
 
     // Keys deleted as idle leave their names behind: start over when the cache holds far more than is in use.

@@ -69,6 +69,18 @@ describe('StatsD counters', () => {
   });
 });
 
+describe('StatsD output time', () => {
+  it('is the start of the interval, or with compatStampAtFlushTime its end (the flush time) as in the reference', () => {
+    const d = daemon();
+    d.add(1001, s('hits', 'c', 1), s('level', 'g', 5));
+    expect(d.flush(1010, 1000)).toEqual({ 'stats.hits': 0.1, 'stats_counts.hits': 1, 'stats.gauges.level': 5 });
+    const e = daemon({ compatStampAtFlushTime: true });
+    e.add(1001, s('hits', 'c', 1), s('level', 'g', 5));
+    expect(e.flush(1010, 1000)).toEqual({});
+    expect(e.flush(1010, 1010)).toEqual({ 'stats.hits': 0.1, 'stats_counts.hits': 1, 'stats.gauges.level': 5 });
+  });
+});
+
 describe('StatsD gauges', () => {
   it('keep their value across flushes and apply +/- deltas', () => {
     const d = daemon();
@@ -162,6 +174,14 @@ describe('StatsD timers', () => {
         'stats.timers.req.upper_90': 9,
       });
     }
+  });
+
+  it('compatHAndDAsCounters counts h and d like the reference daemon (unknown types are counters there)', () => {
+    const d = daemon({ compatHAndDAsCounters: true });
+    d.add(1001, s('req', 'h', 4), s('req', 'd', 2, { sampleRate: 0.5 }), s('lat', 'ms', 3));
+    const flushed = d.flush(1010);
+    expect(flushed).toMatchObject({ 'stats.req': 0.8, 'stats_counts.req': 8, 'stats.timers.lat.count': 1 });
+    expect(Object.keys(flushed).filter((name) => name.startsWith('stats.timers.req'))).toEqual([]);
   });
 
   it('with a single value send it for every percentile, odd counts take the middle median', () => {
@@ -300,6 +320,8 @@ describe('parseStatsdOptions', () => {
       prefixGauge: 'g',
       prefixSet: 's',
       globalSuffix: 'host',
+      compatHAndDAsCounters: true,
+      compatStampAtFlushTime: true,
     });
     expect(options).toEqual({
       ...DEFAULT_STATSD_OPTIONS,
@@ -315,6 +337,8 @@ describe('parseStatsdOptions', () => {
       prefixGauge: 'g',
       prefixSet: 's',
       globalSuffix: 'host',
+      compatHAndDAsCounters: true,
+      compatStampAtFlushTime: true,
     });
   });
 
