@@ -4,27 +4,11 @@ import { MetricsRegistry } from '@carillon/core';
 import {
   ingestService,
   startIngestServer,
-  type IngestHandler,
   type IngestServer,
-  type ReceivedBatch,
   type WireAck,
   type WireLineBatch,
 } from '@carillon/transport';
-
-/** Records every batch; durability is set by the test, as a flush would. */
-class RecordingHandler implements IngestHandler {
-  readonly batches: ReceivedBatch[] = [];
-  durable = new Map<string, number>();
-  process(batch: ReceivedBatch): void {
-    this.batches.push({ ...batch, lines: Buffer.from(batch.lines) });
-  }
-  durableSequence(relayId: string): number {
-    return this.durable.get(relayId) ?? 0;
-  }
-  status(): { memberId: string; ringVersion: number; series: number } {
-    return { memberId: 'acc-1', ringVersion: 3, series: 42 };
-  }
-}
+import { RecordingHandler, until } from './support.js';
 
 const serverOptions = {
   host: '127.0.0.1',
@@ -50,14 +34,6 @@ function rawClient(port: number): grpc.Client & Record<string, (...args: unknown
   const Ingest = ingestService();
   return new Ingest(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as unknown as grpc.Client &
     Record<string, (...args: unknown[]) => unknown>;
-}
-
-async function until(check: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not reached in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 let server: IngestServer | undefined;
@@ -107,7 +83,7 @@ describe('IngestServer', () => {
         error ? reject(error) : resolve(value),
       ),
     );
-    expect(reply).toEqual({ memberId: 'acc-1', ringVersion: 3, series: 42 });
+    expect(reply).toEqual({ memberId: 'acc', ringVersion: 1, series: 0 });
 
     const call = client['Stream']!() as grpc.ClientDuplexStream<WireLineBatch, WireAck>;
     const acks: WireAck[] = [];

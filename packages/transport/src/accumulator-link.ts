@@ -1,0 +1,424 @@
+/**
+ * The relay's connection to one accumulator: batches lines per format, keeps every batch until the
+ * accumulator acks it durable, and streams them over one long-lived gRPC stream that is re-opened with
+ * capped exponential backoff. After a reconnect everything still retained is replayed in order; the server
+ * drops what it had already processed.
+ */
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import * as grpc from '@grpc/grpc-js';
+import type { CounterChild, GaugeChild, Logger, MetricsRegistry } from '@carillon/core';
+import { BatchBuilder } from './batch-builder.js';
+import { RetentionQueue } from './retention-queue.js';
+import { ingestService, toWireFormat, type LineFormat, type WireAck, type WireLineBatch } from './ingest-proto.js';
+
+export interface LinkDestination {
+  /** Member id, used in metric labels and logs. */
+  id: string;
+  /** host:port of the accumulator's Ingest server. */
+  address: string;
+}
+
+export interface AccumulatorLinkOptions {
+  /** A batch is sent once it would grow past this many bytes. */
+  maxBatchBytes: number;
+  /** ...or once its first line has waited this long. */
+  maxBatchDelayMs: number;
+  /** Bound on retained bytes (sent but not durable, plus waiting to be sent); past it the oldest batches go. */
+  maxUnackedBytes: number;
+  /** Deadline for the channel to become ready before a connection attempt counts as failed. */
+  connectTimeoutMs: number;
+  backoffInitialMs: number;
+  backoffMaxMs: number;
+  keepaliveTimeMs: number;
+  keepaliveTimeoutMs: number;
+  /** Bound on close() waiting for durable acks. */
+  closeTimeoutMs: number;
+  /** Arrival-time granularity: a batch never mixes lines from two quanta (keep it a divisor of every window step). */
+  batchTimeQuantumMs: number;
+}
+
+export const DEFAULT_LINK_OPTIONS: AccumulatorLinkOptions = {
+  maxBatchBytes: 256 * 1024,
+  maxBatchDelayMs: 50,
+  maxUnackedBytes: 256 * 1024 * 1024,
+  connectTimeoutMs: 5000,
+  backoffInitialMs: 100,
+  backoffMaxMs: 10_000,
+  keepaliveTimeMs: 10_000,
+  keepaliveTimeoutMs: 5000,
+  closeTimeoutMs: 10_000,
+  batchTimeQuantumMs: 1000,
+};
+
+/** Why the relay dropped lines on a link. */
+export type LinkDropReason = 'retention_full' | 'line_too_large' | 'link_closed' | 'undelivered_at_shutdown';
+
+export interface LinkDepth {
+  destination: string;
+  address: string;
+  connected: boolean;
+  /** Retained batches: in flight (sent, not durable) plus waiting to be sent. */
+  queuedBatches: number;
+  queuedBytes: number;
+  unsentBatches: number;
+  unackedBatches: number;
+  openBatchBytes: number;
+  lastSequence: number;
+  processedSequence: number;
+  durableSequence: number;
+}
+
+/** Unique per process start: host, pid and randomness, so a restarted relay never reuses sequences. */
+export function newRelayId(): string {
+  return `${hostname()}/${process.pid}/${randomBytes(6).toString('hex')}`;
+}
+
+interface LinkMetrics {
+  linesAppended: CounterChild;
+  batchesSent: CounterChild;
+  linesSent: CounterChild;
+  batchesReplayed: CounterChild;
+  reconnects: CounterChild;
+  backpressureWaits: CounterChild;
+  droppedLines: Record<LinkDropReason, CounterChild>;
+  droppedBatches: Record<LinkDropReason, CounterChild>;
+  connected: GaugeChild;
+  queuedBatches: GaugeChild;
+  queuedBytes: GaugeChild;
+  unackedBatches: GaugeChild;
+}
+
+const DROP_REASONS: readonly LinkDropReason[] = [
+  'retention_full',
+  'line_too_large',
+  'link_closed',
+  'undelivered_at_shutdown',
+];
+
+function linkMetrics(metrics: MetricsRegistry, destination: string): LinkMetrics {
+  const droppedLines = metrics.counter(
+    'relay_dropped_lines_total',
+    'Lines the relay dropped, by reason and destination',
+    ['reason', 'destination'],
+  );
+  const droppedBatches = metrics.counter(
+    'relay_dropped_batches_total',
+    'Batches the relay dropped, by reason and destination',
+    ['reason', 'destination'],
+  );
+  const byReason = (family: typeof droppedLines): Record<LinkDropReason, CounterChild> =>
+    Object.fromEntries(DROP_REASONS.map((reason) => [reason, family.labels(reason, destination)])) as Record<
+      LinkDropReason,
+      CounterChild
+    >;
+  const labels = ['destination'];
+  return {
+    linesAppended: metrics
+      .counter('relay_link_lines_total', 'Lines accepted for a destination', labels)
+      .labels(destination),
+    batchesSent: metrics
+      .counter('relay_link_batches_sent_total', 'Batches written to a stream (replays included)', labels)
+      .labels(destination),
+    linesSent: metrics
+      .counter('relay_link_lines_sent_total', 'Lines written to a stream (replays included)', labels)
+      .labels(destination),
+    batchesReplayed: metrics
+      .counter('relay_link_batches_replayed_total', 'Batches sent again after a reconnect', labels)
+      .labels(destination),
+    reconnects: metrics
+      .counter('relay_link_reconnects_total', 'Streams lost and re-opened', labels)
+      .labels(destination),
+    backpressureWaits: metrics
+      .counter('relay_link_backpressure_waits_total', 'Times a stream was full and sending paused until drain', labels)
+      .labels(destination),
+    droppedLines: byReason(droppedLines),
+    droppedBatches: byReason(droppedBatches),
+    connected: metrics
+      .gauge('relay_link_connected', '1 while the stream to a destination is open', labels)
+      .labels(destination),
+    queuedBatches: metrics
+      .gauge('relay_link_queued_batches', 'Batches retained (unsent plus not yet durable)', labels)
+      .labels(destination),
+    queuedBytes: metrics
+      .gauge('relay_link_queued_bytes', 'Bytes retained (unsent plus not yet durable)', labels)
+      .labels(destination),
+    unackedBatches: metrics
+      .gauge('relay_link_unacked_batches', 'Batches sent and not yet acked durable', labels)
+      .labels(destination),
+  };
+}
+
+type IngestClient = grpc.Client & {
+  Stream(options?: grpc.CallOptions): grpc.ClientDuplexStream<WireLineBatch, WireAck>;
+};
+
+export class AccumulatorLink {
+  private readonly builders: Record<LineFormat, BatchBuilder>;
+  private readonly queue: RetentionQueue;
+  private readonly metrics: LinkMetrics;
+  private readonly client: IngestClient;
+  private call: grpc.ClientDuplexStream<WireLineBatch, WireAck> | undefined;
+  private connected = false;
+  private waitingDrain = false;
+  private delayTimer: NodeJS.Timeout | undefined;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private attempt = 0;
+  private nextSequence = 1;
+  private processed = 0;
+  private durable = 0;
+  private closing = false;
+  private closed = false;
+  private durableWaiters: (() => void)[] = [];
+
+  constructor(
+    readonly destination: LinkDestination,
+    readonly relayId: string,
+    private readonly options: AccumulatorLinkOptions,
+    metrics: MetricsRegistry,
+    private readonly logger?: Logger,
+  ) {
+    if (options.maxUnackedBytes < options.maxBatchBytes)
+      throw new RangeError('maxUnackedBytes must be at least maxBatchBytes');
+    this.builders = {
+      graphite: new BatchBuilder('graphite', options.maxBatchBytes, options.batchTimeQuantumMs),
+      statsd: new BatchBuilder('statsd', options.maxBatchBytes, options.batchTimeQuantumMs),
+    };
+    this.queue = new RetentionQueue(options.maxUnackedBytes);
+    this.metrics = linkMetrics(metrics, destination.id);
+    const Ingest = ingestService();
+    this.client = new Ingest(destination.address, grpc.credentials.createInsecure(), {
+      'grpc.keepalive_time_ms': options.keepaliveTimeMs,
+      'grpc.keepalive_timeout_ms': options.keepaliveTimeoutMs,
+      'grpc.keepalive_permit_without_calls': 1,
+      // Our own backoff paces reconnects; keep the channel's from stacking on top of it.
+      'grpc.initial_reconnect_backoff_ms': options.backoffInitialMs,
+      'grpc.max_reconnect_backoff_ms': options.backoffMaxMs,
+    }) as unknown as IngestClient;
+    this.connect();
+  }
+
+  /** Copies one line (without its newline) into the open batch of its format. */
+  append(format: LineFormat, line: Uint8Array, receivedAtMs: number, ringVersion: number): void {
+    this.appendRange(format, line, 0, line.length, receivedAtMs, ringVersion);
+  }
+
+  /** As append(), for `source[start, end)`: the relay's listeners hand lines as ranges of a reused buffer. */
+  appendRange(
+    format: LineFormat,
+    source: Uint8Array,
+    start: number,
+    end: number,
+    receivedAtMs: number,
+    ringVersion: number,
+  ): void {
+    if (this.closing) {
+      this.metrics.droppedLines.link_closed.inc();
+      return;
+    }
+    const length = end - start;
+    if (length + 1 > this.options.maxBatchBytes) {
+      this.metrics.droppedLines.line_too_large.inc();
+      return;
+    }
+    const builder = this.builders[format];
+    if (builder.needsClose(length, receivedAtMs, ringVersion)) this.closeBatch(builder);
+    builder.add(source, start, end, receivedAtMs, ringVersion);
+    this.metrics.linesAppended.inc();
+    this.delayTimer ??= setTimeout(() => this.closeOpenBatches(), this.options.maxBatchDelayMs);
+  }
+
+  /** Sends whatever the open batches hold now. */
+  flush(): void {
+    this.closeOpenBatches();
+  }
+
+  depth(): LinkDepth {
+    return {
+      destination: this.destination.id,
+      address: this.destination.address,
+      connected: this.connected,
+      queuedBatches: this.queue.batches,
+      queuedBytes: this.queue.bytes,
+      unsentBatches: this.queue.unsentBatches,
+      unackedBatches: this.queue.inFlightBatches,
+      openBatchBytes: this.builders.graphite.bytes + this.builders.statsd.bytes,
+      lastSequence: this.nextSequence - 1,
+      processedSequence: this.processed,
+      durableSequence: this.durable,
+    };
+  }
+
+  /**
+   * Sends the open batches, waits (bounded by closeTimeoutMs) until everything is acked durable, then ends
+   * the stream. What is still not durable then is counted as dropped.
+   */
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    this.closeOpenBatches();
+    if (this.queue.batches > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.options.closeTimeoutMs);
+        this.durableWaiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    this.closed = true;
+    clearTimeout(this.reconnectTimer);
+    const leftover = this.queue.drain();
+    for (const batch of leftover) this.countDropped('undelivered_at_shutdown', batch);
+    if (leftover.length > 0)
+      this.logger?.warn(
+        { destination: this.destination.id, batches: leftover.length },
+        'link closed with batches not acked durable',
+      );
+    this.updateGauges();
+    const call = this.call;
+    this.call = undefined;
+    this.setConnected(false);
+    if (call) {
+      // Give the server a moment to answer our end; then cut the call so close() stays bounded.
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          call.cancel();
+          resolve();
+        }, 1000);
+        call.on('status', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        call.end();
+      });
+    }
+    this.client.close();
+  }
+
+  private closeOpenBatches(): void {
+    clearTimeout(this.delayTimer);
+    this.delayTimer = undefined;
+    if (!this.builders.graphite.isEmpty) this.closeBatch(this.builders.graphite);
+    if (!this.builders.statsd.isEmpty) this.closeBatch(this.builders.statsd);
+  }
+
+  private closeBatch(builder: BatchBuilder): void {
+    const closed = builder.take();
+    const batch: WireLineBatch = {
+      relayId: this.relayId,
+      sequence: this.nextSequence++,
+      format: toWireFormat(closed.format),
+      ringVersion: closed.ringVersion,
+      lines: closed.lines,
+      lineCount: closed.lineCount,
+      receivedAtMs: closed.receivedAtMs,
+    };
+    for (const dropped of this.queue.push(batch)) this.countDropped('retention_full', dropped);
+    this.updateGauges();
+    this.pump();
+  }
+
+  private countDropped(reason: LinkDropReason, batch: WireLineBatch): void {
+    this.metrics.droppedBatches[reason].inc();
+    this.metrics.droppedLines[reason].inc(batch.lineCount);
+  }
+
+  /** Writes retained batches until the stream pushes back; resumes on 'drain'. */
+  private pump(): void {
+    const call = this.call;
+    if (!call || !this.connected || this.waitingDrain) return;
+    for (let batch = this.queue.peekUnsent(); batch; batch = this.queue.peekUnsent()) {
+      this.queue.markSent();
+      this.metrics.batchesSent.inc();
+      this.metrics.linesSent.inc(batch.lineCount);
+      if (!call.write(batch)) {
+        this.waitingDrain = true;
+        this.metrics.backpressureWaits.inc();
+        call.once('drain', () => {
+          if (call !== this.call) return;
+          this.waitingDrain = false;
+          this.pump();
+        });
+        break;
+      }
+    }
+    this.updateGauges();
+  }
+
+  private connect(): void {
+    if (this.closed) return;
+    this.client.waitForReady(Date.now() + this.options.connectTimeoutMs, (error) => {
+      if (this.closed) return;
+      if (error) {
+        this.logger?.debug({ destination: this.destination.id, err: error }, 'accumulator not reachable');
+        this.scheduleReconnect();
+        return;
+      }
+      this.openStream();
+    });
+  }
+
+  private openStream(): void {
+    const call = this.client.Stream();
+    this.call = call;
+    this.waitingDrain = false;
+    const replayed = this.queue.rewind();
+    if (replayed > 0) this.metrics.batchesReplayed.inc(replayed);
+    call.on('data', (ack: WireAck) => this.onAck(ack));
+    // 'status' is the one event every ending of a call emits; 'error' only needs a listener.
+    call.on('error', (error: Error) => {
+      this.logger?.debug({ destination: this.destination.id, err: error }, 'ingest stream failed');
+    });
+    call.on('status', (status: grpc.StatusObject) => {
+      if (call !== this.call) return;
+      this.call = undefined;
+      this.setConnected(false);
+      if (this.closed) return;
+      this.logger?.info(
+        { destination: this.destination.id, code: status.code, details: status.details },
+        'ingest stream ended; reconnecting',
+      );
+      this.metrics.reconnects.inc();
+      this.scheduleReconnect();
+    });
+    this.setConnected(true);
+    this.pump();
+  }
+
+  private onAck(ack: WireAck): void {
+    // A reconnect can reach a restarted accumulator that knows less; never move backwards.
+    if (ack.processed > this.processed) this.processed = ack.processed;
+    this.attempt = 0;
+    if (ack.durable > this.durable) {
+      this.durable = ack.durable;
+      this.queue.release(ack.durable);
+      this.updateGauges();
+    }
+    if (this.closing && this.queue.batches === 0) {
+      const waiters = this.durableWaiters;
+      this.durableWaiters = [];
+      for (const resolve of waiters) resolve();
+    }
+  }
+
+  private scheduleReconnect(): void {
+    if (this.closed) return;
+    const ceiling = Math.min(this.options.backoffMaxMs, this.options.backoffInitialMs * 2 ** this.attempt);
+    this.attempt = Math.min(this.attempt + 1, 30);
+    // Half fixed, half random: relays restarted together do not reconnect in lockstep.
+    const delay = ceiling / 2 + Math.random() * (ceiling / 2);
+    this.reconnectTimer = setTimeout(() => this.connect(), delay);
+  }
+
+  private setConnected(connected: boolean): void {
+    this.connected = connected;
+    this.metrics.connected.set(connected ? 1 : 0);
+  }
+
+  private updateGauges(): void {
+    this.metrics.queuedBatches.set(this.queue.batches);
+    this.metrics.queuedBytes.set(this.queue.bytes);
+    this.metrics.unackedBatches.set(this.queue.inFlightBatches);
+  }
+}
