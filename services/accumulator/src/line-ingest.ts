@@ -2,17 +2,37 @@
  * Lines to samples to the aggregator: every line is parsed, and either accepted or rejected with a counted
  * reason. Shared by every way lines arrive (TCP, UDP, HTTP POST /lines, relay batches over gRPC).
  */
-import type { MetricsRegistry, StatsdSample } from '@carillon/core';
+import { windowStart, type CounterChild, type MetricsRegistry, type StatsdSample } from '@carillon/core';
 import type { Aggregator } from '@carillon/aggregator';
 import { LineCounters, decodeLine, parseGraphiteLine, parseStatsdLine, type RejectReason } from '@carillon/protocols';
+import type { OwnershipCheck } from './ownership.js';
 
 export type LineFormat = 'graphite' | 'statsd';
+
+/** What one relay batch did. */
+export interface BatchOutcome {
+  /** Lines parsed (owned or not). */
+  accepted: number;
+  rejected: number;
+  /** Points (Graphite lines, StatsD samples) whose key this member does not own for their window: dropped. */
+  misrouted: number;
+  /**
+   * End of the latest finest window the batch stored points in (epoch seconds); 0 when it stored none. The batch
+   * is durable once every window up to here is flushed and written.
+   */
+  windowEnd: number;
+}
 
 export class LineIngest {
   readonly graphiteCounters: LineCounters;
   readonly statsdCounters: LineCounters;
   /** Reused for each StatsD line (a packed line yields several samples). */
   private readonly statsdSamples: StatsdSample[] = [];
+  private ownership: OwnershipCheck | undefined;
+  private misrouted: { graphite: CounterChild; statsd: CounterChild } | undefined;
+  /** Points stamped before this were flushed by this member before a restart (see countLateAfterRestart). */
+  private restartWatermark = -Infinity;
+  private lateAfterRestart: CounterChild | undefined;
 
   constructor(
     private readonly aggregator: Aggregator,
@@ -21,6 +41,102 @@ export class LineIngest {
   ) {
     this.graphiteCounters = new LineCounters(registry, 'graphite');
     this.statsdCounters = new LineCounters(registry, 'statsd');
+  }
+
+  /**
+   * From now on batches keep only points this member owns; the others are counted as misrouted and dropped.
+   * Dropped, not aggregated: the owner aggregates the same (key, window) from the points routed to it, and two
+   * accumulators writing partial StatPoints for one window would overwrite each other in a shared store.
+   */
+  useOwnership(check: OwnershipCheck, registry: MetricsRegistry): void {
+    this.ownership = check;
+    const misrouted = registry.counter(
+      'accumulator_misrouted_points_total',
+      'Points whose key this accumulator does not own for their window (relay with a stale ring): dropped',
+      ['protocol'],
+    );
+    this.misrouted = { graphite: misrouted.labels('graphite'), statsd: misrouted.labels('statsd') };
+  }
+
+  /**
+   * After resuming from a crash at `watermark`: points refused as late because their window was flushed before
+   * the crash (a relay replaying batches it had not yet seen acked durable) are counted apart.
+   */
+  countLateAfterRestart(watermark: number, registry: MetricsRegistry): void {
+    this.restartWatermark = watermark;
+    this.lateAfterRestart = registry
+      .counter(
+        'accumulator_late_after_restart_points_total',
+        'Replayed points for windows flushed before this process started: already written, dropped',
+      )
+      .labels();
+  }
+
+  /**
+   * One relay batch: newline-separated lines received by the relay at `receivedAtSeconds`, which is the time of
+   * Graphite lines without one and the arrival time of StatsD samples (a replay lands where the first delivery
+   * did).
+   */
+  ingestBatch(format: LineFormat, lines: Buffer, receivedAtSeconds: number): BatchOutcome {
+    const outcome: BatchOutcome = { accepted: 0, rejected: 0, misrouted: 0, windowEnd: 0 };
+    const counters = this.countersFor(format);
+    const step = this.aggregator.resolutions[0]!.step;
+    const owned: StatsdSample[] = [];
+    const samples = this.statsdSamples;
+    let start = 0;
+    while (start < lines.length) {
+      let end = lines.indexOf(0x0a, start);
+      if (end < 0) end = lines.length;
+      const next = end + 1;
+      if (end > start && lines[end - 1] === 0x0d) end--;
+      const line = decodeLine(lines, start, end);
+      start = next;
+      if (line.trim() === '') continue;
+      if (format === 'graphite') {
+        const sample = parseGraphiteLine(line, receivedAtSeconds);
+        if (typeof sample === 'string') {
+          counters.reject(sample);
+          outcome.rejected++;
+          continue;
+        }
+        counters.accept();
+        outcome.accepted++;
+        if (this.ownership !== undefined && !this.ownership.owns(sample.name, sample.timestamp)) {
+          this.misrouted!.graphite.value++;
+          outcome.misrouted++;
+        } else if (this.aggregator.addGraphite(sample)) {
+          outcome.windowEnd = Math.max(outcome.windowEnd, windowStart(sample.timestamp, step) + step);
+        } else if (sample.timestamp < this.restartWatermark) {
+          this.lateAfterRestart!.value++;
+        }
+      } else {
+        samples.length = 0;
+        const problem = parseStatsdLine(line, samples);
+        if (problem !== undefined) {
+          counters.reject(problem);
+          outcome.rejected++;
+          continue;
+        }
+        counters.accept();
+        outcome.accepted++;
+        for (const sample of samples) {
+          if (this.ownership !== undefined && !this.ownership.owns(sample.name, receivedAtSeconds)) {
+            this.misrouted!.statsd.value++;
+            outcome.misrouted++;
+          } else owned.push(sample);
+        }
+      }
+    }
+    if (owned.length > 0) {
+      if (this.aggregator.addStatsdBatch(owned, receivedAtSeconds)) {
+        // Output stamped at the interval's end (compatibility option) lands in the next window.
+        const windows = this.aggregator.statsdOptions.compatStampAtFlushTime ? 2 : 1;
+        outcome.windowEnd = Math.max(outcome.windowEnd, windowStart(receivedAtSeconds, step) + windows * step);
+      } else if (receivedAtSeconds < this.restartWatermark) {
+        this.lateAfterRestart!.value += owned.length;
+      }
+    }
+    return outcome;
   }
 
   countersFor(format: LineFormat): LineCounters {

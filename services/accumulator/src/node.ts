@@ -2,7 +2,7 @@
  * One aggregating node: store, writer sink, aggregator, series index, line ingest and the HTTP surface,
  * assembled from a NodeConfig. The accumulator feeds it from relays; the all-in-one from its own listeners.
  */
-import { MetricsRegistry, type Logger } from '@carillon/core';
+import { MetricsRegistry, type Logger, type Writer } from '@carillon/core';
 import { Aggregator } from '@carillon/aggregator';
 import { SeriesIndex, createGraphiteApi } from '@carillon/query';
 import { startHttpServer, type RunningHttpServer } from './http-server.js';
@@ -10,6 +10,21 @@ import { LineIngest } from './line-ingest.js';
 import { openStore, type Store } from './stores.js';
 import type { NodeConfig } from './node-config.js';
 import { WriterSink } from './writer-sink.js';
+
+/** What a program built on the node adds to it. */
+export interface NodeExtras {
+  /** Writers beside the store (e.g. the StatPoint file). */
+  writers?: Writer[];
+  /**
+   * Resume after a crash from this flush watermark (see Aggregator.resumeAfter) instead of the usual start-up
+   * lateness bound.
+   */
+  resumeAfter?: number;
+  /** False: the program drives flush ticks itself (`aggregator.tick`), e.g. to act after each one. */
+  startTicker?: boolean;
+  /** More fields for /healthz. */
+  health?: () => Record<string, unknown>;
+}
 
 export class AccumulatorNode {
   private stopped = false;
@@ -22,15 +37,22 @@ export class AccumulatorNode {
     readonly ingest: LineIngest,
     readonly index: SeriesIndex,
     readonly store: Store,
-    private readonly sink: WriterSink,
+    readonly sink: WriterSink,
     readonly http: RunningHttpServer | undefined,
   ) {}
 
-  static async start(config: NodeConfig, logger: Logger, registry = new MetricsRegistry()): Promise<AccumulatorNode> {
+  static async start(
+    config: NodeConfig,
+    logger: Logger,
+    registry = new MetricsRegistry(),
+    extras: NodeExtras = {},
+  ): Promise<AccumulatorNode> {
     const index = new SeriesIndex({ maxSeries: config.index.maxSeries, metrics: registry });
     const store = await openStore(config, registry, logger, index);
-    const sink = new WriterSink([store], config.writers.maxInFlightPoints, registry, logger);
+    const writers = [store, ...(extras.writers ?? [])];
+    const sink = new WriterSink(writers, config.writers.maxInFlightPoints, registry, logger);
     const aggregator = new Aggregator(config.aggregator, config.statsd, { sink, metrics: registry, logger });
+    if (extras.resumeAfter !== undefined) aggregator.resumeAfter(extras.resumeAfter);
     aggregator.onNewSeries((name) => {
       index.add(name);
     });
@@ -59,11 +81,12 @@ export class AccumulatorNode {
               series: aggregator.seriesCount,
               pendingPoints: aggregator.pendingPoints,
               store: config.store,
+              ...extras.health?.(),
             }),
           },
         )
       : undefined;
-    aggregator.start();
+    if (extras.startTicker ?? true) aggregator.start();
     if (http) logger.info({ port: http.port }, 'HTTP listening (Graphite API, /metrics, /healthz, POST /lines)');
     return new AccumulatorNode(config, registry, logger, aggregator, ingest, index, store, sink, http);
   }

@@ -72,6 +72,14 @@ export class WriterSink implements FlushSink {
     }
   }
 
+  /**
+   * Resolves once every batch handed over before this call is written or failed; later batches are not waited
+   * for (so a busy sink cannot postpone it forever).
+   */
+  async barrier(): Promise<void> {
+    await Promise.all([...this.inFlight]);
+  }
+
   /** Resolves once every batch handed over so far is written or failed. */
   async drain(): Promise<void> {
     while (this.inFlight.size > 0) await Promise.all(this.inFlight);

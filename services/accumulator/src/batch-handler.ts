@@ -1,0 +1,35 @@
+/**
+ * What the gRPC Ingest server calls for each new relay batch: parse and aggregate it through the node's line
+ * ingest (keeping only points this member owns), and record it for durable acks.
+ */
+import type { Aggregator } from '@carillon/aggregator';
+import type { IngestHandler, ReceivedBatch } from '@carillon/transport';
+import type { DurabilityTracker } from './durability.js';
+import type { LineIngest } from './line-ingest.js';
+import type { RingOwnership } from './ownership.js';
+
+export class BatchHandler implements IngestHandler {
+  constructor(
+    private readonly ingest: LineIngest,
+    private readonly durability: DurabilityTracker,
+    private readonly ownership: RingOwnership,
+    private readonly aggregator: Aggregator,
+  ) {}
+
+  process(batch: ReceivedBatch): void {
+    const outcome = this.ingest.ingestBatch(batch.format, batch.lines, Math.floor(batch.receivedAtMs / 1000));
+    this.durability.processed(batch.relayId, batch.sequence, outcome.windowEnd);
+  }
+
+  durableSequence(relayId: string): number {
+    return this.durability.durableSequence(relayId);
+  }
+
+  status(): { memberId: string; ringVersion: number; series: number } {
+    return {
+      memberId: this.ownership.memberId,
+      ringVersion: this.ownership.versionAt(Math.floor(Date.now() / 1000)),
+      series: this.aggregator.seriesCount,
+    };
+  }
+}

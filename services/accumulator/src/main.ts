@@ -1,0 +1,205 @@
+#!/usr/bin/env node
+/**
+ * The accumulator: relays' batches arrive over gRPC, points this member owns (by the ring version of their
+ * window) are aggregated, flushed windows go to the writers, and the Graphite API answers for what it owns.
+ * Registers in the ring (Redis) or takes a static member list. SIGTERM leaves the ring at the next boundary,
+ * keeps serving the windows still owned until they are flushed, then exits.
+ */
+import { Command } from 'commander';
+import {
+  ConfigError,
+  ConfigSource,
+  MetricsRegistry,
+  createLogger,
+  parseOverrides,
+  readTomlFile,
+  type Logger,
+} from '@carillon/core';
+import { RedisMembership, RingSchedule, StaticMembership, type Membership, type RingVersion } from '@carillon/ring';
+import { startIngestServer } from '@carillon/transport';
+import { readAccumulatorConfig, type AccumulatorConfig } from './accumulator-config.js';
+import { BatchHandler } from './batch-handler.js';
+import { DurabilityTracker } from './durability.js';
+import { FlushCycle } from './flush-cycle.js';
+import { AccumulatorNode } from './node.js';
+import { RingOwnership } from './ownership.js';
+import { StatPointFileWriter } from './statpoint-file-writer.js';
+import { readWatermark } from './watermark-file.js';
+
+function readConfig(argv: string[]): AccumulatorConfig {
+  const program = new Command()
+    .name('carillon-accumulator')
+    .description('Accumulator: relay batches over gRPC in, aggregated windows to the writers, Graphite API out')
+    .option('-c, --config <file>', 'TOML configuration file (env CARILLON_CONFIG)', process.env.CARILLON_CONFIG)
+    .option('-s, --set <key=value...>', 'override one config key, e.g. --set member.id=acc-0 (repeatable)', [])
+    .parse(argv);
+  const options = program.opts<{ config?: string; set: string[] }>();
+  try {
+    const file = options.config ? readTomlFile(options.config) : {};
+    return readAccumulatorConfig(new ConfigSource(file, process.env, parseOverrides(options.set)));
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`carillon-accumulator: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+}
+
+/** The watermark to resume from, or undefined for a fresh start (none, or older than the relays still hold). */
+async function resumePoint(config: AccumulatorConfig, logger: Logger): Promise<number | undefined> {
+  if (config.durability.watermarkFile === '') return undefined;
+  const watermark = await readWatermark(config.durability.watermarkFile);
+  if (watermark === undefined) return undefined;
+  const now = Math.floor(Date.now() / 1000);
+  if (watermark < now - config.durability.maxResumeAgeSeconds) {
+    logger.warn({ watermark, now }, 'flush watermark older than durability.max_resume_age: starting afresh');
+    return undefined;
+  }
+  return Math.min(watermark, now);
+}
+
+function membershipOf(config: AccumulatorConfig, registry: MetricsRegistry, logger: Logger): Membership {
+  const ring = config.ring;
+  if (ring.redisUrl === '') return new StaticMembership(ring.staticMembers, { replicas: ring.replicas });
+  const resolutions = config.node.aggregator.resolutions;
+  return new RedisMembership({
+    redisUrl: ring.redisUrl,
+    prefix: ring.prefix,
+    // Versions switch on the coarsest step so every rollup window lies inside one version: one owner.
+    timing: {
+      step: resolutions[resolutions.length - 1]!.step,
+      propagationDelay: ring.propagationDelaySeconds,
+      retain: ring.retainSeconds,
+    },
+    self: config.member,
+    heartbeatIntervalMs: ring.heartbeatIntervalMs,
+    heartbeatTtlMs: ring.heartbeatTtlMs,
+    pollIntervalMs: ring.pollIntervalMs,
+    connectTimeoutMs: ring.timeoutMs,
+    commandTimeoutMs: ring.timeoutMs,
+    ring: { replicas: ring.replicas },
+    metrics: registry,
+    logger,
+  });
+}
+
+async function main(argv: string[]): Promise<void> {
+  const config = readConfig(argv);
+  const logger = createLogger('carillon-accumulator', config.node.logLevel);
+  const registry = new MetricsRegistry();
+  const resumeAfter = await resumePoint(config, logger);
+
+  // The schedule must be known before the first batch is checked for ownership.
+  const membership = membershipOf(config, registry, logger);
+  await membership.start();
+  let schedule: () => RingSchedule = () => membership.schedule;
+  const ownership = new RingOwnership(config.member.id, () => schedule());
+
+  let leaving: RingVersion | undefined;
+  // Set once the flush cycle exists (it needs the node); /healthz may be asked before.
+  const flushState: { cycle?: FlushCycle } = {};
+  const writers = config.fileWriterPath === '' ? [] : [new StatPointFileWriter(config.fileWriterPath)];
+  const node = await AccumulatorNode.start(config.node, logger, registry, {
+    writers,
+    resumeAfter,
+    startTicker: false,
+    health: () => ({
+      memberId: config.member.id,
+      ringVersion: ownership.versionAt(Math.floor(Date.now() / 1000)),
+      flushWatermark: flushState.cycle?.watermark,
+      resumedAfter: resumeAfter,
+      leavingAt: leaving?.effectiveFrom,
+    }),
+  });
+  node.ingest.useOwnership(ownership, registry);
+  if (resumeAfter !== undefined) node.ingest.countLateAfterRestart(resumeAfter, registry);
+  const durability = new DurabilityTracker(
+    { maxRelays: config.durability.maxRelays },
+    node.aggregator.handedThrough,
+    registry,
+  );
+  const cycle = new FlushCycle({
+    aggregator: node.aggregator,
+    sink: node.sink,
+    durability,
+    watermarkFile: config.durability.watermarkFile,
+    memberId: config.member.id,
+    registry,
+    logger,
+  });
+  const server = await startIngestServer(
+    {
+      host: config.grpc.listen.host,
+      port: config.grpc.listen.port,
+      maxMessageBytes: config.grpc.maxMessageBytes,
+      keepaliveTimeMs: config.grpc.keepaliveTimeMs,
+      keepaliveTimeoutMs: config.grpc.keepaliveTimeoutMs,
+      closeTimeoutMs: config.grpc.closeTimeoutMs,
+    },
+    new BatchHandler(node.ingest, durability, ownership, node.aggregator),
+    registry,
+    logger,
+  );
+  flushState.cycle = cycle;
+  cycle.notify = () => server.notifyDurable();
+  // After a crash, relays reconnect and replay; the windows they rebuild must not close before that.
+  cycle.start(resumeAfter === undefined ? 0 : config.durability.replayWaitMs);
+  logger.info(
+    {
+      member: config.member,
+      grpcPort: server.port,
+      httpPort: node.http?.port,
+      resumedAfter: resumeAfter,
+      resolutions: config.node.aggregator.resolutions.map((r) => r.name),
+    },
+    'accumulator started',
+  );
+
+  let stopping = false;
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    const flushCycle = cycle;
+    let until = Math.floor(Date.now() / 1000);
+    if (membership instanceof RedisMembership) {
+      try {
+        leaving = await membership.leave();
+      } catch (error) {
+        logger.error({ err: error }, 'leaving the ring failed; its heartbeat expires and the others remove it');
+        await membership.close();
+      }
+      if (leaving) {
+        // Keep checking ownership against the version without this member, whatever membership saw before closing.
+        const current = membership.schedule;
+        const version = leaving;
+        const withLeave = current.versions.some((v) => v.version === version.version)
+          ? current
+          : new RingSchedule([...current.versions, version], { replicas: config.ring.replicas }, current);
+        schedule = () => withLeave;
+        until = Math.max(until, version.effectiveFrom);
+      }
+    } else await membership.close();
+    logger.info({ signal, ownsUntil: until }, 'leaving: serving owned windows until they are flushed');
+    // Windows owned end at `until`; the tick at until + grace flushes the last of them.
+    const patienceMs =
+      Math.max(0, until * 1000 - Date.now()) +
+      1000 * (config.node.aggregator.graceSeconds + config.node.aggregator.resolutions[0]!.step) +
+      10_000;
+    const flushed = await flushCycle.waitFor(until, Math.min(patienceMs, config.shutdown.maxWaitMs));
+    if (!flushed) logger.warn({ until }, 'owned windows not flushed in time: flushing everything now');
+    await flushCycle.flushAll();
+    // Closing sends each relay its last ack, with every processed batch durable.
+    await server.close();
+    await node.stop();
+    logger.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+main(process.argv).catch((error: unknown) => {
+  process.stderr.write(`carillon-accumulator: ${(error as Error).stack ?? String(error)}\n`);
+  process.exit(1);
+});
