@@ -1,1 +1,3 @@
+export * from './cassandra/index.js';
+export * from './pool/index.js';
 export * from './whisper/index.js';

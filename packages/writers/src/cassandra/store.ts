@@ -1,0 +1,90 @@
+/**
+ * The Cassandra store as a node uses it: the schema made at open, flushed windows written by the write pool's
+ * workers (each with its own client), and reads (series values, find, tags) from a client on the main thread.
+ */
+import type {
+  AggregationRule,
+  FlushBatch,
+  Logger,
+  MetricsRegistry,
+  Resolution,
+  SeriesReader,
+  Writer,
+} from '@carillon/core';
+import { WritePool, type WritePoolOptions } from '../pool/write-pool.js';
+import { createCassandraClient, type CassandraClient } from './client.js';
+import { CassandraFinder, type FinderDeps } from './finder.js';
+import { CassandraReader } from './reader.js';
+import { withRetries } from './retry.js';
+import { ensureSchema } from './schema.js';
+import type { CassandraOptions } from './options.js';
+
+export type CassandraPoolOptions = Omit<WritePoolOptions, 'name' | 'writers'>;
+
+export class CassandraStore implements Writer, SeriesReader {
+  readonly name = 'cassandra';
+
+  private constructor(
+    private readonly client: CassandraClient,
+    readonly pool: WritePool,
+    readonly reader: CassandraReader,
+    readonly finder: CassandraFinder,
+  ) {}
+
+  /** Connects, makes the schema (retrying with backoff while Cassandra does not answer), starts the pool. */
+  static async open(
+    options: CassandraOptions,
+    pool: CassandraPoolOptions,
+    deps: {
+      metrics: MetricsRegistry;
+      logger?: Logger;
+      aggregationRules: readonly AggregationRule[];
+      finder: FinderDeps;
+    },
+  ): Promise<CassandraStore> {
+    const admin = createCassandraClient(options, false);
+    try {
+      await withRetries(
+        () => ensureSchema(admin, options),
+        { ...options.retry, maxRetries: Math.min(options.retry.maxRetries, 10) },
+        (error) => deps.logger?.warn({ err: error }, 'cassandra: schema not made yet, retrying'),
+      );
+    } finally {
+      await admin.shutdown();
+    }
+    const client = createCassandraClient(options, true);
+    await client.connect();
+    const writePool = new WritePool(
+      { ...pool, name: 'cassandra', writers: [{ kind: 'cassandra', name: 'cassandra', options }] },
+      { metrics: deps.metrics, logger: deps.logger },
+    );
+    deps.logger?.info(
+      { keyspace: options.keyspace, contactPoints: options.contactPoints, workers: pool.workers },
+      'cassandra store opened',
+    );
+    return new CassandraStore(
+      client,
+      writePool,
+      new CassandraReader(client, options, deps.aggregationRules),
+      new CassandraFinder(client, options, deps.finder),
+    );
+  }
+
+  /** True while the pool's queue is above its high-water mark: the aggregator then skips its flush. */
+  overloaded(): boolean {
+    return this.pool.overloaded();
+  }
+
+  write(batch: FlushBatch): Promise<void> {
+    return this.pool.write(batch);
+  }
+
+  fetch(name: string, resolution: Resolution, from: number, until: number): Promise<(number | null)[]> {
+    return this.reader.fetch(name, resolution, from, until);
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close();
+    await this.client.shutdown();
+  }
+}

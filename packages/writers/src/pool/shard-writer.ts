@@ -1,0 +1,52 @@
+/**
+ * What the write pool's workers run: writers that take one shard of a flush batch. Every archetype fits it —
+ * immediate (log: write does the work), batched (buffer in write, send on size or time), connection-based
+ * (cassandra: lazy connect, reconnect with backoff, timeouts on every statement), pull (keep the latest values
+ * in write, serve them on scrape). A writer never throws for a failed row: it counts it in its stats.
+ */
+import type { Resolution } from '@carillon/core';
+
+/** The series of one flush batch that hash to one worker, columnar like core's FlushBatch. */
+export interface ShardBatch {
+  resolution: Resolution;
+  /** Window start, epoch seconds. */
+  time: number;
+  /** Canonical names. */
+  names: string[];
+  /** Series ids (FNV-1a 64, signed), one per name. */
+  ids: BigInt64Array;
+  /** Six columns per series: min, max, sum, first, last, count (core STAT_STRIDE). */
+  stats: Float64Array;
+}
+
+/** Counters a writer keeps, summed over workers into the main thread's registry. */
+export const WRITER_STATS = {
+  rows_written: 'Data rows a pool writer wrote',
+  rows_failed: 'Data rows a pool writer gave up on after its retries',
+  retries: 'Statements a pool writer retried after an error or timeout',
+  index_rows_written: 'Path, segment and tag index rows written',
+  index_cache_hits: 'Series whose index rows were skipped because the dedupe cache knew them',
+  index_rows_failed: 'Index rows not written after retries (written again at a later flush)',
+} as const;
+
+export type WriterStatName = keyof typeof WRITER_STATS;
+export type WriterStats = Record<WriterStatName, number>;
+
+export function emptyWriterStats(): WriterStats {
+  return {
+    rows_written: 0,
+    rows_failed: 0,
+    retries: 0,
+    index_rows_written: 0,
+    index_cache_hits: 0,
+    index_rows_failed: 0,
+  };
+}
+
+export interface ShardWriter {
+  readonly name: string;
+  /** Resolves when the shard is written or its failures are counted; never rejects for a row. */
+  write(batch: ShardBatch): Promise<void>;
+  stats(): WriterStats;
+  close(): Promise<void>;
+}

@@ -1,0 +1,315 @@
+/**
+ * The write pool: long-lived worker threads, each owning its writers. A flush batch is split by series id
+ * (series-shard.ts) so a series always goes to the same worker; each worker's share travels as transferred
+ * buffers (names are the only thing cloned). The pool counts, per writer, the points handed over and not yet
+ * written: `overloaded()` is true while every writer is above the high-water mark, which makes the aggregator skip
+ * its flush (a writer that alone falls behind fills its own bounded lane and drops there, counted, instead of
+ * holding back the others). Workers report their writers' counters periodically into the main registry.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { STAT_STRIDE, type FlushBatch, type Logger, type MetricsRegistry, type Writer } from '@carillon/core';
+import type { FromWorker, LaneStats, ToWorker, WorkerSetup, WriterSpec } from './messages.js';
+import { idsAndShards } from './series-shard.js';
+import { WRITER_STATS, type WriterStatName } from './shard-writer.js';
+
+export interface WritePoolOptions {
+  name: string;
+  workers: number;
+  writers: WriterSpec[];
+  /** Points queued per writer (over all workers) above which the pool reports itself overloaded. */
+  highWaterPoints: number;
+  /** Points one writer may hold queued in one worker; beyond, shards are dropped for that writer (counted). */
+  maxQueuePoints: number;
+  /** How often workers report their counters. */
+  statsIntervalMs: number;
+  /** Delay before a worker that died is replaced. */
+  restartDelayMs: number;
+  /** How long close() waits for a worker to finish its queue before terminating it. */
+  closeTimeoutMs: number;
+}
+
+export const DEFAULT_WRITE_POOL_OPTIONS = {
+  workers: 2,
+  highWaterPoints: 200_000,
+  maxQueuePoints: 4_000_000,
+  statsIntervalMs: 1_000,
+  restartDelayMs: 1_000,
+  closeTimeoutMs: 30_000,
+} as const;
+
+/** The built worker script. Tests run the pool from src (vitest), but a worker thread needs the compiled file. */
+export function workerScriptPath(): string {
+  const here = fileURLToPath(import.meta.url);
+  const built = here
+    .replace(/([\\/])src([\\/]pool[\\/])write-pool\.ts$/, '$1dist$2write-pool.js')
+    .replace(/write-pool\.js$/, 'worker-main.js');
+  if (!existsSync(built))
+    throw new Error(`write pool worker ${built} is missing: build first with \`npx tsc -b tsconfig.build.json\``);
+  return built;
+}
+
+interface PendingWrite {
+  /** Acks still to come: one per (worker holding a shard, writer). */
+  remaining: number;
+  resolve: () => void;
+}
+
+interface WorkerSlot {
+  index: number;
+  worker: Worker;
+  /** seq → points of the shard this worker holds, until every writer acked it. */
+  shards: Map<number, { points: number; acked: boolean[] }>;
+  lastStats: Record<string, LaneStats>;
+  closing: boolean;
+}
+
+export class WritePool implements Writer {
+  readonly name: string;
+  private readonly slots: WorkerSlot[] = [];
+  private readonly pending = new Map<number, PendingWrite>();
+  /** Points handed over and not yet written or dropped, per writer (index into options.writers). */
+  private readonly queued: number[];
+  private seq = 0;
+  private closed = false;
+  private readonly dropsLogged = new Map<string, number>();
+  private readonly retired: Record<string, LaneStats>[] = [];
+  private readonly restarts;
+  private readonly pointsLost;
+
+  constructor(
+    private readonly options: WritePoolOptions,
+    private readonly deps: { metrics: MetricsRegistry; logger?: Logger },
+  ) {
+    if (!Number.isInteger(options.workers) || options.workers < 1 || options.workers > 256)
+      throw new Error('write pool: workers must be an integer from 1 to 256');
+    if (options.writers.length === 0) throw new Error('write pool: needs at least one writer');
+    this.name = options.name;
+    this.queued = options.writers.map(() => 0);
+    const registry = deps.metrics;
+    registry.gauge(
+      'write_pool_queued_points',
+      'Points handed to the write pool and not yet written, per writer',
+      ['writer'],
+      (gauge) => {
+        options.writers.forEach((spec, i) => gauge.labels(spec.name).set(this.queued[i]!));
+      },
+    );
+    registry.gauge(
+      'write_pool_high_water_points',
+      'Queued points per writer above which flushes are skipped',
+      [],
+      (gauge) => gauge.set(options.highWaterPoints),
+    );
+    this.restarts = registry
+      .counter('write_pool_worker_restarts_total', 'Write pool workers replaced after they died')
+      .labels();
+    this.pointsLost = registry
+      .counter('write_pool_points_lost_total', 'Points held by a write pool worker that died')
+      .labels();
+    for (const key of Object.keys(WRITER_STATS) as WriterStatName[])
+      registry.counter(`write_pool_${key}_total`, WRITER_STATS[key], ['writer']);
+    registry.counter(
+      'write_pool_shards_dropped_total',
+      'Shards a writer dropped because its queue in a worker was full',
+      ['writer'],
+    );
+    registry.counter(
+      'write_pool_points_dropped_total',
+      'Points a writer dropped because its queue in a worker was full',
+      ['writer'],
+    );
+    const script = workerScriptPath();
+    for (let i = 0; i < options.workers; i++) this.slots.push(this.spawn(i, script));
+  }
+
+  private spawn(index: number, script: string): WorkerSlot {
+    const setup: WorkerSetup = {
+      worker: index,
+      writers: this.options.writers,
+      maxWriterQueuePoints: this.options.maxQueuePoints,
+      statsIntervalMs: this.options.statsIntervalMs,
+    };
+    const worker = new Worker(script, { workerData: setup, name: `${this.name}-${index}` });
+    const slot: WorkerSlot = { index, worker, shards: new Map(), lastStats: {}, closing: false };
+    worker.on('message', (message: FromWorker) => this.onMessage(slot, message));
+    worker.on('error', (error) => this.deps.logger?.error({ err: error, worker: index }, 'write pool worker failed'));
+    worker.on('exit', (code) => {
+      if (slot.closing) return;
+      this.deps.logger?.error({ worker: index, code }, 'write pool worker exited: replacing it');
+      this.releaseDeadWorker(slot);
+      setTimeout(() => {
+        if (this.closed) return;
+        this.restarts.inc();
+        this.slots[index] = this.spawn(index, script);
+      }, this.options.restartDelayMs).unref();
+    });
+    return slot;
+  }
+
+  /** A dead worker's shards are lost: count them and settle the writes waiting for them. */
+  private releaseDeadWorker(slot: WorkerSlot): void {
+    this.retired.push(slot.lastStats);
+    for (const [seq, shard] of slot.shards) {
+      if (shard.acked.includes(false)) this.pointsLost.inc(shard.points);
+      shard.acked.forEach((acked, lane) => {
+        if (!acked) this.settle(slot, seq, lane);
+      });
+    }
+  }
+
+  private onMessage(slot: WorkerSlot, message: FromWorker): void {
+    switch (message.type) {
+      case 'done':
+        this.settle(slot, message.seq, message.lane);
+        break;
+      case 'stats':
+      case 'closed':
+        slot.lastStats = message.lanes;
+        this.publishStats();
+        break;
+    }
+  }
+
+  /** One writer finished (or dropped) one worker's shard of write `seq`. */
+  private settle(slot: WorkerSlot, seq: number, lane: number): void {
+    const shard = slot.shards.get(seq);
+    if (!shard || shard.acked[lane]) return;
+    shard.acked[lane] = true;
+    this.queued[lane]! -= shard.points;
+    if (!shard.acked.includes(false)) slot.shards.delete(seq);
+    const write = this.pending.get(seq);
+    if (write && --write.remaining === 0) {
+      this.pending.delete(seq);
+      write.resolve();
+    }
+  }
+
+  /** Sums every worker's last report (and those of workers that died) into the registry. */
+  private publishStats(): void {
+    const registry = this.deps.metrics;
+    this.options.writers.forEach((spec) => {
+      const reports = [...this.slots.map((s) => s.lastStats[spec.name]), ...this.retired.map((r) => r[spec.name])];
+      const sum = (pick: (stats: LaneStats) => number): number =>
+        reports.reduce((total, stats) => total + (stats ? pick(stats) : 0), 0);
+      for (const key of Object.keys(WRITER_STATS) as WriterStatName[])
+        registry.counter(`write_pool_${key}_total`, WRITER_STATS[key], ['writer']).labels(spec.name).value = sum(
+          (s) => s.writer[key],
+        );
+      const dropped = sum((s) => s.pointsDropped);
+      registry.counter('write_pool_shards_dropped_total', '', ['writer']).labels(spec.name).value = sum(
+        (s) => s.shardsDropped,
+      );
+      registry.counter('write_pool_points_dropped_total', '', ['writer']).labels(spec.name).value = dropped;
+      // Logged once per drop episode: when the count moved since the last report.
+      const before = this.dropsLogged.get(spec.name) ?? 0;
+      if (dropped > before) {
+        this.deps.logger?.warn(
+          { writer: spec.name, pointsDropped: dropped - before, totalPointsDropped: dropped },
+          'write pool: writer queue full, shards dropped for this writer',
+        );
+        this.dropsLogged.set(spec.name, dropped);
+      }
+    });
+  }
+
+  /** True while every writer holds more queued points than the high-water mark. */
+  overloaded(): boolean {
+    return this.queued.every((points) => points > this.options.highWaterPoints);
+  }
+
+  /** Points handed over and not yet written or dropped, for the writer at `writer` (default: the most behind). */
+  queuedPoints(writer?: number): number {
+    return writer === undefined ? Math.max(...this.queued) : (this.queued[writer] ?? 0);
+  }
+
+  /** Splits the batch by worker and hands each share over; resolves when every writer wrote or dropped it. */
+  write(batch: FlushBatch): Promise<void> {
+    if (this.closed) return Promise.reject(new Error(`write pool ${this.name} is closed`));
+    const count = batch.names.length;
+    if (count === 0) return Promise.resolve();
+    const workers = this.slots.length;
+    const { ids, shards } = idsAndShards(batch.names, workers);
+    const sizes = new Array<number>(workers).fill(0);
+    for (let i = 0; i < count; i++) sizes[shards[i]!]!++;
+    const seq = ++this.seq;
+    const lanes = this.options.writers.length;
+    const parts = sizes.map((size) => ({
+      names: new Array<string>(size),
+      ids: new BigInt64Array(size),
+      stats: new Float64Array(size * STAT_STRIDE),
+      n: 0,
+    }));
+    for (let i = 0; i < count; i++) {
+      const part = parts[shards[i]!]!;
+      const j = part.n++;
+      part.names[j] = batch.names[i]!;
+      part.ids[j] = ids[i]!;
+      part.stats.set(batch.stats.subarray(i * STAT_STRIDE, (i + 1) * STAT_STRIDE), j * STAT_STRIDE);
+    }
+    return new Promise<void>((resolve) => {
+      const holding = parts.filter((part) => part.n > 0).length;
+      this.pending.set(seq, { remaining: holding * lanes, resolve });
+      parts.forEach((part, w) => {
+        if (part.n === 0) return;
+        const slot = this.slots[w]!;
+        slot.shards.set(seq, { points: part.n, acked: new Array<boolean>(lanes).fill(false) });
+        for (let lane = 0; lane < lanes; lane++) this.queued[lane]! += part.n;
+        const message: ToWorker = {
+          type: 'write',
+          seq,
+          resolution: batch.resolution,
+          time: batch.time,
+          names: part.names,
+          ids: part.ids,
+          stats: part.stats,
+        };
+        slot.worker.postMessage(message, [part.ids.buffer, part.stats.buffer]);
+      });
+    });
+  }
+
+  /** Resolves once every write handed over so far is settled. */
+  async drain(): Promise<void> {
+    while (this.pending.size > 0) {
+      const waits = [...this.pending.values()].map(
+        (write) =>
+          new Promise<void>((resolve) => {
+            const done = write.resolve;
+            write.resolve = () => {
+              done();
+              resolve();
+            };
+          }),
+      );
+      await Promise.all(waits);
+    }
+  }
+
+  /** Waits for queued writes, then closes every worker's writers and stops the workers. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all(
+      this.slots.map(
+        (slot) =>
+          new Promise<void>((resolve) => {
+            slot.closing = true;
+            const timer = setTimeout(() => {
+              this.deps.logger?.warn(
+                { worker: slot.index },
+                'write pool worker did not finish its queue in time: terminated',
+              );
+              void slot.worker.terminate();
+            }, this.options.closeTimeoutMs);
+            slot.worker.once('exit', () => {
+              clearTimeout(timer);
+              resolve();
+            });
+            slot.worker.postMessage({ type: 'close' } satisfies ToWorker);
+          }),
+      ),
+    );
+  }
+}
