@@ -48,15 +48,12 @@ export interface AccumulatorConfig {
   fileWriterPath: string;
 }
 
-/** `id=host:port` (or `id=host:port=weight`), as in `ring.members = ["acc-0=10.0.0.1:7000"]`. */
+/** One `accumulators` entry, `id=host:port`: the same list (and key) the relays read. */
 export function parseStaticMember(text: string, key: string): RingMember {
-  const [id, address, weight, ...rest] = text.split('=');
-  if (!id || !address || rest.length > 0 || !/^[^:]+:\d+$/.test(address))
-    throw new ConfigError(key, `members are "id=host:port" or "id=host:port=weight", got "${text}"`);
-  if (weight === undefined) return { id, address };
-  const w = Number(weight);
-  if (!Number.isInteger(w) || w < 1) throw new ConfigError(key, `weight must be a whole number >= 1, got "${weight}"`);
-  return { id, address, weight: w };
+  const match = /^([^=\s]+)=([^\s:=]+):(\d{1,5})$/.exec(text.trim());
+  if (!match || Number(match[3]) < 1 || Number(match[3]) > 65535)
+    throw new ConfigError(key, `members are "id=host:port", got "${text}"`);
+  return { id: match[1]!, address: `${match[2]}:${match[3]}` };
 }
 
 export function readAccumulatorConfig(source: ConfigSource): AccumulatorConfig {
@@ -74,13 +71,15 @@ export function readAccumulatorConfig(source: ConfigSource): AccumulatorConfig {
   const weight = source.integer('member.weight', 1, { min: 1, max: 1000 });
 
   const redisUrl = source.string('ring.redis_url', '');
-  const staticMembers = source.stringList('ring.members', []).map((text) => parseStaticMember(text, 'ring.members'));
+  const staticMembers = source
+    .stringList('accumulators', [])
+    .map((text, i) => parseStaticMember(text, `accumulators[${i}]`));
   if (redisUrl === '' && staticMembers.length === 0)
-    throw new ConfigError('ring.redis_url', 'set ring.redis_url, or list the members in ring.members');
+    throw new ConfigError('ring.redis_url', 'set ring.redis_url, or list the members in accumulators');
   if (redisUrl !== '' && staticMembers.length > 0)
-    throw new ConfigError('ring.members', 'give either ring.redis_url or ring.members, not both');
+    throw new ConfigError('accumulators', 'give either ring.redis_url or accumulators, not both');
   if (staticMembers.length > 0 && !staticMembers.some((m) => m.id === id))
-    throw new ConfigError('ring.members', `must include this member (member.id = "${id}")`);
+    throw new ConfigError('accumulators', `must include this member (member.id = "${id}")`);
   const heartbeatIntervalMs = 1000 * source.duration('ring.heartbeat_interval', '1s');
   const heartbeatTtlMs = 1000 * source.duration('ring.heartbeat_ttl', '5s');
   if (heartbeatIntervalMs <= 0) throw new ConfigError('ring.heartbeat_interval', 'must be above zero');

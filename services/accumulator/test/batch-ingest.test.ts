@@ -104,8 +104,8 @@ describe('accumulator config', () => {
 
   it('needs a ring source and names the key', () => {
     expect(() => read({ 'member.id': 'a' })).toThrow(/ring\.redis_url/);
-    expect(() => read({ 'member.id': 'a', 'ring.members': 'b=h:1' })).toThrow(/ring\.members.*must include/);
-    expect(() => read({ 'member.id': 'a', 'ring.members': 'a=h' })).toThrow(/ring\.members/);
+    expect(() => read({ 'member.id': 'a', accumulators: 'b=h:1' })).toThrow(/accumulators.*must include/);
+    expect(() => read({ 'member.id': 'a', accumulators: 'a=h' })).toThrow(/accumulators\[0\]/);
     expect(() => read({ 'member.id': 'a', 'ring.redis_url': 'redis://x', 'ring.heartbeat_ttl': '1s' })).toThrow(
       /ring\.heartbeat_ttl/,
     );
@@ -116,11 +116,11 @@ describe('accumulator config', () => {
     const config = read({
       'member.id': 'a',
       'member.address': '127.0.0.1:7001',
-      'ring.members': 'a=127.0.0.1:7001,b=h:2=3',
+      accumulators: 'a=127.0.0.1:7001,b=h:2',
     });
     expect(config.ring.staticMembers).toEqual([
       { id: 'a', address: '127.0.0.1:7001' },
-      { id: 'b', address: 'h:2', weight: 3 },
+      { id: 'b', address: 'h:2' },
     ]);
     expect(config.durability.watermarkFile).toMatch(/data\/flush-watermark\.json$/);
     expect(config.grpc.listen.port).toBe(7000);
