@@ -1,1 +1,5 @@
-export {};
+export * from './config.js';
+export * from './http-server.js';
+export * from './line-router.js';
+export * from './link-pool.js';
+export * from './relay.js';

@@ -1,0 +1,69 @@
+/** The relay's HTTP surface: /metrics (Prometheus), /healthz, /ring (versions and per-destination queues). */
+import { createServer, type Server } from 'node:http';
+import type { ListenAddress, MetricsRegistry } from '@carillon/core';
+import type { RingSchedule } from '@carillon/ring';
+import type { LinkDepth } from '@carillon/transport';
+
+export interface RingReport {
+  relayId: string;
+  now: number;
+  /** The version in force now, then those that take effect later. */
+  current: VersionReport | null;
+  pending: VersionReport[];
+  destinations: LinkDepth[];
+}
+
+interface VersionReport {
+  version: number;
+  effectiveFrom: number;
+  members: { id: string; address: string; weight: number }[];
+}
+
+export function ringReport(relayId: string, schedule: RingSchedule, destinations: LinkDepth[]): RingReport {
+  const now = Math.floor(Date.now() / 1000);
+  const current = schedule.versionAt(now);
+  const describe = (v: NonNullable<typeof current>): VersionReport => ({
+    version: v.version,
+    effectiveFrom: v.effectiveFrom,
+    members: v.members.map((m) => ({ id: m.id, address: m.address, weight: m.weight ?? 1 })),
+  });
+  return {
+    relayId,
+    now,
+    current: current ? describe(current) : null,
+    pending: schedule.versions.filter((v) => v.effectiveFrom > now && v !== current).map(describe),
+    destinations,
+  };
+}
+
+export async function startHttpServer(
+  listen: ListenAddress,
+  metrics: MetricsRegistry,
+  report: () => RingReport,
+): Promise<{ server: Server; port: number }> {
+  const server = createServer((request, response) => {
+    const path = (request.url ?? '/').split('?')[0];
+    if (request.method !== 'GET') {
+      response.writeHead(405, { allow: 'GET' }).end();
+      return;
+    }
+    if (path === '/metrics') {
+      response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(metrics.render());
+    } else if (path === '/healthz') {
+      response.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+    } else if (path === '/ring') {
+      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(report(), null, 2));
+    } else {
+      response.writeHead(404).end();
+    }
+  });
+  // Bounded request handling: no request may hold a socket for long.
+  server.requestTimeout = 10_000;
+  server.headersTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(listen.port, listen.host, () => resolve());
+  });
+  const address = server.address();
+  return { server, port: typeof address === 'object' && address ? address.port : listen.port };
+}

@@ -1,0 +1,128 @@
+/**
+ * The relay's per-line fast path: find the key bytes, hash the canonical name (in place when the bytes already
+ * are canonical), find the point's time, ask the ring version in force at that time for the owner, and append
+ * the raw line to the owner's link. Nothing is parsed beyond what placement needs; accumulators parse fully.
+ */
+import { parseMetricName, type CounterChild, type MetricsRegistry } from '@carillon/core';
+import {
+  KeyLocation,
+  LineCounters,
+  MAX_GRAPHITE_TIMESTAMP,
+  decodeLine,
+  locateGraphiteKey,
+  locateStatsdKey,
+  parseDecimal,
+  statsdCanonicalName,
+  type LineHandler,
+} from '@carillon/protocols';
+import { murmur3, murmur3String, type RingSchedule } from '@carillon/ring';
+import type { LineFormat } from '@carillon/transport';
+import type { LinkPool } from './link-pool.js';
+
+function isSeparator(c: number): boolean {
+  return c === 0x20 || c === 0x09 || c === 0x0d;
+}
+
+/** Seconds of a Graphite timestamp field; NaN when invalid. Plain digits are read from bytes. */
+function graphiteTimestamp(buf: Buffer, start: number, end: number): number {
+  let value = 0;
+  for (let i = start; i < end; i++) {
+    const digit = buf[i]! - 0x30;
+    if (digit < 0 || digit > 9) {
+      // Fractions, exponents, -1: rare, so decode and use the parser's own number rules.
+      const parsed = parseDecimal(decodeLine(buf, start, end), 0, end - start);
+      if (parsed === undefined || !(parsed >= -1 && parsed <= MAX_GRAPHITE_TIMESTAMP)) return NaN;
+      if (parsed === -1) return -1;
+      return parsed < 0 ? NaN : Math.floor(parsed);
+    }
+    value = value * 10 + digit;
+  }
+  return value <= MAX_GRAPHITE_TIMESTAMP ? value : NaN;
+}
+
+export class LineRouter {
+  readonly graphiteCounters: LineCounters;
+  readonly statsdCounters: LineCounters;
+  private readonly location = new KeyLocation();
+  private readonly noOwner: CounterChild;
+
+  constructor(
+    private readonly schedule: () => RingSchedule,
+    private readonly pool: LinkPool,
+    metrics: MetricsRegistry,
+  ) {
+    this.graphiteCounters = new LineCounters(metrics, 'graphite');
+    this.statsdCounters = new LineCounters(metrics, 'statsd');
+    this.noOwner = metrics
+      .counter('relay_dropped_lines_total', 'Lines the relay dropped, by reason and destination', [
+        'reason',
+        'destination',
+      ])
+      .labels('no_owner', '');
+  }
+
+  readonly graphiteLine: LineHandler = (buf, start, end) => {
+    const counters = this.graphiteCounters;
+    const located = locateGraphiteKey(buf, start, end, this.location);
+    if (typeof located === 'string') return counters.reject(located);
+    let hash: number;
+    if (located.canonical) hash = murmur3(buf, located.keyStart, located.keyEnd);
+    else {
+      const key = parseMetricName(decodeLine(buf, located.keyStart, located.keyEnd));
+      if (typeof key === 'string') return counters.reject(key);
+      hash = murmur3String(key.canonical);
+    }
+    // The third field, if any, is the timestamp (locateGraphiteKey checked there are at most three).
+    let i = located.keyEnd;
+    while (i < end && isSeparator(buf[i]!)) i++;
+    while (i < end && !isSeparator(buf[i]!)) i++;
+    while (i < end && isSeparator(buf[i]!)) i++;
+    let tsEnd = i;
+    while (tsEnd < end && !isSeparator(buf[tsEnd]!)) tsEnd++;
+    const receivedAtMs = Date.now();
+    let time = Math.floor(receivedAtMs / 1000);
+    if (tsEnd > i) {
+      const stamp = graphiteTimestamp(buf, i, tsEnd);
+      if (Number.isNaN(stamp)) return counters.reject('invalid_timestamp');
+      if (stamp !== -1) time = stamp;
+    }
+    this.route('graphite', counters, hash, time, buf, start, end, receivedAtMs);
+  };
+
+  readonly statsdLine: LineHandler = (buf, start, end) => {
+    const counters = this.statsdCounters;
+    const located = locateStatsdKey(buf, start, end, this.location);
+    if (typeof located === 'string') return counters.reject(located);
+    let hash: number;
+    if (located.canonical) hash = murmur3(buf, located.keyStart, located.keyEnd);
+    else {
+      const name = statsdCanonicalName(decodeLine(buf, start, end));
+      if (typeof name === 'string') return counters.reject(name);
+      hash = murmur3String(name.name);
+    }
+    // StatsD points belong to the window of their arrival.
+    const receivedAtMs = Date.now();
+    this.route('statsd', counters, hash, Math.floor(receivedAtMs / 1000), buf, start, end, receivedAtMs);
+  };
+
+  private route(
+    format: LineFormat,
+    counters: LineCounters,
+    hash: number,
+    timeSeconds: number,
+    buf: Buffer,
+    start: number,
+    end: number,
+    receivedAtMs: number,
+  ): void {
+    counters.accept();
+    const version = this.schedule().versionAt(timeSeconds);
+    const index = version ? version.ring.lookup(hash) : -1;
+    const link = index < 0 ? undefined : this.pool.linksOf(version!)?.[index];
+    if (!link) {
+      this.noOwner.inc();
+      return;
+    }
+    link.appendRange(format, buf, start, end, receivedAtMs, version!.version);
+  }
+}

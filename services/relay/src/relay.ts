@@ -1,0 +1,128 @@
+/**
+ * A running relay: membership (Redis watcher or static list) → ring schedule → link pool, listeners feeding the
+ * line router, and the HTTP surface. `stop()` closes listeners, then flushes links and waits (bounded) for
+ * durable acks.
+ */
+import type { Server } from 'node:http';
+import { MetricsRegistry, type Logger } from '@carillon/core';
+import { listenTcp, listenUdp, type LineCounters, type LineHandler, type Listener } from '@carillon/protocols';
+import { RedisMembership, StaticMembership, type Membership } from '@carillon/ring';
+import { newRelayId } from '@carillon/transport';
+import type { ListenerConfig, RelayConfig } from './config.js';
+import { ringReport, startHttpServer, type RingReport } from './http-server.js';
+import { LineRouter } from './line-router.js';
+import { LinkPool } from './link-pool.js';
+
+export interface RelayPorts {
+  graphiteTcp?: number;
+  graphiteUdp?: number;
+  statsdTcp?: number;
+  statsdUdp?: number;
+  http?: number;
+}
+
+async function startListeners(
+  config: ListenerConfig,
+  lines: LineCounters,
+  onLine: LineHandler,
+): Promise<{ tcp?: Listener; udp?: Listener }> {
+  const tcp = config.tcp
+    ? await listenTcp(
+        {
+          ...config.tcp,
+          lines,
+          maxLineLength: config.maxLineLength,
+          maxConnections: config.maxConnections,
+          idleTimeoutMs: config.idleTimeoutMs,
+        },
+        onLine,
+      )
+    : undefined;
+  const udp = config.udp
+    ? await listenUdp(
+        { ...config.udp, lines, maxLineLength: config.maxLineLength, receiveBufferSize: config.udpReceiveBufferBytes },
+        onLine,
+      )
+    : undefined;
+  return { tcp, udp };
+}
+
+export class Relay {
+  private constructor(
+    readonly relayId: string,
+    readonly metrics: MetricsRegistry,
+    readonly router: LineRouter,
+    readonly ports: RelayPorts,
+    private readonly membership: Membership,
+    private readonly pool: LinkPool,
+    private readonly listeners: Listener[],
+    private readonly http: Server | undefined,
+    private readonly logger: Logger,
+  ) {}
+
+  static async start(config: RelayConfig, logger: Logger, metrics = new MetricsRegistry()): Promise<Relay> {
+    const relayId = newRelayId();
+    const membership: Membership = config.redis
+      ? new RedisMembership({
+          redisUrl: config.redis.redisUrl,
+          prefix: config.redis.prefix,
+          timing: {
+            step: config.redis.stepSeconds,
+            propagationDelay: config.redis.propagationDelaySeconds,
+            retain: config.redis.retainSeconds,
+          },
+          // A relay only watches: accumulators register and write versions.
+          reconcile: false,
+          pollIntervalMs: config.redis.pollIntervalMs,
+          connectTimeoutMs: config.redis.timeoutMs,
+          commandTimeoutMs: config.redis.timeoutMs,
+          ring: { replicas: config.replicas },
+          metrics,
+          logger,
+        })
+      : new StaticMembership(config.staticMembers, { replicas: config.replicas });
+    const pool = new LinkPool(relayId, config.link, metrics, logger);
+    pool.update(membership.schedule);
+    membership.onChange((schedule) => {
+      pool.update(schedule);
+      logger.info({ versions: schedule.versions.map((v) => [v.version, v.effectiveFrom]) }, 'ring schedule changed');
+    });
+    await membership.start();
+    const router = new LineRouter(() => membership.schedule, pool, metrics);
+
+    const graphite = await startListeners(config.graphite, router.graphiteCounters, router.graphiteLine);
+    const statsd = await startListeners(config.statsd, router.statsdCounters, router.statsdLine);
+    const listeners = [graphite.tcp, graphite.udp, statsd.tcp, statsd.udp].filter((l): l is Listener => !!l);
+    const ports: RelayPorts = {
+      graphiteTcp: graphite.tcp?.port,
+      graphiteUdp: graphite.udp?.port,
+      statsdTcp: statsd.tcp?.port,
+      statsdUdp: statsd.udp?.port,
+    };
+    let http: Server | undefined;
+    if (config.http.listen) {
+      const started = await startHttpServer(config.http.listen, metrics, () =>
+        ringReport(relayId, membership.schedule, pool.depths()),
+      );
+      http = started.server;
+      ports.http = started.port;
+    }
+    logger.info({ relayId, ports, redis: config.redis !== null }, 'relay started');
+    return new Relay(relayId, metrics, router, ports, membership, pool, listeners, http, logger);
+  }
+
+  ring(): RingReport {
+    return ringReport(this.relayId, this.membership.schedule, this.pool.depths());
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.listeners.map((listener) => listener.close()));
+    await this.pool.close();
+    await this.membership.close();
+    if (this.http) {
+      this.http.closeAllConnections();
+      await new Promise<void>((resolve) => this.http!.close(() => resolve()));
+    }
+    this.logger.info('relay stopped');
+  }
+}

@@ -1,0 +1,258 @@
+import { createConnection } from 'node:net';
+import { createSocket } from 'node:dgram';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ConfigError, ConfigSource, MetricsRegistry, createLogger, parseMetricName } from '@carillon/core';
+import { DEFAULT_TIMES as AGGREGATOR_DEFAULT_TIMES } from '@carillon/aggregator';
+import { statsdCanonicalName } from '@carillon/protocols';
+import { RingSchedule, murmur3String } from '@carillon/ring';
+import {
+  DEFAULT_LINK_OPTIONS,
+  startIngestServer,
+  type IngestHandler,
+  type IngestServer,
+  type ReceivedBatch,
+} from '@carillon/transport';
+import { DEFAULT_TIMES, LineRouter, LinkPool, Relay, readRelayConfig } from '@carillon/relay';
+
+class RecordingHandler implements IngestHandler {
+  readonly batches: ReceivedBatch[] = [];
+  constructor(readonly memberId: string) {}
+  process(batch: ReceivedBatch): void {
+    this.batches.push({ ...batch, lines: Buffer.from(batch.lines) });
+  }
+  durableSequence(relayId: string): number {
+    // Everything processed counts as flushed: lets the relay's shutdown finish without waiting.
+    let highest = 0;
+    for (const b of this.batches) if (b.relayId === relayId && b.sequence > highest) highest = b.sequence;
+    return highest;
+  }
+  status(): { memberId: string; ringVersion: number; series: number } {
+    return { memberId: this.memberId, ringVersion: 1, series: 0 };
+  }
+  lines(): string[] {
+    return this.batches.flatMap((b) => b.lines.toString().split('\n').slice(0, -1));
+  }
+}
+
+async function until(check: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not reached in time');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+const logger = createLogger('relay-test', 'silent');
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()!();
+});
+
+async function accumulators(ids: string[]): Promise<{ id: string; handler: RecordingHandler; server: IngestServer }[]> {
+  return Promise.all(
+    ids.map(async (id) => {
+      const handler = new RecordingHandler(id);
+      const server = await startIngestServer(
+        { host: '127.0.0.1', port: 0, maxMessageBytes: 4 << 20, keepaliveTimeMs: 10_000, keepaliveTimeoutMs: 5000 },
+        handler,
+        new MetricsRegistry(),
+      );
+      cleanups.push(() => server.close());
+      return { id, handler, server };
+    }),
+  );
+}
+
+function graphiteOwnerName(line: string): string {
+  const key = parseMetricName(line.split(/\s+/)[0]!);
+  if (typeof key === 'string') throw new Error(key);
+  return key.canonical;
+}
+
+describe('relay', () => {
+  it('sends every line to exactly the member the ring names, and counts rejected lines', async () => {
+    const accs = await accumulators(['acc-a', 'acc-b', 'acc-c']);
+    const members = accs.map((a) => `${a.id}=127.0.0.1:${a.server.port}`);
+    const source = new ConfigSource(
+      {},
+      {},
+      new Map([
+        ['accumulators', members.join(',')],
+        ['graphite.tcp_listen', '127.0.0.1:0'],
+        ['graphite.udp_listen', ''],
+        ['statsd.tcp_listen', ''],
+        ['statsd.udp_listen', '127.0.0.1:0'],
+        ['http.listen', '127.0.0.1:0'],
+        ['link.max_batch_delay_ms', '20'],
+        ['link.close_timeout', '2s'],
+      ]),
+    );
+    const config = readRelayConfig(source);
+    const relay = await Relay.start(config, logger);
+    cleanups.push(() => relay.stop());
+
+    const now = Math.floor(Date.now() / 1000);
+    const graphite: string[] = [];
+    for (let i = 0; i < 3000; i++) graphite.push(`servers.host${i % 97}.cpu.core${i} ${i} ${now - (i % 50)}`);
+    for (let i = 0; i < 30; i++) graphite.push(`tagged.metric;zone=z${i};dc=d1 ${i} -1`);
+    for (let i = 0; i < 30; i++) graphite.push(`no.timestamp.m${i} ${i}`);
+    const badGraphite = ['only.a.key', 'bad..path 1 1', 'a.b 1 12345678901234', 'a.b 1 2 3 4', 'a;=x 1 1'];
+    await new Promise<void>((resolve, reject) => {
+      const socket = createConnection(relay.ports.graphiteTcp!, '127.0.0.1', () => {
+        socket.end([...graphite, ...badGraphite].join('\n') + '\n', () => resolve());
+      });
+      socket.on('error', reject);
+    });
+    const statsd: string[] = [];
+    for (let i = 0; i < 300; i++) statsd.push(`app.requests.r${i}:1|c`);
+    for (let i = 0; i < 20; i++) statsd.push(`app.tagged${i}:5|ms|#env:prod,svc:api`);
+    const badStatsd = ['no-colon', 'app.x:1', '..bad:1|c'];
+    const udp = createSocket('udp4');
+    for (let i = 0; i < statsd.length; i += 20) {
+      await new Promise<void>((resolve) =>
+        udp.send(statsd.slice(i, i + 20).join('\n'), relay.ports.statsdUdp!, '127.0.0.1', () => resolve()),
+      );
+    }
+    await new Promise<void>((resolve) =>
+      udp.send(badStatsd.join('\n'), relay.ports.statsdUdp!, '127.0.0.1', () => resolve()),
+    );
+    udp.close();
+
+    const total = graphite.length + statsd.length;
+    const received = (): number => accs.reduce((n, a) => n + a.handler.lines().length, 0);
+    await until(() => received() === total);
+
+    const schedule = RingSchedule.fixed(
+      accs.map((a) => ({ id: a.id, address: `127.0.0.1:${a.server.port}` })),
+      { replicas: config.replicas },
+    );
+    const graphiteSet = new Set(graphite);
+    const perDestination: Record<string, number> = {};
+    for (const acc of accs) {
+      perDestination[acc.id] = acc.handler.lines().length;
+      for (const batch of acc.handler.batches) {
+        expect(batch.relayId).toBe(relay.relayId);
+        expect(batch.ringVersion).toBe(1);
+        for (const line of batch.lines.toString().split('\n').slice(0, -1)) {
+          const name =
+            batch.format === 'graphite'
+              ? graphiteOwnerName(line)
+              : (statsdCanonicalName(line) as { name: string }).name;
+          expect(graphiteSet.has(line)).toBe(batch.format === 'graphite');
+          expect(schedule.ownerFor(murmur3String(name), now)?.id).toBe(acc.id);
+        }
+      }
+    }
+    // All three receive a share, each line exactly once.
+    expect(Object.values(perDestination).every((n) => n > 0)).toBe(true);
+    const all = accs.flatMap((a) => a.handler.lines()).sort();
+    expect(all).toEqual([...graphite, ...statsd].sort());
+
+    const m = relay.metrics;
+    expect(m.value('lines_accepted_total', 'graphite')).toBe(graphite.length);
+    expect(m.value('lines_rejected_total', 'graphite', 'malformed_line')).toBe(2);
+    expect(m.value('lines_rejected_total', 'graphite', 'invalid_path')).toBe(1);
+    expect(m.value('lines_rejected_total', 'graphite', 'invalid_timestamp')).toBe(1);
+    expect(m.value('lines_rejected_total', 'graphite', 'invalid_tag')).toBe(1);
+    expect(m.value('lines_accepted_total', 'statsd')).toBe(statsd.length);
+    expect(m.value('lines_rejected_total', 'statsd', 'malformed_line')).toBe(2);
+    expect(m.value('lines_rejected_total', 'statsd', 'invalid_path')).toBe(1);
+    for (const acc of accs) expect(m.value('relay_link_lines_total', acc.id)).toBe(perDestination[acc.id]);
+
+    const ring = (await (await fetch(`http://127.0.0.1:${relay.ports.http}/ring`)).json()) as {
+      current: { version: number; members: { id: string }[] };
+      destinations: { destination: string; connected: boolean }[];
+    };
+    expect(ring.current.version).toBe(1);
+    expect(ring.current.members.map((x) => x.id).sort()).toEqual(['acc-a', 'acc-b', 'acc-c']);
+    expect(ring.destinations.every((d) => d.connected)).toBe(true);
+    const metricsText = await (await fetch(`http://127.0.0.1:${relay.ports.http}/metrics`)).text();
+    expect(metricsText).toContain('carillon_relay_link_lines_total{destination="acc-a"}');
+    expect((await fetch(`http://127.0.0.1:${relay.ports.http}/healthz`)).status).toBe(200);
+  });
+
+  it('routes each point by the ring version in force for its own timestamp', async () => {
+    const accs = await accumulators(['v-a', 'v-b', 'v-c']);
+    const address = (i: number): string => `127.0.0.1:${accs[i]!.server.port}`;
+    const boundary = 1_700_000_400;
+    const schedule = new RingSchedule([
+      {
+        version: 1,
+        effectiveFrom: 0,
+        members: [
+          { id: 'v-a', address: address(0) },
+          { id: 'v-b', address: address(1) },
+        ],
+      },
+      {
+        version: 2,
+        effectiveFrom: boundary,
+        members: [
+          { id: 'v-b', address: address(1) },
+          { id: 'v-c', address: address(2) },
+        ],
+      },
+    ]);
+    const metrics = new MetricsRegistry();
+    const pool = new LinkPool(
+      'test-relay/1/x',
+      { ...DEFAULT_LINK_OPTIONS, maxBatchDelayMs: 10, closeTimeoutMs: 1000 },
+      metrics,
+    );
+    cleanups.push(() => pool.close());
+    pool.update(schedule);
+    const router = new LineRouter(() => schedule, pool, metrics);
+    const lines: string[] = [];
+    for (let i = 0; i < 400; i++) lines.push(`r.m${i} 1 ${boundary - 300 + i * 2}`);
+    for (const line of lines) {
+      const buf = Buffer.from(`junk${line}junk`);
+      router.graphiteLine(buf, 4, buf.length - 4);
+    }
+    await until(() => accs.reduce((n, a) => n + a.handler.lines().length, 0) === lines.length);
+    let sawBoth = 0;
+    for (const acc of accs)
+      for (const batch of acc.handler.batches)
+        for (const line of batch.lines.toString().split('\n').slice(0, -1)) {
+          const [name, , ts] = line.split(' ');
+          const time = Number(ts);
+          expect(schedule.ownerFor(murmur3String(name!), time)?.id).toBe(acc.id);
+          expect(batch.ringVersion).toBe(time >= boundary ? 2 : 1);
+          sawBoth |= time >= boundary ? 2 : 1;
+        }
+    expect(sawBoth).toBe(3);
+    expect(accs[0]!.handler.lines().length).toBeGreaterThan(0);
+    expect(accs[2]!.handler.lines().length).toBeGreaterThan(0);
+  });
+});
+
+describe('relay config', () => {
+  const read = (pairs: Record<string, string>, file = {}): unknown =>
+    readRelayConfig(new ConfigSource(file, {}, new Map(Object.entries(pairs))));
+  const keyOf = (pairs: Record<string, string>, file = {}): string => {
+    try {
+      read(pairs, file);
+    } catch (error) {
+      if (error instanceof ConfigError) return error.key;
+      throw error;
+    }
+    throw new Error('no ConfigError');
+  };
+
+  it('names the key of every bad value', () => {
+    expect(keyOf({})).toBe('accumulators');
+    expect(keyOf({ accumulators: 'a=h:1', 'ring.redis_url': 'redis://x' })).toBe('accumulators');
+    expect(keyOf({ accumulators: 'a=nohost' })).toBe('accumulators[0]');
+    expect(keyOf({ accumulators: 'a=h:1,a=h:2' })).toBe('accumulators[1]');
+    expect(keyOf({ accumulators: 'a=h:1', 'link.max_batch_bytes': '100' })).toBe('link.max_batch_bytes');
+    expect(keyOf({ accumulators: 'a=h:1', 'link.max_unacked_bytes': '300000' })).toBe('link.max_unacked_bytes');
+    expect(keyOf({ accumulators: 'a=h:1', 'link.max_batch_delay_ms': 'soon' })).toBe('link.max_batch_delay_ms');
+    expect(keyOf({ accumulators: 'a=h:1', times: '10s:1h,15s:2h' })).toBe('times[1]');
+    expect(keyOf({ accumulators: 'a=h:1' }, { link: { max_batch_byte: 1 } })).toBe('link.max_batch_byte');
+  });
+
+  it('takes the ring step from the coarsest resolution, with the aggregator default times', () => {
+    expect(DEFAULT_TIMES).toEqual(AGGREGATOR_DEFAULT_TIMES);
+    const config = read({ 'ring.redis_url': 'redis://127.0.0.1:6379' }) as { redis: { stepSeconds: number } };
+    expect(config.redis.stepSeconds).toBe(600);
+  });
+});
