@@ -20,11 +20,12 @@ import {
   type AggregatorOptions,
   type StatsdOptions,
 } from '@carillon/aggregator';
+import { isValidKeyspace, parseReplication } from '@carillon/writers';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-export const STORES = ['whisper', 'memory'] as const;
+export const STORES = ['whisper', 'memory', 'cassandra'] as const;
 export type StoreKind = (typeof STORES)[number];
 
 export interface NodeConfig {
@@ -35,9 +36,57 @@ export interface NodeConfig {
   store: StoreKind;
   whisper: { dataDir: string; maxOpenFiles: number; concurrency: number };
   memory: { maxPoints: number };
+  cassandra: CassandraNodeConfig;
   writers: { maxInFlightPoints: number };
   index: { maxSeries: number };
   http: { listen: ListenAddress | null; maxBodyBytes: number; requestTimeoutMs: number };
+}
+
+/** `[cassandra]`: where the store is and how the write pool writes it. */
+export interface CassandraNodeConfig {
+  contactPoints: string[];
+  localDataCenter: string;
+  keyspace: string;
+  replication: Record<string, string>;
+  workers: number;
+  queueHighWaterPoints: number;
+  maxQueuePoints: number;
+  maxInFlight: number;
+  connectTimeoutMs: number;
+  readTimeoutMs: number;
+  retries: number;
+  retryDelayMs: number;
+  retryMaxDelayMs: number;
+  indexCacheSize: number;
+}
+
+function readCassandraConfig(source: ConfigSource): CassandraNodeConfig {
+  const contactPoints = source.stringList('cassandra.contact_points', ['127.0.0.1:9042']);
+  if (contactPoints.length === 0) throw new ConfigError('cassandra.contact_points', 'needs at least one host[:port]');
+  for (const point of contactPoints)
+    if (!/^[A-Za-z0-9.\-:[\]]+$/.test(point))
+      throw new ConfigError('cassandra.contact_points', `"${point}" is not a host or host:port`);
+  const keyspace = source.string('cassandra.keyspace', 'carillon');
+  if (!isValidKeyspace(keyspace))
+    throw new ConfigError('cassandra.keyspace', `"${keyspace}" must be a letter then letters, digits or _, at most 48`);
+  const replication = parseReplication(source.string('cassandra.replication', 'SimpleStrategy:1'));
+  if (typeof replication === 'string') throw new ConfigError('cassandra.replication', replication);
+  return {
+    contactPoints,
+    localDataCenter: source.string('cassandra.local_data_center', 'datacenter1'),
+    keyspace,
+    replication,
+    workers: source.integer('cassandra.workers', 2, { min: 1, max: 64 }),
+    queueHighWaterPoints: source.integer('cassandra.queue_high_water_points', 200_000, { min: 1 }),
+    maxQueuePoints: source.integer('cassandra.max_queue_points', 4_000_000, { min: 1 }),
+    maxInFlight: source.integer('cassandra.max_in_flight', 64, { min: 1, max: 4096 }),
+    connectTimeoutMs: source.integer('cassandra.connect_timeout_ms', 5_000, { min: 1 }),
+    readTimeoutMs: source.integer('cassandra.read_timeout_ms', 10_000, { min: 1 }),
+    retries: source.integer('cassandra.retries', 60, { min: 0 }),
+    retryDelayMs: source.integer('cassandra.retry_delay_ms', 100, { min: 1 }),
+    retryMaxDelayMs: source.integer('cassandra.retry_max_delay_ms', 5_000, { min: 1 }),
+    indexCacheSize: source.integer('cassandra.index_cache_size', 1_000_000, { min: 1 }),
+  };
 }
 
 export function readNodeConfig(source: ConfigSource): NodeConfig {
@@ -68,6 +117,7 @@ export function readNodeConfig(source: ConfigSource): NodeConfig {
       concurrency: source.integer('whisper.concurrency', 16, { min: 1, max: 1024 }),
     },
     memory: { maxPoints: source.integer('memory.max_points', 2_000_000, { min: 1 }) },
+    cassandra: readCassandraConfig(source),
     writers: { maxInFlightPoints: source.integer('writers.max_in_flight_points', 2_000_000, { min: 1 }) },
     index: { maxSeries: source.integer('index.max_series', 1_000_000, { min: 1 }) },
     http: {
@@ -81,4 +131,6 @@ export function readNodeConfig(source: ConfigSource): NodeConfig {
 /** Resolution-independent checks that need several keys at once. */
 export function checkNodeConfig(config: NodeConfig): void {
   if (config.whisper.dataDir.trim() === '') throw new ConfigError('whisper.data_dir', 'must not be empty');
+  if (config.cassandra.retryMaxDelayMs < config.cassandra.retryDelayMs)
+    throw new ConfigError('cassandra.retry_max_delay_ms', 'must not be below cassandra.retry_delay_ms');
 }

@@ -4,7 +4,7 @@
  */
 import { MetricsRegistry, type Logger, type Writer } from '@carillon/core';
 import { Aggregator } from '@carillon/aggregator';
-import { SeriesIndex, createGraphiteApi } from '@carillon/query';
+import { SeriesIndex, createGraphiteApi, indexFinder, unionFinder } from '@carillon/query';
 import { startHttpServer, type RunningHttpServer } from './http-server.js';
 import { LineIngest } from './line-ingest.js';
 import { openStore, type Store } from './stores.js';
@@ -59,6 +59,8 @@ export class AccumulatorNode {
     const ingest = new LineIngest(aggregator, registry);
     const graphiteApi = createGraphiteApi({
       index,
+      // The store's own index, where it has one, beside the series seen here and not yet flushed.
+      finder: store.finder ? unionFinder([store.finder, indexFinder(index)]) : undefined,
       reader: store,
       pending: aggregator,
       resolutions: config.aggregator.resolutions,

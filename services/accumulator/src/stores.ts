@@ -1,10 +1,47 @@
-/** Opening the configured store: the embedded whisper files (default) or memory. */
+/** Opening the configured store: the embedded whisper files (default), memory, or Cassandra through the write pool. */
 import type { Logger, MetricsRegistry, SeriesReader, Writer } from '@carillon/core';
-import { MemoryStore, type SeriesIndex } from '@carillon/query';
-import { WhisperStore } from '@carillon/writers';
+import { compilePathGlob, MemoryStore, QueryError, type SeriesFinder, type SeriesIndex } from '@carillon/query';
+import { CassandraStore, WhisperStore } from '@carillon/writers';
 import type { NodeConfig } from './node-config.js';
 
-export type Store = Writer & SeriesReader;
+/**
+ * A store: written by the writer sink, read by the Graphite API. `overloaded()` (a write pool's queue above its
+ * high-water mark) makes the aggregator skip flushes; `finder` answers find and tag queries from the store's own
+ * index (beside the in-memory one, which holds the series seen before their first flush).
+ */
+export type Store = Writer & SeriesReader & { overloaded?(): boolean; finder?: SeriesFinder };
+
+async function openCassandra(config: NodeConfig, registry: MetricsRegistry, logger: Logger): Promise<Store> {
+  const c = config.cassandra;
+  return CassandraStore.open(
+    {
+      contactPoints: c.contactPoints,
+      localDataCenter: c.localDataCenter,
+      keyspace: c.keyspace,
+      replication: c.replication,
+      resolutions: config.aggregator.resolutions,
+      connectTimeoutMs: c.connectTimeoutMs,
+      readTimeoutMs: c.readTimeoutMs,
+      maxInFlight: c.maxInFlight,
+      retry: { maxRetries: c.retries, baseDelayMs: c.retryDelayMs, maxDelayMs: c.retryMaxDelayMs },
+      indexCacheSize: c.indexCacheSize,
+    },
+    {
+      workers: c.workers,
+      highWaterPoints: c.queueHighWaterPoints,
+      maxQueuePoints: c.maxQueuePoints,
+      statsIntervalMs: 1_000,
+      restartDelayMs: 1_000,
+      closeTimeoutMs: 30_000,
+    },
+    {
+      metrics: registry,
+      logger,
+      aggregationRules: config.aggregationRules,
+      finder: { compilePathGlob, tooLarge: (message) => new QueryError(message) },
+    },
+  );
+}
 
 export async function openStore(
   config: NodeConfig,
@@ -12,6 +49,7 @@ export async function openStore(
   logger: Logger,
   index: SeriesIndex,
 ): Promise<Store> {
+  if (config.store === 'cassandra') return openCassandra(config, registry, logger);
   if (config.store === 'memory') {
     return new MemoryStore({
       maxPoints: config.memory.maxPoints,

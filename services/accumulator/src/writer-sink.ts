@@ -7,8 +7,11 @@
 import type { FlushBatch, Logger, MetricsRegistry, Writer } from '@carillon/core';
 import type { FlushSink } from '@carillon/aggregator';
 
+/** A writer that may report its own backlog (the write pool's queue against its high-water mark). */
+type SinkWriter = Writer & { overloaded?(): boolean };
+
 interface WriterState {
-  writer: Writer;
+  writer: SinkWriter;
   inFlightPoints: number;
 }
 
@@ -20,7 +23,7 @@ export class WriterSink implements FlushSink {
   private readonly writeSeconds;
 
   constructor(
-    writers: readonly Writer[],
+    writers: readonly SinkWriter[],
     private readonly maxInFlightPoints: number,
     registry: MetricsRegistry,
     private readonly logger?: Logger,
@@ -39,8 +42,11 @@ export class WriterSink implements FlushSink {
     });
   }
 
+  /** Past max in-flight points, or a writer (a write pool) reporting its own queue above its high-water mark. */
   overloaded(): boolean {
-    return this.states.some((state) => state.inFlightPoints > this.maxInFlightPoints);
+    return this.states.some(
+      (state) => state.inFlightPoints > this.maxInFlightPoints || (state.writer.overloaded?.() ?? false),
+    );
   }
 
   write(batch: FlushBatch): void {
