@@ -16,13 +16,18 @@ export class TcpProxy {
   ) {}
 
   static async start(targetHost: string, targetPort: number): Promise<TcpProxy> {
-    let proxy: TcpProxy | undefined;
-    const server = createServer((client) => proxy!.accept(client, targetHost, targetPort));
+    const accepted: Socket[] = [];
+    const holder: { proxy?: TcpProxy } = {};
+    const server = createServer((client) => {
+      if (holder.proxy) holder.proxy.accept(client, targetHost, targetPort);
+      else accepted.push(client);
+    });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const address = server.address();
     if (address === null || typeof address === 'string') throw new Error('proxy has no port');
-    proxy = new TcpProxy(server, address.port);
-    return proxy;
+    holder.proxy = new TcpProxy(server, address.port);
+    for (const client of accepted) holder.proxy.accept(client, targetHost, targetPort);
+    return holder.proxy;
   }
 
   private accept(client: Socket, host: string, port: number): void {
