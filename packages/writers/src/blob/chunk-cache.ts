@@ -1,0 +1,251 @@
+/**
+ * The open chunk of each (series, resolution) a pool worker writes: points are appended as their windows are
+ * flushed, so the chunk grows in memory and is written
+ * - when a point falls in a later span (the chunk is closed: written a last time and dropped);
+ * - every persist interval while it changed (the same row overwritten with the bytes so far), so a crash loses
+ *   at most that interval;
+ * - early, when it reaches the per-chunk byte bound (split: the series continues in a new row of the same span) or
+ *   when the cache is past its byte bound (evicted: the oldest open chunks go first).
+ * The first time a series is seen after a start, its latest stored chunk in the current span is read back and
+ * continued (ChunkEncoder.fromBytes), so a restart mid-chunk keeps one row per span.
+ */
+import { STAT_STRIDE, type Resolution, type StatPoint } from '@carillon/core';
+import { ChunkEncoder, readChunkHeader } from '@carillon/codec';
+import { BoundedSet } from '../cassandra/bounded-set.js';
+import { forEachBounded } from '../cassandra/retry.js';
+import type { WriterStats } from '../pool/shard-writer.js';
+import { emptyChunkCacheStats, type ChunkCacheGauges, type ChunkCacheStats } from './cache-stats.js';
+import type { ChunkRows } from './chunk-rows.js';
+import { spanStart, type BlobOptions } from './options.js';
+
+interface OpenChunk {
+  id: bigint;
+  resolution: Resolution;
+  spanStart: number;
+  /** Row key: the time of the chunk's first point (or of the stored chunk it continues). */
+  chunkStart: number;
+  encoder: ChunkEncoder;
+  /** Appended to since it was last written. */
+  dirty: boolean;
+  /** Bytes counted in the cache total for this chunk. */
+  accounted: number;
+}
+
+/** The slice of a flush batch the cache needs: ids and StatPoint columns of one window. */
+export interface ChunkBatch {
+  resolution: Resolution;
+  time: number;
+  ids: BigInt64Array;
+  stats: Float64Array;
+  count: number;
+}
+
+export class ChunkCache {
+  readonly stats: ChunkCacheStats = emptyChunkCacheStats();
+  private readonly open = new Map<string, OpenChunk>();
+  private readonly known: BoundedSet;
+  private totalBytes = 0;
+  private lastTimestamp = 0n;
+  private persisting: Promise<void> | null = null;
+
+  constructor(
+    private readonly rows: ChunkRows,
+    private readonly options: BlobOptions,
+    private readonly spanOf: (resolution: Resolution) => number,
+    private readonly maxInFlight: number,
+    /** The writer's row counters (rows_written, rows_failed, retries), shared with its flat rows. */
+    private readonly rowStats: WriterStats,
+  ) {
+    this.known = new BoundedSet(options.maxKnownSeries);
+  }
+
+  gauges(): ChunkCacheGauges {
+    return { openChunks: this.open.size, openChunkBytes: this.totalBytes };
+  }
+
+  /** The open chunk of a series, for reads: its row key and bytes so far. */
+  openChunk(id: bigint, step: number): { chunkStart: number; data: Uint8Array } | null {
+    const chunk = this.open.get(keyOf(id, step));
+    return chunk && chunk.encoder.count > 0 ? { chunkStart: chunk.chunkStart, data: chunk.encoder.bytes() } : null;
+  }
+
+  /** Appends one window of points, then writes whatever closed, split or was evicted. */
+  async append(batch: ChunkBatch): Promise<void> {
+    const span = this.spanOf(batch.resolution);
+    const start = spanStart(batch.time, span);
+    await this.resumeUnknown(batch, start, span);
+    const toWrite: OpenChunk[] = [];
+    const step = batch.resolution.step;
+    for (let i = 0; i < batch.count; i++) {
+      const id = batch.ids[i]!;
+      const key = keyOf(id, step);
+      let chunk = this.open.get(key);
+      if (chunk && chunk.spanStart !== start) {
+        this.stats.chunks_closed++;
+        toWrite.push(this.drop(key, chunk));
+        chunk = undefined;
+      } else if (chunk && chunk.encoder.byteLength >= this.options.maxChunkBytes) {
+        this.stats.chunks_split++;
+        toWrite.push(this.drop(key, chunk));
+        chunk = undefined;
+      }
+      const point = pointAt(batch, i);
+      if (chunk && chunk.encoder.lastTime !== undefined && point.time <= chunk.encoder.lastTime) {
+        this.stats.points_rejected++;
+        continue;
+      }
+      if (!chunk) {
+        chunk = {
+          id,
+          resolution: batch.resolution,
+          spanStart: start,
+          chunkStart: point.time,
+          encoder: new ChunkEncoder(step, 64),
+          dirty: false,
+          accounted: 0,
+        };
+        this.open.set(key, chunk);
+      }
+      chunk.encoder.append(point);
+      chunk.dirty = true;
+      this.account(chunk);
+      this.stats.points_appended++;
+    }
+    // Past the cache bound: the oldest open chunks (Map order is opening order) are written and dropped.
+    for (const [key, chunk] of this.open) {
+      if (this.totalBytes <= this.options.maxCacheBytes) break;
+      this.stats.chunks_evicted++;
+      toWrite.push(this.drop(key, chunk));
+    }
+    await forEachBounded(toWrite.length, this.maxInFlight, async (i) => {
+      const chunk = toWrite[i]!;
+      if (chunk.dirty) await this.writeChunk(chunk, chunk.encoder.bytes());
+    });
+  }
+
+  /** Writes every open chunk that changed since it was last written; skipped (counted) while one is running. */
+  persist(): Promise<void> {
+    if (this.persisting) {
+      this.stats.persists_skipped++;
+      return this.persisting;
+    }
+    const dirty = [...this.open.values()].filter((chunk) => chunk.dirty);
+    this.persisting = forEachBounded(dirty.length, this.maxInFlight, async (i) => {
+      const chunk = dirty[i]!;
+      // Closed meanwhile: the close wrote it. Snapshots are taken one at a time to bound the copies in memory.
+      if (!chunk.dirty || this.open.get(keyOf(chunk.id, chunk.resolution.step)) !== chunk) return;
+      chunk.dirty = false;
+      if (await this.writeChunk(chunk, chunk.encoder.bytes())) this.stats.chunks_persisted++;
+      else chunk.dirty = true;
+    }).finally(() => {
+      this.persisting = null;
+    });
+    return this.persisting;
+  }
+
+  /** Writes every open chunk that changed (at close: nothing in memory is lost on a clean stop). */
+  async flushAll(): Promise<void> {
+    if (this.persisting) await this.persisting;
+    await this.persist();
+  }
+
+  private drop(key: string, chunk: OpenChunk): OpenChunk {
+    this.open.delete(key);
+    this.totalBytes -= chunk.accounted;
+    chunk.accounted = 0;
+    return chunk;
+  }
+
+  private account(chunk: OpenChunk): void {
+    const bytes = chunk.encoder.byteLength;
+    this.totalBytes += bytes - chunk.accounted;
+    chunk.accounted = bytes;
+  }
+
+  /** Microseconds, strictly increasing: the write timestamp that orders versions of one chunk. */
+  private nextTimestamp(): bigint {
+    const now = BigInt(Date.now()) * 1000n;
+    this.lastTimestamp = now > this.lastTimestamp ? now : this.lastTimestamp + 1n;
+    return this.lastTimestamp;
+  }
+
+  private async writeChunk(chunk: OpenChunk, data: Uint8Array): Promise<boolean> {
+    try {
+      await this.rows.write(chunk.resolution, chunk.id, chunk.chunkStart, data, this.nextTimestamp(), () => {
+        this.rowStats.retries++;
+      });
+      this.rowStats.rows_written++;
+      return true;
+    } catch {
+      this.rowStats.rows_failed++;
+      this.stats.chunk_writes_failed++;
+      return false;
+    }
+  }
+
+  /** Series of the batch seen for the first time since start: continue their stored chunk of this span, if any. */
+  private async resumeUnknown(batch: ChunkBatch, start: number, span: number): Promise<void> {
+    const step = batch.resolution.step;
+    const unknown: number[] = [];
+    for (let i = 0; i < batch.count; i++) {
+      const key = keyOf(batch.ids[i]!, step);
+      if (this.open.has(key) || this.known.has(key)) continue;
+      this.known.add(key);
+      unknown.push(i);
+    }
+    await forEachBounded(unknown.length, this.maxInFlight, async (n) => {
+      const id = batch.ids[unknown[n]!]!;
+      this.stats.chunk_lookups++;
+      let stored;
+      try {
+        stored = await this.rows.latest(batch.resolution, id, start, start + span, () => {
+          this.rowStats.retries++;
+        });
+      } catch {
+        this.stats.chunk_lookup_failures++;
+        return;
+      }
+      // A stored chunk at its size bound is not reopened: the series continues in a new row.
+      if (!stored || stored.data.byteLength >= this.options.maxChunkBytes) return;
+      let encoder: ChunkEncoder;
+      try {
+        if (readChunkHeader(stored.data).step !== step) return;
+        encoder = ChunkEncoder.fromBytes(stored.data);
+      } catch {
+        // Unreadable (corrupt or a newer format): left as it is; the series goes on in a new row.
+        this.stats.chunk_lookup_failures++;
+        return;
+      }
+      const chunk: OpenChunk = {
+        id,
+        resolution: batch.resolution,
+        spanStart: start,
+        chunkStart: stored.chunkStart,
+        encoder,
+        dirty: false,
+        accounted: 0,
+      };
+      this.open.set(keyOf(id, step), chunk);
+      this.account(chunk);
+      this.stats.chunks_resumed++;
+    });
+  }
+}
+
+function keyOf(id: bigint, step: number): string {
+  return `${step}:${id}`;
+}
+
+function pointAt(batch: ChunkBatch, i: number): StatPoint {
+  const o = i * STAT_STRIDE;
+  const s = batch.stats;
+  return {
+    time: batch.time,
+    min: s[o]!,
+    max: s[o + 1]!,
+    sum: s[o + 2]!,
+    first: s[o + 3]!,
+    last: s[o + 4]!,
+    count: s[o + 5]!,
+  };
+}
