@@ -1,3 +1,4 @@
+export * from './blob/index.js';
 export * from './cassandra/index.js';
 export * from './pool/index.js';
 export * from './whisper/index.js';

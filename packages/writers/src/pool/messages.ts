@@ -1,10 +1,13 @@
 /** Messages between the write pool (main thread) and its workers. Float64/BigInt64 buffers are transferred. */
 import type { Resolution } from '@carillon/core';
+import type { BlobOptions } from '../blob/options.js';
 import type { CassandraOptions } from '../cassandra/options.js';
 import type { WriterStats } from './shard-writer.js';
 
 /** Which writers a worker builds; each kind names a factory in worker-writers.ts. */
-export type WriterSpec = { kind: 'cassandra'; name: string; options: CassandraOptions };
+export type WriterSpec =
+  | { kind: 'cassandra'; name: string; options: CassandraOptions }
+  | { kind: 'cassandra-blob'; name: string; options: CassandraOptions; blob: BlobOptions };
 
 export interface WorkerSetup {
   worker: number;
