@@ -20,7 +20,7 @@ import {
   type AggregatorOptions,
   type StatsdOptions,
 } from '@carillon/aggregator';
-import { isValidKeyspace, parseReplication } from '@carillon/writers';
+import { isValidKeyspace, parseReplication, readBlobConfig, type BlobStoreOptions } from '@carillon/writers';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -37,6 +37,8 @@ export interface NodeConfig {
   whisper: { dataDir: string; maxOpenFiles: number; concurrency: number };
   memory: { maxPoints: number };
   cassandra: CassandraNodeConfig;
+  /** The blob keys of `[cassandra]`: flat rows, chunks or both per resolution, the chunk cache (writers blob/config.ts). */
+  cassandraBlob: BlobStoreOptions;
   writers: { maxInFlightPoints: number };
   index: { maxSeries: number };
   http: { listen: ListenAddress | null; maxBodyBytes: number; requestTimeoutMs: number };
@@ -118,6 +120,7 @@ export function readNodeConfig(source: ConfigSource): NodeConfig {
     },
     memory: { maxPoints: source.integer('memory.max_points', 2_000_000, { min: 1 }) },
     cassandra: readCassandraConfig(source),
+    cassandraBlob: readBlobConfig(source, aggregator.resolutions),
     writers: { maxInFlightPoints: source.integer('writers.max_in_flight_points', 2_000_000, { min: 1 }) },
     index: { maxSeries: source.integer('index.max_series', 1_000_000, { min: 1 }) },
     http: {

@@ -1,7 +1,7 @@
 /** Opening the configured store: the embedded whisper files (default), memory, or Cassandra through the write pool. */
 import type { Logger, MetricsRegistry, SeriesReader, Writer } from '@carillon/core';
 import { compilePathGlob, MemoryStore, QueryError, type SeriesFinder, type SeriesIndex } from '@carillon/query';
-import { CassandraStore, WhisperStore } from '@carillon/writers';
+import { CassandraBlobStore, CassandraStore, usesBlobs, WhisperStore } from '@carillon/writers';
 import type { NodeConfig } from './node-config.js';
 
 /**
@@ -13,34 +13,36 @@ export type Store = Writer & SeriesReader & { overloaded?(): boolean; finder?: S
 
 async function openCassandra(config: NodeConfig, registry: MetricsRegistry, logger: Logger): Promise<Store> {
   const c = config.cassandra;
-  return CassandraStore.open(
-    {
-      contactPoints: c.contactPoints,
-      localDataCenter: c.localDataCenter,
-      keyspace: c.keyspace,
-      replication: c.replication,
-      resolutions: config.aggregator.resolutions,
-      connectTimeoutMs: c.connectTimeoutMs,
-      readTimeoutMs: c.readTimeoutMs,
-      maxInFlight: c.maxInFlight,
-      retry: { maxRetries: c.retries, baseDelayMs: c.retryDelayMs, maxDelayMs: c.retryMaxDelayMs },
-      indexCacheSize: c.indexCacheSize,
-    },
-    {
-      workers: c.workers,
-      highWaterPoints: c.queueHighWaterPoints,
-      maxQueuePoints: c.maxQueuePoints,
-      statsIntervalMs: 1_000,
-      restartDelayMs: 1_000,
-      closeTimeoutMs: 30_000,
-    },
-    {
-      metrics: registry,
-      logger,
-      aggregationRules: config.aggregationRules,
-      finder: { compilePathGlob, tooLarge: (message) => new QueryError(message) },
-    },
-  );
+  const options = {
+    contactPoints: c.contactPoints,
+    localDataCenter: c.localDataCenter,
+    keyspace: c.keyspace,
+    replication: c.replication,
+    resolutions: config.aggregator.resolutions,
+    connectTimeoutMs: c.connectTimeoutMs,
+    readTimeoutMs: c.readTimeoutMs,
+    maxInFlight: c.maxInFlight,
+    retry: { maxRetries: c.retries, baseDelayMs: c.retryDelayMs, maxDelayMs: c.retryMaxDelayMs },
+    indexCacheSize: c.indexCacheSize,
+  };
+  const pool = {
+    workers: c.workers,
+    highWaterPoints: c.queueHighWaterPoints,
+    maxQueuePoints: c.maxQueuePoints,
+    statsIntervalMs: 1_000,
+    restartDelayMs: 1_000,
+    closeTimeoutMs: 30_000,
+  };
+  const deps = {
+    metrics: registry,
+    logger,
+    aggregationRules: config.aggregationRules,
+    finder: { compilePathGlob, tooLarge: (message: string) => new QueryError(message) },
+  };
+  // Chunks in any resolution: the blob writer (which writes the flat rows too where configured).
+  return usesBlobs(config.cassandraBlob)
+    ? CassandraBlobStore.open(options, config.cassandraBlob, pool, deps)
+    : CassandraStore.open(options, pool, deps);
 }
 
 export async function openStore(
