@@ -63,6 +63,8 @@ interface WorkerSlot {
   shards: Map<number, { points: number; acked: boolean[] }>;
   lastStats: Record<string, LaneStats>;
   closing: boolean;
+  /** Exited and not yet replaced: shares meant for it are lost (counted), not posted into the void. */
+  dead: boolean;
 }
 
 export class WritePool implements Writer {
@@ -73,6 +75,8 @@ export class WritePool implements Writer {
   private readonly queued: number[];
   private seq = 0;
   private closed = false;
+  /** Callers of drain() waiting for `pending` to empty. */
+  private drainWaiters: (() => void)[] = [];
   private readonly dropsLogged = new Map<string, number>();
   private readonly retired: Record<string, LaneStats>[] = [];
   private readonly restarts;
@@ -132,11 +136,12 @@ export class WritePool implements Writer {
       statsIntervalMs: this.options.statsIntervalMs,
     };
     const worker = new Worker(script, { workerData: setup, name: `${this.name}-${index}` });
-    const slot: WorkerSlot = { index, worker, shards: new Map(), lastStats: {}, closing: false };
+    const slot: WorkerSlot = { index, worker, shards: new Map(), lastStats: {}, closing: false, dead: false };
     worker.on('message', (message: FromWorker) => this.onMessage(slot, message));
     worker.on('error', (error) => this.deps.logger?.error({ err: error, worker: index }, 'write pool worker failed'));
     worker.on('exit', (code) => {
       if (slot.closing) return;
+      slot.dead = true;
       this.deps.logger?.error({ worker: index, code }, 'write pool worker exited: replacing it');
       this.releaseDeadWorker(slot);
       setTimeout(() => {
@@ -183,6 +188,7 @@ export class WritePool implements Writer {
     if (write && --write.remaining === 0) {
       this.pending.delete(seq);
       write.resolve();
+      if (this.pending.size === 0) for (const done of this.drainWaiters.splice(0)) done();
     }
   }
 
@@ -248,8 +254,15 @@ export class WritePool implements Writer {
       part.ids[j] = ids[i]!;
       part.stats.set(batch.stats.subarray(i * STAT_STRIDE, (i + 1) * STAT_STRIDE), j * STAT_STRIDE);
     }
+    for (const [w, part] of parts.entries()) {
+      if (part.n > 0 && this.slots[w]!.dead) {
+        this.pointsLost.inc(part.n);
+        part.n = 0;
+      }
+    }
     return new Promise<void>((resolve) => {
       const holding = parts.filter((part) => part.n > 0).length;
+      if (holding === 0) return resolve();
       this.pending.set(seq, { remaining: holding * lanes, resolve });
       parts.forEach((part, w) => {
         if (part.n === 0) return;
@@ -270,21 +283,9 @@ export class WritePool implements Writer {
     });
   }
 
-  /** Resolves once every write handed over so far is settled. */
+  /** Resolves once every write handed over so far is written or dropped. */
   async drain(): Promise<void> {
-    while (this.pending.size > 0) {
-      const waits = [...this.pending.values()].map(
-        (write) =>
-          new Promise<void>((resolve) => {
-            const done = write.resolve;
-            write.resolve = () => {
-              done();
-              resolve();
-            };
-          }),
-      );
-      await Promise.all(waits);
-    }
+    while (this.pending.size > 0) await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
   }
 
   /** Waits for queued writes, then closes every worker's writers and stops the workers. */
