@@ -39,11 +39,20 @@ export interface RedisRingConfig {
   timeoutMs: number;
 }
 
+export const STATSD_PLACEMENTS = ['carillon', 'statsd-proxy'] as const;
+export type StatsdPlacement = (typeof STATSD_PLACEMENTS)[number];
+
 export interface RelayConfig {
   logLevel: LogLevel;
   graphite: ListenerConfig;
   statsd: ListenerConfig;
   replicas: number;
+  /**
+   * How StatsD keys are placed: `carillon` (MurmurHash3 ring, versioned) or `statsd-proxy` (the reference StatsD
+   * proxy's hashring over the static members, so a relay takes over from the proxy without moving any key).
+   * Graphite lines always use the carillon ring.
+   */
+  statsdPlacement: StatsdPlacement;
   /** Exactly one of these: Redis membership, or a fixed member list. */
   redis: RedisRingConfig | null;
   staticMembers: RingMember[];
@@ -126,11 +135,18 @@ export function readRelayConfig(source: ConfigSource): RelayConfig {
     throw new ConfigError('accumulators', 'list at least one "id=host:port", or set ring.redis_url');
   if (redisUrl !== '' && staticMembers.length > 0)
     throw new ConfigError('accumulators', 'set either ring.redis_url or a static list, not both');
+  const statsdPlacement = source.oneOf('ring.placement', STATSD_PLACEMENTS, 'carillon');
+  if (statsdPlacement === 'statsd-proxy' && redisUrl !== '')
+    throw new ConfigError(
+      'ring.placement',
+      "statsd-proxy placement needs the static accumulators list (ids = the proxy's host:port nodes, in its order), not ring.redis_url",
+    );
   const config: RelayConfig = {
     logLevel: source.oneOf('log_level', LOG_LEVELS, 'info'),
     graphite,
     statsd,
     replicas: source.integer('ring.replicas', DEFAULT_REPLICAS, { min: 1, max: 100_000 }),
+    statsdPlacement,
     redis: redisUrl === '' ? null : { redisUrl, stepSeconds: resolutions[resolutions.length - 1]!.step, ...ringKeys },
     staticMembers,
     link: readLink(source, Math.max(graphite.maxLineLength, statsd.maxLineLength)),

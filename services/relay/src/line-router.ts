@@ -15,7 +15,13 @@ import {
   statsdCanonicalName,
   type LineHandler,
 } from '@carillon/protocols';
-import { murmur3, murmur3String, type RingSchedule } from '@carillon/ring';
+import {
+  murmur3,
+  murmur3String,
+  type PlacedRingVersion,
+  type RingSchedule,
+  type StatsdProxyRing,
+} from '@carillon/ring';
 import type { LineFormat } from '@carillon/transport';
 import type { LinkPool } from './link-pool.js';
 
@@ -46,10 +52,15 @@ export class LineRouter {
   private readonly location = new KeyLocation();
   private readonly noOwner: CounterChild;
 
+  /** With `statsd-proxy` placement: ring member index for each proxy node, per ring version. */
+  private readonly proxyMemberIndex = new WeakMap<PlacedRingVersion, Int32Array>();
+
   constructor(
     private readonly schedule: () => RingSchedule,
     private readonly pool: LinkPool,
     metrics: MetricsRegistry,
+    /** When set, StatsD lines are placed as the reference StatsD proxy places them. */
+    private readonly statsdProxy?: StatsdProxyRing,
   ) {
     this.graphiteCounters = new LineCounters(metrics, 'graphite');
     this.statsdCounters = new LineCounters(metrics, 'statsd');
@@ -93,6 +104,7 @@ export class LineRouter {
     const counters = this.statsdCounters;
     const located = locateStatsdKey(buf, start, end, this.location);
     if (typeof located === 'string') return counters.reject(located);
+    if (this.statsdProxy) return this.routeLikeStatsdProxy(this.statsdProxy, buf, start, end);
     let hash: number;
     if (located.canonical) hash = murmur3(buf, located.keyStart, located.keyEnd);
     else {
@@ -104,6 +116,34 @@ export class LineRouter {
     const receivedAtMs = Date.now();
     this.route('statsd', counters, hash, Math.floor(receivedAtMs / 1000), buf, start, end, receivedAtMs);
   };
+
+  /** The proxy hashes the raw text before the first `:` (unsanitized, tags and all) onto its own ring. */
+  private routeLikeStatsdProxy(proxy: StatsdProxyRing, buf: Buffer, start: number, end: number): void {
+    let colon = start;
+    while (colon < end && buf[colon] !== 0x3a) colon++;
+    const receivedAtMs = Date.now();
+    this.statsdCounters.accept();
+    const version = this.schedule().versionAt(Math.floor(receivedAtMs / 1000));
+    const links = version && this.pool.linksOf(version);
+    const node = proxy.nodeOfBytes(buf, start, colon);
+    const member = node < 0 || !version ? -1 : this.proxyMembersOf(proxy, version)[node]!;
+    const link = member < 0 ? undefined : links?.[member];
+    if (!link) {
+      this.noOwner.inc();
+      return;
+    }
+    link.appendRange('statsd', buf, start, end, receivedAtMs, version!.version);
+  }
+
+  private proxyMembersOf(proxy: StatsdProxyRing, version: PlacedRingVersion): Int32Array {
+    let index = this.proxyMemberIndex.get(version);
+    if (!index) {
+      const byId = new Map(version.ring.members.map((member, i) => [member.id, i]));
+      index = Int32Array.from(proxy.nodes, (node) => byId.get(node) ?? -1);
+      this.proxyMemberIndex.set(version, index);
+    }
+    return index;
+  }
 
   private route(
     format: LineFormat,

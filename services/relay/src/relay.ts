@@ -6,7 +6,7 @@
 import type { Server } from 'node:http';
 import { MetricsRegistry, type Logger } from '@carillon/core';
 import { listenTcp, listenUdp, type LineCounters, type LineHandler, type Listener } from '@carillon/protocols';
-import { RedisMembership, StaticMembership, type Membership } from '@carillon/ring';
+import { RedisMembership, StaticMembership, StatsdProxyRing, type Membership } from '@carillon/ring';
 import { newRelayId } from '@carillon/transport';
 import type { ListenerConfig, RelayConfig } from './config.js';
 import { ringReport, startHttpServer, type RingReport } from './http-server.js';
@@ -88,7 +88,11 @@ export class Relay {
       logger.info({ versions: schedule.versions.map((v) => [v.version, v.effectiveFrom]) }, 'ring schedule changed');
     });
     await membership.start();
-    const router = new LineRouter(() => membership.schedule, pool, metrics);
+    const statsdProxy =
+      config.statsdPlacement === 'statsd-proxy'
+        ? new StatsdProxyRing(config.staticMembers.map((member) => member.id))
+        : undefined;
+    const router = new LineRouter(() => membership.schedule, pool, metrics, statsdProxy);
 
     const graphite = await startListeners(config.graphite, router.graphiteCounters, router.graphiteLine);
     const statsd = await startListeners(config.statsd, router.statsdCounters, router.statsdLine);

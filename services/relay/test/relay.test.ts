@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { createConnection } from 'node:net';
 import { createSocket } from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -169,6 +170,61 @@ describe('relay', () => {
     const metricsText = await (await fetch(`http://127.0.0.1:${relay.ports.http}/metrics`)).text();
     expect(metricsText).toContain('carillon_relay_link_lines_total{destination="acc-a"}');
     expect((await fetch(`http://127.0.0.1:${relay.ports.http}/healthz`)).status).toBe(200);
+  });
+
+  it("with statsd-proxy placement, sends each StatsD key where the reference proxy's hashring sends it", async () => {
+    // Ids are the StatsD proxy's node names (host:port of the daemons it used to feed), in its `nodes` order.
+    const nodeNames = ['statsd-a:8125', 'statsd-b:8125', 'statsd-c:8125'];
+    const accs = await accumulators(nodeNames);
+    const source = new ConfigSource(
+      {},
+      {},
+      new Map([
+        ['accumulators', accs.map((a) => `${a.id}=127.0.0.1:${a.server.port}`).join(',')],
+        ['ring.placement', 'statsd-proxy'],
+        ['graphite.tcp_listen', ''],
+        ['graphite.udp_listen', ''],
+        ['statsd.tcp_listen', ''],
+        ['statsd.udp_listen', '127.0.0.1:0'],
+        ['http.listen', ''],
+        ['link.max_batch_delay_ms', '20'],
+        ['link.close_timeout', '2s'],
+      ]),
+    );
+    const relay = await Relay.start(readRelayConfig(source), logger);
+    cleanups.push(() => relay.stop());
+
+    const lines: string[] = [];
+    for (let i = 0; i < 2000; i++) lines.push(`proxy.key${i}.${'x'.repeat(1 + (i % 7))}:${i}|c`);
+    lines.push('tagged.proxy;env=prod:1|ms', 'dog.proxy:2|g|#host:a', 'héllo.wörld:1|c');
+    const udp = createSocket('udp4');
+    for (let i = 0; i < lines.length; i += 25) {
+      await new Promise<void>((resolve) =>
+        udp.send(lines.slice(i, i + 25).join('\n'), relay.ports.statsdUdp!, '127.0.0.1', () => resolve()),
+      );
+    }
+    udp.close();
+    await until(() => accs.reduce((n, a) => n + a.handler.lines().length, 0) === lines.length);
+
+    // The reference: the hashring package configured exactly as statsd 0.9.0's proxy.js configures it.
+    const HashRing = createRequire(import.meta.url)('hashring') as new (
+      servers: Record<string, number>,
+      algorithm: string,
+      options: Record<string, number>,
+    ) => { get(key: string): string };
+    const reference = new HashRing(Object.fromEntries(nodeNames.map((n) => [n, 100])), 'md5', {
+      'max cache size': 10000,
+      replicas: 0,
+    });
+    for (const acc of accs) {
+      expect(acc.handler.lines().length).toBeGreaterThan(0);
+      for (const line of acc.handler.lines()) expect(reference.get(line.slice(0, line.indexOf(':')))).toBe(acc.id);
+    }
+  });
+
+  it('refuses statsd-proxy placement with Redis membership, naming the key', () => {
+    const source = new ConfigSource({ ring: { placement: 'statsd-proxy', redis_url: 'redis://127.0.0.1:6379' } });
+    expect(() => readRelayConfig(source)).toThrowError('config: ring.placement: statsd-proxy placement needs');
   });
 
   it('routes each point by the ring version in force for its own timestamp', async () => {
