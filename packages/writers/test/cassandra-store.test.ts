@@ -141,6 +141,16 @@ describe('cassandra store', () => {
     expect(await store.finder.find('*', 100)).toEqual([
       { path: 'servers', name: 'servers', leaf: false, branch: true },
     ]);
+    // Several parents and a wildcard: the segment table names the candidates, each (parent, name) is one row.
+    const before = { ...store.finder.reads };
+    expect(await store.finder.find('servers.*.{cpu,mem}', 100)).toEqual([
+      { path: 'servers.web1.cpu', name: 'cpu', leaf: false, branch: true },
+      { path: 'servers.web1.mem', name: 'mem', leaf: true, branch: false },
+      { path: 'servers.web2.cpu', name: 'cpu', leaf: false, branch: true },
+    ]);
+    expect(store.finder.reads.segment - before.segment).toBe(1);
+    expect(store.finder.reads.row - before.row).toBe(1 + 2 * 2);
+    expect(store.finder.reads.partition - before.partition).toBe(1);
     await expect(store.finder.find('servers.*.*', 1)).rejects.toThrow(QueryError);
     expect(await store.finder.has('servers.web1.mem')).toBe(true);
     expect(await store.finder.has('servers.web1')).toBe(false);

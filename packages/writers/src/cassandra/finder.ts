@@ -6,7 +6,7 @@
  */
 import { splitCanonical } from '@carillon/core';
 import type { CassandraClient } from './client.js';
-import { PATH_TABLE, TAG_TABLE, type CassandraOptions } from './options.js';
+import { PATH_TABLE, SEGMENT_TABLE, TAG_TABLE, type CassandraOptions } from './options.js';
 import { forEachBounded } from './retry.js';
 
 export interface NodeMatcher {
@@ -36,6 +36,10 @@ export interface FinderDeps {
 }
 
 const PAGE = 5_000;
+/** A depth with more distinct names than this is not worth reading from the segment table. */
+const SEGMENT_SCAN_MAX = 1_000;
+/** Up to this many matching names per parent, one-row lookups beat reading each parent's partition. */
+const POINT_LOOKUPS_PER_PARENT = 8;
 
 interface PathRow {
   path: string;
@@ -45,6 +49,8 @@ interface PathRow {
 
 export class CassandraFinder {
   private readonly ks: string;
+  /** Statements by kind, so tests and operators can see which way a glob was expanded. */
+  readonly reads = { partition: 0, row: 0, segment: 0 };
 
   constructor(
     private readonly client: CassandraClient,
@@ -79,6 +85,7 @@ export class CassandraFinder {
       });
     };
     if (literal !== null) {
+      this.reads.row++;
       const path = parent === '' ? literal : `${parent}.${literal}`;
       await this.each(
         `SELECT ${columns} FROM ${this.ks}.${PATH_TABLE} WHERE segment = ? AND length = ? AND path = ?`,
@@ -86,6 +93,7 @@ export class CassandraFinder {
         add,
       );
     } else {
+      this.reads.partition++;
       await this.each(
         `SELECT ${columns} FROM ${this.ks}.${PATH_TABLE} WHERE segment = ? AND length = ?`,
         [parent, length],
@@ -95,21 +103,55 @@ export class CassandraFinder {
     return rows;
   }
 
+  /**
+   * The node names at depth `pos` that `matcher` accepts, from the segment table; undefined when the depth holds
+   * more than SEGMENT_SCAN_MAX names (then reading the parents' partitions is cheaper).
+   */
+  private async segmentsMatching(pos: number, matcher: NodeMatcher): Promise<string[] | undefined> {
+    this.reads.segment++;
+    const result = await this.client.execute(
+      `SELECT segment FROM ${this.ks}.${SEGMENT_TABLE} WHERE pos = ? LIMIT ${SEGMENT_SCAN_MAX + 1}`,
+      [pos],
+      { prepare: true },
+    );
+    if (result.rows.length > SEGMENT_SCAN_MAX) return undefined;
+    return result.rows.map((row) => row.get('segment') as string).filter((name) => matcher.test(name));
+  }
+
+  /**
+   * Expands a glob level by level. A literal node is one row per parent. A wildcard over several parents first asks
+   * the segment table which names exist at that depth: when only a few match, each (parent, name) is a one-row
+   * lookup; otherwise each parent's partition is read and filtered.
+   */
   async find(query: string, limit: number): Promise<FoundPathNode[]> {
     const matchers = this.deps.compilePathGlob(query);
     let frontier: PathRow[] = [{ path: '', leaf: false, branch: true }];
     for (let level = 0; level < matchers.length; level++) {
       const matcher = matchers[level]!;
+      const length = level + 1;
       const next: PathRow[] = [];
-      const parents = frontier.filter((node) => node.branch);
-      await forEachBounded(parents.length, this.options.maxInFlight, async (i) => {
-        const parent = parents[i]!.path;
-        for (const row of await this.children(parent, level + 1, matcher.literal)) {
-          if (matcher.literal === null && !matcher.test(lastNode(row.path))) continue;
-          next.push(row);
-          if (next.length > limit) throw this.deps.tooLarge(`query "${query}" matches more than ${limit} nodes`);
-        }
-      });
+      const take = (row: PathRow): void => {
+        next.push(row);
+        if (next.length > limit) throw this.deps.tooLarge(`query "${query}" matches more than ${limit} nodes`);
+      };
+      const parents = frontier.filter((node) => node.branch).map((node) => node.path);
+      let names: string[] | undefined = matcher.literal === null ? undefined : [matcher.literal];
+      if (names === undefined && parents.length > 1) {
+        const found = await this.segmentsMatching(length, matcher);
+        if (found !== undefined && found.length <= POINT_LOOKUPS_PER_PARENT) names = found;
+      }
+      if (names !== undefined) {
+        const lookups = parents.flatMap((parent) => names.map((name) => ({ parent, name })));
+        await forEachBounded(lookups.length, this.options.maxInFlight, async (i) => {
+          const { parent, name } = lookups[i]!;
+          for (const row of await this.children(parent, length, name)) take(row);
+        });
+      } else {
+        await forEachBounded(parents.length, this.options.maxInFlight, async (i) => {
+          for (const row of await this.children(parents[i]!, length, null))
+            if (matcher.test(lastNode(row.path))) take(row);
+        });
+      }
       frontier = next;
     }
     return frontier
