@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import cassandra from 'cassandra-driver';
+import { pino } from 'pino';
 import {
   makeBatch,
   MetricsRegistry,
@@ -193,6 +194,11 @@ describe('cassandra store', () => {
 
   it('keeps writing through one writer while another cannot reach Cassandra', async () => {
     const metrics = new MetricsRegistry();
+    const logLines: { msg: string; writer?: string }[] = [];
+    const logger = pino(
+      { level: 'info' },
+      { write: (line: string) => logLines.push(JSON.parse(line) as { msg: string }) },
+    );
     const dead: CassandraOptions = {
       ...options,
       contactPoints: ['127.0.0.1:1'],
@@ -213,7 +219,7 @@ describe('cassandra store', () => {
         restartDelayMs: 100,
         closeTimeoutMs: 1_000,
       },
-      { metrics },
+      { metrics, logger },
     );
     try {
       const writes: Promise<void>[] = [];
@@ -234,6 +240,13 @@ describe('cassandra store', () => {
         writes.push(pool.write(makeBatch(resolutions[0]!, base + 100 + w * 10, [[`iso.s${w}`, statPointOf(base, w)]])));
       await expect.poll(() => metrics.value('write_pool_points_dropped_total', 'dead'), { timeout: 5_000 }).toBe(10);
       await expect.poll(() => metrics.value('write_pool_rows_written_total', 'live'), { timeout: 10_000 }).toBe(30);
+      // One warning for the drop episode, one line when it is over: not one per shard.
+      await expect
+        .poll(() => logLines.filter((l) => l.msg.startsWith('write pool: writer')).map((l) => [l.writer, l.msg]))
+        .toEqual([
+          ['dead', 'write pool: writer queue full, shards dropped for this writer'],
+          ['dead', 'write pool: writer no longer dropping shards'],
+        ]);
       const rows = await cql.execute(
         'SELECT COUNT(*) AS n FROM flat_10s WHERE time >= ? ALLOW FILTERING',
         [new Date((base + 100) * 1000)],

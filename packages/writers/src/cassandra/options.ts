@@ -21,7 +21,7 @@ export interface CassandraOptions {
   connectTimeoutMs: number;
   /** Per request: the driver fails a request a host has not answered in this time. */
   readTimeoutMs: number;
-  /** Statements in flight at once per client (per worker for the write pool). */
+  /** Data-row statements in flight at once per client (per worker in the write pool), and as many for index rows. */
   maxInFlight: number;
   retry: RetryOptions;
   /** Index entries (paths, prefixes, tags) remembered as written, so a known path is not rewritten every flush. */

@@ -77,7 +77,8 @@ export class WritePool implements Writer {
   private closed = false;
   /** Callers of drain() waiting for `pending` to empty. */
   private drainWaiters: (() => void)[] = [];
-  private readonly dropsLogged = new Map<string, number>();
+  /** Per writer: points dropped at the last report, and the total when the current drop episode began (-1: none). */
+  private readonly dropsSeen = new Map<string, { total: number; episodeStart: number }>();
   private readonly retired: Record<string, LaneStats>[] = [];
   private readonly restarts;
   private readonly pointsLost;
@@ -208,15 +209,23 @@ export class WritePool implements Writer {
         (s) => s.shardsDropped,
       );
       registry.counter('write_pool_points_dropped_total', '', ['writer']).labels(spec.name).value = dropped;
-      // Logged once per drop episode: when the count moved since the last report.
-      const before = this.dropsLogged.get(spec.name) ?? 0;
-      if (dropped > before) {
+      // Logged once per drop episode: at its first report, and once more when a report shows it over.
+      const seen = this.dropsSeen.get(spec.name) ?? { total: 0, episodeStart: -1 };
+      if (dropped > seen.total && seen.episodeStart < 0) {
         this.deps.logger?.warn(
-          { writer: spec.name, pointsDropped: dropped - before, totalPointsDropped: dropped },
+          { writer: spec.name, pointsDropped: dropped - seen.total, totalPointsDropped: dropped },
           'write pool: writer queue full, shards dropped for this writer',
         );
-        this.dropsLogged.set(spec.name, dropped);
+        seen.episodeStart = seen.total;
+      } else if (dropped === seen.total && seen.episodeStart >= 0) {
+        this.deps.logger?.info(
+          { writer: spec.name, pointsDropped: dropped - seen.episodeStart, totalPointsDropped: dropped },
+          'write pool: writer no longer dropping shards',
+        );
+        seen.episodeStart = -1;
       }
+      seen.total = dropped;
+      this.dropsSeen.set(spec.name, seen);
     });
   }
 
