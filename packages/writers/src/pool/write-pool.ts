@@ -143,6 +143,8 @@ export class WritePool implements Writer {
     worker.on('exit', (code) => {
       if (slot.closing) return;
       slot.dead = true;
+      // Its counters stay in the totals after the replacement takes its place.
+      this.retired.push(slot.lastStats);
       this.deps.logger?.error({ worker: index, code }, 'write pool worker exited: replacing it');
       this.releaseDeadWorker(slot);
       setTimeout(() => {
@@ -156,7 +158,6 @@ export class WritePool implements Writer {
 
   /** A dead worker's shards are lost: count them and settle the writes waiting for them. */
   private releaseDeadWorker(slot: WorkerSlot): void {
-    this.retired.push(slot.lastStats);
     for (const [seq, shard] of slot.shards) {
       if (shard.acked.includes(false)) this.pointsLost.inc(shard.points);
       shard.acked.forEach((acked, lane) => {
@@ -307,6 +308,8 @@ export class WritePool implements Writer {
           new Promise<void>((resolve) => {
             slot.closing = true;
             const timer = setTimeout(() => {
+              // Whatever the worker still holds is lost with it: counted, and its writes settled.
+              this.releaseDeadWorker(slot);
               this.deps.logger?.warn(
                 { worker: slot.index },
                 'write pool worker did not finish its queue in time: terminated',
