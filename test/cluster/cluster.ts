@@ -1,0 +1,219 @@
+/**
+ * Cluster test parts: accumulators and relays as real processes on loopback, traffic with known values, what
+ * each accumulator wrote (its StatPoint file), and the single-process oracle those writes must equal.
+ */
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createConnection, type Socket } from 'node:net';
+import { addSample, mergeStatPoint, statPointOf, windowStart, type StatPoint } from '@carillon/core';
+import { parseStatPointLines, type StatPointRecord } from '@carillon/accumulator';
+import { freePort, getJson, getText, startProgram, type RunningProgram } from '../e2e/programs.js';
+
+export const ACCUMULATOR = 'services/accumulator/dist/main.js';
+export const RELAY = 'services/relay/dist/main.js';
+/** Finest 1 s (the flush interval), coarsest 5 s (ring versions switch on its boundaries). */
+export const TIMES = '1s:1h,5s:1d';
+export const STEPS = [1, 5];
+export const GRACE = '1s';
+
+export interface ClusterOptions {
+  redisUrl: string;
+  prefix: string;
+  root: string;
+}
+
+export interface Accumulator {
+  id: string;
+  dataDir: string;
+  grpcPort: number;
+  httpPort: number;
+  program: RunningProgram;
+  args: string[];
+}
+
+export async function startAccumulator(
+  cluster: ClusterOptions,
+  id: string,
+  ports?: { grpc: number; http: number },
+): Promise<Accumulator> {
+  const dataDir = join(cluster.root, id);
+  mkdirSync(dataDir, { recursive: true });
+  const grpcPort = ports?.grpc ?? (await freePort());
+  const httpPort = ports?.http ?? (await freePort());
+  const set = (pairs: Record<string, string>): string[] =>
+    Object.entries(pairs).flatMap(([k, v]) => ['--set', `${k}=${v}`]);
+  const args = set({
+    'member.id': id,
+    'member.address': `127.0.0.1:${grpcPort}`,
+    'grpc.listen': `127.0.0.1:${grpcPort}`,
+    'http.listen': `127.0.0.1:${httpPort}`,
+    'ring.redis_url': cluster.redisUrl,
+    'ring.prefix': cluster.prefix,
+    'ring.propagation_delay': '2s',
+    'ring.heartbeat_interval': '1s',
+    'ring.heartbeat_ttl': '6s',
+    'ring.poll_interval': '1s',
+    times: TIMES,
+    'aggregator.grace': GRACE,
+    store: 'memory',
+    'whisper.data_dir': dataDir,
+    'writers.file.path': join(dataDir, 'statpoints.jsonl'),
+    'durability.replay_wait': '3s',
+    log_level: 'info',
+  });
+  const program = await startProgram(ACCUMULATOR, args, 'accumulator started');
+  return { id, dataDir, grpcPort, httpPort, program, args };
+}
+
+/** The same member again (same id, ports and data directory), e.g. after a kill. */
+export async function restartAccumulator(accumulator: Accumulator): Promise<Accumulator> {
+  const program = await startProgram(ACCUMULATOR, accumulator.args, 'accumulator started');
+  return { ...accumulator, program };
+}
+
+export interface Relay {
+  graphitePort: number;
+  httpPort: number;
+  program: RunningProgram;
+}
+
+export async function startRelay(cluster: ClusterOptions): Promise<Relay> {
+  const graphitePort = await freePort();
+  const httpPort = await freePort();
+  const pairs: Record<string, string> = {
+    'graphite.tcp_listen': `127.0.0.1:${graphitePort}`,
+    'graphite.udp_listen': '',
+    'statsd.tcp_listen': '',
+    'statsd.udp_listen': '',
+    'http.listen': `127.0.0.1:${httpPort}`,
+    'ring.redis_url': cluster.redisUrl,
+    'ring.prefix': cluster.prefix,
+    'ring.propagation_delay': '2s',
+    'ring.poll_interval': '1s',
+    times: TIMES,
+    'link.backoff_initial_ms': '50',
+    'link.backoff_max': '1s',
+    'link.max_batch_delay_ms': '20',
+  };
+  const args = Object.entries(pairs).flatMap(([k, v]) => ['--set', `${k}=${v}`]);
+  const program = await startProgram(RELAY, args, 'relay started');
+  return { graphitePort, httpPort, program };
+}
+
+/** An ordered Graphite TCP connection to a relay: lines for one key always travel in the order written. */
+export class LineSender {
+  private readonly socket: Socket;
+  private failure: Error | undefined;
+
+  private constructor(socket: Socket) {
+    this.socket = socket;
+    socket.on('error', (error) => (this.failure = error));
+  }
+
+  static open(port: number): Promise<LineSender> {
+    return new Promise((resolve, reject) => {
+      const socket = createConnection({ host: '127.0.0.1', port }, () => resolve(new LineSender(socket)));
+      socket.setTimeout(10_000, () => socket.destroy(new Error('relay TCP connection idle for 10 s')));
+      socket.once('error', reject);
+    });
+  }
+
+  /** Resolves when the kernel took the bytes (back-pressure respected). */
+  send(text: string): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => this.socket.write(text, (error) => (error ? reject(error) : resolve())));
+  }
+
+  /** Ends the connection; resolves at once if the relay already closed it (e.g. it was killed). */
+  close(): Promise<void> {
+    if (this.socket.destroyed) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => this.socket.destroy(), 5000);
+      this.socket.once('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      this.socket.end();
+    });
+  }
+}
+
+/** Points sent, in sending order per key: the oracle's input. */
+export class Oracle {
+  private readonly byKey = new Map<string, { timestamp: number; value: number }[]>();
+
+  add(name: string, timestamp: number, value: number): void {
+    let points = this.byKey.get(name);
+    if (points === undefined) this.byKey.set(name, (points = []));
+    points.push({ timestamp, value });
+  }
+
+  get pointCount(): number {
+    let n = 0;
+    for (const points of this.byKey.values()) n += points.length;
+    return n;
+  }
+
+  /** `name|step|time` → StatPoint, as one process aggregates the same input (core StatPoint maths). */
+  statPoints(steps: readonly number[]): Map<string, StatPoint> {
+    const out = new Map<string, StatPoint>();
+    const finest = steps[0]!;
+    for (const [name, points] of this.byKey) {
+      const fine = new Map<number, StatPoint>();
+      for (const { timestamp, value } of points) {
+        const start = windowStart(timestamp, finest);
+        const point = fine.get(start);
+        if (point === undefined) fine.set(start, statPointOf(start, value));
+        else addSample(point, value);
+      }
+      const ordered = [...fine.values()].sort((a, b) => a.time - b.time);
+      for (const step of steps) {
+        const windows = new Map<number, StatPoint>();
+        for (const point of ordered) {
+          const start = windowStart(point.time, step);
+          const window = windows.get(start) ?? { time: start, min: 0, max: 0, sum: 0, first: 0, last: 0, count: 0 };
+          mergeStatPoint(window, point);
+          windows.set(start, window);
+        }
+        for (const [start, window] of windows) out.set(`${name}|${step}|${start}`, window);
+      }
+    }
+    return out;
+  }
+}
+
+/** Every StatPoint an accumulator wrote (its file), keyed `name|step|time`. Duplicates are kept in `records`. */
+export function writtenBy(accumulator: Accumulator): StatPointRecord[] {
+  const path = join(accumulator.dataDir, 'statpoints.jsonl');
+  return existsSync(path) ? parseStatPointLines(readFileSync(path, 'utf8')) : [];
+}
+
+export const keyOf = (r: StatPointRecord): string => `${r.name}|${r.step}|${r.time}`;
+
+export function pointOf(r: StatPointRecord): StatPoint {
+  return { time: r.time, min: r.min, max: r.max, sum: r.sum, first: r.first, last: r.last, count: r.count };
+}
+
+export interface Health {
+  memberId: string;
+  ringVersion: number;
+  flushWatermark?: number;
+  resumedAfter?: number;
+}
+
+export const healthOf = (a: Accumulator): Promise<Health> => getJson<Health>(`http://127.0.0.1:${a.httpPort}/healthz`);
+
+/** A counter or gauge (name without the `carillon_` prefix) from /metrics, summed over label sets matching `labels`. */
+export async function metricValue(port: number, metric: string, labels = ''): Promise<number> {
+  const name = `carillon_${metric}`;
+  const text = await getText(`http://127.0.0.1:${port}/metrics`);
+  let total = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name)) continue;
+    const rest = line.slice(name.length);
+    if (!(rest.startsWith(' ') || rest.startsWith('{'))) continue;
+    if (labels && !rest.includes(labels)) continue;
+    total += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return total;
+}
