@@ -113,6 +113,16 @@ async function main(argv: string[]): Promise<void> {
     }),
   });
   node.ingest.useOwnership(ownership, registry);
+  registry.gauge(
+    'accumulator_incomplete_windows_dropped',
+    'Coarser windows (and their points) not written after a resume because they began before the watermark',
+    ['unit'],
+    (gauge) => {
+      const dropped = node.aggregator.incompleteWindows;
+      gauge.labels('windows').set(dropped.windows);
+      gauge.labels('points').set(dropped.points);
+    },
+  );
   if (resumeAfter !== undefined) node.ingest.countLateAfterRestart(resumeAfter, registry);
   const durability = new DurabilityTracker(
     { maxRelays: config.durability.maxRelays },
