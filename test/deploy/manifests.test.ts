@@ -1,0 +1,123 @@
+/**
+ * The deployment files cannot be run here (no container runtime), so this checks what can be checked without one:
+ * every configuration they give the programs (TOML in ConfigMaps, CARILLON_* variables) is accepted by the real
+ * config readers, and the ports, mounts and grace periods agree with that configuration.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { parse as parseToml } from 'smol-toml';
+import { ConfigSource, type RawTable } from '@carillon/core';
+import { readAccumulatorConfig } from '@carillon/accumulator';
+import { readRelayConfig } from '@carillon/relay';
+
+const root = new URL('../../', import.meta.url);
+
+interface Manifest {
+  kind: string;
+  metadata: { name: string };
+  data?: Record<string, string>;
+  spec?: {
+    template?: { spec: PodSpec };
+  };
+}
+interface Container {
+  args: string[];
+  env?: { name: string; value?: string }[];
+  ports: { containerPort: number; protocol?: string }[];
+  volumeMounts: { name: string; mountPath: string }[];
+}
+interface PodSpec {
+  terminationGracePeriodSeconds?: number;
+  containers: Container[];
+  volumes: { name: string; configMap?: { name: string } }[];
+}
+
+function manifests(file: string): Manifest[] {
+  const text = readFileSync(new URL(`deploy/kubernetes/${file}`, root), 'utf8');
+  return parseAllDocuments(text).map((doc) => doc.toJS() as Manifest);
+}
+
+function configMapToml(name: string): RawTable {
+  const map = manifests('config.yaml').find((m) => m.kind === 'ConfigMap' && m.metadata.name === name);
+  return parseToml(map!.data!['carillon.toml']!) as RawTable;
+}
+
+function podSpec(file: string, kind: string): PodSpec {
+  return manifests(file).find((m) => m.kind === kind)!.spec!.template!.spec;
+}
+
+/** Environment as the pod gets it, with $(VAR) references expanded from earlier entries. */
+function podEnv(container: Container, fieldValues: Record<string, string>): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const { name, value } of container.env ?? []) {
+    env[name] = value === undefined ? fieldValues[name]! : value.replace(/\$\((\w+)\)/g, (_, v: string) => env[v]!);
+  }
+  return env;
+}
+
+describe('Kubernetes manifests', () => {
+  it('accumulator pods start with a configuration the accumulator accepts', () => {
+    const spec = podSpec('accumulator.yaml', 'StatefulSet');
+    const container = spec.containers[0]!;
+    expect(container.args).toEqual(['services/accumulator/dist/main.js', '--config', '/etc/carillon/carillon.toml']);
+    const env = podEnv(container, { POD_NAME: 'carillon-accumulator-1', POD_NAMESPACE: 'metrics' });
+    const config = readAccumulatorConfig(new ConfigSource(configMapToml('carillon-accumulator'), env));
+    expect(config.member.id).toBe('carillon-accumulator-1');
+    expect(config.member.address).toBe('carillon-accumulator-1.carillon-accumulator.metrics.svc:7000');
+    expect(config.node.store).toBe('cassandra');
+    // The ports the pod exposes are the ones the program listens on.
+    expect(container.ports.map((p) => p.containerPort).sort()).toEqual(
+      [config.grpc.listen.port, config.node.http.listen!.port].sort(),
+    );
+    // Leaving the ring can take until the next coarsest boundary: the pod must be given that long.
+    expect(spec.terminationGracePeriodSeconds! * 1000).toBeGreaterThanOrEqual(config.shutdown.maxWaitMs);
+    // The watermark file is on the pod's volume.
+    expect(container.volumeMounts.find((m) => m.name === 'data')?.mountPath).toBe(config.node.whisper.dataDir);
+  });
+
+  it('relay pods start with a configuration the relay accepts, on the ports they expose', () => {
+    const spec = podSpec('relay.yaml', 'Deployment');
+    const container = spec.containers[0]!;
+    expect(container.args).toEqual(['services/relay/dist/main.js', '--config', '/etc/carillon/carillon.toml']);
+    expect(spec.volumes.find((v) => v.name === 'config')?.configMap?.name).toBe('carillon-relay');
+    const config = readRelayConfig(new ConfigSource(configMapToml('carillon-relay'), {}));
+    const exposed = container.ports.map((p) => `${p.protocol ?? 'TCP'}:${p.containerPort}`).sort();
+    const listening = [
+      `TCP:${config.graphite.tcp!.port}`,
+      `UDP:${config.graphite.udp!.port}`,
+      `UDP:${config.statsd.udp!.port}`,
+      `TCP:${config.statsd.tcp!.port}`,
+      `TCP:${config.http.listen!.port}`,
+    ].sort();
+    expect(exposed).toEqual(listening);
+  });
+
+  it('relays and accumulators agree on the ring (times, Redis, propagation delay)', () => {
+    const relay = configMapToml('carillon-relay');
+    const accumulator = configMapToml('carillon-accumulator');
+    expect(relay.times).toEqual(accumulator.times);
+    expect(relay.ring).toEqual(accumulator.ring);
+  });
+});
+
+describe('docker-compose.yml', () => {
+  const compose = parseAllDocuments(readFileSync(new URL('docker-compose.yml', root), 'utf8'), {
+    merge: true,
+  })[0]!.toJS({
+    maxAliasCount: 100,
+  }) as { services: Record<string, { command?: string[]; environment?: Record<string, string> }> };
+
+  it('gives every accumulator and relay an environment its program accepts', () => {
+    const accumulators = Object.entries(compose.services).filter(([name]) => name.startsWith('acc-'));
+    const relays = Object.entries(compose.services).filter(([name]) => name.startsWith('relay-'));
+    expect(accumulators.length).toBe(3);
+    expect(relays.length).toBe(2);
+    for (const [name, service] of accumulators) {
+      const config = readAccumulatorConfig(new ConfigSource({}, service.environment!));
+      expect(config.member.id).toBe(name);
+    }
+    for (const [, service] of relays)
+      expect(() => readRelayConfig(new ConfigSource({}, service.environment!))).not.toThrow();
+  });
+});
