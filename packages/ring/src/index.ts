@@ -4,3 +4,4 @@ export * from './ring-versions.js';
 export * from './ring-store.js';
 export * from './membership.js';
 export * from './statsd-hashring.js';
+export * from './placement.js';

@@ -10,7 +10,7 @@ import {
   type ListenAddress,
 } from '@carillon/core';
 import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_LINE_LENGTH } from '@carillon/protocols';
-import { DEFAULT_REPLICAS, type RingMember } from '@carillon/ring';
+import { DEFAULT_REPLICAS, readStatsdPlacement, type RingMember, type StatsdPlacement } from '@carillon/ring';
 import { DEFAULT_LINK_OPTIONS, type AccumulatorLinkOptions } from '@carillon/transport';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -38,9 +38,6 @@ export interface RedisRingConfig {
   pollIntervalMs: number;
   timeoutMs: number;
 }
-
-export const STATSD_PLACEMENTS = ['carillon', 'statsd-proxy'] as const;
-export type StatsdPlacement = (typeof STATSD_PLACEMENTS)[number];
 
 export interface RelayConfig {
   logLevel: LogLevel;
@@ -135,12 +132,7 @@ export function readRelayConfig(source: ConfigSource): RelayConfig {
     throw new ConfigError('accumulators', 'list at least one "id=host:port", or set ring.redis_url');
   if (redisUrl !== '' && staticMembers.length > 0)
     throw new ConfigError('accumulators', 'set either ring.redis_url or a static list, not both');
-  const statsdPlacement = source.oneOf('ring.placement', STATSD_PLACEMENTS, 'carillon');
-  if (statsdPlacement === 'statsd-proxy' && redisUrl !== '')
-    throw new ConfigError(
-      'ring.placement',
-      "statsd-proxy placement needs the static accumulators list (ids = the proxy's host:port nodes, in its order), not ring.redis_url",
-    );
+  const statsdPlacement = readStatsdPlacement(source, redisUrl);
   const config: RelayConfig = {
     logLevel: source.oneOf('log_level', LOG_LEVELS, 'info'),
     graphite,
