@@ -12,6 +12,7 @@ export class AggregatorMetrics {
   readonly windowsDropped: CounterChild;
   readonly pointsDropped: CounterChild;
   readonly statsdValuesDropped: CounterChild;
+  readonly statsdKeysDisowned: CounterChild;
   readonly series: GaugeChild;
   readonly pendingPoints: GaugeChild;
   readonly openPoints: GaugeChild;
@@ -44,6 +45,12 @@ export class AggregatorMetrics {
       .counter(
         'aggregator_statsd_values_dropped_total',
         'StatsD timer values, set members and gauge deltas dropped past the per-interval limit',
+      )
+      .labels();
+    this.statsdKeysDisowned = registry
+      .counter(
+        'aggregator_statsd_keys_disowned_total',
+        'StatsD keys (per type) whose state was dropped at a flush because another member owns them for that interval',
       )
       .labels();
     this.series = registry.gauge('aggregator_series', 'Series names known to the aggregator').labels();

@@ -13,7 +13,7 @@ import { AggregatorMetrics } from './aggregator-metrics.js';
 import type { AggregatorOptions } from './options.js';
 import { Rollups, type ClosedWindow } from './rollups.js';
 import { SeriesRegistry, type NewSeriesListener } from './series-registry.js';
-import { StatsdAggregator } from './statsd.js';
+import { StatsdAggregator, type StatsdKeyOwnership } from './statsd.js';
 import type { StatsdOptions } from './statsd-options.js';
 import { FlushTicker, systemClock, systemScheduler, type Clock, type Scheduler } from './ticker.js';
 
@@ -30,6 +30,11 @@ export interface AggregatorDeps {
   logger?: Logger;
   clock?: Clock;
   scheduler?: Scheduler;
+  /**
+   * In a cluster: whether this member owns a StatsD key for a flush interval. StatsD flushes emit only owned keys
+   * and drop (and count) the kept state of the others, so a key the ring moved is written by its new owner alone.
+   */
+  ownsStatsdKey?: StatsdKeyOwnership;
 }
 
 /**
@@ -54,6 +59,7 @@ export class Aggregator implements PendingSource {
   /** True from the first skipped flush until a flush goes through: one log line per overload event. */
   private inOverload = false;
   private statsdDropsSeen = 0;
+  private statsdDisownedSeen = 0;
 
   constructor(
     readonly options: AggregatorOptions,
@@ -72,6 +78,7 @@ export class Aggregator implements PendingSource {
       options.resolutions[0]!.step,
       options.maxStatsdIntervalValues,
       now,
+      deps.ownsStatsdKey,
     );
     this.counters = new AggregatorMetrics(deps.metrics ?? new MetricsRegistry());
   }
@@ -304,5 +311,8 @@ export class Aggregator implements PendingSource {
     const drops = this.statsd.counts.valuesDropped;
     this.counters.statsdValuesDropped.inc(drops - this.statsdDropsSeen);
     this.statsdDropsSeen = drops;
+    const disowned = this.statsd.counts.keysDisowned;
+    this.counters.statsdKeysDisowned.inc(disowned - this.statsdDisownedSeen);
+    this.statsdDisownedSeen = disowned;
   }
 }

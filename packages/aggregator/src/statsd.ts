@@ -15,6 +15,13 @@ import {
 /** Receives one StatsD output value for the window `time` (the start of the flush interval it covers). */
 export type StatsdEmit = (name: string, value: number, time: number) => void;
 
+/**
+ * Whether this aggregator owns the StatsD key `name` (its canonical name) for the flush interval starting at
+ * `windowStart`. In a cluster another member may own it from some window on (the ring changed); the aggregator
+ * itself knows nothing of rings.
+ */
+export type StatsdKeyOwnership = (name: string, windowStart: number) => boolean;
+
 interface TimerValues {
   values: number[];
   /** Sum of 1 / sampleRate: the reference's timer_counters. */
@@ -44,6 +51,11 @@ class IntervalState {
 export interface StatsdCounts {
   /** Timer values, set members and gauge deltas refused because the interval held `maxIntervalValues`. */
   valuesDropped: number;
+  /**
+   * Keys whose state was dropped at a flush because another member owns them for that interval: one per key and
+   * type (counter, timer, gauge, set), with whatever the interval held for it.
+   */
+  keysDisowned: number;
 }
 
 /**
@@ -70,7 +82,7 @@ export class StatsdAggregator {
    * timer per flush costs more than the maths. Cleared when it outgrows the keys still in use.
    */
   private nameCache = new Map<string, Map<string, string>>();
-  readonly counts: StatsdCounts = { valuesDropped: 0 };
+  readonly counts: StatsdCounts = { valuesDropped: 0, keysDisowned: 0 };
 
   constructor(
     readonly options: StatsdOptions,
@@ -78,6 +90,8 @@ export class StatsdAggregator {
     /** Bound on timer values + set members + gauge deltas held for one interval. */
     private readonly maxIntervalValues: number,
     nowSeconds: number,
+    /** When set, a flush emits only keys owned for its interval and drops the state of the others. */
+    private readonly ownsKey?: StatsdKeyOwnership,
   ) {
     this.names = new StatsdNames(options);
     this.wanted = timerMetricFilter(options.calculatedTimerMetrics);
@@ -205,6 +219,7 @@ export class StatsdAggregator {
     this.intervals.delete(start);
     if (state === this.current) this.current = undefined;
     if (start > this.flushedThrough) this.flushedThrough = start;
+    this.dropDisowned(state);
     const { options, names, stepSeconds } = this;
 
     // Counters: rate per second and count; idle ones send 0 unless deleteCounters.
@@ -285,6 +300,38 @@ export class StatsdAggregator {
     const inUse = this.knownCounters.size + this.knownTimers.size + this.knownSets.size + this.gauges.size;
     if (this.nameCache.size > 2 * Math.max(inUse, state.counters.size + state.timers.size + state.sets.size))
       this.nameCache = new Map();
+  }
+
+  /**
+   * Drops every key another member owns for the interval `state.start` (the ring moved it), counted: otherwise
+   * this member would go on writing idle zeros, the last gauge value or idle timers and sets for a (key, window)
+   * whose owner writes the real values. Checked against the interval, not the stamp: the interval's samples are
+   * what its owner was sent.
+   */
+  private dropDisowned(state: IntervalState): void {
+    const owns = this.ownsKey;
+    if (owns === undefined) return;
+    const start = state.start;
+    let dropped = 0;
+    const sweep = (kept: Set<string> | Map<string, unknown>, interval: Map<string, unknown>): void => {
+      for (const key of kept.keys())
+        if (!owns(key, start)) {
+          kept.delete(key);
+          interval.delete(key);
+          dropped++;
+        }
+      // Keys new in this interval (kept ones still here were just found owned).
+      for (const key of interval.keys())
+        if (!kept.has(key) && !owns(key, start)) {
+          interval.delete(key);
+          dropped++;
+        }
+    };
+    sweep(this.knownCounters, state.counters);
+    sweep(this.knownTimers, state.timers);
+    sweep(this.knownSets, state.sets);
+    sweep(this.gauges, state.gauges);
+    this.counts.keysDisowned += dropped;
   }
 
   private namesOf(key: string): Map<string, string> {

@@ -12,6 +12,7 @@ import {
 import {
   Aggregator,
   DEFAULT_STATSD_OPTIONS,
+  type AggregatorDeps,
   type AggregatorOptions,
   type FlushSink,
   type StatsdOptions,
@@ -81,6 +82,7 @@ export function rig(
   options: Partial<AggregatorOptions> & { times?: string[] } = {},
   statsd: Partial<StatsdOptions> = {},
   startSeconds = 1200,
+  deps: Pick<AggregatorDeps, 'ownsStatsdKey'> = {},
 ): Rig {
   const { times = ['10s:1h', '1m:1d', '5m:7d'], ...rest } = options;
   const time = new VirtualTime(startSeconds * 1000);
@@ -97,7 +99,7 @@ export function rig(
       ...rest,
     },
     { ...DEFAULT_STATSD_OPTIONS, ...statsd },
-    { sink, metrics, logger, clock: time, scheduler: time },
+    { sink, metrics, logger, clock: time, scheduler: time, ...deps },
   );
   return {
     aggregator,
