@@ -6,7 +6,7 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, parseListenAddress, type ConfigSource, type ListenAddress } from '@carillon/core';
-import { DEFAULT_REPLICAS, type RingMember } from '@carillon/ring';
+import { DEFAULT_REPLICAS, readStatsdPlacement, type RingMember, type StatsdPlacement } from '@carillon/ring';
 import { checkNodeConfig, readNodeConfig, type NodeConfig } from './node-config.js';
 
 export interface MembershipConfig {
@@ -14,6 +14,8 @@ export interface MembershipConfig {
   redisUrl: string;
   prefix: string;
   staticMembers: RingMember[];
+  /** How StatsD keys are placed (`ring.placement`, as the relays read it): decides which StatsD lines are ours. */
+  placement: StatsdPlacement;
   replicas: number;
   propagationDelaySeconds: number;
   retainSeconds: number;
@@ -89,6 +91,7 @@ export function readAccumulatorConfig(source: ConfigSource): AccumulatorConfig {
     redisUrl,
     prefix: source.string('ring.prefix', 'carillon'),
     staticMembers,
+    placement: readStatsdPlacement(source, redisUrl),
     replicas: source.integer('ring.replicas', DEFAULT_REPLICAS, { min: 1, max: 100_000 }),
     propagationDelaySeconds: source.duration('ring.propagation_delay', '10s'),
     retainSeconds: source.duration('ring.retain', '1h'),

@@ -119,12 +119,11 @@ export class LineIngest {
         }
         counters.accept();
         outcome.accepted++;
-        for (const sample of samples) {
-          if (this.ownership !== undefined && !this.ownership.owns(sample.name, receivedAtSeconds)) {
-            this.misrouted!.statsd.value++;
-            outcome.misrouted++;
-          } else owned.push(sample);
-        }
+        // Every sample of a line has the line's key, so the line is owned or not as a whole.
+        if (this.ownership !== undefined && !this.ownership.ownsStatsd(line, samples[0]!.name, receivedAtSeconds)) {
+          this.misrouted!.statsd.value += samples.length;
+          outcome.misrouted += samples.length;
+        } else for (const sample of samples) owned.push(sample);
       }
     }
     if (owned.length > 0) {

@@ -15,7 +15,14 @@ import {
   readTomlFile,
   type Logger,
 } from '@carillon/core';
-import { RedisMembership, RingSchedule, StaticMembership, type Membership, type RingVersion } from '@carillon/ring';
+import {
+  RedisMembership,
+  RingSchedule,
+  StaticMembership,
+  StatsdProxyRing,
+  type Membership,
+  type RingVersion,
+} from '@carillon/ring';
 import { startIngestServer } from '@carillon/transport';
 import { readAccumulatorConfig, type AccumulatorConfig } from './accumulator-config.js';
 import { BatchHandler } from './batch-handler.js';
@@ -94,7 +101,12 @@ async function main(argv: string[]): Promise<void> {
   const membership = membershipOf(config, registry, logger);
   await membership.start();
   let schedule: () => RingSchedule = () => membership.schedule;
-  const ownership = new RingOwnership(config.member.id, () => schedule());
+  // Under statsd-proxy placement the static members' ids are the proxy's node names, in its order.
+  const statsdProxy =
+    config.ring.placement === 'statsd-proxy'
+      ? new StatsdProxyRing(config.ring.staticMembers.map((member) => member.id))
+      : undefined;
+  const ownership = new RingOwnership(config.member.id, () => schedule(), statsdProxy);
 
   let leaving: RingVersion | undefined;
   // Set once the flush cycle exists (it needs the node); /healthz may be asked before.
@@ -104,6 +116,8 @@ async function main(argv: string[]): Promise<void> {
     writers,
     resumeAfter,
     startTicker: false,
+    // A key the ring moved away stops being flushed here: its new owner alone writes it from then on.
+    ownsStatsdKey: (name, windowStart) => ownership.ownsStatsdKey(name, windowStart),
     health: () => ({
       memberId: config.member.id,
       ringVersion: ownership.versionAt(Math.floor(Date.now() / 1000)),
@@ -159,6 +173,7 @@ async function main(argv: string[]): Promise<void> {
     {
       member: config.member,
       grpcPort: server.port,
+      placement: config.ring.placement,
       httpPort: node.http?.port,
       resumedAfter: resumeAfter,
       resolutions: config.node.aggregator.resolutions.map((r) => r.name),

@@ -3,7 +3,7 @@
  * assembled from a NodeConfig. The accumulator feeds it from relays; the all-in-one from its own listeners.
  */
 import { MetricsRegistry, type Logger, type Writer } from '@carillon/core';
-import { Aggregator } from '@carillon/aggregator';
+import { Aggregator, type StatsdKeyOwnership } from '@carillon/aggregator';
 import { SeriesIndex, createGraphiteApi, indexFinder, unionFinder } from '@carillon/query';
 import { startHttpServer, type RunningHttpServer } from './http-server.js';
 import { LineIngest } from './line-ingest.js';
@@ -24,6 +24,8 @@ export interface NodeExtras {
   startTicker?: boolean;
   /** More fields for /healthz. */
   health?: () => Record<string, unknown>;
+  /** In a cluster: StatsD flushes emit only the keys this member owns for the interval (see AggregatorDeps). */
+  ownsStatsdKey?: StatsdKeyOwnership;
 }
 
 export class AccumulatorNode {
@@ -51,7 +53,12 @@ export class AccumulatorNode {
     const store = await openStore(config, registry, logger, index);
     const writers = [store, ...(extras.writers ?? [])];
     const sink = new WriterSink(writers, config.writers.maxInFlightPoints, registry, logger);
-    const aggregator = new Aggregator(config.aggregator, config.statsd, { sink, metrics: registry, logger });
+    const aggregator = new Aggregator(config.aggregator, config.statsd, {
+      sink,
+      metrics: registry,
+      logger,
+      ownsStatsdKey: extras.ownsStatsdKey,
+    });
     if (extras.resumeAfter !== undefined) aggregator.resumeAfter(extras.resumeAfter);
     aggregator.onNewSeries((name) => {
       index.add(name);
