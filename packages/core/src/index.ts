@@ -6,6 +6,7 @@ export * from './ids.js';
 export * from './key.js';
 export * from './log.js';
 export * from './metrics.js';
+export * from './program.js';
 export * from './resolution.js';
 export * from './samples.js';
 export * from './statpoint.js';

@@ -4,3 +4,4 @@ export * from './graphite.js';
 export * from './statsd.js';
 export * from './framing.js';
 export * from './listeners.js';
+export * from './listener-config.js';
