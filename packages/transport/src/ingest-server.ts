@@ -41,6 +41,12 @@ export interface IngestServerOptions {
   keepaliveTimeoutMs: number;
   /** Bound on close(): past it open streams are cut. Default 5000. */
   closeTimeoutMs?: number;
+  /**
+   * Relays whose highest processed sequence is remembered for dedupe (one per relay process start). Past it the
+   * relay heard from least recently is forgotten (counted); a replay from it would then be processed again.
+   * Default 10000.
+   */
+  maxRelays?: number;
 }
 
 export interface IngestServer {
@@ -61,6 +67,7 @@ interface RelayCounters {
 }
 
 const DEFAULT_CLOSE_TIMEOUT_MS = 5000;
+const DEFAULT_MAX_RELAYS = 10_000;
 
 /** One open stream: which relay it carries and whether it owes that relay an ack. */
 class IngestStream {
@@ -132,9 +139,24 @@ export async function startIngestServer(
   const streamsOpen = metrics.gauge('ingest_streams_open', 'Open relay streams');
   const acksSent = metrics.counter('ingest_ack_notifications_total', 'Durable-ack rounds sent to all streams');
 
+  const relaysForgotten = metrics.counter(
+    'ingest_relays_forgotten_total',
+    'Relays whose processed sequence was forgotten to stay within maxRelays (least recently heard first)',
+  );
+
   const closeTimeoutMs = options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
-  /** Highest processed sequence per relay, for dedupe; kept for the life of the process. */
+  const maxRelays = options.maxRelays ?? DEFAULT_MAX_RELAYS;
+  /** Highest processed sequence per relay, for dedupe; in order of last update, so the first is the stalest. */
   const highestProcessed = new Map<string, number>();
+  const rememberProcessed = (relayId: string, sequence: number): void => {
+    highestProcessed.delete(relayId);
+    highestProcessed.set(relayId, sequence);
+    if (highestProcessed.size > maxRelays) {
+      const stalest = highestProcessed.keys().next().value!;
+      highestProcessed.delete(stalest);
+      relaysForgotten.inc();
+    }
+  };
   const countersByHost = new Map<string, RelayCounters>();
   const streams = new Set<IngestStream>();
   let closing = false;
@@ -182,7 +204,7 @@ export async function startIngestServer(
       return;
     }
     // The sequence is consumed even when the batch is malformed, so the relay stops retaining it.
-    highestProcessed.set(batch.relayId, batch.sequence);
+    rememberProcessed(batch.relayId, batch.sequence);
     const format = fromWireFormat(batch.format);
     if (format === undefined) {
       invalidBatches.labels('unknown_format').inc();

@@ -74,6 +74,32 @@ describe('IngestServer', () => {
     client.close();
   });
 
+  it('remembers at most maxRelays relays for dedupe, forgetting the one heard from least recently', async () => {
+    const handler = new RecordingHandler();
+    const metrics = new MetricsRegistry();
+    server = await startIngestServer({ ...serverOptions, maxRelays: 2 }, handler, metrics);
+    const client = rawClient(server.port);
+    const send = async (relayId: string, sequence: number): Promise<void> => {
+      const call = client['Stream']!() as grpc.ClientDuplexStream<WireLineBatch, WireAck>;
+      const acked = new Promise<void>((resolve) => call.on('data', (ack: WireAck) => ack.processed > 0 && resolve()));
+      call.on('error', () => {});
+      call.write({ ...batch(sequence), relayId });
+      await acked;
+      call.end();
+    };
+    await send('r1/1/a', 1);
+    await send('r2/1/a', 1);
+    await send('r1/1/a', 2); // r1 heard from again: r2 is now the stalest
+    await send('r3/1/a', 1); // a third relay: r2 is forgotten
+    expect(metrics.value('ingest_relays_forgotten_total')).toBe(1);
+    await send('r1/1/a', 2); // still remembered: a duplicate
+    expect(metrics.value('ingest_duplicate_batches_total', 'r1')).toBe(1);
+    const before = handler.batches.length;
+    await send('r2/1/a', 1); // forgotten: processed again, as documented
+    expect(handler.batches.length).toBe(before + 1);
+    client.close();
+  });
+
   it('answers Status and ends streams on close with a last ack', async () => {
     const handler = new RecordingHandler();
     server = await startIngestServer(serverOptions, handler, new MetricsRegistry());
