@@ -113,39 +113,24 @@ function linkMetrics(metrics: MetricsRegistry, destination: string): LinkMetrics
       CounterChild
     >;
   const labels = ['destination'];
+  const counter = (name: string, help: string): CounterChild => metrics.counter(name, help, labels).labels(destination);
+  const gauge = (name: string, help: string): GaugeChild => metrics.gauge(name, help, labels).labels(destination);
   return {
-    linesAppended: metrics
-      .counter('relay_link_lines_total', 'Lines accepted for a destination', labels)
-      .labels(destination),
-    batchesSent: metrics
-      .counter('relay_link_batches_sent_total', 'Batches written to a stream (replays included)', labels)
-      .labels(destination),
-    linesSent: metrics
-      .counter('relay_link_lines_sent_total', 'Lines written to a stream (replays included)', labels)
-      .labels(destination),
-    batchesReplayed: metrics
-      .counter('relay_link_batches_replayed_total', 'Batches sent again after a reconnect', labels)
-      .labels(destination),
-    reconnects: metrics
-      .counter('relay_link_reconnects_total', 'Streams lost and re-opened', labels)
-      .labels(destination),
-    backpressureWaits: metrics
-      .counter('relay_link_backpressure_waits_total', 'Times a stream was full and sending paused until drain', labels)
-      .labels(destination),
+    linesAppended: counter('relay_link_lines_total', 'Lines accepted for a destination'),
+    batchesSent: counter('relay_link_batches_sent_total', 'Batches written to a stream (replays included)'),
+    linesSent: counter('relay_link_lines_sent_total', 'Lines written to a stream (replays included)'),
+    batchesReplayed: counter('relay_link_batches_replayed_total', 'Batches sent again after a reconnect'),
+    reconnects: counter('relay_link_reconnects_total', 'Streams lost and re-opened'),
+    backpressureWaits: counter(
+      'relay_link_backpressure_waits_total',
+      'Times a stream was full and sending paused until drain',
+    ),
     droppedLines: byReason(droppedLines),
     droppedBatches: byReason(droppedBatches),
-    connected: metrics
-      .gauge('relay_link_connected', '1 while the stream to a destination is open', labels)
-      .labels(destination),
-    queuedBatches: metrics
-      .gauge('relay_link_queued_batches', 'Batches retained (unsent plus not yet durable)', labels)
-      .labels(destination),
-    queuedBytes: metrics
-      .gauge('relay_link_queued_bytes', 'Bytes retained (unsent plus not yet durable)', labels)
-      .labels(destination),
-    unackedBatches: metrics
-      .gauge('relay_link_unacked_batches', 'Batches sent and not yet acked durable', labels)
-      .labels(destination),
+    connected: gauge('relay_link_connected', '1 while the stream to a destination is open'),
+    queuedBatches: gauge('relay_link_queued_batches', 'Batches retained (unsent plus not yet durable)'),
+    queuedBytes: gauge('relay_link_queued_bytes', 'Bytes retained (unsent plus not yet durable)'),
+    unackedBatches: gauge('relay_link_unacked_batches', 'Batches sent and not yet acked durable'),
   };
 }
 
