@@ -18,17 +18,22 @@ export interface FlushBatch {
   stats: Float64Array;
 }
 
-export function batchPoint(batch: FlushBatch, i: number): StatPoint {
+/** Series i's StatPoint of a batch (or of any window's `time` and StatPoint columns, as a worker's slice holds them). */
+export function batchPoint(batch: Pick<FlushBatch, 'time' | 'stats'>, i: number): StatPoint {
+  return statPointAt(batch.stats, i, batch.time);
+}
+
+/** The StatPoint in row i of STAT_STRIDE columns (min, max, sum, first, last, count), at `time`. */
+export function statPointAt(stats: ArrayLike<number>, i: number, time: number): StatPoint {
   const o = i * STAT_STRIDE;
-  const s = batch.stats;
   return {
-    time: batch.time,
-    min: s[o]!,
-    max: s[o + 1]!,
-    sum: s[o + 2]!,
-    first: s[o + 3]!,
-    last: s[o + 4]!,
-    count: s[o + 5]!,
+    time,
+    min: stats[o]!,
+    max: stats[o + 1]!,
+    sum: stats[o + 2]!,
+    first: stats[o + 3]!,
+    last: stats[o + 4]!,
+    count: stats[o + 5]!,
   };
 }
 

@@ -5,6 +5,7 @@ import {
   nowSeconds,
   splitCanonical,
   STAT_STRIDE,
+  statPointAt,
   valueOf,
   type AggregationRule,
   type FlushBatch,
@@ -76,17 +77,7 @@ class PointList {
   }
 
   point(i: number): StatPoint {
-    const o = i * STAT_STRIDE;
-    const s = this.stats;
-    return {
-      time: this.times[i]!,
-      min: s[o]!,
-      max: s[o + 1]!,
-      sum: s[o + 2]!,
-      first: s[o + 3]!,
-      last: s[o + 4]!,
-      count: s[o + 5]!,
-    };
+    return statPointAt(this.stats, i, this.times[i]!);
   }
 
   /** Drops points older than `time` (and up to `limit` points at exactly `time`); returns how many. */

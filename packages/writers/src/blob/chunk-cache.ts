@@ -9,7 +9,7 @@
  * The first time a series is seen after a start, its latest stored chunk in the current span is read back and
  * continued (ChunkEncoder.fromBytes), so a restart mid-chunk keeps one row per span.
  */
-import { STAT_STRIDE, type Resolution, type StatPoint } from '@carillon/core';
+import { batchPoint, type Resolution } from '@carillon/core';
 import { ChunkEncoder, readChunkHeader } from '@carillon/codec';
 import { BoundedSet } from '../cassandra/bounded-set.js';
 import { forEachBounded } from '../cassandra/retry.js';
@@ -89,7 +89,7 @@ export class ChunkCache {
         toWrite.push(this.drop(key, chunk));
         chunk = undefined;
       }
-      const point = pointAt(batch, i);
+      const point = batchPoint(batch, i);
       if (chunk && chunk.encoder.lastTime !== undefined && point.time <= chunk.encoder.lastTime) {
         this.stats.points_rejected++;
         continue;
@@ -234,18 +234,4 @@ export class ChunkCache {
 
 function keyOf(id: bigint, step: number): string {
   return `${step}:${id}`;
-}
-
-function pointAt(batch: ChunkBatch, i: number): StatPoint {
-  const o = i * STAT_STRIDE;
-  const s = batch.stats;
-  return {
-    time: batch.time,
-    min: s[o]!,
-    max: s[o + 1]!,
-    sum: s[o + 2]!,
-    first: s[o + 3]!,
-    last: s[o + 4]!,
-    count: s[o + 5]!,
-  };
 }
