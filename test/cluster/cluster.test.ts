@@ -4,7 +4,9 @@
  * 1. Two relays, three accumulators; the ring grows to four and shrinks back to three (SIGTERM) during the
  *    traffic, and one relay is killed (-9). From the StatPoints each accumulator wrote: every (key, window) was
  *    aggregated by exactly one accumulator, every StatPoint equals the single-process oracle, and the resizes
- *    moved about 1/(N+1) of the keys and nothing else.
+ *    moved about 1/(N+1) of the keys and nothing else. StatsD counters and gauges go through the same resizes:
+ *    every (series, window) of StatsD output has one writer (a member a key moved away from stops sending its
+ *    idle zeros and kept gauge), counts add up to what was sent, gauges end on the last value sent.
  * 2. An accumulator killed (-9) mid-stream and started again: the relays' replay and the dedupe mean every
  *    window not flushed before the kill is rebuilt exactly, no point lost or counted twice.
  */
@@ -14,7 +16,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { windowStart, type StatPoint } from '@carillon/core';
-import { RingStore, type RingVersion } from '@carillon/ring';
+import { RingSchedule, RingStore, murmur3String, type RingVersion } from '@carillon/ring';
 import type { StatPointRecord } from '@carillon/accumulator';
 import { redisUrl, uniqueName } from '../harness/servers.js';
 import { sleep, waitFor, type RunningProgram } from '../e2e/programs.js';
@@ -87,6 +89,111 @@ class Traffic {
   stop(): void {
     this.stopped = true;
   }
+}
+
+/**
+ * StatsD through a relay's TCP listener every `periodMs`: active counters and gauges each round, and idle counters
+ * sent in the first round only (their owner then sends zeros every interval). Keeps what the output must add up to.
+ */
+class StatsdTraffic {
+  readonly counters = Array.from({ length: 300 }, (_, i) => `sd.c.host${i % 20}.hits${i}`);
+  readonly gauges = Array.from({ length: 300 }, (_, i) => `sd.g.host${i % 20}.level${i}`);
+  readonly idle = Array.from({ length: 200 }, (_, i) => `sd.idle.host${i % 20}.once${i}`);
+  /** Counter key → total sent; gauge key → last value sent. */
+  readonly totals = new Map<string, number>();
+  readonly lastGauge = new Map<string, number>();
+  lines = 0;
+  lastSecond = 0;
+  private stopped = false;
+
+  constructor(private readonly periodMs: number) {}
+
+  async run(sender: LineSender, maxRounds: number): Promise<void> {
+    for (let round = 0; !this.stopped && round < maxRounds; round++) {
+      const started = Date.now();
+      const lines: string[] = [];
+      this.counters.forEach((key, k) => {
+        const value = ((round * 7 + k) % 13) + 1;
+        lines.push(`${key}:${value}|c`);
+        this.totals.set(key, (this.totals.get(key) ?? 0) + value);
+      });
+      this.gauges.forEach((key, k) => {
+        const value = round * 1000 + k;
+        lines.push(`${key}:${value}|g`);
+        this.lastGauge.set(key, value);
+      });
+      if (round === 0)
+        for (const key of this.idle) {
+          lines.push(`${key}:1|c`);
+          this.totals.set(key, 1);
+        }
+      await within('relay to take the StatsD lines', sender.send(lines.map((l) => `${l}\n`).join('')), 10_000);
+      this.lines += lines.length;
+      this.lastSecond = nowSeconds();
+      await sleep(Math.max(0, this.periodMs - (Date.now() - started)));
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+  }
+}
+
+/**
+ * StatsD output problems: (series, step, window) with two writers, counter totals that differ from what was
+ * sent, gauges not ending on the last value sent, idle zeros written by anyone but the key's owner since its
+ * only sample (or missing while that owner kept it). First few of each kind.
+ */
+function statsdProblems(
+  written: Written,
+  statsd: StatsdTraffic,
+  schedule: RingSchedule,
+  through: number,
+): Record<string, string[]> {
+  const problems: Record<string, string[]> = { twoWriters: [], counterTotals: [], gaugeLast: [], idleZeros: [] };
+  const series = new Map<string, { step: number; time: number; id: string; sum: number; last: number }[]>();
+  for (const [key, writers] of written.byKey) {
+    if (!key.startsWith('stat')) continue;
+    const ids = new Set(writers.map((w) => w.id));
+    if (ids.size > 1) problems.twoWriters!.push(`${key}: ${[...ids].join(',')}`);
+    const { name, step, time, sum, last } = writers[0]!.record;
+    let points = series.get(name);
+    if (points === undefined) series.set(name, (points = []));
+    points.push({ step, time, id: writers[0]!.id, sum, last });
+  }
+  for (const [key, total] of statsd.totals)
+    for (const step of STEPS) {
+      const sum = (series.get(`stats_counts.${key}`) ?? [])
+        .filter((p) => p.step === step)
+        .reduce((n, p) => n + p.sum, 0);
+      if (sum !== total) problems.counterTotals!.push(`${key} step ${step}: wrote ${sum}, sent ${total}`);
+    }
+  for (const [key, value] of statsd.lastGauge) {
+    const fine = (series.get(`stats.gauges.${key}`) ?? []).filter((p) => p.step === STEPS[0]);
+    const latest = fine.reduce((a, b) => (b.time > a.time ? b : a), fine[0] ?? { time: 0, last: NaN });
+    if (latest.last !== value) problems.gaugeLast!.push(`${key}: ends on ${latest.last}, last sent ${value}`);
+  }
+  // An idle counter is written (zeros) by the member that owned it at its only sample for as long as the ring
+  // keeps it there; from the first window another member owns it, by nobody (that member never saw it).
+  for (const key of statsd.idle) {
+    const fine = (series.get(`stats_counts.${key}`) ?? []).filter((p) => p.step === STEPS[0]);
+    // The window its one sample arrived in (the relay's clock): the only one with a count.
+    const sample = fine.find((p) => p.sum === 1);
+    if (sample === undefined) continue; // counterTotals reports it
+    const owner = schedule.ownerFor(murmur3String(key), sample.time)!.id;
+    if (sample.id !== owner) problems.idleZeros!.push(`${key}@${sample.time}: counted by ${sample.id}, owner ${owner}`);
+    const byTime = new Map(fine.map((p) => [p.time, p]));
+    let kept = true;
+    for (let t = sample.time + 1; t < through; t++) {
+      kept &&= schedule.ownerFor(murmur3String(key), t)!.id === owner;
+      const point = byTime.get(t);
+      const wrote = point === undefined ? 'nothing' : `${point.sum} by ${point.id}`;
+      if (kept ? wrote !== `0 by ${owner}` : point !== undefined)
+        problems.idleZeros!.push(`${key}@${t}: wrote ${wrote}, owner ${kept ? owner : 'moved away'}`);
+    }
+  }
+  for (const list of Object.values(problems)) list.splice(10);
+  return problems;
 }
 
 async function ringVersions(redis: Redis, prefix: string): Promise<RingVersion[]> {
@@ -222,8 +329,11 @@ describe('carillon cluster', () => {
     const routeA: [LineSender, string[]] = [senderA, aKeys];
     const routeB: [LineSender, string[]] = [senderB, bKeys];
     const sending = traffic.run(() => (bActive ? [routeA, routeB] : [routeA]), 120);
+    const statsdSender = await LineSender.open(relayA.statsdPort);
+    const statsd = new StatsdTraffic(500);
+    const sendingStatsd = statsd.run(statsdSender, 120);
     const trafficStart = nowSeconds();
-    step('resize: traffic started');
+    step('resize: traffic started (Graphite and StatsD)');
 
     // Grow: a fourth accumulator joins; its version takes effect at a coarse boundary ahead.
     await sleep(3000);
@@ -254,12 +364,15 @@ describe('carillon cluster', () => {
 
     await sleep(3000);
     traffic.stop();
-    await within('traffic to stop', sending, 15_000);
+    statsd.stop();
+    await within('traffic to stop', Promise.all([sending, sendingStatsd]), 15_000);
     await senderA.close();
     await senderB.close();
+    await statsdSender.close();
     const live = accs.filter((a) => a !== acc1);
     // The last coarse window is flushed (and written) once the finest watermark passes its end.
-    await flushedThrough(live, windowStart(traffic.lastSecond, COARSE) + COARSE);
+    const flushed = windowStart(Math.max(traffic.lastSecond, statsd.lastSecond), COARSE) + COARSE;
+    await flushedThrough(live, flushed);
     step(`resize: traffic stopped at ${traffic.lastSecond} and flushed; ${traffic.oracle.pointCount} points`);
 
     expect(trafficStart).toBeLessThan(grown.effectiveFrom);
@@ -269,12 +382,28 @@ describe('carillon cluster', () => {
     expect(await metricValue(relayA.httpPort, 'lines_accepted_total', 'protocol="graphite"')).toBe(
       traffic.sent.get(senderA),
     );
+    expect(await metricValue(relayA.httpPort, 'lines_accepted_total', 'protocol="statsd"')).toBe(statsd.lines);
     for (const a of live) expect(await metricValue(a.httpPort, 'accumulator_misrouted_points_total')).toBe(0);
 
     const written = collect(accs);
     const expected = traffic.oracle.statPoints(STEPS);
     expect(traffic.oracle.pointCount).toBeGreaterThan(40_000);
-    expect(compare(written, expected)).toEqual(noProblems);
+    // StatsD output (stats.*, stats_counts.*) is checked on its own below.
+    expect(compare(written, expected, (key) => key.startsWith('stats'))).toEqual(noProblems);
+
+    // StatsD across both resizes: one writer per (series, window), nothing lost or counted twice, and the
+    // members keys moved away from dropped them (counted) instead of writing zeros and stale gauges beside the owner.
+    const schedule = new RingSchedule(await ringVersions(redis, cluster.prefix));
+    expect(statsdProblems(written, statsd, schedule, flushed)).toEqual({
+      twoWriters: [],
+      counterTotals: [],
+      gaugeLast: [],
+      idleZeros: [],
+    });
+    let disowned = 0;
+    for (const a of live) disowned += await metricValue(a.httpPort, 'aggregator_statsd_keys_disowned_total');
+    // acc-1 is gone; the others dropped the keys that moved to acc-3 on the grow.
+    expect(disowned).toBeGreaterThan(0);
 
     // Growing moved about a quarter of the keys, all to the new member; shrinking moved only acc-1's keys.
     const before = ownersAt(written, aKeys, grown.effectiveFrom - COARSE);

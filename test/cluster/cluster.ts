@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { createConnection, type Socket } from 'node:net';
 import { addSample, mergeStatPoint, statPointOf, windowStart, type StatPoint } from '@carillon/core';
 import { parseStatPointLines, type StatPointRecord } from '@carillon/accumulator';
+import type { StatsdPlacement } from '@carillon/ring';
 import { freePort, getJson, getText, startProgram, type RunningProgram } from '../e2e/programs.js';
 
 export const ACCUMULATOR = 'services/accumulator/dist/main.js';
@@ -17,9 +18,21 @@ export const STEPS = [1, 5];
 export const GRACE = '1s';
 
 export interface ClusterOptions {
+  /** Redis membership; '' when `accumulators` lists the members. */
   redisUrl: string;
   prefix: string;
   root: string;
+  /** A static member list (`id=host:port`), read by relays and accumulators alike, instead of Redis. */
+  accumulators?: string[];
+  /** `ring.placement` of every program (default carillon). */
+  placement?: StatsdPlacement;
+}
+
+/** The membership keys: Redis, or the static list (`--set` takes a list comma-separated). */
+function ringSource(cluster: ClusterOptions): Record<string, string> {
+  const placement: Record<string, string> = cluster.placement ? { 'ring.placement': cluster.placement } : {};
+  if (cluster.accumulators) return { accumulators: cluster.accumulators.join(','), ...placement };
+  return { 'ring.redis_url': cluster.redisUrl, ...placement };
 }
 
 export interface Accumulator {
@@ -47,7 +60,7 @@ export async function startAccumulator(
     'member.address': `127.0.0.1:${grpcPort}`,
     'grpc.listen': `127.0.0.1:${grpcPort}`,
     'http.listen': `127.0.0.1:${httpPort}`,
-    'ring.redis_url': cluster.redisUrl,
+    ...ringSource(cluster),
     'ring.prefix': cluster.prefix,
     'ring.propagation_delay': '2s',
     'ring.heartbeat_interval': '1s',
@@ -73,20 +86,23 @@ export async function restartAccumulator(accumulator: Accumulator): Promise<Accu
 
 export interface Relay {
   graphitePort: number;
+  /** StatsD over TCP (ordered, nothing lost: what the tests send StatsD through). */
+  statsdPort: number;
   httpPort: number;
   program: RunningProgram;
 }
 
 export async function startRelay(cluster: ClusterOptions): Promise<Relay> {
   const graphitePort = await freePort();
+  const statsdPort = await freePort();
   const httpPort = await freePort();
   const pairs: Record<string, string> = {
     'graphite.tcp_listen': `127.0.0.1:${graphitePort}`,
     'graphite.udp_listen': '',
-    'statsd.tcp_listen': '',
+    'statsd.tcp_listen': `127.0.0.1:${statsdPort}`,
     'statsd.udp_listen': '',
     'http.listen': `127.0.0.1:${httpPort}`,
-    'ring.redis_url': cluster.redisUrl,
+    ...ringSource(cluster),
     'ring.prefix': cluster.prefix,
     'ring.propagation_delay': '2s',
     'ring.poll_interval': '1s',
@@ -97,10 +113,10 @@ export async function startRelay(cluster: ClusterOptions): Promise<Relay> {
   };
   const args = Object.entries(pairs).flatMap(([k, v]) => ['--set', `${k}=${v}`]);
   const program = await startProgram(RELAY, args, 'relay started');
-  return { graphitePort, httpPort, program };
+  return { graphitePort, statsdPort, httpPort, program };
 }
 
-/** An ordered Graphite TCP connection to a relay: lines for one key always travel in the order written. */
+/** An ordered TCP connection to a relay (Graphite or StatsD): lines for one key always travel in the order written. */
 export class LineSender {
   private readonly socket: Socket;
   private failure: Error | undefined;
