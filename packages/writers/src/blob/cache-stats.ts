@@ -1,3 +1,5 @@
+import { zeroStats } from '../pool/shard-writer.js';
+
 /** Counters of a worker's chunk cache, reported to the store on the main thread and exported there. */
 export const CHUNK_CACHE_STATS = {
   points_appended: 'Points appended to open chunks',
@@ -17,9 +19,7 @@ export type ChunkCacheStatName = keyof typeof CHUNK_CACHE_STATS;
 export type ChunkCacheStats = Record<ChunkCacheStatName, number>;
 
 export function emptyChunkCacheStats(): ChunkCacheStats {
-  const stats = {} as ChunkCacheStats;
-  for (const key of Object.keys(CHUNK_CACHE_STATS) as ChunkCacheStatName[]) stats[key] = 0;
-  return stats;
+  return zeroStats(CHUNK_CACHE_STATS);
 }
 
 /** What a worker reports besides the counters. */

@@ -12,19 +12,16 @@
  */
 import type { Resolution } from '@carillon/core';
 import type { CassandraClient } from '../cassandra/client.js';
-import { flatTableCql, indexTablesCql, keyspaceCql, compactionWindow } from '../cassandra/schema.js';
+import { flatTableCql, indexTablesCql, keyspaceCql, timeSeriesTableCql } from '../cassandra/schema.js';
 import type { CassandraOptions } from '../cassandra/options.js';
 import { chunkTable, schemaOf, writesBlob, writesFlat, type BlobOptions } from './options.js';
 
 export function chunkTableCql(keyspace: string, resolution: Resolution): string {
-  const window = compactionWindow(resolution.ttl);
-  return (
-    `CREATE TABLE IF NOT EXISTS ${keyspace}.${chunkTable(resolution)} (` +
-    'id bigint, chunk_start bigint, data blob, PRIMARY KEY (id, chunk_start)) ' +
-    'WITH CLUSTERING ORDER BY (chunk_start ASC) ' +
-    `AND default_time_to_live = ${resolution.ttl} ` +
-    "AND compaction = {'class': 'TimeWindowCompactionStrategy', " +
-    `'compaction_window_unit': '${window.unit}', 'compaction_window_size': '${window.size}'}`
+  return timeSeriesTableCql(
+    `${keyspace}.${chunkTable(resolution)}`,
+    'id bigint, chunk_start bigint, data blob, PRIMARY KEY (id, chunk_start)',
+    'chunk_start',
+    resolution,
   );
 }
 

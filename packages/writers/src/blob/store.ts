@@ -5,22 +5,13 @@
  * (stored ones and the workers' open ones); find and tags from the index tables.
  */
 import { randomUUID } from 'node:crypto';
-import type {
-  AggregationRule,
-  FlushBatch,
-  Logger,
-  MetricsRegistry,
-  Resolution,
-  SeriesReader,
-  Writer,
-} from '@carillon/core';
+import type { FlushBatch, Resolution, SeriesReader, Writer } from '@carillon/core';
 import { WritePool } from '../pool/write-pool.js';
-import { createCassandraClient, type CassandraClient } from '../cassandra/client.js';
-import { CassandraFinder, type FinderDeps } from '../cassandra/finder.js';
+import type { CassandraClient } from '../cassandra/client.js';
+import { CassandraFinder } from '../cassandra/finder.js';
 import type { CassandraOptions } from '../cassandra/options.js';
 import { CassandraReader } from '../cassandra/reader.js';
-import { withRetries } from '../cassandra/retry.js';
-import type { CassandraPoolOptions } from '../cassandra/store.js';
+import { connectWithSchema, type CassandraPoolOptions, type CassandraStoreDeps } from '../cassandra/store.js';
 import { CHUNK_CACHE_STATS, emptyChunkCacheStats, type ChunkCacheStatName } from './cache-stats.js';
 import { ChunkRows } from './chunk-rows.js';
 import { OpenChunkRequester } from './open-chunk-channel.js';
@@ -48,26 +39,14 @@ export class CassandraBlobStore implements Writer, SeriesReader {
     options: CassandraOptions,
     blobOptions: BlobStoreOptions,
     pool: CassandraPoolOptions,
-    deps: {
-      metrics: MetricsRegistry;
-      logger?: Logger;
-      aggregationRules: readonly AggregationRule[];
-      finder: FinderDeps;
-    },
+    deps: CassandraStoreDeps,
   ): Promise<CassandraBlobStore> {
     const blob: BlobOptions = { ...blobOptions, channel: `carillon-blob-${options.keyspace}-${randomUUID()}` };
-    const admin = createCassandraClient(options, false);
-    try {
-      await withRetries(
-        () => ensureBlobStoreSchema(admin, options, blob),
-        { ...options.retry, maxRetries: Math.min(options.retry.maxRetries, 10) },
-        (error) => deps.logger?.warn({ err: error }, 'cassandra: schema not made yet, retrying'),
-      );
-    } finally {
-      await admin.shutdown();
-    }
-    const client = createCassandraClient(options, true);
-    await client.connect();
+    const client = await connectWithSchema(
+      options,
+      (admin) => ensureBlobStoreSchema(admin, options, blob),
+      deps.logger,
+    );
     const registry = deps.metrics;
     const counters = Object.fromEntries(
       (Object.keys(CHUNK_CACHE_STATS) as ChunkCacheStatName[]).map((key) => [

@@ -35,11 +35,24 @@ export function keyspaceCql(options: CassandraOptions): string {
 }
 
 export function flatTableCql(keyspace: string, resolution: Resolution): string {
+  return timeSeriesTableCql(
+    `${keyspace}.${flatTable(resolution)}`,
+    'id bigint, time timestamp, min double, max double, sum double, first double, last double, count bigint, ' +
+      'PRIMARY KEY (id, time)',
+    'time',
+    resolution,
+  );
+}
+
+/**
+ * A table of one resolution: clustered by time (`clustering`, ascending), the resolution's TTL as default and
+ * TWCS windows from it (compactionWindow), so whole SSTables expire together. Flat and chunk tables are made so.
+ */
+export function timeSeriesTableCql(table: string, columns: string, clustering: string, resolution: Resolution): string {
   const window = compactionWindow(resolution.ttl);
   return (
-    `CREATE TABLE IF NOT EXISTS ${keyspace}.${flatTable(resolution)} (` +
-    'id bigint, time timestamp, min double, max double, sum double, first double, last double, count bigint, ' +
-    'PRIMARY KEY (id, time)) WITH CLUSTERING ORDER BY (time ASC) ' +
+    `CREATE TABLE IF NOT EXISTS ${table} (${columns}) ` +
+    `WITH CLUSTERING ORDER BY (${clustering} ASC) ` +
     `AND default_time_to_live = ${resolution.ttl} ` +
     "AND compaction = {'class': 'TimeWindowCompactionStrategy', " +
     `'compaction_window_unit': '${window.unit}', 'compaction_window_size': '${window.size}'}`

@@ -21,6 +21,38 @@ import type { CassandraOptions } from './options.js';
 
 export type CassandraPoolOptions = Omit<WritePoolOptions, 'name' | 'writers'>;
 
+/** What a Cassandra store (flat or with chunks) is opened with besides its options. */
+export interface CassandraStoreDeps {
+  metrics: MetricsRegistry;
+  logger?: Logger;
+  aggregationRules: readonly AggregationRule[];
+  finder: FinderDeps;
+}
+
+/**
+ * Makes the schema with an admin client (retrying with backoff while Cassandra does not answer, at most 10 times),
+ * then connects the client that works in the keyspace.
+ */
+export async function connectWithSchema(
+  options: CassandraOptions,
+  ensure: (admin: CassandraClient) => Promise<void>,
+  logger: Logger | undefined,
+): Promise<CassandraClient> {
+  const admin = createCassandraClient(options, false);
+  try {
+    await withRetries(
+      () => ensure(admin),
+      { ...options.retry, maxRetries: Math.min(options.retry.maxRetries, 10) },
+      (error) => logger?.warn({ err: error }, 'cassandra: schema not made yet, retrying'),
+    );
+  } finally {
+    await admin.shutdown();
+  }
+  const client = createCassandraClient(options, true);
+  await client.connect();
+  return client;
+}
+
 export class CassandraStore implements Writer, SeriesReader {
   readonly name = 'cassandra';
 
@@ -35,25 +67,9 @@ export class CassandraStore implements Writer, SeriesReader {
   static async open(
     options: CassandraOptions,
     pool: CassandraPoolOptions,
-    deps: {
-      metrics: MetricsRegistry;
-      logger?: Logger;
-      aggregationRules: readonly AggregationRule[];
-      finder: FinderDeps;
-    },
+    deps: CassandraStoreDeps,
   ): Promise<CassandraStore> {
-    const admin = createCassandraClient(options, false);
-    try {
-      await withRetries(
-        () => ensureSchema(admin, options),
-        { ...options.retry, maxRetries: Math.min(options.retry.maxRetries, 10) },
-        (error) => deps.logger?.warn({ err: error }, 'cassandra: schema not made yet, retrying'),
-      );
-    } finally {
-      await admin.shutdown();
-    }
-    const client = createCassandraClient(options, true);
-    await client.connect();
+    const client = await connectWithSchema(options, (admin) => ensureSchema(admin, options), deps.logger);
     const writePool = new WritePool(
       { ...pool, name: 'cassandra', writers: [{ kind: 'cassandra', name: 'cassandra', options }] },
       { metrics: deps.metrics, logger: deps.logger },

@@ -33,14 +33,14 @@ export type WriterStatName = keyof typeof WRITER_STATS;
 export type WriterStats = Record<WriterStatName, number>;
 
 export function emptyWriterStats(): WriterStats {
-  return {
-    rows_written: 0,
-    rows_failed: 0,
-    retries: 0,
-    index_rows_written: 0,
-    index_cache_hits: 0,
-    index_rows_failed: 0,
-  };
+  return zeroStats(WRITER_STATS);
+}
+
+/** A counter record with every name of `descriptions` at 0, in their order (writer stats, chunk cache stats). */
+export function zeroStats<Name extends string>(descriptions: Readonly<Record<Name, string>>): Record<Name, number> {
+  const stats = {} as Record<Name, number>;
+  for (const key of Object.keys(descriptions) as Name[]) stats[key] = 0;
+  return stats;
 }
 
 export interface ShardWriter {
