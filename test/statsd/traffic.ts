@@ -5,6 +5,7 @@
  * samples, each `h`/`d` key mirrored by an `ms` twin key with the same values so carillon's timer maths for them
  * can be checked against the reference's timer maths.
  */
+import { mulberry32 } from '../support/random.js';
 
 export interface TrafficShape {
   counters: number;
@@ -33,18 +34,6 @@ export interface Traffic {
   histogramTwins: Map<string, string>;
 }
 
-/** mulberry32: small, fast, reproducible. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 type Kind = 'c' | 'ms' | 'g' | 's';
 interface Key {
   kind: Kind;
@@ -55,7 +44,7 @@ interface Key {
 }
 
 export function generateTraffic(shape: TrafficShape): Traffic {
-  const rand = random(shape.seed);
+  const rand = mulberry32(shape.seed);
   const int = (n: number): number => Math.floor(rand() * n);
   const pick = <T>(items: readonly T[]): T => items[int(items.length)]!;
   const decimal = (max: number, digits: number): string => (rand() * max).toFixed(digits);

@@ -11,18 +11,7 @@ import {
   encodeChunk,
   readChunkHeader,
 } from '@carillon/codec';
-
-/** mulberry32: a small seeded PRNG so every failure reproduces. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../../../test/support/random.js';
 
 const bitsView = new DataView(new ArrayBuffer(8));
 function bitsOf(value: number): bigint {
@@ -96,7 +85,7 @@ const timeSources: Record<string, TimeSource> = {
 
 /** A series mixing single-value and full points, as an accumulator produces them. */
 function series(seed: number, length: number, values: ValueSource, times: TimeSource, step: number): StatPoint[] {
-  const r = prng(seed);
+  const r = mulberry32(seed);
   const points: StatPoint[] = [];
   let time = Math.floor((r() - 0.5) * 2 ** 34);
   for (let i = 0; i < length; i++) {
@@ -120,7 +109,7 @@ function series(seed: number, length: number, values: ValueSource, times: TimeSo
 
 describe('BitWriter / BitReader', () => {
   it('round-trip random widths 0..32 across byte boundaries and buffer growth', () => {
-    const r = prng(1);
+    const r = mulberry32(1);
     const writes: [number, number][] = [];
     const writer = new BitWriter(8);
     for (let i = 0; i < 5000; i++) {
@@ -261,7 +250,7 @@ describe('compression', () => {
 
 /** Realistic 10 s series, the same shapes the benchmark measures. */
 function realisticSeries(length: number): Record<string, StatPoint[]> {
-  const r = prng(99);
+  const r = mulberry32(99);
   const start = 1_700_000_000;
   const cpu: StatPoint[] = [];
   const counter: StatPoint[] = [];
@@ -364,7 +353,7 @@ describe('decoding bad bytes', () => {
   });
 
   it('never fails with anything but ChunkFormatError on corrupted chunks', () => {
-    const r = prng(5);
+    const r = mulberry32(5);
     for (let i = 0; i < 2000; i++) {
       const bytes = good.slice();
       const flips = 1 + Math.floor(r() * 4);
