@@ -1,23 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { makeBatch, MetricsRegistry, parseResolutions, statPointOf, type StatPoint } from '@carillon/core';
+import { makeBatch, MetricsRegistry, parseResolutions } from '@carillon/core';
 import { MemoryStore } from '@carillon/query';
+import { pointOfSamples as point } from '../../../test/support/stat-points.js';
 
 const [tenSeconds, oneMinute] = parseResolutions(['10s:1h', '1m:1d']) as [
   ReturnType<typeof parseResolutions>[number],
   ReturnType<typeof parseResolutions>[number],
 ];
-
-function point(time: number, values: number[]): StatPoint {
-  const p = statPointOf(time, values[0]!);
-  for (const v of values.slice(1)) {
-    p.min = Math.min(p.min, v);
-    p.max = Math.max(p.max, v);
-    p.sum += v;
-    p.last = v;
-    p.count++;
-  }
-  return p;
-}
 
 describe('MemoryStore', () => {
   it('reads back flushed StatPoints reduced by each series aggregation method', async () => {
