@@ -5,14 +5,12 @@
  * Registers in the ring (Redis) or takes a static member list. SIGTERM leaves the ring at the next boundary,
  * keeps serving the windows still owned until they are flushed, then exits.
  */
-import { Command } from 'commander';
 import {
-  ConfigError,
-  ConfigSource,
   MetricsRegistry,
   createLogger,
-  parseOverrides,
-  readTomlFile,
+  onStopSignals,
+  readProgramConfig,
+  runProgram,
   type Logger,
 } from '@carillon/core';
 import {
@@ -33,24 +31,16 @@ import { RingOwnership } from './ownership.js';
 import { StatPointFileWriter } from './statpoint-file-writer.js';
 import { readWatermark } from './watermark-file.js';
 
-function readConfig(argv: string[]): AccumulatorConfig {
-  const program = new Command()
-    .name('carillon-accumulator')
-    .description('Accumulator: relay batches over gRPC in, aggregated windows to the writers, Graphite API out')
-    .option('-c, --config <file>', 'TOML configuration file (env CARILLON_CONFIG)', process.env.CARILLON_CONFIG)
-    .option('-s, --set <key=value...>', 'override one config key, e.g. --set member.id=acc-0 (repeatable)', [])
-    .parse(argv);
-  const options = program.opts<{ config?: string; set: string[] }>();
-  try {
-    const file = options.config ? readTomlFile(options.config) : {};
-    return readAccumulatorConfig(new ConfigSource(file, process.env, parseOverrides(options.set)));
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`carillon-accumulator: ${error.message}\n`);
-      process.exit(2);
-    }
-    throw error;
-  }
+function readConfig(argv: readonly string[]): AccumulatorConfig {
+  return readProgramConfig(
+    {
+      name: 'carillon-accumulator',
+      description: 'Accumulator: relay batches over gRPC in, aggregated windows to the writers, Graphite API out',
+      exampleOverride: 'member.id=acc-0',
+      read: readAccumulatorConfig,
+    },
+    argv,
+  );
 }
 
 /** The watermark to resume from, or undefined for a fresh start (none, or older than the relays still hold). */
@@ -160,6 +150,7 @@ async function main(argv: string[]): Promise<void> {
       keepaliveTimeMs: config.grpc.keepaliveTimeMs,
       keepaliveTimeoutMs: config.grpc.keepaliveTimeoutMs,
       closeTimeoutMs: config.grpc.closeTimeoutMs,
+      maxRelays: config.durability.maxRelays,
     },
     new BatchHandler(node.ingest, durability, ownership, node.aggregator),
     registry,
@@ -181,10 +172,7 @@ async function main(argv: string[]): Promise<void> {
     'accumulator started',
   );
 
-  let stopping = false;
-  const stop = async (signal: string): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
+  onStopSignals(async (signal) => {
     const flushCycle = cycle;
     let until = Math.floor(Date.now() / 1000);
     if (membership instanceof RedisMembership) {
@@ -219,12 +207,7 @@ async function main(argv: string[]): Promise<void> {
     await node.stop();
     logger.info('stopped');
     process.exit(0);
-  };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
+  });
 }
 
-main(process.argv).catch((error: unknown) => {
-  process.stderr.write(`carillon-accumulator: ${(error as Error).stack ?? String(error)}\n`);
-  process.exit(1);
-});
+runProgram('carillon-accumulator', () => main(process.argv));

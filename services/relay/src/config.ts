@@ -9,7 +9,7 @@ import {
   type ConfigSource,
   type ListenAddress,
 } from '@carillon/core';
-import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_LINE_LENGTH } from '@carillon/protocols';
+import { readLineListenerConfig, type LineListenerConfig } from '@carillon/protocols';
 import { DEFAULT_REPLICAS, readStatsdPlacement, type RingMember, type StatsdPlacement } from '@carillon/ring';
 import { DEFAULT_LINK_OPTIONS, type AccumulatorLinkOptions } from '@carillon/transport';
 
@@ -18,15 +18,6 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** The aggregator's default resolutions (the relay needs only the coarsest step, for ring boundaries). */
 export const DEFAULT_TIMES = ['10s:168h', '1m:720h', '10m:21600h'] as const;
-
-export interface ListenerConfig {
-  tcp: ListenAddress | null;
-  udp: ListenAddress | null;
-  maxLineLength: number;
-  maxConnections: number;
-  idleTimeoutMs: number;
-  udpReceiveBufferBytes: number | undefined;
-}
 
 export interface RedisRingConfig {
   redisUrl: string;
@@ -41,8 +32,8 @@ export interface RedisRingConfig {
 
 export interface RelayConfig {
   logLevel: LogLevel;
-  graphite: ListenerConfig;
-  statsd: ListenerConfig;
+  graphite: LineListenerConfig;
+  statsd: LineListenerConfig;
   replicas: number;
   /**
    * How StatsD keys are placed: `carillon` (MurmurHash3 ring, versioned) or `statsd-proxy` (the reference StatsD
@@ -55,19 +46,6 @@ export interface RelayConfig {
   staticMembers: RingMember[];
   link: AccumulatorLinkOptions;
   http: { listen: ListenAddress | null };
-}
-
-function readListeners(source: ConfigSource, section: 'graphite' | 'statsd', defaultPort: number): ListenerConfig {
-  const key = (name: string): string => `${section}.${name}`;
-  const receiveBuffer = source.integer(key('udp_receive_buffer_bytes'), 0, { min: 0 });
-  return {
-    tcp: parseListenAddress(source.string(key('tcp_listen'), `:${defaultPort}`), key('tcp_listen')),
-    udp: parseListenAddress(source.string(key('udp_listen'), `:${defaultPort}`), key('udp_listen')),
-    maxLineLength: source.integer(key('max_line_length'), DEFAULT_MAX_LINE_LENGTH, { min: 64 }),
-    maxConnections: source.integer(key('max_connections'), DEFAULT_MAX_CONNECTIONS, { min: 1 }),
-    idleTimeoutMs: 1000 * source.duration(key('idle_timeout'), `${DEFAULT_IDLE_TIMEOUT_MS / 1000}s`),
-    udpReceiveBufferBytes: receiveBuffer === 0 ? undefined : receiveBuffer,
-  };
 }
 
 /** `id=host:port` entries of `accumulators`. */
@@ -117,8 +95,8 @@ function readLink(source: ConfigSource, maxLineLength: number): AccumulatorLinkO
 
 export function readRelayConfig(source: ConfigSource): RelayConfig {
   const resolutions = parseResolutions(source.stringList('times', DEFAULT_TIMES), 'times');
-  const graphite = readListeners(source, 'graphite', 2003);
-  const statsd = readListeners(source, 'statsd', 8125);
+  const graphite = readLineListenerConfig(source, 'graphite', 2003);
+  const statsd = readLineListenerConfig(source, 'statsd', 8125);
   const redisUrl = source.string('ring.redis_url', '');
   const staticMembers = parseStaticMembers(source.stringList('accumulators', []));
   const ringKeys = {

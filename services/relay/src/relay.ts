@@ -5,10 +5,10 @@
  */
 import type { Server } from 'node:http';
 import { MetricsRegistry, type Logger } from '@carillon/core';
-import { listenTcp, listenUdp, type LineCounters, type LineHandler, type Listener } from '@carillon/protocols';
+import { startLineListeners, type Listener } from '@carillon/protocols';
 import { RedisMembership, StaticMembership, StatsdProxyRing, type Membership } from '@carillon/ring';
 import { newRelayId } from '@carillon/transport';
-import type { ListenerConfig, RelayConfig } from './config.js';
+import type { RelayConfig } from './config.js';
 import { ringReport, startHttpServer, type RingReport } from './http-server.js';
 import { LineRouter } from './line-router.js';
 import { LinkPool } from './link-pool.js';
@@ -19,32 +19,6 @@ export interface RelayPorts {
   statsdTcp?: number;
   statsdUdp?: number;
   http?: number;
-}
-
-async function startListeners(
-  config: ListenerConfig,
-  lines: LineCounters,
-  onLine: LineHandler,
-): Promise<{ tcp?: Listener; udp?: Listener }> {
-  const tcp = config.tcp
-    ? await listenTcp(
-        {
-          ...config.tcp,
-          lines,
-          maxLineLength: config.maxLineLength,
-          maxConnections: config.maxConnections,
-          idleTimeoutMs: config.idleTimeoutMs,
-        },
-        onLine,
-      )
-    : undefined;
-  const udp = config.udp
-    ? await listenUdp(
-        { ...config.udp, lines, maxLineLength: config.maxLineLength, receiveBufferSize: config.udpReceiveBufferBytes },
-        onLine,
-      )
-    : undefined;
-  return { tcp, udp };
 }
 
 export class Relay {
@@ -94,8 +68,8 @@ export class Relay {
         : undefined;
     const router = new LineRouter(() => membership.schedule, pool, metrics, statsdProxy);
 
-    const graphite = await startListeners(config.graphite, router.graphiteCounters, router.graphiteLine);
-    const statsd = await startListeners(config.statsd, router.statsdCounters, router.statsdLine);
+    const graphite = await startLineListeners(config.graphite, router.graphiteCounters, router.graphiteLine, logger);
+    const statsd = await startLineListeners(config.statsd, router.statsdCounters, router.statsdLine, logger);
     const listeners = [graphite.tcp, graphite.udp, statsd.tcp, statsd.udp].filter((l): l is Listener => !!l);
     const ports: RelayPorts = {
       graphiteTcp: graphite.tcp?.port,
