@@ -6,7 +6,7 @@
  */
 import { appendFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { STAT_STRIDE, type FlushBatch, type Writer } from '@carillon/core';
+import { statPointAt, type FlushBatch, type Writer } from '@carillon/core';
 
 export interface StatPointRecord {
   name: string;
@@ -33,18 +33,7 @@ export class StatPointFileWriter implements Writer {
     const { names, stats, time } = batch;
     const step = batch.resolution.step;
     for (let i = 0; i < names.length; i++) {
-      const o = i * STAT_STRIDE;
-      const record: StatPointRecord = {
-        name: names[i]!,
-        step,
-        time,
-        min: stats[o]!,
-        max: stats[o + 1]!,
-        sum: stats[o + 2]!,
-        first: stats[o + 3]!,
-        last: stats[o + 4]!,
-        count: stats[o + 5]!,
-      };
+      const record: StatPointRecord = { name: names[i]!, step, ...statPointAt(stats, i, time) };
       lines.push(JSON.stringify(record));
     }
     const text = lines.length === 0 ? '' : `${lines.join('\n')}\n`;
