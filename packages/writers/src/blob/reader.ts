@@ -3,22 +3,14 @@
  * the open chunk a pool worker holds in memory (points flushed since the last persist), decoded and merged. The
  * open chunk replaces the stored version of the same row, which holds a prefix of it.
  */
-import {
-  aggregationRuleFor,
-  seriesId,
-  splitCanonical,
-  valueOf,
-  type AggregationRule,
-  type Resolution,
-  type SeriesReader,
-  type StatPoint,
-} from '@carillon/core';
+import { seriesId, splitCanonical, type AggregationRule, type Resolution, type StatPoint } from '@carillon/core';
 import { decodeChunk } from '@carillon/codec';
+import { StatPointReader } from '../cassandra/reader.js';
 import type { ChunkRows } from './chunk-rows.js';
 import type { OpenChunkRequester } from './open-chunk-channel.js';
 import { chunkSpanOf, type BlobOptions } from './options.js';
 
-export class BlobReader implements SeriesReader {
+export class BlobReader extends StatPointReader {
   /** Stored chunks that did not decode (skipped, so the rest of the range still answers). */
   unreadableChunks = 0;
 
@@ -26,8 +18,10 @@ export class BlobReader implements SeriesReader {
     private readonly rows: ChunkRows,
     private readonly blob: BlobOptions,
     private readonly openChunks: OpenChunkRequester,
-    private readonly aggregationRules: readonly AggregationRule[],
-  ) {}
+    aggregationRules: readonly AggregationRule[],
+  ) {
+    super(aggregationRules);
+  }
 
   /** The StatPoints of `name` with window start in [from, until), oldest first. */
   async points(name: string, resolution: Resolution, from: number, until: number): Promise<StatPoint[]> {
@@ -55,18 +49,5 @@ export class BlobReader implements SeriesReader {
       for (const point of points) if (point.time >= from && point.time < until) byTime.set(point.time, point);
     }
     return [...byTime.values()].sort((a, b) => a.time - b.time);
-  }
-
-  async fetch(name: string, resolution: Resolution, from: number, until: number): Promise<(number | null)[]> {
-    const count = Math.max(0, Math.ceil((until - from) / resolution.step));
-    const values = new Array<number | null>(count).fill(null);
-    const method = aggregationRuleFor(splitCanonical(name).path, this.aggregationRules).method;
-    for (const point of await this.points(name, resolution, from, until)) {
-      const slot = Math.floor((point.time - from) / resolution.step);
-      if (slot < 0 || slot >= count || point.count === 0) continue;
-      const value = valueOf(point, method);
-      if (Number.isFinite(value)) values[slot] = value;
-    }
-    return values;
   }
 }

@@ -18,12 +18,39 @@ import { flatTable, type CassandraOptions } from './options.js';
 /** Rows fetched per page: one page covers most render ranges. */
 const FETCH_SIZE = 5_000;
 
-export class CassandraReader implements SeriesReader {
+/**
+ * A SeriesReader over StatPoints: `fetch` gives one slot per window in [from, until), each the value the series'
+ * aggregation rule takes from its StatPoint (core valueOf); null where there is no point, an empty one, or a
+ * non-finite value. The flat-row and chunk readers differ only in how they read the points.
+ */
+export abstract class StatPointReader implements SeriesReader {
+  constructor(private readonly aggregationRules: readonly AggregationRule[]) {}
+
+  /** The stored StatPoints of `name` with window start in [from, until), oldest first. */
+  abstract points(name: string, resolution: Resolution, from: number, until: number): Promise<StatPoint[]>;
+
+  async fetch(name: string, resolution: Resolution, from: number, until: number): Promise<(number | null)[]> {
+    const count = Math.max(0, Math.ceil((until - from) / resolution.step));
+    const values = new Array<number | null>(count).fill(null);
+    const method = aggregationRuleFor(splitCanonical(name).path, this.aggregationRules).method;
+    for (const point of await this.points(name, resolution, from, until)) {
+      const slot = Math.floor((point.time - from) / resolution.step);
+      if (slot < 0 || slot >= count || point.count === 0) continue;
+      const value = valueOf(point, method);
+      if (Number.isFinite(value)) values[slot] = value;
+    }
+    return values;
+  }
+}
+
+export class CassandraReader extends StatPointReader {
   constructor(
     private readonly client: CassandraClient,
     private readonly options: CassandraOptions,
-    private readonly aggregationRules: readonly AggregationRule[],
-  ) {}
+    aggregationRules: readonly AggregationRule[],
+  ) {
+    super(aggregationRules);
+  }
 
   /** The stored StatPoints of `name` with window start in [from, until), oldest first. */
   async points(name: string, resolution: Resolution, from: number, until: number): Promise<StatPoint[]> {
@@ -49,18 +76,5 @@ export class CassandraReader implements SeriesReader {
       pageState = result.pageState ?? undefined;
     } while (pageState);
     return points;
-  }
-
-  async fetch(name: string, resolution: Resolution, from: number, until: number): Promise<(number | null)[]> {
-    const count = Math.max(0, Math.ceil((until - from) / resolution.step));
-    const values = new Array<number | null>(count).fill(null);
-    const method = aggregationRuleFor(splitCanonical(name).path, this.aggregationRules).method;
-    for (const point of await this.points(name, resolution, from, until)) {
-      const slot = Math.floor((point.time - from) / resolution.step);
-      if (slot < 0 || slot >= count || point.count === 0) continue;
-      const value = valueOf(point, method);
-      if (Number.isFinite(value)) values[slot] = value;
-    }
-    return values;
   }
 }
