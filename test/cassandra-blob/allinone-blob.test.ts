@@ -6,7 +6,7 @@
  *   restart the series continues in the same chunk row (read back with CQL).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import cassandra from 'cassandra-driver';
+import type cassandra from 'cassandra-driver';
 import { seriesId } from '@carillon/core';
 import { decodeChunk } from '@carillon/codec';
 import {
@@ -19,19 +19,9 @@ import {
   waitFor,
   type RunningProgram,
 } from '../e2e/programs.js';
+import { cassandraProgramArgs, metricValue, PROGRAM, type RenderedSeries } from '../cassandra/allinone.js';
 import { cassandra as cassandraServer, uniqueKeyspace, type CassandraAddress } from '../harness/servers.js';
-
-const PROGRAM = 'services/allinone/dist/main.js';
-
-interface RenderedSeries {
-  target: string;
-  datapoints: [number | null, number][];
-}
-
-function metricValue(text: string, name: string): number {
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-  return line === undefined ? 0 : Number(line.slice(name.length + 1));
-}
+import { connectCql } from '../support/cassandra.js';
 
 interface Node {
   keyspace: string;
@@ -43,17 +33,11 @@ interface Node {
 
 async function makeNode(server: CassandraAddress, keyspace: string, settings: string[]): Promise<Node> {
   const [http, graphite, statsd] = [await freePort(), await freePort(), await freePort()];
-  const args = [
-    ...[
-      'store=cassandra',
-      `cassandra.contact_points=${server.contactPoints.join(',')}`,
-      `cassandra.keyspace=${keyspace}`,
-    ],
-    ...[`cassandra.local_data_center=${server.localDataCenter}`, 'cassandra.workers=2'],
-    ...[`http.listen=127.0.0.1:${http}`, `graphite.tcp_listen=127.0.0.1:${graphite}`, 'graphite.udp_listen='],
-    ...[`statsd.udp_listen=127.0.0.1:${statsd}`, 'statsd.tcp_listen=', 'aggregator.grace=1s', 'log_level=info'],
-    ...settings,
-  ].flatMap((setting) => ['--set', setting]);
+  const args = cassandraProgramArgs(
+    { contactPoints: server.contactPoints.join(','), localDataCenter: server.localDataCenter, keyspace },
+    { http, graphite, statsd },
+    settings,
+  );
   return { keyspace, http, graphite, args };
 }
 
@@ -71,12 +55,7 @@ describe('all-in-one with chunks in Cassandra', () => {
 
   beforeAll(async () => {
     server = await cassandraServer();
-    cql = new cassandra.Client({
-      contactPoints: server.contactPoints,
-      localDataCenter: server.localDataCenter,
-      encoding: { useBigIntAsLong: true },
-    });
-    await cql.connect();
+    cql = await connectCql(server);
   });
 
   afterAll(async () => {

@@ -6,7 +6,7 @@
  * the program keeps running, writes resume, and every point sent is in Cassandra.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import cassandra from 'cassandra-driver';
+import type cassandra from 'cassandra-driver';
 import { seriesId } from '@carillon/core';
 import {
   freePort,
@@ -19,19 +19,9 @@ import {
   type RunningProgram,
 } from '../e2e/programs.js';
 import { cassandra as cassandraServer, uniqueKeyspace } from '../harness/servers.js';
+import { connectCql } from '../support/cassandra.js';
+import { cassandraProgramArgs, metricValue, PROGRAM, type RenderedSeries } from './allinone.js';
 import { TcpProxy } from './tcp-proxy.js';
-
-const PROGRAM = 'services/allinone/dist/main.js';
-
-interface RenderedSeries {
-  target: string;
-  datapoints: [number | null, number][];
-}
-
-function metricValue(text: string, name: string): number {
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-  return line === undefined ? 0 : Number(line.slice(name.length + 1));
-}
 
 describe('all-in-one on Cassandra', () => {
   let proxy: TcpProxy;
@@ -55,21 +45,16 @@ describe('all-in-one on Cassandra', () => {
     proxy = await TcpProxy.start(host!, Number(port));
     ports = { http: await freePort(), graphite: await freePort() };
     const statsd = await freePort();
-    args = [
-      ...['store=cassandra', `cassandra.contact_points=127.0.0.1:${proxy.port}`, `cassandra.keyspace=${keyspace}`],
-      ...[`cassandra.local_data_center=${server.localDataCenter}`, 'cassandra.workers=2'],
-      ...['cassandra.connect_timeout_ms=1000', 'cassandra.read_timeout_ms=1000', 'cassandra.retry_max_delay_ms=300'],
-      ...['cassandra.retries=10000', 'cassandra.queue_high_water_points=2'],
-      ...[`http.listen=127.0.0.1:${ports.http}`, `graphite.tcp_listen=127.0.0.1:${ports.graphite}`],
-      ...[`graphite.udp_listen=127.0.0.1:${ports.graphite}`, `statsd.udp_listen=127.0.0.1:${statsd}`],
-      ...['statsd.tcp_listen=', 'times=2s:1h,10s:1d', 'aggregator.grace=1s', 'log_level=info'],
-    ].flatMap((setting) => ['--set', setting]);
-    cql = new cassandra.Client({
-      contactPoints: server.contactPoints,
-      localDataCenter: server.localDataCenter,
-      encoding: { useBigIntAsLong: true },
-    });
-    await cql.connect();
+    args = cassandraProgramArgs(
+      { contactPoints: `127.0.0.1:${proxy.port}`, localDataCenter: server.localDataCenter, keyspace },
+      { ...ports, statsd },
+      [
+        ...['cassandra.connect_timeout_ms=1000', 'cassandra.read_timeout_ms=1000', 'cassandra.retry_max_delay_ms=300'],
+        ...['cassandra.retries=10000', 'cassandra.queue_high_water_points=2'],
+        ...[`graphite.udp_listen=127.0.0.1:${ports.graphite}`, 'times=2s:1h,10s:1d'],
+      ],
+    );
+    cql = await connectCql(server);
     await start();
   });
 
@@ -120,32 +105,21 @@ describe('all-in-one on Cassandra', () => {
       40_000,
     );
     await waitFor('all rows', async () => (await rowsOf('flat_2s', 'e2e.servers.web2.requests')).length === 2, 10_000);
+    const statsOf = (r: cassandra.types.Row): unknown[] => [
+      r.get('min'),
+      r.get('max'),
+      r.get('sum'),
+      r.get('first'),
+      r.get('last'),
+      Number(r.get('count')),
+    ];
     const fine = await rowsOf('flat_2s', 'e2e.servers.web1.cpu');
-    expect(
-      fine.map((r) => [
-        (r.get('time') as Date).getTime() / 1000,
-        r.get('min'),
-        r.get('max'),
-        r.get('sum'),
-        r.get('first'),
-        r.get('last'),
-        Number(r.get('count')),
-      ]),
-    ).toEqual([
+    expect(fine.map((r) => [(r.get('time') as Date).getTime() / 1000, ...statsOf(r)])).toEqual([
       [base, 1, 5, 6, 1, 5, 2],
       [base + 2, 9, 9, 9, 9, 9, 1],
     ]);
     const coarse = await rowsOf('flat_10s', 'e2e.servers.web1.cpu');
-    expect(
-      coarse.map((r) => [
-        r.get('min'),
-        r.get('max'),
-        r.get('sum'),
-        r.get('first'),
-        r.get('last'),
-        Number(r.get('count')),
-      ]),
-    ).toEqual([[1, 9, 15, 1, 9, 3]]);
+    expect(coarse.map(statsOf)).toEqual([[1, 9, 15, 1, 9, 3]]);
     for (const r of fine) expect(r.get('ttl')).toBeGreaterThan(3500);
     for (const r of coarse) expect(r.get('ttl')).toBeGreaterThan(86_000);
 

@@ -5,13 +5,13 @@
  * Cassandra answers again every window that was not dropped is in the flat table.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import cassandra from 'cassandra-driver';
+import type cassandra from 'cassandra-driver';
 import { MetricsRegistry, parseResolutions, seriesId } from '@carillon/core';
 import { Aggregator, DEFAULT_AGGREGATOR_OPTIONS, parseStatsdOptions } from '@carillon/aggregator';
-import { compilePathGlob, QueryError } from '@carillon/query';
-import { CassandraStore, DEFAULT_CASSANDRA_OPTIONS } from '@carillon/writers';
+import { CassandraStore } from '@carillon/writers';
 import { WriterSink } from '../../services/accumulator/src/writer-sink.js';
 import { cassandra as cassandraServer, uniqueKeyspace } from '../harness/servers.js';
+import { cassandraOptions, connectCql, finderDeps, testPoolOptions } from '../support/cassandra.js';
 import { TcpProxy } from './tcp-proxy.js';
 
 const SERIES = 100;
@@ -31,34 +31,18 @@ describe('overload: skipped flushes and dropped windows', () => {
     proxy = await TcpProxy.start(host!, Number(port));
     keyspace = uniqueKeyspace('overload');
     store = await CassandraStore.open(
-      {
-        ...DEFAULT_CASSANDRA_OPTIONS,
+      cassandraOptions(server, keyspace, {
         contactPoints: [`127.0.0.1:${proxy.port}`],
-        localDataCenter: server.localDataCenter,
-        keyspace,
         resolutions,
         readTimeoutMs: 1_000,
         connectTimeoutMs: 1_000,
         maxInFlight: 4,
         retry: { maxRetries: 1_000, baseDelayMs: 50, maxDelayMs: 300 },
-      },
-      {
-        workers: 1,
-        highWaterPoints: 50,
-        maxQueuePoints: 100_000,
-        statsIntervalMs: 100,
-        restartDelayMs: 100,
-        closeTimeoutMs: 10_000,
-      },
-      { metrics: registry, aggregationRules: [], finder: { compilePathGlob, tooLarge: (m) => new QueryError(m) } },
+      }),
+      testPoolOptions({ workers: 1, highWaterPoints: 50 }),
+      { metrics: registry, aggregationRules: [], finder: finderDeps },
     );
-    cql = new cassandra.Client({
-      contactPoints: server.contactPoints,
-      localDataCenter: server.localDataCenter,
-      keyspace,
-      encoding: { useBigIntAsLong: true },
-    });
-    await cql.connect();
+    cql = await connectCql(server, keyspace);
   });
 
   afterAll(async () => {

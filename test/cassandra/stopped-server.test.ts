@@ -6,11 +6,11 @@
  * server: they see a pause, not an outage.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import cassandra from 'cassandra-driver';
+import type cassandra from 'cassandra-driver';
 import { makeBatch, MetricsRegistry, parseResolutions, seriesId, statPointOf, windowStart } from '@carillon/core';
-import { compilePathGlob, QueryError } from '@carillon/query';
-import { CassandraStore, DEFAULT_CASSANDRA_OPTIONS } from '@carillon/writers';
+import { CassandraStore } from '@carillon/writers';
 import { cassandra as cassandraServer, serverState, uniqueKeyspace } from '../harness/servers.js';
+import { cassandraOptions, connectCql, finderDeps, testPoolOptions } from '../support/cassandra.js';
 
 const SERIES = 200;
 const WINDOWS = 11;
@@ -33,33 +33,16 @@ describe('Cassandra process stopped and started under traffic', () => {
     pid = state.pid;
     const keyspace = uniqueKeyspace('stopped');
     store = await CassandraStore.open(
-      {
-        ...DEFAULT_CASSANDRA_OPTIONS,
-        contactPoints: server.contactPoints,
-        localDataCenter: server.localDataCenter,
-        keyspace,
+      cassandraOptions(server, keyspace, {
         resolutions,
         readTimeoutMs: 1_000,
         connectTimeoutMs: 1_000,
         retry: { maxRetries: 10_000, baseDelayMs: 50, maxDelayMs: 300 },
-      },
-      {
-        workers: 2,
-        highWaterPoints: SERIES,
-        maxQueuePoints: 1_000_000,
-        statsIntervalMs: 100,
-        restartDelayMs: 100,
-        closeTimeoutMs: 20_000,
-      },
-      { metrics: registry, aggregationRules: [], finder: { compilePathGlob, tooLarge: (m) => new QueryError(m) } },
+      }),
+      testPoolOptions({ highWaterPoints: SERIES, maxQueuePoints: 1_000_000, closeTimeoutMs: 20_000 }),
+      { metrics: registry, aggregationRules: [], finder: finderDeps },
     );
-    cql = new cassandra.Client({
-      contactPoints: server.contactPoints,
-      localDataCenter: server.localDataCenter,
-      keyspace,
-      encoding: { useBigIntAsLong: true },
-    });
-    await cql.connect();
+    cql = await connectCql(server, keyspace);
   });
 
   afterAll(async () => {

@@ -5,7 +5,7 @@
  * evict chunks, counted, without losing a point; the chunk table has its TTL and TWCS.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import cassandra from 'cassandra-driver';
+import type cassandra from 'cassandra-driver';
 import {
   DEFAULT_AGGREGATION_RULES,
   makeBatch,
@@ -17,18 +17,22 @@ import {
   type StatPoint,
 } from '@carillon/core';
 import { decodeChunk } from '@carillon/codec';
-import { compilePathGlob, QueryError } from '@carillon/query';
 import {
   CassandraBlobStore,
   DEFAULT_BLOB_OPTIONS,
-  DEFAULT_CASSANDRA_OPTIONS,
   type BlobStoreOptions,
   type CassandraOptions,
 } from '@carillon/writers';
 import { cassandra as cassandraServer, uniqueKeyspace } from '../../../test/harness/servers.js';
+import {
+  cassandraOptions,
+  connectCql,
+  expectTimeWindowTable,
+  finderDeps,
+  testPoolOptions,
+} from '../../../test/support/cassandra.js';
 
 const resolutions = parseResolutions(['10s:1h', '1m:1d']);
-const finderDeps = { compilePathGlob, tooLarge: (message: string) => new QueryError(message) };
 const names = [
   'blob.web1.cpu.user',
   'blob.web2.requests.count',
@@ -64,19 +68,11 @@ function blobOptions(overrides: Partial<BlobStoreOptions> = {}): BlobStoreOption
 }
 
 async function openStore(options: CassandraOptions, blob: BlobStoreOptions, registry = new MetricsRegistry()) {
-  return CassandraBlobStore.open(
-    options,
-    blob,
-    {
-      workers: 2,
-      highWaterPoints: 10_000,
-      maxQueuePoints: 100_000,
-      statsIntervalMs: 50,
-      restartDelayMs: 100,
-      closeTimeoutMs: 10_000,
-    },
-    { metrics: registry, aggregationRules: DEFAULT_AGGREGATION_RULES, finder: finderDeps },
-  );
+  return CassandraBlobStore.open(options, blob, testPoolOptions({ statsIntervalMs: 50 }), {
+    metrics: registry,
+    aggregationRules: DEFAULT_AGGREGATION_RULES,
+    finder: finderDeps,
+  });
 }
 
 async function writeTraffic(store: CassandraBlobStore, resolution: Resolution, base: number, from: number, to: number) {
@@ -119,20 +115,11 @@ describe('cassandra blob store', () => {
 
   beforeAll(async () => {
     const server = await cassandraServer();
-    options = {
-      ...DEFAULT_CASSANDRA_OPTIONS,
-      contactPoints: server.contactPoints,
-      localDataCenter: server.localDataCenter,
-      keyspace: uniqueKeyspace('blob'),
+    options = cassandraOptions(server, uniqueKeyspace('blob'), {
       resolutions,
       retry: { maxRetries: 5, baseDelayMs: 50, maxDelayMs: 500 },
-    };
-    cql = new cassandra.Client({
-      contactPoints: server.contactPoints,
-      localDataCenter: server.localDataCenter,
-      encoding: { useBigIntAsLong: true },
     });
-    await cql.connect();
+    cql = await connectCql(server);
   });
 
   afterAll(async () => {
@@ -187,14 +174,7 @@ describe('cassandra blob store', () => {
     } finally {
       await reopened.close();
     }
-    const table = await cql.execute(
-      "SELECT default_time_to_live, compaction FROM system_schema.tables WHERE keyspace_name = ? AND table_name = 'chunk_10s'",
-      [options.keyspace],
-    );
-    expect(table.rows[0]!.get('default_time_to_live')).toBe(3600);
-    expect((table.rows[0]!.get('compaction') as Record<string, string>).class).toContain(
-      'TimeWindowCompactionStrategy',
-    );
+    await expectTimeWindowTable(cql, options.keyspace, 'chunk_10s', 3600);
   });
 
   it('persists open chunks on the interval, and a new store resumes the stored chunk in the same row', async () => {

@@ -4,7 +4,7 @@
  * second writer that cannot reach Cassandra not holding back the first.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import cassandra from 'cassandra-driver';
+import type cassandra from 'cassandra-driver';
 import { pino } from 'pino';
 import {
   makeBatch,
@@ -15,24 +15,19 @@ import {
   statPointOf,
   type StatPoint,
 } from '@carillon/core';
-import { compilePathGlob, QueryError } from '@carillon/query';
-import { CassandraStore, DEFAULT_CASSANDRA_OPTIONS, WritePool, type CassandraOptions } from '@carillon/writers';
+import { QueryError } from '@carillon/query';
+import { CassandraStore, WritePool, type CassandraOptions } from '@carillon/writers';
 import { cassandra as cassandraServer, uniqueKeyspace } from '../../../test/harness/servers.js';
+import {
+  cassandraOptions,
+  connectCql,
+  expectTimeWindowTable,
+  finderDeps,
+  testPoolOptions,
+} from '../../../test/support/cassandra.js';
+import { pointOfSamples as point } from '../../../test/support/stat-points.js';
 
 const resolutions = parseResolutions(['10s:1h', '1m:1d']);
-const finderDeps = { compilePathGlob, tooLarge: (message: string) => new QueryError(message) };
-
-function point(time: number, values: number[]): StatPoint {
-  const p = statPointOf(time, values[0]!);
-  for (const v of values.slice(1)) {
-    p.min = Math.min(p.min, v);
-    p.max = Math.max(p.max, v);
-    p.sum += v;
-    p.last = v;
-    p.count++;
-  }
-  return p;
-}
 
 describe('cassandra store', () => {
   let options: CassandraOptions;
@@ -44,33 +39,16 @@ describe('cassandra store', () => {
 
   beforeAll(async () => {
     const server = await cassandraServer();
-    options = {
-      ...DEFAULT_CASSANDRA_OPTIONS,
-      contactPoints: server.contactPoints,
-      localDataCenter: server.localDataCenter,
-      keyspace: uniqueKeyspace('writers'),
+    options = cassandraOptions(server, uniqueKeyspace('writers'), {
       resolutions,
       retry: { maxRetries: 5, baseDelayMs: 50, maxDelayMs: 500 },
-    };
-    store = await CassandraStore.open(
-      options,
-      {
-        workers: 2,
-        highWaterPoints: 10_000,
-        maxQueuePoints: 100_000,
-        statsIntervalMs: 100,
-        restartDelayMs: 100,
-        closeTimeoutMs: 10_000,
-      },
-      { metrics: registry, aggregationRules: [], finder: finderDeps },
-    );
-    cql = new cassandra.Client({
-      contactPoints: server.contactPoints,
-      localDataCenter: server.localDataCenter,
-      keyspace: options.keyspace,
-      encoding: { useBigIntAsLong: true },
     });
-    await cql.connect();
+    store = await CassandraStore.open(options, testPoolOptions(), {
+      metrics: registry,
+      aggregationRules: [],
+      finder: finderDeps,
+    });
+    cql = await connectCql(server, options.keyspace);
   });
 
   afterAll(async () => {
@@ -114,14 +92,7 @@ describe('cassandra store', () => {
     const coarse = await cql.execute('SELECT sum, count, TTL(sum) AS ttl FROM flat_60s');
     expect(coarse.rows.map((r) => [r.get('sum'), Number(r.get('count'))])).toEqual([[10, 4]]);
     expect(coarse.rows[0]!.get('ttl')).toBeGreaterThan(86_000);
-    const table = await cql.execute(
-      "SELECT default_time_to_live, compaction FROM system_schema.tables WHERE keyspace_name = ? AND table_name = 'flat_10s'",
-      [options.keyspace],
-    );
-    expect(table.rows[0]!.get('default_time_to_live')).toBe(3600);
-    expect((table.rows[0]!.get('compaction') as Record<string, string>).class).toContain(
-      'TimeWindowCompactionStrategy',
-    );
+    await expectTimeWindowTable(cql, options.keyspace, 'flat_10s', 3600);
   });
 
   it('reads values back by the aggregation rule, one slot per window', async () => {

@@ -1,0 +1,39 @@
+/** What the all-in-one tests on Cassandra (flat rows, chunks) share: the program, its arguments, its answers. */
+export const PROGRAM = 'services/allinone/dist/main.js';
+
+export interface RenderedSeries {
+  target: string;
+  datapoints: [number | null, number][];
+}
+
+/** The value of an unlabelled sample in a /metrics text, 0 when it is absent. */
+export function metricValue(text: string, name: string): number {
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line === undefined ? 0 : Number(line.slice(name.length + 1));
+}
+
+/**
+ * `--set` arguments of an all-in-one on `store = cassandra` with 2 pool workers and 1 s grace, listening on
+ * 127.0.0.1 (Graphite TCP, StatsD UDP; the other listeners off); `settings` last, so they may override any of it.
+ */
+export function cassandraProgramArgs(
+  cassandra: { contactPoints: string; localDataCenter: string; keyspace: string },
+  ports: { http: number; graphite: number; statsd: number },
+  settings: string[],
+): string[] {
+  return [
+    ...[
+      'store=cassandra',
+      `cassandra.contact_points=${cassandra.contactPoints}`,
+      `cassandra.keyspace=${cassandra.keyspace}`,
+    ],
+    ...[`cassandra.local_data_center=${cassandra.localDataCenter}`, 'cassandra.workers=2'],
+    ...[
+      `http.listen=127.0.0.1:${ports.http}`,
+      `graphite.tcp_listen=127.0.0.1:${ports.graphite}`,
+      'graphite.udp_listen=',
+    ],
+    ...[`statsd.udp_listen=127.0.0.1:${ports.statsd}`, 'statsd.tcp_listen=', 'aggregator.grace=1s', 'log_level=info'],
+    ...settings,
+  ].flatMap((setting) => ['--set', setting]);
+}
