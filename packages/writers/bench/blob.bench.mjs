@@ -3,31 +3,23 @@
 // through the write pool (2 workers) as flat rows, then as chunks, each into its own keyspace (dropped after).
 // Chunks span 60 s here so every series closes (writes) its chunk twice in the run: the same Cassandra writes per
 // series as the default 1 h chunks persisted every 60 s. Prints a SKIPPED row, never a figure, without Cassandra.
-import { performance } from 'node:perf_hooks';
-import cassandra from 'cassandra-driver';
-import { makeBatch, MetricsRegistry, nowSeconds, parseResolutions } from '@carillon/core';
-import { CassandraBlobStore, CassandraStore, DEFAULT_BLOB_OPTIONS, DEFAULT_CASSANDRA_OPTIONS } from '@carillon/writers';
+import { makeBatch, MetricsRegistry, nowSeconds } from '@carillon/core';
+import { CassandraBlobStore, CassandraStore, DEFAULT_BLOB_OPTIONS } from '@carillon/writers';
+import {
+  names,
+  poolOptions,
+  reachable,
+  resolutions,
+  SERIES,
+  skippedRows,
+  storeDeps,
+  storeOptions,
+  timeFlushes,
+} from './cassandra-bench.mjs';
 
-const SERIES = 20_000;
 const WINDOWS = 12;
 const SPAN = 60;
-const resolutions = parseResolutions(['10s:168h', '1m:720h', '10m:21600h']);
-const names = Array.from({ length: SERIES }, (_, i) => `bench.host${i % 200}.metric${Math.floor(i / 200)}.value`);
-const contactPoints = (process.env.CASSANDRA_CONTACT_POINTS ?? '127.0.0.1:9042').split(',');
-const localDataCenter = process.env.CASSANDRA_LOCAL_DC ?? 'datacenter1';
-const pool = {
-  workers: 2,
-  highWaterPoints: 1e9,
-  maxQueuePoints: 1e9,
-  statsIntervalMs: 200,
-  restartDelayMs: 1000,
-  closeTimeoutMs: 60_000,
-};
-const deps = (metrics) => ({
-  metrics,
-  aggregationRules: [],
-  finder: { compilePathGlob: () => [], tooLarge: (m) => new Error(m) },
-});
+const pool = poolOptions(2);
 
 /** A gauge-like series: slow drift with noise, a few values per window. */
 function batchAt(time, w) {
@@ -43,25 +35,13 @@ function batchAt(time, w) {
   );
 }
 
-async function reachable() {
-  const client = new cassandra.Client({ contactPoints, localDataCenter, socketOptions: { connectTimeout: 3000 } });
-  try {
-    await client.connect();
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await client.shutdown().catch(() => undefined);
-  }
-}
-
 async function scenario(kind) {
   const keyspace = `bench_${kind}_${Date.now().toString(36)}`;
-  const options = { ...DEFAULT_CASSANDRA_OPTIONS, contactPoints, localDataCenter, keyspace, resolutions };
+  const options = storeOptions(keyspace);
   const metrics = new MetricsRegistry();
   const store =
     kind === 'flat'
-      ? await CassandraStore.open(options, pool, deps(metrics))
+      ? await CassandraStore.open(options, pool, storeDeps(metrics))
       : await CassandraBlobStore.open(
           options,
           {
@@ -71,42 +51,23 @@ async function scenario(kind) {
             persistIntervalMs: 3_600_000,
           },
           pool,
-          deps(metrics),
+          storeDeps(metrics),
         );
   // Aligned to the chunk span: window 0 opens every chunk, windows 6 and 12 close them.
   const start = Math.floor(nowSeconds() / SPAN) * SPAN - SPAN * 3;
-  try {
-    // The first window writes every index row, prepares statements (and for chunks looks up each series once).
-    let t = performance.now();
-    await store.write(batchAt(start, 0));
-    const firstSeconds = (performance.now() - t) / 1000;
-    t = performance.now();
-    for (let w = 1; w <= WINDOWS; w++) await store.write(batchAt(start + w * 10, w));
-    const seconds = (performance.now() - t) / 1000;
-    await new Promise((resolve) => setTimeout(resolve, 400));
-    const failed = metrics.value('write_pool_rows_failed_total', 'cassandra');
-    if (failed > 0) throw new Error(`${kind}: ${failed} rows failed`);
-    const rows = metrics.value('write_pool_rows_written_total', 'cassandra');
-    return { seriesPerSecond: (SERIES * WINDOWS) / seconds, firstSeconds, rows };
-  } finally {
-    await store.close();
-    const admin = new cassandra.Client({ contactPoints, localDataCenter });
-    await admin.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`).catch(() => undefined);
-    await admin.shutdown();
-  }
+  const { seconds, firstSeconds, rows } = await timeFlushes(
+    store,
+    metrics,
+    keyspace,
+    WINDOWS,
+    (w) => batchAt(start + w * 10, w),
+    `${kind}: `,
+  );
+  return { seriesPerSecond: (SERIES * WINDOWS) / seconds, firstSeconds, rows };
 }
 
 export default async function run() {
-  if (!(await reachable())) {
-    return [
-      {
-        name: `SKIPPED: no Cassandra answers at ${contactPoints.join(',')}`,
-        value: 0,
-        unit: '',
-        note: 'set CASSANDRA_CONTACT_POINTS to a running Cassandra (test/servers/prepare.sh fetches one)',
-      },
-    ];
-  }
+  if (!(await reachable())) return skippedRows();
   const flat = await scenario('flat');
   const blob = await scenario('blob');
   const note = (r) =>
