@@ -16,13 +16,14 @@ function trailingZeros(word: number): number {
   return 31 - Math.clz32(word & -word);
 }
 
-export class XorColumnsEncoder {
+/** The per-column state an encoder and its decoder both keep, in the same layout. */
+abstract class XorColumnState {
   // One typed array for all state (previous high and low words, window leading and trailing zeros per
   // column): an accumulator keeps an open encoder per series, so per-object overhead matters.
-  private readonly state: Int32Array;
-  private readonly low: number;
-  private readonly leading: number;
-  private readonly trailing: number;
+  protected readonly state: Int32Array;
+  protected readonly low: number;
+  protected readonly leading: number;
+  protected readonly trailing: number;
 
   constructor(columns: number) {
     this.state = new Int32Array(columns * 4);
@@ -30,7 +31,9 @@ export class XorColumnsEncoder {
     this.leading = columns * 2;
     this.trailing = columns * 3;
   }
+}
 
+export class XorColumnsEncoder extends XorColumnState {
   encode(out: BitWriter, column: number, value: number): void {
     const state = this.state;
     const high = highWord(value) | 0;
@@ -87,21 +90,7 @@ function writeMeaningful(out: BitWriter, high: number, low: number, trail: numbe
   }
 }
 
-export class XorColumnsDecoder {
-  // One typed array for all state (previous high and low words, window leading and trailing zeros per
-  // column): an accumulator keeps an open encoder per series, so per-object overhead matters.
-  private readonly state: Int32Array;
-  private readonly low: number;
-  private readonly leading: number;
-  private readonly trailing: number;
-
-  constructor(columns: number) {
-    this.state = new Int32Array(columns * 4);
-    this.low = columns;
-    this.leading = columns * 2;
-    this.trailing = columns * 3;
-  }
-
+export class XorColumnsDecoder extends XorColumnState {
   decode(input: BitReader, column: number): number {
     const state = this.state;
     if (input.readBit() === 1) {
