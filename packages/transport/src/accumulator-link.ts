@@ -10,7 +10,14 @@ import * as grpc from '@grpc/grpc-js';
 import type { CounterChild, GaugeChild, Logger, MetricsRegistry } from '@carillon/core';
 import { BatchBuilder } from './batch-builder.js';
 import { RetentionQueue } from './retention-queue.js';
-import { ingestService, toWireFormat, type LineFormat, type WireAck, type WireLineBatch } from './ingest-proto.js';
+import {
+  ingestService,
+  toWireFormat,
+  type LineFormat,
+  type WireAck,
+  type WireLineBatch,
+  type WireStatusReply,
+} from './ingest-proto.js';
 
 export interface LinkDestination {
   /** Member id, used in metric labels and logs. */
@@ -80,6 +87,8 @@ interface LinkMetrics {
   linesSent: CounterChild;
   batchesReplayed: CounterChild;
   reconnects: CounterChild;
+  statusFailures: CounterChild;
+  wrongMember: CounterChild;
   backpressureWaits: CounterChild;
   droppedLines: Record<LinkDropReason, CounterChild>;
   droppedBatches: Record<LinkDropReason, CounterChild>;
@@ -121,6 +130,14 @@ function linkMetrics(metrics: MetricsRegistry, destination: string): LinkMetrics
     linesSent: counter('relay_link_lines_sent_total', 'Lines written to a stream (replays included)'),
     batchesReplayed: counter('relay_link_batches_replayed_total', 'Batches sent again after a reconnect'),
     reconnects: counter('relay_link_reconnects_total', 'Streams lost and re-opened'),
+    statusFailures: counter(
+      'relay_link_status_failures_total',
+      'Status calls before a stream that failed or timed out',
+    ),
+    wrongMember: counter(
+      'relay_link_wrong_member_total',
+      'Connections refused because the address answered as another member (batches kept, retried)',
+    ),
     backpressureWaits: counter(
       'relay_link_backpressure_waits_total',
       'Times a stream was full and sending paused until drain',
@@ -136,6 +153,11 @@ function linkMetrics(metrics: MetricsRegistry, destination: string): LinkMetrics
 
 type IngestClient = grpc.Client & {
   Stream(options?: grpc.CallOptions): grpc.ClientDuplexStream<WireLineBatch, WireAck>;
+  Status(
+    request: Record<string, never>,
+    options: grpc.CallOptions,
+    callback: (error: grpc.ServiceError | null, reply?: WireStatusReply) => void,
+  ): grpc.ClientUnaryCall;
 };
 
 export class AccumulatorLink {
@@ -337,6 +359,34 @@ export class AccumulatorLink {
       if (this.closed) return;
       if (error) {
         this.logger?.debug({ destination: this.destination.id, err: error }, 'accumulator not reachable');
+        this.scheduleReconnect();
+        return;
+      }
+      this.openStreamIfRightMember();
+    });
+  }
+
+  /**
+   * Asks the accumulator who it is (a unary call with a deadline) before streaming to it: an address that now
+   * answers as another member (a rescheduled pod's reused address, a wrong static list) must not get batches it
+   * would drop as misrouted; they stay retained and the link retries with backoff.
+   */
+  private openStreamIfRightMember(): void {
+    const deadline = Date.now() + this.options.connectTimeoutMs;
+    this.client.Status({}, { deadline }, (error, reply) => {
+      if (this.closed) return;
+      if (error || !reply) {
+        this.metrics.statusFailures.inc();
+        this.logger?.debug({ destination: this.destination.id, err: error }, 'accumulator status failed');
+        this.scheduleReconnect();
+        return;
+      }
+      if (reply.memberId !== this.destination.id) {
+        this.metrics.wrongMember.inc();
+        this.logger?.error(
+          { destination: this.destination.id, address: this.destination.address, answeredAs: reply.memberId },
+          'address answers as another member: keeping batches and retrying',
+        );
         this.scheduleReconnect();
         return;
       }

@@ -184,6 +184,30 @@ describe('AccumulatorLink', () => {
     expect(l.depth().queuedBatches).toBe(0);
   });
 
+  it('sends nothing to an address that answers as another member, and delivers everything once the right one answers', async () => {
+    const impostor = new RecordingHandler('acc-9');
+    const impostorServer = await startIngestServer({ ...serverOptions, port: 0 }, impostor, new MetricsRegistry());
+    const port = impostorServer.port;
+    const metrics = new MetricsRegistry();
+    const l = link(port, {}, metrics);
+    const sent: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      l.append('graphite', Buffer.from(line(i)), NOW, 1);
+      sent.push(line(i));
+    }
+    l.flush();
+    await until(() => metrics.value('relay_link_wrong_member_total', 'acc-1') >= 2, 10_000, 'refusals');
+    expect(impostor.batches).toEqual([]);
+    expect(l.depth().queuedBatches).toBeGreaterThan(0);
+    await impostorServer.close();
+
+    const rightful = new RecordingHandler('acc-1');
+    await server(rightful, port);
+    await until(() => rightful.lines().length === sent.length, 15_000, 'delivery to the right member');
+    expect(rightful.lines()).toEqual(sent);
+    rightful.makeAllDurable();
+  });
+
   it('drops the oldest batches past maxUnackedBytes and counts them by reason and destination', async () => {
     const port = await freePort();
     const metrics = new MetricsRegistry();

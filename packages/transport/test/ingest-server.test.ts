@@ -109,7 +109,7 @@ describe('IngestServer', () => {
         error ? reject(error) : resolve(value),
       ),
     );
-    expect(reply).toEqual({ memberId: 'acc', ringVersion: 1, series: 0 });
+    expect(reply).toEqual({ memberId: 'acc-1', ringVersion: 1, series: 0 });
 
     const call = client['Stream']!() as grpc.ClientDuplexStream<WireLineBatch, WireAck>;
     const acks: WireAck[] = [];

@@ -5,7 +5,7 @@ import type { IngestHandler, ReceivedBatch } from '@carillon/transport';
 export class RecordingHandler implements IngestHandler {
   readonly batches: ReceivedBatch[] = [];
   readonly durable = new Map<string, number>();
-  constructor(readonly memberId = 'acc') {}
+  constructor(readonly memberId = 'acc-1') {}
   process(batch: ReceivedBatch): void {
     this.batches.push({ ...batch, lines: Buffer.from(batch.lines) });
   }
