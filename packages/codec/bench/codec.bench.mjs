@@ -1,6 +1,7 @@
 // Encode/decode throughput and size of realistic 10 s series in 360-point chunks (1 h), against the built code.
 import { addSample, statPointOf } from '@carillon/core';
 import { ChunkEncoder, decodeChunk, encodeChunk } from '@carillon/codec';
+import { opsPerSecond } from '../../../bench/timing.mjs';
 
 const CHUNK_POINTS = 360;
 const CHUNKS = 200;
@@ -50,18 +51,9 @@ function chunksOf(shape) {
   return chunks;
 }
 
-/** Runs `pass` (which handles `points` points) repeatedly for at least `ms` and returns points per second. */
+/** Points per second of `pass`, which handles `points` points, run for at least `ms`. */
 function rate(points, pass, ms = 400) {
-  for (let i = 0; i < 3; i++) pass(); // warm up
-  let passes = 0;
-  const start = process.hrtime.bigint();
-  let elapsed = 0;
-  while (elapsed < ms) {
-    pass();
-    passes++;
-    elapsed = Number(process.hrtime.bigint() - start) / 1e6;
-  }
-  return (points * passes) / (elapsed / 1000);
+  return opsPerSecond(points, pass, ms);
 }
 
 export default async function run() {

@@ -2,6 +2,7 @@
 import { TextEncoder } from 'node:util';
 import HashRingKetama from 'hashring';
 import { HashRing, RingSchedule, murmur3, murmur3String } from '@carillon/ring';
+import { opsPerSecond } from '../../../bench/timing.mjs';
 
 const KEY_COUNT = 100_000;
 const encoder = new TextEncoder();
@@ -21,18 +22,9 @@ function keys() {
   return { texts, bytes, starts, ends, meanBytes: (bytes.length - KEY_COUNT + 1) / KEY_COUNT };
 }
 
-/** Runs `pass` (one sweep over the keys) for about `ms` and returns operations per second. */
+/** Operations per second of `pass` (one sweep over the keys), run for about `ms`. */
 function rate(pass, ms = 1000) {
-  for (let i = 0; i < 3; i++) pass(); // warm up the JIT
-  let passes = 0;
-  const start = process.hrtime.bigint();
-  let elapsed = 0;
-  while (elapsed < ms) {
-    pass();
-    passes++;
-    elapsed = Number(process.hrtime.bigint() - start) / 1e6;
-  }
-  return (passes * KEY_COUNT) / (elapsed / 1000);
+  return opsPerSecond(KEY_COUNT, pass, ms);
 }
 
 const members = (n) => Array.from({ length: n }, (_, i) => ({ id: `accumulator-${i}`, address: `10.0.0.${i}:7000` }));
