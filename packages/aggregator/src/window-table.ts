@@ -1,11 +1,15 @@
-import { STAT_STRIDE, type FlushBatch, type Resolution, type StatPoint } from '@carillon/core';
-
-const MIN = 0;
-const MAX = 1;
-const SUM = 2;
-const FIRST = 3;
-const LAST = 4;
-const COUNT = 5;
+import {
+  STAT_COUNT as COUNT,
+  STAT_FIRST as FIRST,
+  STAT_LAST as LAST,
+  STAT_MAX as MAX,
+  STAT_MIN as MIN,
+  STAT_STRIDE,
+  STAT_SUM as SUM,
+  type FlushBatch,
+  type Resolution,
+  type StatPoint,
+} from '@carillon/core';
 
 /**
  * Every series' StatPoint for one window of one resolution, stored in columns so that adding a point allocates

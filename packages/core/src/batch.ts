@@ -4,6 +4,14 @@ import type { StatPoint } from './statpoint.js';
 /** Number of float64 columns per series in a FlushBatch: min, max, sum, first, last, count. */
 export const STAT_STRIDE = 6;
 
+/** Offsets of each StatPoint field within a series' STAT_STRIDE columns. */
+export const STAT_MIN = 0;
+export const STAT_MAX = 1;
+export const STAT_SUM = 2;
+export const STAT_FIRST = 3;
+export const STAT_LAST = 4;
+export const STAT_COUNT = 5;
+
 /**
  * Every StatPoint of one resolution and one window, as the aggregator hands them to writers. Columnar so that
  * `stats.buffer` can be transferred to a worker thread instead of cloned: series i's StatPoint is
@@ -28,12 +36,12 @@ export function statPointAt(stats: ArrayLike<number>, i: number, time: number): 
   const o = i * STAT_STRIDE;
   return {
     time,
-    min: stats[o]!,
-    max: stats[o + 1]!,
-    sum: stats[o + 2]!,
-    first: stats[o + 3]!,
-    last: stats[o + 4]!,
-    count: stats[o + 5]!,
+    min: stats[o + STAT_MIN]!,
+    max: stats[o + STAT_MAX]!,
+    sum: stats[o + STAT_SUM]!,
+    first: stats[o + STAT_FIRST]!,
+    last: stats[o + STAT_LAST]!,
+    count: stats[o + STAT_COUNT]!,
   };
 }
 

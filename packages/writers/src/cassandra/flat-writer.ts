@@ -4,7 +4,7 @@
  * nothing to batch), and the index rows go through the IndexWriter. Statements run with bounded concurrency, each
  * with the client's timeouts and retried with backoff; rows still failing after the retries are counted.
  */
-import { STAT_STRIDE } from '@carillon/core';
+import { STAT_COUNT, STAT_FIRST, STAT_LAST, STAT_MAX, STAT_MIN, STAT_STRIDE, STAT_SUM } from '@carillon/core';
 import type { ShardBatch, ShardWriter, WriterStats } from '../pool/shard-writer.js';
 import { emptyWriterStats } from '../pool/shard-writer.js';
 import { createCassandraClient, type CassandraClient } from './client.js';
@@ -44,12 +44,12 @@ export class CassandraFlatWriter implements ShardWriter {
         const params = [
           ids[i]!,
           time,
-          stats[o]!,
-          stats[o + 1]!,
-          stats[o + 2]!,
-          stats[o + 3]!,
-          stats[o + 4]!,
-          BigInt(stats[o + 5]!),
+          stats[o + STAT_MIN]!,
+          stats[o + STAT_MAX]!,
+          stats[o + STAT_SUM]!,
+          stats[o + STAT_FIRST]!,
+          stats[o + STAT_LAST]!,
+          BigInt(stats[o + STAT_COUNT]!),
           ttl,
         ];
         try {
