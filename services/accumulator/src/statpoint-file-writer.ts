@@ -6,18 +6,12 @@
  */
 import { appendFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { statPointAt, type FlushBatch, type Writer } from '@carillon/core';
+import { statPointAt, type FlushBatch, type StatPoint, type Writer } from '@carillon/core';
 
-export interface StatPointRecord {
+/** One line of the file: a StatPoint with its series name and resolution step. */
+export interface StatPointRecord extends StatPoint {
   name: string;
   step: number;
-  time: number;
-  min: number;
-  max: number;
-  sum: number;
-  first: number;
-  last: number;
-  count: number;
 }
 
 export class StatPointFileWriter implements Writer {
