@@ -2,6 +2,7 @@ export * from './aggregation.js';
 export * from './batch.js';
 export * from './config.js';
 export * from './errors.js';
+export * from './http.js';
 export * from './ids.js';
 export * from './key.js';
 export * from './log.js';

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   DEFAULT_AGGREGATION_RULES,
   nowSeconds,
+  sendJson,
   type AggregationRule,
   type Logger,
   type PendingSource,
@@ -408,12 +409,6 @@ function csvText(series: readonly RenderedSeries[]): string {
     });
   }
   return lines.join('');
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
 }
 
 function sendText(res: ServerResponse, contentType: string, text: string): void {

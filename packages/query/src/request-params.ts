@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { BodyTooLargeError, readBodyLimited } from '@carillon/core';
 import { QueryError } from './errors.js';
 
 /**
@@ -11,8 +12,6 @@ export async function readRequestParams(req: IncomingMessage, maxBodyBytes: numb
   const params = new URLSearchParams(url.search);
   if (req.method !== 'POST' && req.method !== 'PUT') return params;
 
-  const declared = Number(req.headers['content-length'] ?? NaN);
-  if (declared > maxBodyBytes) throw new QueryError(`request body is larger than ${maxBodyBytes} bytes`, 413);
   const body = await readBody(req, maxBodyBytes);
   if (body.length === 0) return params;
 
@@ -31,17 +30,12 @@ export async function readRequestParams(req: IncomingMessage, maxBodyBytes: numb
 }
 
 async function readBody(req: IncomingMessage, maxBodyBytes: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > maxBodyBytes) {
-      req.resume(); // drain the rest so the connection can answer
-      throw new QueryError(`request body is larger than ${maxBodyBytes} bytes`, 413);
-    }
-    chunks.push(chunk);
+  try {
+    return await readBodyLimited(req, maxBodyBytes);
+  } catch (error) {
+    if (error instanceof BodyTooLargeError) throw new QueryError(error.message, 413);
+    throw error;
   }
-  return Buffer.concat(chunks);
 }
 
 /** A JSON object body: string, number and boolean members, or arrays of them for repeated keys (`target`). */

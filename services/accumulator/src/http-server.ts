@@ -5,7 +5,14 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { ListenAddress, Logger, MetricsRegistry } from '@carillon/core';
+import {
+  BodyTooLargeError,
+  readBodyLimited,
+  sendJson,
+  type ListenAddress,
+  type Logger,
+  type MetricsRegistry,
+} from '@carillon/core';
 import type { GraphiteApiHandler } from '@carillon/query';
 import type { RejectReason } from '@carillon/protocols';
 import type { LineFormat, LineIngest } from './line-ingest.js';
@@ -29,32 +36,6 @@ export interface RunningHttpServer {
   close(): Promise<void>;
 }
 
-class BodyTooLarge extends Error {}
-
-function readBody(req: IncomingMessage, limit: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        reject(new BodyTooLarge());
-        req.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-}
-
 async function postLines(
   req: IncomingMessage,
   res: ServerResponse,
@@ -69,9 +50,9 @@ async function postLines(
   }
   let body: string;
   try {
-    body = await readBody(req, limit);
+    body = (await readBodyLimited(req, limit)).toString('utf8');
   } catch (error) {
-    if (error instanceof BodyTooLarge) {
+    if (error instanceof BodyTooLargeError) {
       // Nothing of the body was ingested: the client can split it and send again.
       sendJson(res, 413, { error: `body larger than http.max_body_bytes (${limit} bytes); nothing was ingested` });
       return;
