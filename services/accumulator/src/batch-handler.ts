@@ -2,6 +2,7 @@
  * What the gRPC Ingest server calls for each new relay batch: parse and aggregate it through the node's line
  * ingest (keeping only points this member owns), and record it for durable acks.
  */
+import { nowSeconds } from '@carillon/core';
 import type { Aggregator } from '@carillon/aggregator';
 import type { IngestHandler, ReceivedBatch } from '@carillon/transport';
 import type { DurabilityTracker } from './durability.js';
@@ -28,7 +29,7 @@ export class BatchHandler implements IngestHandler {
   status(): { memberId: string; ringVersion: number; series: number } {
     return {
       memberId: this.ownership.memberId,
-      ringVersion: this.ownership.versionAt(Math.floor(Date.now() / 1000)),
+      ringVersion: this.ownership.versionAt(nowSeconds()),
       series: this.aggregator.seriesCount,
     };
   }

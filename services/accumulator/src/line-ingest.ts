@@ -2,7 +2,13 @@
  * Lines to samples to the aggregator: every line is parsed, and either accepted or rejected with a counted
  * reason. Shared by every way lines arrive (TCP, UDP, HTTP POST /lines, relay batches over gRPC).
  */
-import { windowStart, type CounterChild, type MetricsRegistry, type StatsdSample } from '@carillon/core';
+import {
+  nowSeconds as wallClockSeconds,
+  windowStart,
+  type CounterChild,
+  type MetricsRegistry,
+  type StatsdSample,
+} from '@carillon/core';
 import type { Aggregator } from '@carillon/aggregator';
 import { LineCounters, decodeLine, parseGraphiteLine, parseStatsdLine, type RejectReason } from '@carillon/protocols';
 import type { OwnershipCheck } from './ownership.js';
@@ -37,7 +43,7 @@ export class LineIngest {
   constructor(
     private readonly aggregator: Aggregator,
     registry: MetricsRegistry,
-    private readonly nowSeconds: () => number = () => Math.floor(Date.now() / 1000),
+    private readonly nowSeconds: () => number = wallClockSeconds,
   ) {
     this.graphiteCounters = new LineCounters(registry, 'graphite');
     this.statsdCounters = new LineCounters(registry, 'statsd');

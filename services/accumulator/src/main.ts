@@ -8,6 +8,7 @@
 import {
   MetricsRegistry,
   createLogger,
+  nowSeconds,
   onStopSignals,
   readProgramConfig,
   runProgram,
@@ -48,7 +49,7 @@ async function resumePoint(config: AccumulatorConfig, logger: Logger): Promise<n
   if (config.durability.watermarkFile === '') return undefined;
   const watermark = await readWatermark(config.durability.watermarkFile);
   if (watermark === undefined) return undefined;
-  const now = Math.floor(Date.now() / 1000);
+  const now = nowSeconds();
   if (watermark < now - config.durability.maxResumeAgeSeconds) {
     logger.warn({ watermark, now }, 'flush watermark older than durability.max_resume_age: starting afresh');
     return undefined;
@@ -110,7 +111,7 @@ async function main(argv: string[]): Promise<void> {
     ownsStatsdKey: (name, windowStart) => ownership.ownsStatsdKey(name, windowStart),
     health: () => ({
       memberId: config.member.id,
-      ringVersion: ownership.versionAt(Math.floor(Date.now() / 1000)),
+      ringVersion: ownership.versionAt(nowSeconds()),
       flushWatermark: flushState.cycle?.watermark,
       resumedAfter: resumeAfter,
       leavingAt: leaving?.effectiveFrom,
@@ -174,7 +175,7 @@ async function main(argv: string[]): Promise<void> {
 
   onStopSignals(async (signal) => {
     const flushCycle = cycle;
-    let until = Math.floor(Date.now() / 1000);
+    let until = nowSeconds();
     if (membership instanceof RedisMembership) {
       try {
         leaving = await membership.leave();

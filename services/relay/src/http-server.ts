@@ -1,6 +1,6 @@
 /** The relay's HTTP surface: /metrics (Prometheus), /healthz, /ring (versions and per-destination queues). */
 import { createServer, type Server } from 'node:http';
-import type { ListenAddress, MetricsRegistry } from '@carillon/core';
+import { nowSeconds, type ListenAddress, type MetricsRegistry } from '@carillon/core';
 import type { RingSchedule } from '@carillon/ring';
 import type { LinkDepth } from '@carillon/transport';
 
@@ -20,7 +20,7 @@ interface VersionReport {
 }
 
 export function ringReport(relayId: string, schedule: RingSchedule, destinations: LinkDepth[]): RingReport {
-  const now = Math.floor(Date.now() / 1000);
+  const now = nowSeconds();
   const current = schedule.versionAt(now);
   const describe = (v: NonNullable<typeof current>): VersionReport => ({
     version: v.version,
