@@ -3,17 +3,13 @@ import { defineConfig } from 'vitest/config';
 
 // Tests import workspace packages from their TypeScript sources, so a test run never depends on a stale build.
 const packagesDir = fileURLToPath(new URL('./packages/', import.meta.url));
-const servicesDir = fileURLToPath(new URL('./services/', import.meta.url));
 
 export default defineConfig({
   resolve: {
-    alias: [
-      { find: /^@carillon\/(accumulator|relay)$/, replacement: `${servicesDir}$1/src/index.ts` },
-      { find: /^@carillon\/([a-z]+)$/, replacement: `${packagesDir}$1/src/index.ts` },
-    ],
+    alias: [{ find: /^@carillon\/([a-z]+)$/, replacement: `${packagesDir}$1/src/index.ts` }],
   },
   test: {
-    include: ['packages/*/test/**/*.test.ts', 'services/*/test/**/*.test.ts', 'test/**/*.test.ts'],
+    include: ['packages/*/test/**/*.test.ts', 'test/**/*.test.ts'],
     globalSetup: ['test/harness/global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 300_000,

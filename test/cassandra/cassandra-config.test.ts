@@ -1,7 +1,7 @@
 /** The node's `store = "cassandra"` keys: defaults, values from file and command line, and errors naming their key. */
 import { describe, expect, it } from 'vitest';
 import { ConfigError, ConfigSource, parseOverrides } from '@carillon/core';
-import { readNodeConfig } from '../../services/accumulator/src/node-config.js';
+import { readNodeConfig } from '@carillon/accumulator';
 
 const read = (file: Record<string, unknown>, sets: string[] = []) =>
   readNodeConfig(new ConfigSource(file, {}, parseOverrides(sets)));

@@ -9,7 +9,7 @@ import type cassandra from 'cassandra-driver';
 import { MetricsRegistry, parseResolutions, seriesId } from '@carillon/core';
 import { Aggregator, DEFAULT_AGGREGATOR_OPTIONS, parseStatsdOptions } from '@carillon/aggregator';
 import { CassandraStore } from '@carillon/writers';
-import { WriterSink } from '../../services/accumulator/src/writer-sink.js';
+import { WriterSink } from '@carillon/accumulator';
 import { cassandra as cassandraServer, uniqueKeyspace } from '../harness/servers.js';
 import { cassandraOptions, connectCql, finderDeps, testPoolOptions } from '../support/cassandra.js';
 import { TcpProxy } from './tcp-proxy.js';

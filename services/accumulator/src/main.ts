@@ -1,214 +1,26 @@
 #!/usr/bin/env node
-/**
- * The accumulator: relays' batches arrive over gRPC, points this member owns (by the ring version of their
- * window) are aggregated, flushed windows go to the writers, and the Graphite API answers for what it owns.
- * Registers in the ring (Redis) or takes a static member list. SIGTERM leaves the ring at the next boundary,
- * keeps serving the windows still owned until they are flushed, then exits.
- */
-import {
-  MetricsRegistry,
-  createLogger,
-  nowSeconds,
-  onStopSignals,
-  readProgramConfig,
-  runProgram,
-  type Logger,
-} from '@carillon/core';
-import {
-  RedisMembership,
-  RingSchedule,
-  StaticMembership,
-  StatsdProxyRing,
-  type Membership,
-  type RingVersion,
-} from '@carillon/ring';
-import { startIngestServer } from '@carillon/transport';
-import { readAccumulatorConfig, type AccumulatorConfig } from './accumulator-config.js';
-import { BatchHandler } from './batch-handler.js';
-import { DurabilityTracker } from './durability.js';
-import { FlushCycle } from './flush-cycle.js';
-import { AccumulatorNode } from './node.js';
-import { RingOwnership } from './ownership.js';
-import { StatPointFileWriter } from './statpoint-file-writer.js';
-import { readWatermark } from './watermark-file.js';
+/** `carillon-accumulator`: reads its configuration and runs one Accumulator until SIGTERM (see @carillon/accumulator). */
+import { createLogger, onStopSignals, readProgramConfig, runProgram } from '@carillon/core';
+import { Accumulator, readAccumulatorConfig } from '@carillon/accumulator';
 
-function readConfig(argv: readonly string[]): AccumulatorConfig {
-  return readProgramConfig(
+async function main(): Promise<void> {
+  const config = readProgramConfig(
     {
       name: 'carillon-accumulator',
       description: 'Accumulator: relay batches over gRPC in, aggregated windows to the writers, Graphite API out',
       exampleOverride: 'member.id=acc-0',
       read: readAccumulatorConfig,
     },
-    argv,
+    process.argv,
   );
-}
-
-/** The watermark to resume from, or undefined for a fresh start (none, or older than the relays still hold). */
-async function resumePoint(config: AccumulatorConfig, logger: Logger): Promise<number | undefined> {
-  if (config.durability.watermarkFile === '') return undefined;
-  const watermark = await readWatermark(config.durability.watermarkFile);
-  if (watermark === undefined) return undefined;
-  const now = nowSeconds();
-  if (watermark < now - config.durability.maxResumeAgeSeconds) {
-    logger.warn({ watermark, now }, 'flush watermark older than durability.max_resume_age: starting afresh');
-    return undefined;
-  }
-  return Math.min(watermark, now);
-}
-
-function membershipOf(config: AccumulatorConfig, registry: MetricsRegistry, logger: Logger): Membership {
-  const ring = config.ring;
-  if (ring.redisUrl === '') return new StaticMembership(ring.staticMembers, { replicas: ring.replicas });
-  const resolutions = config.node.aggregator.resolutions;
-  return new RedisMembership({
-    redisUrl: ring.redisUrl,
-    prefix: ring.prefix,
-    // Versions switch on the coarsest step so every rollup window lies inside one version: one owner.
-    timing: {
-      step: resolutions[resolutions.length - 1]!.step,
-      propagationDelay: ring.propagationDelaySeconds,
-      retain: ring.retainSeconds,
-    },
-    self: config.member,
-    heartbeatIntervalMs: ring.heartbeatIntervalMs,
-    heartbeatTtlMs: ring.heartbeatTtlMs,
-    pollIntervalMs: ring.pollIntervalMs,
-    connectTimeoutMs: ring.timeoutMs,
-    commandTimeoutMs: ring.timeoutMs,
-    ring: { replicas: ring.replicas },
-    metrics: registry,
-    logger,
-  });
-}
-
-async function main(argv: string[]): Promise<void> {
-  const config = readConfig(argv);
   const logger = createLogger('carillon-accumulator', config.node.logLevel);
-  const registry = new MetricsRegistry();
-  const resumeAfter = await resumePoint(config, logger);
-
-  // The schedule must be known before the first batch is checked for ownership.
-  const membership = membershipOf(config, registry, logger);
-  await membership.start();
-  let schedule: () => RingSchedule = () => membership.schedule;
-  // Under statsd-proxy placement the static members' ids are the proxy's node names, in its order.
-  const statsdProxy =
-    config.ring.placement === 'statsd-proxy'
-      ? new StatsdProxyRing(config.ring.staticMembers.map((member) => member.id))
-      : undefined;
-  const ownership = new RingOwnership(config.member.id, () => schedule(), statsdProxy);
-
-  let leaving: RingVersion | undefined;
-  // Set once the flush cycle exists (it needs the node); /healthz may be asked before.
-  const flushState: { cycle?: FlushCycle } = {};
-  const writers = config.fileWriterPath === '' ? [] : [new StatPointFileWriter(config.fileWriterPath)];
-  const node = await AccumulatorNode.start(config.node, logger, registry, {
-    writers,
-    resumeAfter,
-    startTicker: false,
-    // A key the ring moved away stops being flushed here: its new owner alone writes it from then on.
-    ownsStatsdKey: (name, windowStart) => ownership.ownsStatsdKey(name, windowStart),
-    health: () => ({
-      memberId: config.member.id,
-      ringVersion: ownership.versionAt(nowSeconds()),
-      flushWatermark: flushState.cycle?.watermark,
-      resumedAfter: resumeAfter,
-      leavingAt: leaving?.effectiveFrom,
-    }),
-  });
-  node.ingest.useOwnership(ownership, registry);
-  registry.gauge(
-    'accumulator_incomplete_windows_dropped',
-    'Coarser windows (and their points) not written after a resume because they began before the watermark',
-    ['unit'],
-    (gauge) => {
-      const dropped = node.aggregator.incompleteWindows;
-      gauge.labels('windows').set(dropped.windows);
-      gauge.labels('points').set(dropped.points);
-    },
-  );
-  if (resumeAfter !== undefined) node.ingest.countLateAfterRestart(resumeAfter, registry);
-  const durability = new DurabilityTracker(
-    { maxRelays: config.durability.maxRelays },
-    node.aggregator.handedThrough,
-    registry,
-  );
-  const cycle = new FlushCycle({
-    aggregator: node.aggregator,
-    sink: node.sink,
-    durability,
-    watermarkFile: config.durability.watermarkFile,
-    memberId: config.member.id,
-    registry,
-    logger,
-  });
-  const server = await startIngestServer(
-    {
-      host: config.grpc.listen.host,
-      port: config.grpc.listen.port,
-      maxMessageBytes: config.grpc.maxMessageBytes,
-      keepaliveTimeMs: config.grpc.keepaliveTimeMs,
-      keepaliveTimeoutMs: config.grpc.keepaliveTimeoutMs,
-      closeTimeoutMs: config.grpc.closeTimeoutMs,
-      maxRelays: config.durability.maxRelays,
-    },
-    new BatchHandler(node.ingest, durability, ownership, node.aggregator),
-    registry,
-    logger,
-  );
-  flushState.cycle = cycle;
-  cycle.notify = () => server.notifyDurable();
-  // After a crash, relays reconnect and replay; the windows they rebuild must not close before that.
-  cycle.start(resumeAfter === undefined ? 0 : config.durability.replayWaitMs);
-  logger.info(
-    {
-      member: config.member,
-      grpcPort: server.port,
-      placement: config.ring.placement,
-      httpPort: node.http?.port,
-      resumedAfter: resumeAfter,
-      resolutions: config.node.aggregator.resolutions.map((r) => r.name),
-    },
-    'accumulator started',
-  );
-
+  const accumulator = await Accumulator.start(config, logger);
   onStopSignals(async (signal) => {
-    const flushCycle = cycle;
-    let until = nowSeconds();
-    if (membership instanceof RedisMembership) {
-      try {
-        leaving = await membership.leave();
-      } catch (error) {
-        logger.error({ err: error }, 'leaving the ring failed; its heartbeat expires and the others remove it');
-        await membership.close();
-      }
-      if (leaving) {
-        // Keep checking ownership against the version without this member, whatever membership saw before closing.
-        const current = membership.schedule;
-        const version = leaving;
-        const withLeave = current.versions.some((v) => v.version === version.version)
-          ? current
-          : new RingSchedule([...current.versions, version], { replicas: config.ring.replicas }, current);
-        schedule = () => withLeave;
-        until = Math.max(until, version.effectiveFrom);
-      }
-    } else await membership.close();
-    logger.info({ signal, ownsUntil: until }, 'leaving: serving owned windows until they are flushed');
-    // Windows owned end at `until`; the tick at until + grace flushes the last of them.
-    const patienceMs =
-      Math.max(0, until * 1000 - Date.now()) +
-      1000 * (config.node.aggregator.graceSeconds + config.node.aggregator.resolutions[0]!.step) +
-      10_000;
-    const flushed = await flushCycle.waitFor(until, Math.min(patienceMs, config.shutdown.maxWaitMs));
-    if (!flushed) logger.warn({ until }, 'owned windows not flushed in time: flushing everything now');
-    await flushCycle.flushAll();
-    // Closing sends each relay its last ack, with every processed batch durable.
-    await server.close();
-    await node.stop();
+    logger.info({ signal }, 'stopping: leaving the ring, flushing owned windows');
+    await accumulator.stop();
     logger.info('stopped');
     process.exit(0);
   });
 }
 
-runProgram('carillon-accumulator', () => main(process.argv));
+runProgram('carillon-accumulator', main);

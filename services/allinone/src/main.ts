@@ -5,9 +5,7 @@
  * SIGTERM or SIGINT flushes every open window before exiting.
  */
 import { createLogger, onStopSignals, readProgramConfig, runProgram } from '@carillon/core';
-import { startLineListeners, type Listener } from '@carillon/protocols';
-import { AccumulatorNode } from '@carillon/accumulator';
-import { readAllInOneConfig } from './config.js';
+import { SingleNode, readAllInOneConfig } from '@carillon/accumulator';
 
 async function main(): Promise<void> {
   const config = readProgramConfig(
@@ -20,20 +18,10 @@ async function main(): Promise<void> {
     process.argv,
   );
   const logger = createLogger('carillon', config.node.logLevel);
-  const node = await AccumulatorNode.start(config.node, logger);
-  const { ingest } = node;
-  const graphite = await startLineListeners(config.graphite, ingest.graphiteCounters, ingest.graphiteLine, logger);
-  const statsd = await startLineListeners(config.statsd, ingest.statsdCounters, ingest.statsdLine, logger);
-  const listeners = [graphite.tcp, graphite.udp, statsd.tcp, statsd.udp].filter((l): l is Listener => !!l);
-  logger.info(
-    { resolutions: config.node.aggregator.resolutions.map((r) => r.name), store: config.node.store },
-    'carillon started',
-  );
-
+  const carillon = await SingleNode.start(config, logger);
   onStopSignals(async (signal) => {
     logger.info({ signal }, 'stopping: closing listeners, flushing open windows');
-    await Promise.all(listeners.map((listener) => listener.close()));
-    await node.stop();
+    await carillon.stop();
     logger.info('stopped');
     process.exit(0);
   });

@@ -6,8 +6,7 @@
  * durable acks, exit 0.
  */
 import { createLogger, onStopSignals, readProgramConfig, runProgram } from '@carillon/core';
-import { readRelayConfig } from './config.js';
-import { Relay } from './relay.js';
+import { Relay, readRelayConfig } from '@carillon/relay';
 
 async function main(): Promise<void> {
   const config = readProgramConfig(

@@ -1,7 +1,7 @@
-/** The all-in-one's configuration: a node (see @carillon/accumulator) plus its own Graphite and StatsD listeners. */
+/** The all-in-one's configuration: a node (node-config.ts) plus its own Graphite and StatsD listeners. */
 import type { ConfigSource } from '@carillon/core';
 import { readLineListenerConfig, type LineListenerConfig } from '@carillon/protocols';
-import { checkNodeConfig, readNodeConfig, type NodeConfig } from '@carillon/accumulator';
+import { checkNodeConfig, readNodeConfig, type NodeConfig } from './node-config.js';
 
 export interface AllInOneConfig {
   node: NodeConfig;

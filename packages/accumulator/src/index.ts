@@ -10,3 +10,6 @@ export * from './flush-cycle.js';
 export * from './ownership.js';
 export * from './statpoint-file-writer.js';
 export * from './watermark-file.js';
+export * from './single-node-config.js';
+export * from './accumulator.js';
+export * from './single-node.js';

@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ConfigSource, parseOverrides, readTomlFile } from '@carillon/core';
-import { readAllInOneConfig } from '../src/config.js';
+import { readAllInOneConfig } from '../src/single-node-config.js';
 
 const examplePath = fileURLToPath(new URL('../../../carillon.example.toml', import.meta.url));
 

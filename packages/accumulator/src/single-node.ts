@@ -1,0 +1,38 @@
+/**
+ * Single-node carillon (`npm start`): one aggregating node fed by its own Graphite and StatsD listeners.
+ * `stop()` closes the listeners, then flushes every open window and closes the node.
+ */
+import { MetricsRegistry, type Logger } from '@carillon/core';
+import { startLineListeners, type Listener } from '@carillon/protocols';
+import { AccumulatorNode } from './node.js';
+import type { AllInOneConfig } from './single-node-config.js';
+
+export class SingleNode {
+  private stopping: Promise<void> | undefined;
+
+  private constructor(
+    readonly node: AccumulatorNode,
+    private readonly listeners: Listener[],
+  ) {}
+
+  static async start(config: AllInOneConfig, logger: Logger, registry = new MetricsRegistry()): Promise<SingleNode> {
+    const node = await AccumulatorNode.start(config.node, logger, registry);
+    const { ingest } = node;
+    const graphite = await startLineListeners(config.graphite, ingest.graphiteCounters, ingest.graphiteLine, logger);
+    const statsd = await startLineListeners(config.statsd, ingest.statsdCounters, ingest.statsdLine, logger);
+    const listeners = [graphite.tcp, graphite.udp, statsd.tcp, statsd.udp].filter((l): l is Listener => !!l);
+    logger.info(
+      { resolutions: config.node.aggregator.resolutions.map((r) => r.name), store: config.node.store },
+      'carillon started',
+    );
+    return new SingleNode(node, listeners);
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      await Promise.all(this.listeners.map((listener) => listener.close()));
+      await this.node.stop();
+    })();
+    return this.stopping;
+  }
+}
