@@ -61,30 +61,37 @@ function membershipOf(config: AccumulatorConfig, registry: MetricsRegistry, logg
   });
 }
 
-export class Accumulator {
-  private stopping: Promise<void> | undefined;
-  /** Replaced at leave time by the schedule that contains this member's leave version. */
-  private schedule: () => RingSchedule;
-  private leaving: RingVersion | undefined;
+/** The parts a started accumulator runs. */
+interface Running {
+  membership: Membership;
+  node: AccumulatorNode;
+  cycle: FlushCycle;
+  server: IngestServer;
+}
 
-  private constructor(
+export class Accumulator {
+  private running: Running | undefined;
+  private stopping: Promise<void> | undefined;
+  /** Set at leave: the version without this member, and the schedule that holds it. */
+  private leaving: RingVersion | undefined;
+  private pinnedSchedule: RingSchedule | undefined;
+  private resumedAfter: number | undefined;
+
+  constructor(
     private readonly config: AccumulatorConfig,
     private readonly logger: Logger,
-    readonly registry: MetricsRegistry,
-    private readonly membership: Membership,
-    readonly node: AccumulatorNode,
-    private readonly cycle: FlushCycle,
-    private readonly server: IngestServer,
-  ) {
-    this.schedule = () => membership.schedule;
+    readonly registry = new MetricsRegistry(),
+  ) {}
+
+  /** The aggregating node, once started. */
+  get node(): AccumulatorNode | undefined {
+    return this.running?.node;
   }
 
-  static async start(
-    config: AccumulatorConfig,
-    logger: Logger,
-    registry = new MetricsRegistry(),
-  ): Promise<Accumulator> {
+  async start(): Promise<void> {
+    const { config, logger, registry } = this;
     const resumeAfter = await resumePoint(config, logger);
+    this.resumedAfter = resumeAfter;
     // The schedule must be known before the first batch is checked for ownership.
     const membership = membershipOf(config, registry, logger);
     await membership.start();
@@ -93,29 +100,23 @@ export class Accumulator {
       config.ring.placement === 'statsd-proxy'
         ? new StatsdProxyRing(config.ring.staticMembers.map((member) => member.id))
         : undefined;
-    // `self` is assigned below; ownership reads the schedule through it so a leave can replace the schedule.
-    const self: { accumulator?: Accumulator } = {};
-    const ownership = new RingOwnership(
-      config.member.id,
-      () => self.accumulator?.schedule() ?? membership.schedule,
-      statsdProxy,
-    );
+    const ownership = new RingOwnership(config.member.id, () => this.scheduleOf(membership), statsdProxy);
     const writers = config.fileWriterPath === '' ? [] : [new StatPointFileWriter(config.fileWriterPath)];
     const node = await AccumulatorNode.start(config.node, logger, registry, {
       writers,
       resumeAfter,
       startTicker: false,
+      ownership,
       // A key the ring moved away stops being flushed here: its new owner alone writes it from then on.
       ownsStatsdKey: (name, windowStart) => ownership.ownsStatsdKey(name, windowStart),
       health: () => ({
         memberId: config.member.id,
         ringVersion: ownership.versionAt(nowSeconds()),
-        flushWatermark: self.accumulator?.cycle.watermark,
-        resumedAfter: resumeAfter,
-        leavingAt: self.accumulator?.leaving?.effectiveFrom,
+        flushWatermark: this.running?.cycle.watermark,
+        resumedAfter: this.resumedAfter,
+        leavingAt: this.leaving?.effectiveFrom,
       }),
     });
-    node.ingest.useOwnership(ownership, registry);
     registry.gauge(
       'accumulator_incomplete_windows_dropped',
       'Coarser windows (and their points) not written after a resume because they began before the watermark',
@@ -126,7 +127,6 @@ export class Accumulator {
         gauge.labels('points').set(dropped.points);
       },
     );
-    if (resumeAfter !== undefined) node.ingest.countLateAfterRestart(resumeAfter, registry);
     const durability = new DurabilityTracker(
       { maxRelays: config.durability.maxRelays },
       node.aggregator.handedThrough,
@@ -155,9 +155,7 @@ export class Accumulator {
       registry,
       logger,
     );
-    cycle.notify = () => server.notifyDurable();
-    const accumulator = new Accumulator(config, logger, registry, membership, node, cycle, server);
-    self.accumulator = accumulator;
+    this.running = { membership, node, cycle, server };
     // After a crash, relays reconnect and replay; the windows they rebuild must not close before that.
     cycle.start(resumeAfter === undefined ? 0 : config.durability.replayWaitMs);
     logger.info(
@@ -171,34 +169,37 @@ export class Accumulator {
       },
       'accumulator started',
     );
-    return accumulator;
   }
 
   /** Leaves the ring, serves the windows still owned until they are flushed, flushes the rest, closes. */
   stop(): Promise<void> {
-    this.stopping ??= this.leaveAndClose();
+    this.stopping ??= this.running ? this.leaveAndClose(this.running) : Promise.resolve();
     return this.stopping;
   }
 
-  private async leaveAndClose(): Promise<void> {
-    const { config, logger, membership } = this;
+  /** The schedule ownership is checked against: membership's, until a leave pins it (with the leave in it). */
+  private scheduleOf(membership: Membership): RingSchedule {
+    return this.pinnedSchedule ?? membership.schedule;
+  }
+
+  private async leaveAndClose({ membership, node, cycle, server }: Running): Promise<void> {
+    const { config, logger } = this;
     let until = nowSeconds();
     if (membership instanceof RedisMembership) {
       try {
-        this.leaving = await membership.leave();
+        const leaving = await membership.leave();
+        if (leaving) {
+          // Ownership is checked against the version without this member, whatever membership sees after closing.
+          const current = membership.schedule;
+          this.pinnedSchedule = current.versions.some((v) => v.version === leaving.version)
+            ? current
+            : new RingSchedule([...current.versions, leaving], { replicas: config.ring.replicas }, current);
+          this.leaving = leaving;
+          until = Math.max(until, leaving.effectiveFrom);
+        }
       } catch (error) {
         logger.error({ err: error }, 'leaving the ring failed; its heartbeat expires and the others remove it');
         await membership.close();
-      }
-      if (this.leaving) {
-        // Keep checking ownership against the version without this member, whatever membership saw before closing.
-        const current = membership.schedule;
-        const version = this.leaving;
-        const withLeave = current.versions.some((v) => v.version === version.version)
-          ? current
-          : new RingSchedule([...current.versions, version], { replicas: config.ring.replicas }, current);
-        this.schedule = () => withLeave;
-        until = Math.max(until, version.effectiveFrom);
       }
     } else await membership.close();
     logger.info({ ownsUntil: until }, 'leaving: serving owned windows until they are flushed');
@@ -208,11 +209,11 @@ export class Accumulator {
       Math.max(0, until * 1000 - Date.now()) +
       1000 * (aggregator.graceSeconds + aggregator.resolutions[0]!.step) +
       10_000;
-    const flushed = await this.cycle.waitFor(until, Math.min(patienceMs, config.shutdown.maxWaitMs));
+    const flushed = await cycle.waitFor(until, Math.min(patienceMs, config.shutdown.maxWaitMs));
     if (!flushed) logger.warn({ until }, 'owned windows not flushed in time: flushing everything now');
-    await this.cycle.flushAll();
+    await cycle.flushAll();
     // Closing sends each relay its last ack, with every processed batch durable.
-    await this.server.close();
-    await this.node.stop();
+    await server.close();
+    await node.stop();
   }
 }

@@ -26,6 +26,10 @@ export class BatchHandler implements IngestHandler {
     return this.durability.durableSequence(relayId);
   }
 
+  onDurable(listener: () => void): void {
+    this.durability.onAdvance(listener);
+  }
+
   status(): { memberId: string; ringVersion: number; series: number } {
     return {
       memberId: this.ownership.memberId,

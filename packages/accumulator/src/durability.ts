@@ -32,6 +32,7 @@ export class DurabilityTracker {
   private watermark: number;
   private readonly forgotten;
   private readonly refusedRelays;
+  private readonly advanceListeners: (() => void)[] = [];
 
   constructor(
     private readonly options: DurabilityOptions,
@@ -93,6 +94,12 @@ export class DurabilityTracker {
       while (done < queue.length && queue[done]!.windowEnd <= watermark) state.durable = queue[done++]!.sequence;
       if (done > 0) queue.splice(0, done);
     }
+    for (const listener of this.advanceListeners) listener();
+  }
+
+  /** `listener` runs after every advance of the watermark (the ingest server sends fresh acks). */
+  onAdvance(listener: () => void): void {
+    this.advanceListeners.push(listener);
   }
 
   /** Highest sequence of `relayId` whose points are all durable; 0 if none. */

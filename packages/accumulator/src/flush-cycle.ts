@@ -1,7 +1,7 @@
 /**
  * Flush ticks and what follows them: after each tick, once the writers finished every batch handed over, the
  * flush watermark (end of the finest windows written) is persisted, relay batches waiting on those windows
- * become durable, and the ingest server sends the new acks. One follow-up runs at a time; a failed watermark
+ * become durable (the tracker tells the ingest server, which sends the new acks). One follow-up runs at a time; a failed watermark
  * write is logged and counted, and durability waits for the next one (relays keep their batches meanwhile).
  */
 import { FlushTicker, type Aggregator } from '@carillon/aggregator';
@@ -17,8 +17,6 @@ export interface FlushCycleDeps {
   /** '' for none. */
   watermarkFile: string;
   memberId: string;
-  /** Tells relays (the ingest server's notifyDurable); set once the server runs. */
-  notify?: () => void;
   registry: MetricsRegistry;
   logger: Logger;
 }
@@ -42,10 +40,6 @@ export class FlushCycle {
       [],
       (g) => g.labels().set(this.written),
     );
-  }
-
-  set notify(notify: () => void) {
-    this.deps.notify = notify;
   }
 
   /** End of the finest windows flushed, written and (if configured) persisted. */
@@ -125,8 +119,8 @@ export class FlushCycle {
         }
       }
       this.written = through;
+      // Relays hear of it through the durability tracker's listeners (the ingest server sends acks).
       this.deps.durability.advance(through);
-      this.deps.notify?.();
       for (const waiter of [...this.waiters]) if (waiter.through <= through) waiter.resolve();
     });
   }

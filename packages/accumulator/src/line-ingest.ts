@@ -29,53 +29,59 @@ export interface BatchOutcome {
   windowEnd: number;
 }
 
+export interface LineIngestOptions {
+  /**
+   * In a cluster: batches keep only points this member owns; the others are counted as misrouted and dropped.
+   * Dropped, not aggregated: the owner aggregates the same (key, window) from the points routed to it, and two
+   * accumulators writing partial StatPoints for one window would overwrite each other in a shared store.
+   */
+  ownership?: OwnershipCheck;
+  /**
+   * After resuming from a crash at this flush watermark: points refused as late because their window was flushed
+   * before the crash (a relay replaying batches it had not yet seen acked durable) are counted apart.
+   */
+  restartWatermark?: number;
+  /** The clock for Graphite lines without a timestamp (tests fix it). */
+  nowSeconds?: () => number;
+}
+
 export class LineIngest {
   readonly graphiteCounters: LineCounters;
   readonly statsdCounters: LineCounters;
   /** Reused for each StatsD line (a packed line yields several samples). */
   private readonly statsdSamples: StatsdSample[] = [];
-  private ownership: OwnershipCheck | undefined;
-  private misrouted: { graphite: CounterChild; statsd: CounterChild } | undefined;
-  /** Points stamped before this were flushed by this member before a restart (see countLateAfterRestart). */
-  private restartWatermark = -Infinity;
-  private lateAfterRestart: CounterChild | undefined;
+  private readonly ownership: OwnershipCheck | undefined;
+  private readonly misrouted: { graphite: CounterChild; statsd: CounterChild } | undefined;
+  /** Points stamped before this were flushed by this member before a restart (LineIngestOptions.restartWatermark). */
+  private readonly restartWatermark: number;
+  private readonly lateAfterRestart: CounterChild | undefined;
+  private readonly nowSeconds: () => number;
 
   constructor(
     private readonly aggregator: Aggregator,
     registry: MetricsRegistry,
-    private readonly nowSeconds: () => number = wallClockSeconds,
+    options: LineIngestOptions = {},
   ) {
     this.graphiteCounters = new LineCounters(registry, 'graphite');
     this.statsdCounters = new LineCounters(registry, 'statsd');
-  }
-
-  /**
-   * From now on batches keep only points this member owns; the others are counted as misrouted and dropped.
-   * Dropped, not aggregated: the owner aggregates the same (key, window) from the points routed to it, and two
-   * accumulators writing partial StatPoints for one window would overwrite each other in a shared store.
-   */
-  useOwnership(check: OwnershipCheck, registry: MetricsRegistry): void {
-    this.ownership = check;
-    const misrouted = registry.counter(
-      'accumulator_misrouted_points_total',
-      'Points whose key this accumulator does not own for their window (relay with a stale ring): dropped',
-      ['protocol'],
-    );
-    this.misrouted = { graphite: misrouted.labels('graphite'), statsd: misrouted.labels('statsd') };
-  }
-
-  /**
-   * After resuming from a crash at `watermark`: points refused as late because their window was flushed before
-   * the crash (a relay replaying batches it had not yet seen acked durable) are counted apart.
-   */
-  countLateAfterRestart(watermark: number, registry: MetricsRegistry): void {
-    this.restartWatermark = watermark;
-    this.lateAfterRestart = registry
-      .counter(
-        'accumulator_late_after_restart_points_total',
-        'Replayed points for windows flushed before this process started: already written, dropped',
-      )
-      .labels();
+    this.nowSeconds = options.nowSeconds ?? wallClockSeconds;
+    this.ownership = options.ownership;
+    if (options.ownership !== undefined) {
+      const misrouted = registry.counter(
+        'accumulator_misrouted_points_total',
+        'Points whose key this accumulator does not own for their window (relay with a stale ring): dropped',
+        ['protocol'],
+      );
+      this.misrouted = { graphite: misrouted.labels('graphite'), statsd: misrouted.labels('statsd') };
+    }
+    this.restartWatermark = options.restartWatermark ?? -Infinity;
+    if (options.restartWatermark !== undefined)
+      this.lateAfterRestart = registry
+        .counter(
+          'accumulator_late_after_restart_points_total',
+          'Replayed points for windows flushed before this process started: already written, dropped',
+        )
+        .labels();
   }
 
   /**

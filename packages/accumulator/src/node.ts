@@ -7,6 +7,7 @@ import { Aggregator, type StatsdKeyOwnership } from '@carillon/aggregator';
 import { SeriesIndex, createGraphiteApi, indexFinder, unionFinder } from '@carillon/query';
 import { startHttpServer, type RunningHttpServer } from './http-server.js';
 import { LineIngest } from './line-ingest.js';
+import type { OwnershipCheck } from './ownership.js';
 import { openStore, type Store } from './stores.js';
 import type { NodeConfig } from './node-config.js';
 import { WriterSink } from './writer-sink.js';
@@ -26,6 +27,8 @@ export interface NodeExtras {
   health?: () => Record<string, unknown>;
   /** In a cluster: StatsD flushes emit only the keys this member owns for the interval (see AggregatorDeps). */
   ownsStatsdKey?: StatsdKeyOwnership;
+  /** In a cluster: relay batches keep only the points this member owns (see LineIngestOptions). */
+  ownership?: OwnershipCheck;
 }
 
 export class AccumulatorNode {
@@ -63,7 +66,10 @@ export class AccumulatorNode {
     aggregator.onNewSeries((name) => {
       index.add(name);
     });
-    const ingest = new LineIngest(aggregator, registry);
+    const ingest = new LineIngest(aggregator, registry, {
+      ownership: extras.ownership,
+      restartWatermark: extras.resumeAfter,
+    });
     const graphiteApi = createGraphiteApi({
       index,
       // The store's own index, where it has one, beside the series seen here and not yet flushed.

@@ -15,7 +15,7 @@ class Sink implements FlushSink {
   }
 }
 
-function setup(nowSeconds: number) {
+function setup(nowSeconds: number, restartWatermark?: number) {
   const registry = new MetricsRegistry();
   const sink = new Sink();
   const clock = { now: () => nowSeconds * 1000 };
@@ -30,7 +30,6 @@ function setup(nowSeconds: number) {
     DEFAULT_STATSD_OPTIONS,
     { sink, metrics: registry, clock },
   );
-  const ingest = new LineIngest(aggregator, registry, () => nowSeconds);
   // Version 2 (from 1005) moves every key to b: until then a owns what the 2-member ring gives it.
   const schedule = new RingSchedule([
     {
@@ -44,7 +43,7 @@ function setup(nowSeconds: number) {
     { version: 2, effectiveFrom: 1005, members: [{ id: 'b', address: 'b:1' }] },
   ]);
   const ownership = new RingOwnership('a', () => schedule);
-  ingest.useOwnership(ownership, registry);
+  const ingest = new LineIngest(aggregator, registry, { ownership, restartWatermark, nowSeconds: () => nowSeconds });
   return { registry, sink, aggregator, ingest, schedule };
 }
 
@@ -87,9 +86,8 @@ describe('relay batches into the node', () => {
   });
 
   it('counts replayed points for windows flushed before a restart apart', () => {
-    const { registry, aggregator, ingest, schedule } = setup(1004);
+    const { registry, aggregator, ingest, schedule } = setup(1004, 1003);
     aggregator.resumeAfter(1003);
-    ingest.countLateAfterRestart(1003, registry);
     const key = Array.from({ length: 50 }, (_, i) => `r.${i}`).find(
       (k) => schedule.ownerFor(murmur3String(k), 1002)?.id === 'a',
     )!;

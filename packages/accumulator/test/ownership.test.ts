@@ -47,8 +47,7 @@ function ingestFor(ownership: RingOwnership) {
     DEFAULT_STATSD_OPTIONS,
     { sink, metrics: registry, clock: { now: () => NOW * 1000 } },
   );
-  const ingest = new LineIngest(aggregator, registry, () => NOW);
-  ingest.useOwnership(ownership, registry);
+  const ingest = new LineIngest(aggregator, registry, { ownership, nowSeconds: () => NOW });
   return { registry, sink, aggregator, ingest };
 }
 

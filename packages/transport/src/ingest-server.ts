@@ -31,6 +31,8 @@ export interface IngestHandler {
   durableSequence(relayId: string): number;
   /** For the Status rpc. */
   status(): { memberId: string; ringVersion: number; series: number };
+  /** The server subscribes once at start: `listener` runs whenever more batches became durable (acks to send). */
+  onDurable?(listener: () => void): void;
 }
 
 export interface IngestServerOptions {
@@ -278,12 +280,14 @@ export async function startIngestServer(
   logger?.info({ host: options.host, port }, 'ingest server listening');
 
   let closed: Promise<void> | undefined;
+  const notifyDurable = (): void => {
+    acksSent.inc();
+    for (const stream of streams) stream.sendAck(false);
+  };
+  handler.onDurable?.(notifyDurable);
   return {
     port,
-    notifyDurable(): void {
-      acksSent.inc();
-      for (const stream of streams) stream.sendAck(false);
-    },
+    notifyDurable,
     close(): Promise<void> {
       closed ??= new Promise<void>((resolve) => {
         closing = true;

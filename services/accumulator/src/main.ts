@@ -14,7 +14,8 @@ async function main(): Promise<void> {
     process.argv,
   );
   const logger = createLogger('carillon-accumulator', config.node.logLevel);
-  const accumulator = await Accumulator.start(config, logger);
+  const accumulator = new Accumulator(config, logger);
+  await accumulator.start();
   onStopSignals(async (signal) => {
     logger.info({ signal }, 'stopping: leaving the ring, flushing owned windows');
     await accumulator.stop();
