@@ -55,6 +55,11 @@ if op == 'create':
 elif op == 'update_many':
     whisper.update_many(request['path'], [tuple(p) for p in request['points']], now=request['now'])
     out = None
+elif op == 'update_each':
+    # One update per point, in order: what carbon-cache does when points arrive one at a time.
+    for point in request['points']:
+        whisper.update_many(request['path'], [tuple(point)], now=request['now'])
+    out = None
 elif op == 'fetch':
     out = whisper.fetch(request['path'], request['from'], request['until'], now=request['now'],
                         archiveToSelect=request.get('archive'))

@@ -50,6 +50,17 @@ export class FdFile implements RandomAccessFile {
     );
   }
 
+  /** The file's size in bytes. */
+  size(): Promise<number> {
+    return new Promise((resolve, reject) =>
+      fs.fstat(this.fd, (error, stats) => (error ? reject(error) : resolve(stats.size))),
+    );
+  }
+
+  sync(): Promise<void> {
+    return new Promise((resolve, reject) => fs.fsync(this.fd, (error) => (error ? reject(error) : resolve())));
+  }
+
   close(): Promise<void> {
     return new Promise((resolve, reject) => fs.close(this.fd, (error) => (error ? reject(error) : resolve())));
   }

@@ -11,6 +11,7 @@
  * interval asked for holds nothing for it (an older lap of the ring, or zeros in a fresh file).
  */
 import type { AggregationMethod } from '@carillon/core';
+import { link, unlink } from 'node:fs/promises';
 import { FdFile, type RandomAccessFile } from './fd-file.js';
 
 export const METADATA_SIZE = 16;
@@ -145,24 +146,44 @@ export function fileSizeOf(header: WhisperHeader): number {
   return last.offset + last.size;
 }
 
+/** Where a file is built before it appears at its final path; a crash can leave one behind (see isCreationTemp). */
+export function creationTempPath(path: string): string {
+  return `${path}${CREATION_TEMP_MARK}${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
+}
+
+const CREATION_TEMP_MARK = '.creating-';
+
+/** Whether a file name is a creation temp file (never a series; removed once stale). */
+export function isCreationTemp(name: string): boolean {
+  return name.includes(CREATION_TEMP_MARK);
+}
+
 /**
- * Creates a whisper file at `path` and returns it open for reading and writing. The data area is left sparse
- * (ftruncate), like `whisper-create --sparse`: a 3 MB file costs no disk until points land in it, and unwritten
- * slots read as zeros, which whisper treats as empty. Fails with EEXIST if the file exists.
+ * Creates a whisper file at `path` and returns it open for reading and writing. The file appears at `path` only
+ * complete: it is built under a temporary name in the same directory, synced, then hard-linked into place (a link,
+ * unlike a rename, fails with EEXIST instead of replacing a file another writer created meanwhile), so a crash or a
+ * full disk at any step leaves no empty or half-written file at `path`. The data area is left sparse (ftruncate),
+ * like `whisper-create --sparse`: a 3 MB file costs no disk until points land in it, and unwritten slots read as
+ * zeros, which whisper treats as empty. Fails with EEXIST if the file exists.
  */
 export async function createWhisperFile(
   path: string,
   header: WhisperHeader,
 ): Promise<{ handle: FdFile; header: WhisperHeader }> {
-  const handle = await FdFile.open(path, 'wx+');
+  const temp = creationTempPath(path);
+  const handle = await FdFile.open(temp, 'wx+');
   try {
     const bytes = encodeHeader(header);
     await handle.write(bytes, 0, bytes.length, 0);
     await handle.truncate(fileSizeOf(header));
+    await handle.sync();
+    await link(temp, path);
     return { handle, header };
   } catch (error) {
     await handle.close().catch(() => undefined);
     throw error;
+  } finally {
+    await unlink(temp).catch(() => undefined);
   }
 }
 

@@ -3,7 +3,7 @@
  * whisper's own tools read what we write and we read what they wrote.
  */
 import type { Dirent } from 'node:fs';
-import { mkdir, opendir } from 'node:fs/promises';
+import { mkdir, opendir, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import {
   AGGREGATION_METHODS,
@@ -28,7 +28,10 @@ import {
 import { KeyedLock, Semaphore } from './concurrency.js';
 import { FdFile } from './fd-file.js';
 import {
+  CorruptWhisperFileError,
   createWhisperFile,
+  fileSizeOf,
+  isCreationTemp,
   layoutHeader,
   readArchiveIntervals,
   readHeader,
@@ -37,6 +40,7 @@ import {
   type WhisperHeader,
 } from './format.js';
 import { HandleCache } from './handle-cache.js';
+import { propagateDown } from './propagate.js';
 import { canonicalFromRelativePath, whisperRelativePath } from './layout.js';
 
 export interface WhisperStoreConfig {
@@ -74,8 +78,12 @@ interface OpenSeries {
    * creation), so changing a rule never mixes two meanings in one file. Whisper-only methods fall back to the rule.
    */
   method: AggregationMethod;
-  /** Archive index by step, for this file's own header (a foreign file may differ from our resolutions). */
+  /** Archive by step, for reads (a foreign file may have steps other than our resolutions). */
   archiveByStep: Map<number, ArchiveInfo>;
+  /** Archive indexes each resolution's windows are written to, by step (see writePlan). */
+  targets: Map<number, number[]>;
+  /** Per archive index: the lower archives whisper's propagation feeds after a write to it (often none). */
+  propagation: number[][];
   /** Base interval per archive offset once known; it only moves by whole laps of the ring, so it stays valid. */
   baseIntervals: Map<number, number>;
 }
@@ -86,6 +94,9 @@ interface OpenArg {
   /** Create the file when missing (writes) or report it missing (reads). */
   create: boolean;
 }
+
+/** A creation takes milliseconds; a temp file this old was left by a crash. */
+const STALE_TEMP_MS = 60_000;
 
 const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
 
@@ -103,6 +114,8 @@ export class WhisperStore implements Writer, SeriesReader {
   private closed = false;
 
   private readonly filesCreated: CounterChild;
+  private readonly mended: Record<'extended' | 'quarantined', CounterChild>;
+  private readonly staleTempsRemoved: CounterChild;
   private readonly pointsWritten: CounterChild;
   private readonly evictions: CounterChild;
   private readonly writeLatency: HistogramChild;
@@ -123,6 +136,15 @@ export class WhisperStore implements Writer, SeriesReader {
 
     const metrics = options.metrics ?? new MetricsRegistry();
     this.filesCreated = metrics.counter('whisper_files_created_total', 'Whisper files created').labels();
+    const mended = metrics.counter(
+      'whisper_files_mended_total',
+      'Broken whisper files found by a write: truncated ones extended, unreadable ones moved aside and recreated',
+      ['action'],
+    );
+    this.mended = { extended: mended.labels('extended'), quarantined: mended.labels('quarantined') };
+    this.staleTempsRemoved = metrics
+      .counter('whisper_stale_temp_files_removed_total', 'Creation temp files left by a crash, removed at start-up')
+      .labels();
     this.pointsWritten = metrics.counter('whisper_points_written_total', 'Points written to whisper files').labels();
     this.evictions = metrics
       .counter('whisper_open_file_evictions_total', 'Open whisper files closed to stay within maxOpenFiles')
@@ -162,12 +184,13 @@ export class WhisperStore implements Writer, SeriesReader {
   }
 
   /**
-   * Writes every series of `batch` into the archive of `batch.resolution` and nothing else. Whisper would normally
-   * propagate a fine point into the coarser archives by aggregating the finer slots (subject to xFilesFactor); we do
+   * Writes every series of `batch` into the archive of `batch.resolution`. Whisper would normally propagate a fine
+   * point into the coarser archives by aggregating the finer slots (subject to xFilesFactor); in our own files we do
    * not, because the aggregator already computed every resolution exactly from all samples and flushes each one as
    * its own batch. Propagating would overwrite those exact values with an aggregate of aggregates (an average of
-   * averages, weighted wrongly) or drop them under xFilesFactor. Never throws: failures are counted per series, and
-   * one failing file does not stop the others.
+   * averages, weighted wrongly) or drop them under xFilesFactor. Files with other archives (carbon's) are written
+   * by writePlan: exact where a step matches, whisper's own propagation for the rest. Never throws: failures are
+   * counted per series, and one failing file does not stop the others.
    */
   async write(batch: FlushBatch): Promise<void> {
     const count = batch.names.length;
@@ -190,13 +213,13 @@ export class WhisperStore implements Writer, SeriesReader {
     await this.track(async () => {
       let next = 0;
       const worker = async () => {
-        for (let i = next++; i < count; i = next++) await this.writeSeries(batch, i);
+        for (let i = next++; i < count; i = next++) await this.writeSeries(batch, i, now);
       };
       await Promise.all(Array.from({ length: Math.min(this.slots.limit, count) }, worker));
     });
   }
 
-  private async writeSeries(batch: FlushBatch, i: number): Promise<void> {
+  private async writeSeries(batch: FlushBatch, i: number, now: number): Promise<void> {
     const name = batch.names[i]!;
     const point = batchPoint(batch, i);
     if (point.count === 0) {
@@ -211,20 +234,33 @@ export class WhisperStore implements Writer, SeriesReader {
     const started = process.hrtime.bigint();
     try {
       const written = await this.withSeries(name, relativePath, async (series) => {
-        const archive = series.archiveByStep.get(batch.resolution.step);
-        if (!archive) return false;
+        const targets = series.targets.get(batch.resolution.step);
+        if (!targets) return 'no_archive';
         const value = valueOf(point, series.method);
-        const base = await writeArchivePoints(
-          series.handle,
-          archive,
-          [{ time: batch.time, value }],
-          series.baseIntervals.get(archive.offset),
-        );
-        series.baseIntervals.set(archive.offset, base);
-        return true;
+        let any = false;
+        for (const index of targets) {
+          const archive = series.header.archives[index]!;
+          // Beyond the archive's retention the ring slot holds newer data (whisper refuses such points too).
+          if (now - batch.time >= archive.retention) continue;
+          const base = await writeArchivePoints(
+            series.handle,
+            archive,
+            [{ time: batch.time, value }],
+            series.baseIntervals.get(archive.offset),
+          );
+          series.baseIntervals.set(archive.offset, base);
+          const lower = series.propagation[index];
+          if (lower && lower.length > 0)
+            await propagateDown(series.handle, series.header, index, lower, batch.time, series.baseIntervals);
+          any = true;
+        }
+        return any ? 'written' : 'outside_retention';
       });
-      if (written) this.pointsWritten.inc();
-      else this.dropCounters.no_archive.inc();
+      if (written !== 'written') {
+        this.dropCounters[written].inc();
+        return;
+      }
+      this.pointsWritten.inc();
     } catch (error) {
       this.dropCounters.error.inc();
       if (!(error instanceof OpenError)) {
@@ -295,6 +331,7 @@ export class WhisperStore implements Writer, SeriesReader {
       for (const entry of entries) {
         const path = join(dir, entry.name);
         if (entry.isDirectory()) await walk(path);
+        else if (entry.isFile() && isCreationTemp(entry.name)) await this.removeStaleTemp(path);
         else if (entry.isFile()) {
           const name = canonicalFromRelativePath(relative(this.dataDir, path));
           if (name !== null) names.push(name);
@@ -303,6 +340,17 @@ export class WhisperStore implements Writer, SeriesReader {
     };
     await walk(this.dataDir);
     return names.sort();
+  }
+
+  /** A creation temp file a crash left behind (never a series): removed once it is older than any creation. */
+  private async removeStaleTemp(path: string): Promise<void> {
+    try {
+      if (Date.now() - (await stat(path)).mtimeMs < STALE_TEMP_MS) return;
+      await unlink(path);
+      this.staleTempsRemoved.inc();
+    } catch {
+      // Gone meanwhile (its creation finished), or not ours to remove: either way not a series.
+    }
   }
 
   /** Waits for writes and reads in flight, then closes every open file. Later writes are counted as dropped. */
@@ -337,39 +385,85 @@ export class WhisperStore implements Writer, SeriesReader {
 
   /**
    * Opens the series file. When it does not exist, a write creates it (and its directories) with our archives and
-   * the method of `name`'s rule; a read does not.
+   * the method of `name`'s rule; a read does not. A write that finds the file broken mends it first (mendSeries).
    */
   private async openSeries(relativePath: string, { name, create }: OpenArg): Promise<OpenSeries> {
     const path = join(this.dataDir, relativePath);
     let handle: FdFile;
-    let header: WhisperHeader;
     try {
       handle = await FdFile.open(path, 'r+');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw this.openFailed('open', error, relativePath);
       if (!create) throw new OpenError('missing', relativePath);
-      try {
-        ({ handle, header } = await this.createSeries(path, name));
-        this.filesCreated.inc();
-        return describe(handle, header, this.ruleFor(name).method);
-      } catch (createError) {
-        if ((createError as NodeJS.ErrnoException).code !== 'EEXIST')
-          throw this.openFailed('create', createError, relativePath);
-        // Created meanwhile by another process (or another store on the same directory): use theirs.
-        try {
-          handle = await FdFile.open(path, 'r+');
-        } catch (reopenError) {
-          throw this.openFailed('open', reopenError, relativePath);
-        }
-      }
+      return this.createOrOpenSeries(path, relativePath, name);
     }
     try {
-      header = await readHeader(handle, path);
+      const header = await readHeader(handle, path);
+      if (create) await this.extendTruncated(handle, header, relativePath);
+      return describe(handle, header, this.ruleFor(name).method, this.resolutions);
+    } catch (error) {
+      await handle.close().catch(() => undefined);
+      if (create && error instanceof CorruptWhisperFileError) {
+        await this.quarantine(path, relativePath, error);
+        return this.createOrOpenSeries(path, relativePath, name);
+      }
+      throw this.openFailed('open', error, relativePath);
+    }
+  }
+
+  private async createOrOpenSeries(path: string, relativePath: string, name: string): Promise<OpenSeries> {
+    try {
+      const { handle, header } = await this.createSeries(path, name);
+      this.filesCreated.inc();
+      return describe(handle, header, this.ruleFor(name).method, this.resolutions);
+    } catch (createError) {
+      if ((createError as NodeJS.ErrnoException).code !== 'EEXIST')
+        throw this.openFailed('create', createError, relativePath);
+    }
+    // Created meanwhile by another process (or another store on the same directory): use theirs.
+    let handle: FdFile;
+    try {
+      handle = await FdFile.open(path, 'r+');
+    } catch (reopenError) {
+      throw this.openFailed('open', reopenError, relativePath);
+    }
+    try {
+      return describe(handle, await readHeader(handle, path), this.ruleFor(name).method, this.resolutions);
     } catch (error) {
       await handle.close().catch(() => undefined);
       throw this.openFailed('open', error, relativePath);
     }
-    return describe(handle, header, this.ruleFor(name).method);
+  }
+
+  /**
+   * A file shorter than its header says (cut by a crash or a full disk in another writer, e.g. carbon without
+   * sparse files): the missing slots would read as nothing anyway, so it is extended to full size with zeros
+   * (empty slots) and keeps every point it holds.
+   */
+  private async extendTruncated(handle: FdFile, header: WhisperHeader, relativePath: string): Promise<void> {
+    const expected = fileSizeOf(header);
+    if ((await handle.size()) >= expected) return;
+    await handle.truncate(expected);
+    this.mended.extended.inc();
+    this.logger?.warn({ file: relativePath, size: expected }, 'whisper file was truncated: extended to full size');
+  }
+
+  /**
+   * A file whose header cannot be read (empty, or not whisper) holds nothing we can use: it is moved aside to
+   * `<name>.wsp.corrupt-<epoch ms>` for the operator, and a new file takes its place.
+   */
+  private async quarantine(path: string, relativePath: string, reason: Error): Promise<void> {
+    const aside = `${path}.corrupt-${Date.now()}`;
+    try {
+      await rename(path, aside);
+    } catch (error) {
+      throw this.openFailed('open', error, relativePath);
+    }
+    this.mended.quarantined.inc();
+    this.logger?.warn(
+      { file: relativePath, movedTo: aside, reason: reason.message },
+      'corrupt whisper file moved aside',
+    );
   }
 
   private async createSeries(path: string, name: string) {
@@ -404,8 +498,14 @@ export class WhisperStore implements Writer, SeriesReader {
   }
 }
 
-function describe(handle: FdFile, header: WhisperHeader, ruleMethod: AggregationMethod): OpenSeries {
+function describe(
+  handle: FdFile,
+  header: WhisperHeader,
+  ruleMethod: AggregationMethod,
+  resolutions: readonly Resolution[],
+): OpenSeries {
   const fileMethod = header.aggregationMethod;
+  const { targets, propagation } = writePlan(header, resolutions);
   return {
     handle,
     header,
@@ -413,8 +513,46 @@ function describe(handle: FdFile, header: WhisperHeader, ruleMethod: Aggregation
       ? (fileMethod as AggregationMethod)
       : ruleMethod,
     archiveByStep: new Map(header.archives.map((archive) => [archive.secondsPerPoint, archive])),
+    targets,
+    propagation,
     baseIntervals: new Map(),
   };
+}
+
+/**
+ * Which archives each resolution's windows are written to, and which archives whisper's propagation feeds. An
+ * archive of the same step as a resolution gets that resolution's exact value. A file whose finest archive is no
+ * resolution of ours (a carbon file, say 15s:1d) gets our finest windows there with whisper's update semantics
+ * (aligned to its step, the last write of an interval wins). Every archive fed neither way gets whisper's
+ * propagation from the archive above it, as carbon's files do; an archive fed exactly is never overwritten by it.
+ */
+function writePlan(
+  header: WhisperHeader,
+  resolutions: readonly Resolution[],
+): Pick<OpenSeries, 'targets' | 'propagation'> {
+  const steps = new Set(resolutions.map((r) => r.step));
+  const archives = header.archives;
+  const targets = new Map<number, number[]>();
+  const target = (step: number, index: number): void => {
+    const list = targets.get(step);
+    if (list) list.push(index);
+    else targets.set(step, [index]);
+  };
+  const fed = archives.map((archive) => steps.has(archive.secondsPerPoint));
+  archives.forEach((archive, index) => {
+    if (fed[index]) target(archive.secondsPerPoint, index);
+  });
+  const finest = resolutions[0];
+  if (archives.length > 0 && !fed[0] && finest) {
+    target(finest.step, 0);
+    fed[0] = true;
+  }
+  const propagation = archives.map((_, index) => {
+    const chain: number[] = [];
+    for (let lower = index + 1; lower < archives.length && !fed[lower]; lower++) chain.push(lower);
+    return chain;
+  });
+  return { targets, propagation };
 }
 
 /** Opening or creating a series file failed; already counted under its operation. */
