@@ -9,7 +9,7 @@ import type cassandra from 'cassandra-driver';
 import { MetricsRegistry, parseResolutions, seriesId } from '@carillon/core';
 import { Aggregator, DEFAULT_AGGREGATOR_OPTIONS, parseStatsdOptions } from '@carillon/aggregator';
 import { CassandraStore } from '@carillon/writers';
-import { WriterSink } from '@carillon/accumulator';
+import { DEFAULT_WRITER_SINK_OPTIONS, WriterSink } from '@carillon/accumulator';
 import { cassandra as cassandraServer, uniqueKeyspace } from '../harness/servers.js';
 import { cassandraOptions, connectCql, finderDeps, testPoolOptions } from '../support/cassandra.js';
 import { TcpProxy } from './tcp-proxy.js';
@@ -55,7 +55,7 @@ describe('overload: skipped flushes and dropped windows', () => {
   it('skips flushes while the pool is above its high-water mark, drops the oldest past the limit, loses nothing else', async () => {
     const t0 = Math.floor(Date.now() / 1000 / 60) * 60 - 3600 + 600;
     let nowMs = t0 * 1000;
-    const sink = new WriterSink([store], 1_000_000, registry);
+    const sink = new WriterSink([store], { ...DEFAULT_WRITER_SINK_OPTIONS, maxInFlightPoints: 1_000_000 }, registry);
     const aggregator = new Aggregator(
       {
         ...DEFAULT_AGGREGATOR_OPTIONS,

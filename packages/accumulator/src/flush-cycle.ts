@@ -102,11 +102,13 @@ export class FlushCycle {
   }
 
   private followUp(): void {
-    const through = this.deps.aggregator.handedThrough;
+    const handed = this.deps.aggregator.handedThrough;
     // The barrier is taken now: it covers what this tick handed over, not later ticks.
     const written = this.deps.sink.barrier();
     this.following = this.following.then(async () => {
       await written;
+      // A finest window some writer still has to retry is not stored: the watermark stays before it.
+      const through = Math.min(handed, this.deps.sink.unstoredSince(this.deps.aggregator.resolutions[0]!.step));
       if (through <= this.written) return;
       const { watermarkFile, memberId, logger } = this.deps;
       if (watermarkFile !== '') {

@@ -39,7 +39,7 @@ export interface NodeConfig {
   cassandra: CassandraNodeConfig;
   /** The blob keys of `[cassandra]`: flat rows, chunks or both per resolution, the chunk cache (writers blob/config.ts). */
   cassandraBlob: BlobStoreOptions;
-  writers: { maxInFlightPoints: number };
+  writers: { maxInFlightPoints: number; maxRetryPoints: number; retryIntervalMs: number };
   index: { maxSeries: number };
   http: { listen: ListenAddress | null; maxBodyBytes: number; requestTimeoutMs: number };
 }
@@ -121,7 +121,11 @@ export function readNodeConfig(source: ConfigSource): NodeConfig {
     memory: { maxPoints: source.integer('memory.max_points', 2_000_000, { min: 1 }) },
     cassandra: readCassandraConfig(source),
     cassandraBlob: readBlobConfig(source, aggregator.resolutions),
-    writers: { maxInFlightPoints: source.integer('writers.max_in_flight_points', 2_000_000, { min: 1 }) },
+    writers: {
+      maxInFlightPoints: source.integer('writers.max_in_flight_points', 2_000_000, { min: 1 }),
+      maxRetryPoints: source.integer('writers.max_retry_points', 2_000_000, { min: 1 }),
+      retryIntervalMs: 1000 * source.duration('writers.retry_interval', '1s'),
+    },
     index: { maxSeries: source.integer('index.max_series', 1_000_000, { min: 1 }) },
     http: {
       listen: parseListenAddress(source.string('http.listen', ':8080'), 'http.listen'),

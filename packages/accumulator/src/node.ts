@@ -55,7 +55,7 @@ export class AccumulatorNode {
     const index = new SeriesIndex({ maxSeries: config.index.maxSeries, metrics: registry });
     const store = await openStore(config, registry, logger, index);
     const writers = [store, ...(extras.writers ?? [])];
-    const sink = new WriterSink(writers, config.writers.maxInFlightPoints, registry, logger);
+    const sink = new WriterSink(writers, config.writers, registry, logger);
     const aggregator = new Aggregator(config.aggregator, config.statsd, {
       sink,
       metrics: registry,

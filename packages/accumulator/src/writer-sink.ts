@@ -3,16 +3,42 @@
  * writer has not finished are counted, and the sink reports itself overloaded while any writer is past the
  * high-water mark, so the aggregator skips the flush and keeps its windows pending instead of piling up
  * promises here. A writer's failure is counted and logged; it never stops the others.
+ *
+ * What a writer could not store for a reason that may pass (a rejected write, or the series it hands back in
+ * `retry`) waits in that writer's retry queue and is written again every retry interval, oldest first. While a
+ * finest window waits there, `unstoredSince` holds the flush watermark before it, so relay batches with points in
+ * it are not acknowledged: an ack means stored. The queue is bounded in points; past it the oldest batches are
+ * dropped, counted (their relay batches stay un-acked and are replayed after a restart).
  */
-import type { FlushBatch, Logger, MetricsRegistry, Writer } from '@carillon/core';
+import type { FlushBatch, Logger, MetricsRegistry, WriteOutcome, Writer } from '@carillon/core';
 import type { FlushSink } from '@carillon/aggregator';
 
 /** A writer that may report its own backlog (the write pool's queue against its high-water mark). */
 type SinkWriter = Writer & { overloaded?(): boolean };
 
+export interface WriterSinkOptions {
+  /** Points handed to one writer and not yet written; above it the sink is overloaded (flushes are skipped). */
+  maxInFlightPoints: number;
+  /** Points one writer keeps to write again after failures; past it the oldest batches are dropped (counted). */
+  maxRetryPoints: number;
+  /** How long failed batches wait before they are written again. */
+  retryIntervalMs: number;
+}
+
+export const DEFAULT_WRITER_SINK_OPTIONS: WriterSinkOptions = {
+  maxInFlightPoints: 2_000_000,
+  maxRetryPoints: 2_000_000,
+  retryIntervalMs: 1_000,
+};
+
 interface WriterState {
   writer: SinkWriter;
   inFlightPoints: number;
+  /** Batches to write again, oldest first, and their points. */
+  retries: FlushBatch[];
+  retryPoints: number;
+  /** A retry pass is running: batches it took are not in `retries` but not stored yet either. */
+  retrying: FlushBatch[] | undefined;
 }
 
 export class WriterSink implements FlushSink {
@@ -21,14 +47,24 @@ export class WriterSink implements FlushSink {
   private readonly batchesWritten;
   private readonly batchesFailed;
   private readonly writeSeconds;
+  private readonly retriedPoints;
+  private readonly retryDropped;
+  private readonly retryTimer: NodeJS.Timeout;
+  private closing = false;
 
   constructor(
     writers: readonly SinkWriter[],
-    private readonly maxInFlightPoints: number,
+    private readonly options: WriterSinkOptions,
     registry: MetricsRegistry,
     private readonly logger?: Logger,
   ) {
-    this.states = writers.map((writer) => ({ writer, inFlightPoints: 0 }));
+    this.states = writers.map((writer) => ({
+      writer,
+      inFlightPoints: 0,
+      retries: [],
+      retryPoints: 0,
+      retrying: undefined,
+    }));
     this.batchesWritten = registry.counter('writer_batches_total', 'Flush batches a writer finished', ['writer']);
     this.batchesFailed = registry.counter('writer_batch_errors_total', 'Flush batches a writer failed', ['writer']);
     this.writeSeconds = registry.histogram(
@@ -37,62 +73,142 @@ export class WriterSink implements FlushSink {
       [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
       ['writer'],
     );
+    this.retriedPoints = registry.counter(
+      'writer_retried_points_total',
+      'Points a writer could not store at first and was given again',
+      ['writer'],
+    );
+    this.retryDropped = registry.counter(
+      'writer_retry_dropped_points_total',
+      'Points dropped from a retry queue past writers.max_retry_points, or still failing at close (never acked)',
+      ['writer', 'reason'],
+    );
     registry.gauge('writer_in_flight_points', 'Points handed to a writer and not yet written', ['writer'], (gauge) => {
       for (const state of this.states) gauge.labels(state.writer.name).set(state.inFlightPoints);
     });
+    registry.gauge('writer_retry_points', 'Points waiting in a writer retry queue', ['writer'], (gauge) => {
+      for (const state of this.states) gauge.labels(state.writer.name).set(state.retryPoints);
+    });
+    this.retryTimer = setInterval(() => this.retryAll(), options.retryIntervalMs);
+    this.retryTimer.unref();
   }
 
-  /** Past max in-flight points, or a writer (a write pool) reporting its own queue above its high-water mark. */
+  /** Past max in-flight points (retries included), or a writer (a write pool) reporting its own queue full. */
   overloaded(): boolean {
     return this.states.some(
-      (state) => state.inFlightPoints > this.maxInFlightPoints || (state.writer.overloaded?.() ?? false),
+      (state) =>
+        state.inFlightPoints + state.retryPoints > this.options.maxInFlightPoints ||
+        (state.writer.overloaded?.() ?? false),
     );
   }
 
   write(batch: FlushBatch): void {
-    const points = batch.names.length;
-    for (const state of this.states) {
-      state.inFlightPoints += points;
-      const started = performance.now();
-      const name = state.writer.name;
-      const done = state.writer
-        .write(batch)
-        .then(
-          () => {
-            this.batchesWritten.labels(name).inc();
-            this.writeSeconds.labels(name).observe((performance.now() - started) / 1000);
-          },
-          (error: unknown) => {
-            this.batchesFailed.labels(name).inc();
-            this.logger?.error(
-              { err: error, writer: name, points, resolution: batch.resolution.name },
-              'writer failed a batch',
-            );
-          },
-        )
-        .finally(() => {
-          state.inFlightPoints -= points;
-          this.inFlight.delete(done);
-        });
-      this.inFlight.add(done);
-    }
+    for (const state of this.states) this.writeTo(state, batch);
   }
 
   /**
-   * Resolves once every batch handed over before this call is written or failed; later batches are not waited
-   * for (so a busy sink cannot postpone it forever).
+   * Start of the oldest window of `step` some writer has not stored yet (waiting for a retry), or Infinity: the
+   * flush watermark must stay at or before it.
+   */
+  unstoredSince(step: number): number {
+    let oldest = Infinity;
+    for (const state of this.states)
+      for (const batch of [...state.retries, ...(state.retrying ?? [])])
+        if (batch.resolution.step === step && batch.time < oldest) oldest = batch.time;
+    return oldest;
+  }
+
+  /**
+   * Resolves once every batch handed over before this call is written, failed or queued for a retry; later
+   * batches are not waited for (so a busy sink cannot postpone it forever).
    */
   async barrier(): Promise<void> {
     await Promise.all([...this.inFlight]);
   }
 
-  /** Resolves once every batch handed over so far is written or failed. */
+  /** Resolves once every batch handed over so far is written, failed or queued for a retry. */
   async drain(): Promise<void> {
     while (this.inFlight.size > 0) await Promise.all(this.inFlight);
   }
 
+  /** Writes what is in flight, gives the retry queues one last pass, then closes the writers. */
   async close(): Promise<void> {
     await this.drain();
-    for (const state of this.states) await state.writer.close();
+    this.closing = true;
+    clearInterval(this.retryTimer);
+    await Promise.all(this.states.map((state) => this.retryPass(state)));
+    for (const state of this.states) {
+      if (state.retryPoints > 0) {
+        this.retryDropped.labels(state.writer.name, 'closed').inc(state.retryPoints);
+        this.logger?.error(
+          { writer: state.writer.name, points: state.retryPoints },
+          'writer still failing at close: points not stored (their relay batches were not acked)',
+        );
+      }
+      await state.writer.close();
+    }
+  }
+
+  private writeTo(state: WriterState, batch: FlushBatch): Promise<void> {
+    const points = batch.names.length;
+    state.inFlightPoints += points;
+    const started = performance.now();
+    const name = state.writer.name;
+    const done = state.writer
+      .write(batch)
+      .then(
+        (outcome: WriteOutcome | void) => {
+          this.batchesWritten.labels(name).inc();
+          this.writeSeconds.labels(name).observe((performance.now() - started) / 1000);
+          if (outcome?.retry && outcome.retry.names.length > 0) this.queueRetry(state, outcome.retry);
+        },
+        (error: unknown) => {
+          this.batchesFailed.labels(name).inc();
+          this.logger?.error(
+            { err: error, writer: name, points, resolution: batch.resolution.name },
+            'writer failed a batch: kept for a retry',
+          );
+          this.queueRetry(state, batch);
+        },
+      )
+      .finally(() => {
+        state.inFlightPoints -= points;
+        this.inFlight.delete(done);
+      });
+    this.inFlight.add(done);
+    return done;
+  }
+
+  private queueRetry(state: WriterState, batch: FlushBatch): void {
+    state.retries.push(batch);
+    state.retryPoints += batch.names.length;
+    while (state.retryPoints > this.options.maxRetryPoints && state.retries.length > 1) {
+      const dropped = state.retries.shift()!;
+      state.retryPoints -= dropped.names.length;
+      this.retryDropped.labels(state.writer.name, 'queue_full').inc(dropped.names.length);
+    }
+  }
+
+  private retryAll(): void {
+    if (this.closing) return;
+    for (const state of this.states)
+      if (state.retrying === undefined && state.retries.length > 0) void this.retryPass(state);
+  }
+
+  /** Writes every queued batch of one writer again, in order; what fails again is queued again. */
+  private async retryPass(state: WriterState): Promise<void> {
+    const batches = state.retries;
+    if (batches.length === 0) return;
+    state.retries = [];
+    state.retryPoints = 0;
+    state.retrying = batches;
+    try {
+      for (const batch of batches) {
+        this.retriedPoints.labels(state.writer.name).inc(batch.names.length);
+        await this.writeTo(state, batch);
+      }
+    } finally {
+      state.retrying = undefined;
+    }
   }
 }

@@ -45,6 +45,16 @@ export function statPointAt(stats: ArrayLike<number>, i: number, time: number): 
   };
 }
 
+/** The series of `batch` at `indexes` (ascending), as a batch of their own. */
+export function subsetBatch(batch: FlushBatch, indexes: readonly number[]): FlushBatch {
+  const stats = new Float64Array(indexes.length * STAT_STRIDE);
+  const names = indexes.map((from, to) => {
+    stats.set(batch.stats.subarray(from * STAT_STRIDE, (from + 1) * STAT_STRIDE), to * STAT_STRIDE);
+    return batch.names[from]!;
+  });
+  return { resolution: batch.resolution, time: batch.time, names, stats };
+}
+
 /** Builds a batch from StatPoints that all belong to `time`'s window. */
 export function makeBatch(
   resolution: Resolution,

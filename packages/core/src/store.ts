@@ -5,12 +5,22 @@ import type { StatPoint } from './statpoint.js';
 /**
  * A destination for flushed windows. Archetypes: immediate (log), batched (file, kafka, cassandra flat),
  * connection-based (cassandra, redis, kafka: lazy connect, reconnect with backoff, timeouts on every I/O),
- * pull (prometheus). A writer never throws into the flush path: failures are counted by the writer.
+ * pull (prometheus). Failures are counted by the writer. A write resolves once every series of the batch is
+ * stored, refused for good (counted by reason), or handed back in `retry`; a rejected write means the whole
+ * batch is to be written again.
  */
 export interface Writer {
   readonly name: string;
-  write(batch: FlushBatch): Promise<void>;
+  write(batch: FlushBatch): Promise<WriteOutcome | void>;
   close(): Promise<void>;
+}
+
+export interface WriteOutcome {
+  /**
+   * The series of the batch not stored for a reason that may pass (an I/O error, a full disk, a timeout): the
+   * caller writes them again later, and relay batches holding their points are not acknowledged until then.
+   */
+  retry?: FlushBatch;
 }
 
 /** Values of one series at one resolution: `values[i]` is the window starting at `start + i * step`. */

@@ -188,7 +188,9 @@ describe('cassandra blob store', () => {
     // A persist may run while the windows are still being appended (the interval is 200 ms), storing a prefix that
     // the next persist overwrites: wait for a persist that holds all 20 points of every series, not for the first.
     const storedLengths = async () =>
-      Promise.all(names.map(async (name) => (await chunkRows(keyspace, 'chunk_10s', name)).map((r) => r.points.length)));
+      Promise.all(
+        names.map(async (name) => (await chunkRows(keyspace, 'chunk_10s', name)).map((r) => r.points.length)),
+      );
     await waitFor('a persist of all 20 points of every open chunk', async () =>
       (await storedLengths()).every((lengths) => lengths.length === 1 && lengths[0] === 20),
     );

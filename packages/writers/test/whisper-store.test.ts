@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
+  batchPoint,
   makeBatch,
   MetricsRegistry,
   nowSeconds,
@@ -208,24 +209,25 @@ describe('WhisperStore', () => {
     expect(store.openFiles).toBe(0);
   });
 
-  it('counts a failing series and still writes the others of the batch', async () => {
+  it('hands a failing series back for a retry, counted, and still writes the others of the batch', async () => {
     const metrics = new MetricsRegistry();
     const store = new WhisperStore({ dataDir, resolutions, concurrency: 3 }, { metrics });
     // A plain file where the series needs a directory: opening fails for blocked.* only.
     await writeFile(join(dataDir, 'blocked'), 'not a directory');
     const time = windowStart(nowSeconds(), 10) - 10;
-    await expect(
-      store.write(
-        makeBatch(fine, time, [
-          ['ok.first', stat4(time, 1)],
-          ['blocked.series', stat4(time, 2)],
-          ['ok.second', stat4(time, 3)],
-          ['bad.name;dc=a/b', stat4(time, 4)],
-        ]),
-      ),
-    ).resolves.toBeUndefined();
+    const outcome = await store.write(
+      makeBatch(fine, time, [
+        ['ok.first', stat4(time, 1)],
+        ['blocked.series', stat4(time, 2)],
+        ['ok.second', stat4(time, 3)],
+        ['bad.name;dc=a/b', stat4(time, 4)],
+      ]),
+    );
+    // The I/O failure may pass: handed back, not dropped; the bad name is refused for good.
+    expect(outcome.retry?.names).toEqual(['blocked.series']);
+    expect(outcome.retry && batchPoint(outcome.retry, 0)).toEqual(stat4(time, 2));
     expect(metrics.value('whisper_errors_total', 'open')).toBe(1); // ENOTDIR
-    expect(metrics.value('whisper_points_dropped_total', 'error')).toBe(1);
+    expect(metrics.value('whisper_points_dropped_total', 'error')).toBe(0);
     expect(metrics.value('whisper_points_dropped_total', 'invalid_name')).toBe(1);
     expect(metrics.value('whisper_points_written_total')).toBe(2);
     expect(await store.fetch('ok.second', fine, time, time + 10)).toEqual([expectedBy.average(3)]);

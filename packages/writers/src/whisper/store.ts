@@ -13,6 +13,7 @@ import {
   MetricsRegistry,
   nowSeconds,
   splitCanonical,
+  subsetBatch,
   valueOf,
   type AggregationMethod,
   type AggregationRule,
@@ -23,6 +24,7 @@ import {
   type Resolution,
   type SeriesReader,
   type SeriesValues,
+  type WriteOutcome,
   type Writer,
 } from '@carillon/core';
 import { KeyedLock, Semaphore } from './concurrency.js';
@@ -192,44 +194,55 @@ export class WhisperStore implements Writer, SeriesReader {
    * by writePlan: exact where a step matches, whisper's own propagation for the rest. Never throws: failures are
    * counted per series, and one failing file does not stop the others.
    */
-  async write(batch: FlushBatch): Promise<void> {
+  async write(batch: FlushBatch): Promise<WriteOutcome> {
     const count = batch.names.length;
     if (this.closed) {
       this.dropCounters.error.inc(count);
       this.fail('write', new Error('store is closed'), '');
-      return;
+      return {};
     }
     const resolution = this.resolutions.find((r) => r.step === batch.resolution.step);
     if (!resolution) {
       this.dropCounters.unknown_resolution.inc(count);
-      return;
+      return {};
     }
     const now = this.clock();
     // Whisper refuses points beyond an archive's retention: in the ring they would overwrite newer ones.
     if (batch.time <= 0 || batch.time > 0xffffffff || now - batch.time >= resolution.ttl || batch.time > now) {
       this.dropCounters.outside_retention.inc(count);
-      return;
+      return {};
     }
+    const failed: number[] = [];
     await this.track(async () => {
       let next = 0;
       const worker = async () => {
-        for (let i = next++; i < count; i = next++) await this.writeSeries(batch, i, now);
+        for (let i = next++; i < count; i = next++) if (!(await this.writeSeries(batch, i, now))) failed.push(i);
       };
       await Promise.all(Array.from({ length: Math.min(this.slots.limit, count) }, worker));
     });
+    // An I/O failure (a full disk, say) may pass: those series go back to the caller to be written again.
+    return failed.length === 0
+      ? {}
+      : {
+          retry: subsetBatch(
+            batch,
+            failed.sort((a, b) => a - b),
+          ),
+        };
   }
 
-  private async writeSeries(batch: FlushBatch, i: number, now: number): Promise<void> {
+  /** Writes series i of the batch; false when it failed in a way that may pass (counted as an error). */
+  private async writeSeries(batch: FlushBatch, i: number, now: number): Promise<boolean> {
     const name = batch.names[i]!;
     const point = batchPoint(batch, i);
     if (point.count === 0) {
       this.dropCounters.empty.inc();
-      return;
+      return true;
     }
     const relativePath = whisperRelativePath(name);
     if (!relativePath) {
       this.dropCounters.invalid_name.inc();
-      return;
+      return true;
     }
     const started = process.hrtime.bigint();
     try {
@@ -258,16 +271,18 @@ export class WhisperStore implements Writer, SeriesReader {
       });
       if (written !== 'written') {
         this.dropCounters[written].inc();
-        return;
+        return true;
       }
       this.pointsWritten.inc();
+      return true;
     } catch (error) {
-      this.dropCounters.error.inc();
+      // Not dropped: handed back for a retry (counted in whisper_errors_total by operation).
       if (!(error instanceof OpenError)) {
         this.fail('write', error, relativePath);
         // The handle may be in doubt after a failed write; reopen it next time.
         await this.files.discard(relativePath);
       }
+      return false;
     } finally {
       this.writeLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
     }
