@@ -11,6 +11,7 @@ export class AggregatorMetrics {
   readonly flushesSkipped: CounterChild;
   readonly windowsDropped: CounterChild;
   readonly pointsDropped: CounterChild;
+  readonly nonFinitePoints: CounterChild;
   readonly statsdValuesDropped: CounterChild;
   readonly statsdKeysDisowned: CounterChild;
   readonly series: GaugeChild;
@@ -41,6 +42,13 @@ export class AggregatorMetrics {
     this.pointsDropped = registry
       .counter('aggregator_points_dropped_total', 'Points in closed windows dropped past the pending-points limit')
       .labels();
+    this.nonFinitePoints = registry
+      .counter(
+        'aggregator_points_refused_total',
+        'Window StatPoints not handed to the writers, by reason (non_finite: a sum or value overflowed to ±Infinity)',
+        ['reason'],
+      )
+      .labels('non_finite');
     this.statsdValuesDropped = registry
       .counter(
         'aggregator_statsd_values_dropped_total',

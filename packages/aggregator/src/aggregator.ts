@@ -282,7 +282,14 @@ export class Aggregator implements PendingSource {
     this.queue = [];
     this.queuedPoints = 0;
     const nameOf = (id: number): string => this.series.nameOf(id);
-    for (const { resolution, table } of queue) if (table.rows > 0) this.sink.write(table.toBatch(resolution, nameOf));
+    const refuse = (): void => {
+      this.counters.nonFinitePoints.value++;
+    };
+    for (const { resolution, table } of queue) {
+      if (table.rows === 0) continue;
+      const batch = table.toBatch(resolution, nameOf, refuse);
+      if (batch.names.length > 0) this.sink.write(batch);
+    }
     this.counters.flushes.value++;
   }
 

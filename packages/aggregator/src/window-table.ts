@@ -98,10 +98,30 @@ export class WindowTable {
   }
 
   /** The window as a batch with its own buffer (so it can be transferred), names resolved by `nameOf`. */
-  toBatch(resolution: Resolution, nameOf: (id: number) => string): FlushBatch {
-    const names = new Array<string>(this.rows);
-    for (let row = 0; row < this.rows; row++) names[row] = nameOf(this.seriesOf[row]!);
-    return { resolution, time: this.start, names, stats: this.stats.slice(0, this.rows * STAT_STRIDE) };
+  /**
+   * The window as a FlushBatch. A row whose StatPoint is not finite (a sum past ±1.8e308, or StatsD output that
+   * overflowed) is left out and counted through `onNonFinite`: no store can keep it, and Graphite refuses it.
+   */
+  toBatch(resolution: Resolution, nameOf: (id: number) => string, onNonFinite: () => void): FlushBatch {
+    const stats = this.stats.slice(0, this.rows * STAT_STRIDE);
+    const names: string[] = [];
+    let kept = 0;
+    for (let row = 0; row < this.rows; row++) {
+      const o = row * STAT_STRIDE;
+      if (!isFiniteRow(stats, o)) {
+        onNonFinite();
+        continue;
+      }
+      if (kept !== row) stats.copyWithin(kept * STAT_STRIDE, o, o + STAT_STRIDE);
+      names.push(nameOf(this.seriesOf[row]!));
+      kept++;
+    }
+    return {
+      resolution,
+      time: this.start,
+      names,
+      stats: kept === this.rows ? stats : stats.slice(0, kept * STAT_STRIDE),
+    };
   }
 
   private append(id: number, min: number, max: number, sum: number, first: number, last: number, count: number): void {
@@ -124,6 +144,13 @@ export class WindowTable {
     s[o + LAST] = last;
     s[o + COUNT] = count;
   }
+}
+
+function isFiniteRow(stats: Float64Array, o: number): boolean {
+  // x - x is 0 for finite x and NaN for ±Infinity and NaN: one test for the whole row.
+  let probe = 0;
+  for (let i = 0; i < STAT_STRIDE; i++) probe += stats[o + i]! - stats[o + i]!;
+  return probe === 0;
 }
 
 function grow(array: Int32Array, atLeast: number): Int32Array {

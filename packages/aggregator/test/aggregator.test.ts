@@ -47,6 +47,17 @@ describe('windows at the finest resolution', () => {
   });
 });
 
+describe('only finite values', () => {
+  it('refuses a window whose sum overflows, counted, and flushes the other series', () => {
+    const r = rig();
+    r.aggregator.addGraphiteBatch([g('big', 1201, 1e308), g('big', 1202, 1e308), g('ok', 1203, 1)]);
+    r.tickAt(1215);
+    expect(r.sink.batches[0]!.names).toEqual(['ok']);
+    expect(r.sink.point(10, 1200, 'ok')).toEqual(point(1200, [1]));
+    expect(r.metrics.value('aggregator_points_refused_total', 'non_finite')).toBe(1);
+  });
+});
+
 describe('coarser resolutions', () => {
   it('are exact merges of finer windows in time order, flushed at their own end + grace', () => {
     const r = rig();

@@ -15,7 +15,7 @@
  * - Values: decimal numbers (Python float syntax); `nan` → nan_value; ±inf → invalid_value; a timer (ms)
  *   below zero → invalid_value (the reference daemon's rule). Gauges with a leading `+` or `-` are deltas.
  *   Set members are taken verbatim, `''` as `'0'` (reference daemon).
- * - Sample rate `@r` needs 0 < r <= 1, else invalid_sample_rate.
+ * - Sample rate `@r` needs 0 < r <= 1 with 1/r finite, else invalid_sample_rate.
  * - Trailing spaces and tabs are ignored (the reference daemon trims the type).
  * - DogStatsD container ids `|c:...` are ignored; any other extra field (events `_e`, timestamps `|T`, ...)
  *   is malformed_line.
@@ -255,7 +255,9 @@ export function parseStatsdLine(line: string, out: StatsdSample[]): RejectReason
         i = fieldStart + 1;
         while (i < metricEnd && line.charCodeAt(i) !== PIPE && line.charCodeAt(i) !== COLON) i++;
         const rate = parseDecimal(line, fieldStart + 1, i);
-        if (rate === undefined || !(rate > 0 && rate <= 1)) return fail('invalid_sample_rate');
+        // A rate so small that 1/rate overflows (@1e-320) would make the counter +Infinity: refused.
+        if (rate === undefined || !(rate > 0 && rate <= 1) || !Number.isFinite(1 / rate))
+          return fail('invalid_sample_rate');
         sampleRate = rate;
       } else if (first === 0x63 /* c */ && line.charCodeAt(fieldStart + 1) === COLON) {
         // A container id may hold `:`; it runs to the next `|` and nothing but fields may follow it.

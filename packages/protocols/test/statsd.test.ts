@@ -118,6 +118,8 @@ describe('parseStatsdLine refuses', () => {
     ['a.b:1|c|@-0.5', 'invalid_sample_rate'],
     ['a.b:1|c|@', 'invalid_sample_rate'],
     ['a.b:1|c|@x', 'invalid_sample_rate'],
+    // 1/1e-320 overflows: the counter would be +Infinity.
+    ['a.b:1|c|@1e-320', 'invalid_sample_rate'],
     [':1|c', 'invalid_path'],
     ['!!!:1|c', 'invalid_path'],
     ['a..b:1|c', 'invalid_path'],
