@@ -1,4 +1,4 @@
-import { ConfigError, parseDuration, parseResolutions, type Resolution } from '@carillon/core';
+import { ConfigError, DEFAULT_TIMES, parseDuration, parseResolutions, type Resolution } from '@carillon/core';
 
 /** Windows, lateness and the memory bounds of the aggregator. */
 export interface AggregatorOptions {
@@ -13,8 +13,6 @@ export interface AggregatorOptions {
   /** Timer values, set members and gauge deltas one StatsD flush interval may hold. */
   maxStatsdIntervalValues: number;
 }
-
-export const DEFAULT_TIMES = ['10s:168h', '1m:720h', '10m:21600h'] as const;
 
 export const DEFAULT_AGGREGATOR_OPTIONS = {
   graceSeconds: 5,
