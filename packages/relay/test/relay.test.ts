@@ -301,8 +301,17 @@ describe('relay config', () => {
     expect(keyOf({ accumulators: 'a=h:1', 'link.max_batch_bytes': '100' })).toBe('link.max_batch_bytes');
     expect(keyOf({ accumulators: 'a=h:1', 'link.max_unacked_bytes': '300000' })).toBe('link.max_unacked_bytes');
     expect(keyOf({ accumulators: 'a=h:1', 'link.max_batch_delay': 'soon' })).toBe('link.max_batch_delay');
+    expect(keyOf({ accumulators: 'a=h:1', 'link.max_batch_delay': '0ms' })).toBe('link.max_batch_delay');
+    expect(keyOf({ accumulators: 'a=h:1', 'link.backoff_initial': '2s', 'link.backoff_max': '1s' })).toBe(
+      'link.backoff_max',
+    );
     expect(keyOf({ accumulators: 'a=h:1', times: '10s:1h,15s:2h' })).toBe('times[1]');
     expect(keyOf({ accumulators: 'a=h:1' }, { link: { max_batch_byte: 1 } })).toBe('link.max_batch_byte');
+  });
+
+  it('reads link durations as milliseconds', () => {
+    const config = read({ accumulators: 'a=h:1', 'link.max_batch_delay': '20ms', 'link.backoff_initial': '1s' });
+    expect((config as RelayConfig).link).toMatchObject({ maxBatchDelayMs: 20, backoffInitialMs: 1000 });
   });
 
   it('takes the ring step from the coarsest resolution, with the aggregator default times', () => {
