@@ -17,5 +17,6 @@ export const LOG_LEVEL_KEY = configKey.oneOf({
 export const TIMES_KEY = configKey.stringList({
   key: 'times',
   default: DEFAULT_TIMES,
-  description: 'resolutions, step:retention, finest first; each step a multiple of the one before',
+  description:
+    'resolutions, step:retention, finest first; each step a multiple of the one before; the first step is the flush interval',
 });
