@@ -7,23 +7,25 @@ import {
   configKey,
   DEFAULT_AGGREGATION_RULES,
   parseAggregationRules,
+  parseResolutions,
+  readSection,
   TIMES_KEY,
   type AggregationRule,
   type ConfigSource,
 } from '@carillon/core';
-import { DEFAULT_AGGREGATOR_OPTIONS, parseAggregatorOptions, type AggregatorOptions } from './options.js';
+import { checkGrace, DEFAULT_AGGREGATOR_OPTIONS, type AggregatorOptions } from './options.js';
 import { DEFAULT_STATSD_OPTIONS, parseStatsdOptions, type StatsdOptions } from './statsd-options.js';
 
 const d = DEFAULT_AGGREGATOR_OPTIONS;
 
 export const AGGREGATOR_KEYS = {
-  grace: configKey.duration({
+  graceSeconds: configKey.duration({
     key: 'aggregator.grace',
     default: `${d.graceSeconds}s`,
     readAs: 'seconds',
     description: 'a window is flushed once its end plus this has passed; later points are counted as late',
   }),
-  maxFuture: configKey.duration({
+  maxFutureSeconds: configKey.duration({
     key: 'aggregator.max_future',
     default: `${d.maxFutureSeconds}s`,
     readAs: 'seconds',
@@ -93,19 +95,12 @@ export interface AggregationConfig {
 }
 
 export function readAggregationConfig(source: ConfigSource): AggregationConfig {
-  const aggregator = parseAggregatorOptions(
-    {
-      times: source.read(TIMES_KEY),
-      grace: source.read(AGGREGATOR_KEYS.grace),
-      max_future: source.read(AGGREGATOR_KEYS.maxFuture),
-      max_pending_points: source.read(AGGREGATOR_KEYS.maxPendingPoints),
-      max_statsd_interval_values: source.read(AGGREGATOR_KEYS.maxStatsdIntervalValues),
-    },
-    '',
-  );
+  const resolutions = parseResolutions(source.read(TIMES_KEY), TIMES_KEY.key);
+  const values = readSection(source, AGGREGATOR_KEYS);
+  checkGrace(values.graceSeconds, resolutions, AGGREGATOR_KEYS.graceSeconds.key);
   const rawRules = source.read(AGGREGATION_KEY);
   return {
-    aggregator,
+    aggregator: { resolutions, ...values },
     statsd: parseStatsdOptions(source.read(STATSD_OUTPUT_KEY), STATSD_OUTPUT_KEY.key),
     aggregationRules:
       rawRules === undefined ? DEFAULT_AGGREGATION_RULES : parseAggregationRules(rawRules, AGGREGATION_KEY.key),
