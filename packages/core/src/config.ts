@@ -1,6 +1,7 @@
 /**
  * Layered configuration: defaults ← TOML file ← environment ← command-line `--set key=value`.
- * Services read typed values by dotted key (`graphite.max_line_length`); every error names the key, and keys
+ * Services read typed values through key declarations (config-schema.ts: `source.read(KEY)`,
+ * `readSection(source, KEYS)`) or by dotted key (`graphite.max_line_length`); every error names the key, and keys
  * in the file that nobody read are reported, so a typo stops the program instead of being ignored.
  * The environment name of a key is `CARILLON_` + the key upper-cased with `.` as `_`
  * (`graphite.max_line_length` → `CARILLON_GRAPHITE_MAX_LINE_LENGTH`).
@@ -127,9 +128,11 @@ export class ConfigSource {
     return value;
   }
 
-  /** A duration in seconds: `10s`, `5m`, `2h`; a bare number in the file means seconds. */
+  /** A duration in whole seconds: `10s`, `5m`, `2h`; a bare number in the file means seconds. */
   duration(key: string, fallback: string): number {
-    return this.durationMs(key, fallback) / 1000;
+    const ms = this.durationMs(key, fallback);
+    if (ms % 1000 !== 0) throw new ConfigError(key, `must be whole seconds, got ${formatDurationMs(ms)}`);
+    return ms / 1000;
   }
 
   /** A duration in milliseconds: `100ms`, `10s`, `5m`; a bare number in the file means seconds. */
@@ -214,9 +217,7 @@ export class ConfigSource {
       throw new ConfigError(spec.key, `must be at least ${spec.min}, got ${formatDurationMs(ms)}`);
     if (spec.max !== undefined && ms > parseDurationMs(spec.max, spec.key))
       throw new ConfigError(spec.key, `must be at most ${spec.max}, got ${formatDurationMs(ms)}`);
-    if (spec.readAs === 'milliseconds') return ms;
-    if (ms % 1000 !== 0) throw new ConfigError(spec.key, `must be whole seconds, got ${formatDurationMs(ms)}`);
-    return ms / 1000;
+    return spec.readAs === 'milliseconds' ? ms : this.duration(spec.key, fallback);
   }
 
   /**
