@@ -6,3 +6,4 @@ export * from './membership.js';
 export * from './statsd-hashring.js';
 export * from './placement.js';
 export * from './ring-config.js';
+export * from './read-ring-config.js';
