@@ -49,7 +49,7 @@ describe('all-in-one on Cassandra', () => {
       { contactPoints: `127.0.0.1:${proxy.port}`, localDataCenter: server.localDataCenter, keyspace },
       { ...ports, statsd },
       [
-        ...['cassandra.connect_timeout_ms=1000', 'cassandra.read_timeout_ms=1000', 'cassandra.retry_max_delay_ms=300'],
+        ...['cassandra.connect_timeout=1s', 'cassandra.read_timeout=1s', 'cassandra.retry_max_delay=300ms'],
         ...['cassandra.retries=10000', 'cassandra.queue_high_water_points=2'],
         ...[`graphite.udp_listen=127.0.0.1:${ports.graphite}`, 'times=2s:1h,10s:1d'],
       ],

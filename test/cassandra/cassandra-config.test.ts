@@ -55,7 +55,8 @@ describe('[cassandra] node config', () => {
     [['cassandra.replication=NetworkTopologyStrategy:dc1'], 'cassandra.replication'],
     [['cassandra.workers=0'], 'cassandra.workers'],
     [['cassandra.contact_points=bad host'], 'cassandra.contact_points'],
-    [['cassandra.read_timeout_ms=soon'], 'cassandra.read_timeout_ms'],
+    [['cassandra.read_timeout=soon'], 'cassandra.read_timeout'],
+    [['cassandra.retry_delay=1s', 'cassandra.retry_max_delay=500ms'], 'cassandra.retry_max_delay'],
     [['store=cassandr'], 'store'],
   ])('refuses %j naming %s', (sets, key) => {
     let error: unknown;

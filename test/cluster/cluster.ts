@@ -107,9 +107,9 @@ export async function startRelay(cluster: ClusterOptions): Promise<Relay> {
     'ring.propagation_delay': '2s',
     'ring.poll_interval': '1s',
     times: TIMES,
-    'link.backoff_initial_ms': '50',
+    'link.backoff_initial': '50ms',
     'link.backoff_max': '1s',
-    'link.max_batch_delay_ms': '20',
+    'link.max_batch_delay': '20ms',
   };
   const args = Object.entries(pairs).flatMap(([k, v]) => ['--set', `${k}=${v}`]);
   const program = await startProgram(RELAY, args, 'relay started');

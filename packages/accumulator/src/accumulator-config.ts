@@ -1,29 +1,126 @@
 /**
  * The accumulator program's configuration: a node (readNodeConfig) plus its identity in the ring, the gRPC
- * listener relays send to, membership (Redis, or a static member list), durability and shutdown. Every error
+ * listener relays send to, the ring (readRingConfig, as the relays read it), durability and shutdown. Every error
  * names its key.
  */
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, parseListenAddress, type ConfigSource, type ListenAddress } from '@carillon/core';
-import { DEFAULT_REPLICAS, readStatsdPlacement, type RingMember, type StatsdPlacement } from '@carillon/ring';
-import { checkNodeConfig, readNodeConfig, type NodeConfig } from './node-config.js';
+import {
+  ConfigError,
+  configKey,
+  configSchema,
+  readSection,
+  type ConfigSource,
+  type ListenAddress,
+} from '@carillon/core';
+import { RING_KEYS, readRingConfig, type RingConfig, type RingMember } from '@carillon/ring';
+import { NODE_SCHEMA, readNodeConfig, type NodeConfig } from './node-config.js';
 
-export interface MembershipConfig {
-  /** Redis URL; empty means the static member list. */
-  redisUrl: string;
-  prefix: string;
-  staticMembers: RingMember[];
-  /** How StatsD keys are placed (`ring.placement`, as the relays read it): decides which StatsD lines are ours. */
-  placement: StatsdPlacement;
-  replicas: number;
-  propagationDelaySeconds: number;
-  retainSeconds: number;
-  heartbeatIntervalMs: number;
-  heartbeatTtlMs: number;
-  pollIntervalMs: number;
-  timeoutMs: number;
-}
+export const MEMBER_KEYS = {
+  id: configKey.string({
+    key: 'member.id',
+    default: '',
+    computedDefault: 'the hostname',
+    description: 'this member\'s id in the ring (no blanks or "=")',
+  }),
+  address: configKey.string({
+    key: 'member.address',
+    default: '',
+    computedDefault: 'hostname:<grpc.listen port>',
+    description: 'host:port where relays reach this member',
+  }),
+  weight: configKey.integer({
+    key: 'member.weight',
+    default: 1,
+    min: 1,
+    max: 1000,
+    description: 'relative share of keys (Redis membership)',
+  }),
+} as const;
+
+export const GRPC_KEYS = {
+  listen: configKey.listen({
+    key: 'grpc.listen',
+    default: ':7000',
+    required: 'relays send their batches there',
+    description: 'the Ingest server relays send batches to',
+  }),
+  maxMessageBytes: configKey.integer({
+    key: 'grpc.max_message_bytes',
+    default: 16 << 20,
+    min: 64 << 10,
+    unit: 'bytes',
+    description: 'largest batch message accepted',
+  }),
+  keepaliveTimeMs: configKey.duration({
+    key: 'grpc.keepalive_time',
+    default: '30s',
+    readAs: 'milliseconds',
+    description: 'keepalive ping interval',
+  }),
+  keepaliveTimeoutMs: configKey.duration({
+    key: 'grpc.keepalive_timeout',
+    default: '10s',
+    readAs: 'milliseconds',
+    description: 'an unanswered keepalive ping closes the connection after this',
+  }),
+  closeTimeoutMs: configKey.duration({
+    key: 'grpc.close_timeout',
+    default: '5s',
+    readAs: 'milliseconds',
+    description: 'on shutdown, streams still open after this are cancelled',
+  }),
+} as const;
+
+export const DURABILITY_KEYS = {
+  watermarkFile: configKey.string({
+    key: 'durability.watermark_file',
+    default: '',
+    computedDefault: '<whisper.data_dir>/flush-watermark.json',
+    description: 'where the flush watermark lives; "" keeps none (no resume after a crash)',
+  }),
+  maxRelays: configKey.integer({
+    key: 'durability.max_relays',
+    default: 10_000,
+    min: 1,
+    unit: 'relays',
+    description: 'relays whose durable sequence is remembered (idle ones forgotten past it, counted)',
+  }),
+  replayWaitMs: configKey.duration({
+    key: 'durability.replay_wait',
+    default: '5s',
+    readAs: 'milliseconds',
+    description: 'after a resume, flush ticks wait this long for relays to reconnect and replay',
+  }),
+  maxResumeAgeSeconds: configKey.duration({
+    key: 'durability.max_resume_age',
+    default: '1h',
+    readAs: 'seconds',
+    description: 'an older watermark is ignored (start afresh): the relays no longer hold that much',
+  }),
+} as const;
+
+export const SHUTDOWN_MAX_WAIT_KEY = configKey.duration({
+  key: 'shutdown.max_wait',
+  default: '15m',
+  readAs: 'milliseconds',
+  description: 'bound on serving owned windows after SIGTERM',
+});
+
+export const FILE_WRITER_PATH_KEY = configKey.string({
+  key: 'writers.file.path',
+  default: '',
+  description: 'append every flushed StatPoint as a JSON line (audits, tests); "" for none',
+});
+
+/** The keys the accumulator adds to a node's. */
+export const ACCUMULATOR_OWN_SCHEMA = configSchema(MEMBER_KEYS, GRPC_KEYS, RING_KEYS, DURABILITY_KEYS, [
+  SHUTDOWN_MAX_WAIT_KEY,
+  FILE_WRITER_PATH_KEY,
+]);
+
+/** Every key the accumulator program reads. */
+export const ACCUMULATOR_SCHEMA = configSchema(NODE_SCHEMA, ACCUMULATOR_OWN_SCHEMA);
 
 export interface AccumulatorConfig {
   node: NodeConfig;
@@ -35,7 +132,7 @@ export interface AccumulatorConfig {
     keepaliveTimeoutMs: number;
     closeTimeoutMs: number;
   };
-  ring: MembershipConfig;
+  ring: RingConfig;
   durability: {
     /** Where the flush watermark lives; '' keeps none (no resume after a crash). */
     watermarkFile: string;
@@ -50,78 +147,46 @@ export interface AccumulatorConfig {
   fileWriterPath: string;
 }
 
-/** One `accumulators` entry, `id=host:port`: the same list (and key) the relays read. */
-export function parseStaticMember(text: string, key: string): RingMember {
-  const match = /^([^=\s]+)=([^\s:=]+):(\d{1,5})$/.exec(text.trim());
-  if (!match || Number(match[3]) < 1 || Number(match[3]) > 65535)
-    throw new ConfigError(key, `members are "id=host:port", got "${text}"`);
-  return { id: match[1]!, address: `${match[2]}:${match[3]}` };
+function readMember(source: ConfigSource, grpcPort: number): RingMember {
+  const id = source.read(MEMBER_KEYS.id, hostname());
+  if (id.trim() === '' || /[\s=]/.test(id))
+    throw new ConfigError(MEMBER_KEYS.id.key, `must be a name without blanks or "=", got "${id}"`);
+  const address = source.read(MEMBER_KEYS.address, `${hostname()}:${grpcPort}`);
+  if (!/^[^:\s]+:\d+$/.test(address))
+    throw new ConfigError(
+      MEMBER_KEYS.address.key,
+      `must be host:port (where relays reach this member), got "${address}"`,
+    );
+  const weight = source.read(MEMBER_KEYS.weight);
+  return { id, address, ...(weight === 1 ? {} : { weight }) };
+}
+
+/** A static list must name this member, or it would never own anything. */
+function checkStaticMembersIncludeSelf(ring: RingConfig, member: RingMember): void {
+  if (ring.staticMembers.length > 0 && !ring.staticMembers.some((m) => m.id === member.id))
+    throw new ConfigError(RING_KEYS.staticMembers.key, `must include this member (member.id = "${member.id}")`);
 }
 
 export function readAccumulatorConfig(source: ConfigSource): AccumulatorConfig {
   const node = readNodeConfig(source);
-  checkNodeConfig(node);
-
-  const grpcListen = parseListenAddress(source.string('grpc.listen', ':7000'), 'grpc.listen');
-  if (grpcListen === null) throw new ConfigError('grpc.listen', 'must be set: relays send their batches there');
-  const id = source.string('member.id', hostname());
-  if (id.trim() === '' || /[\s=]/.test(id))
-    throw new ConfigError('member.id', `must be a name without blanks or "=", got "${id}"`);
-  const address = source.string('member.address', `${hostname()}:${grpcListen.port}`);
-  if (!/^[^:\s]+:\d+$/.test(address))
-    throw new ConfigError('member.address', `must be host:port (where relays reach this member), got "${address}"`);
-  const weight = source.integer('member.weight', 1, { min: 1, max: 1000 });
-
-  const redisUrl = source.string('ring.redis_url', '');
-  const staticMembers = source
-    .stringList('accumulators', [])
-    .map((text, i) => parseStaticMember(text, `accumulators[${i}]`));
-  if (redisUrl === '' && staticMembers.length === 0)
-    throw new ConfigError('ring.redis_url', 'set ring.redis_url, or list the members in accumulators');
-  if (redisUrl !== '' && staticMembers.length > 0)
-    throw new ConfigError('accumulators', 'give either ring.redis_url or accumulators, not both');
-  if (staticMembers.length > 0 && !staticMembers.some((m) => m.id === id))
-    throw new ConfigError('accumulators', `must include this member (member.id = "${id}")`);
-  const heartbeatIntervalMs = 1000 * source.duration('ring.heartbeat_interval', '1s');
-  const heartbeatTtlMs = 1000 * source.duration('ring.heartbeat_ttl', '5s');
-  if (heartbeatIntervalMs <= 0) throw new ConfigError('ring.heartbeat_interval', 'must be above zero');
-  if (heartbeatTtlMs <= heartbeatIntervalMs)
-    throw new ConfigError('ring.heartbeat_ttl', 'must be longer than ring.heartbeat_interval, or members flap');
-  const ring: MembershipConfig = {
-    redisUrl,
-    prefix: source.string('ring.prefix', 'carillon'),
-    staticMembers,
-    placement: readStatsdPlacement(source, redisUrl),
-    replicas: source.integer('ring.replicas', DEFAULT_REPLICAS, { min: 1, max: 100_000 }),
-    propagationDelaySeconds: source.duration('ring.propagation_delay', '10s'),
-    retainSeconds: source.duration('ring.retain', '1h'),
-    heartbeatIntervalMs,
-    heartbeatTtlMs,
-    pollIntervalMs: 1000 * source.duration('ring.poll_interval', '5s'),
-    timeoutMs: 1000 * source.duration('ring.timeout', '2s'),
-  };
-  if (ring.pollIntervalMs <= 0) throw new ConfigError('ring.poll_interval', 'must be above zero');
-  if (ring.timeoutMs <= 0) throw new ConfigError('ring.timeout', 'must be above zero');
-
+  const grpc = readSection(source, GRPC_KEYS);
+  // `required` makes the read refuse "": the listener is never null here.
+  const grpcListen = grpc.listen!;
+  const member = readMember(source, grpcListen.port);
+  const ring = readRingConfig(source);
+  checkStaticMembersIncludeSelf(ring, member);
+  const durability = readSection(source, DURABILITY_KEYS);
   const config: AccumulatorConfig = {
     node,
-    member: { id, address, ...(weight === 1 ? {} : { weight }) },
-    grpc: {
-      listen: grpcListen,
-      maxMessageBytes: source.integer('grpc.max_message_bytes', 16 << 20, { min: 64 << 10 }),
-      keepaliveTimeMs: 1000 * source.duration('grpc.keepalive_time', '30s'),
-      keepaliveTimeoutMs: 1000 * source.duration('grpc.keepalive_timeout', '10s'),
-      closeTimeoutMs: 1000 * source.duration('grpc.close_timeout', '5s'),
-    },
+    member,
+    grpc: { ...grpc, listen: grpcListen },
     ring,
     durability: {
-      watermarkFile: source.string('durability.watermark_file', join(node.whisper.dataDir, 'flush-watermark.json')),
-      maxRelays: source.integer('durability.max_relays', 10_000, { min: 1 }),
-      replayWaitMs: 1000 * source.duration('durability.replay_wait', '5s'),
-      maxResumeAgeSeconds: source.duration('durability.max_resume_age', '1h'),
+      ...durability,
+      watermarkFile: source.read(DURABILITY_KEYS.watermarkFile, join(node.whisper.dataDir, 'flush-watermark.json')),
     },
-    shutdown: { maxWaitMs: 1000 * source.duration('shutdown.max_wait', '15m') },
-    fileWriterPath: source.string('writers.file.path', ''),
+    shutdown: { maxWaitMs: source.read(SHUTDOWN_MAX_WAIT_KEY) },
+    fileWriterPath: source.read(FILE_WRITER_PATH_KEY),
   };
   source.assertAllKeysKnown();
   return config;

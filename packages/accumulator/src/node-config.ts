@@ -1,32 +1,119 @@
 /**
  * The configuration of one aggregating node (the accumulator, and the all-in-one built on it): times, the
- * aggregator's bounds, StatsD output semantics, the store, the HTTP surface. Read through ConfigSource so
- * every key can come from the TOML file, the environment or `--set`.
+ * aggregator's bounds, StatsD output semantics, the store, the HTTP surface. Each package declares its own keys;
+ * this module adds the node's and reads them all through ConfigSource (file, environment or `--set`).
  */
 import {
-  ConfigError,
-  DEFAULT_AGGREGATION_RULES,
-  parseAggregationRules,
-  parseListenAddress,
+  configKey,
+  configSchema,
+  LOG_LEVEL_KEY,
+  readSection,
+  TIMES_KEY,
   type AggregationRule,
   type ConfigSource,
   type ListenAddress,
+  type LogLevel,
 } from '@carillon/core';
 import {
-  DEFAULT_AGGREGATOR_OPTIONS,
-  DEFAULT_TIMES,
-  parseAggregatorOptions,
-  parseStatsdOptions,
+  AGGREGATION_KEY,
+  AGGREGATOR_KEYS,
+  readAggregationConfig,
+  STATSD_OUTPUT_KEY,
   type AggregatorOptions,
   type StatsdOptions,
 } from '@carillon/aggregator';
-import { isValidKeyspace, parseReplication, readBlobConfig, type BlobStoreOptions } from '@carillon/writers';
-
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
+import {
+  BLOB_KEYS,
+  CASSANDRA_KEYS,
+  readBlobConfig,
+  readCassandraConfig,
+  readWhisperConfig,
+  WHISPER_KEYS,
+  type BlobStoreOptions,
+  type CassandraConfig,
+  type WhisperConfig,
+} from '@carillon/writers';
 
 export const STORES = ['whisper', 'memory', 'cassandra'] as const;
 export type StoreKind = (typeof STORES)[number];
+
+/** `[cassandra]`: where the store is and how the write pool writes it (declared in writers). */
+export type CassandraNodeConfig = CassandraConfig;
+
+export const NODE_KEYS = {
+  store: configKey.oneOf({
+    key: 'store',
+    choices: STORES,
+    default: 'whisper',
+    description: 'whisper (files under whisper.data_dir), cassandra or memory',
+  }),
+  memoryMaxPoints: configKey.integer({
+    key: 'memory.max_points',
+    default: 2_000_000,
+    min: 1,
+    unit: 'points',
+    description: 'for store = "memory"; the oldest points are evicted past it (counted)',
+  }),
+  writersMaxInFlightPoints: configKey.integer({
+    key: 'writers.max_in_flight_points',
+    default: 2_000_000,
+    min: 1,
+    unit: 'points',
+    description: 'points handed to a writer and not yet written; above it flushes are skipped (counted)',
+  }),
+  writersMaxRetryPoints: configKey.integer({
+    key: 'writers.max_retry_points',
+    default: 2_000_000,
+    min: 1,
+    unit: 'points',
+    description:
+      'points a writer could not store (I/O error, full disk) kept to write again; their relay batches stay un-acked until stored; past it the oldest are dropped (counted)',
+  }),
+  writersRetryIntervalMs: configKey.duration({
+    key: 'writers.retry_interval',
+    default: '1s',
+    readAs: 'milliseconds',
+    description: 'how often a writer retries what it could not store',
+  }),
+  indexMaxSeries: configKey.integer({
+    key: 'index.max_series',
+    default: 1_000_000,
+    min: 1,
+    unit: 'series',
+    description: 'series names the query index holds; more are refused (counted)',
+  }),
+  httpListen: configKey.listen({
+    key: 'http.listen',
+    default: ':8080',
+    description: 'Graphite API, /metrics, /healthz, POST /lines',
+  }),
+  httpMaxBodyBytes: configKey.integer({
+    key: 'http.max_body_bytes',
+    default: 8 << 20,
+    min: 1024,
+    unit: 'bytes',
+    description: 'larger request bodies are refused with 413',
+  }),
+  httpRequestTimeoutMs: configKey.duration({
+    key: 'http.request_timeout',
+    default: '30s',
+    readAs: 'milliseconds',
+    description: 'a request not answered in this time is cut off',
+  }),
+} as const;
+
+/** Every key a node reads, in the order the docs list them. */
+export const NODE_SCHEMA = configSchema(
+  [TIMES_KEY, NODE_KEYS.store, LOG_LEVEL_KEY],
+  AGGREGATOR_KEYS,
+  [NODE_KEYS.writersMaxInFlightPoints, NODE_KEYS.writersMaxRetryPoints, NODE_KEYS.writersRetryIntervalMs],
+  WHISPER_KEYS,
+  CASSANDRA_KEYS,
+  BLOB_KEYS,
+  [NODE_KEYS.memoryMaxPoints, NODE_KEYS.indexMaxSeries],
+  [NODE_KEYS.httpListen, NODE_KEYS.httpMaxBodyBytes, NODE_KEYS.httpRequestTimeoutMs],
+  [STATSD_OUTPUT_KEY, AGGREGATION_KEY],
+);
 
 export interface NodeConfig {
   logLevel: LogLevel;
@@ -34,7 +121,7 @@ export interface NodeConfig {
   statsd: StatsdOptions;
   aggregationRules: readonly AggregationRule[];
   store: StoreKind;
-  whisper: { dataDir: string; maxOpenFiles: number; concurrency: number };
+  whisper: WhisperConfig;
   memory: { maxPoints: number };
   cassandra: CassandraNodeConfig;
   /** The blob keys of `[cassandra]`: flat rows, chunks or both per resolution, the chunk cache (writers blob/config.ts). */
@@ -44,100 +131,25 @@ export interface NodeConfig {
   http: { listen: ListenAddress | null; maxBodyBytes: number; requestTimeoutMs: number };
 }
 
-/** `[cassandra]`: where the store is and how the write pool writes it. */
-export interface CassandraNodeConfig {
-  contactPoints: string[];
-  localDataCenter: string;
-  keyspace: string;
-  replication: Record<string, string>;
-  workers: number;
-  queueHighWaterPoints: number;
-  maxQueuePoints: number;
-  maxInFlight: number;
-  connectTimeoutMs: number;
-  readTimeoutMs: number;
-  retries: number;
-  retryDelayMs: number;
-  retryMaxDelayMs: number;
-  indexCacheSize: number;
-}
-
-function readCassandraConfig(source: ConfigSource): CassandraNodeConfig {
-  const contactPoints = source.stringList('cassandra.contact_points', ['127.0.0.1:9042']);
-  if (contactPoints.length === 0) throw new ConfigError('cassandra.contact_points', 'needs at least one host[:port]');
-  for (const point of contactPoints)
-    if (!/^[A-Za-z0-9.\-:[\]]+$/.test(point))
-      throw new ConfigError('cassandra.contact_points', `"${point}" is not a host or host:port`);
-  const keyspace = source.string('cassandra.keyspace', 'carillon');
-  if (!isValidKeyspace(keyspace))
-    throw new ConfigError('cassandra.keyspace', `"${keyspace}" must be a letter then letters, digits or _, at most 48`);
-  const replication = parseReplication(source.string('cassandra.replication', 'SimpleStrategy:1'));
-  if (typeof replication === 'string') throw new ConfigError('cassandra.replication', replication);
-  return {
-    contactPoints,
-    localDataCenter: source.string('cassandra.local_data_center', 'datacenter1'),
-    keyspace,
-    replication,
-    workers: source.integer('cassandra.workers', 2, { min: 1, max: 64 }),
-    queueHighWaterPoints: source.integer('cassandra.queue_high_water_points', 200_000, { min: 1 }),
-    maxQueuePoints: source.integer('cassandra.max_queue_points', 4_000_000, { min: 1 }),
-    maxInFlight: source.integer('cassandra.max_in_flight', 64, { min: 1, max: 4096 }),
-    connectTimeoutMs: source.integer('cassandra.connect_timeout_ms', 5_000, { min: 1 }),
-    readTimeoutMs: source.integer('cassandra.read_timeout_ms', 10_000, { min: 1 }),
-    retries: source.integer('cassandra.retries', 60, { min: 0 }),
-    retryDelayMs: source.integer('cassandra.retry_delay_ms', 100, { min: 1 }),
-    retryMaxDelayMs: source.integer('cassandra.retry_max_delay_ms', 5_000, { min: 1 }),
-    indexCacheSize: source.integer('cassandra.index_cache_size', 1_000_000, { min: 1 }),
-  };
-}
-
 export function readNodeConfig(source: ConfigSource): NodeConfig {
-  const aggregator = parseAggregatorOptions(
-    {
-      times: source.stringList('times', DEFAULT_TIMES),
-      grace: source.duration('aggregator.grace', `${DEFAULT_AGGREGATOR_OPTIONS.graceSeconds}s`),
-      max_future: source.duration('aggregator.max_future', `${DEFAULT_AGGREGATOR_OPTIONS.maxFutureSeconds}s`),
-      max_pending_points: source.integer('aggregator.max_pending_points', DEFAULT_AGGREGATOR_OPTIONS.maxPendingPoints),
-      max_statsd_interval_values: source.integer(
-        'aggregator.max_statsd_interval_values',
-        DEFAULT_AGGREGATOR_OPTIONS.maxStatsdIntervalValues,
-      ),
-    },
-    '',
-  );
-  const rawRules = source.raw('aggregation');
+  const { aggregator, statsd, aggregationRules } = readAggregationConfig(source);
+  const node = readSection(source, NODE_KEYS);
   return {
-    logLevel: source.oneOf('log_level', LOG_LEVELS, 'info'),
+    logLevel: source.read(LOG_LEVEL_KEY),
     aggregator,
-    statsd: parseStatsdOptions(source.raw('statsd.output'), 'statsd.output'),
-    aggregationRules:
-      rawRules === undefined ? DEFAULT_AGGREGATION_RULES : parseAggregationRules(rawRules, 'aggregation'),
-    store: source.oneOf('store', STORES, 'whisper'),
-    whisper: {
-      dataDir: source.string('whisper.data_dir', './data'),
-      maxOpenFiles: source.integer('whisper.max_open_files', 1024, { min: 1 }),
-      concurrency: source.integer('whisper.concurrency', 16, { min: 1, max: 1024 }),
-    },
-    memory: { maxPoints: source.integer('memory.max_points', 2_000_000, { min: 1 }) },
+    statsd,
+    aggregationRules,
+    store: node.store,
+    whisper: readWhisperConfig(source),
+    memory: { maxPoints: node.memoryMaxPoints },
     cassandra: readCassandraConfig(source),
     cassandraBlob: readBlobConfig(source, aggregator.resolutions),
     writers: {
-      maxInFlightPoints: source.integer('writers.max_in_flight_points', 2_000_000, { min: 1 }),
-      maxRetryPoints: source.integer('writers.max_retry_points', 2_000_000, { min: 1 }),
-      retryIntervalMs: 1000 * source.duration('writers.retry_interval', '1s'),
+      maxInFlightPoints: node.writersMaxInFlightPoints,
+      maxRetryPoints: node.writersMaxRetryPoints,
+      retryIntervalMs: node.writersRetryIntervalMs,
     },
-    index: { maxSeries: source.integer('index.max_series', 1_000_000, { min: 1 }) },
-    http: {
-      listen: parseListenAddress(source.string('http.listen', ':8080'), 'http.listen'),
-      maxBodyBytes: source.integer('http.max_body_bytes', 8 << 20, { min: 1024 }),
-      requestTimeoutMs: 1000 * source.duration('http.request_timeout', '30s'),
-    },
+    index: { maxSeries: node.indexMaxSeries },
+    http: { listen: node.httpListen, maxBodyBytes: node.httpMaxBodyBytes, requestTimeoutMs: node.httpRequestTimeoutMs },
   };
-}
-
-/** Resolution-independent checks that need several keys at once. */
-export function checkNodeConfig(config: NodeConfig): void {
-  if (config.whisper.dataDir.trim() === '') throw new ConfigError('whisper.data_dir', 'must not be empty');
-  if (config.cassandra.retryMaxDelayMs < config.cassandra.retryDelayMs)
-    throw new ConfigError('cassandra.retry_max_delay_ms', 'must not be below cassandra.retry_delay_ms');
 }

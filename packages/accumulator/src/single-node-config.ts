@@ -1,7 +1,12 @@
 /** The all-in-one's configuration: a node (node-config.ts) plus its own Graphite and StatsD listeners. */
-import type { ConfigSource } from '@carillon/core';
-import { readLineListenerConfig, type LineListenerConfig } from '@carillon/protocols';
-import { checkNodeConfig, readNodeConfig, type NodeConfig } from './node-config.js';
+import { configSchema, LOG_LEVEL_KEY, TIMES_KEY, type ConfigSource } from '@carillon/core';
+import {
+  GRAPHITE_LISTENER_KEYS,
+  readLineListenerConfig,
+  STATSD_LISTENER_KEYS,
+  type LineListenerConfig,
+} from '@carillon/protocols';
+import { NODE_KEYS, NODE_SCHEMA, readNodeConfig, type NodeConfig } from './node-config.js';
 
 export interface AllInOneConfig {
   node: NodeConfig;
@@ -9,13 +14,20 @@ export interface AllInOneConfig {
   statsd: LineListenerConfig;
 }
 
+/** Every key the all-in-one reads: the example file and the README table are rendered from it. */
+export const ALLINONE_SCHEMA = configSchema(
+  [TIMES_KEY, NODE_KEYS.store, LOG_LEVEL_KEY],
+  GRAPHITE_LISTENER_KEYS,
+  STATSD_LISTENER_KEYS,
+  NODE_SCHEMA,
+);
+
 export function readAllInOneConfig(source: ConfigSource): AllInOneConfig {
   const config = {
     node: readNodeConfig(source),
-    graphite: readLineListenerConfig(source, 'graphite', 2003),
-    statsd: readLineListenerConfig(source, 'statsd', 8125),
+    graphite: readLineListenerConfig(source, GRAPHITE_LISTENER_KEYS),
+    statsd: readLineListenerConfig(source, STATSD_LISTENER_KEYS),
   };
-  checkNodeConfig(config.node);
   source.assertAllKeysKnown();
   return config;
 }

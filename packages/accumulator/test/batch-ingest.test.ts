@@ -104,6 +104,9 @@ describe('accumulator config', () => {
     expect(() => read({ 'member.id': 'a' })).toThrow(/ring\.redis_url/);
     expect(() => read({ 'member.id': 'a', accumulators: 'b=h:1' })).toThrow(/accumulators.*must include/);
     expect(() => read({ 'member.id': 'a', accumulators: 'a=h' })).toThrow(/accumulators\[0\]/);
+    expect(() => read({ 'member.id': 'a', accumulators: 'a=h:1,a=h:2' })).toThrow(
+      'config: accumulators[1]: duplicate accumulator id "a"',
+    );
     expect(() => read({ 'member.id': 'a', 'ring.redis_url': 'redis://x', 'ring.heartbeat_ttl': '1s' })).toThrow(
       /ring\.heartbeat_ttl/,
     );

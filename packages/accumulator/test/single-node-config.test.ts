@@ -42,5 +42,11 @@ describe('all-in-one configuration', () => {
     expect(() => readAllInOneConfig(new ConfigSource({ aggregator: { grace: 'soon' } }))).toThrowError(
       'config: aggregator.grace:',
     );
+    expect(() => readAllInOneConfig(new ConfigSource({ times: ['10s:1m'], aggregator: { grace: '2m' } }))).toThrowError(
+      'config: aggregator.grace: must be shorter than the finest retention',
+    );
+    expect(() => readAllInOneConfig(new ConfigSource({ cassandra: { retry_delay_ms: 100 } }))).toThrowError(
+      'config: cassandra.retry_delay_ms: unknown key',
+    );
   });
 });

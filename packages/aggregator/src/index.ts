@@ -8,3 +8,4 @@ export * from './statsd-options.js';
 export * from './ticker.js';
 export * from './timer-stats.js';
 export * from './window-table.js';
+export * from './config-keys.js';

@@ -1,4 +1,4 @@
-import { ConfigError, parseDuration, parseResolutions, type Resolution } from '@carillon/core';
+import { ConfigError, DEFAULT_TIMES, parseDuration, parseResolutions, type Resolution } from '@carillon/core';
 
 /** Windows, lateness and the memory bounds of the aggregator. */
 export interface AggregatorOptions {
@@ -13,8 +13,6 @@ export interface AggregatorOptions {
   /** Timer values, set members and gauge deltas one StatsD flush interval may hold. */
   maxStatsdIntervalValues: number;
 }
-
-export const DEFAULT_TIMES = ['10s:168h', '1m:720h', '10m:21600h'] as const;
 
 export const DEFAULT_AGGREGATOR_OPTIONS = {
   graceSeconds: 5,
@@ -59,8 +57,7 @@ export function parseAggregatorOptions(raw: unknown, keyPrefix = 'aggregator'): 
   };
 
   const graceSeconds = seconds('grace', DEFAULT_AGGREGATOR_OPTIONS.graceSeconds);
-  const finest = resolutions[0]!;
-  if (graceSeconds >= finest.ttl) throw new ConfigError(keyOf('grace'), 'must be shorter than the finest retention');
+  checkGrace(graceSeconds, resolutions, keyOf('grace'));
   return {
     resolutions,
     graceSeconds,
@@ -68,4 +65,9 @@ export function parseAggregatorOptions(raw: unknown, keyPrefix = 'aggregator'): 
     maxPendingPoints: count('max_pending_points', DEFAULT_AGGREGATOR_OPTIONS.maxPendingPoints),
     maxStatsdIntervalValues: count('max_statsd_interval_values', DEFAULT_AGGREGATOR_OPTIONS.maxStatsdIntervalValues),
   };
+}
+
+/** A window must be flushed before its finest retention ends, or it is written already expired. */
+export function checkGrace(graceSeconds: number, resolutions: readonly Resolution[], key: string): void {
+  if (graceSeconds >= resolutions[0]!.ttl) throw new ConfigError(key, 'must be shorter than the finest retention');
 }

@@ -1,14 +1,23 @@
 /**
  * Layered configuration: defaults ← TOML file ← environment ← command-line `--set key=value`.
- * Services read typed values by dotted key (`graphite.max_line_length`); every error names the key, and keys
+ * Services read typed values through key declarations (config-schema.ts: `source.read(KEY)`,
+ * `readSection(source, KEYS)`) or by dotted key (`graphite.max_line_length`); every error names the key, and keys
  * in the file that nobody read are reported, so a typo stops the program instead of being ignored.
  * The environment name of a key is `CARILLON_` + the key upper-cased with `.` as `_`
  * (`graphite.max_line_length` → `CARILLON_GRAPHITE_MAX_LINE_LENGTH`).
  */
 import { readFileSync } from 'node:fs';
 import { parse as parseToml } from 'smol-toml';
+import type {
+  ConfigDefault,
+  ConfigKey,
+  ConfigSection,
+  ConfigValue,
+  DurationKey,
+  SectionValues,
+} from './config-schema.js';
 import { ConfigError } from './errors.js';
-import { parseDuration } from './time.js';
+import { formatDurationMs, parseDurationMs } from './time.js';
 
 export type RawTable = Record<string, unknown>;
 
@@ -48,7 +57,7 @@ interface NumberBounds {
 }
 
 export class ConfigSource {
-  private readonly read = new Set<string>();
+  private readonly keysRead = new Set<string>();
 
   constructor(
     private readonly file: RawTable = {},
@@ -58,12 +67,12 @@ export class ConfigSource {
 
   /** The text given on the command line or in the environment, if any: those win over the file. */
   private textOverride(key: string): string | undefined {
-    this.read.add(key);
+    this.keysRead.add(key);
     return this.overrides.get(key) ?? this.env[envNameOf(key)];
   }
 
   private fileValue(key: string): unknown {
-    this.read.add(key);
+    this.keysRead.add(key);
     let node: unknown = this.file;
     for (const part of key.split('.')) {
       if (typeof node !== 'object' || node === null || Array.isArray(node)) return undefined;
@@ -119,15 +128,22 @@ export class ConfigSource {
     return value;
   }
 
-  /** A duration in seconds: `10s`, `5m`, `2h`; a bare number in the file means seconds. */
+  /** A duration in whole seconds: `10s`, `5m`, `2h`; a bare number in the file means seconds. */
   duration(key: string, fallback: string): number {
+    const ms = this.durationMs(key, fallback);
+    if (ms % 1000 !== 0) throw new ConfigError(key, `must be whole seconds, got ${formatDurationMs(ms)}`);
+    return ms / 1000;
+  }
+
+  /** A duration in milliseconds: `100ms`, `10s`, `5m`; a bare number in the file means seconds. */
+  durationMs(key: string, fallback: string): number {
     const text = this.textOverride(key);
     const value = text ?? this.fileValue(key) ?? fallback;
-    if (typeof value === 'number' && Number.isInteger(value) && value >= 0) return value;
+    if (typeof value === 'number' && Number.isInteger(value) && value >= 0) return value * 1000;
     if (typeof value !== 'string')
       throw new ConfigError(key, `must be a duration like "10s", got ${JSON.stringify(value)}`);
-    if (value === '0' || value === '0s') return 0;
-    return parseDuration(value, key);
+    if (/^\s*0(ms|s|m|h|d|w|y)?\s*$/.test(value)) return 0;
+    return parseDurationMs(value, key);
   }
 
   /** A list of strings; on the command line or in the environment, comma-separated. */
@@ -160,6 +176,50 @@ export class ConfigSource {
     return this.fileValue(key);
   }
 
+  /** Reads a declared key: its type, default and limits come from the declaration. */
+  read<K extends ConfigKey>(key: K, fallback?: ConfigDefault<K>): ConfigValue<K> {
+    return this.readDeclared(key, fallback) as ConfigValue<K>;
+  }
+
+  private readDeclared(spec: ConfigKey, fallback: unknown): unknown {
+    const { key } = spec;
+    switch (spec.type) {
+      case 'string':
+        return this.string(key, (fallback as string | undefined) ?? spec.default);
+      case 'oneOf':
+        return this.oneOf(key, spec.choices, (fallback as string | undefined) ?? spec.default);
+      case 'integer':
+        return this.integer(key, (fallback as number | undefined) ?? spec.default, spec);
+      case 'number':
+        return this.number(key, (fallback as number | undefined) ?? spec.default, spec);
+      case 'boolean':
+        return this.boolean(key, (fallback as boolean | undefined) ?? spec.default);
+      case 'duration':
+        return this.declaredDuration(spec, (fallback as string | undefined) ?? spec.default);
+      case 'stringList':
+        return this.stringList(key, (fallback as readonly string[] | undefined) ?? spec.default);
+      case 'numberList':
+        return this.numberList(key, (fallback as readonly number[] | undefined) ?? spec.default);
+      case 'listen': {
+        const address = parseListenAddress(this.string(key, (fallback as string | undefined) ?? spec.default), key);
+        if (address === null && spec.required !== undefined)
+          throw new ConfigError(key, `must be set: ${spec.required}`);
+        return address;
+      }
+      case 'table':
+        return this.raw(key);
+    }
+  }
+
+  private declaredDuration(spec: DurationKey, fallback: string): number {
+    const ms = this.durationMs(spec.key, fallback);
+    if (spec.min !== undefined && ms < parseDurationMs(spec.min, spec.key))
+      throw new ConfigError(spec.key, `must be at least ${spec.min}, got ${formatDurationMs(ms)}`);
+    if (spec.max !== undefined && ms > parseDurationMs(spec.max, spec.key))
+      throw new ConfigError(spec.key, `must be at most ${spec.max}, got ${formatDurationMs(ms)}`);
+    return spec.readAs === 'milliseconds' ? ms : this.duration(spec.key, fallback);
+  }
+
   /**
    * Throws for every file key no one read and every override naming no key that was read: both are typos.
    * Call after the whole config has been read.
@@ -167,19 +227,26 @@ export class ConfigSource {
   assertAllKeysKnown(): void {
     const unknown: string[] = [];
     const visit = (node: unknown, prefix: string): void => {
-      if (this.read.has(prefix)) return;
+      if (this.keysRead.has(prefix)) return;
       if (typeof node === 'object' && node !== null && !Array.isArray(node)) {
         for (const [name, child] of Object.entries(node as RawTable)) visit(child, prefix ? `${prefix}.${name}` : name);
       } else if (prefix) unknown.push(prefix);
     };
     visit(this.file, '');
-    for (const key of this.overrides.keys()) if (!this.read.has(key)) unknown.push(key);
+    for (const key of this.overrides.keys()) if (!this.keysRead.has(key)) unknown.push(key);
     if (unknown.length > 0)
       throw new ConfigError(
         unknown[0]!,
         `unknown key${unknown.length > 1 ? ` (also: ${unknown.slice(1).join(', ')})` : ''}`,
       );
   }
+}
+
+/** Reads every key of a section, typed by its declarations. */
+export function readSection<S extends ConfigSection>(source: ConfigSource, section: S): SectionValues<S> {
+  const values: Partial<Record<keyof S, unknown>> = {};
+  for (const name of Object.keys(section) as (keyof S)[]) values[name] = source.read(section[name]!);
+  return values as SectionValues<S>;
 }
 
 /** `host:port`, `:port` (all interfaces) or `port`; empty string means disabled. */

@@ -10,15 +10,30 @@ const UNIT_SECONDS: Record<string, number> = {
 };
 
 /**
- * Parses a duration such as `10s`, `1m`, `168h`, `30d` into whole seconds. `key` names the config key in the
- * error when the text is not a duration.
+ * Parses a duration such as `100ms`, `10s`, `1m`, `168h`, `30d` into milliseconds. `key` names the config key in
+ * the error when the text is not a duration.
+ */
+export function parseDurationMs(text: string, key: string): number {
+  const match = /^(\d+)(ms|s|m|h|d|w|y)$/.exec(text.trim());
+  if (!match) throw new ConfigError(key, `"${text}" is not a duration like 100ms, 10s, 1m, 168h or 30d`);
+  const ms = match[2] === 'ms' ? Number(match[1]) : Number(match[1]) * 1000 * UNIT_SECONDS[match[2]!]!;
+  if (ms <= 0) throw new ConfigError(key, `"${text}" must be longer than zero`);
+  return ms;
+}
+
+/**
+ * Parses a duration such as `10s`, `1m`, `168h`, `30d` into whole seconds (`ms` only when it makes whole
+ * seconds, like `2000ms`). `key` names the config key in the error when the text is not a duration.
  */
 export function parseDuration(text: string, key: string): number {
-  const match = /^(\d+)(s|m|h|d|w|y)$/.exec(text.trim());
-  if (!match) throw new ConfigError(key, `"${text}" is not a duration like 10s, 1m, 168h or 30d`);
-  const seconds = Number(match[1]) * UNIT_SECONDS[match[2]!]!;
-  if (seconds <= 0) throw new ConfigError(key, `"${text}" must be longer than zero`);
-  return seconds;
+  const ms = parseDurationMs(text, key);
+  if (ms % 1000 !== 0) throw new ConfigError(key, `"${text}" must be a whole number of seconds`);
+  return ms / 1000;
+}
+
+/** Formats milliseconds as duration text: whole seconds as `5s`, the rest as `100ms`. */
+export function formatDurationMs(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
 }
 
 /** Formats whole seconds back into the shortest exact duration text (`600` → `10m`). */

@@ -2,7 +2,14 @@
  * The `[graphite]` / `[statsd]` listener keys every program with line listeners reads (the all-in-one and the
  * relay), and starting the TCP and UDP listeners they describe.
  */
-import { parseListenAddress, type ConfigSource, type ListenAddress, type Logger } from '@carillon/core';
+import {
+  configKey,
+  formatDurationMs,
+  readSection,
+  type ConfigSource,
+  type ListenAddress,
+  type Logger,
+} from '@carillon/core';
 import { DEFAULT_MAX_LINE_LENGTH, type LineHandler } from './framing.js';
 import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS, listenTcp, listenUdp, type Listener } from './listeners.js';
 import type { LineCounters } from './reasons.js';
@@ -16,22 +23,59 @@ export interface LineListenerConfig {
   udpReceiveBufferBytes: number | undefined;
 }
 
-/** `<section>.tcp_listen`, `udp_listen` (`""` disables), `max_line_length`, `max_connections`, `idle_timeout`, ... */
+/** The keys of one protocol's listeners: `<section>.tcp_listen`, `udp_listen` (`""` disables), ... */
+export function lineListenerKeys(section: 'graphite' | 'statsd', defaultPort: number) {
+  const key = (name: string): string => `${section}.${name}`;
+  return {
+    tcp: configKey.listen({
+      key: key('tcp_listen'),
+      default: `:${defaultPort}`,
+      description: `${section} over TCP: host:port, :port, or "" to disable`,
+    }),
+    udp: configKey.listen({
+      key: key('udp_listen'),
+      default: `:${defaultPort}`,
+      description: `${section} over UDP: host:port, :port, or "" to disable`,
+    }),
+    maxLineLength: configKey.integer({
+      key: key('max_line_length'),
+      default: DEFAULT_MAX_LINE_LENGTH,
+      min: 64,
+      unit: 'bytes',
+      description: 'longer lines are rejected as line_too_long',
+    }),
+    maxConnections: configKey.integer({
+      key: key('max_connections'),
+      default: DEFAULT_MAX_CONNECTIONS,
+      min: 1,
+      unit: 'connections',
+      description: 'TCP connections beyond it are refused (counted)',
+    }),
+    idleTimeoutMs: configKey.duration({
+      key: key('idle_timeout'),
+      default: formatDurationMs(DEFAULT_IDLE_TIMEOUT_MS),
+      readAs: 'milliseconds',
+      description: 'silent TCP connections are closed after this',
+    }),
+    udpReceiveBufferBytes: configKey.integer({
+      key: key('udp_receive_buffer_bytes'),
+      default: 0,
+      min: 0,
+      unit: 'bytes',
+      description: 'SO_RCVBUF of the UDP socket; 0 keeps the OS default',
+    }),
+  } as const;
+}
+
+export const GRAPHITE_LISTENER_KEYS = lineListenerKeys('graphite', 2003);
+export const STATSD_LISTENER_KEYS = lineListenerKeys('statsd', 8125);
+
 export function readLineListenerConfig(
   source: ConfigSource,
-  section: 'graphite' | 'statsd',
-  defaultPort: number,
+  keys: ReturnType<typeof lineListenerKeys>,
 ): LineListenerConfig {
-  const key = (name: string): string => `${section}.${name}`;
-  const receiveBuffer = source.integer(key('udp_receive_buffer_bytes'), 0, { min: 0 });
-  return {
-    tcp: parseListenAddress(source.string(key('tcp_listen'), `:${defaultPort}`), key('tcp_listen')),
-    udp: parseListenAddress(source.string(key('udp_listen'), `:${defaultPort}`), key('udp_listen')),
-    maxLineLength: source.integer(key('max_line_length'), DEFAULT_MAX_LINE_LENGTH, { min: 64 }),
-    maxConnections: source.integer(key('max_connections'), DEFAULT_MAX_CONNECTIONS, { min: 1 }),
-    idleTimeoutMs: 1000 * source.duration(key('idle_timeout'), `${DEFAULT_IDLE_TIMEOUT_MS / 1000}s`),
-    udpReceiveBufferBytes: receiveBuffer === 0 ? undefined : receiveBuffer,
-  };
+  const { udpReceiveBufferBytes, ...rest } = readSection(source, keys);
+  return { ...rest, udpReceiveBufferBytes: udpReceiveBufferBytes === 0 ? undefined : udpReceiveBufferBytes };
 }
 
 export interface LineListeners {

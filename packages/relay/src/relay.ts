@@ -36,25 +36,27 @@ export class Relay {
 
   static async start(config: RelayConfig, logger: Logger, metrics = new MetricsRegistry()): Promise<Relay> {
     const relayId = newRelayId();
-    const membership: Membership = config.redis
-      ? new RedisMembership({
-          redisUrl: config.redis.redisUrl,
-          prefix: config.redis.prefix,
-          timing: {
-            step: config.redis.stepSeconds,
-            propagationDelay: config.redis.propagationDelaySeconds,
-            retain: config.redis.retainSeconds,
-          },
-          // A relay only watches: accumulators register and write versions.
-          reconcile: false,
-          pollIntervalMs: config.redis.pollIntervalMs,
-          connectTimeoutMs: config.redis.timeoutMs,
-          commandTimeoutMs: config.redis.timeoutMs,
-          ring: { replicas: config.replicas },
-          metrics,
-          logger,
-        })
-      : new StaticMembership(config.staticMembers, { replicas: config.replicas });
+    const { ring } = config;
+    const membership: Membership =
+      ring.redisUrl !== ''
+        ? new RedisMembership({
+            redisUrl: ring.redisUrl,
+            prefix: ring.prefix,
+            timing: {
+              step: config.ringStepSeconds,
+              propagationDelay: ring.propagationDelaySeconds,
+              retain: ring.retainSeconds,
+            },
+            // A relay only watches: accumulators register and write versions.
+            reconcile: false,
+            pollIntervalMs: ring.pollIntervalMs,
+            connectTimeoutMs: ring.timeoutMs,
+            commandTimeoutMs: ring.timeoutMs,
+            ring: { replicas: ring.replicas },
+            metrics,
+            logger,
+          })
+        : new StaticMembership(ring.staticMembers, { replicas: ring.replicas });
     const pool = new LinkPool(relayId, config.link, metrics, logger);
     pool.update(membership.schedule);
     membership.onChange((schedule) => {
@@ -63,8 +65,8 @@ export class Relay {
     });
     await membership.start();
     const statsdProxy =
-      config.statsdPlacement === 'statsd-proxy'
-        ? new StatsdProxyRing(config.staticMembers.map((member) => member.id))
+      ring.placement === 'statsd-proxy'
+        ? new StatsdProxyRing(ring.staticMembers.map((member) => member.id))
         : undefined;
     const router = new LineRouter(() => membership.schedule, pool, metrics, statsdProxy);
 
@@ -85,7 +87,7 @@ export class Relay {
       http = started.server;
       ports.http = started.port;
     }
-    logger.info({ relayId, ports, redis: config.redis !== null }, 'relay started');
+    logger.info({ relayId, ports, redis: ring.redisUrl !== '' }, 'relay started');
     return new Relay(relayId, metrics, router, ports, membership, pool, listeners, http, logger);
   }
 

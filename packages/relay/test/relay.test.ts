@@ -3,7 +3,6 @@ import { createConnection } from 'node:net';
 import { createSocket } from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, ConfigSource, MetricsRegistry, createLogger, parseMetricName } from '@carillon/core';
-import { DEFAULT_TIMES as AGGREGATOR_DEFAULT_TIMES } from '@carillon/aggregator';
 import { statsdCanonicalName } from '@carillon/protocols';
 import { RingSchedule, murmur3String } from '@carillon/ring';
 import {
@@ -13,7 +12,7 @@ import {
   type IngestServer,
   type ReceivedBatch,
 } from '@carillon/transport';
-import { DEFAULT_TIMES, LineRouter, LinkPool, Relay, readRelayConfig } from '@carillon/relay';
+import { LineRouter, LinkPool, Relay, readRelayConfig, type RelayConfig } from '@carillon/relay';
 
 class RecordingHandler implements IngestHandler {
   readonly batches: ReceivedBatch[] = [];
@@ -84,7 +83,7 @@ describe('relay', () => {
         ['statsd.tcp_listen', ''],
         ['statsd.udp_listen', '127.0.0.1:0'],
         ['http.listen', '127.0.0.1:0'],
-        ['link.max_batch_delay_ms', '20'],
+        ['link.max_batch_delay', '20ms'],
         ['link.close_timeout', '2s'],
       ]),
     );
@@ -125,7 +124,7 @@ describe('relay', () => {
 
     const schedule = RingSchedule.fixed(
       accs.map((a) => ({ id: a.id, address: `127.0.0.1:${a.server.port}` })),
-      { replicas: config.replicas },
+      { replicas: config.ring.replicas },
     );
     const graphiteSet = new Set(graphite);
     const perDestination: Record<string, number> = {};
@@ -187,7 +186,7 @@ describe('relay', () => {
         ['statsd.tcp_listen', ''],
         ['statsd.udp_listen', '127.0.0.1:0'],
         ['http.listen', ''],
-        ['link.max_batch_delay_ms', '20'],
+        ['link.max_batch_delay', '20ms'],
         ['link.close_timeout', '2s'],
       ]),
     );
@@ -301,14 +300,22 @@ describe('relay config', () => {
     expect(keyOf({ accumulators: 'a=h:1,a=h:2' })).toBe('accumulators[1]');
     expect(keyOf({ accumulators: 'a=h:1', 'link.max_batch_bytes': '100' })).toBe('link.max_batch_bytes');
     expect(keyOf({ accumulators: 'a=h:1', 'link.max_unacked_bytes': '300000' })).toBe('link.max_unacked_bytes');
-    expect(keyOf({ accumulators: 'a=h:1', 'link.max_batch_delay_ms': 'soon' })).toBe('link.max_batch_delay_ms');
+    expect(keyOf({ accumulators: 'a=h:1', 'link.max_batch_delay': 'soon' })).toBe('link.max_batch_delay');
+    expect(keyOf({ accumulators: 'a=h:1', 'link.max_batch_delay': '0ms' })).toBe('link.max_batch_delay');
+    expect(keyOf({ accumulators: 'a=h:1', 'link.backoff_initial': '2s', 'link.backoff_max': '1s' })).toBe(
+      'link.backoff_max',
+    );
     expect(keyOf({ accumulators: 'a=h:1', times: '10s:1h,15s:2h' })).toBe('times[1]');
     expect(keyOf({ accumulators: 'a=h:1' }, { link: { max_batch_byte: 1 } })).toBe('link.max_batch_byte');
   });
 
+  it('reads link durations as milliseconds', () => {
+    const config = read({ accumulators: 'a=h:1', 'link.max_batch_delay': '20ms', 'link.backoff_initial': '1s' });
+    expect((config as RelayConfig).link).toMatchObject({ maxBatchDelayMs: 20, backoffInitialMs: 1000 });
+  });
+
   it('takes the ring step from the coarsest resolution, with the aggregator default times', () => {
-    expect(DEFAULT_TIMES).toEqual(AGGREGATOR_DEFAULT_TIMES);
-    const config = read({ 'ring.redis_url': 'redis://127.0.0.1:6379' }) as { redis: { stepSeconds: number } };
-    expect(config.redis.stepSeconds).toBe(600);
+    const config = read({ 'ring.redis_url': 'redis://127.0.0.1:6379' }) as RelayConfig;
+    expect(config.ringStepSeconds).toBe(600);
   });
 });

@@ -1,8 +1,7 @@
 /**
  * `ring.placement`: how StatsD keys are placed on accumulators. The relay routes by it and the accumulator checks
- * ownership by it, so both programs read and validate the key here, the same way.
+ * ownership by it; both read it through readRingConfig (ring-config.ts).
  */
-import { ConfigError, type ConfigSource } from '@carillon/core';
 
 export const STATSD_PLACEMENTS = ['carillon', 'statsd-proxy'] as const;
 /**
@@ -13,17 +12,3 @@ export const STATSD_PLACEMENTS = ['carillon', 'statsd-proxy'] as const;
 export type StatsdPlacement = (typeof STATSD_PLACEMENTS)[number];
 
 export const PLACEMENT_KEY = 'ring.placement';
-
-/**
- * Reads `ring.placement` (default `carillon`). `statsd-proxy` needs the static `accumulators` list: the proxy has no
- * membership, its nodes are a fixed list in a fixed order, and the member ids must be its `host:port` node names.
- */
-export function readStatsdPlacement(source: ConfigSource, redisUrl: string): StatsdPlacement {
-  const placement = source.oneOf(PLACEMENT_KEY, STATSD_PLACEMENTS, 'carillon');
-  if (placement === 'statsd-proxy' && redisUrl !== '')
-    throw new ConfigError(
-      PLACEMENT_KEY,
-      "statsd-proxy placement needs the static accumulators list (ids = the proxy's host:port nodes, in its order), not ring.redis_url",
-    );
-  return placement;
-}

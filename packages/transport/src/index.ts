@@ -3,3 +3,4 @@ export * from './ingest-server.js';
 export * from './batch-builder.js';
 export * from './retention-queue.js';
 export * from './accumulator-link.js';
+export * from './link-config.js';

@@ -6,3 +6,4 @@ export * from './options.js';
 export * from './reader.js';
 export * from './schema.js';
 export * from './store.js';
+export * from './config.js';

@@ -4,3 +4,4 @@ export * from './store.js';
 export { HandleCache, type HandleCacheOptions } from './handle-cache.js';
 export { KeyedLock, Semaphore } from './concurrency.js';
 export { FdFile, type RandomAccessFile } from './fd-file.js';
+export * from './config.js';

@@ -1,0 +1,130 @@
+/**
+ * Reads the `ring.*` keys, `ring.placement` and the static member list `accumulators = ["id=host:port", ...]`
+ * into a RingConfig, the same way for the relay and the accumulator so one file can serve both.
+ */
+import { ConfigError, configKey, readSection, type ConfigSource } from '@carillon/core';
+import { DEFAULT_REPLICAS } from './hash-ring.js';
+import { PLACEMENT_KEY, STATSD_PLACEMENTS } from './placement.js';
+import type { RingConfig } from './ring-config.js';
+import type { RingMember } from './ring-versions.js';
+
+export const RING_KEYS = {
+  redisUrl: configKey.string({
+    key: 'ring.redis_url',
+    default: '',
+    description: 'Redis membership; "" means the static accumulators list',
+  }),
+  prefix: configKey.string({ key: 'ring.prefix', default: 'carillon', description: 'prefix of the Redis keys' }),
+  staticMembers: configKey.stringList({
+    key: 'accumulators',
+    default: [],
+    description: 'the static member list, "id=host:port" each, when there is no ring.redis_url',
+  }),
+  placement: configKey.oneOf({
+    key: PLACEMENT_KEY,
+    choices: STATSD_PLACEMENTS,
+    default: 'carillon',
+    description: 'how StatsD keys are placed; statsd-proxy places them as the reference StatsD proxy (static list)',
+  }),
+  replicas: configKey.integer({
+    key: 'ring.replicas',
+    default: DEFAULT_REPLICAS,
+    min: 1,
+    max: 100_000,
+    unit: 'virtual nodes',
+    description: 'points per member on the hash ring; must match on every relay and accumulator',
+  }),
+  propagationDelaySeconds: configKey.duration({
+    key: 'ring.propagation_delay',
+    default: '10s',
+    readAs: 'seconds',
+    description: 'a new ring version takes effect on the first step boundary after this',
+  }),
+  retainSeconds: configKey.duration({
+    key: 'ring.retain',
+    default: '1h',
+    readAs: 'seconds',
+    description: 'superseded ring versions are kept this long',
+  }),
+  heartbeatIntervalMs: configKey.duration({
+    key: 'ring.heartbeat_interval',
+    default: '1s',
+    readAs: 'milliseconds',
+    min: '1ms',
+    description: 'accumulators renew their Redis registration this often',
+  }),
+  heartbeatTtlMs: configKey.duration({
+    key: 'ring.heartbeat_ttl',
+    default: '5s',
+    readAs: 'milliseconds',
+    description: 'a registration not renewed this long expires; longer than ring.heartbeat_interval',
+  }),
+  pollIntervalMs: configKey.duration({
+    key: 'ring.poll_interval',
+    default: '5s',
+    readAs: 'milliseconds',
+    min: '1ms',
+    description: 'membership is polled this often beside pub/sub',
+  }),
+  timeoutMs: configKey.duration({
+    key: 'ring.timeout',
+    default: '2s',
+    readAs: 'milliseconds',
+    min: '1ms',
+    description: 'every Redis call has this timeout',
+  }),
+} as const;
+
+/** `id=host:port` entries of `accumulators`; a duplicate id is an error naming its entry. */
+export function parseStaticMembers(entries: readonly string[], key = RING_KEYS.staticMembers.key): RingMember[] {
+  const seen = new Set<string>();
+  return entries.map((entry, index) => {
+    const itemKey = `${key}[${index}]`;
+    const match = /^([^=\s]+)=([^\s:=]+):(\d{1,5})$/.exec(entry.trim());
+    if (!match || Number(match[3]) < 1 || Number(match[3]) > 65535)
+      throw new ConfigError(itemKey, `"${entry}" must be id=host:port`);
+    const id = match[1]!;
+    if (seen.has(id)) throw new ConfigError(itemKey, `duplicate accumulator id "${id}"`);
+    seen.add(id);
+    return { id, address: `${match[2]}:${match[3]}` };
+  });
+}
+
+export function readRingConfig(source: ConfigSource): RingConfig {
+  const { staticMembers, ...values } = readSection(source, RING_KEYS);
+  const config: RingConfig = { ...values, staticMembers: parseStaticMembers(staticMembers) };
+  checkMembershipSource(config);
+  checkPlacement(config);
+  checkHeartbeat(config);
+  return config;
+}
+
+/** Exactly one of Redis and the static list. */
+function checkMembershipSource(config: RingConfig): void {
+  const key = RING_KEYS.staticMembers.key;
+  if (config.redisUrl === '' && config.staticMembers.length === 0)
+    throw new ConfigError(key, `list at least one "id=host:port", or set ${RING_KEYS.redisUrl.key}`);
+  if (config.redisUrl !== '' && config.staticMembers.length > 0)
+    throw new ConfigError(key, `set either ${RING_KEYS.redisUrl.key} or ${key}, not both`);
+}
+
+/**
+ * `statsd-proxy` needs the static list: the proxy has no membership, its nodes are a fixed list in a fixed order,
+ * and the member ids must be its `host:port` node names.
+ */
+function checkPlacement(config: RingConfig): void {
+  if (config.placement === 'statsd-proxy' && config.redisUrl !== '')
+    throw new ConfigError(
+      PLACEMENT_KEY,
+      "statsd-proxy placement needs the static accumulators list (ids = the proxy's host:port nodes, in its order), not ring.redis_url",
+    );
+}
+
+/** A registration must outlive a missed heartbeat, or members flap. */
+function checkHeartbeat(config: RingConfig): void {
+  if (config.heartbeatTtlMs <= config.heartbeatIntervalMs)
+    throw new ConfigError(
+      RING_KEYS.heartbeatTtlMs.key,
+      `must be longer than ${RING_KEYS.heartbeatIntervalMs.key}, or members flap`,
+    );
+}

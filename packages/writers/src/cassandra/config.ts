@@ -1,0 +1,142 @@
+/** The `[cassandra]` keys of `store = "cassandra"`: where the store is and how the write pool writes it. */
+import { ConfigError, configKey, formatDurationMs, readSection, type ConfigSource } from '@carillon/core';
+import { DEFAULT_CASSANDRA_OPTIONS, DEFAULT_RETRY, isValidKeyspace, parseReplication } from './options.js';
+
+const d = DEFAULT_CASSANDRA_OPTIONS;
+
+export const CASSANDRA_KEYS = {
+  contactPoints: configKey.stringList({
+    key: 'cassandra.contact_points',
+    default: ['127.0.0.1:9042'],
+    description: 'host[:port] of the nodes the driver contacts first',
+  }),
+  localDataCenter: configKey.string({
+    key: 'cassandra.local_data_center',
+    default: d.localDataCenter,
+    description: 'the data center the driver prefers',
+  }),
+  keyspace: configKey.string({
+    key: 'cassandra.keyspace',
+    default: 'carillon',
+    description: 'created by the program if missing',
+  }),
+  replication: configKey.string({
+    key: 'cassandra.replication',
+    default: 'SimpleStrategy:1',
+    description: 'of a created keyspace: SimpleStrategy:N or NetworkTopologyStrategy:dc1=3,dc2=3',
+  }),
+  workers: configKey.integer({
+    key: 'cassandra.workers',
+    default: 2,
+    min: 1,
+    max: 64,
+    unit: 'threads',
+    description: 'write pool threads',
+  }),
+  queueHighWaterPoints: configKey.integer({
+    key: 'cassandra.queue_high_water_points',
+    default: 200_000,
+    min: 1,
+    unit: 'points',
+    description: 'unwritten points above which flushes are skipped',
+  }),
+  maxQueuePoints: configKey.integer({
+    key: 'cassandra.max_queue_points',
+    default: 4_000_000,
+    min: 1,
+    unit: 'points',
+    description: 'per worker; past it a writer drops, counted',
+  }),
+  maxInFlight: configKey.integer({
+    key: 'cassandra.max_in_flight',
+    default: d.maxInFlight,
+    min: 1,
+    max: 4096,
+    unit: 'operations',
+    description: 'statements in flight per worker',
+  }),
+  connectTimeoutMs: configKey.duration({
+    key: 'cassandra.connect_timeout',
+    default: formatDurationMs(d.connectTimeoutMs),
+    readAs: 'milliseconds',
+    min: '1ms',
+    description: 'connecting to a node',
+  }),
+  readTimeoutMs: configKey.duration({
+    key: 'cassandra.read_timeout',
+    default: formatDurationMs(d.readTimeoutMs),
+    readAs: 'milliseconds',
+    min: '1ms',
+    description: 'a request a node has not answered in this time fails',
+  }),
+  retries: configKey.integer({
+    key: 'cassandra.retries',
+    default: DEFAULT_RETRY.maxRetries,
+    min: 0,
+    description: 'attempts after the first; past them the rows are counted as failed',
+  }),
+  retryDelayMs: configKey.duration({
+    key: 'cassandra.retry_delay',
+    default: formatDurationMs(DEFAULT_RETRY.baseDelayMs),
+    readAs: 'milliseconds',
+    min: '1ms',
+    description: 'first backoff; each retry doubles it up to cassandra.retry_max_delay',
+  }),
+  retryMaxDelayMs: configKey.duration({
+    key: 'cassandra.retry_max_delay',
+    default: formatDurationMs(DEFAULT_RETRY.maxDelayMs),
+    readAs: 'milliseconds',
+    min: '1ms',
+    description: 'longest backoff between retries',
+  }),
+  indexCacheSize: configKey.integer({
+    key: 'cassandra.index_cache_size',
+    default: d.indexCacheSize,
+    min: 1,
+    unit: 'series',
+    description: 'index entries remembered as written, so a known path is not rewritten every flush',
+  }),
+} as const;
+
+export interface CassandraConfig {
+  contactPoints: string[];
+  localDataCenter: string;
+  keyspace: string;
+  replication: Record<string, string>;
+  workers: number;
+  queueHighWaterPoints: number;
+  maxQueuePoints: number;
+  maxInFlight: number;
+  connectTimeoutMs: number;
+  readTimeoutMs: number;
+  retries: number;
+  retryDelayMs: number;
+  retryMaxDelayMs: number;
+  indexCacheSize: number;
+}
+
+export function readCassandraConfig(source: ConfigSource): CassandraConfig {
+  const values = readSection(source, CASSANDRA_KEYS);
+  const { contactPoints, keyspace } = values;
+  if (contactPoints.length === 0)
+    throw new ConfigError(CASSANDRA_KEYS.contactPoints.key, 'needs at least one host[:port]');
+  for (const point of contactPoints)
+    if (!/^[A-Za-z0-9.\-:[\]]+$/.test(point))
+      throw new ConfigError(CASSANDRA_KEYS.contactPoints.key, `"${point}" is not a host or host:port`);
+  if (!isValidKeyspace(keyspace))
+    throw new ConfigError(
+      CASSANDRA_KEYS.keyspace.key,
+      `"${keyspace}" must be a letter then letters, digits or _, at most 48`,
+    );
+  const replication = parseReplication(values.replication);
+  if (typeof replication === 'string') throw new ConfigError(CASSANDRA_KEYS.replication.key, replication);
+  const config = { ...values, replication };
+  checkRetryDelays(config);
+  return config;
+}
+
+/** The doubling backoff needs a ceiling at or above its start. */
+function checkRetryDelays(config: CassandraConfig): void {
+  if (config.retryMaxDelayMs < config.retryDelayMs)
+    throw new ConfigError(CASSANDRA_KEYS.retryMaxDelayMs.key, `must not be below ${CASSANDRA_KEYS.retryDelayMs.key}`);
+}
