@@ -5,3 +5,5 @@ export * from './ring-store.js';
 export * from './membership.js';
 export * from './statsd-hashring.js';
 export * from './placement.js';
+export * from './ring-config.js';
+export * from './membership-factory.js';

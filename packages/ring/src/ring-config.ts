@@ -1,0 +1,18 @@
+import type { RingMember } from './ring-versions.js';
+import type { StatsdPlacement } from './placement.js';
+
+/** The `ring.*` keys and the static member list, as both programs read them. */
+export interface RingConfig {
+  /** Redis URL; '' means the static member list. */
+  redisUrl: string;
+  prefix: string;
+  staticMembers: RingMember[];
+  placement: StatsdPlacement;
+  replicas: number;
+  propagationDelaySeconds: number;
+  retainSeconds: number;
+  heartbeatIntervalMs: number;
+  heartbeatTtlMs: number;
+  pollIntervalMs: number;
+  timeoutMs: number;
+}
