@@ -7,3 +7,5 @@ export * from './statsd-hashring.js';
 export * from './placement.js';
 export * from './ring-config.js';
 export * from './membership-factory.js';
+export * from './key-hash.js';
+export * from './key-placement.js';
