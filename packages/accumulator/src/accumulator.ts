@@ -6,11 +6,12 @@
  */
 import { MetricsRegistry, nowSeconds, type Logger } from '@carillon/core';
 import {
+  Placement,
   RedisMembership,
-  RingSchedule,
-  StaticMembership,
-  StatsdProxyRing,
+  createMembership,
+  ringStepOf,
   type Membership,
+  type RingSchedule,
   type RingVersion,
 } from '@carillon/ring';
 import { startIngestServer, type IngestServer } from '@carillon/transport';
@@ -34,31 +35,6 @@ async function resumePoint(config: AccumulatorConfig, logger: Logger): Promise<n
     return undefined;
   }
   return Math.min(watermark, now);
-}
-
-function membershipOf(config: AccumulatorConfig, registry: MetricsRegistry, logger: Logger): Membership {
-  const ring = config.ring;
-  if (ring.redisUrl === '') return new StaticMembership(ring.staticMembers, { replicas: ring.replicas });
-  const resolutions = config.node.aggregator.resolutions;
-  return new RedisMembership({
-    redisUrl: ring.redisUrl,
-    prefix: ring.prefix,
-    // Versions switch on the coarsest step so every rollup window lies inside one version: one owner.
-    timing: {
-      step: resolutions[resolutions.length - 1]!.step,
-      propagationDelay: ring.propagationDelaySeconds,
-      retain: ring.retainSeconds,
-    },
-    self: config.member,
-    heartbeatIntervalMs: ring.heartbeatIntervalMs,
-    heartbeatTtlMs: ring.heartbeatTtlMs,
-    pollIntervalMs: ring.pollIntervalMs,
-    connectTimeoutMs: ring.timeoutMs,
-    commandTimeoutMs: ring.timeoutMs,
-    ring: { replicas: ring.replicas },
-    metrics: registry,
-    logger,
-  });
 }
 
 export class Accumulator {
@@ -86,20 +62,17 @@ export class Accumulator {
   ): Promise<Accumulator> {
     const resumeAfter = await resumePoint(config, logger);
     // The schedule must be known before the first batch is checked for ownership.
-    const membership = membershipOf(config, registry, logger);
+    const membership = createMembership(config.ring, {
+      self: config.member,
+      step: ringStepOf(config.node.aggregator.resolutions),
+      metrics: registry,
+      logger,
+    });
     await membership.start();
-    // Under statsd-proxy placement the static members' ids are the proxy's node names, in its order.
-    const statsdProxy =
-      config.ring.placement === 'statsd-proxy'
-        ? new StatsdProxyRing(config.ring.staticMembers.map((member) => member.id))
-        : undefined;
     // `self` is assigned below; ownership reads the schedule through it so a leave can replace the schedule.
     const self: { accumulator?: Accumulator } = {};
-    const ownership = new RingOwnership(
-      config.member.id,
-      () => self.accumulator?.schedule() ?? membership.schedule,
-      statsdProxy,
-    );
+    const placement = Placement.of(config.ring, () => self.accumulator?.schedule() ?? membership.schedule);
+    const ownership = new RingOwnership(config.member.id, placement);
     const writers = config.fileWriterPath === '' ? [] : [new StatPointFileWriter(config.fileWriterPath)];
     const node = await AccumulatorNode.start(config.node, logger, registry, {
       writers,
@@ -192,13 +165,9 @@ export class Accumulator {
       }
       if (this.leaving) {
         // Keep checking ownership against the version without this member, whatever membership saw before closing.
-        const current = membership.schedule;
-        const version = this.leaving;
-        const withLeave = current.versions.some((v) => v.version === version.version)
-          ? current
-          : new RingSchedule([...current.versions, version], { replicas: config.ring.replicas }, current);
+        const withLeave = membership.schedule.including(this.leaving);
         this.schedule = () => withLeave;
-        until = Math.max(until, version.effectiveFrom);
+        until = Math.max(until, this.leaving.effectiveFrom);
       }
     } else await membership.close();
     logger.info({ ownsUntil: until }, 'leaving: serving owned windows until they are flushed');

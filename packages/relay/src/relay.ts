@@ -6,7 +6,7 @@
 import type { Server } from 'node:http';
 import { MetricsRegistry, type Logger } from '@carillon/core';
 import { startLineListeners, type Listener } from '@carillon/protocols';
-import { RedisMembership, StaticMembership, StatsdProxyRing, type Membership } from '@carillon/ring';
+import { Placement, createMembership, type Membership, type RingConfig } from '@carillon/ring';
 import { newRelayId } from '@carillon/transport';
 import type { RelayConfig } from './config.js';
 import { ringReport, startHttpServer, type RingReport } from './http-server.js';
@@ -19,6 +19,27 @@ export interface RelayPorts {
   statsdTcp?: number;
   statsdUdp?: number;
   http?: number;
+}
+
+/**
+ * The relay's ring keys in the shape both programs share. Until the relay's config reader yields a RingConfig:
+ * heartbeats are an accumulator's, so a relay (which only watches) never uses those two.
+ */
+function ringConfigOf(config: RelayConfig): RingConfig {
+  const redis = config.redis;
+  return {
+    redisUrl: redis?.redisUrl ?? '',
+    prefix: redis?.prefix ?? 'carillon',
+    staticMembers: config.staticMembers,
+    placement: config.statsdPlacement,
+    replicas: config.replicas,
+    propagationDelaySeconds: redis?.propagationDelaySeconds ?? 0,
+    retainSeconds: redis?.retainSeconds ?? 0,
+    heartbeatIntervalMs: 1000,
+    heartbeatTtlMs: 5000,
+    pollIntervalMs: redis?.pollIntervalMs ?? 0,
+    timeoutMs: redis?.timeoutMs ?? 0,
+  };
 }
 
 export class Relay {
@@ -36,25 +57,9 @@ export class Relay {
 
   static async start(config: RelayConfig, logger: Logger, metrics = new MetricsRegistry()): Promise<Relay> {
     const relayId = newRelayId();
-    const membership: Membership = config.redis
-      ? new RedisMembership({
-          redisUrl: config.redis.redisUrl,
-          prefix: config.redis.prefix,
-          timing: {
-            step: config.redis.stepSeconds,
-            propagationDelay: config.redis.propagationDelaySeconds,
-            retain: config.redis.retainSeconds,
-          },
-          // A relay only watches: accumulators register and write versions.
-          reconcile: false,
-          pollIntervalMs: config.redis.pollIntervalMs,
-          connectTimeoutMs: config.redis.timeoutMs,
-          commandTimeoutMs: config.redis.timeoutMs,
-          ring: { replicas: config.replicas },
-          metrics,
-          logger,
-        })
-      : new StaticMembership(config.staticMembers, { replicas: config.replicas });
+    const ring = ringConfigOf(config);
+    // A static list is one version forever: its step is never used.
+    const membership = createMembership(ring, { step: config.redis?.stepSeconds ?? 1, metrics, logger });
     const pool = new LinkPool(relayId, config.link, metrics, logger);
     pool.update(membership.schedule);
     membership.onChange((schedule) => {
@@ -62,11 +67,8 @@ export class Relay {
       logger.info({ versions: schedule.versions.map((v) => [v.version, v.effectiveFrom]) }, 'ring schedule changed');
     });
     await membership.start();
-    const statsdProxy =
-      config.statsdPlacement === 'statsd-proxy'
-        ? new StatsdProxyRing(config.staticMembers.map((member) => member.id))
-        : undefined;
-    const router = new LineRouter(() => membership.schedule, pool, metrics, statsdProxy);
+    const placement = Placement.of(ring, () => membership.schedule);
+    const router = new LineRouter(placement, pool, metrics);
 
     const graphite = await startLineListeners(config.graphite, router.graphiteCounters, router.graphiteLine, logger);
     const statsd = await startLineListeners(config.statsd, router.statsdCounters, router.statsdLine, logger);
