@@ -2,13 +2,14 @@
  * Names that are not valid UTF-8, end to end: a relay and two accumulators on a static member list (no Redis).
  * The relay hashes key bytes, the accumulator the name it decoded; both must take the canonical form (the UTF-8
  * of the decoded name, invalid sequences as U+FFFD) or a share of the names is dropped as misrouted. Every name
- * must be stored exactly once, under its decoded text, on the accumulator the ring names for it.
+ * must be stored exactly once, under its decoded (and, if tagged, canonical) text, on the accumulator the ring names for it.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { parseMetricName } from '@carillon/core';
 import { RingSchedule, murmur3String } from '@carillon/ring';
 import { freePort, sleep, waitFor, type RunningProgram } from '../e2e/programs.js';
 import {
@@ -80,14 +81,17 @@ describe('names with invalid UTF-8 in a cluster', () => {
     const names: Buffer[] = [];
     for (let i = 0; i < 200; i++) {
       const bad = Buffer.from(SEQUENCES[i % SEQUENCES.length]!);
-      // The sequence inside a node, at a node's end, and as a whole node.
-      const shape = Math.floor(i / SEQUENCES.length) % 3;
+      // The sequence inside a node, at a node's end, as a whole node, and in a tag (tagged keys are decoded and
+      // made canonical on the relay too).
+      const shape = Math.floor(i / SEQUENCES.length) % 4;
       const parts =
         shape === 0
           ? [Buffer.from(`utf.n${i}.a`), bad, Buffer.from('b.x')]
           : shape === 1
             ? [Buffer.from(`utf.n${i}.`), bad]
-            : [Buffer.from(`utf.`), bad, Buffer.from(`.n${i}`)];
+            : shape === 2
+              ? [Buffer.from(`utf.`), bad, Buffer.from(`.n${i}`)]
+              : [Buffer.from(`utf.n${i};z=1;dc=`), bad];
       names.push(Buffer.concat(parts));
     }
     const lines = names.map((name, i) => Buffer.concat([name, Buffer.from(` ${i + 1} ${time}\n`)]));
@@ -112,7 +116,9 @@ describe('names with invalid UTF-8 in a cluster', () => {
           stored.set(r.name, [...(stored.get(r.name) ?? []), { id: a.id, sum: r.sum }]);
     const owners = new Set<string>();
     names.forEach((bytes, i) => {
-      const name = bytes.toString('utf8');
+      const key = parseMetricName(bytes.toString('utf8'));
+      if (typeof key === 'string') throw new Error(`test name refused: ${key}`);
+      const name = key.canonical;
       const owner = ring.ownerFor(murmur3String(name), time)!.id;
       expect(stored.get(name), name).toEqual([{ id: owner, sum: i + 1 }]);
       owners.add(owner);
