@@ -2,7 +2,8 @@
  * Names that are not valid UTF-8, end to end: a relay and two accumulators on a static member list (no Redis).
  * The relay hashes key bytes, the accumulator the name it decoded; both must take the canonical form (the UTF-8
  * of the decoded name, invalid sequences as U+FFFD) or a share of the names is dropped as misrouted. Every name
- * must be stored exactly once, under its decoded (and, if tagged, canonical) text, on the accumulator the ring names for it.
+ * must be stored exactly once, under its decoded (and, if tagged, canonical) text, on the accumulator the ring
+ * names for it.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';

@@ -56,14 +56,17 @@ export class Placement {
     this.proxy = this.statsd === 'statsd-proxy' ? options.statsdProxy : undefined;
   }
 
-  /** The placement `ring` describes, over `schedule`: under `statsd-proxy` the static members' ids are the proxy's nodes, in its order. */
+  /**
+   * The placement `ring` describes, over `schedule`. Under `statsd-proxy` the static members' ids are the proxy's
+   * node names, in its order.
+   */
   static of(ring: Pick<RingConfig, 'placement' | 'staticMembers'>, schedule: () => RingSchedule): Placement {
     const statsdProxy =
       ring.placement === 'statsd-proxy' ? new StatsdProxyRing(ring.staticMembers.map((m) => m.id)) : undefined;
     return new Placement({ schedule, statsd: ring.placement, statsdProxy });
   }
 
-  /** True under `statsd-proxy`: a StatsD line is placed by its raw text, so no canonical name is needed to place it. */
+  /** True under `statsd-proxy`: a StatsD line is placed by its raw text, so it needs no canonical name. */
   get statsdByLine(): boolean {
     return this.proxy !== undefined;
   }
