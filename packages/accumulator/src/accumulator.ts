@@ -6,11 +6,12 @@
  */
 import { MetricsRegistry, nowSeconds, type Logger } from '@carillon/core';
 import {
+  Placement,
   RedisMembership,
-  RingSchedule,
-  StaticMembership,
-  StatsdProxyRing,
+  createMembership,
+  ringStepOf,
   type Membership,
+  type RingSchedule,
   type RingVersion,
 } from '@carillon/ring';
 import { startIngestServer, type IngestServer } from '@carillon/transport';
@@ -34,31 +35,6 @@ async function resumePoint(config: AccumulatorConfig, logger: Logger): Promise<n
     return undefined;
   }
   return Math.min(watermark, now);
-}
-
-function membershipOf(config: AccumulatorConfig, registry: MetricsRegistry, logger: Logger): Membership {
-  const ring = config.ring;
-  if (ring.redisUrl === '') return new StaticMembership(ring.staticMembers, { replicas: ring.replicas });
-  const resolutions = config.node.aggregator.resolutions;
-  return new RedisMembership({
-    redisUrl: ring.redisUrl,
-    prefix: ring.prefix,
-    // Versions switch on the coarsest step so every rollup window lies inside one version: one owner.
-    timing: {
-      step: resolutions[resolutions.length - 1]!.step,
-      propagationDelay: ring.propagationDelaySeconds,
-      retain: ring.retainSeconds,
-    },
-    self: config.member,
-    heartbeatIntervalMs: ring.heartbeatIntervalMs,
-    heartbeatTtlMs: ring.heartbeatTtlMs,
-    pollIntervalMs: ring.pollIntervalMs,
-    connectTimeoutMs: ring.timeoutMs,
-    commandTimeoutMs: ring.timeoutMs,
-    ring: { replicas: ring.replicas },
-    metrics: registry,
-    logger,
-  });
 }
 
 /** The parts a started accumulator runs. */
@@ -93,14 +69,15 @@ export class Accumulator {
     const resumeAfter = await resumePoint(config, logger);
     this.resumedAfter = resumeAfter;
     // The schedule must be known before the first batch is checked for ownership.
-    const membership = membershipOf(config, registry, logger);
+    const membership = createMembership(config.ring, {
+      self: config.member,
+      step: ringStepOf(config.node.aggregator.resolutions),
+      metrics: registry,
+      logger,
+    });
     await membership.start();
-    // Under statsd-proxy placement the static members' ids are the proxy's node names, in its order.
-    const statsdProxy =
-      config.ring.placement === 'statsd-proxy'
-        ? new StatsdProxyRing(config.ring.staticMembers.map((member) => member.id))
-        : undefined;
-    const ownership = new RingOwnership(config.member.id, () => this.scheduleOf(membership), statsdProxy);
+    const placement = Placement.of(config.ring, () => this.scheduleOf(membership));
+    const ownership = new RingOwnership(config.member.id, placement);
     const writers = config.fileWriterPath === '' ? [] : [new StatPointFileWriter(config.fileWriterPath)];
     const node = await AccumulatorNode.start(config.node, logger, registry, {
       writers,
@@ -190,10 +167,7 @@ export class Accumulator {
         const leaving = await membership.leave();
         if (leaving) {
           // Ownership is checked against the version without this member, whatever membership sees after closing.
-          const current = membership.schedule;
-          this.pinnedSchedule = current.versions.some((v) => v.version === leaving.version)
-            ? current
-            : new RingSchedule([...current.versions, leaving], { replicas: config.ring.replicas }, current);
+          this.pinnedSchedule = membership.schedule.including(leaving);
           this.leaving = leaving;
           until = Math.max(until, leaving.effectiveFrom);
         }

@@ -1,13 +1,8 @@
 /**
- * Which (key, window) pairs this accumulator owns. Relays route by the same rules, so a point that fails the
- * check reached the wrong accumulator (a relay with a stale ring, or a bug).
- *
- * - Graphite points, and StatsD samples under `carillon` placement: the member the ring schedule names for
- *   MurmurHash3 of the canonical name (UTF-8) at the point's time.
- * - StatsD lines under `statsd-proxy` placement: the member whose id is the node the reference StatsD proxy's
- *   hashring gives the line's raw text before its first `:` (StatsdProxyRing over the static members).
+ * Which (key, window) pairs this accumulator owns: "is it me" over the ring's Placement, the rule the relays route
+ * by, so a point that fails the check reached the wrong accumulator (a relay with a stale ring, or a bug).
  */
-import { murmur3String, statsdProxyKey, type RingSchedule, type StatsdProxyRing } from '@carillon/ring';
+import { KeyOwner, type Placement } from '@carillon/ring';
 
 export interface OwnershipCheck {
   /** A Graphite point by its canonical name, at its timestamp. */
@@ -20,38 +15,29 @@ export interface OwnershipCheck {
 }
 
 export class RingOwnership implements OwnershipCheck {
+  /** Reused for every answer: checks run one at a time on the ingest path. */
+  private readonly owner = new KeyOwner();
+
   constructor(
     readonly memberId: string,
-    /** The current schedule; read on every check because membership replaces it on each new version. */
-    private readonly schedule: () => RingSchedule,
-    /** Set under `statsd-proxy` placement: StatsD lines are owned as the reference proxy places them. */
-    private readonly statsdProxy?: StatsdProxyRing,
+    readonly placement: Placement,
   ) {}
 
   owns(name: string, timeSeconds: number): boolean {
-    return this.schedule().ownerFor(murmur3String(name), timeSeconds)?.id === this.memberId;
+    return this.placement.graphiteOwner(name, timeSeconds, this.owner).member?.id === this.memberId;
   }
 
   ownsStatsd(line: string, name: string, timeSeconds: number): boolean {
-    const proxy = this.statsdProxy;
-    if (proxy === undefined) return this.owns(name, timeSeconds);
-    // The relay routes only while a ring version is in force, and only to that version's members.
-    const version = this.schedule().versionAt(timeSeconds);
-    if (version === undefined || !version.members.some((m) => m.id === this.memberId)) return false;
-    return proxy.nodes[proxy.nodeOf(statsdProxyKey(line))] === this.memberId;
+    return this.placement.statsdOwner(line, name, timeSeconds, this.owner).member?.id === this.memberId;
   }
 
-  /**
-   * Whether StatsD state kept between flushes (idle counters, gauges, timers, sets) for the key `name` is still
-   * this member's in the window starting at `windowStart`. Under `statsd-proxy` placement the static list never
-   * changes while the process runs, and every StatsD line that reached the aggregator passed `ownsStatsd`.
-   */
+  /** See Placement.ownsStatsdKey: StatsD state kept between flushes stays here only while its key does. */
   ownsStatsdKey(name: string, windowStart: number): boolean {
-    return this.statsdProxy !== undefined || this.owns(name, windowStart);
+    return this.placement.ownsStatsdKey(this.memberId, name, windowStart);
   }
 
   /** The ring version in force at `timeSeconds` (0 when none). */
   versionAt(timeSeconds: number): number {
-    return this.schedule().versionAt(timeSeconds)?.version ?? 0;
+    return this.placement.versionAt(timeSeconds)?.version ?? 0;
   }
 }

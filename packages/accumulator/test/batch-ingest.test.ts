@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MetricsRegistry, batchPoint, parseResolutions, type FlushBatch } from '@carillon/core';
 import { Aggregator, DEFAULT_STATSD_OPTIONS, type FlushSink } from '@carillon/aggregator';
-import { RingSchedule, murmur3String } from '@carillon/ring';
+import { Placement, RingSchedule, murmur3String } from '@carillon/ring';
 import { ConfigSource } from '@carillon/core';
 import { LineIngest, RingOwnership, readAccumulatorConfig } from '@carillon/accumulator';
 
@@ -42,7 +42,7 @@ function setup(nowSeconds: number, restartWatermark?: number) {
     },
     { version: 2, effectiveFrom: 1005, members: [{ id: 'b', address: 'b:1' }] },
   ]);
-  const ownership = new RingOwnership('a', () => schedule);
+  const ownership = new RingOwnership('a', new Placement({ schedule: () => schedule }));
   const ingest = new LineIngest(aggregator, registry, { ownership, restartWatermark, nowSeconds: () => nowSeconds });
   return { registry, sink, aggregator, ingest, schedule };
 }

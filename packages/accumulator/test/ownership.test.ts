@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigSource, MetricsRegistry, parseResolutions, type FlushBatch } from '@carillon/core';
 import { Aggregator, DEFAULT_STATSD_OPTIONS, type FlushSink } from '@carillon/aggregator';
 import { statsdCanonicalName } from '@carillon/protocols';
-import { RingSchedule, StatsdProxyRing, murmur3String } from '@carillon/ring';
+import { Placement, RingSchedule, StatsdProxyRing, murmur3String } from '@carillon/ring';
 import { LineIngest, RingOwnership, readAccumulatorConfig } from '@carillon/accumulator';
 
 class Sink implements FlushSink {
@@ -32,6 +32,9 @@ const HashRing = createRequire(import.meta.url)('hashring') as new (
 const NODES = ['statsd-a:8125', 'statsd-b:8125', 'statsd-c:8125'];
 const SELF = 'statsd-b:8125';
 const NOW = 1003;
+
+const proxyPlacement = (schedule: () => RingSchedule): Placement =>
+  new Placement({ schedule, statsd: 'statsd-proxy', statsdProxy: new StatsdProxyRing(NODES) });
 
 function ingestFor(ownership: RingOwnership) {
   const registry = new MetricsRegistry();
@@ -67,7 +70,10 @@ const schedule = RingSchedule.fixed(NODES.map((id, i) => ({ id, address: `127.0.
 
 describe('accumulator ownership', () => {
   it('statsd-proxy placement: keeps exactly the StatsD lines the reference proxy sends this member', () => {
-    const ownership = new RingOwnership(SELF, () => schedule, new StatsdProxyRing(NODES));
+    const ownership = new RingOwnership(
+      SELF,
+      proxyPlacement(() => schedule),
+    );
     const { registry, sink, aggregator, ingest } = ingestFor(ownership);
     const lines = statsdLines();
     const reference = new HashRing(Object.fromEntries(NODES.map((n) => [n, 100])), 'md5', {
@@ -93,7 +99,12 @@ describe('accumulator ownership', () => {
 
     // Exactly what this member's lines alone produce, nothing of the others'.
     aggregator.tick(NOW + 5);
-    const alone = ingestFor(new RingOwnership(SELF, () => schedule, new StatsdProxyRing(NODES)));
+    const alone = ingestFor(
+      new RingOwnership(
+        SELF,
+        proxyPlacement(() => schedule),
+      ),
+    );
     expect(alone.ingest.ingestBatch('statsd', Buffer.from(mine.join('\n')), NOW).misrouted).toBe(0);
     alone.aggregator.tick(NOW + 5);
     const namesAt = (batches: FlushBatch[]): string[] =>
@@ -105,7 +116,10 @@ describe('accumulator ownership', () => {
   });
 
   it('statsd-proxy placement: Graphite lines still go by MurmurHash3 on the carillon ring', () => {
-    const ownership = new RingOwnership(SELF, () => schedule, new StatsdProxyRing(NODES));
+    const ownership = new RingOwnership(
+      SELF,
+      proxyPlacement(() => schedule),
+    );
     const { ingest } = ingestFor(ownership);
     const keys = Array.from({ length: 200 }, (_, i) => `g.host${i}.cpu`);
     const notMine = keys.filter((k) => schedule.ownerFor(murmur3String(k), NOW)?.id !== SELF);
@@ -119,7 +133,10 @@ describe('accumulator ownership', () => {
       schedule.versions[0]!,
       { version: 2, effectiveFrom: 2000, members: schedule.versions[0]!.members.filter((m) => m.id !== SELF) },
     ]);
-    const ownership = new RingOwnership(SELF, () => without, new StatsdProxyRing(NODES));
+    const ownership = new RingOwnership(
+      SELF,
+      proxyPlacement(() => without),
+    );
     const line = statsdLines().find((l) => new StatsdProxyRing(NODES).nodeOf(l.slice(0, l.indexOf(':'))) === 1)!;
     expect(ownership.ownsStatsd(line, 'unused', 1999)).toBe(true);
     expect(ownership.ownsStatsd(line, 'unused', 2000)).toBe(false);
@@ -130,7 +147,7 @@ describe('accumulator ownership', () => {
       schedule.versions[0]!,
       { version: 2, effectiveFrom: 1010, members: [{ id: 'statsd-a:8125', address: '127.0.0.1:7000' }] },
     ]);
-    const ownership = new RingOwnership(SELF, () => moved);
+    const ownership = new RingOwnership(SELF, new Placement({ schedule: () => moved }));
     const { ingest } = ingestFor(ownership);
     const lines = statsdLines();
     let expectedMisrouted = 0;

@@ -18,7 +18,7 @@ import {
   STATSD_LISTENER_KEYS,
   type LineListenerConfig,
 } from '@carillon/protocols';
-import { RING_KEYS, readRingConfig, type RingConfig } from '@carillon/ring';
+import { RING_KEYS, readRingConfig, ringStepOf, type RingConfig } from '@carillon/ring';
 import { LINK_KEYS, readLinkConfig, type AccumulatorLinkOptions } from '@carillon/transport';
 
 export const RELAY_HTTP_LISTEN_KEY = configKey.listen({
@@ -61,7 +61,7 @@ export function readRelayConfig(source: ConfigSource): RelayConfig {
     graphite,
     statsd,
     ring: readRingConfig(source),
-    ringStepSeconds: resolutions[resolutions.length - 1]!.step,
+    ringStepSeconds: ringStepOf(resolutions),
     link: readLinkConfig(source, Math.max(graphite.maxLineLength, statsd.maxLineLength)),
     http: { listen: source.read(RELAY_HTTP_LISTEN_KEY) },
   };

@@ -1,7 +1,7 @@
 /**
- * The relay's per-line fast path: find the key bytes, hash the canonical name (in place when the bytes already
- * are canonical), find the point's time, ask the ring version in force at that time for the owner, and append
- * the raw line to the owner's link. Nothing is parsed beyond what placement needs; accumulators parse fully.
+ * The relay's per-line fast path: find the key bytes, find the point's time, ask the Placement for the owner at
+ * that time (hashing the key in place when its bytes already are the canonical name), and append the raw line to
+ * the owner's link. Nothing is parsed beyond what placement needs; accumulators parse fully.
  */
 import { parseMetricName, type CounterChild, type MetricsRegistry } from '@carillon/core';
 import {
@@ -15,13 +15,7 @@ import {
   statsdCanonicalName,
   type LineHandler,
 } from '@carillon/protocols';
-import {
-  murmur3,
-  murmur3String,
-  type PlacedRingVersion,
-  type RingSchedule,
-  type StatsdProxyRing,
-} from '@carillon/ring';
+import { KeyOwner, type Placement } from '@carillon/ring';
 import type { LineFormat } from '@carillon/transport';
 import type { LinkPool } from './link-pool.js';
 
@@ -51,16 +45,13 @@ export class LineRouter {
   readonly statsdCounters: LineCounters;
   private readonly location = new KeyLocation();
   private readonly noOwner: CounterChild;
-
-  /** With `statsd-proxy` placement: ring member index for each proxy node, per ring version. */
-  private readonly proxyMemberIndex = new WeakMap<PlacedRingVersion, Int32Array>();
+  /** Reused for every line's answer. */
+  private readonly owner = new KeyOwner();
 
   constructor(
-    private readonly schedule: () => RingSchedule,
+    private readonly placement: Placement,
     private readonly pool: LinkPool,
     metrics: MetricsRegistry,
-    /** When set, StatsD lines are placed as the reference StatsD proxy places them. */
-    private readonly statsdProxy?: StatsdProxyRing,
   ) {
     this.graphiteCounters = new LineCounters(metrics, 'graphite');
     this.statsdCounters = new LineCounters(metrics, 'statsd');
@@ -76,12 +67,11 @@ export class LineRouter {
     const counters = this.graphiteCounters;
     const located = locateGraphiteKey(buf, start, end, this.location);
     if (typeof located === 'string') return counters.reject(located);
-    let hash: number;
-    if (located.canonical) hash = murmur3(buf, located.keyStart, located.keyEnd);
-    else {
+    let name: string | undefined;
+    if (!located.canonical) {
       const key = parseMetricName(decodeLine(buf, located.keyStart, located.keyEnd));
       if (typeof key === 'string') return counters.reject(key);
-      hash = murmur3String(key.canonical);
+      name = key.canonical;
     }
     // The third field, if any, is the timestamp (locateGraphiteKey checked there are at most three).
     let i = located.keyEnd;
@@ -97,68 +87,42 @@ export class LineRouter {
       if (Number.isNaN(stamp)) return counters.reject('invalid_timestamp');
       if (stamp !== -1) time = stamp;
     }
-    this.route('graphite', counters, hash, time, buf, start, end, receivedAtMs);
+    const owner =
+      name === undefined
+        ? this.placement.graphiteOwnerOfBytes(buf, located.keyStart, located.keyEnd, time, this.owner)
+        : this.placement.graphiteOwner(name, time, this.owner);
+    this.route('graphite', counters, owner, buf, start, end, receivedAtMs);
   };
 
   readonly statsdLine: LineHandler = (buf, start, end) => {
     const counters = this.statsdCounters;
     const located = locateStatsdKey(buf, start, end, this.location);
     if (typeof located === 'string') return counters.reject(located);
-    if (this.statsdProxy) return this.routeLikeStatsdProxy(this.statsdProxy, buf, start, end);
-    let hash: number;
-    if (located.canonical) hash = murmur3(buf, located.keyStart, located.keyEnd);
-    else {
-      const name = statsdCanonicalName(decodeLine(buf, start, end));
-      if (typeof name === 'string') return counters.reject(name);
-      hash = murmur3String(name.name);
+    let name: string | undefined;
+    if (!located.canonical && !this.placement.statsdByLine) {
+      const canonical = statsdCanonicalName(decodeLine(buf, start, end));
+      if (typeof canonical === 'string') return counters.reject(canonical);
+      name = canonical.name;
     }
     // StatsD points belong to the window of their arrival.
     const receivedAtMs = Date.now();
-    this.route('statsd', counters, hash, Math.floor(receivedAtMs / 1000), buf, start, end, receivedAtMs);
+    const time = Math.floor(receivedAtMs / 1000);
+    const owner = this.placement.statsdOwnerOfBytes(buf, start, located.keyEnd, name, time, this.owner);
+    this.route('statsd', counters, owner, buf, start, end, receivedAtMs);
   };
-
-  /** The proxy hashes the raw text before the first `:` (unsanitized, tags and all) onto its own ring. */
-  private routeLikeStatsdProxy(proxy: StatsdProxyRing, buf: Buffer, start: number, end: number): void {
-    let colon = start;
-    while (colon < end && buf[colon] !== 0x3a) colon++;
-    const receivedAtMs = Date.now();
-    this.statsdCounters.accept();
-    const version = this.schedule().versionAt(Math.floor(receivedAtMs / 1000));
-    const links = version && this.pool.linksOf(version);
-    const node = proxy.nodeOfBytes(buf, start, colon);
-    const member = node < 0 || !version ? -1 : this.proxyMembersOf(proxy, version)[node]!;
-    const link = member < 0 ? undefined : links?.[member];
-    if (!link) {
-      this.noOwner.inc();
-      return;
-    }
-    link.appendRange('statsd', buf, start, end, receivedAtMs, version!.version);
-  }
-
-  private proxyMembersOf(proxy: StatsdProxyRing, version: PlacedRingVersion): Int32Array {
-    let index = this.proxyMemberIndex.get(version);
-    if (!index) {
-      const byId = new Map(version.ring.members.map((member, i) => [member.id, i]));
-      index = Int32Array.from(proxy.nodes, (node) => byId.get(node) ?? -1);
-      this.proxyMemberIndex.set(version, index);
-    }
-    return index;
-  }
 
   private route(
     format: LineFormat,
     counters: LineCounters,
-    hash: number,
-    timeSeconds: number,
+    owner: KeyOwner,
     buf: Buffer,
     start: number,
     end: number,
     receivedAtMs: number,
   ): void {
     counters.accept();
-    const version = this.schedule().versionAt(timeSeconds);
-    const index = version ? version.ring.lookup(hash) : -1;
-    const link = index < 0 ? undefined : this.pool.linksOf(version!)?.[index];
+    const version = owner.version;
+    const link = owner.index < 0 ? undefined : this.pool.linksOf(version!)?.[owner.index];
     if (!link) {
       this.noOwner.inc();
       return;

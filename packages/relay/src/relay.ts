@@ -6,7 +6,7 @@
 import type { Server } from 'node:http';
 import { MetricsRegistry, type Logger } from '@carillon/core';
 import { startLineListeners, type Listener } from '@carillon/protocols';
-import { RedisMembership, StaticMembership, StatsdProxyRing, type Membership } from '@carillon/ring';
+import { Placement, createMembership, type Membership } from '@carillon/ring';
 import { newRelayId } from '@carillon/transport';
 import type { RelayConfig } from './config.js';
 import { ringReport, startHttpServer, type RingReport } from './http-server.js';
@@ -37,26 +37,8 @@ export class Relay {
   static async start(config: RelayConfig, logger: Logger, metrics = new MetricsRegistry()): Promise<Relay> {
     const relayId = newRelayId();
     const { ring } = config;
-    const membership: Membership =
-      ring.redisUrl !== ''
-        ? new RedisMembership({
-            redisUrl: ring.redisUrl,
-            prefix: ring.prefix,
-            timing: {
-              step: config.ringStepSeconds,
-              propagationDelay: ring.propagationDelaySeconds,
-              retain: ring.retainSeconds,
-            },
-            // A relay only watches: accumulators register and write versions.
-            reconcile: false,
-            pollIntervalMs: ring.pollIntervalMs,
-            connectTimeoutMs: ring.timeoutMs,
-            commandTimeoutMs: ring.timeoutMs,
-            ring: { replicas: ring.replicas },
-            metrics,
-            logger,
-          })
-        : new StaticMembership(ring.staticMembers, { replicas: ring.replicas });
+    // A static list is one version forever: its step is never used.
+    const membership = createMembership(ring, { step: config.ringStepSeconds, metrics, logger });
     const pool = new LinkPool(relayId, config.link, metrics, logger);
     pool.update(membership.schedule);
     membership.onChange((schedule) => {
@@ -64,11 +46,8 @@ export class Relay {
       logger.info({ versions: schedule.versions.map((v) => [v.version, v.effectiveFrom]) }, 'ring schedule changed');
     });
     await membership.start();
-    const statsdProxy =
-      ring.placement === 'statsd-proxy'
-        ? new StatsdProxyRing(ring.staticMembers.map((member) => member.id))
-        : undefined;
-    const router = new LineRouter(() => membership.schedule, pool, metrics, statsdProxy);
+    const placement = Placement.of(ring, () => membership.schedule);
+    const router = new LineRouter(placement, pool, metrics);
 
     const graphite = await startLineListeners(config.graphite, router.graphiteCounters, router.graphiteLine, logger);
     const statsd = await startLineListeners(config.statsd, router.statsdCounters, router.statsdLine, logger);

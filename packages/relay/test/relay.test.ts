@@ -4,7 +4,7 @@ import { createSocket } from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, ConfigSource, MetricsRegistry, createLogger, parseMetricName } from '@carillon/core';
 import { statsdCanonicalName } from '@carillon/protocols';
-import { RingSchedule, murmur3String } from '@carillon/ring';
+import { Placement, RingSchedule, murmur3String } from '@carillon/ring';
 import {
   DEFAULT_LINK_OPTIONS,
   startIngestServer,
@@ -256,7 +256,7 @@ describe('relay', () => {
     );
     cleanups.push(() => pool.close());
     pool.update(schedule);
-    const router = new LineRouter(() => schedule, pool, metrics);
+    const router = new LineRouter(new Placement({ schedule: () => schedule }), pool, metrics);
     const lines: string[] = [];
     for (let i = 0; i < 400; i++) lines.push(`r.m${i} 1 ${boundary - 300 + i * 2}`);
     for (const line of lines) {
@@ -277,6 +277,35 @@ describe('relay', () => {
     expect(sawBoth).toBe(3);
     expect(accs[0]!.handler.lines().length).toBeGreaterThan(0);
     expect(accs[2]!.handler.lines().length).toBeGreaterThan(0);
+  });
+  it('sends a name with invalid UTF-8 to the member the accumulator judges its owner', async () => {
+    const accs = await accumulators(['u-a', 'u-b']);
+    const schedule = RingSchedule.fixed(accs.map((a) => ({ id: a.id, address: `127.0.0.1:${a.server.port}` })));
+    const placement = new Placement({ schedule: () => schedule });
+    const metrics = new MetricsRegistry();
+    const pool = new LinkPool('test-relay/1/u', { ...DEFAULT_LINK_OPTIONS, maxBatchDelayMs: 10 }, metrics);
+    cleanups.push(() => pool.close());
+    pool.update(schedule);
+    const router = new LineRouter(placement, pool, metrics);
+    // Lone continuation, truncated, overlong, UTF-8-encoded surrogate, 0xFF, and one valid for contrast.
+    const invalid = [[0x80], [0xe2, 0x82], [0xc0, 0xaf], [0xed, 0xa0, 0x80], [0xff], [0xc3, 0xa9]];
+    const sent: Buffer[] = [];
+    for (let i = 0; i < 120; i++)
+      sent.push(
+        Buffer.concat([Buffer.from(`u.h${i}.`), Buffer.from(invalid[i % invalid.length]!), Buffer.from(` 1 1000`)]),
+      );
+    for (const line of sent) router.graphiteLine(line, 0, line.length);
+    await until(() => accs.reduce((n, a) => n + a.handler.lines().length, 0) === sent.length);
+    const owners = new Set<string>();
+    for (const acc of accs)
+      for (const batch of acc.handler.batches)
+        for (const line of batch.lines.toString('utf8').split('\n').slice(0, -1)) {
+          // What the accumulator's ownership check computes: the name of the decoded line.
+          const name = line.split(' ')[0]!;
+          expect(placement.graphiteOwner(name, 1000).member?.id, name).toBe(acc.id);
+          owners.add(acc.id);
+        }
+    expect(owners.size).toBe(2);
   });
 });
 

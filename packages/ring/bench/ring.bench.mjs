@@ -1,7 +1,7 @@
 // Ring hashing and routing throughput, and the ring's measured movement and balance, against the built code.
 import { TextEncoder } from 'node:util';
 import HashRingKetama from 'hashring';
-import { HashRing, RingSchedule, murmur3, murmur3String } from '@carillon/ring';
+import { HashRing, RingSchedule, keyHash, murmur3, murmur3String } from '@carillon/ring';
 import { opsPerSecond } from '../../../bench/timing.mjs';
 
 const KEY_COUNT = 100_000;
@@ -42,6 +42,14 @@ export default async function run() {
     }),
     unit: 'hashes/s',
     note: `${meanBytes.toFixed(1)}-byte keys`,
+  });
+  rows.push({
+    name: 'keyHash over a byte range (canonical-form check folded in)',
+    value: rate(() => {
+      for (let i = 0; i < KEY_COUNT; i++) sink ^= keyHash(bytes, starts[i], ends[i]);
+    }),
+    unit: 'hashes/s',
+    note: 'ASCII keys: the relay hot path',
   });
   rows.push({
     name: 'murmur3String (UTF-8 encode + hash)',

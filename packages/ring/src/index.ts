@@ -7,3 +7,6 @@ export * from './statsd-hashring.js';
 export * from './placement.js';
 export * from './ring-config.js';
 export * from './read-ring-config.js';
+export * from './membership-factory.js';
+export * from './key-hash.js';
+export * from './key-placement.js';

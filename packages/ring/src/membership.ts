@@ -72,7 +72,7 @@ export interface RedisMembershipOptions {
 const MAX_WRITE_ATTEMPTS = 8;
 
 export class RedisMembership implements Membership {
-  private current = new RingSchedule([]);
+  private current: RingSchedule;
   private readonly listeners = new Set<ScheduleListener>();
   private readonly redis: Redis;
   private readonly subscriber: Redis;
@@ -91,6 +91,8 @@ export class RedisMembership implements Membership {
 
   constructor(private readonly options: RedisMembershipOptions) {
     validateRingTiming(options.timing);
+    // Built with the ring options from the start: schedules derived from it (including()) build rings alike.
+    this.current = new RingSchedule([], options.ring);
     if (this.heartbeatTtlMs <= (options.heartbeatIntervalMs ?? 1000))
       throw new ConfigError('ring.heartbeatTtl', 'must be longer than the heartbeat interval, or members flap');
     const connection = {

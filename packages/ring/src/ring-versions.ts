@@ -3,7 +3,7 @@
  * ahead for every relay to have seen it. Points are routed by the version in force for their own timestamp, so a
  * (key, window) pair has exactly one owner while a resize is pending and after it.
  */
-import { ConfigError, windowStart } from '@carillon/core';
+import { ConfigError, windowStart, type Resolution } from '@carillon/core';
 import { HashRing, type HashRingOptions } from './hash-ring.js';
 
 export interface RingMember {
@@ -33,6 +33,16 @@ export interface RingTiming {
   readonly propagationDelay: number;
   /** Seconds back from now that points can still be accepted; versions governing only older times are pruned. */
   readonly retain: number;
+}
+
+/**
+ * The ring step (RingTiming.step) for `resolutions`, finest first: the coarsest step, so every rollup window, not
+ * only every flush window, lies inside one version and so has one owner. Relays and accumulators must agree on it.
+ */
+export function ringStepOf(resolutions: readonly Resolution[]): number {
+  const coarsest = resolutions[resolutions.length - 1];
+  if (coarsest === undefined) throw new ConfigError('times', 'at least one resolution is needed for the ring step');
+  return coarsest.step;
 }
 
 export function validateRingTiming(timing: RingTiming, key = 'ring'): RingTiming {
@@ -104,12 +114,15 @@ export interface PlacedRingVersion extends RingVersion {
 /** An ordered set of versions answering "who owns this hash at this time". Immutable; rebuild to change. */
 export class RingSchedule {
   readonly versions: readonly PlacedRingVersion[];
+  /** How this schedule's rings were built; a schedule derived from it builds new rings the same way. */
+  private readonly options: HashRingOptions;
 
   /**
    * `previous` lends its built rings to versions it shares, so a rebuild after a new version only builds one.
    * Versions must come in increasing number with non-decreasing effectiveFrom.
    */
   constructor(versions: readonly RingVersion[], options: HashRingOptions = {}, previous?: RingSchedule) {
+    this.options = options;
     const sorted = [...versions].sort((a, b) => a.version - b.version);
     sorted.forEach((v, i) => {
       const before = sorted[i - 1];
@@ -134,6 +147,15 @@ export class RingSchedule {
   /** A fixed ring that governs every time: the static member list used without Redis. */
   static fixed(members: readonly RingMember[], options: HashRingOptions = {}): RingSchedule {
     return new RingSchedule([{ version: 1, effectiveFrom: 0, members }], options);
+  }
+
+  /**
+   * This schedule with `version` spliced in, or this schedule when it already holds that version: what a leaving
+   * member checks ownership against once its own leave version is written, whether or not its watcher saw it.
+   */
+  including(version: RingVersion): RingSchedule {
+    if (this.versions.some((v) => v.version === version.version)) return this;
+    return new RingSchedule([...this.versions, version], this.options, this);
   }
 
   get latest(): PlacedRingVersion | undefined {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { murmur3, murmur3String } from '@carillon/ring';
+import { murmur3, murmur3IfAscii, murmur3String } from '@carillon/ring';
 
 const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text);
 
@@ -74,5 +74,21 @@ describe('murmur3 (MurmurHash3 x86_32)', () => {
     const long = 'a.'.repeat(2000) + 'π';
     expect(murmur3String(long)).toBe(murmur3(utf8(long)));
     expect(murmur3String('hello')).toBe(0x248bfa47);
+  });
+});
+
+describe('murmur3IfAscii', () => {
+  it('is murmur3 for ASCII ranges of every length and -1 once any byte is >= 0x80', () => {
+    const text = Buffer.from('servers.web-01.cpu.user;dc=eu ~!');
+    for (let start = 0; start < 4; start++)
+      for (let end = start; end <= text.length; end++)
+        expect(murmur3IfAscii(text, start, end)).toBe(murmur3(text, start, end));
+    for (let at = 0; at < 9; at++) {
+      const bytes = Buffer.from('abcdefghi');
+      bytes[at] = 0x80 | at;
+      expect(murmur3IfAscii(bytes, 0, bytes.length), `byte ${at}`).toBe(-1);
+      // Outside the range it does not count.
+      if (at > 0) expect(murmur3IfAscii(bytes, 0, at)).toBe(murmur3(bytes, 0, at));
+    }
   });
 });

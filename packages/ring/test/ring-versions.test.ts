@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '@carillon/core';
+import { ConfigError, parseResolutions } from '@carillon/core';
 import {
   RingSchedule,
   murmur3String,
   nextEffectiveFrom,
   planVersion,
   pruneVersions,
+  ringStepOf,
   sameMembers,
   validateRingTiming,
   type RingMember,
@@ -147,5 +148,27 @@ describe('RingSchedule', () => {
     expect(() => validateRingTiming({ step: 0, propagationDelay: 1, retain: 1 })).toThrow(/ring.step/);
     expect(() => validateRingTiming({ step: 10, propagationDelay: -1, retain: 1 })).toThrow(/propagationDelay/);
     expect(validateRingTiming(timing)).toBe(timing);
+  });
+});
+
+describe('ringStepOf', () => {
+  it('is the coarsest resolution step: versions switch only where every rollup window begins', () => {
+    expect(ringStepOf(parseResolutions(['10s:168h', '1m:720h', '10m:21600h']))).toBe(600);
+    expect(ringStepOf(parseResolutions(['1s:1h']))).toBe(1);
+    expect(() => ringStepOf([])).toThrowError(ConfigError);
+  });
+});
+
+describe('RingSchedule.including', () => {
+  it('splices a version in once, reusing built rings and the schedule ring options', () => {
+    const schedule = new RingSchedule([v1], { replicas: 50 });
+    const spliced = schedule.including(v2);
+    expect(spliced.versions.map((v) => v.version)).toEqual([1, 2]);
+    expect(spliced.versions[0]).toBe(schedule.versions[0]);
+    expect(spliced.versions[1]!.ring.points.length).toBe(4 * 50);
+    expect(spliced.versionAt(13_200)?.members).toBe(four);
+    // Already there (the watcher saw the version before closing): the same schedule.
+    expect(spliced.including(v2)).toBe(spliced);
+    expect(schedule.versions.length).toBe(1);
   });
 });
