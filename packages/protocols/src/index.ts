@@ -1,5 +1,6 @@
 export * from './reasons.js';
 export * from './number.js';
+export * from './graphite-fields.js';
 export * from './graphite.js';
 export * from './statsd.js';
 export * from './lines.js';
