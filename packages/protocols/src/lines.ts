@@ -58,3 +58,10 @@ export function forEachLine(
     position = newline + 1;
   }
 }
+
+/** Every line of a buffer bounded as a whole (relay batches, POST /lines bodies): no line is too long. */
+export function forEachLineUnbounded(buf: Buffer, onLine: LineHandler): void {
+  forEachLine(buf, 0, buf.length, NO_LINE_LIMIT, onLine, neverCalled);
+}
+
+function neverCalled(): void {}
