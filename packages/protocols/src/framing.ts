@@ -6,7 +6,7 @@
  *   it: a longer line is rejected as line_too_long as soon as that is certain, then skipped up to its newline.
  * - The final line of a stream is delivered by end() even without a newline.
  */
-import { emitLine, forEachLine, type LineHandler, type RejectHandler } from './lines.js';
+import { forEachLine, type LineHandler, type RejectHandler } from './lines.js';
 
 // Still importable from here, where they lived before lines.ts.
 export { DEFAULT_MAX_LINE_LENGTH, type LineHandler, type RejectHandler } from './lines.js';
@@ -72,7 +72,9 @@ export class LineSplitter {
   }
 
   private emitCarry(): void {
-    emitLine(this.carry!, 0, this.carryLength, this.maxLineLength, this.onLine, this.onReject);
+    // A view bounds the newline search to the carried bytes (the carry holds no newline: it is one line).
+    const line = this.carry!.subarray(0, this.carryLength);
+    forEachLine(line, 0, line.length, this.maxLineLength, this.onLine, this.onReject);
   }
 
   /** Keeps `chunk[start, end)` for the next read, or starts skipping when the line is already too long. */

@@ -26,21 +26,6 @@ export function decodeLine(buf: Buffer, start: number, end: number): string {
   return buf.toString('utf8', start, end);
 }
 
-/** Delivers `buf[start, end)`, known to hold no `\n`, as one line under the rule above. */
-export function emitLine(
-  buf: Buffer,
-  start: number,
-  end: number,
-  maxLineLength: number,
-  onLine: LineHandler,
-  onReject: RejectHandler,
-): void {
-  if (end > start && buf[end - 1] === CARRIAGE_RETURN) end--;
-  if (end === start) return;
-  if (end - start > maxLineLength) onReject('line_too_long');
-  else onLine(buf, start, end);
-}
-
 /** Delivers every line of `buf[start, end)`; the last one needs no `\n`. */
 export function forEachLine(
   buf: Buffer,
@@ -54,7 +39,12 @@ export function forEachLine(
   while (position < end) {
     let newline = buf.indexOf(NEWLINE, position);
     if (newline < 0 || newline > end) newline = end;
-    emitLine(buf, position, newline, maxLineLength, onLine, onReject);
+    let lineEnd = newline;
+    if (lineEnd > position && buf[lineEnd - 1] === CARRIAGE_RETURN) lineEnd--;
+    if (lineEnd > position) {
+      if (lineEnd - position > maxLineLength) onReject('line_too_long');
+      else onLine(buf, position, lineEnd);
+    }
     position = newline + 1;
   }
 }
