@@ -40,7 +40,7 @@ export class LineSplitter {
     const length = chunk.length;
     let position = 0;
     if (this.skipping || this.carryLength > 0) {
-      const newline = chunk.indexOf(NEWLINE);
+      const newline = chunk.indexOf(NEWLINE, 0);
       if (newline < 0) {
         if (!this.skipping) this.appendCarry(chunk, 0, length);
         return;
@@ -54,13 +54,10 @@ export class LineSplitter {
       this.carryLength = 0;
       position = newline + 1;
     }
-    // Every line ended in this read goes through the shared splitter; only the tail after the last `\n` waits.
-    const last = chunk.lastIndexOf(NEWLINE);
-    if (last >= position) {
-      forEachLine(chunk, position, last, this.maxLineLength, this.onLine, this.onReject);
-      position = last + 1;
-    }
-    if (position < length) this.appendCarry(chunk, position, length);
+    // Every line ended in this read goes through the shared splitter; only the unterminated tail waits.
+    // (Not Buffer#lastIndexOf to find that tail: it skews V8's feedback for the indexOf in the line loop.)
+    const tail = forEachLine(chunk, position, length, this.maxLineLength, this.onLine, this.onReject, true);
+    if (tail < length) this.appendCarry(chunk, tail, length);
   }
 
   /** The stream ended: delivers an unterminated last line. */
@@ -74,7 +71,7 @@ export class LineSplitter {
   private emitCarry(): void {
     // A view bounds the newline search to the carried bytes (the carry holds no newline: it is one line).
     const line = this.carry!.subarray(0, this.carryLength);
-    forEachLine(line, 0, line.length, this.maxLineLength, this.onLine, this.onReject);
+    forEachLine(line, 0, line.length, this.maxLineLength, this.onLine, this.onReject, false);
   }
 
   /** Keeps `chunk[start, end)` for the next read, or starts skipping when the line is already too long. */

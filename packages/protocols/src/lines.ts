@@ -26,7 +26,11 @@ export function decodeLine(buf: Buffer, start: number, end: number): string {
   return buf.toString('utf8', start, end);
 }
 
-/** Delivers every line of `buf[start, end)`; the last one needs no `\n`. */
+/**
+ * Delivers every line of `buf[start, end)`; the last one needs no `\n`, unless `holdLast`: then an unterminated
+ * last line is not delivered (a stream framer carries it into its next read). Returns where that held line
+ * starts, or `end`.
+ */
 export function forEachLine(
   buf: Buffer,
   start: number,
@@ -34,11 +38,15 @@ export function forEachLine(
   maxLineLength: number,
   onLine: LineHandler,
   onReject: RejectHandler,
-): void {
+  holdLast = false,
+): number {
   let position = start;
   while (position < end) {
     let newline = buf.indexOf(NEWLINE, position);
-    if (newline < 0 || newline > end) newline = end;
+    if (newline < 0 || newline >= end) {
+      if (holdLast) return position;
+      newline = end;
+    }
     let lineEnd = newline;
     if (lineEnd > position && buf[lineEnd - 1] === CARRIAGE_RETURN) lineEnd--;
     if (lineEnd > position) {
@@ -47,11 +55,12 @@ export function forEachLine(
     }
     position = newline + 1;
   }
+  return end;
 }
 
 /** Every line of a buffer bounded as a whole (relay batches, POST /lines bodies): no line is too long. */
 export function forEachLineUnbounded(buf: Buffer, onLine: LineHandler): void {
-  forEachLine(buf, 0, buf.length, NO_LINE_LIMIT, onLine, neverCalled);
+  forEachLine(buf, 0, buf.length, NO_LINE_LIMIT, onLine, neverCalled, false);
 }
 
 function neverCalled(): void {}
