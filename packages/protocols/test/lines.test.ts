@@ -99,6 +99,18 @@ describe('forEachLine', () => {
     expect(lines).toEqual(['b', 'c']);
   });
 
+  it('holds an unterminated last line back when asked, returning where it starts', () => {
+    const lines: string[] = [];
+    const collect = (buf: Buffer, start: number, end: number): number => lines.push(decodeLine(buf, start, end));
+    const bytes = Buffer.from('a\r\nb\ntail');
+    expect(forEachLine(bytes, 0, bytes.length, 10, collect, () => {}, true)).toBe(5);
+    expect(lines).toEqual(['a', 'b']);
+    const ended = Buffer.from('a\nb\n');
+    expect(forEachLine(ended, 0, ended.length, 10, collect, () => {}, true)).toBe(ended.length);
+    expect(forEachLine(bytes, 0, bytes.length, 10, collect, () => {})).toBe(bytes.length);
+    expect(lines).toEqual(['a', 'b', 'a', 'b', 'a', 'b', 'tail']);
+  });
+
   it('has no limit with NO_LINE_LIMIT', () => {
     expect(split('x'.repeat(100_000), NO_LINE_LIMIT)).toEqual(['x'.repeat(100_000)]);
   });
