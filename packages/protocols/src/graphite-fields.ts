@@ -19,8 +19,12 @@ export class GraphiteFields {
   extra = false;
 }
 
+/** 1 for the separator bytes: a table lookup is cheaper than three comparisons per byte. */
+const SEPARATOR = new Uint8Array(256);
+SEPARATOR[0x20] = SEPARATOR[0x09] = SEPARATOR[0x0d] = 1;
+
 export function isGraphiteSeparator(c: number): boolean {
-  return c === 0x20 || c === 0x09 || c === 0x0d;
+  return SEPARATOR[c] === 1;
 }
 
 /** Scans the line `buf[start, end)` into `out` and returns it. */
