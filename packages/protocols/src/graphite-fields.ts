@@ -23,7 +23,7 @@ export class GraphiteFields {
 const SEPARATOR = new Uint8Array(256);
 SEPARATOR[0x20] = SEPARATOR[0x09] = SEPARATOR[0x0d] = 1;
 
-export function isGraphiteSeparator(c: number): boolean {
+function isGraphiteSeparator(c: number): boolean {
   return SEPARATOR[c] === 1;
 }
 
