@@ -14,8 +14,8 @@ import {
   type MetricsRegistry,
 } from '@carillon/core';
 import type { GraphiteApiHandler } from '@carillon/query';
-import type { RejectReason } from '@carillon/protocols';
-import type { LineFormat, LineIngest } from './line-ingest.js';
+import { forEachLineUnbounded, type RejectReason } from '@carillon/protocols';
+import type { LineIngest } from './line-ingest.js';
 
 export interface HttpOptions {
   listen: ListenAddress;
@@ -48,9 +48,9 @@ async function postLines(
     sendJson(res, 400, { error: `format must be graphite or statsd, got "${format}"` });
     return;
   }
-  let body: string;
+  let body: Buffer;
   try {
-    body = (await readBodyLimited(req, limit)).toString('utf8');
+    body = await readBodyLimited(req, limit);
   } catch (error) {
     if (error instanceof BodyTooLargeError) {
       // Nothing of the body was ingested: the client can split it and send again.
@@ -61,13 +61,12 @@ async function postLines(
   }
   const rejected: Partial<Record<RejectReason, number>> = {};
   let accepted = 0;
-  for (const raw of body.split('\n')) {
-    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
-    if (line.trim() === '') continue;
-    const problem = deps.ingest.text(format as LineFormat, line);
+  // The body is bounded as a whole (http.max_body_bytes), not per line.
+  forEachLineUnbounded(body, (buf, start, end) => {
+    const problem = deps.ingest.line(format, buf, start, end);
     if (problem === undefined) accepted++;
     else rejected[problem] = (rejected[problem] ?? 0) + 1;
-  }
+  });
   sendJson(res, 200, { accepted, rejected });
 }
 

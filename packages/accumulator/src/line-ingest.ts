@@ -10,7 +10,15 @@ import {
   type StatsdSample,
 } from '@carillon/core';
 import type { Aggregator } from '@carillon/aggregator';
-import { LineCounters, decodeLine, parseGraphiteLine, parseStatsdLine, type RejectReason } from '@carillon/protocols';
+import {
+  LineCounters,
+  decodeLine,
+  forEachLineUnbounded,
+  parseGraphiteBytes,
+  parseStatsdLine,
+  type LineHandler,
+  type RejectReason,
+} from '@carillon/protocols';
 import type { OwnershipCheck } from './ownership.js';
 
 export type LineFormat = 'graphite' | 'statsd';
@@ -91,53 +99,14 @@ export class LineIngest {
    */
   ingestBatch(format: LineFormat, lines: Buffer, receivedAtSeconds: number): BatchOutcome {
     const outcome: BatchOutcome = { accepted: 0, rejected: 0, misrouted: 0, windowEnd: 0 };
-    const counters = this.countersFor(format);
     const step = this.aggregator.resolutions[0]!.step;
     const owned: StatsdSample[] = [];
-    const samples = this.statsdSamples;
-    let start = 0;
-    while (start < lines.length) {
-      let end = lines.indexOf(0x0a, start);
-      if (end < 0) end = lines.length;
-      const next = end + 1;
-      if (end > start && lines[end - 1] === 0x0d) end--;
-      const line = decodeLine(lines, start, end);
-      start = next;
-      if (line.trim() === '') continue;
-      if (format === 'graphite') {
-        const sample = parseGraphiteLine(line, receivedAtSeconds);
-        if (typeof sample === 'string') {
-          counters.reject(sample);
-          outcome.rejected++;
-          continue;
-        }
-        counters.accept();
-        outcome.accepted++;
-        if (this.ownership !== undefined && !this.ownership.owns(sample.name, sample.timestamp)) {
-          this.misrouted!.graphite.value++;
-          outcome.misrouted++;
-        } else if (this.aggregator.addGraphite(sample)) {
-          outcome.windowEnd = Math.max(outcome.windowEnd, windowStart(sample.timestamp, step) + step);
-        } else if (sample.timestamp < this.restartWatermark) {
-          this.lateAfterRestart!.value++;
-        }
-      } else {
-        samples.length = 0;
-        const problem = parseStatsdLine(line, samples);
-        if (problem !== undefined) {
-          counters.reject(problem);
-          outcome.rejected++;
-          continue;
-        }
-        counters.accept();
-        outcome.accepted++;
-        // Every sample of a line has the line's key, so the line is owned or not as a whole.
-        if (this.ownership !== undefined && !this.ownership.ownsStatsd(line, samples[0]!.name, receivedAtSeconds)) {
-          this.misrouted!.statsd.value += samples.length;
-          outcome.misrouted += samples.length;
-        } else for (const sample of samples) owned.push(sample);
-      }
-    }
+    const onLine: LineHandler =
+      format === 'graphite'
+        ? (buf, start, end) => this.batchGraphiteLine(buf, start, end, receivedAtSeconds, step, outcome)
+        : (buf, start, end) => this.batchStatsdLine(decodeLine(buf, start, end), receivedAtSeconds, outcome, owned);
+    // A batch is bounded as a whole; its lines passed the relay's listeners, which refused over-long ones.
+    forEachLineUnbounded(lines, onLine);
     if (owned.length > 0) {
       if (this.aggregator.addStatsdBatch(owned, receivedAtSeconds)) {
         // Output stamped at the interval's end (compatibility option) lands in the next window.
@@ -150,22 +119,58 @@ export class LineIngest {
     return outcome;
   }
 
+  private batchGraphiteLine(
+    buf: Buffer,
+    start: number,
+    end: number,
+    receivedAtSeconds: number,
+    step: number,
+    outcome: BatchOutcome,
+  ): void {
+    const sample = parseGraphiteBytes(buf, start, end, receivedAtSeconds);
+    if (typeof sample === 'string') {
+      this.graphiteCounters.reject(sample);
+      outcome.rejected++;
+      return;
+    }
+    this.graphiteCounters.accept();
+    outcome.accepted++;
+    if (this.ownership !== undefined && !this.ownership.owns(sample.name, sample.timestamp)) {
+      this.misrouted!.graphite.value++;
+      outcome.misrouted++;
+    } else if (this.aggregator.addGraphite(sample)) {
+      outcome.windowEnd = Math.max(outcome.windowEnd, windowStart(sample.timestamp, step) + step);
+    } else if (sample.timestamp < this.restartWatermark) {
+      this.lateAfterRestart!.value++;
+    }
+  }
+
+  /** Parses one StatsD line of a batch; its owned samples join `owned`, aggregated together at the end. */
+  private batchStatsdLine(line: string, receivedAtSeconds: number, outcome: BatchOutcome, owned: StatsdSample[]): void {
+    const samples = this.statsdSamples;
+    samples.length = 0;
+    const problem = parseStatsdLine(line, samples);
+    if (problem !== undefined) {
+      this.statsdCounters.reject(problem);
+      outcome.rejected++;
+      return;
+    }
+    this.statsdCounters.accept();
+    outcome.accepted++;
+    // Every sample of a line has the line's key, so the line is owned or not as a whole.
+    if (this.ownership !== undefined && !this.ownership.ownsStatsd(line, samples[0]!.name, receivedAtSeconds)) {
+      this.misrouted!.statsd.value += samples.length;
+      outcome.misrouted += samples.length;
+    } else for (const sample of samples) owned.push(sample);
+  }
+
   countersFor(format: LineFormat): LineCounters {
     return format === 'graphite' ? this.graphiteCounters : this.statsdCounters;
   }
 
-  /** A Graphite line as a byte range (listener callback shape). */
-  readonly graphiteLine = (buf: Buffer, start: number, end: number): void => {
-    this.graphiteText(decodeLine(buf, start, end));
-  };
-
-  /** A StatsD line as a byte range (listener callback shape). */
-  readonly statsdLine = (buf: Buffer, start: number, end: number): void => {
-    this.statsdText(decodeLine(buf, start, end));
-  };
-
-  graphiteText(line: string): RejectReason | undefined {
-    const sample = parseGraphiteLine(line, this.nowSeconds());
+  /** A Graphite line as a byte range (listener callback shape); returns why it was refused, if it was. */
+  readonly graphiteLine = (buf: Buffer, start: number, end: number): RejectReason | undefined => {
+    const sample = parseGraphiteBytes(buf, start, end, this.nowSeconds());
     if (typeof sample === 'string') {
       this.graphiteCounters.reject(sample);
       return sample;
@@ -173,12 +178,13 @@ export class LineIngest {
     this.graphiteCounters.accept();
     this.aggregator.addGraphite(sample);
     return undefined;
-  }
+  };
 
-  statsdText(line: string): RejectReason | undefined {
+  /** A StatsD line as a byte range (listener callback shape); returns why it was refused, if it was. */
+  readonly statsdLine = (buf: Buffer, start: number, end: number): RejectReason | undefined => {
     const samples = this.statsdSamples;
     samples.length = 0;
-    const problem = parseStatsdLine(line, samples);
+    const problem = parseStatsdLine(decodeLine(buf, start, end), samples);
     if (problem !== undefined) {
       this.statsdCounters.reject(problem);
       return problem;
@@ -186,10 +192,10 @@ export class LineIngest {
     this.statsdCounters.accept();
     this.aggregator.addStatsdBatch(samples);
     return undefined;
-  }
+  };
 
-  /** One line of either format, for callers holding text (HTTP). */
-  text(format: LineFormat, line: string): RejectReason | undefined {
-    return format === 'graphite' ? this.graphiteText(line) : this.statsdText(line);
+  /** One line of either format (HTTP). */
+  line(format: LineFormat, buf: Buffer, start: number, end: number): RejectReason | undefined {
+    return format === 'graphite' ? this.graphiteLine(buf, start, end) : this.statsdLine(buf, start, end);
   }
 }

@@ -1,30 +1,18 @@
 /**
- * Newline framing for byte streams (TCP) and datagrams (UDP). Lines are delivered as byte ranges so the relay
- * can route them without decoding; use decodeLine() for a string.
+ * Line framing for byte streams (TCP) and datagrams (UDP) over the one line rule of lines.ts. The stream framer
+ * adds only what a stream needs: the unfinished last line of a read is carried into the next read.
  *
- * - A line ends at `\n`; one `\r` before it is dropped. Empty lines are skipped without being counted.
- * - A line longer than maxLineLength bytes (not counting `\r\n`) is rejected as line_too_long once and
- *   skipped up to the next newline. Only the unfinished tail of a read is kept between reads, and never more
- *   than maxLineLength + 1 bytes of it.
+ * - Only the unfinished tail of a read is kept between reads, and never more than maxLineLength + 1 bytes of
+ *   it: a longer line is rejected as line_too_long as soon as that is certain, then skipped up to its newline.
  * - The final line of a stream is delivered by end() even without a newline.
  */
-import type { RejectReason } from './reasons.js';
+import { forEachLine, type LineHandler, type RejectHandler } from './lines.js';
 
-/**
- * Receives one line: `buf[start, end)`. The bytes are only valid during the call; copy what you keep.
- */
-export type LineHandler = (buf: Buffer, start: number, end: number) => void;
-export type RejectHandler = (reason: RejectReason) => void;
+// Still importable from here, where they lived before lines.ts.
+export { DEFAULT_MAX_LINE_LENGTH, type LineHandler, type RejectHandler } from './lines.js';
 
-export const DEFAULT_MAX_LINE_LENGTH = 64 * 1024;
 const NEWLINE = 0x0a;
-const CARRIAGE_RETURN = 0x0d;
 const INITIAL_CARRY = 256;
-
-/** The UTF-8 text of a delivered line. */
-export function decodeLine(buf: Buffer, start: number, end: number): string {
-  return buf.toString('utf8', start, end);
-}
 
 export class LineSplitter {
   /** Bytes of the line begun in an earlier read and not yet ended. */
@@ -52,44 +40,38 @@ export class LineSplitter {
     const length = chunk.length;
     let position = 0;
     if (this.skipping || this.carryLength > 0) {
-      const newline = chunk.indexOf(NEWLINE);
+      const newline = chunk.indexOf(NEWLINE, 0);
       if (newline < 0) {
         if (!this.skipping) this.appendCarry(chunk, 0, length);
         return;
       }
       if (!this.skipping) {
         this.appendCarry(chunk, 0, newline);
-        if (!this.skipping) this.deliver(this.carry!, 0, this.carryLength);
+        if (!this.skipping) this.emitCarry();
       }
       // The newline ends the carried line, whether it was delivered or rejected as too long.
       this.skipping = false;
       this.carryLength = 0;
       position = newline + 1;
     }
-    while (position < length) {
-      const newline = chunk.indexOf(NEWLINE, position);
-      if (newline < 0) {
-        this.appendCarry(chunk, position, length);
-        return;
-      }
-      this.deliver(chunk, position, newline);
-      position = newline + 1;
-    }
+    // Every line ended in this read goes through the shared splitter; only the unterminated tail waits.
+    // (Not Buffer#lastIndexOf to find that tail: it skews V8's feedback for the indexOf in the line loop.)
+    const tail = forEachLine(chunk, position, length, this.maxLineLength, this.onLine, this.onReject, true);
+    if (tail < length) this.appendCarry(chunk, tail, length);
   }
 
   /** The stream ended: delivers an unterminated last line. */
   end(): void {
-    if (!this.skipping && this.carryLength > 0) this.deliver(this.carry!, 0, this.carryLength);
+    if (!this.skipping && this.carryLength > 0) this.emitCarry();
     this.carryLength = 0;
     this.skipping = false;
     this.carry = undefined;
   }
 
-  private deliver(buf: Buffer, start: number, end: number): void {
-    if (end > start && buf[end - 1] === CARRIAGE_RETURN) end--;
-    if (end === start) return;
-    if (end - start > this.maxLineLength) this.onReject('line_too_long');
-    else this.onLine(buf, start, end);
+  private emitCarry(): void {
+    // A view bounds the newline search to the carried bytes (the carry holds no newline: it is one line).
+    const line = this.carry!.subarray(0, this.carryLength);
+    forEachLine(line, 0, line.length, this.maxLineLength, this.onLine, this.onReject, false);
   }
 
   /** Keeps `chunk[start, end)` for the next read, or starts skipping when the line is already too long. */
@@ -120,17 +102,5 @@ export function splitDatagram(
   onLine: LineHandler,
   onReject: RejectHandler,
 ): void {
-  let position = 0;
-  const length = datagram.length;
-  while (position < length) {
-    let newline = datagram.indexOf(NEWLINE, position);
-    if (newline < 0) newline = length;
-    let end = newline;
-    if (end > position && datagram[end - 1] === CARRIAGE_RETURN) end--;
-    if (end > position) {
-      if (end - position > maxLineLength) onReject('line_too_long');
-      else onLine(datagram, position, end);
-    }
-    position = newline + 1;
-  }
+  forEachLine(datagram, 0, datagram.length, maxLineLength, onLine, onReject);
 }

@@ -10,7 +10,8 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, isIPv6, type Server, type Socket } from 'node:net';
 import type { CounterChild, GaugeChild } from '@carillon/core';
-import { DEFAULT_MAX_LINE_LENGTH, LineSplitter, splitDatagram, type LineHandler } from './framing.js';
+import { LineSplitter, splitDatagram } from './framing.js';
+import { DEFAULT_MAX_LINE_LENGTH, type LineHandler } from './lines.js';
 import type { LineCounters, RejectReason } from './reasons.js';
 
 export interface ListenerOptions {

@@ -5,13 +5,13 @@
  */
 import { parseMetricName, type CounterChild, type MetricsRegistry } from '@carillon/core';
 import {
+  GraphiteFields,
   KeyLocation,
   LineCounters,
-  MAX_GRAPHITE_TIMESTAMP,
   decodeLine,
   locateGraphiteKey,
   locateStatsdKey,
-  parseDecimal,
+  readGraphiteTimestamp,
   statsdCanonicalName,
   type LineHandler,
 } from '@carillon/protocols';
@@ -19,31 +19,12 @@ import { KeyOwner, type Placement } from '@carillon/ring';
 import type { LineFormat } from '@carillon/transport';
 import type { LinkPool } from './link-pool.js';
 
-function isSeparator(c: number): boolean {
-  return c === 0x20 || c === 0x09 || c === 0x0d;
-}
-
-/** Seconds of a Graphite timestamp field; NaN when invalid. Plain digits are read from bytes. */
-function graphiteTimestamp(buf: Buffer, start: number, end: number): number {
-  let value = 0;
-  for (let i = start; i < end; i++) {
-    const digit = buf[i]! - 0x30;
-    if (digit < 0 || digit > 9) {
-      // Fractions, exponents, -1: rare, so decode and use the parser's own number rules.
-      const parsed = parseDecimal(decodeLine(buf, start, end), 0, end - start);
-      if (parsed === undefined || !(parsed >= -1 && parsed <= MAX_GRAPHITE_TIMESTAMP)) return NaN;
-      if (parsed === -1) return -1;
-      return parsed < 0 ? NaN : Math.floor(parsed);
-    }
-    value = value * 10 + digit;
-  }
-  return value <= MAX_GRAPHITE_TIMESTAMP ? value : NaN;
-}
-
 export class LineRouter {
   readonly graphiteCounters: LineCounters;
   readonly statsdCounters: LineCounters;
   private readonly location = new KeyLocation();
+  /** Where locateGraphiteKey found each field of the current line. */
+  private readonly fields = new GraphiteFields();
   private readonly noOwner: CounterChild;
   /** Reused for every line's answer. */
   private readonly owner = new KeyOwner();
@@ -65,7 +46,8 @@ export class LineRouter {
 
   readonly graphiteLine: LineHandler = (buf, start, end) => {
     const counters = this.graphiteCounters;
-    const located = locateGraphiteKey(buf, start, end, this.location);
+    const fields = this.fields;
+    const located = locateGraphiteKey(buf, start, end, this.location, fields);
     if (typeof located === 'string') return counters.reject(located);
     let name: string | undefined;
     if (!located.canonical) {
@@ -73,17 +55,10 @@ export class LineRouter {
       if (typeof key === 'string') return counters.reject(key);
       name = key.canonical;
     }
-    // The third field, if any, is the timestamp (locateGraphiteKey checked there are at most three).
-    let i = located.keyEnd;
-    while (i < end && isSeparator(buf[i]!)) i++;
-    while (i < end && !isSeparator(buf[i]!)) i++;
-    while (i < end && isSeparator(buf[i]!)) i++;
-    let tsEnd = i;
-    while (tsEnd < end && !isSeparator(buf[tsEnd]!)) tsEnd++;
     const receivedAtMs = Date.now();
     let time = Math.floor(receivedAtMs / 1000);
-    if (tsEnd > i) {
-      const stamp = graphiteTimestamp(buf, i, tsEnd);
+    if (fields.timestampEnd > fields.timestampStart) {
+      const stamp = readGraphiteTimestamp(buf, fields.timestampStart, fields.timestampEnd);
       if (Number.isNaN(stamp)) return counters.reject('invalid_timestamp');
       if (stamp !== -1) time = stamp;
     }
