@@ -19,7 +19,7 @@ function newIngest(): { ingest: LineIngest; registry: MetricsRegistry } {
     DEFAULT_STATSD_OPTIONS,
     { sink, metrics: registry, clock: { now: () => NOW * 1000 } },
   );
-  return { ingest: new LineIngest(aggregator, registry, () => NOW), registry };
+  return { ingest: new LineIngest(aggregator, registry, { nowSeconds: () => NOW }), registry };
 }
 
 // POST /lines and relay batches cut bodies into lines with the protocols' one splitter (forEachLine).
