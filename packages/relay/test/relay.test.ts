@@ -111,11 +111,11 @@ describe('relay', () => {
     const udp = createSocket('udp4');
     for (let i = 0; i < statsd.length; i += 20) {
       await new Promise<void>((resolve) =>
-        udp.send(statsd.slice(i, i + 20).join('\n'), relay.ports.statsdUdp!, '127.0.0.1', () => resolve()),
+        udp.send(statsd.slice(i, i + 20).join('\n'), relay.ports.statsdUdp, '127.0.0.1', () => resolve()),
       );
     }
     await new Promise<void>((resolve) =>
-      udp.send(badStatsd.join('\n'), relay.ports.statsdUdp!, '127.0.0.1', () => resolve()),
+      udp.send(badStatsd.join('\n'), relay.ports.statsdUdp, '127.0.0.1', () => resolve()),
     );
     udp.close();
 
@@ -200,7 +200,7 @@ describe('relay', () => {
     const udp = createSocket('udp4');
     for (let i = 0; i < lines.length; i += 25) {
       await new Promise<void>((resolve) =>
-        udp.send(lines.slice(i, i + 25).join('\n'), relay.ports.statsdUdp!, '127.0.0.1', () => resolve()),
+        udp.send(lines.slice(i, i + 25).join('\n'), relay.ports.statsdUdp, '127.0.0.1', () => resolve()),
       );
     }
     udp.close();
