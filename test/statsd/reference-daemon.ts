@@ -6,7 +6,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
-import { repoRoot, sleep } from '../e2e/programs.js';
+import { sleep } from '../support/wait.js';
+import { repoRoot } from '../e2e/programs.js';
 
 /** Every `name value timestamp` line the reference's Graphite backend sent, by timestamp. */
 export class GraphiteCapture {

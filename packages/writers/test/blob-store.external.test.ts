@@ -24,6 +24,7 @@ import {
   type CassandraOptions,
 } from '@carillon/writers';
 import { cassandra as cassandraServer, uniqueKeyspace } from '../../../test/harness/servers.js';
+import { waitFor } from '../../../test/support/wait.js';
 import {
   cassandraOptions,
   connectCql,
@@ -98,14 +99,6 @@ async function expectSameThroughBoth(store: CassandraBlobStore, resolution: Reso
     );
   }
 }
-
-const waitFor = async (what: string, check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> => {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-};
 
 describe('cassandra blob store', () => {
   let options: CassandraOptions;
@@ -188,7 +181,9 @@ describe('cassandra blob store', () => {
     // A persist may run while the windows are still being appended (the interval is 200 ms), storing a prefix that
     // the next persist overwrites: wait for a persist that holds all 20 points of every series, not for the first.
     const storedLengths = async () =>
-      Promise.all(names.map(async (name) => (await chunkRows(keyspace, 'chunk_10s', name)).map((r) => r.points.length)));
+      Promise.all(
+        names.map(async (name) => (await chunkRows(keyspace, 'chunk_10s', name)).map((r) => r.points.length)),
+      );
     await waitFor('a persist of all 20 points of every open chunk', async () =>
       (await storedLengths()).every((lengths) => lengths.length === 1 && lengths[0] === 20),
     );
