@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createWhisperFile,
-  CorruptWhisperFileError,
   fetchArchive,
   fetchWhisper,
   layoutHeader,
@@ -154,17 +153,6 @@ describe('whisper format', () => {
       expect([[ours!.fromInterval, ours!.untilInterval, ours!.step], ours!.values]).toEqual(
         pythonFetch(path, NOW - 300, NOW, NOW),
       );
-    } finally {
-      await handle.close();
-    }
-  });
-
-  it('refuses a file that is not whisper', async () => {
-    const path = join(dir, 'not-whisper.wsp');
-    const handle = await open(path, 'w+');
-    try {
-      await handle.write(Buffer.from('this is not a whisper file at all'), 0, 33, 0);
-      await expect(readHeader(handle, path)).rejects.toBeInstanceOf(CorruptWhisperFileError);
     } finally {
       await handle.close();
     }

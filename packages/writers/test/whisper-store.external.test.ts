@@ -1,33 +1,11 @@
-import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  makeBatch,
-  MetricsRegistry,
-  nowSeconds,
-  parseAggregationRules,
-  parseResolutions,
-  windowStart,
-  type StatPoint,
-} from '@carillon/core';
+import { makeBatch, MetricsRegistry, nowSeconds, parseAggregationRules, windowStart } from '@carillon/core';
 import { WhisperStore } from '@carillon/writers';
+import { coarse, expectedBy, fine, mid, resolutions, stat4 } from './whisper-fixtures.js';
 import { pythonFetch, pythonWhisper, whisperFetch, whisperInfo } from './whisper-tools.js';
-
-const resolutions = parseResolutions(['10s:1h', '1m:1d', '10m:30d']);
-const [fine, mid, coarse] = resolutions as [(typeof resolutions)[0], (typeof resolutions)[0], (typeof resolutions)[0]];
-
-/** A StatPoint whose every aggregate differs, so the stored value shows which method was applied. */
-function stat4(time: number, k: number): StatPoint {
-  return { time, min: k - 3, max: k + 9, sum: 4 * k + 2, first: k - 1, last: k + 0.5, count: 4 };
-}
-const expectedBy = {
-  average: (k: number) => (4 * k + 2) / 4,
-  sum: (k: number) => 4 * k + 2,
-  max: (k: number) => k + 9,
-  min: (k: number) => k - 3,
-  last: (k: number) => k + 0.5,
-};
 
 const SERIES = [
   { name: 'servers.web1.cpu.user', file: 'servers/web1/cpu/user.wsp', method: 'average', xff: 0.5 },
@@ -184,74 +162,5 @@ describe('WhisperStore', () => {
     expect(pythonFetch(path, t - 10, t + 30, now, 10)?.[1]).toEqual([1.5, -2, expectedBy.max(7), 1e300]);
     expect(whisperInfo(path).aggregationMethod).toBe('max');
     expect(await new WhisperStore({ dataDir, resolutions }).listSeries()).toEqual(['legacy.metric']);
-  });
-
-  it('keeps at most maxOpenFiles open and counts evictions', async () => {
-    const metrics = new MetricsRegistry();
-    const store = new WhisperStore({ dataDir, resolutions, maxOpenFiles: 2, concurrency: 1 }, { metrics });
-    const time = windowStart(nowSeconds(), 10) - 10;
-    const names = ['a.one', 'a.two', 'a.three', 'a.four', 'a.five'];
-    await store.write(
-      makeBatch(
-        fine,
-        time,
-        names.map((n, i) => [n, stat4(time, i)]),
-      ),
-    );
-    expect(store.openFiles).toBe(2);
-    expect(metrics.value('whisper_open_file_evictions_total')).toBe(3);
-    // Evicted files reopen on demand.
-    expect(await store.fetch('a.one', fine, time, time + 10)).toEqual([expectedBy.average(0)]);
-    expect(metrics.value('whisper_open_file_evictions_total')).toBe(4);
-    expect(metrics.render()).toContain('carillon_whisper_open_files 2');
-    await store.close();
-    expect(store.openFiles).toBe(0);
-  });
-
-  it('counts a failing series and still writes the others of the batch', async () => {
-    const metrics = new MetricsRegistry();
-    const store = new WhisperStore({ dataDir, resolutions, concurrency: 3 }, { metrics });
-    // A plain file where the series needs a directory: opening fails for blocked.* only.
-    await writeFile(join(dataDir, 'blocked'), 'not a directory');
-    const time = windowStart(nowSeconds(), 10) - 10;
-    await expect(
-      store.write(
-        makeBatch(fine, time, [
-          ['ok.first', stat4(time, 1)],
-          ['blocked.series', stat4(time, 2)],
-          ['ok.second', stat4(time, 3)],
-          ['bad.name;dc=a/b', stat4(time, 4)],
-        ]),
-      ),
-    ).resolves.toBeUndefined();
-    expect(metrics.value('whisper_errors_total', 'open')).toBe(1); // ENOTDIR
-    expect(metrics.value('whisper_points_dropped_total', 'error')).toBe(1);
-    expect(metrics.value('whisper_points_dropped_total', 'invalid_name')).toBe(1);
-    expect(metrics.value('whisper_points_written_total')).toBe(2);
-    expect(await store.fetch('ok.second', fine, time, time + 10)).toEqual([expectedBy.average(3)]);
-    expect(await store.fetch('blocked.series', fine, time, time + 10)).toEqual([null]);
-    await store.close();
-  });
-
-  it('counts points it cannot place instead of overwriting the ring', async () => {
-    const metrics = new MetricsRegistry();
-    const now = 1_700_000_000;
-    const store = new WhisperStore({ dataDir, resolutions }, { metrics, clock: () => now });
-    const one = (time: number): [string, StatPoint][] => [['x.y', stat4(time, 1)]];
-    await store.write(makeBatch(fine, now - 3600, one(now - 3600))); // one retention ago: gone
-    await store.write(makeBatch(fine, now + 10, one(now + 10))); // not yet
-    await store.write(makeBatch(parseResolutions(['5s:1h'])[0]!, now - 5, one(now - 5))); // not configured
-    await store.write(
-      makeBatch(fine, now - 10, [['x.y', { time: now - 10, min: 0, max: 0, sum: 0, first: 0, last: 0, count: 0 }]]),
-    );
-    expect(metrics.value('whisper_points_dropped_total', 'outside_retention')).toBe(2);
-    expect(metrics.value('whisper_points_dropped_total', 'unknown_resolution')).toBe(1);
-    expect(metrics.value('whisper_points_dropped_total', 'empty')).toBe(1);
-    expect(metrics.value('whisper_points_written_total')).toBe(0);
-    await store.write(makeBatch(fine, now - 3590, one(now - 3590)));
-    expect(metrics.value('whisper_points_written_total')).toBe(1);
-    await store.close();
-    await store.write(makeBatch(fine, now - 10, one(now - 10)));
-    expect(metrics.value('whisper_points_dropped_total', 'error')).toBe(1);
   });
 });

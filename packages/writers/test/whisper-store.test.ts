@@ -1,0 +1,87 @@
+/** WhisperStore behaviour that needs no reference tool: open-file bounds, per-series failures, points it drops. */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { makeBatch, MetricsRegistry, nowSeconds, parseResolutions, windowStart, type StatPoint } from '@carillon/core';
+import { WhisperStore } from '@carillon/writers';
+import { expectedBy, fine, resolutions, stat4 } from './whisper-fixtures.js';
+
+let dataDir: string;
+beforeEach(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'carillon-whisper-store-'));
+});
+afterEach(async () => {
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+describe('WhisperStore', () => {
+  it('keeps at most maxOpenFiles open and counts evictions', async () => {
+    const metrics = new MetricsRegistry();
+    const store = new WhisperStore({ dataDir, resolutions, maxOpenFiles: 2, concurrency: 1 }, { metrics });
+    const time = windowStart(nowSeconds(), 10) - 10;
+    const names = ['a.one', 'a.two', 'a.three', 'a.four', 'a.five'];
+    await store.write(
+      makeBatch(
+        fine,
+        time,
+        names.map((n, i) => [n, stat4(time, i)]),
+      ),
+    );
+    expect(store.openFiles).toBe(2);
+    expect(metrics.value('whisper_open_file_evictions_total')).toBe(3);
+    // Evicted files reopen on demand.
+    expect(await store.fetch('a.one', fine, time, time + 10)).toEqual([expectedBy.average(0)]);
+    expect(metrics.value('whisper_open_file_evictions_total')).toBe(4);
+    expect(metrics.render()).toContain('carillon_whisper_open_files 2');
+    await store.close();
+    expect(store.openFiles).toBe(0);
+  });
+
+  it('counts a failing series and still writes the others of the batch', async () => {
+    const metrics = new MetricsRegistry();
+    const store = new WhisperStore({ dataDir, resolutions, concurrency: 3 }, { metrics });
+    // A plain file where the series needs a directory: opening fails for blocked.* only.
+    await writeFile(join(dataDir, 'blocked'), 'not a directory');
+    const time = windowStart(nowSeconds(), 10) - 10;
+    await expect(
+      store.write(
+        makeBatch(fine, time, [
+          ['ok.first', stat4(time, 1)],
+          ['blocked.series', stat4(time, 2)],
+          ['ok.second', stat4(time, 3)],
+          ['bad.name;dc=a/b', stat4(time, 4)],
+        ]),
+      ),
+    ).resolves.toBeUndefined();
+    expect(metrics.value('whisper_errors_total', 'open')).toBe(1); // ENOTDIR
+    expect(metrics.value('whisper_points_dropped_total', 'error')).toBe(1);
+    expect(metrics.value('whisper_points_dropped_total', 'invalid_name')).toBe(1);
+    expect(metrics.value('whisper_points_written_total')).toBe(2);
+    expect(await store.fetch('ok.second', fine, time, time + 10)).toEqual([expectedBy.average(3)]);
+    expect(await store.fetch('blocked.series', fine, time, time + 10)).toEqual([null]);
+    await store.close();
+  });
+
+  it('counts points it cannot place instead of overwriting the ring', async () => {
+    const metrics = new MetricsRegistry();
+    const now = 1_700_000_000;
+    const store = new WhisperStore({ dataDir, resolutions }, { metrics, clock: () => now });
+    const one = (time: number): [string, StatPoint][] => [['x.y', stat4(time, 1)]];
+    await store.write(makeBatch(fine, now - 3600, one(now - 3600))); // one retention ago: gone
+    await store.write(makeBatch(fine, now + 10, one(now + 10))); // not yet
+    await store.write(makeBatch(parseResolutions(['5s:1h'])[0]!, now - 5, one(now - 5))); // not configured
+    await store.write(
+      makeBatch(fine, now - 10, [['x.y', { time: now - 10, min: 0, max: 0, sum: 0, first: 0, last: 0, count: 0 }]]),
+    );
+    expect(metrics.value('whisper_points_dropped_total', 'outside_retention')).toBe(2);
+    expect(metrics.value('whisper_points_dropped_total', 'unknown_resolution')).toBe(1);
+    expect(metrics.value('whisper_points_dropped_total', 'empty')).toBe(1);
+    expect(metrics.value('whisper_points_written_total')).toBe(0);
+    await store.write(makeBatch(fine, now - 3590, one(now - 3590)));
+    expect(metrics.value('whisper_points_written_total')).toBe(1);
+    await store.close();
+    await store.write(makeBatch(fine, now - 10, one(now - 10)));
+    expect(metrics.value('whisper_points_dropped_total', 'error')).toBe(1);
+  });
+});
