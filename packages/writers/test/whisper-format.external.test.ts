@@ -1,7 +1,6 @@
-import { mkdtemp, open, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   createWhisperFile,
   fetchArchive,
@@ -11,20 +10,15 @@ import {
   writeArchivePoints,
 } from '@carillon/writers';
 import { pythonFetch, pythonWhisper, whisperInfo } from './whisper-tools.js';
+import { useTempDir } from '../../../test/support/temp-dir.js';
 
-let dir: string;
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'carillon-whisper-format-'));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const dir = useTempDir('whisper-format', 'all');
 
 const NOW = 1_700_000_000; // a multiple of 10 and 60 plus 20 s: 1_700_000_000 % 60 === 20
 
 describe('whisper format', () => {
   it('creates sparse files whose header whisper-info reads back', async () => {
-    const path = join(dir, 'created.wsp');
+    const path = join(dir(), 'created.wsp');
     const header = layoutHeader(
       [
         { secondsPerPoint: 10, points: 8640 },
@@ -55,7 +49,7 @@ describe('whisper format', () => {
   });
 
   it('reads files made by python whisper (create + update_many with propagation) exactly as whisper.fetch', async () => {
-    const path = join(dir, 'python.wsp');
+    const path = join(dir(), 'python.wsp');
     pythonWhisper({
       op: 'create',
       path,
@@ -106,7 +100,7 @@ describe('whisper format', () => {
   });
 
   it('writes runs of points that wrap the ring, and whisper reads the latest lap', async () => {
-    const path = join(dir, 'ring.wsp');
+    const path = join(dir(), 'ring.wsp');
     const header = layoutHeader([{ secondsPerPoint: 10, points: 6 }], 'average', 0.5);
     const { handle } = await createWhisperFile(path, header);
     const archive = header.archives[0]!;
@@ -145,7 +139,7 @@ describe('whisper format', () => {
   });
 
   it('an archive never written reads as nulls, as whisper', async () => {
-    const path = join(dir, 'empty.wsp');
+    const path = join(dir(), 'empty.wsp');
     const header = layoutHeader([{ secondsPerPoint: 60, points: 10 }], 'last', 0);
     const { handle } = await createWhisperFile(path, header);
     try {

@@ -1,21 +1,15 @@
 /** Whisper file checks that need no reference tool. */
-import { mkdtemp, open, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CorruptWhisperFileError, readHeader } from '@carillon/writers';
+import { useTempDir } from '../../../test/support/temp-dir.js';
 
-let dir: string;
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'carillon-whisper-format-'));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const dir = useTempDir('whisper-format', 'all');
 
 describe('whisper format', () => {
   it('refuses a file that is not whisper', async () => {
-    const path = join(dir, 'not-whisper.wsp');
+    const path = join(dir(), 'not-whisper.wsp');
     const handle = await open(path, 'w+');
     try {
       await handle.write(Buffer.from('this is not a whisper file at all'), 0, 33, 0);

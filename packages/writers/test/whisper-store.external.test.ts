@@ -1,11 +1,11 @@
-import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { makeBatch, MetricsRegistry, nowSeconds, parseAggregationRules, windowStart } from '@carillon/core';
 import { WhisperStore } from '@carillon/writers';
 import { coarse, expectedBy, fine, mid, resolutions, stat4 } from './whisper-fixtures.js';
 import { pythonFetch, pythonWhisper, whisperFetch, whisperInfo } from './whisper-tools.js';
+import { useTempDir } from '../../../test/support/temp-dir.js';
 
 const SERIES = [
   { name: 'servers.web1.cpu.user', file: 'servers/web1/cpu/user.wsp', method: 'average', xff: 0.5 },
@@ -22,18 +22,12 @@ const SERIES = [
   },
 ] as const;
 
-let dataDir: string;
-beforeEach(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'carillon-whisper-store-'));
-});
-afterEach(async () => {
-  await rm(dataDir, { recursive: true, force: true });
-});
+const dataDir = useTempDir('whisper-store');
 
 describe('WhisperStore', () => {
   it('writes every resolution so that whisper-info and whisper-fetch read exactly what was written', async () => {
     const metrics = new MetricsRegistry();
-    const store = new WhisperStore({ dataDir, resolutions }, { metrics });
+    const store = new WhisperStore({ dataDir: dataDir(), resolutions }, { metrics });
     const now = nowSeconds();
     // Windows per resolution, placed so whisper-fetch picks that archive from `now - from` on its own.
     const windows = {
@@ -63,7 +57,7 @@ describe('WhisperStore', () => {
     expect(metrics.value('whisper_errors_total', 'write')).toBe(0);
 
     for (const [i, series] of SERIES.entries()) {
-      const path = join(dataDir, series.file);
+      const path = join(dataDir(), series.file);
       const info = whisperInfo(path);
       expect(info.aggregationMethod, series.name).toBe(series.method);
       expect(info.xFilesFactor).toBe(Math.fround(series.xff));
@@ -101,7 +95,7 @@ describe('WhisperStore', () => {
     expect(store.openFiles).toBe(0);
 
     // After a restart the store finds every series again, tagged ones decoded back to their canonical names.
-    const restarted = new WhisperStore({ dataDir, resolutions });
+    const restarted = new WhisperStore({ dataDir: dataDir(), resolutions });
     expect(await restarted.listSeries()).toEqual(SERIES.map((s) => s.name).sort());
     expect(await restarted.fetch(SERIES[5].name, fine, windows.fine[0]!, windows.fine[0]! + 10)).toEqual([
       expectedBy.average(5),
@@ -111,7 +105,7 @@ describe('WhisperStore', () => {
 
   it('takes the aggregation method and xFilesFactor from configured rules', async () => {
     const aggregationRules = parseAggregationRules([{ pattern: '\\.p99$', method: 'max', xFilesFactor: 0.25 }]);
-    const store = new WhisperStore({ dataDir, resolutions, aggregationRules });
+    const store = new WhisperStore({ dataDir: dataDir(), resolutions, aggregationRules });
     const time = windowStart(nowSeconds(), 10) - 10;
     await store.write(
       makeBatch(fine, time, [
@@ -120,17 +114,17 @@ describe('WhisperStore', () => {
       ]),
     );
     await store.close();
-    const p99 = whisperInfo(join(dataDir, 'api/latency/p99.wsp'));
+    const p99 = whisperInfo(join(dataDir(), 'api/latency/p99.wsp'));
     expect([p99.aggregationMethod, p99.xFilesFactor]).toEqual(['max', 0.25]);
     // Configured rules replace the defaults: `.count` is no longer a sum.
-    const count = whisperInfo(join(dataDir, 'api/requests/count.wsp'));
+    const count = whisperInfo(join(dataDir(), 'api/requests/count.wsp'));
     expect([count.aggregationMethod, count.xFilesFactor]).toEqual(['average', 0.5]);
   });
 
   it('reads and updates a file created by python whisper', async () => {
     const now = nowSeconds();
-    const path = join(dataDir, 'legacy', 'metric.wsp');
-    await mkdir(join(dataDir, 'legacy'));
+    const path = join(dataDir(), 'legacy', 'metric.wsp');
+    await mkdir(join(dataDir(), 'legacy'));
     pythonWhisper({
       op: 'create',
       path,
@@ -152,7 +146,7 @@ describe('WhisperStore', () => {
       ],
       now,
     });
-    const store = new WhisperStore({ dataDir, resolutions });
+    const store = new WhisperStore({ dataDir: dataDir(), resolutions });
     expect(await store.fetch('legacy.metric', fine, t, t + 40)).toEqual([1.5, -2, null, 1e300]);
     // Our 10m resolution has no archive in this file: nothing to read, nothing written, counted.
     expect(await store.fetch('legacy.metric', coarse, windowStart(t, 600), windowStart(t, 600) + 600)).toEqual([null]);
@@ -161,6 +155,6 @@ describe('WhisperStore', () => {
     await store.close();
     expect(pythonFetch(path, t - 10, t + 30, now, 10)?.[1]).toEqual([1.5, -2, expectedBy.max(7), 1e300]);
     expect(whisperInfo(path).aggregationMethod).toBe('max');
-    expect(await new WhisperStore({ dataDir, resolutions }).listSeries()).toEqual(['legacy.metric']);
+    expect(await new WhisperStore({ dataDir: dataDir(), resolutions }).listSeries()).toEqual(['legacy.metric']);
   });
 });

@@ -1,24 +1,18 @@
 /** WhisperStore behaviour that needs no reference tool: open-file bounds, per-series failures, points it drops. */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { makeBatch, MetricsRegistry, nowSeconds, parseResolutions, windowStart, type StatPoint } from '@carillon/core';
 import { WhisperStore } from '@carillon/writers';
 import { expectedBy, fine, resolutions, stat4 } from './whisper-fixtures.js';
+import { useTempDir } from '../../../test/support/temp-dir.js';
 
-let dataDir: string;
-beforeEach(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'carillon-whisper-store-'));
-});
-afterEach(async () => {
-  await rm(dataDir, { recursive: true, force: true });
-});
+const dataDir = useTempDir('whisper-store');
 
 describe('WhisperStore', () => {
   it('keeps at most maxOpenFiles open and counts evictions', async () => {
     const metrics = new MetricsRegistry();
-    const store = new WhisperStore({ dataDir, resolutions, maxOpenFiles: 2, concurrency: 1 }, { metrics });
+    const store = new WhisperStore({ dataDir: dataDir(), resolutions, maxOpenFiles: 2, concurrency: 1 }, { metrics });
     const time = windowStart(nowSeconds(), 10) - 10;
     const names = ['a.one', 'a.two', 'a.three', 'a.four', 'a.five'];
     await store.write(
@@ -40,9 +34,9 @@ describe('WhisperStore', () => {
 
   it('counts a failing series and still writes the others of the batch', async () => {
     const metrics = new MetricsRegistry();
-    const store = new WhisperStore({ dataDir, resolutions, concurrency: 3 }, { metrics });
+    const store = new WhisperStore({ dataDir: dataDir(), resolutions, concurrency: 3 }, { metrics });
     // A plain file where the series needs a directory: opening fails for blocked.* only.
-    await writeFile(join(dataDir, 'blocked'), 'not a directory');
+    await writeFile(join(dataDir(), 'blocked'), 'not a directory');
     const time = windowStart(nowSeconds(), 10) - 10;
     await expect(
       store.write(
@@ -66,7 +60,7 @@ describe('WhisperStore', () => {
   it('counts points it cannot place instead of overwriting the ring', async () => {
     const metrics = new MetricsRegistry();
     const now = 1_700_000_000;
-    const store = new WhisperStore({ dataDir, resolutions }, { metrics, clock: () => now });
+    const store = new WhisperStore({ dataDir: dataDir(), resolutions }, { metrics, clock: () => now });
     const one = (time: number): [string, StatPoint][] => [['x.y', stat4(time, 1)]];
     await store.write(makeBatch(fine, now - 3600, one(now - 3600))); // one retention ago: gone
     await store.write(makeBatch(fine, now + 10, one(now + 10))); // not yet
