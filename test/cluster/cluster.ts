@@ -8,7 +8,8 @@ import { createConnection, type Socket } from 'node:net';
 import { addSample, mergeStatPoint, statPointOf, windowStart, type StatPoint } from '@carillon/core';
 import { parseStatPointLines, type StatPointRecord } from '@carillon/accumulator';
 import type { StatsdPlacement } from '@carillon/ring';
-import { freePort, getJson, getText, startProgram, type RunningProgram } from '../e2e/programs.js';
+import { freePort } from '../support/ports.js';
+import { getJson, getText, startProgram, type RunningProgram } from '../e2e/programs.js';
 
 export const ACCUMULATOR = 'services/accumulator/dist/main.js';
 export const RELAY = 'services/relay/dist/main.js';

@@ -12,7 +12,9 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseMetricName } from '@carillon/core';
 import { RingSchedule, murmur3String } from '@carillon/ring';
-import { freePort, sleep, waitFor, type RunningProgram } from '../e2e/programs.js';
+import type { RunningProgram } from '../e2e/programs.js';
+import { freePort } from '../support/ports.js';
+import { sleep, waitFor } from '../support/wait.js';
 import {
   healthOf,
   metricValue,
@@ -102,6 +104,7 @@ describe('names with invalid UTF-8 in a cluster', () => {
       await waitFor(
         `${a.id} flushed through ${time + 1}`,
         async () => ((await healthOf(a)).flushWatermark ?? 0) > time,
+        20_000,
       );
 
     expect(await metricValue(relay.httpPort, 'lines_accepted_total', 'protocol="graphite"')).toBe(names.length);

@@ -6,7 +6,6 @@
  * a single StatsD aggregator makes of the lines placed on it. Graphite lines keep the carillon ring.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -14,7 +13,10 @@ import type { StatsdSample } from '@carillon/core';
 import { DEFAULT_STATSD_OPTIONS, StatsdAggregator } from '@carillon/aggregator';
 import { parseStatsdLine } from '@carillon/protocols';
 import { RingSchedule, murmur3String } from '@carillon/ring';
-import { freePort, sleep, waitFor, type RunningProgram } from '../e2e/programs.js';
+import { proxyRing } from '../support/proxy-ring.js';
+import { freePort } from '../support/ports.js';
+import { sleep, waitFor } from '../support/wait.js';
+import { type RunningProgram } from '../e2e/programs.js';
 import {
   LineSender,
   healthOf,
@@ -26,13 +28,6 @@ import {
   type Accumulator,
   type ClusterOptions,
 } from './cluster.js';
-
-/** The reference placement: statsd 0.9.0 proxy.js builds exactly this ring from its `nodes`. */
-const HashRing = createRequire(import.meta.url)('hashring') as new (
-  servers: Record<string, number>,
-  algorithm: string,
-  options: Record<string, number>,
-) => { get(key: string): string };
 
 /** The proxy's node names (`host:port` of the StatsD daemons it fed), in its `nodes` order: the member ids. */
 const NODES = ['statsd-a:8125', 'statsd-b:8125', 'statsd-c:8125'];
@@ -134,7 +129,11 @@ describe('statsd-proxy placement in a cluster', () => {
     expect(bursts[1]!.second).toBe(first + 2);
     const until = first + 4;
     for (const a of accs)
-      await waitFor(`${a.id} flushed through ${until}`, async () => ((await healthOf(a)).flushWatermark ?? 0) >= until);
+      await waitFor(
+        `${a.id} flushed through ${until}`,
+        async () => ((await healthOf(a)).flushWatermark ?? 0) >= until,
+        20_000,
+      );
 
     const sent = bursts.reduce((n, b) => n + b.lines.length, 0);
     expect(await metricValue(relay.httpPort, 'lines_accepted_total', 'protocol="statsd"')).toBe(sent);
@@ -142,11 +141,8 @@ describe('statsd-proxy placement in a cluster', () => {
     for (const a of accs) expect(await metricValue(a.httpPort, 'accumulator_misrouted_points_total')).toBe(0);
 
     // Each node's lines, placed by the reference ring on the raw text before the first `:`.
-    const reference = new HashRing(Object.fromEntries(NODES.map((n) => [n, 100])), 'md5', {
-      'max cache size': 10000,
-      replicas: 0,
-    });
-    const nodeOf = (line: string): string => reference.get(line.slice(0, line.indexOf(':')));
+    const reference = proxyRing(NODES);
+    const nodeOf = (line: string): string | undefined => reference.get(line.slice(0, line.indexOf(':')));
     const written = new Map<string, string[]>();
     for (const a of accs) {
       const mine = bursts.map(({ second, lines }) => ({ second, lines: lines.filter((l) => nodeOf(l) === a.id) }));

@@ -114,10 +114,10 @@ describe('docker-compose.yml', () => {
     expect(accumulators.length).toBe(3);
     expect(relays.length).toBe(2);
     for (const [name, service] of accumulators) {
-      const config = readAccumulatorConfig(new ConfigSource({}, service.environment!));
+      const config = readAccumulatorConfig(new ConfigSource({}, service.environment ?? {}));
       expect(config.member.id).toBe(name);
     }
     for (const [, service] of relays)
-      expect(() => readRelayConfig(new ConfigSource({}, service.environment!))).not.toThrow();
+      expect(() => readRelayConfig(new ConfigSource({}, service.environment ?? {}))).not.toThrow();
   });
 });

@@ -7,17 +7,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  freePort,
-  getJson,
-  getText,
-  runProgram,
-  sendTcp,
-  sendUdp,
-  sleep,
-  startProgram,
-  type RunningProgram,
-} from './programs.js';
+import { freePort } from '../support/ports.js';
+import { sleep } from '../support/wait.js';
+import { getJson, getText, runProgram, sendTcp, sendUdp, startProgram, type RunningProgram } from './programs.js';
 
 const PROGRAM = 'services/allinone/dist/main.js';
 

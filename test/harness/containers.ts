@@ -11,8 +11,10 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, basename } from 'node:path';
 import type { StartedTestContainer } from 'testcontainers';
-import { cassandraLocalDataCenter, cqlAnswers, freePort, kafkaAnswers } from './local-servers.js';
-import { sleep, type ServerName, type ServerState } from './run-state.js';
+import { freePort } from '../support/ports.js';
+import { sleep } from '../support/wait.js';
+import { cassandraLocalDataCenter, cqlAnswers, kafkaAnswers } from './local-servers.js';
+import type { ServerName, ServerState } from './run-state.js';
 
 export const cassandraImage = 'cassandra:5.0';
 export const kafkaImage = 'apache/kafka:3.9.1';

@@ -7,7 +7,7 @@
 import { spawn, execFile } from 'node:child_process';
 import { existsSync, openSync, closeSync, readFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -19,32 +19,18 @@ import {
   runOwnerPid,
   serversCacheDir,
   serversDir,
-  sleep,
   writeState,
   type ServerName,
   type ServerState,
 } from './run-state.js';
+import { freePort } from '../support/ports.js';
+import { sleep } from '../support/wait.js';
 
 const execFileAsync = promisify(execFile);
 
 export const cassandraStartTimeoutMs = 180_000;
 export const kafkaStartTimeoutMs = 120_000;
 const redisStartTimeoutMs = 20_000;
-
-/** A port nobody listens on right now (the OS picks it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
-}
 
 export function canConnect(host: string, port: number, timeoutMs = 1000): Promise<boolean> {
   return new Promise((done) => {

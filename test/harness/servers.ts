@@ -32,7 +32,6 @@ import {
   GuidedError,
   killRunSync,
   readState,
-  sleep,
   stopProcess,
   tryLock,
   unlock,
@@ -40,6 +39,7 @@ import {
   type ServerName,
   type ServerState,
 } from './run-state.js';
+import { sleep } from '../support/wait.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -14,7 +14,8 @@ import { createSocket, type Socket } from 'node:dgram';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { freePort, sleep } from '../e2e/programs.js';
+import { freePort } from '../support/ports.js';
+import { sleep } from '../support/wait.js';
 import { readWindows, startCarillon, statsdLinesAccepted } from './carillon.js';
 import { compareFlushes } from './compare.js';
 import { startReferenceDaemon } from './reference-daemon.js';
@@ -163,18 +164,18 @@ describe('StatsD output is the reference daemon’s', () => {
         await freePort(),
         await freePort(),
       ];
-      const carillon = await startCarillon(dir, set.carillon, STEP, httpPort!, carillonUdp!);
+      const carillon = await startCarillon(dir, set.carillon, STEP, httpPort, carillonUdp);
       const socket = createSocket('udp4');
       let reference: Awaited<ReturnType<typeof startReferenceDaemon>> | undefined;
       try {
-        reference = await startReferenceDaemon(dir, set.reference, STEP, referenceUdp!, mgmtPort!);
+        reference = await startReferenceDaemon(dir, set.reference, STEP, referenceUdp, mgmtPort);
         const first = reference.firstFlush;
         let linesSent = 0;
         for (const [k, lines] of traffic.intervals.entries()) {
           await sendPaced(
             socket,
             packDatagrams(lines),
-            [carillonUdp!, referenceUdp!],
+            [carillonUdp, referenceUdp],
             (first + k * STEP) * 1000 + SEND_OFFSET_MS,
           );
           linesSent += lines.length;
@@ -194,11 +195,11 @@ describe('StatsD output is the reference daemon’s', () => {
           expect(received, 'lines the reference daemon received per interval').toEqual(
             traffic.intervals.map((lines) => lines.length),
           );
-        expect(await statsdLinesAccepted(httpPort!), 'lines carillon accepted').toBe(linesSent);
+        expect(await statsdLinesAccepted(httpPort), 'lines carillon accepted').toBe(linesSent);
 
         const compat = set.carillon.compatStampAtFlushTime === true;
         const times = Array.from({ length: flushes }, (_, k) => first + (k + 1) * STEP);
-        const carillonWindows = await readWindows(httpPort!, first, last + STEP);
+        const carillonWindows = await readWindows(httpPort, first, last + STEP);
         const result = compareFlushes(reference.capture.byTime, carillonWindows, times, {
           histogramTwins: set.carillon.compatHAndDAsCounters === true ? undefined : traffic.histogramTwins,
           windowOf: (time) => (compat ? time : time - STEP),

@@ -6,7 +6,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
-import { repoRoot, sleep } from '../e2e/programs.js';
+import { sleep } from '../support/wait.js';
+import { repoRoot } from '../e2e/programs.js';
 
 /** Every `name value timestamp` line the reference's Graphite backend sent, by timestamp. */
 export class GraphiteCapture {
@@ -72,8 +73,8 @@ export interface ReferenceDaemon {
 }
 
 /**
- * Starts `node node_modules/statsd/stats.js <config>` with `options` (reference option names, `graphite.*`
- * nested as there). The daemon flushes every `flushInterval` from `startup_time = round(now / 1000)`, so it is
+ * Starts `node --import util-log-shim.mjs node_modules/statsd/stats.js <config>` with `options` (reference
+ * option names, `graphite.*` nested as there). The daemon flushes every `flushInterval` from `startup_time = round(now / 1000)`, so it is
  * spawned a quarter second before a multiple of the interval, and restarted if its first flush is not on one.
  */
 export async function startReferenceDaemon(
@@ -102,9 +103,12 @@ export async function startReferenceDaemon(
     const stepMs = stepSeconds * 1000;
     const boundary = Math.ceil((Date.now() + 600) / stepMs) * stepMs;
     await sleep(boundary - 250 - Date.now());
-    const child = spawn(process.execPath, [join(repoRoot, 'node_modules/statsd/stats.js'), configFile], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const daemonArgs = [
+      '--import',
+      join(repoRoot, 'test/statsd/util-log-shim.mjs'),
+      join(repoRoot, 'node_modules/statsd/stats.js'),
+    ];
+    const child = spawn(process.execPath, [...daemonArgs, configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));

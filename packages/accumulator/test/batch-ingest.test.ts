@@ -1,23 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { MetricsRegistry, batchPoint, parseResolutions, type FlushBatch } from '@carillon/core';
-import { Aggregator, DEFAULT_STATSD_OPTIONS, type FlushSink } from '@carillon/aggregator';
+import { MetricsRegistry, batchPoint, parseResolutions } from '@carillon/core';
+import { Aggregator, DEFAULT_STATSD_OPTIONS } from '@carillon/aggregator';
 import { Placement, RingSchedule, murmur3String } from '@carillon/ring';
 import { ConfigSource } from '@carillon/core';
 import { LineIngest, RingOwnership, readAccumulatorConfig } from '@carillon/accumulator';
-
-class Sink implements FlushSink {
-  batches: FlushBatch[] = [];
-  overloaded(): boolean {
-    return false;
-  }
-  write(batch: FlushBatch): void {
-    this.batches.push(batch);
-  }
-}
+import { RecordingSink } from '../../../test/support/recording.js';
 
 function setup(nowSeconds: number, restartWatermark?: number) {
   const registry = new MetricsRegistry();
-  const sink = new Sink();
+  const sink = new RecordingSink();
   const clock = { now: () => nowSeconds * 1000 };
   const aggregator = new Aggregator(
     {

@@ -3,30 +3,14 @@
  * canonical name on the versioned ring, for Graphite and StatsD) and `statsd-proxy` (StatsD lines where the
  * reference StatsD proxy's hashring puts their raw key; Graphite still on the carillon ring).
  */
-import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { ConfigSource, MetricsRegistry, parseResolutions, type FlushBatch } from '@carillon/core';
-import { Aggregator, DEFAULT_STATSD_OPTIONS, type FlushSink } from '@carillon/aggregator';
+import { Aggregator, DEFAULT_STATSD_OPTIONS } from '@carillon/aggregator';
 import { statsdCanonicalName } from '@carillon/protocols';
 import { Placement, RingSchedule, StatsdProxyRing, murmur3String } from '@carillon/ring';
 import { LineIngest, RingOwnership, readAccumulatorConfig } from '@carillon/accumulator';
-
-class Sink implements FlushSink {
-  readonly batches: FlushBatch[] = [];
-  overloaded(): boolean {
-    return false;
-  }
-  write(batch: FlushBatch): void {
-    this.batches.push(batch);
-  }
-}
-
-/** The reference: the `hashring` package configured exactly as statsd 0.9.0's proxy.js configures it. */
-const HashRing = createRequire(import.meta.url)('hashring') as new (
-  servers: Record<string, number>,
-  algorithm: string,
-  options: Record<string, number>,
-) => { get(key: string): string };
+import { RecordingSink } from '../../../test/support/recording.js';
+import { proxyRing } from '../../../test/support/proxy-ring.js';
 
 // Member ids are the proxy's node names (host:port), in its `nodes` order.
 const NODES = ['statsd-a:8125', 'statsd-b:8125', 'statsd-c:8125'];
@@ -38,7 +22,7 @@ const proxyPlacement = (schedule: () => RingSchedule): Placement =>
 
 function ingestFor(ownership: RingOwnership) {
   const registry = new MetricsRegistry();
-  const sink = new Sink();
+  const sink = new RecordingSink();
   const aggregator = new Aggregator(
     {
       resolutions: parseResolutions(['1s:1h', '5s:1d']),
@@ -76,10 +60,7 @@ describe('accumulator ownership', () => {
     );
     const { registry, sink, aggregator, ingest } = ingestFor(ownership);
     const lines = statsdLines();
-    const reference = new HashRing(Object.fromEntries(NODES.map((n) => [n, 100])), 'md5', {
-      'max cache size': 10000,
-      replicas: 0,
-    });
+    const reference = proxyRing(NODES);
     const mine = lines.filter((line) => reference.get(line.slice(0, line.indexOf(':'))) === SELF);
     const samplesOf = (line: string): number => (line.startsWith('dog.') ? 2 : 1);
     expect(mine.length).toBeGreaterThan(50);

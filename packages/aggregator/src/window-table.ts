@@ -51,9 +51,9 @@ export class WindowTable {
     const o = row * STAT_STRIDE;
     if (value < s[o + MIN]!) s[o + MIN] = value;
     if (value > s[o + MAX]!) s[o + MAX] = value;
-    s[o + SUM] += value;
+    s[o + SUM]! += value;
     s[o + LAST] = value;
-    s[o + COUNT] += 1;
+    s[o + COUNT]! += 1;
   }
 
   /** Copies series `id`'s StatPoint into `into` (with this window's start); false if it has none. */

@@ -1,47 +1,15 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import {
-  batchPoint,
-  MetricsRegistry,
-  parseResolutions,
-  type FlushBatch,
-  type Logger,
-  type StatPoint,
-  type StatsdSample,
-} from '@carillon/core';
+import { MetricsRegistry, parseResolutions, type Logger, type StatPoint, type StatsdSample } from '@carillon/core';
 import {
   Aggregator,
   DEFAULT_STATSD_OPTIONS,
   type AggregatorDeps,
   type AggregatorOptions,
-  type FlushSink,
   type StatsdOptions,
 } from '@carillon/aggregator';
+import { RecordingSink } from '../../../test/support/recording.js';
 import { VirtualTime } from './virtual-time.js';
-
-/** A sink that records batches and can be told to report overload. */
-export class RecordingSink implements FlushSink {
-  readonly batches: FlushBatch[] = [];
-  isOverloaded = false;
-  overloaded(): boolean {
-    return this.isOverloaded;
-  }
-  write(batch: FlushBatch): void {
-    this.batches.push(batch);
-  }
-  /** `step@time` of every batch in write order. */
-  order(): string[] {
-    return this.batches.map((b) => `${b.resolution.step}@${b.time}`);
-  }
-  point(step: number, time: number, name: string): StatPoint | undefined {
-    for (const batch of this.batches) {
-      if (batch.resolution.step !== step || batch.time !== time) continue;
-      const i = batch.names.indexOf(name);
-      if (i >= 0) return batchPoint(batch, i);
-    }
-    return undefined;
-  }
-}
 
 /** A pino logger whose lines land in `lines` (parsed messages). */
 export function capturingLogger(): { logger: Logger; messages: string[] } {

@@ -1,6 +1,9 @@
 import { ChunkFormatError } from './errors.js';
 
-/** Reads a most-significant-bit-first bit stream written by `BitWriter`. Reading past the end throws. */
+/**
+ * Reads a most-significant-bit-first bit stream written by `BitWriter`. Reading past the end throws. Each byte
+ * read (`!`) lies before `end`, checked just before it (hot path: no second check).
+ */
 export class BitReader {
   private bytePos: number;
   private bitPos = 0;
@@ -23,7 +26,7 @@ export class BitReader {
 
   readBit(): number {
     if (this.bytePos >= this.end) throw new ChunkFormatError('truncated');
-    const bit = (this.bytes[this.bytePos] >>> (7 - this.bitPos)) & 1;
+    const bit = (this.bytes[this.bytePos]! >>> (7 - this.bitPos)) & 1;
     if (++this.bitPos === 8) {
       this.bytePos++;
       this.bitPos = 0;
@@ -40,7 +43,7 @@ export class BitReader {
     while (remaining > 0) {
       const available = 8 - this.bitPos;
       const take = remaining < available ? remaining : available;
-      const chunk = (bytes[this.bytePos] >>> (available - take)) & ((1 << take) - 1);
+      const chunk = (bytes[this.bytePos]! >>> (available - take)) & ((1 << take) - 1);
       result = (result << take) | chunk;
       remaining -= take;
       this.bitPos += take;
@@ -56,6 +59,6 @@ export class BitReader {
   atPaddedEnd(): boolean {
     if (this.bitPos === 0) return this.bytePos === this.end;
     if (this.bytePos !== this.end - 1) return false;
-    return (this.bytes[this.bytePos] & (0xff >>> this.bitPos)) === 0;
+    return (this.bytes[this.bytePos]! & (0xff >>> this.bitPos)) === 0;
   }
 }

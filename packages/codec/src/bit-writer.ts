@@ -25,7 +25,7 @@ export class BitWriter {
 
   writeBit(bit: number): void {
     this.reserve();
-    if (bit !== 0) this.buffer[this.bytePos] |= 0x80 >>> this.bitPos;
+    if (bit !== 0) this.buffer[this.bytePos]! |= 0x80 >>> this.bitPos;
     if (++this.bitPos === 8) {
       this.bytePos++;
       this.bitPos = 0;
@@ -41,7 +41,7 @@ export class BitWriter {
       const free = 8 - this.bitPos;
       const take = remaining < free ? remaining : free;
       const chunk = (value >>> (remaining - take)) & ((1 << take) - 1);
-      buffer[this.bytePos] |= chunk << (free - take);
+      buffer[this.bytePos]! |= chunk << (free - take);
       remaining -= take;
       this.bitPos += take;
       if (this.bitPos === 8) {
@@ -61,7 +61,7 @@ export class BitWriter {
     return this.buffer.slice(0, this.byteLength);
   }
 
-  /** Makes room for one more 32-bit write (at most 5 bytes touched). */
+  /** Makes room for one more 32-bit write (at most 5 bytes touched): the `buffer[bytePos]!` writes are in bounds. */
   private reserve(): void {
     if (this.bytePos + 5 <= this.buffer.length) return;
     const grown = new Uint8Array(this.buffer.length * 2);

@@ -83,8 +83,8 @@ function readVarUint(bytes: Uint8Array, cursor: { at: number }, field: string): 
   let value = 0;
   let scale = 1;
   for (let i = 0; i < 8; i++) {
-    if (cursor.at >= bytes.length) throw new ChunkFormatError(`truncated header (${field})`);
     const byte = bytes[cursor.at++];
+    if (byte === undefined) throw new ChunkFormatError(`truncated header (${field})`);
     value += (byte & 127) * scale;
     if (byte < 128) {
       if (!Number.isSafeInteger(value)) break;

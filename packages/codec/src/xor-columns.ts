@@ -19,7 +19,8 @@ function trailingZeros(word: number): number {
 /** The per-column state an encoder and its decoder both keep, in the same layout. */
 abstract class XorColumnState {
   // One typed array for all state (previous high and low words, window leading and trailing zeros per
-  // column): an accumulator keeps an open encoder per series, so per-object overhead matters.
+  // column): an accumulator keeps an open encoder per series, so per-object overhead matters. Callers pass
+  // `column < columns`, so every `state[...]!` read is in bounds (hot path: no check).
   protected readonly state: Int32Array;
   protected readonly low: number;
   protected readonly leading: number;
@@ -38,8 +39,8 @@ export class XorColumnsEncoder extends XorColumnState {
     const state = this.state;
     const high = highWord(value) | 0;
     const low = lowWordOfLast() | 0;
-    const xorHigh = high ^ state[column];
-    const xorLow = low ^ state[this.low + column];
+    const xorHigh = high ^ state[column]!;
+    const xorLow = low ^ state[this.low + column]!;
     state[column] = high;
     state[this.low + column] = low;
     if ((xorHigh | xorLow) === 0) {
@@ -49,8 +50,8 @@ export class XorColumnsEncoder extends XorColumnState {
     let lead = xorHigh !== 0 ? Math.clz32(xorHigh) : 32 + Math.clz32(xorLow);
     if (lead > 31) lead = 31;
     const trail = xorLow !== 0 ? trailingZeros(xorLow) : 32 + trailingZeros(xorHigh);
-    const prevLead = state[this.leading + column];
-    const prevTrail = state[this.trailing + column];
+    const prevLead = state[this.leading + column]!;
+    const prevTrail = state[this.trailing + column]!;
     const length = 64 - lead - trail;
     const windowLength = 64 - prevLead - prevTrail;
     // Reuse the window only when it is cheaper now; the decoder just follows the control bits.
@@ -97,8 +98,8 @@ export class XorColumnsDecoder extends XorColumnState {
       let trail: number;
       let length: number;
       if (input.readBit() === 0) {
-        trail = state[this.trailing + column];
-        length = 64 - state[this.leading + column] - trail;
+        trail = state[this.trailing + column]!;
+        length = 64 - state[this.leading + column]! - trail;
       } else {
         const lead = input.readBits(5);
         length = input.readBits(6) + 1;
@@ -127,10 +128,10 @@ export class XorColumnsDecoder extends XorColumnState {
         xorHigh = (meaningfulHigh << trail) | (meaningfulLow >>> (32 - trail));
         xorLow = meaningfulLow << trail;
       }
-      state[column] ^= xorHigh;
-      state[this.low + column] ^= xorLow;
+      state[column]! ^= xorHigh;
+      state[this.low + column]! ^= xorLow;
     }
-    return floatFromWords(state[column], state[this.low + column]);
+    return floatFromWords(state[column]!, state[this.low + column]!);
   }
 
   /** Mirrors `XorColumnsEncoder.assume`. */

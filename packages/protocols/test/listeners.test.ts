@@ -3,16 +3,9 @@ import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MetricsRegistry } from '@carillon/core';
 import { LineCounters, decodeLine, listenTcp, listenUdp, type Listener } from '@carillon/protocols';
+import { waitFor } from '../../../test/support/wait.js';
 
 const HOST = '127.0.0.1';
-
-async function waitFor(what: string, condition: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
 
 function open(port: number): Promise<Socket> {
   return new Promise((resolve, reject) => {

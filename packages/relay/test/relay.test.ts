@@ -1,46 +1,14 @@
-import { createRequire } from 'node:module';
 import { createConnection } from 'node:net';
 import { createSocket } from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, ConfigSource, MetricsRegistry, createLogger, parseMetricName } from '@carillon/core';
 import { statsdCanonicalName } from '@carillon/protocols';
 import { Placement, RingSchedule, murmur3String } from '@carillon/ring';
-import {
-  DEFAULT_LINK_OPTIONS,
-  startIngestServer,
-  type IngestHandler,
-  type IngestServer,
-  type ReceivedBatch,
-} from '@carillon/transport';
+import { DEFAULT_LINK_OPTIONS, startIngestServer, type IngestServer } from '@carillon/transport';
 import { LineRouter, LinkPool, Relay, readRelayConfig, type RelayConfig } from '@carillon/relay';
-
-class RecordingHandler implements IngestHandler {
-  readonly batches: ReceivedBatch[] = [];
-  constructor(readonly memberId: string) {}
-  process(batch: ReceivedBatch): void {
-    this.batches.push({ ...batch, lines: Buffer.from(batch.lines) });
-  }
-  durableSequence(relayId: string): number {
-    // Everything processed counts as flushed: lets the relay's shutdown finish without waiting.
-    let highest = 0;
-    for (const b of this.batches) if (b.relayId === relayId && b.sequence > highest) highest = b.sequence;
-    return highest;
-  }
-  status(): { memberId: string; ringVersion: number; series: number } {
-    return { memberId: this.memberId, ringVersion: 1, series: 0 };
-  }
-  lines(): string[] {
-    return this.batches.flatMap((b) => b.lines.toString().split('\n').slice(0, -1));
-  }
-}
-
-async function until(check: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not reached in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+import { RecordingHandler } from '../../../test/support/recording.js';
+import { proxyRing } from '../../../test/support/proxy-ring.js';
+import { waitFor } from '../../../test/support/wait.js';
 
 const logger = createLogger('relay-test', 'silent');
 const cleanups: (() => Promise<void>)[] = [];
@@ -51,7 +19,7 @@ afterEach(async () => {
 async function accumulators(ids: string[]): Promise<{ id: string; handler: RecordingHandler; server: IngestServer }[]> {
   return Promise.all(
     ids.map(async (id) => {
-      const handler = new RecordingHandler(id);
+      const handler = new RecordingHandler(id, { durableOnProcess: true });
       const server = await startIngestServer(
         { host: '127.0.0.1', port: 0, maxMessageBytes: 4 << 20, keepaliveTimeMs: 10_000, keepaliveTimeoutMs: 5000 },
         handler,
@@ -110,17 +78,17 @@ describe('relay', () => {
     const udp = createSocket('udp4');
     for (let i = 0; i < statsd.length; i += 20) {
       await new Promise<void>((resolve) =>
-        udp.send(statsd.slice(i, i + 20).join('\n'), relay.ports.statsdUdp!, '127.0.0.1', () => resolve()),
+        udp.send(statsd.slice(i, i + 20).join('\n'), relay.ports.statsdUdp, '127.0.0.1', () => resolve()),
       );
     }
     await new Promise<void>((resolve) =>
-      udp.send(badStatsd.join('\n'), relay.ports.statsdUdp!, '127.0.0.1', () => resolve()),
+      udp.send(badStatsd.join('\n'), relay.ports.statsdUdp, '127.0.0.1', () => resolve()),
     );
     udp.close();
 
     const total = graphite.length + statsd.length;
     const received = (): number => accs.reduce((n, a) => n + a.handler.lines().length, 0);
-    await until(() => received() === total);
+    await waitFor('every line', () => received() === total);
 
     const schedule = RingSchedule.fixed(
       accs.map((a) => ({ id: a.id, address: `127.0.0.1:${a.server.port}` })),
@@ -199,22 +167,12 @@ describe('relay', () => {
     const udp = createSocket('udp4');
     for (let i = 0; i < lines.length; i += 25) {
       await new Promise<void>((resolve) =>
-        udp.send(lines.slice(i, i + 25).join('\n'), relay.ports.statsdUdp!, '127.0.0.1', () => resolve()),
+        udp.send(lines.slice(i, i + 25).join('\n'), relay.ports.statsdUdp, '127.0.0.1', () => resolve()),
       );
     }
     udp.close();
-    await until(() => accs.reduce((n, a) => n + a.handler.lines().length, 0) === lines.length);
-
-    // The reference: the hashring package configured exactly as statsd 0.9.0's proxy.js configures it.
-    const HashRing = createRequire(import.meta.url)('hashring') as new (
-      servers: Record<string, number>,
-      algorithm: string,
-      options: Record<string, number>,
-    ) => { get(key: string): string };
-    const reference = new HashRing(Object.fromEntries(nodeNames.map((n) => [n, 100])), 'md5', {
-      'max cache size': 10000,
-      replicas: 0,
-    });
+    await waitFor('every line', () => accs.reduce((n, a) => n + a.handler.lines().length, 0) === lines.length);
+    const reference = proxyRing(nodeNames);
     for (const acc of accs) {
       expect(acc.handler.lines().length).toBeGreaterThan(0);
       for (const line of acc.handler.lines()) expect(reference.get(line.slice(0, line.indexOf(':')))).toBe(acc.id);
@@ -263,7 +221,7 @@ describe('relay', () => {
       const buf = Buffer.from(`junk${line}junk`);
       router.graphiteLine(buf, 4, buf.length - 4);
     }
-    await until(() => accs.reduce((n, a) => n + a.handler.lines().length, 0) === lines.length);
+    await waitFor('every line', () => accs.reduce((n, a) => n + a.handler.lines().length, 0) === lines.length);
     let sawBoth = 0;
     for (const acc of accs)
       for (const batch of acc.handler.batches)
@@ -295,7 +253,10 @@ describe('relay', () => {
         Buffer.concat([Buffer.from(`u.h${i}.`), Buffer.from(invalid[i % invalid.length]!), Buffer.from(` 1 1000`)]),
       );
     for (const line of sent) router.graphiteLine(line, 0, line.length);
-    await until(() => accs.reduce((n, a) => n + a.handler.lines().length, 0) === sent.length);
+    await waitFor(
+      'every invalid-UTF-8 line delivered',
+      () => accs.reduce((n, a) => n + a.handler.lines().length, 0) === sent.length,
+    );
     const owners = new Set<string>();
     for (const acc of accs)
       for (const batch of acc.handler.batches)

@@ -3,28 +3,9 @@
  * (statsd 0.9.0 proxy.js) configures it: the same key → node for 100,000 keys and several cluster sizes.
  */
 import { createHash } from 'node:crypto';
-import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { StatsdProxyRing, md5Word, statsdProxyKey } from '@carillon/ring';
-
-interface ReferenceRing {
-  get(key: string): string | undefined;
-  remove(server: string): ReferenceRing;
-  add(servers: Record<string, number>): ReferenceRing;
-}
-type ReferenceRingClass = new (
-  servers: Record<string, number>,
-  algorithm: string,
-  options: Record<string, number>,
-) => ReferenceRing;
-const HashRing = createRequire(import.meta.url)('hashring') as ReferenceRingClass;
-
-/** What proxy.js does with its `nodes` config. */
-function proxyRing(nodes: readonly string[]): ReferenceRing {
-  const table: Record<string, number> = {};
-  for (const node of nodes) table[node] = 100;
-  return new HashRing(table, 'md5', { 'max cache size': 10000, replicas: 0 });
-}
+import { proxyRing } from '../../../test/support/proxy-ring.js';
 
 /** Deterministic keys of the shapes StatsD sees: dotted paths, tagged keys, odd characters, non-ASCII. */
 function keys(count: number): string[] {

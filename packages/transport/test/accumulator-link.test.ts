@@ -7,7 +7,10 @@ import {
   type AccumulatorLinkOptions,
   type IngestServer,
 } from '@carillon/transport';
-import { CuttableProxy, RecordingHandler, freePort, until } from './support.js';
+import { freePort } from '../../../test/support/ports.js';
+import { RecordingHandler } from '../../../test/support/recording.js';
+import { waitFor } from '../../../test/support/wait.js';
+import { CuttableProxy } from './support.js';
 
 const serverOptions = {
   host: '127.0.0.1',
@@ -65,13 +68,13 @@ describe('AccumulatorLink', () => {
       reused.fill(0x78); // the listener reuses its buffer after the call
     }
     // 21 bytes a line: four fit in 100, so 8 lines went out in two full batches and 2 wait for the delay.
-    await until(() => handler.batches.length === 2);
+    await waitFor('2 batches', () => handler.batches.length === 2);
     expect(handler.batches.map((b) => [b.sequence, b.lineCount, b.lines.length])).toEqual([
       [1, 4, 84],
       [2, 4, 84],
     ]);
     l.flush();
-    await until(() => handler.batches.length === 3);
+    await waitFor('3 batches', () => handler.batches.length === 3);
     expect(handler.batches[2]).toMatchObject({
       sequence: 3,
       lineCount: 2,
@@ -86,14 +89,14 @@ describe('AccumulatorLink', () => {
     const handler = new RecordingHandler();
     const { port } = await server(handler);
     const l = link(port, { maxBatchDelayMs: 40, batchTimeQuantumMs: 1000 });
-    await until(() => l.depth().connected);
+    await waitFor('the link to connect', () => l.depth().connected);
     const started = Date.now();
     l.append('graphite', Buffer.from('a 1 1'), NOW, 1);
     l.append('graphite', Buffer.from('b 1 1'), NOW + 999, 1);
     l.append('graphite', Buffer.from('c 1 1'), NOW + 1000, 1); // next quantum
     l.append('graphite', Buffer.from('d 1 1'), NOW + 1000, 2); // next ring version
     l.append('statsd', Buffer.from('e:1|c'), NOW + 1000, 2); // own batch per format
-    await until(() => handler.batches.length === 4);
+    await waitFor('4 batches', () => handler.batches.length === 4);
     expect(Date.now() - started).toBeGreaterThanOrEqual(35);
     const summary = handler.batches.map((b) => [b.format, b.ringVersion, b.receivedAtMs, b.lines.toString()]);
     expect(summary).toEqual(
@@ -112,15 +115,15 @@ describe('AccumulatorLink', () => {
     const l = link(srv.port, { maxBatchBytes: 100 });
     for (let i = 0; i < 12; i++) l.append('graphite', Buffer.from(line(i)), NOW, 1);
     l.flush();
-    await until(() => l.depth().processedSequence === 3);
+    await waitFor('processed sequence 3', () => l.depth().processedSequence === 3);
     expect(l.depth()).toMatchObject({ queuedBatches: 3, unackedBatches: 3, unsentBatches: 0, durableSequence: 0 });
     handler.durable.set(RELAY, 2);
     srv.notifyDurable();
-    await until(() => l.depth().durableSequence === 2);
+    await waitFor('durable sequence 2', () => l.depth().durableSequence === 2);
     expect(l.depth()).toMatchObject({ queuedBatches: 1, queuedBytes: 84 });
     handler.makeAllDurable();
     srv.notifyDurable();
-    await until(() => l.depth().queuedBatches === 0);
+    await waitFor('an empty queue', () => l.depth().queuedBatches === 0);
   });
 
   it('replays what is not durable after a broken stream; the server drops the duplicates', async () => {
@@ -134,18 +137,18 @@ describe('AccumulatorLink', () => {
     const l = link(proxy.port, { maxBatchBytes: 100 }, linkMetrics);
     for (let i = 0; i < 20; i++) l.append('graphite', Buffer.from(line(i)), NOW, 1);
     l.flush();
-    await until(() => l.depth().processedSequence === 5);
+    await waitFor('processed sequence 5', () => l.depth().processedSequence === 5);
     handler.durable.set(RELAY, 2);
     srv.notifyDurable();
-    await until(() => l.depth().durableSequence === 2);
+    await waitFor('durable sequence 2', () => l.depth().durableSequence === 2);
 
     expect(proxy.cutAll()).toBeGreaterThan(0);
-    await until(() => linkMetrics.value('relay_link_reconnects_total', 'acc-1') === 1);
-    await until(() => metrics.value('ingest_duplicate_batches_total', 'relay-host') === 3);
+    await waitFor('one reconnect', () => linkMetrics.value('relay_link_reconnects_total', 'acc-1') === 1);
+    await waitFor('3 duplicate batches', () => metrics.value('ingest_duplicate_batches_total', 'relay-host') === 3);
     expect(linkMetrics.value('relay_link_batches_replayed_total', 'acc-1')).toBe(3);
     for (let i = 20; i < 24; i++) l.append('graphite', Buffer.from(line(i)), NOW, 1);
     l.flush();
-    await until(() => handler.batches.length === 6);
+    await waitFor('6 batches', () => handler.batches.length === 6);
     expect(handler.batches.map((b) => b.sequence)).toEqual([1, 2, 3, 4, 5, 6]);
     expect(handler.lines()).toEqual(Array.from({ length: 24 }, (_, i) => line(i)));
   });
@@ -164,16 +167,16 @@ describe('AccumulatorLink', () => {
       l.flush();
     };
     send(0, 40); // sequences 1..10
-    await until(() => first.batches.length === 10);
+    await waitFor('10 batches', () => first.batches.length === 10);
     first.durable.set(RELAY, 6); // 6 batches flushed before the crash, 4 processed but lost with the process
     firstServer.notifyDurable();
-    await until(() => l.depth().durableSequence === 6);
+    await waitFor('durable sequence 6', () => l.depth().durableSequence === 6);
     await firstServer.close();
     send(40, 60); // while the accumulator is down: sequences 11..15 wait in the queue
 
     const second = new RecordingHandler();
     await server(second, port);
-    await until(() => second.batches.length === 9, 15_000, 'replay to the restarted server');
+    await waitFor('replay to the restarted server', () => second.batches.length === 9, 15_000);
     expect(second.batches.map((b) => b.sequence)).toEqual([7, 8, 9, 10, 11, 12, 13, 14, 15]);
     const durableFirst = first.batches
       .filter((b) => b.sequence <= 6)
@@ -196,14 +199,14 @@ describe('AccumulatorLink', () => {
       sent.push(line(i));
     }
     l.flush();
-    await until(() => metrics.value('relay_link_wrong_member_total', 'acc-1') >= 2, 10_000, 'refusals');
+    await waitFor('refusals', () => metrics.value('relay_link_wrong_member_total', 'acc-1') >= 2, 10_000);
     expect(impostor.batches).toEqual([]);
     expect(l.depth().queuedBatches).toBeGreaterThan(0);
     await impostorServer.close();
 
     const rightful = new RecordingHandler('acc-1');
     await server(rightful, port);
-    await until(() => rightful.lines().length === sent.length, 15_000, 'delivery to the right member');
+    await waitFor('delivery to the right member', () => rightful.lines().length === sent.length, 15_000);
     expect(rightful.lines()).toEqual(sent);
     rightful.makeAllDurable();
   });
@@ -221,7 +224,7 @@ describe('AccumulatorLink', () => {
 
     const handler = new RecordingHandler();
     await server(handler, port);
-    await until(() => handler.batches.length === 3, 15_000, 'delivery once the server is up');
+    await waitFor('delivery once the server is up', () => handler.batches.length === 3, 15_000);
     expect(handler.batches.map((b) => b.sequence)).toEqual([8, 9, 10]);
     expect(handler.lines()).toEqual(Array.from({ length: 12 }, (_, i) => line(28 + i)));
   });
@@ -231,13 +234,13 @@ describe('AccumulatorLink', () => {
     const { port } = await server(handler);
     const metrics = new MetricsRegistry();
     const l = link(port, { maxBatchBytes: 2048 }, metrics);
-    await until(() => l.depth().connected);
+    await waitFor('the link to connect', () => l.depth().connected);
     const payload = 'x'.repeat(200);
     const total = 20_000;
     for (let i = 0; i < total; i++) l.append('graphite', Buffer.from(`k${i} ${payload}`), NOW, 1);
     l.flush();
     expect(metrics.value('relay_link_backpressure_waits_total', 'acc-1')).toBeGreaterThan(0);
-    await until(() => handler.batches.reduce((n, b) => n + b.lineCount, 0) === total, 20_000);
+    await waitFor('every line', () => handler.batches.reduce((n, b) => n + b.lineCount, 0) === total, 20_000);
     const sequences = handler.batches.map((b) => b.sequence);
     expect(sequences).toEqual(Array.from({ length: sequences.length }, (_, i) => i + 1));
     const lines = handler.lines();

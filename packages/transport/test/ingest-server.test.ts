@@ -8,7 +8,8 @@ import {
   type WireAck,
   type WireLineBatch,
 } from '@carillon/transport';
-import { RecordingHandler, until } from './support.js';
+import { RecordingHandler } from '../../../test/support/recording.js';
+import { waitFor } from '../../../test/support/wait.js';
 
 const serverOptions = {
   host: '127.0.0.1',
@@ -53,7 +54,7 @@ describe('IngestServer', () => {
     call.on('data', (ack: WireAck) => acks.push(ack));
     call.on('error', () => {});
     for (const sequence of [1, 2, 2, 1, 3]) call.write(batch(sequence, `k.${sequence} 1 1700000000\n`));
-    await until(() => acks.some((a) => a.processed === 3));
+    await waitFor('an ack processed 3', () => acks.some((a) => a.processed === 3));
     expect(handler.batches.map((b) => b.sequence)).toEqual([1, 2, 3]);
     expect(handler.batches[0]).toMatchObject({
       relayId: 'host-a/1/x',
@@ -68,7 +69,7 @@ describe('IngestServer', () => {
 
     handler.durable.set('host-a/1/x', 2);
     server.notifyDurable();
-    await until(() => acks.some((a) => a.durable === 2));
+    await waitFor('an ack durable 2', () => acks.some((a) => a.durable === 2));
     expect(acks.at(-1)).toEqual({ processed: 3, durable: 2 });
     call.end();
     client.close();
@@ -117,7 +118,7 @@ describe('IngestServer', () => {
     const ended = new Promise<grpc.StatusObject>((resolve) => call.on('status', resolve));
     call.on('error', () => {});
     call.write(batch(7));
-    await until(() => acks.length > 0);
+    await waitFor('an ack', () => acks.length > 0);
     handler.durable.set('host-a/1/x', 7);
     const closing = server.close();
     server = undefined;

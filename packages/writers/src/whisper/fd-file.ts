@@ -1,7 +1,7 @@
 /**
  * A file opened by descriptor and used through Node's callback fs API. Whisper writes are 12-byte positioned writes,
  * so per-call overhead dominates: the callback API costs about half of what the FileHandle promise API does (see
- * bench/whisper.bench.mjs).
+ * bench/whisper.bench.ts).
  */
 import fs from 'node:fs';
 

@@ -19,7 +19,8 @@ import { windowStart, type StatPoint } from '@carillon/core';
 import { RingSchedule, RingStore, murmur3String, type RingVersion } from '@carillon/ring';
 import type { StatPointRecord } from '@carillon/accumulator';
 import { redisUrl, uniqueName } from '../harness/servers.js';
-import { sleep, waitFor, type RunningProgram } from '../e2e/programs.js';
+import { sleep, waitFor } from '../support/wait.js';
+import { type RunningProgram } from '../e2e/programs.js';
 import {
   LineSender,
   restartAccumulator,

@@ -24,6 +24,7 @@ import {
   type CassandraOptions,
 } from '@carillon/writers';
 import { cassandra as cassandraServer, uniqueKeyspace } from '../../../test/harness/servers.js';
+import { waitFor } from '../../../test/support/wait.js';
 import {
   cassandraOptions,
   connectCql,
@@ -98,14 +99,6 @@ async function expectSameThroughBoth(store: CassandraBlobStore, resolution: Reso
     );
   }
 }
-
-const waitFor = async (what: string, check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> => {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-};
 
 describe('cassandra blob store', () => {
   let options: CassandraOptions;

@@ -6,15 +6,18 @@
 // receive buffer (the reference cannot set one). The load is offered at a fixed rate above what either keeps up
 // with on 2 cores; what a daemon drops is not counted. (Much faster offers measure the sender, not the daemons;
 // a loss-free-rate search was too sensitive to 20 ms stalls with the default 212 KB buffer to be repeatable.)
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../test/support/ports.ts';
+import { sleep } from '../test/support/wait.ts';
+import type { BenchRow } from './row.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const KEYS = 5_000;
@@ -23,24 +26,19 @@ const LINES_PER_DATAGRAM = 40;
 const OFFERED_RATE = 1_000_000;
 const OFFERED_SECONDS = 2;
 const POLL_MS = 100;
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
+/** What one daemon processed of one trial's load. */
+interface Trial {
+  lines: number;
+  sent: number;
+  seconds: number;
 }
 
 /** Mixed traffic over KEYS keys: counters (some sampled), timers, gauges with deltas, sets; LINES_PER_DATAGRAM a datagram. */
-function datagrams(lines, seed) {
+function datagrams(lines: number, seed: number): Buffer[] {
   let state = seed;
   const next = () => (state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 2 ** 32;
-  const out = [];
+  const out: Buffer[] = [];
   let current = '';
   for (let i = 0; i < lines; i++) {
     const key = Math.floor(next() * KEYS);
@@ -63,12 +61,12 @@ function datagrams(lines, seed) {
   return out;
 }
 
-function startChild(args, readyText) {
+function startChild(args: string[], readyText: string): Promise<ChildProcess> {
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`not ready: ${args.join(' ')}\n${output}`)), 20_000);
-    const onData = (chunk) => {
+    const onData = (chunk: Buffer): void => {
       output += chunk.toString();
       if (output.includes(readyText)) {
         clearTimeout(timer);
@@ -81,19 +79,19 @@ function startChild(args, readyText) {
   });
 }
 
-async function stopChild(child) {
+async function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((resolve) => child.once('exit', resolve));
   child.kill('SIGKILL');
   await exited;
 }
 
-async function carillonAccepted(httpPort) {
-  const text = await new Promise((resolve, reject) => {
+async function carillonAccepted(httpPort: number): Promise<number> {
+  const text = await new Promise<string>((resolve, reject) => {
     get(`http://127.0.0.1:${httpPort}/metrics`, (res) => {
       let body = '';
       res.setEncoding('utf8');
-      res.on('data', (chunk) => (body += chunk));
+      res.on('data', (chunk: string) => (body += chunk));
       res.on('end', () => resolve(body));
     }).once('error', reject);
   });
@@ -101,12 +99,12 @@ async function carillonAccepted(httpPort) {
   return match ? Number(match[1]) : 0;
 }
 
-function referenceReceived(mgmtPort) {
+function referenceReceived(mgmtPort: number): Promise<number> {
   return new Promise((resolve, reject) => {
     let text = '';
     const socket = createConnection({ host: '127.0.0.1', port: mgmtPort }, () => socket.write('counters\n'));
     socket.setEncoding('utf8');
-    socket.on('data', (chunk) => {
+    socket.on('data', (chunk: string) => {
       text += chunk;
       if (text.includes('END')) {
         socket.destroy();
@@ -123,7 +121,12 @@ function referenceReceived(mgmtPort) {
  * Sends `load` to `port` at `linesPerSecond` and returns the lines `counter()` counted, the lines sent and the
  * seconds from the first datagram to the counter's last increase.
  */
-async function trial(load, port, counter, linesPerSecond) {
+async function trial(
+  load: Buffer[],
+  port: number,
+  counter: () => Promise<number>,
+  linesPerSecond: number,
+): Promise<Trial> {
   const linesPerDatagram = LINES_PER_DATAGRAM;
   const before = await counter();
   const socket = createSocket('udp4');
@@ -134,7 +137,7 @@ async function trial(load, port, counter, linesPerSecond) {
       load.length,
       Math.ceil(((performance.now() - started) / 1000) * (linesPerSecond / linesPerDatagram)),
     );
-    for (; sent < due; sent++) socket.send(load[sent], port, '127.0.0.1');
+    for (; sent < due; sent++) socket.send(load[sent]!, port, '127.0.0.1'); // sent < due <= load.length
     await sleep(1);
   }
   let last = before;
@@ -154,13 +157,13 @@ async function trial(load, port, counter, linesPerSecond) {
 }
 
 /** The same bounded load for each daemon, after a warm-up of an eighth of it. */
-async function measure(port, counter) {
+async function measure(port: number, counter: () => Promise<number>): Promise<Trial & { rate: number }> {
   const load = datagrams(Math.round((OFFERED_RATE * OFFERED_SECONDS) / LINES_PER_DATAGRAM) * LINES_PER_DATAGRAM, 3);
   await trial(load.slice(0, load.length / 8), port, counter, OFFERED_RATE);
   return { rate: OFFERED_RATE, ...(await trial(load, port, counter, OFFERED_RATE)) };
 }
 
-export default async function run() {
+export default async function run(): Promise<BenchRow[]> {
   const dir = mkdtempSync(join(tmpdir(), 'carillon-statsd-bench-'));
   const [httpPort, carillonUdp, referenceUdp, mgmtPort] = [
     await freePort(),
@@ -168,9 +171,9 @@ export default async function run() {
     await freePort(),
     await freePort(),
   ];
-  const rows = [];
-  let carillon;
-  let reference;
+  const rows: BenchRow[] = [];
+  let carillon: ChildProcess | undefined;
+  let reference: ChildProcess | undefined;
   try {
     const config = join(dir, 'carillon.toml');
     writeFileSync(
@@ -202,7 +205,12 @@ export default async function run() {
         flushInterval: 3_600_000,
       }),
     );
-    reference = await startChild([join(root, 'node_modules/statsd/stats.js'), referenceConfig], 'server is up');
+    // The shim gives statsd 0.9.0 the util.log that Node 23 removed (as in test/statsd).
+    const shim = join(root, 'test/statsd/util-log-shim.mjs');
+    reference = await startChild(
+      ['--import', shim, join(root, 'node_modules/statsd/stats.js'), referenceConfig],
+      'server is up',
+    );
     // It logs "server is up" before its management port is listening.
     for (let attempt = 0; ; attempt++) {
       try {
@@ -215,8 +223,8 @@ export default async function run() {
     }
     const theirs = await measure(referenceUdp, () => referenceReceived(mgmtPort));
 
-    const rate = (r) => r.lines / r.seconds;
-    const note = (r) =>
+    const rate = (r: Trial): number => r.lines / r.seconds;
+    const note = (r: Trial & { rate: number }): string =>
       `${r.lines.toLocaleString('en-US')} of ${r.sent.toLocaleString('en-US')} lines processed at an offered ` +
       `${Math.round(r.rate).toLocaleString('en-US')} lines/s`;
     rows.push(

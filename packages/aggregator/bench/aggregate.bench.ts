@@ -1,7 +1,8 @@
 // Aggregation throughput on one core: Graphite samples into 100k series, StatsD samples, and the time one flush
 // tick takes to close, merge and hand over a window of 100k series.
-import { parseResolutions } from '@carillon/core';
+import { parseResolutions, type FlushBatch, type GraphiteSample, type StatsdSample } from '@carillon/core';
 import { Aggregator, DEFAULT_STATSD_OPTIONS } from '@carillon/aggregator';
+import type { BenchRow } from '../../../bench/row.ts';
 
 const SERIES = 100_000;
 const T0 = 1_700_000_000 - (1_700_000_000 % 600);
@@ -10,7 +11,7 @@ function setup() {
   let nowMs = T0 * 1000;
   const clock = { now: () => nowMs };
   let written = 0;
-  const sink = { overloaded: () => false, write: (batch) => (written += batch.names.length) };
+  const sink = { overloaded: () => false, write: (batch: FlushBatch) => (written += batch.names.length) };
   const aggregator = new Aggregator(
     {
       resolutions: parseResolutions(['10s:168h', '1m:720h', '10m:21600h']),
@@ -22,20 +23,20 @@ function setup() {
     DEFAULT_STATSD_OPTIONS,
     { sink, clock },
   );
-  return { aggregator, setNow: (s) => (nowMs = s * 1000), written: () => written };
+  return { aggregator, setNow: (s: number) => (nowMs = s * 1000), written: () => written };
 }
 
 const names = Array.from({ length: SERIES }, (_, i) => `servers.host${i % 1000}.app${Math.floor(i / 1000)}.latency`);
 
-export default async function run() {
-  const rows = [];
+export default async function run(): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
 
   // Graphite: 10 samples per series per window, arrays built beforehand so only aggregation is timed.
   {
     const { aggregator, setNow } = setup();
-    const samples = [];
+    const samples: GraphiteSample[] = [];
     for (let round = 0; round < 10; round++)
-      for (let i = 0; i < SERIES; i++) samples.push({ name: names[i], value: i + round, timestamp: T0 + round });
+      names.forEach((name, i) => samples.push({ name, value: i + round, timestamp: T0 + round }));
     aggregator.addGraphiteBatch(samples.slice(0, SERIES)); // registers the series
     setNow(T0 + 9);
     const started = process.hrtime.bigint();
@@ -52,7 +53,7 @@ export default async function run() {
   // StatsD: counters and timers over 100k keys, then the StatsD flush that computes their output.
   {
     const { aggregator, setNow } = setup();
-    const samples = [];
+    const samples: StatsdSample[] = [];
     for (let round = 0; round < 5; round++)
       for (let i = 0; i < SERIES; i++)
         samples.push({

@@ -1,31 +1,32 @@
 // Cassandra write pool throughput against a local Cassandra (CASSANDRA_CONTACT_POINTS, default 127.0.0.1:9042;
 // CASSANDRA_LOCAL_DC, default datacenter1): flat rows per second written by the pool with 1 and 2 worker threads,
 // and from that the series one 10 s flush can carry. Each scenario writes into its own keyspace, dropped after.
-import { makeBatch, MetricsRegistry, nowSeconds, windowStart } from '@carillon/core';
+import { makeBatch, MetricsRegistry, nowSeconds, windowStart, type FlushBatch } from '@carillon/core';
 import { CassandraStore } from '@carillon/writers';
+import type { BenchRow } from '../../../bench/row.ts';
 import {
+  finest,
   names,
   poolOptions,
   reachable,
-  resolutions,
   SERIES,
   skippedRows,
   storeDeps,
   storeOptions,
   timeFlushes,
-} from './cassandra-bench.mjs';
+} from './cassandra-shared.ts';
 
 const WINDOWS = 5;
 
-function batchAt(time) {
+function batchAt(time: number): FlushBatch {
   return makeBatch(
-    resolutions[0],
+    finest,
     time,
     names.map((name, i) => [name, { time, min: i, max: i + 2, sum: 3 * i + 3, first: i, last: i + 2, count: 3 }]),
   );
 }
 
-async function scenario(workers) {
+async function scenario(workers: number): Promise<{ rowsPerSecond: number; firstSeconds: number }> {
   const keyspace = `bench_${Date.now().toString(36)}_${workers}`;
   const metrics = new MetricsRegistry();
   const store = await CassandraStore.open(storeOptions(keyspace), poolOptions(workers), storeDeps(metrics));
@@ -41,9 +42,9 @@ async function scenario(workers) {
   return { rowsPerSecond: (SERIES * WINDOWS) / seconds, firstSeconds };
 }
 
-export default async function run() {
+export default async function run(): Promise<BenchRow[]> {
   if (!(await reachable())) return skippedRows();
-  const rows = [];
+  const rows: BenchRow[] = [];
   for (const workers of [1, 2]) {
     const { rowsPerSecond, firstSeconds } = await scenario(workers);
     rows.push({

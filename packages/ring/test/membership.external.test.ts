@@ -12,6 +12,7 @@ import {
   type RingSchedule,
 } from '@carillon/ring';
 import { redisUrl } from '../../../test/harness/servers.js';
+import { waitFor } from '../../../test/support/wait.js';
 
 const timing = { step: 10, propagationDelay: 5, retain: 600 };
 const member = (i: number): RingMember => ({ id: `accumulator-${i}`, address: `10.0.0.${i}:7000` });
@@ -62,15 +63,6 @@ async function redisNow(): Promise<number> {
   return Number((await admin.time())[0]);
 }
 
-/** Resolves when `condition` holds, checking every 25 ms; fails after `ms`. */
-async function eventually(condition: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not reached in time');
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
-
 const latestIds = (schedule: RingSchedule): string[] => schedule.latest?.members.map((m) => m.id) ?? [];
 
 // Boundaries a second apart, so a test can wait for a version to come into force.
@@ -78,7 +70,7 @@ const quickTiming = { step: 1, propagationDelay: 1, retain: 600 };
 
 /** Waits until the relay's latest version is the one in force by Redis's clock. */
 async function latestInForce(relay: RedisMembership): Promise<void> {
-  await eventually(async () => (await redisNow()) >= relay.schedule.latest!.effectiveFrom);
+  await waitFor('the latest version in force', async () => (await redisNow()) >= relay.schedule.latest!.effectiveFrom);
 }
 
 describe('RedisMembership', () => {
@@ -89,7 +81,7 @@ describe('RedisMembership', () => {
     await relay.start();
     for (const i of [0, 1, 2]) await participant(prefix, { self: member(i) }).start();
 
-    await eventually(() => latestIds(relay.schedule).length === 3);
+    await waitFor('3 members', () => latestIds(relay.schedule).length === 3);
     const latest = relay.schedule.latest!;
     expect(latestIds(relay.schedule)).toEqual(['accumulator-0', 'accumulator-1', 'accumulator-2']);
     expect(latest.effectiveFrom % timing.step).toBe(0);
@@ -106,13 +98,13 @@ describe('RedisMembership', () => {
     const relay = participant(prefix, { reconcile: false, timing: quickTiming });
     await relay.start();
     for (const i of [0, 1, 2]) await participant(prefix, { self: member(i), timing: quickTiming }).start();
-    await eventually(() => latestIds(relay.schedule).length === 3);
+    await waitFor('3 members', () => latestIds(relay.schedule).length === 3);
     await latestInForce(relay);
     const before = relay.schedule.latest!;
 
     const now = await redisNow();
     await participant(prefix, { self: member(3), timing: quickTiming }).start();
-    await eventually(() => latestIds(relay.schedule).includes('accumulator-3'));
+    await waitFor('accumulator-3 to join', () => latestIds(relay.schedule).includes('accumulator-3'));
     const added = relay.schedule.latest!;
 
     expect(added.version).toBe(before.version + 1);
@@ -139,12 +131,12 @@ describe('RedisMembership', () => {
     await relay.start();
     const members = [0, 1, 2].map((i) => participant(prefix, { self: member(i), timing: quickTiming }));
     for (const m of members) await m.start();
-    await eventually(() => latestIds(relay.schedule).length === 3);
+    await waitFor('3 members', () => latestIds(relay.schedule).length === 3);
     await latestInForce(relay);
 
     const now = await redisNow();
     await members[1]!.close(); // stops heartbeating without leaving: a crash, as far as the others can tell
-    await eventually(() => latestIds(relay.schedule).length === 2);
+    await waitFor('2 members', () => latestIds(relay.schedule).length === 2);
     const dropped = relay.schedule.latest!;
     expect(latestIds(relay.schedule)).toEqual(['accumulator-0', 'accumulator-2']);
     expect(dropped.effectiveFrom).toBeGreaterThan(now + quickTiming.propagationDelay);
@@ -161,14 +153,14 @@ describe('RedisMembership', () => {
     await relay.start();
     const members = [0, 1, 2].map((i) => participant(prefix, { self: member(i) }));
     for (const m of members) await m.start();
-    await eventually(() => latestIds(relay.schedule).length === 3);
+    await waitFor('3 members', () => latestIds(relay.schedule).length === 3);
 
     const now = await redisNow();
     const leaving = await members[2]!.leave();
     expect(leaving?.members.map((m) => m.id)).toEqual(['accumulator-0', 'accumulator-1']);
     expect(leaving!.effectiveFrom).toBeGreaterThan(now);
     // Pub/sub tells the relay well before the heartbeat TTL could have.
-    await eventually(() => relay.schedule.latest?.version === leaving!.version, 300);
+    await waitFor('the leave version', () => relay.schedule.latest?.version === leaving!.version, 300);
   });
 
   it('comes back into the ring when its own key expired while it was still alive', async () => {
@@ -179,12 +171,12 @@ describe('RedisMembership', () => {
     const a = participant(prefix, { self: member(0), heartbeatIntervalMs: 1500, heartbeatTtlMs: 5000 });
     await a.start();
     await participant(prefix, { self: member(1), pollIntervalMs: 60_000 }).start();
-    await eventually(() => latestIds(relay.schedule).length === 2);
+    await waitFor('2 members', () => latestIds(relay.schedule).length === 2);
     const written = relay.schedule.latest!.version;
 
     await admin.del(`${prefix}:member:accumulator-0`);
     expect((await relay.reconcile())?.members.map((m) => m.id)).toEqual(['accumulator-1']);
-    await eventually(() => relay.schedule.latest?.version === written + 2);
+    await waitFor('version written + 2', () => relay.schedule.latest?.version === written + 2);
     expect(latestIds(relay.schedule)).toEqual(['accumulator-0', 'accumulator-1']);
   });
 

@@ -4,23 +4,25 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { join } from 'node:path';
-import { makeBatch, MetricsRegistry, nowSeconds, parseResolutions, windowStart } from '@carillon/core';
+import { makeBatch, MetricsRegistry, nowSeconds, parseResolutions, windowStart, type FlushBatch } from '@carillon/core';
 import { WhisperStore } from '@carillon/writers';
+import type { BenchRow } from '../../../bench/row.ts';
 
 const SERIES = 10_000;
 const FLUSHES = 5;
 const resolutions = parseResolutions(['10s:168h', '1m:720h', '10m:21600h']);
+const finest = resolutions[0]!; // parsed from the literal just above
 const names = Array.from({ length: SERIES }, (_, i) => `bench.host${i % 100}.metric${Math.floor(i / 100)}.value`);
 
-function batchAt(time) {
+function batchAt(time: number): FlushBatch {
   return makeBatch(
-    resolutions[0],
+    finest,
     time,
     names.map((name, i) => [name, { time, min: i, max: i + 2, sum: 3 * i + 3, first: i, last: i + 2, count: 3 }]),
   );
 }
 
-async function scenario(label, maxOpenFiles, concurrency) {
+async function scenario(label: string, maxOpenFiles: number, concurrency: number): Promise<BenchRow[]> {
   const dataDir = await mkdtemp(join(tmpdir(), 'carillon-whisper-bench-'));
   const metrics = new MetricsRegistry();
   const store = new WhisperStore({ dataDir, resolutions, maxOpenFiles, concurrency }, { metrics });
@@ -51,7 +53,7 @@ async function scenario(label, maxOpenFiles, concurrency) {
   }
 }
 
-export default async function run() {
+export default async function run(): Promise<BenchRow[]> {
   return [
     ...(await scenario('all open', SERIES, 16)),
     ...(await scenario('LRU 1024', 1024, 16)),

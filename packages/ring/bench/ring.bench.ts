@@ -1,8 +1,14 @@
 // Ring hashing and routing throughput, and the ring's measured movement and balance, against the built code.
+import { createRequire } from 'node:module';
 import { TextEncoder } from 'node:util';
-import HashRingKetama from 'hashring';
 import { HashRing, RingSchedule, keyHash, murmur3, murmur3String } from '@carillon/ring';
-import { opsPerSecond } from '../../../bench/timing.mjs';
+import type { BenchRow } from '../../../bench/row.ts';
+import { opsPerSecond } from '../../../bench/timing.ts';
+
+// hashring is CommonJS without types; its default config is ketama over md5.
+const HashRingKetama = createRequire(import.meta.url)('hashring') as new (servers: string[]) => {
+  get(key: string): string | undefined;
+};
 
 const KEY_COUNT = 100_000;
 const encoder = new TextEncoder();
@@ -16,29 +22,31 @@ function keys() {
   let at = 0;
   texts.forEach((text, i) => {
     starts[i] = at;
-    ends[i] = at + encoder.encode(text).length;
-    at = ends[i] + 1;
+    const end = at + encoder.encode(text).length;
+    ends[i] = end;
+    at = end + 1;
   });
   return { texts, bytes, starts, ends, meanBytes: (bytes.length - KEY_COUNT + 1) / KEY_COUNT };
 }
 
 /** Operations per second of `pass` (one sweep over the keys), run for about `ms`. */
-function rate(pass, ms = 1000) {
+function rate(pass: () => void, ms = 1000): number {
   return opsPerSecond(KEY_COUNT, pass, ms);
 }
 
-const members = (n) => Array.from({ length: n }, (_, i) => ({ id: `accumulator-${i}`, address: `10.0.0.${i}:7000` }));
+const members = (n: number): { id: string; address: string }[] =>
+  Array.from({ length: n }, (_, i) => ({ id: `accumulator-${i}`, address: `10.0.0.${i}:7000` }));
 
-export default async function run() {
+export default async function run(): Promise<BenchRow[]> {
   const { texts, bytes, starts, ends, meanBytes } = keys();
   const hashes = new Uint32Array(KEY_COUNT);
   let sink = 0;
-  const rows = [];
+  const rows: BenchRow[] = [];
 
   rows.push({
     name: 'murmur3 over a byte range (in place)',
     value: rate(() => {
-      for (let i = 0; i < KEY_COUNT; i++) sink ^= murmur3(bytes, starts[i], ends[i]);
+      for (let i = 0; i < KEY_COUNT; i++) sink ^= murmur3(bytes, starts[i]!, ends[i]!);
     }),
     unit: 'hashes/s',
     note: `${meanBytes.toFixed(1)}-byte keys`,
@@ -46,7 +54,7 @@ export default async function run() {
   rows.push({
     name: 'keyHash over a byte range (canonical-form check folded in)',
     value: rate(() => {
-      for (let i = 0; i < KEY_COUNT; i++) sink ^= keyHash(bytes, starts[i], ends[i]);
+      for (let i = 0; i < KEY_COUNT; i++) sink ^= keyHash(bytes, starts[i]!, ends[i]!);
     }),
     unit: 'hashes/s',
     note: 'ASCII keys: the relay hot path',
@@ -54,18 +62,18 @@ export default async function run() {
   rows.push({
     name: 'murmur3String (UTF-8 encode + hash)',
     value: rate(() => {
-      for (let i = 0; i < KEY_COUNT; i++) sink ^= murmur3String(texts[i]);
+      for (let i = 0; i < KEY_COUNT; i++) sink ^= murmur3String(texts[i]!);
     }),
     unit: 'hashes/s',
   });
-  for (let i = 0; i < KEY_COUNT; i++) hashes[i] = murmur3(bytes, starts[i], ends[i]);
+  for (let i = 0; i < KEY_COUNT; i++) hashes[i] = murmur3(bytes, starts[i]!, ends[i]!);
 
   for (const n of [3, 20, 100]) {
     const ring = new HashRing(members(n));
     rows.push({
       name: `HashRing.lookup, ${n} members`,
       value: rate(() => {
-        for (let i = 0; i < KEY_COUNT; i++) sink ^= ring.lookup(hashes[i]);
+        for (let i = 0; i < KEY_COUNT; i++) sink ^= ring.lookup(hashes[i]!);
       }),
       unit: 'lookups/s',
       note: `${ring.points.length} points`,
@@ -80,7 +88,8 @@ export default async function run() {
   rows.push({
     name: 'RingSchedule.ownerFor, 2 versions (resize pending)',
     value: rate(() => {
-      for (let i = 0; i < KEY_COUNT; i++) sink ^= schedule.ownerFor(hashes[i], 1_700_000_000 + (i & 1023)).id.length;
+      for (let i = 0; i < KEY_COUNT; i++)
+        sink ^= schedule.ownerFor(hashes[i]!, 1_700_000_000 + (i & 1023))?.id.length ?? 0;
     }),
     unit: 'lookups/s',
   });
@@ -89,7 +98,7 @@ export default async function run() {
     value: (() => {
       const ring = new HashRing(members(20));
       return rate(() => {
-        for (let i = 0; i < KEY_COUNT; i++) sink ^= ring.lookup(murmur3(bytes, starts[i], ends[i]));
+        for (let i = 0; i < KEY_COUNT; i++) sink ^= ring.lookup(murmur3(bytes, starts[i]!, ends[i]!));
       });
     })(),
     unit: 'keys/s',
@@ -98,7 +107,7 @@ export default async function run() {
   rows.push({
     name: 'npm hashring (ketama, md5) .get, 20 members, for comparison',
     value: rate(() => {
-      for (let i = 0; i < KEY_COUNT; i++) sink ^= ketama.get(texts[i]).length;
+      for (let i = 0; i < KEY_COUNT; i++) sink ^= ketama.get(texts[i]!)?.length ?? 0;
     }),
     unit: 'keys/s',
   });
@@ -119,11 +128,11 @@ export default async function run() {
   for (let n = 3; n <= 20; n++) {
     const before = new HashRing(members(n));
     const after = new HashRing(members(n + 1));
-    const load = new Array(n).fill(0);
+    const load = new Array<number>(n).fill(0);
     let moved = 0;
     for (const h of sample) {
       const owner = before.lookup(h);
-      load[owner]++;
+      load[owner] = (load[owner] ?? 0) + 1;
       if (after.lookup(h) !== owner) moved++;
     }
     worstMaxMean = Math.max(worstMaxMean, Math.max(...load) / (sample.length / n));

@@ -1,27 +1,20 @@
 // Encode/decode throughput and size of realistic 10 s series in 360-point chunks (1 h), against the built code.
-import { addSample, statPointOf } from '@carillon/core';
+import { addSample, statPointOf, type StatPoint } from '@carillon/core';
 import { ChunkEncoder, decodeChunk, encodeChunk } from '@carillon/codec';
-import { opsPerSecond } from '../../../bench/timing.mjs';
+import type { BenchRow } from '../../../bench/row.ts';
+import { opsPerSecond } from '../../../bench/timing.ts';
+import { mulberry32 } from '../../../test/support/random.ts';
 
 const CHUNK_POINTS = 360;
 const CHUNKS = 200;
 const STEP = 10;
 const FLAT_ROW_BYTES = 56; // 6 float64 values + a float64 time
 
-/** mulberry32, so every run measures the same data. */
-function prng(seed) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A series shape: given a seeded random source, the point at each time. */
+type Shape = (random: () => number) => (time: number) => StatPoint;
 
-/** The same shapes as the codec test's informational table. */
-const shapes = {
+/** The same shapes as the codec test's informational table. Seeded (mulberry32): every run measures the same data. */
+const shapes: Record<string, Shape> = {
   'cpu gauge (0-100, 2 dp)': (r) => {
     let load = 35;
     return (time) => {
@@ -41,10 +34,10 @@ const shapes = {
   },
 };
 
-function chunksOf(shape) {
-  const chunks = [];
+function chunksOf(shape: Shape): StatPoint[][] {
+  const chunks: StatPoint[][] = [];
   for (let c = 0; c < CHUNKS; c++) {
-    const next = shape(prng(c + 1));
+    const next = shape(mulberry32(c + 1));
     const start = 1_700_000_000 + c * CHUNK_POINTS * STEP;
     chunks.push(Array.from({ length: CHUNK_POINTS }, (_, i) => next(start + i * STEP)));
   }
@@ -52,12 +45,12 @@ function chunksOf(shape) {
 }
 
 /** Points per second of `pass`, which handles `points` points, run for at least `ms`. */
-function rate(points, pass, ms = 400) {
+function rate(points: number, pass: () => void, ms = 400): number {
   return opsPerSecond(points, pass, ms);
 }
 
-export default async function run() {
-  const rows = [];
+export default async function run(): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
   const totalPoints = CHUNKS * CHUNK_POINTS;
   let sink = 0;
   for (const [name, shape] of Object.entries(shapes)) {

@@ -9,16 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type cassandra from 'cassandra-driver';
 import { seriesId } from '@carillon/core';
 import { decodeChunk } from '@carillon/codec';
-import {
-  freePort,
-  getJson,
-  getText,
-  sendTcp,
-  sleep,
-  startProgram,
-  waitFor,
-  type RunningProgram,
-} from '../e2e/programs.js';
+import { freePort } from '../support/ports.js';
+import { sleep, waitFor } from '../support/wait.js';
+import { getJson, getText, sendTcp, startProgram, type RunningProgram } from '../e2e/programs.js';
 import { cassandraProgramArgs, metricValue, PROGRAM, type RenderedSeries } from '../cassandra/allinone.js';
 import { cassandra as cassandraServer, uniqueKeyspace, type CassandraAddress } from '../harness/servers.js';
 import { connectCql } from '../support/cassandra.js';
@@ -147,6 +140,7 @@ describe('all-in-one with chunks in Cassandra', () => {
     await waitFor(
       'two persists',
       async () => metricValue(await metrics(node), 'carillon_blob_chunks_persisted_total') >= 2,
+      20_000,
     );
     const killedAt = Date.now() / 1000;
     node.program!.child.kill('SIGKILL');

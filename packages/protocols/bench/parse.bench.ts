@@ -8,13 +8,15 @@ import {
   parseGraphiteLine,
   parseStatsdLine,
 } from '@carillon/protocols';
+import type { StatsdSample } from '@carillon/core';
+import type { BenchRow } from '../../../bench/row.ts';
 
 const LINES = 20_000;
 const MIN_SECONDS = 1;
 
-function graphiteLines() {
+function graphiteLines(): string[] {
   const metrics = ['cpu.total.user', 'cpu.total.system', 'memory.used_bytes', 'disk.sda.io_time', 'net.eth0.rx_bytes'];
-  const lines = [];
+  const lines: string[] = [];
   for (let i = 0; i < LINES; i++) {
     const host = `web-${String(i % 500).padStart(3, '0')}`;
     const metric = metrics[i % metrics.length];
@@ -28,8 +30,8 @@ function graphiteLines() {
   return lines;
 }
 
-function statsdLines() {
-  const lines = [];
+function statsdLines(): string[] {
+  const lines: string[] = [];
   for (let i = 0; i < LINES; i++) {
     const service = `svc${i % 40}`;
     switch (i % 5) {
@@ -53,7 +55,7 @@ function statsdLines() {
 }
 
 /** Runs `pass` (one pass over `count` lines) until MIN_SECONDS have passed; returns lines per second. */
-function measure(count, pass) {
+function measure(count: number, pass: () => void): number {
   for (let i = 0; i < 3; i++) pass(); // warm up the JIT
   let passes = 0;
   const start = process.hrtime.bigint();
@@ -67,7 +69,7 @@ function measure(count, pass) {
 }
 
 /** The lines as one buffer plus their byte ranges. */
-function packed(lines) {
+function packed(lines: string[]): { buffer: Buffer; ranges: Int32Array } {
   const buffer = Buffer.from(lines.join('\n') + '\n');
   const ranges = new Int32Array(lines.length * 2);
   let at = 0;
@@ -80,8 +82,8 @@ function packed(lines) {
   return { buffer, ranges };
 }
 
-export default async function run() {
-  const rows = [];
+export default async function run(): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
   const graphite = graphiteLines();
   const statsd = statsdLines();
   let sink = 0;
@@ -95,7 +97,7 @@ export default async function run() {
     note: '10% tagged',
   });
 
-  const out = [];
+  const out: StatsdSample[] = [];
   rows.push({
     name: 'parseStatsdLine',
     value: measure(statsd.length, () => {
@@ -109,16 +111,17 @@ export default async function run() {
   });
 
   const location = new KeyLocation();
-  for (const [name, lines, locate] of [
+  const locators: [string, string[], typeof locateGraphiteKey][] = [
     ['locateGraphiteKey', graphite, locateGraphiteKey],
     ['locateStatsdKey', statsd, locateStatsdKey],
-  ]) {
+  ];
+  for (const [name, lines, locate] of locators) {
     const { buffer, ranges } = packed(lines);
     rows.push({
       name,
       value: measure(lines.length, () => {
         for (let i = 0; i < ranges.length; i += 2) {
-          const found = locate(buffer, ranges[i], ranges[i + 1], location);
+          const found = locate(buffer, ranges[i]!, ranges[i + 1]!, location); // i + 1 < ranges.length: pairs
           if (typeof found === 'object' && found.canonical) sink++;
         }
       }),
@@ -129,7 +132,7 @@ export default async function run() {
 
   const stream = Buffer.from(graphite.join('\r\n') + '\r\n');
   const chunkSize = 64 * 1024;
-  const chunks = [];
+  const chunks: Buffer[] = [];
   for (let at = 0; at < stream.length; at += chunkSize) chunks.push(stream.subarray(at, at + chunkSize));
   const splitter = new LineSplitter(
     64 * 1024,

@@ -3,28 +3,29 @@
 // through the write pool (2 workers) as flat rows, then as chunks, each into its own keyspace (dropped after).
 // Chunks span 60 s here so every series closes (writes) its chunk twice in the run: the same Cassandra writes per
 // series as the default 1 h chunks persisted every 60 s. Prints a SKIPPED row, never a figure, without Cassandra.
-import { makeBatch, MetricsRegistry, nowSeconds } from '@carillon/core';
+import { makeBatch, MetricsRegistry, nowSeconds, type FlushBatch } from '@carillon/core';
 import { CassandraBlobStore, CassandraStore, DEFAULT_BLOB_OPTIONS } from '@carillon/writers';
+import type { BenchRow } from '../../../bench/row.ts';
 import {
+  finest,
   names,
   poolOptions,
   reachable,
-  resolutions,
   SERIES,
   skippedRows,
   storeDeps,
   storeOptions,
   timeFlushes,
-} from './cassandra-bench.mjs';
+} from './cassandra-shared.ts';
 
 const WINDOWS = 12;
 const SPAN = 60;
 const pool = poolOptions(2);
 
 /** A gauge-like series: slow drift with noise, a few values per window. */
-function batchAt(time, w) {
+function batchAt(time: number, w: number): FlushBatch {
   return makeBatch(
-    resolutions[0],
+    finest,
     time,
     names.map((name, i) => {
       const base = 50 + 20 * Math.sin(i + w / 30);
@@ -35,7 +36,13 @@ function batchAt(time, w) {
   );
 }
 
-async function scenario(kind) {
+interface ScenarioResult {
+  seriesPerSecond: number;
+  firstSeconds: number;
+  rows: number;
+}
+
+async function scenario(kind: 'flat' | 'blob'): Promise<ScenarioResult> {
   const keyspace = `bench_${kind}_${Date.now().toString(36)}`;
   const options = storeOptions(keyspace);
   const metrics = new MetricsRegistry();
@@ -66,11 +73,11 @@ async function scenario(kind) {
   return { seriesPerSecond: (SERIES * WINDOWS) / seconds, firstSeconds, rows };
 }
 
-export default async function run() {
+export default async function run(): Promise<BenchRow[]> {
   if (!(await reachable())) return skippedRows();
   const flat = await scenario('flat');
   const blob = await scenario('blob');
-  const note = (r) =>
+  const note = (r: ScenarioResult): string =>
     `${SERIES} series × ${WINDOWS} windows, 2 workers; ${r.rows} rows; first window ${r.firstSeconds.toFixed(2)} s`;
   return [
     {

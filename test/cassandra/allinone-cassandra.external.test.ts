@@ -8,16 +8,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type cassandra from 'cassandra-driver';
 import { seriesId } from '@carillon/core';
-import {
-  freePort,
-  getJson,
-  getText,
-  sendTcp,
-  sleep,
-  startProgram,
-  waitFor,
-  type RunningProgram,
-} from '../e2e/programs.js';
+import { freePort } from '../support/ports.js';
+import { sleep, waitFor } from '../support/wait.js';
+import { getJson, getText, sendTcp, startProgram, type RunningProgram } from '../e2e/programs.js';
 import { cassandra as cassandraServer, uniqueKeyspace } from '../harness/servers.js';
 import { connectCql } from '../support/cassandra.js';
 import { cassandraProgramArgs, metricValue, PROGRAM, type RenderedSeries } from './allinone.js';

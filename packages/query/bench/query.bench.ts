@@ -9,7 +9,9 @@ import {
   SeriesIndex,
   evaluateTarget,
   fetchWindow,
+  indexFinder,
 } from '@carillon/query';
+import type { BenchRow } from '../../../bench/row.ts';
 
 const HOSTS = 500;
 const METRICS = [
@@ -25,8 +27,8 @@ const METRICS = [
   'load',
 ];
 
-function names() {
-  const result = [];
+function names(): string[] {
+  const result: string[] = [];
   for (let h = 0; h < HOSTS; h++) {
     for (const m of METRICS) {
       result.push(`servers.dc${h % 4}.web${h}.${m}`);
@@ -36,29 +38,32 @@ function names() {
   return result;
 }
 
-function time(fn, repeat) {
+/** Seconds `fn` takes for `repeat` calls. */
+function time(fn: (i: number) => unknown, repeat: number): number {
   const start = process.hrtime.bigint();
   for (let i = 0; i < repeat; i++) fn(i);
   return Number(process.hrtime.bigint() - start) / 1e9;
 }
 
-export default async function run() {
+export default async function run(): Promise<BenchRow[]> {
   const all = names();
   const index = new SeriesIndex();
-  const addNew = time((i) => index.add(all[i]), all.length);
-  const addKnown = time((i) => index.add(all[i % all.length]), 1_000_000);
+  const addNew = time((i) => index.add(all[i]!), all.length);
+  const addKnown = time((i) => index.add(all[i % all.length]!), 1_000_000);
   const findGlob = time(() => index.find('servers.dc{1,2}.web*.cpu.*', 100_000), 200);
   const tagQuery = parseTagQuery(['name=host.cpu.user', 'dc=~dc[12]']);
   const findTagged = time(() => index.findTagged(tagQuery, 100_000), 200);
 
   const resolutions = parseResolutions(['10s:1h', '1m:1d']);
+  const [finest] = resolutions;
+  if (finest === undefined) throw new Error('no resolutions');
   const now = 1_700_000_400;
   const store = new MemoryStore({ now: () => now, maxPoints: 5_000_000 });
   const seriesNames = all.filter((n) => n.startsWith('servers.dc1.'));
   for (let t = now - 3600; t < now; t += 10) {
     await store.write(
       makeBatch(
-        resolutions[0],
+        finest,
         t,
         seriesNames.map((n, i) => [n, statPointOf(t, i + t)]),
       ),
@@ -70,7 +75,7 @@ export default async function run() {
   const renders = 20;
   const start = process.hrtime.bigint();
   for (let i = 0; i < renders; i++) {
-    const context = new RenderContext(index, sources, window, {
+    const context = new RenderContext(indexFinder(index), sources, window, {
       maxSeries: 100_000,
       maxPoints: 10_000_000,
       fetchConcurrency: 32,
