@@ -4,7 +4,9 @@
  */
 import { Command } from 'commander';
 import { ConfigSource, parseOverrides, readTomlFile } from './config.js';
+import type { LogLevel } from './common-keys.js';
 import { ConfigError } from './errors.js';
+import { createLogger, type Logger } from './log.js';
 
 export interface ProgramSpec<T> {
   /** Name used in messages, e.g. `carillon-relay`. */
@@ -53,5 +55,31 @@ export function runProgram(name: string, main: () => Promise<void>): void {
   main().catch((error: unknown) => {
     process.stderr.write(`${name}: ${(error as Error).stack ?? String(error)}\n`);
     process.exit(1);
+  });
+}
+
+/** What a service program runs: one object started from its config and stopped on SIGTERM/SIGINT. */
+export interface ServiceSpec<T> extends ProgramSpec<T> {
+  logLevel: (config: T) => LogLevel;
+  start: (config: T, logger: Logger) => Promise<{ stop(): Promise<void> }>;
+  /** Logged when a stop signal arrives, before `stop()`. */
+  stopping: string;
+}
+
+/**
+ * A whole program: read the config (exit 2 naming a bad key), start the service, and on SIGTERM/SIGINT stop it and
+ * exit 0. Each `services/<name>/src/main.ts` is one call of this.
+ */
+export function runService<T>(spec: ServiceSpec<T>): void {
+  runProgram(spec.name, async () => {
+    const config = readProgramConfig(spec, process.argv);
+    const logger = createLogger(spec.name, spec.logLevel(config));
+    const service = await spec.start(config, logger);
+    onStopSignals(async (signal) => {
+      logger.info({ signal }, spec.stopping);
+      await service.stop();
+      logger.info('stopped');
+      process.exit(0);
+    });
   });
 }

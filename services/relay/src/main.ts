@@ -5,26 +5,15 @@
  * /metrics, /healthz and /ring on :8090. SIGTERM or SIGINT: close listeners, flush links, wait (bounded) for
  * durable acks, exit 0.
  */
-import { createLogger, onStopSignals, readProgramConfig, runProgram } from '@carillon/core';
+import { runService } from '@carillon/core';
 import { Relay, readRelayConfig } from '@carillon/relay';
 
-async function main(): Promise<void> {
-  const config = readProgramConfig(
-    {
-      name: 'carillon-relay',
-      description: 'Stateless carillon relay: Graphite and StatsD in, ring-placed batches to the accumulators out',
-      exampleOverride: 'http.listen=:8091',
-      read: readRelayConfig,
-    },
-    process.argv,
-  );
-  const logger = createLogger('carillon-relay', config.logLevel);
-  const relay = await Relay.start(config, logger);
-  onStopSignals(async (signal) => {
-    logger.info({ signal }, 'stopping: closing listeners, flushing links');
-    await relay.stop();
-    process.exit(0);
-  });
-}
-
-runProgram('carillon-relay', main);
+runService({
+  name: 'carillon-relay',
+  description: 'Stateless carillon relay: Graphite and StatsD in, ring-placed batches to the accumulators out',
+  exampleOverride: 'http.listen=:8091',
+  read: readRelayConfig,
+  logLevel: (config) => config.logLevel,
+  start: (config, logger) => Relay.start(config, logger),
+  stopping: 'stopping: closing listeners, flushing links',
+});
