@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { createConnection, type Socket } from 'node:net';
 import { addSample, mergeStatPoint, statPointOf, windowStart, type StatPoint } from '@carillon/core';
 import { parseStatPointLines, type StatPointRecord } from '@carillon/accumulator';
-import type { StatsdPlacement } from '@carillon/ring';
+import type { RingMember, StatsdPlacement } from '@carillon/ring';
 import { freePort } from '../support/ports.js';
 import { getJson, getText, startProgram, type RunningProgram } from '../e2e/programs.js';
 
@@ -80,6 +80,36 @@ export async function startAccumulator(
 }
 
 /** The same member again (same id, ports and data directory), e.g. after a kill. */
+/**
+ * Accumulators with a static member list (no Redis) and one relay in front of them, all as processes under
+ * `root`; every program is added to `running` (for the test's cleanup) as soon as it runs.
+ */
+export async function startStaticCluster(
+  root: string,
+  ids: readonly string[],
+  running: { program: RunningProgram }[],
+  placement?: StatsdPlacement,
+): Promise<{ accumulators: Accumulator[]; relay: Relay; members: RingMember[] }> {
+  const ports = await Promise.all(ids.map(async () => ({ grpc: await freePort(), http: await freePort() })));
+  const members = ids.map((id, i) => ({ id, address: `127.0.0.1:${ports[i]!.grpc}` }));
+  const cluster: ClusterOptions = {
+    redisUrl: '',
+    prefix: 'carillon',
+    root,
+    accumulators: members.map((m) => `${m.id}=${m.address}`),
+    ...(placement ? { placement } : {}),
+  };
+  const accumulators: Accumulator[] = [];
+  for (const [i, id] of ids.entries()) {
+    const accumulator = await startAccumulator(cluster, id, ports[i]);
+    accumulators.push(accumulator);
+    running.push(accumulator);
+  }
+  const relay = await startRelay(cluster);
+  running.push(relay);
+  return { accumulators, relay, members };
+}
+
 export async function restartAccumulator(accumulator: Accumulator): Promise<Accumulator> {
   const program = await startProgram(ACCUMULATOR, accumulator.args, 'accumulator started');
   return { ...accumulator, program };

@@ -13,17 +13,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parseMetricName } from '@carillon/core';
 import { RingSchedule, murmur3String } from '@carillon/ring';
 import type { RunningProgram } from '../e2e/programs.js';
-import { freePort } from '../support/ports.js';
 import { sleep, waitFor } from '../support/wait.js';
-import {
-  healthOf,
-  metricValue,
-  startAccumulator,
-  startRelay,
-  writtenBy,
-  type Accumulator,
-  type ClusterOptions,
-} from './cluster.js';
+import { healthOf, metricValue, startStaticCluster, writtenBy } from './cluster.js';
 
 /** Invalid UTF-8 of every kind the decoder replaces, and one valid sequence for contrast. */
 const SEQUENCES = [
@@ -61,23 +52,7 @@ describe('names with invalid UTF-8 in a cluster', () => {
   });
 
   it('stores every one exactly once, on its owner, and nothing is misrouted', async () => {
-    const ids = ['utf-a', 'utf-b'];
-    const ports = await Promise.all(ids.map(async () => ({ grpc: await freePort(), http: await freePort() })));
-    const members = ids.map((id, i) => ({ id, address: `127.0.0.1:${ports[i]!.grpc}` }));
-    const cluster: ClusterOptions = {
-      redisUrl: '',
-      prefix: 'carillon',
-      root,
-      accumulators: members.map((m) => `${m.id}=${m.address}`),
-    };
-    const accs: Accumulator[] = [];
-    for (const [i, id] of ids.entries()) {
-      const a = await startAccumulator(cluster, id, ports[i]);
-      accs.push(a);
-      running.push(a);
-    }
-    const relay = await startRelay(cluster);
-    running.push(relay);
+    const { accumulators: accs, relay, members } = await startStaticCluster(root, ['utf-a', 'utf-b'], running);
     await sleep(500);
 
     const time = Math.floor(Date.now() / 1000);

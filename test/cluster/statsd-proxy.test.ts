@@ -14,20 +14,9 @@ import { DEFAULT_STATSD_OPTIONS, StatsdAggregator } from '@carillon/aggregator';
 import { parseStatsdLine } from '@carillon/protocols';
 import { RingSchedule, murmur3String } from '@carillon/ring';
 import { proxyRing } from '../support/proxy-ring.js';
-import { freePort } from '../support/ports.js';
 import { sleep, waitFor } from '../support/wait.js';
 import { type RunningProgram } from '../e2e/programs.js';
-import {
-  LineSender,
-  healthOf,
-  keyOf,
-  metricValue,
-  startAccumulator,
-  startRelay,
-  writtenBy,
-  type Accumulator,
-  type ClusterOptions,
-} from './cluster.js';
+import { LineSender, healthOf, keyOf, metricValue, startStaticCluster, writtenBy } from './cluster.js';
 
 /** The proxy's node names (`host:port` of the StatsD daemons it fed), in its `nodes` order: the member ids. */
 const NODES = ['statsd-a:8125', 'statsd-b:8125', 'statsd-c:8125'];
@@ -91,23 +80,7 @@ describe('statsd-proxy placement in a cluster', () => {
   });
 
   it("every StatsD line is kept by the accumulator the proxy's hashring names; output exact, nothing misrouted", async () => {
-    const ports = await Promise.all(NODES.map(async () => ({ grpc: await freePort(), http: await freePort() })));
-    const members = NODES.map((id, i) => ({ id, address: `127.0.0.1:${ports[i]!.grpc}` }));
-    const cluster: ClusterOptions = {
-      redisUrl: '',
-      prefix: 'carillon',
-      root,
-      accumulators: members.map((m) => `${m.id}=${m.address}`),
-      placement: 'statsd-proxy',
-    };
-    const accs: Accumulator[] = [];
-    for (const [i, id] of NODES.entries()) {
-      const a = await startAccumulator(cluster, id, ports[i]);
-      accs.push(a);
-      running.push(a);
-    }
-    const relay = await startRelay(cluster);
-    running.push(relay);
+    const { accumulators: accs, relay, members } = await startStaticCluster(root, NODES, running, 'statsd-proxy');
     const statsd = await LineSender.open(relay.statsdPort);
     const graphite = await LineSender.open(relay.graphitePort);
     await sleep(500);
