@@ -54,7 +54,7 @@ describe('Cassandra process stopped and started under traffic', () => {
   it('times out, backs up, then writes every window once the process runs again', async () => {
     const names = Array.from({ length: SERIES }, (_, i) => `stopped.host${i % 20}.m${i}`);
     const t0 = windowStart(Math.floor(Date.now() / 1000), 60) - 1800;
-    const writes: Promise<void>[] = [];
+    const writes: Promise<unknown>[] = [];
     const writeWindow = (w: number): void => {
       const time = t0 + w * 10;
       writes.push(

@@ -14,6 +14,7 @@ import {
   splitCanonical,
   statPointOf,
   type StatPoint,
+  type WriteOutcome,
 } from '@carillon/core';
 import { QueryError } from '@carillon/query';
 import { CassandraStore, WritePool, type CassandraOptions } from '@carillon/writers';
@@ -193,7 +194,7 @@ describe('cassandra store', () => {
       { metrics, logger },
     );
     try {
-      const writes: Promise<void>[] = [];
+      const writes: Promise<WriteOutcome>[] = [];
       for (let w = 0; w < 10; w++)
         writes.push(
           pool.write(
@@ -227,7 +228,9 @@ describe('cassandra store', () => {
       // Closing cannot wait for the dead writer: past the close timeout its 20 queued points are counted lost.
       await pool.close();
       expect(metrics.value('write_pool_points_lost_total')).toBe(20);
-      await Promise.all(writes);
+      // Nothing the dead writer did not store is acked: every one of its 30 series is handed back for a retry.
+      const retried = (await Promise.all(writes)).flatMap((outcome) => outcome.retry?.names ?? []);
+      expect(retried.sort()).toEqual(Array.from({ length: 30 }, (_, w) => `iso.s${w}`).sort());
     } finally {
       await pool.close();
     }

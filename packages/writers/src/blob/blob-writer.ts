@@ -49,11 +49,21 @@ export class CassandraBlobWriter implements ShardWriter {
     this.statsTimer.unref();
   }
 
-  async write(batch: ShardBatch): Promise<void> {
+  /**
+   * Hands back the flat rows that failed. Points appended to an open chunk are in the worker's memory until the
+   * chunk is persisted (at most blob.persist_interval later): the blob schema's bound, documented.
+   */
+  async write(batch: ShardBatch): Promise<readonly number[]> {
     const schema = schemaOf(this.blob, batch.resolution);
-    const work: Promise<void>[] = [];
+    const work: Promise<unknown>[] = [];
+    let failed: readonly number[] = [];
     // The flat writer writes the index with its rows; without flat rows the index is written here.
-    if (writesFlat(schema) && this.flat) work.push(this.flat.write(batch));
+    if (writesFlat(schema) && this.flat)
+      work.push(
+        this.flat.write(batch).then((rows) => {
+          failed = rows;
+        }),
+      );
     else work.push(this.index.write(batch));
     if (writesBlob(schema))
       work.push(
@@ -66,6 +76,7 @@ export class CassandraBlobWriter implements ShardWriter {
         }),
       );
     await Promise.all(work);
+    return failed;
   }
 
   stats(): WriterStats {

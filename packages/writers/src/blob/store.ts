@@ -5,7 +5,7 @@
  * (stored ones and the workers' open ones); find and tags from the index tables.
  */
 import { randomUUID } from 'node:crypto';
-import type { FlushBatch, Resolution, SeriesReader, Writer } from '@carillon/core';
+import type { FlushBatch, Resolution, SeriesReader, WriteOutcome, Writer } from '@carillon/core';
 import { WritePool } from '../pool/write-pool.js';
 import type { CassandraClient } from '../cassandra/client.js';
 import { CassandraFinder } from '../cassandra/finder.js';
@@ -104,7 +104,7 @@ export class CassandraBlobStore implements Writer, SeriesReader {
     return this.pool.overloaded();
   }
 
-  write(batch: FlushBatch): Promise<void> {
+  write(batch: FlushBatch): Promise<WriteOutcome> {
     return this.pool.write(batch);
   }
 

@@ -32,12 +32,13 @@ export class CassandraFlatWriter implements ShardWriter {
       );
   }
 
-  async write(batch: ShardBatch): Promise<void> {
+  async write(batch: ShardBatch): Promise<number[]> {
     const insert = this.inserts.get(batch.resolution.step);
     if (!insert) throw new Error(`${this.name}: no flat table for resolution ${batch.resolution.name}`);
     const time = new Date(batch.time * 1000);
     const ttl = batch.resolution.ttl;
     const { stats, ids } = batch;
+    const failed: number[] = [];
     const rows = async (): Promise<void> =>
       forEachBounded(batch.names.length, this.options.maxInFlight, async (i) => {
         const o = i * STAT_STRIDE;
@@ -61,9 +62,12 @@ export class CassandraFlatWriter implements ShardWriter {
           this.counters.rows_written++;
         } catch {
           this.counters.rows_failed++;
+          failed.push(i);
         }
       });
+    // Index rows that fail are written again at a later flush (IndexWriter), so only data rows are handed back.
     await Promise.all([rows(), this.index.write(batch)]);
+    return failed.sort((a, b) => a - b);
   }
 
   stats(): WriterStats {

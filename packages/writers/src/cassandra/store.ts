@@ -9,6 +9,7 @@ import type {
   MetricsRegistry,
   Resolution,
   SeriesReader,
+  WriteOutcome,
   Writer,
 } from '@carillon/core';
 import { WritePool, type WritePoolOptions } from '../pool/write-pool.js';
@@ -91,7 +92,7 @@ export class CassandraStore implements Writer, SeriesReader {
     return this.pool.overloaded();
   }
 
-  write(batch: FlushBatch): Promise<void> {
+  write(batch: FlushBatch): Promise<WriteOutcome> {
     return this.pool.write(batch);
   }
 

@@ -12,7 +12,7 @@ export type WriterSpec =
 export interface WorkerSetup {
   worker: number;
   writers: WriterSpec[];
-  /** Points a writer may hold queued in the worker before it drops whole shards (counted). */
+  /** Points a writer may hold queued in the worker; past it a shard is refused whole (counted) and handed back. */
   maxWriterQueuePoints: number;
   statsIntervalMs: number;
 }
@@ -31,13 +31,14 @@ export type ToWorker =
 
 export interface LaneStats {
   writer: WriterStats;
-  /** Shards this writer dropped because its queue in the worker was full. */
+  /** Shards this writer refused because its queue in the worker was full (handed back for a retry). */
   shardsDropped: number;
   pointsDropped: number;
   queuedPoints: number;
 }
 
 export type FromWorker =
-  | { type: 'done'; seq: number; lane: number }
+  /** `failed`: indexes in the worker's shard of the series the writer could not store (to retry), if any. */
+  | { type: 'done'; seq: number; lane: number; failed?: readonly number[] }
   | { type: 'stats'; lanes: Record<string, LaneStats> }
   | { type: 'closed'; lanes: Record<string, LaneStats> };

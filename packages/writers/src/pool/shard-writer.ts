@@ -2,7 +2,8 @@
  * What the write pool's workers run: writers that take one shard of a flush batch. Every archetype fits it —
  * immediate (log: write does the work), batched (buffer in write, send on size or time), connection-based
  * (cassandra: lazy connect, reconnect with backoff, timeouts on every statement), pull (keep the latest values
- * in write, serve them on scrape). A writer never throws for a failed row: it counts it in its stats.
+ * in write, serve them on scrape). A writer never throws for a failed row: it counts it in its stats and hands
+ * its index back, so the pool can give the series back to the writer sink for a retry (an ack means stored).
  */
 import type { Resolution } from '@carillon/core';
 
@@ -45,8 +46,11 @@ export function zeroStats<Name extends string>(descriptions: Readonly<Record<Nam
 
 export interface ShardWriter {
   readonly name: string;
-  /** Resolves when the shard is written or its failures are counted; never rejects for a row. */
-  write(batch: ShardBatch): Promise<void>;
+  /**
+   * Resolves when the shard is written or its failures are counted, with the indexes (ascending) of the series it
+   * could not store after its retries; never rejects for a row.
+   */
+  write(batch: ShardBatch): Promise<readonly number[] | void>;
   stats(): WriterStats;
   close(): Promise<void>;
 }

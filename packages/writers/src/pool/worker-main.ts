@@ -1,8 +1,9 @@
 /**
  * A write pool worker: owns its writers (and their clients) for the life of the pool. Each writer has its own
  * lane — a queue in arrival order, written one shard after another, bounded in points: past the bound a shard is
- * dropped for that writer alone (counted), so a stuck writer never holds up another. Each lane acks each shard
- * when written or dropped; stats go to the main thread periodically.
+ * refused for that writer alone (counted, and handed back for a retry), so a stuck writer never holds up another.
+ * Each lane acks each shard when written or refused, with the series it could not store; stats go to the main
+ * thread periodically.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { FromWorker, LaneStats, ToWorker, WorkerSetup } from './messages.js';
@@ -26,7 +27,7 @@ class Lane {
     readonly index: number,
     readonly writer: ShardWriter,
     private readonly maxQueuePoints: number,
-    private readonly ack: (seq: number, lane: number) => void,
+    private readonly ack: (seq: number, lane: number, failed?: readonly number[]) => void,
   ) {}
 
   push(seq: number, batch: ShardBatch): void {
@@ -34,7 +35,12 @@ class Lane {
     if (this.queuedPoints + points > this.maxQueuePoints) {
       this.shardsDropped++;
       this.pointsDropped += points;
-      this.ack(seq, this.index);
+      // Refused whole: every series goes back to the writer sink, which writes it again later.
+      this.ack(
+        seq,
+        this.index,
+        batch.names.map((_, i) => i),
+      );
       return;
     }
     this.queuedPoints += points;
@@ -45,14 +51,16 @@ class Lane {
   private async run(): Promise<void> {
     this.running = true;
     for (let item = this.queue.shift(); item; item = this.queue.shift()) {
+      let failed: readonly number[] | void;
       try {
-        await this.writer.write(item.batch);
+        failed = await this.writer.write(item.batch);
       } catch (error) {
         // A writer counts its own row failures; anything thrown here is a bug worth seeing, not a reason to stop.
         console.error(`write pool: writer ${this.writer.name} threw`, error);
+        failed = item.batch.names.map((_, i) => i);
       }
       this.queuedPoints -= item.batch.names.length;
-      this.ack(item.seq, this.index);
+      this.ack(item.seq, this.index, failed && failed.length > 0 ? failed : undefined);
     }
     this.running = false;
     for (const resolve of this.idleWaiters.splice(0)) resolve();
@@ -78,7 +86,9 @@ const setup = workerData as WorkerSetup;
 const post = (message: FromWorker): void => port.postMessage(message);
 const lanes = setup.writers.map(
   (spec, i) =>
-    new Lane(i, createShardWriter(spec), setup.maxWriterQueuePoints, (seq, lane) => post({ type: 'done', seq, lane })),
+    new Lane(i, createShardWriter(spec), setup.maxWriterQueuePoints, (seq, lane, failed) =>
+      post(failed ? { type: 'done', seq, lane, failed } : { type: 'done', seq, lane }),
+    ),
 );
 const laneStats = (): Record<string, LaneStats> =>
   Object.fromEntries(lanes.map((lane) => [lane.writer.name, lane.stats()]));

@@ -9,7 +9,15 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { STAT_STRIDE, type FlushBatch, type Logger, type MetricsRegistry, type Writer } from '@carillon/core';
+import {
+  STAT_STRIDE,
+  subsetBatch,
+  type FlushBatch,
+  type Logger,
+  type MetricsRegistry,
+  type WriteOutcome,
+  type Writer,
+} from '@carillon/core';
 import type { FromWorker, LaneStats, ToWorker, WorkerSetup, WriterSpec } from './messages.js';
 import { idsAndShards } from './series-shard.js';
 import { WRITER_STATS, type WriterStatName } from './shard-writer.js';
@@ -51,16 +59,19 @@ export function workerScriptPath(): string {
 }
 
 interface PendingWrite {
+  batch: FlushBatch;
   /** Acks still to come: one per (worker holding a shard, writer). */
   remaining: number;
-  resolve: () => void;
+  /** Indexes into `batch` of the series some writer could not store: handed back for a retry. */
+  failed: Set<number>;
+  resolve: (outcome: WriteOutcome) => void;
 }
 
 interface WorkerSlot {
   index: number;
   worker: Worker;
-  /** seq → points of the shard this worker holds, until every writer acked it. */
-  shards: Map<number, { points: number; acked: boolean[] }>;
+  /** seq → the shard this worker holds (its series' indexes in the batch), until every writer acked it. */
+  shards: Map<number, { points: number; origin: Int32Array; acked: boolean[] }>;
   lastStats: Record<string, LaneStats>;
   closing: boolean;
   /** Exited and not yet replaced: shares meant for it are lost (counted), not posted into the void. */
@@ -111,7 +122,7 @@ export class WritePool implements Writer {
       .counter('write_pool_worker_restarts_total', 'Write pool workers replaced after they died')
       .labels();
     this.pointsLost = registry
-      .counter('write_pool_points_lost_total', 'Points held by a write pool worker that died')
+      .counter('write_pool_points_lost_total', 'Points held by a write pool worker that died (handed back for a retry)')
       .labels();
     for (const key of Object.keys(WRITER_STATS) as WriterStatName[])
       registry.counter(`write_pool_${key}_total`, WRITER_STATS[key], ['writer']);
@@ -156,12 +167,13 @@ export class WritePool implements Writer {
     return slot;
   }
 
-  /** A dead worker's shards are lost: count them and settle the writes waiting for them. */
+  /** A dead worker's shards are not written: count them and hand them back to the writes waiting for them. */
   private releaseDeadWorker(slot: WorkerSlot): void {
     for (const [seq, shard] of slot.shards) {
       if (shard.acked.includes(false)) this.pointsLost.inc(shard.points);
+      const all = Array.from({ length: shard.points }, (_, i) => i);
       shard.acked.forEach((acked, lane) => {
-        if (!acked) this.settle(slot, seq, lane);
+        if (!acked) this.settle(slot, seq, lane, all);
       });
     }
   }
@@ -169,7 +181,7 @@ export class WritePool implements Writer {
   private onMessage(slot: WorkerSlot, message: FromWorker): void {
     switch (message.type) {
       case 'done':
-        this.settle(slot, message.seq, message.lane);
+        this.settle(slot, message.seq, message.lane, message.failed);
         break;
       case 'stats':
       case 'closed':
@@ -179,17 +191,23 @@ export class WritePool implements Writer {
     }
   }
 
-  /** One writer finished (or dropped) one worker's shard of write `seq`. */
-  private settle(slot: WorkerSlot, seq: number, lane: number): void {
+  /**
+   * One writer finished (or refused) one worker's shard of write `seq`; `failed` are the shard's series it could
+   * not store (indexes in the shard).
+   */
+  private settle(slot: WorkerSlot, seq: number, lane: number, failed?: readonly number[]): void {
     const shard = slot.shards.get(seq);
     if (!shard || shard.acked[lane]) return;
     shard.acked[lane] = true;
     this.queued[lane]! -= shard.points;
     if (!shard.acked.includes(false)) slot.shards.delete(seq);
     const write = this.pending.get(seq);
-    if (write && --write.remaining === 0) {
+    if (!write) return;
+    if (failed) for (const i of failed) write.failed.add(shard.origin[i]!);
+    if (--write.remaining === 0) {
       this.pending.delete(seq);
-      write.resolve();
+      const failedIndexes = [...write.failed].sort((a, b) => a - b);
+      write.resolve(failedIndexes.length === 0 ? {} : { retry: subsetBatch(write.batch, failedIndexes) });
       if (this.pending.size === 0) for (const done of this.drainWaiters.splice(0)) done();
     }
   }
@@ -240,11 +258,15 @@ export class WritePool implements Writer {
     return writer === undefined ? Math.max(...this.queued) : (this.queued[writer] ?? 0);
   }
 
-  /** Splits the batch by worker and hands each share over; resolves when every writer wrote or dropped it. */
-  write(batch: FlushBatch): Promise<void> {
+  /**
+   * Splits the batch by worker and hands each share over; resolves when every writer wrote or refused it, with the
+   * series some writer could not store (after its retries, or refused by a full queue, or held by a worker that
+   * died) handed back for a retry.
+   */
+  write(batch: FlushBatch): Promise<WriteOutcome> {
     if (this.closed) return Promise.reject(new Error(`write pool ${this.name} is closed`));
     const count = batch.names.length;
-    if (count === 0) return Promise.resolve();
+    if (count === 0) return Promise.resolve({});
     const workers = this.slots.length;
     const { ids, shards } = idsAndShards(batch.names, workers);
     const sizes = new Array<number>(workers).fill(0);
@@ -255,29 +277,40 @@ export class WritePool implements Writer {
       names: new Array<string>(size),
       ids: new BigInt64Array(size),
       stats: new Float64Array(size * STAT_STRIDE),
+      origin: new Int32Array(size),
       n: 0,
     }));
     for (let i = 0; i < count; i++) {
       const part = parts[shards[i]!]!;
       const j = part.n++;
+      part.origin[j] = i;
       part.names[j] = batch.names[i]!;
       part.ids[j] = ids[i]!;
       part.stats.set(batch.stats.subarray(i * STAT_STRIDE, (i + 1) * STAT_STRIDE), j * STAT_STRIDE);
     }
+    // A worker that died and is not replaced yet takes nothing: its share goes straight back for a retry.
+    const failed = new Set<number>();
     for (const [w, part] of parts.entries()) {
       if (part.n > 0 && this.slots[w]!.dead) {
         this.pointsLost.inc(part.n);
+        for (const i of part.origin) failed.add(i);
         part.n = 0;
       }
     }
-    return new Promise<void>((resolve) => {
+    return new Promise<WriteOutcome>((resolve) => {
       const holding = parts.filter((part) => part.n > 0).length;
-      if (holding === 0) return resolve();
-      this.pending.set(seq, { remaining: holding * lanes, resolve });
+      if (holding === 0)
+        return resolve({
+          retry: subsetBatch(
+            batch,
+            [...failed].sort((a, b) => a - b),
+          ),
+        });
+      this.pending.set(seq, { batch, remaining: holding * lanes, failed, resolve });
       parts.forEach((part, w) => {
         if (part.n === 0) return;
         const slot = this.slots[w]!;
-        slot.shards.set(seq, { points: part.n, acked: new Array<boolean>(lanes).fill(false) });
+        slot.shards.set(seq, { points: part.n, origin: part.origin, acked: new Array<boolean>(lanes).fill(false) });
         for (let lane = 0; lane < lanes; lane++) this.queued[lane]! += part.n;
         const message: ToWorker = {
           type: 'write',
