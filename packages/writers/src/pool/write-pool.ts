@@ -128,12 +128,12 @@ export class WritePool implements Writer {
       registry.counter(`write_pool_${key}_total`, WRITER_STATS[key], ['writer']);
     registry.counter(
       'write_pool_shards_dropped_total',
-      'Shards a writer dropped because its queue in a worker was full',
+      'Shards a writer refused because its queue in a worker was full (handed back to the writer sink for a retry)',
       ['writer'],
     );
     registry.counter(
       'write_pool_points_dropped_total',
-      'Points a writer dropped because its queue in a worker was full',
+      'Points a writer refused because its queue in a worker was full (handed back to the writer sink for a retry)',
       ['writer'],
     );
     const script = workerScriptPath();
