@@ -15,20 +15,27 @@ const root = new URL('../../', import.meta.url);
 
 interface Manifest {
   kind: string;
-  metadata: { name: string };
+  metadata: { name: string; labels?: Record<string, string> };
   data?: Record<string, string>;
   spec?: {
-    template?: { spec: PodSpec };
+    clusterIP?: string;
+    publishNotReadyAddresses?: boolean;
+    maxUnavailable?: number;
+    selector?: { matchLabels?: Record<string, string> } & Record<string, unknown>;
+    template?: { metadata: { labels: Record<string, string>; annotations?: Record<string, string> }; spec: PodSpec };
   };
 }
 interface Container {
   args: string[];
+  securityContext?: { readOnlyRootFilesystem?: boolean; allowPrivilegeEscalation?: boolean };
   env?: { name: string; value?: string }[];
   ports: { containerPort: number; protocol?: string }[];
   volumeMounts: { name: string; mountPath: string }[];
 }
 interface PodSpec {
   terminationGracePeriodSeconds?: number;
+  securityContext?: { runAsUser?: number; runAsNonRoot?: boolean; fsGroup?: number };
+  topologySpreadConstraints?: { topologyKey: string; labelSelector: { matchLabels: Record<string, string> } }[];
   containers: Container[];
   volumes: { name: string; configMap?: { name: string } }[];
 }
@@ -93,6 +100,55 @@ describe('Kubernetes manifests', () => {
     expect(exposed).toEqual(listening);
   });
 
+  for (const [file, kind, component, httpKey] of [
+    ['accumulator.yaml', 'StatefulSet', 'accumulator', 'accumulator'],
+    ['relay.yaml', 'Deployment', 'relay', 'relay'],
+  ] as const)
+    it(`${component} pods: non-root on a read-only root, spread over nodes, scraped, and covered by a PDB`, () => {
+      const all = manifests(file);
+      const workload = all.find((m) => m.kind === kind)!;
+      const template = workload.spec!.template!;
+      const labels = template.metadata.labels;
+      const spec = template.spec;
+      const container = spec.containers[0]!;
+      // The image runs as `node` (uid 1000, deploy/Dockerfile): the pod must run as it, and own its volume.
+      expect(readFileSync(new URL('deploy/Dockerfile', root), 'utf8')).toMatch(/^USER node$/m);
+      expect(spec.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000 });
+      if (component === 'accumulator') expect(spec.securityContext?.fsGroup).toBe(1000);
+      expect(container.securityContext).toMatchObject({
+        readOnlyRootFilesystem: true,
+        allowPrivilegeEscalation: false,
+      });
+      expect(spec.topologySpreadConstraints?.[0]?.topologyKey).toBe('kubernetes.io/hostname');
+      expect(spec.topologySpreadConstraints?.[0]?.labelSelector.matchLabels).toEqual(labels);
+      const pdb = all.find((m) => m.kind === 'PodDisruptionBudget');
+      expect(pdb?.spec?.maxUnavailable).toBe(1);
+      expect(pdb?.spec?.selector?.matchLabels).toEqual(labels);
+      // Prometheus scrapes /metrics on the port the program serves HTTP on.
+      const httpPort =
+        httpKey === 'accumulator'
+          ? readAccumulatorConfig(
+              new ConfigSource(
+                configMapToml('carillon-accumulator'),
+                podEnv(container, { POD_NAME: 'p', POD_NAMESPACE: 'n' }),
+              ),
+            ).node.http.listen!.port
+          : readRelayConfig(new ConfigSource(configMapToml('carillon-relay'), {})).http.listen!.port;
+      expect(template.metadata.annotations).toEqual({
+        'prometheus.io/scrape': 'true',
+        'prometheus.io/port': String(httpPort),
+        'prometheus.io/path': '/metrics',
+      });
+    });
+
+  it('the headless accumulator Service keeps a leaving (not ready) pod resolvable', () => {
+    const headless = manifests('accumulator.yaml').find(
+      (m) => m.kind === 'Service' && m.metadata.name === 'carillon-accumulator',
+    );
+    expect(headless?.spec?.clusterIP).toBe('None');
+    expect(headless?.spec?.publishNotReadyAddresses).toBe(true);
+  });
+
   it('relays and accumulators agree on the ring (times, Redis, propagation delay)', () => {
     const relay = configMapToml('carillon-relay');
     const accumulator = configMapToml('carillon-accumulator');
@@ -106,7 +162,12 @@ describe('docker-compose.yml', () => {
     merge: true,
   })[0]!.toJS({
     maxAliasCount: 100,
-  }) as { services: Record<string, { command?: string[]; environment?: Record<string, string> }> };
+  }) as {
+    services: Record<
+      string,
+      { command?: string[]; environment?: Record<string, string>; ports?: string[]; healthcheck?: { test: string[] } }
+    >;
+  };
 
   it('gives every accumulator and relay an environment its program accepts', () => {
     const accumulators = Object.entries(compose.services).filter(([name]) => name.startsWith('acc-'));
@@ -119,5 +180,26 @@ describe('docker-compose.yml', () => {
     }
     for (const [, service] of relays)
       expect(() => readRelayConfig(new ConfigSource({}, service.environment ?? {}))).not.toThrow();
+  });
+
+  it('publishes every relay listener and checks every program on its own /healthz', () => {
+    const relay = compose.services['relay-a']!;
+    const config = readRelayConfig(new ConfigSource({}, relay.environment ?? {}));
+    const published = (relay.ports ?? []).map((p) => (p.includes('/') ? p : `${p}/tcp`)).sort();
+    const listening = [
+      `${config.graphite.tcp!.port}:${config.graphite.tcp!.port}/tcp`,
+      `${config.graphite.udp!.port}:${config.graphite.udp!.port}/udp`,
+      `${config.statsd.udp!.port}:${config.statsd.udp!.port}/udp`,
+      `${config.statsd.tcp!.port}:${config.statsd.tcp!.port}/tcp`,
+      `${config.http.listen!.port}:${config.http.listen!.port}/tcp`,
+    ].sort();
+    expect(published).toEqual(listening);
+    for (const [name, service] of Object.entries(compose.services)) {
+      if (!name.startsWith('acc-') && !name.startsWith('relay-')) continue;
+      const port = name.startsWith('acc-')
+        ? readAccumulatorConfig(new ConfigSource({}, service.environment ?? {})).node.http.listen!.port
+        : readRelayConfig(new ConfigSource({}, service.environment ?? {})).http.listen!.port;
+      expect(service.healthcheck?.test.join(' '), name).toContain(`127.0.0.1:${port}/healthz`);
+    }
   });
 });
