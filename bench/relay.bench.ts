@@ -140,6 +140,7 @@ async function benchCarillon(chunks: Buffer[]): Promise<Measured | { error: stri
     'graphite.udp_listen=',
     '--set',
     'statsd.tcp_listen=',
+    'pickle.tcp_listen=',
     '--set',
     'statsd.udp_listen=',
     '--set',

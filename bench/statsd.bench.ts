@@ -185,6 +185,7 @@ export default async function run(): Promise<BenchRow[]> {
         'log_level = "info"',
         `[http]\nlisten = "127.0.0.1:${httpPort}"`,
         '[graphite]\ntcp_listen = ""\nudp_listen = ""',
+        '[pickle]\ntcp_listen = ""',
         `[statsd]\ntcp_listen = ""\nudp_listen = "127.0.0.1:${carillonUdp}"`,
       ].join('\n'),
     );

@@ -33,7 +33,13 @@ export function cassandraProgramArgs(
       `graphite.tcp_listen=127.0.0.1:${ports.graphite}`,
       'graphite.udp_listen=',
     ],
-    ...[`statsd.udp_listen=127.0.0.1:${ports.statsd}`, 'statsd.tcp_listen=', 'aggregator.grace=1s', 'log_level=info'],
+    ...[
+      `statsd.udp_listen=127.0.0.1:${ports.statsd}`,
+      'statsd.tcp_listen=',
+      'pickle.tcp_listen=',
+      'aggregator.grace=1s',
+      'log_level=info',
+    ],
     ...settings,
   ].flatMap((setting) => ['--set', setting]);
 }

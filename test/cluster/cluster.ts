@@ -131,6 +131,7 @@ export async function startRelay(cluster: ClusterOptions): Promise<Relay> {
     'graphite.tcp_listen': `127.0.0.1:${graphitePort}`,
     'graphite.udp_listen': '',
     'statsd.tcp_listen': `127.0.0.1:${statsdPort}`,
+    'pickle.tcp_listen': '',
     'statsd.udp_listen': '',
     'http.listen': `127.0.0.1:${httpPort}`,
     ...ringSource(cluster),

@@ -48,6 +48,8 @@ describe('carillon all-in-one', () => {
       '--set',
       'statsd.tcp_listen=',
       '--set',
+      'pickle.tcp_listen=',
+      '--set',
       'times=2s:1h,10s:1d',
       '--set',
       'aggregator.grace=1s',

@@ -45,6 +45,8 @@ export async function startCarillon(
     '[graphite]',
     'tcp_listen = ""',
     'udp_listen = ""',
+    '[pickle]',
+    'tcp_listen = ""',
     '[statsd]',
     'tcp_listen = ""',
     `udp_listen = "127.0.0.1:${udpPort}"`,

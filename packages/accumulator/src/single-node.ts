@@ -1,9 +1,9 @@
 /**
- * Single-node carillon (`npm start`): one aggregating node fed by its own Graphite and StatsD listeners.
+ * Single-node carillon (`npm start`): one aggregating node fed by its own Graphite, pickle and StatsD listeners.
  * `stop()` closes the listeners, then flushes every open window and closes the node.
  */
 import { MetricsRegistry, type Logger } from '@carillon/core';
-import { startLineListeners, type Listener } from '@carillon/protocols';
+import { LineCounters, startLineListeners, startPickleListener, type Listener } from '@carillon/protocols';
 import { AccumulatorNode } from './node.js';
 import type { AllInOneConfig } from './single-node-config.js';
 
@@ -19,8 +19,10 @@ export class SingleNode {
     const node = await AccumulatorNode.start(config.node, logger, registry);
     const { ingest } = node;
     const graphite = await startLineListeners(config.graphite, ingest.graphiteCounters, ingest.graphiteLine, logger);
+    const pickleCounters = new LineCounters(registry, 'pickle');
+    const pickle = await startPickleListener(config.pickle, pickleCounters, ingest.graphiteLine, logger);
     const statsd = await startLineListeners(config.statsd, ingest.statsdCounters, ingest.statsdLine, logger);
-    const listeners = [graphite.tcp, graphite.udp, statsd.tcp, statsd.udp].filter((l): l is Listener => !!l);
+    const listeners = [graphite.tcp, graphite.udp, pickle, statsd.tcp, statsd.udp].filter((l): l is Listener => !!l);
     logger.info(
       { resolutions: config.node.aggregator.resolutions.map((r) => r.name), store: config.node.store },
       'carillon started',

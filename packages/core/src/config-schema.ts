@@ -17,7 +17,8 @@ export type ConfigUnit =
   | 'relays'
   | 'operations'
   | 'virtual nodes'
-  | 'threads';
+  | 'threads'
+  | 'items';
 
 interface KeyCommon {
   /** The dotted key, as written in the file (`graphite.max_line_length`). */

@@ -7,3 +7,6 @@ export * from './lines.js';
 export * from './framing.js';
 export * from './listeners.js';
 export * from './listener-config.js';
+export * from './pickle.js';
+export * from './pickle-framing.js';
+export * from './pickle-listener.js';

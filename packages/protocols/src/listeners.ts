@@ -30,6 +30,15 @@ export interface TcpListenerOptions extends ListenerOptions {
   idleTimeoutMs?: number;
   /** Connections beyond this many are closed at once and counted as refused. Default 10 000. */
   maxConnections?: number;
+  /** How a connection's bytes become lines: newline framing (LineSplitter) unless given (the pickle framer). */
+  framer?: (onLine: LineHandler) => StreamFramer;
+}
+
+/** What turns a TCP stream into lines; one per connection. */
+export interface StreamFramer {
+  push(chunk: Buffer): void;
+  /** The client finished sending. */
+  end(): void;
 }
 
 export interface UdpListenerOptions extends ListenerOptions {
@@ -97,7 +106,9 @@ export function listenTcp(options: TcpListenerOptions, onLine: LineHandler): Pro
     sockets.add(socket);
     metrics.connections.inc();
     metrics.active.inc();
-    const splitter = new LineSplitter(maxLineLength, onLine, rejectLine);
+    const splitter: StreamFramer = options.framer
+      ? options.framer(onLine)
+      : new LineSplitter(maxLineLength, onLine, rejectLine);
     socket.setNoDelay(true);
     socket.setTimeout(idleTimeoutMs, () => {
       metrics.idleTimeouts.inc();

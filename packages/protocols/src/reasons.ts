@@ -13,7 +13,9 @@ import type { CounterChild, MetricsRegistry } from '@carillon/core';
  * - `nan_value`: the value `nan` (Graphite drops these too, but here they are counted).
  * - `invalid_timestamp`: not a number, negative other than -1, or past 2^32-1 (catches milliseconds).
  * - `unknown_type`: a StatsD type other than c, g, ms, h, d, s.
- * - `invalid_sample_rate`: a StatsD `@rate` that is not a number in (0, 1].
+ * - `invalid_sample_rate`: a StatsD `@rate` that is not a number in (0, 1] with a finite reciprocal.
+ * - `invalid_pickle`: a pickle frame refused whole (pickle_frames_rejected_total has the detailed reason: an
+ *   unsafe opcode, a malformed pickle, not a metric list, too many items, too large, cut short).
  */
 export const REJECT_REASONS = [
   'line_too_long',
@@ -25,6 +27,7 @@ export const REJECT_REASONS = [
   'invalid_timestamp',
   'unknown_type',
   'invalid_sample_rate',
+  'invalid_pickle',
 ] as const;
 
 export type RejectReason = (typeof REJECT_REASONS)[number];

@@ -14,7 +14,10 @@ import {
 } from '@carillon/core';
 import {
   GRAPHITE_LISTENER_KEYS,
+  PICKLE_LISTENER_KEYS,
   readLineListenerConfig,
+  readPickleListenerConfig,
+  type PickleListenerConfig,
   STATSD_LISTENER_KEYS,
   type LineListenerConfig,
 } from '@carillon/protocols';
@@ -31,6 +34,7 @@ export const RELAY_HTTP_LISTEN_KEY = configKey.listen({
 export const RELAY_SCHEMA = configSchema(
   [TIMES_KEY, LOG_LEVEL_KEY],
   GRAPHITE_LISTENER_KEYS,
+  PICKLE_LISTENER_KEYS,
   STATSD_LISTENER_KEYS,
   RING_KEYS,
   LINK_KEYS,
@@ -40,6 +44,8 @@ export const RELAY_SCHEMA = configSchema(
 export interface RelayConfig {
   logLevel: LogLevel;
   graphite: LineListenerConfig;
+  /** carbon's pickle receiver; its points are routed as Graphite lines. */
+  pickle: PickleListenerConfig;
   statsd: LineListenerConfig;
   /**
    * Membership (Redis or the static list) and placement. `ring.placement = "statsd-proxy"` places StatsD keys as
@@ -59,6 +65,7 @@ export function readRelayConfig(source: ConfigSource): RelayConfig {
   const config: RelayConfig = {
     logLevel: source.read(LOG_LEVEL_KEY),
     graphite,
+    pickle: readPickleListenerConfig(source),
     statsd,
     ring: readRingConfig(source),
     ringStepSeconds: ringStepOf(resolutions),

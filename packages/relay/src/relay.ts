@@ -5,7 +5,7 @@
  */
 import type { Server } from 'node:http';
 import { MetricsRegistry, type Logger } from '@carillon/core';
-import { startLineListeners, type Listener } from '@carillon/protocols';
+import { LineCounters, startLineListeners, startPickleListener, type Listener } from '@carillon/protocols';
 import { Placement, createMembership, type Membership } from '@carillon/ring';
 import { newRelayId } from '@carillon/transport';
 import type { RelayConfig } from './config.js';
@@ -16,6 +16,7 @@ import { LinkPool } from './link-pool.js';
 export interface RelayPorts {
   graphiteTcp?: number;
   graphiteUdp?: number;
+  pickleTcp?: number;
   statsdTcp?: number;
   statsdUdp?: number;
   http?: number;
@@ -51,10 +52,17 @@ export class Relay {
 
     const graphite = await startLineListeners(config.graphite, router.graphiteCounters, router.graphiteLine, logger);
     const statsd = await startLineListeners(config.statsd, router.statsdCounters, router.statsdLine, logger);
-    const listeners = [graphite.tcp, graphite.udp, statsd.tcp, statsd.udp].filter((l): l is Listener => !!l);
+    const pickle = await startPickleListener(
+      config.pickle,
+      new LineCounters(metrics, 'pickle'),
+      router.graphiteLine,
+      logger,
+    );
+    const listeners = [graphite.tcp, graphite.udp, pickle, statsd.tcp, statsd.udp].filter((l): l is Listener => !!l);
     const ports: RelayPorts = {
       graphiteTcp: graphite.tcp?.port,
       graphiteUdp: graphite.udp?.port,
+      pickleTcp: pickle?.port,
       statsdTcp: statsd.tcp?.port,
       statsdUdp: statsd.udp?.port,
     };

@@ -9,6 +9,7 @@ import { LineRouter, LinkPool, Relay, readRelayConfig, type RelayConfig } from '
 import { RecordingHandler } from '../../../test/support/recording.js';
 import { proxyRing } from '../../../test/support/proxy-ring.js';
 import { waitFor } from '../../../test/support/wait.js';
+import { pickleFrame } from '../../../test/support/pickle-frames.js';
 
 const logger = createLogger('relay-test', 'silent');
 const cleanups: (() => Promise<void>)[] = [];
@@ -49,6 +50,7 @@ describe('relay', () => {
         ['graphite.tcp_listen', '127.0.0.1:0'],
         ['graphite.udp_listen', ''],
         ['statsd.tcp_listen', ''],
+        ['pickle.tcp_listen', ''],
         ['statsd.udp_listen', '127.0.0.1:0'],
         ['http.listen', '127.0.0.1:0'],
         ['link.max_batch_delay', '20ms'],
@@ -152,6 +154,7 @@ describe('relay', () => {
         ['graphite.tcp_listen', ''],
         ['graphite.udp_listen', ''],
         ['statsd.tcp_listen', ''],
+        ['pickle.tcp_listen', ''],
         ['statsd.udp_listen', '127.0.0.1:0'],
         ['http.listen', ''],
         ['link.max_batch_delay', '20ms'],
@@ -267,6 +270,52 @@ describe('relay', () => {
           owners.add(acc.id);
         }
     expect(owners.size).toBe(2);
+  });
+
+  it('routes the points of pickle frames as Graphite lines to their owners, and counts a refused frame', async () => {
+    const accs = await accumulators(['pk-a', 'pk-b']);
+    const source = new ConfigSource(
+      {},
+      {},
+      new Map([
+        ['accumulators', accs.map((a) => `${a.id}=127.0.0.1:${a.server.port}`).join(',')],
+        ['graphite.tcp_listen', ''],
+        ['graphite.udp_listen', ''],
+        ['statsd.tcp_listen', ''],
+        ['statsd.udp_listen', ''],
+        ['pickle.tcp_listen', '127.0.0.1:0'],
+        ['http.listen', ''],
+        ['link.max_batch_delay', '20ms'],
+      ]),
+    );
+    const config = readRelayConfig(source);
+    const registry = new MetricsRegistry();
+    const relay = await Relay.start(config, logger, registry);
+    cleanups.push(() => relay.stop());
+    const now = Math.floor(Date.now() / 1000);
+    const points = Array.from({ length: 200 }, (_, i) => ({ path: `pk.host${i % 9}.m${i}`, timestamp: now, value: i }));
+    const bad = Buffer.from("cos\nsystem\n(S'x'\ntR.", 'latin1');
+    const stream = Buffer.concat([
+      pickleFrame(points.slice(0, 120)),
+      Buffer.concat([Buffer.from([0, 0, 0, bad.length]), bad]),
+      pickleFrame(points.slice(120)),
+    ]);
+    await new Promise<void>((resolve, reject) => {
+      const socket = createConnection(relay.ports.pickleTcp!, '127.0.0.1', () => socket.end(stream, () => resolve()));
+      socket.on('error', reject);
+    });
+    const lines = (): string[] => accs.flatMap((a) => a.handler.lines());
+    await waitFor('every pickled point', () => lines().length === points.length);
+    const schedule = RingSchedule.fixed(
+      accs.map((a) => ({ id: a.id, address: `127.0.0.1:${a.server.port}` })),
+      { replicas: config.ring.replicas },
+    );
+    for (const acc of accs)
+      for (const line of acc.handler.lines())
+        expect(schedule.ownerFor(murmur3String(line.split(' ')[0]!), now)?.id).toBe(acc.id);
+    expect(lines().sort()).toEqual(points.map((p) => `${p.path} ${p.value} ${p.timestamp}`).sort());
+    expect(registry.value('lines_rejected_total', 'pickle', 'invalid_pickle')).toBe(1);
+    expect(registry.value('pickle_frames_rejected_total', 'unsafe_opcode')).toBe(1);
   });
 });
 

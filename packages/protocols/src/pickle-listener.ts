@@ -1,0 +1,106 @@
+/**
+ * The `[pickle]` receiver (carbon's port 2004) for every program with listeners: its keys, and the TCP listener
+ * whose connections are framed by PickleFramer. Each point reaches `onLine` as a Graphite plaintext line, so the
+ * caller passes its Graphite line handler; a refused frame counts once as a `pickle` line rejected as
+ * invalid_pickle, and by its detailed reason in pickle_frames_rejected_total.
+ */
+import {
+  configKey,
+  formatDurationMs,
+  readSection,
+  type ConfigSource,
+  type CounterChild,
+  type ListenAddress,
+  type Logger,
+} from '@carillon/core';
+import type { LineHandler } from './lines.js';
+import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS, listenTcp, type Listener } from './listeners.js';
+import {
+  DEFAULT_PICKLE_LIMITS,
+  PICKLE_FRAME_REJECT_REASONS,
+  PickleFramer,
+  type PickleFrameRejectReason,
+} from './pickle-framing.js';
+import { LineCounters } from './reasons.js';
+
+export interface PickleListenerConfig {
+  tcp: ListenAddress | null;
+  maxFrameBytes: number;
+  maxItems: number;
+  maxConnections: number;
+  idleTimeoutMs: number;
+}
+
+export const PICKLE_LISTENER_KEYS = {
+  tcp: configKey.listen({
+    key: 'pickle.tcp_listen',
+    default: ':2004',
+    description: 'carbon\'s pickle protocol over TCP: host:port, :port, or "" to disable',
+  }),
+  maxFrameBytes: configKey.integer({
+    key: 'pickle.max_frame_bytes',
+    default: DEFAULT_PICKLE_LIMITS.maxFrameBytes,
+    min: 64,
+    max: 256 << 20,
+    unit: 'bytes',
+    description: 'longer frames are skipped unread and refused (counted)',
+  }),
+  maxItems: configKey.integer({
+    key: 'pickle.max_items',
+    default: DEFAULT_PICKLE_LIMITS.maxItems,
+    min: 1,
+    unit: 'items',
+    description: 'list and tuple elements one frame may hold; more refuse the frame (counted)',
+  }),
+  maxConnections: configKey.integer({
+    key: 'pickle.max_connections',
+    default: DEFAULT_MAX_CONNECTIONS,
+    min: 1,
+    unit: 'connections',
+    description: 'TCP connections beyond it are refused (counted)',
+  }),
+  idleTimeoutMs: configKey.duration({
+    key: 'pickle.idle_timeout',
+    default: formatDurationMs(DEFAULT_IDLE_TIMEOUT_MS),
+    readAs: 'milliseconds',
+    description: 'silent TCP connections are closed after this',
+  }),
+} as const;
+
+export function readPickleListenerConfig(source: ConfigSource): PickleListenerConfig {
+  return readSection(source, PICKLE_LISTENER_KEYS);
+}
+
+/** Starts the pickle listener, or nothing when `pickle.tcp_listen` is "". */
+export async function startPickleListener(
+  config: PickleListenerConfig,
+  lines: LineCounters,
+  onGraphiteLine: LineHandler,
+  logger?: Logger,
+): Promise<Listener | undefined> {
+  if (!config.tcp) return undefined;
+  const frames = lines.registry.counter('pickle_frames_rejected_total', 'Pickle frames refused whole, by reason', [
+    'reason',
+  ]);
+  const byReason = Object.fromEntries(PICKLE_FRAME_REJECT_REASONS.map((r) => [r, frames.labels(r)])) as Record<
+    PickleFrameRejectReason,
+    CounterChild
+  >;
+  const reject = (reason: PickleFrameRejectReason): void => {
+    byReason[reason].value++;
+    lines.reject('invalid_pickle');
+  };
+  const limits = { maxFrameBytes: config.maxFrameBytes, maxItems: config.maxItems };
+  const listener = await listenTcp(
+    {
+      ...config.tcp,
+      lines,
+      maxConnections: config.maxConnections,
+      idleTimeoutMs: config.idleTimeoutMs,
+      framer: (onLine) => new PickleFramer(limits, onLine, reject),
+    },
+    onGraphiteLine,
+  );
+  logger?.info({ protocol: 'pickle', transport: 'tcp', host: listener.host, port: listener.port }, 'listening');
+  return listener;
+}
