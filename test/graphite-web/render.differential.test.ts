@@ -1,0 +1,71 @@
+/**
+ * The differential test: graphite-web 1.1.8 and carillon serve the same whisper files, get the same /render
+ * requests, and every answer is compared (names, tags, timestamps, values; see compare.ts for the float rule).
+ * Each request carries graphite-web's `now` parameter, so both read the files at the same fixed time.
+ * Deliberate differences are listed in docs/GRAPHITE.md; none is hidden here.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCarillon, type Carillon } from './carillon.js';
+import { renderDifferences, type JsonSeries } from './compare.js';
+import { GraphiteWeb, writeFixture } from './graphite-web.js';
+import { RANGES, TARGETS, OPTIONS } from './targets.js';
+
+/** 2026-01-01 00:00:05 UTC: 5 s past a step boundary, so "now" is never aligned by accident. */
+export const NOW = 1_767_225_605;
+
+const dir = mkdtempSync(join(tmpdir(), 'carillon-graphite-web-'));
+let graphiteWeb: GraphiteWeb;
+let carillon: Carillon;
+
+beforeAll(async () => {
+  writeFixture(join(dir, 'whisper'), NOW);
+  graphiteWeb = await GraphiteWeb.start(join(dir, 'whisper'), join(dir, 'graphite-web'));
+  carillon = await startCarillon(join(dir, 'whisper'), NOW);
+}, 120_000);
+
+afterAll(async () => {
+  await carillon?.stop();
+  await graphiteWeb?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function renderPath(params: Record<string, string | string[]>): string {
+  const query = new URLSearchParams({ now: String(NOW) });
+  for (const [key, value] of Object.entries(params))
+    for (const item of Array.isArray(value) ? value : [value]) query.append(key, item);
+  if (!query.has('format')) query.set('format', 'json');
+  return `/render?${query.toString()}`;
+}
+
+async function compareRender(params: Record<string, string | string[]>): Promise<void> {
+  const path = renderPath(params);
+  const [expected, actual] = await Promise.all([graphiteWeb.get(path), carillon.get(path)]);
+  const context = `${decodeURIComponent(path)}\n  graphite-web ${expected.status}: ${expected.body.toString().slice(0, 300)}`;
+  if (expected.status !== 200) {
+    // graphite-web refuses it: carillon must refuse it too, as a client error
+    expect(actual.status, context).toBeGreaterThanOrEqual(400);
+    expect(actual.status, context).toBeLessThan(500);
+    return;
+  }
+  expect(actual.status, `${context}\n  carillon: ${actual.body.toString().slice(0, 300)}`).toBe(200);
+  const differences = renderDifferences(
+    JSON.parse(expected.body.toString('utf8')) as JsonSeries[],
+    JSON.parse(actual.body.toString('utf8')) as JsonSeries[],
+  );
+  expect(differences, context).toEqual([]);
+}
+
+describe('render: carillon against graphite-web 1.1.8 over the same whisper files', () => {
+  describe.each(RANGES)('from=$from until=$until', (range) => {
+    it.each(TARGETS)('%s', async (target) => {
+      await compareRender({ target, ...range });
+    });
+  });
+
+  it.each(OPTIONS)('$name', async ({ params }) => {
+    await compareRender(params);
+  });
+});
