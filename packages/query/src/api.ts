@@ -9,18 +9,13 @@ import {
   type Resolution,
   type SeriesReader,
 } from '@carillon/core';
-import { graphiteDatapoints } from './consolidation.js';
 import { QueryError } from './errors.js';
 import { splitPathQuery } from './glob.js';
-import {
-  describeFunctions,
-  evaluateTarget,
-  RENDER_FUNCTIONS,
-  RenderContext,
-  type RenderedSeries,
-} from './render-functions.js';
+import { describeFunctions, evaluateTarget, RENDER_FUNCTIONS } from './functions/index.js';
+import { RenderContext } from './render-context.js';
+import { csvBody, jsonBody, msgpackBody, pickleBody, rawBody, type RenderBody } from './render-output.js';
+import type { Series } from './series.js';
 import { readRequestParams } from './request-params.js';
-import { fetchWindow } from './series-fetch.js';
 import { indexFinder, type SeriesFinder } from './series-finder.js';
 import type { FoundNode, SeriesIndex } from './series-index.js';
 import { parseTagQuery } from './tag-expression.js';
@@ -77,6 +72,8 @@ export interface GraphiteApiDeps {
   limits?: Partial<QueryLimits>;
   logger?: Logger;
 }
+
+const RENDER_FORMATS = new Set(['json', 'csv', 'raw', 'pickle', 'msgpack']);
 
 /** What graphite-web reports at /version; Grafana reads it to pick its Graphite dialect. */
 export const GRAPHITE_VERSION = '1.1.10';
@@ -140,43 +137,61 @@ export function createGraphiteApi(deps: GraphiteApiDeps): GraphiteApiHandler {
   }
 
   async function render(params: URLSearchParams, res: ServerResponse): Promise<void> {
-    const targets = params.getAll('target').filter((t) => t.trim().length > 0);
+    // graphite-web reads target=, or target[]= as jQuery and PHP send it
+    const given = params.getAll('target').length > 0 ? params.getAll('target') : params.getAll('target[]');
+    const targets = given.filter((t) => t.trim().length > 0);
     if (targets.length > limits.maxTargets)
       throw new QueryError(`${targets.length} targets is more than the limit of ${limits.maxTargets}`);
-    const format = params.get('format') ?? 'json';
-    if (format !== 'json' && format !== 'raw' && format !== 'csv')
-      throw new QueryError(`unsupported render format "${format}": use json, raw or csv`);
-    const maxDataPoints = optionalPositiveInteger(params, 'maxDataPoints');
+    let format = params.has('pickle') ? 'pickle' : params.has('rawData') ? 'raw' : 'json';
+    if (params.has('format')) format = params.get('format')!;
+    if (!RENDER_FORMATS.has(format))
+      throw new QueryError(`unsupported render format "${format}": use ${[...RENDER_FORMATS].join(', ')}`);
+    // graphite-web ignores a maxDataPoints that is not all digits
+    const maxDataPointsText = params.get('maxDataPoints');
+    const maxDataPoints = maxDataPointsText && /^\d+$/.test(maxDataPointsText) ? Number(maxDataPointsText) : undefined;
+    if (maxDataPoints === 0) throw new QueryError('parameter "maxDataPoints" must be a positive integer');
+    const xFilesFactor = params.has('xFilesFactor') ? Number(params.get('xFilesFactor')) : 0;
+    if (!Number.isFinite(xFilesFactor)) throw new QueryError('parameter "xFilesFactor" must be a number');
 
-    const current = now();
-    const untilParsed = parseTimeSpec(params.get('until') ?? 'now', current);
+    const wallClock = now();
+    const current = params.has('now') ? parseTimeSpec(params.get('now')!, wallClock) : wallClock;
+    const untilParsed = params.has('until') ? parseTimeSpec(params.get('until')!, current) : current;
     const fromParsed = parseTimeSpec(params.get('from') ?? '-1d', current);
     const from = Math.min(fromParsed, untilParsed);
     const until = Math.max(fromParsed, untilParsed);
-    if (from === until) throw new QueryError('empty time range: from and until are the same time');
+    if (from === until) throw new QueryError('invalid empty time range: from and until are the same time');
 
-    const window = fetchWindow(deps.resolutions, from, until, current);
-    const context = new RenderContext(index, sources, window, {
-      maxSeries: limits.maxSeriesPerRender,
-      maxPoints: limits.maxPointsPerRender,
-      fetchConcurrency: limits.fetchConcurrency,
-    });
-    const series: RenderedSeries[] = [];
+    const context = new RenderContext(
+      {
+        finder: index,
+        sources,
+        resolutions: deps.resolutions,
+        limits: {
+          maxSeries: limits.maxSeriesPerRender,
+          maxPoints: limits.maxPointsPerRender,
+          fetchConcurrency: limits.fetchConcurrency,
+        },
+      },
+      from,
+      until,
+      current,
+      xFilesFactor,
+    );
+    const series: Series[] = [];
     for (const target of targets) series.push(...(await evaluateTarget(parseTarget(target), context)));
 
-    if (format === 'raw') return sendText(res, 'text/plain', rawText(series));
-    if (format === 'csv') return sendText(res, 'text/csv', csvText(series));
-    const noNullPoints = params.has('noNullPoints') && params.get('noNullPoints') !== 'false';
-    const body = [];
-    for (const s of series) {
-      let datapoints = graphiteDatapoints(s, window.end - window.start, maxDataPoints);
-      if (noNullPoints) {
-        datapoints = datapoints.filter(([v]) => v !== null);
-        if (datapoints.length === 0) continue;
-      }
-      body.push({ target: s.name, tags: s.tags, datapoints });
-    }
-    sendJson(res, 200, body);
+    let answer: RenderBody;
+    if (format === 'raw') answer = rawBody(series);
+    else if (format === 'csv') answer = csvBody(series);
+    else if (format === 'pickle') answer = pickleBody(series);
+    else if (format === 'msgpack') answer = msgpackBody(series);
+    else
+      answer = jsonBody(series, {
+        maxDataPoints,
+        noNullPoints: params.has('noNullPoints'),
+        jsonp: params.has('format') && params.has('jsonp') ? params.get('jsonp')! : undefined,
+      });
+    sendBody(res, answer);
   }
 
   async function tagList(params: URLSearchParams, res: ServerResponse): Promise<void> {
@@ -386,32 +401,13 @@ function completerJson(nodes: readonly FoundNode[], wildcards: boolean): object 
   return { metrics };
 }
 
-function rawText(series: readonly RenderedSeries[]): string {
-  return series
-    .map(
-      (s) =>
-        `${s.name},${s.start},${s.end},${s.step}|${s.values.map((v) => (v === null ? 'None' : String(v))).join(',')}\n`,
-    )
-    .join('');
-}
-
-function csvField(text: string): string {
-  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-}
-
-function csvText(series: readonly RenderedSeries[]): string {
-  const lines: string[] = [];
-  for (const s of series) {
-    const name = csvField(s.name);
-    s.values.forEach((v, i) => {
-      const time = new Date((s.start + i * s.step) * 1000).toISOString().replace('T', ' ').slice(0, 19);
-      lines.push(`${name},${time},${v === null ? '' : v}\r\n`);
-    });
-  }
-  return lines.join('');
-}
-
 function sendText(res: ServerResponse, contentType: string, text: string): void {
   res.writeHead(200, { 'content-type': `${contentType}; charset=utf-8`, 'content-length': Buffer.byteLength(text) });
   res.end(text);
+}
+
+function sendBody(res: ServerResponse, answer: RenderBody): void {
+  if (typeof answer.body === 'string') return sendText(res, answer.contentType, answer.body);
+  res.writeHead(200, { 'content-type': answer.contentType, 'content-length': answer.body.length });
+  res.end(answer.body);
 }

@@ -1,0 +1,177 @@
+/** graphite-web's Filter Series and Filter Data groups. */
+import { QueryError } from '../errors.js';
+import type { Series } from '../series.js';
+import { pythonRegExp } from './common.js';
+import { pyG } from './python-format.js';
+import type { ParamSpec, RenderFunction } from './registry.js';
+import { AGG_FUNC_NAMES, getAggFunc, type AggFunc } from './safe.js';
+import { consolidatedValues } from '../consolidation.js';
+
+const SERIES_LIST: ParamSpec = { name: 'seriesList', type: 'seriesList', required: true };
+const N: ParamSpec = { name: 'n', type: 'integer', required: true };
+
+/** keyFunc: the aggregate of a series' values, -inf when it has none. */
+export function keyOf(fn: AggFunc): (s: Series) => number {
+  return (s) => fn(consolidatedValues(s)) ?? -Infinity;
+}
+
+/** Python's stable list.sort(key=..., reverse=...): equal keys keep their order either way. */
+export function sortByKey(list: Series[], key: (s: Series) => number, reverse: boolean): Series[] {
+  const keyed = list.map((s) => ({ s, k: key(s) }));
+  keyed.sort((a, b) => (reverse ? (b.k > a.k ? 1 : b.k < a.k ? -1 : 0) : a.k < b.k ? -1 : a.k > b.k ? 1 : 0));
+  return keyed.map(({ s }) => s);
+}
+
+function highest(list: Series[], n: number, func: string): Series[] {
+  return sortByKey(list, keyOf(getAggFunc(func)), true).slice(0, Math.max(n, 0));
+}
+
+function lowest(list: Series[], n: number, func: string): Series[] {
+  return sortByKey(list, keyOf(getAggFunc(func)), false).slice(0, Math.max(n, 0));
+}
+
+const OPERATORS: Record<string, (value: number | null, threshold: number) => boolean> = {
+  '!=': (v, t) => v === null || v !== t,
+  '<': (v, t) => v === null || v < t,
+  '<=': (v, t) => v === null || v <= t,
+  '=': (v, t) => v !== null && v === t,
+  '>': (v, t) => v !== null && v > t,
+  '>=': (v, t) => v !== null && v >= t,
+};
+
+export const FILTER_FUNCTIONS: RenderFunction[] = [
+  {
+    name: 'highest',
+    group: 'Filter Series',
+    description:
+      'Takes one metric or a wildcard seriesList followed by an integer N and an aggregation function. Out of all metrics passed, draws only the N metrics with the highest aggregated value.',
+    params: [SERIES_LIST, N, { name: 'func', type: 'aggFunc', default: 'average', options: AGG_FUNC_NAMES }],
+    run: (_context, args) => highest(args.series('seriesList'), args.integer('n'), args.string('func', 'average')),
+  },
+  {
+    name: 'lowest',
+    group: 'Filter Series',
+    description:
+      'Takes one metric or a wildcard seriesList followed by an integer N and an aggregation function. Out of all metrics passed, draws only the N metrics with the lowest aggregated value.',
+    params: [SERIES_LIST, N, { name: 'func', type: 'aggFunc', default: 'average', options: AGG_FUNC_NAMES }],
+    run: (_context, args) => lowest(args.series('seriesList'), args.integer('n'), args.string('func', 'average')),
+  },
+  {
+    name: 'highestCurrent',
+    group: 'Filter Series',
+    description:
+      'Takes one metric or a wildcard seriesList followed by an integer N. Out of all metrics passed, draws only the N metrics with the highest value at the end of the time period specified.',
+    params: [SERIES_LIST, N],
+    run: (_context, args) => highest(args.series('seriesList'), args.integer('n'), 'current'),
+  },
+  {
+    name: 'highestMax',
+    group: 'Filter Series',
+    description:
+      'Takes one metric or a wildcard seriesList followed by an integer N. Out of all metrics passed, draws only the N metrics with the highest maximum value in the time period specified.',
+    params: [SERIES_LIST, N],
+    run: (_context, args) => highest(args.series('seriesList'), args.integer('n'), 'max'),
+  },
+  {
+    name: 'highestAverage',
+    group: 'Filter Series',
+    description:
+      'Takes one metric or a wildcard seriesList followed by an integer N. Out of all metrics passed, draws only the top N metrics with the highest average value for the time period specified.',
+    params: [SERIES_LIST, N],
+    run: (_context, args) => highest(args.series('seriesList'), args.integer('n'), 'average'),
+  },
+  {
+    name: 'lowestCurrent',
+    group: 'Filter Series',
+    description:
+      'Takes one metric or a wildcard seriesList followed by an integer N. Out of all metrics passed, draws only the N metrics with the lowest value at the end of the time period specified.',
+    params: [SERIES_LIST, N],
+    run: (_context, args) => lowest(args.series('seriesList'), args.integer('n'), 'current'),
+  },
+  {
+    name: 'lowestAverage',
+    group: 'Filter Series',
+    description:
+      'Takes one metric or a wildcard seriesList followed by an integer N. Out of all metrics passed, draws only the bottom N metrics with the lowest average value for the time period specified.',
+    params: [SERIES_LIST, N],
+    run: (_context, args) => lowest(args.series('seriesList'), args.integer('n'), 'average'),
+  },
+  {
+    name: 'limit',
+    group: 'Filter Series',
+    description: 'Takes one metric or a wildcard seriesList followed by an integer N. Only draw the first N metrics.',
+    params: [SERIES_LIST, N],
+    run(_context, args) {
+      const n = args.integer('n');
+      const list = args.series('seriesList');
+      return list.slice(0, n < 0 ? Math.max(list.length + n, 0) : n);
+    },
+  },
+  {
+    name: 'exclude',
+    group: 'Filter Series',
+    description:
+      'Takes a metric or a wildcard seriesList, followed by a regular expression in double quotes. Excludes metrics that match the regular expression.',
+    params: [SERIES_LIST, { name: 'pattern', type: 'string', required: true }],
+    run(_context, args) {
+      const regex = pythonRegExp(args.string('pattern'));
+      return args.series('seriesList').filter((s) => !regex.test(s.name));
+    },
+  },
+  {
+    name: 'grep',
+    group: 'Filter Series',
+    description:
+      'Takes a metric or a wildcard seriesList, followed by a regular expression in double quotes. Excludes metrics that don’t match the regular expression.',
+    params: [SERIES_LIST, { name: 'pattern', type: 'string', required: true }],
+    run(_context, args) {
+      const regex = pythonRegExp(args.string('pattern'));
+      return args.series('seriesList').filter((s) => regex.test(s.name));
+    },
+  },
+  {
+    name: 'filterSeries',
+    group: 'Filter Series',
+    description:
+      'Takes one metric or a wildcard seriesList followed by a consolidation function, an operator and a threshold.',
+    params: [
+      SERIES_LIST,
+      { name: 'func', type: 'aggFunc', required: true, options: AGG_FUNC_NAMES },
+      { name: 'operator', type: 'string', required: true, options: Object.keys(OPERATORS) },
+      { name: 'threshold', type: 'float', required: true },
+    ],
+    run(_context, args) {
+      const fn = getAggFunc(args.string('func'));
+      const operator = OPERATORS[args.string('operator')];
+      if (!operator) throw new QueryError(`Unsupported operator: ${args.string('operator')}`);
+      const threshold = args.number('threshold');
+      return args.series('seriesList').filter((s) => operator(fn(consolidatedValues(s)), threshold));
+    },
+  },
+  {
+    name: 'removeBelowValue',
+    group: 'Filter Data',
+    description: 'Removes data below the given threshold from the series or list of series provided.',
+    params: [SERIES_LIST, { name: 'n', type: 'float', required: true }],
+    run(_context, args) {
+      const n = args.number('n');
+      return args.series('seriesList').map((s) => {
+        const name = `removeBelowValue(${s.name}, ${pyG(n)})`;
+        return { ...s, name, pathExpression: name, values: s.values.map((v) => (v === null || v < n ? null : v)) };
+      });
+    },
+  },
+  {
+    name: 'removeAboveValue',
+    group: 'Filter Data',
+    description: 'Removes data above the given threshold from the series or list of series provided.',
+    params: [SERIES_LIST, { name: 'n', type: 'float', required: true }],
+    run(_context, args) {
+      const n = args.number('n');
+      return args.series('seriesList').map((s) => {
+        const name = `removeAboveValue(${s.name}, ${pyG(n)})`;
+        return { ...s, name, pathExpression: name, values: s.values.map((v) => (v !== null && v > n ? null : v)) };
+      });
+    },
+  },
+];

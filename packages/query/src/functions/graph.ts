@@ -1,0 +1,82 @@
+/**
+ * graphite-web's Graph group: styling for its PNG/SVG renderer. In JSON (all carillon answers) they pass the series
+ * through, with the name and tag changes graphite-web makes.
+ */
+import { pyG, pyStr } from './python-format.js';
+import type { ParamSpec, RenderFunction } from './registry.js';
+import { SPECIAL_FUNCTIONS } from './special.js';
+
+const SERIES_LIST: ParamSpec = { name: 'seriesList', type: 'seriesList', required: true };
+
+function passThrough(name: string, params: ParamSpec[], description: string): RenderFunction {
+  return { name, group: 'Graph', description, params, run: (_context, args) => args.series('seriesList') };
+}
+
+export const GRAPH_FUNCTIONS: RenderFunction[] = [
+  passThrough(
+    'alpha',
+    [SERIES_LIST, { name: 'alpha', type: 'float', required: true }],
+    'Assigns the given alpha transparency setting to the series.',
+  ),
+  passThrough(
+    'color',
+    [SERIES_LIST, { name: 'theColor', type: 'string', required: true }],
+    'Assigns the given color to the seriesList.',
+  ),
+  passThrough(
+    'lineWidth',
+    [SERIES_LIST, { name: 'width', type: 'float', required: true }],
+    'Overrides the line width for the given series.',
+  ),
+  {
+    name: 'dashed',
+    group: 'Graph',
+    description:
+      'Takes one metric or a wildcard seriesList, followed by a float F: draws the series with a dotted line of segments F long.',
+    params: [SERIES_LIST, { name: 'dashLength', type: 'integer', default: 5 }],
+    run(_context, args) {
+      const length = args.number('dashLength', 5);
+      const text = args.has('dashLength') ? pyStr(length, args.isInt('dashLength')) : '5';
+      return args
+        .series('seriesList')
+        .map((s) => ({ ...s, name: `dashed(${s.name}, ${pyG(length)})`, tags: { ...s.tags, dashed: text } }));
+    },
+  },
+  {
+    name: 'secondYAxis',
+    group: 'Graph',
+    description: 'Graph the series on the secondary Y axis.',
+    params: [SERIES_LIST],
+    run: (_context, args) =>
+      args
+        .series('seriesList')
+        .map((s) => ({ ...s, name: `secondYAxis(${s.name})`, tags: { ...s.tags, secondYAxis: '1' } })),
+  },
+  {
+    name: 'drawAsInfinite',
+    group: 'Graph',
+    description:
+      'Takes one metric or a wildcard seriesList. If the value is zero, draw the line at 0; otherwise at infinity.',
+    params: [SERIES_LIST],
+    run: (_context, args) =>
+      args
+        .series('seriesList')
+        .map((s) => ({ ...s, name: `drawAsInfinite(${s.name})`, tags: { ...s.tags, drawAsInfinite: '1' } })),
+  },
+  {
+    name: 'threshold',
+    group: 'Graph',
+    description:
+      'Takes a float F, followed by a label (in double quotes) and a color: draws a horizontal line at value F.',
+    params: [
+      { name: 'value', type: 'float', required: true },
+      { name: 'label', type: 'string' },
+      { name: 'color', type: 'string' },
+    ],
+    async run(context, args) {
+      const [series] = await SPECIAL_FUNCTIONS.find((f) => f.name === 'constantLine')!.run(context, args);
+      const label = args.optionalString('label');
+      return [label ? { ...series!, name: label } : series!];
+    },
+  },
+];

@@ -1,0 +1,468 @@
+/** graphite-web's Transform group: functions that change each series' values on their own. */
+import { consolidatedValues } from '../consolidation.js';
+import { QueryError } from '../errors.js';
+import type { RenderContext } from '../render-context.js';
+import { copySeries, type Series } from '../series.js';
+import { evaluateTarget } from './evaluate.js';
+import { parseInterval, xff } from './common.js';
+import { pyG, pyRound, pyStr } from './python-format.js';
+import type { Args, ParamSpec, RenderFunction } from './registry.js';
+import { AGG_FUNC_NAMES, getAggFunc, safeAbs, safeMul, type Value } from './safe.js';
+
+const SERIES_LIST: ParamSpec = { name: 'seriesList', type: 'seriesList', required: true };
+const INTERVAL_SUGGESTIONS = ['10min', '1h', '1d'];
+
+/** math.pow as safe.safePow: None where Python raises (negative base to a fraction, 0 to a negative, overflow). */
+function safePow(a: Value, b: number): Value {
+  if (a === null) return null;
+  const result = Math.pow(a, b);
+  return Number.isFinite(result) ? result : null;
+}
+
+/** A function that rewrites values in place and renames `fn(name)` or `fn(name,arg)`. */
+function inPlace(
+  name: string,
+  params: ParamSpec[],
+  description: string,
+  apply: (args: Args) => { suffix: string; tag: [string, string]; map: (v: Value) => Value },
+): RenderFunction {
+  return {
+    name,
+    group: 'Transform',
+    description,
+    params,
+    run(_context, args) {
+      const { suffix, tag, map } = apply(args);
+      return args.series('seriesList').map((s) => {
+        const newName = `${name}(${s.name}${suffix})`;
+        return {
+          ...s,
+          name: newName,
+          pathExpression: newName,
+          tags: { ...s.tags, [tag[0]]: tag[1] },
+          values: s.values.map(map),
+        };
+      });
+    },
+  };
+}
+
+function nonNegativeDelta(val: Value, prev: Value, maxValue: number | null, minValue: number | null): [Value, Value] {
+  if (maxValue !== null && val !== null && val > maxValue) return [null, null];
+  if (minValue !== null && val !== null && val < minValue) return [null, null];
+  if (prev === null || val === null) return [null, val];
+  if (val >= prev) return [val - prev, val];
+  if (maxValue !== null) return [maxValue + 1 + val - prev - (minValue ?? 0), val];
+  if (minValue !== null) return [val - minValue, val];
+  return [null, val];
+}
+
+/** A function that makes a copy of each series with new values (graphite-web's series.copy(name=...)). */
+function copying(
+  name: string,
+  params: ParamSpec[],
+  description: string,
+  transform: (s: Series, args: Args) => { name: string; tag: [string, string]; values: Value[] },
+): RenderFunction {
+  return {
+    name,
+    group: 'Transform',
+    description,
+    params,
+    run(_context, args) {
+      return args.series('seriesList').map((s) => {
+        const result = transform(s, args);
+        return copySeries(
+          { ...s, tags: { ...s.tags, [result.tag[0]]: result.tag[1] } },
+          { name: result.name, values: result.values },
+        );
+      });
+    },
+  };
+}
+
+function derivativeValues(values: readonly Value[]): Value[] {
+  let prev: Value = null;
+  return values.map((val) => {
+    const out = prev === null || val === null ? null : val - prev;
+    prev = val;
+    return out;
+  });
+}
+
+/** summarize and smartSummarize's _summarizeValues: buckets of `interval` from newStart; returns the end reached. */
+function summarizeValues(
+  s: Series,
+  func: string,
+  interval: number,
+  newStart = s.start,
+  newEnd = s.end,
+): [Value[], number] {
+  const reduce = getAggFunc(func);
+  const datapoints = consolidatedValues(s);
+  const timestamps: number[] = [];
+  for (let t = s.start; t < s.end; t += s.step) timestamps.push(t);
+  const intervalPoints = interval / s.step;
+  const numPoints = Math.min(timestamps.length, datapoints.length);
+  const values: Value[] = [];
+  let i = 0;
+  let t = newStart;
+  while (t < newEnd) {
+    let first = i;
+    let nonNull = 0;
+    while (i < numPoints && timestamps[i]! < t + interval) {
+      if (timestamps[i]! <= t) first = i;
+      if (timestamps[i]! >= t && datapoints[i] !== null) nonNull++;
+      i++;
+    }
+    values.push(xff(nonNull, intervalPoints, s.xFilesFactor) ? reduce(datapoints.slice(first, i)) : null);
+    t += interval;
+  }
+  return [values, t];
+}
+
+function intervalArg(args: Args, param: string): { text: string; seconds: number } {
+  const text = args.string(param);
+  return { text, seconds: parseInterval(text) };
+}
+
+async function timeShift(context: RenderContext, args: Args): Promise<Series[]> {
+  let shift = args.string('timeShift');
+  if (/^\d/.test(shift)) shift = `-${shift}`;
+  const delta = parseInterval(shift);
+  const resetEnd = args.boolean('resetEnd', true);
+  const list = args.series('seriesList');
+  if (list.length < 1) return [];
+  const first = list[0]!;
+  const shifted = await evaluateTarget(
+    args.raw[0]!,
+    context.withTimes(context.startTime + delta, context.endTime + delta),
+  );
+  return shifted.map((s) => ({
+    ...s,
+    tags: { ...s.tags, timeShift: shift },
+    name: `timeShift(${s.name}, "${shift}")`,
+    end: resetEnd ? first.end : s.end - s.start + first.start,
+    start: first.start,
+  }));
+}
+
+function hitcount(args: Args): Series[] {
+  const { text, seconds: interval } = intervalArg(args, 'intervalString');
+  if (args.boolean('alignToInterval', false)) throw new QueryError('hitcount: alignToInterval is not supported yet');
+  return args.series('seriesList').map((s) => {
+    const step = s.step;
+    const bucketCount = Math.ceil((s.end - s.start) / interval);
+    const buckets: number[][] = Array.from({ length: bucketCount }, () => []);
+    const newStart = s.end - bucketCount * interval;
+    consolidatedValues(s).forEach((value, i) => {
+      if (value === null) return;
+      const startTime = s.start + i * step;
+      const startBucket = Math.floor((startTime - newStart) / interval);
+      const startMod = startTime - newStart - startBucket * interval;
+      const endTime = startTime + step;
+      let endBucket = Math.floor((endTime - newStart) / interval);
+      let endMod = endTime - newStart - endBucket * interval;
+      if (endBucket >= bucketCount) {
+        endBucket = bucketCount - 1;
+        endMod = interval;
+      }
+      if (startBucket === endBucket) {
+        if (startBucket >= 0) buckets[startBucket]!.push(value * (endMod - startMod));
+      } else {
+        if (startBucket >= 0) buckets[startBucket]!.push(value * (interval - startMod));
+        for (let j = startBucket + 1; j < endBucket; j++) buckets[j]!.push(value * interval);
+        if (endMod > 0) buckets[endBucket]!.push(value * endMod);
+      }
+    });
+    const values = buckets.map((bucket) => (bucket.length > 0 ? bucket.reduce((a, b) => a + b, 0) : null));
+    return copySeries(
+      { ...s, tags: { ...s.tags, hitcount: text } },
+      { name: `hitcount(${s.name}, "${text}")`, start: newStart, step: interval, values },
+    );
+  });
+}
+
+export const TRANSFORM_FUNCTIONS: RenderFunction[] = [
+  inPlace(
+    'scale',
+    [SERIES_LIST, { name: 'factor', type: 'float', required: true }],
+    'Takes one metric or a wildcard seriesList followed by a constant, and multiplies the datapoint by the constant provided at each point.',
+    (args) => {
+      const factor = args.number('factor');
+      return {
+        suffix: `,${pyG(factor)}`,
+        tag: ['scale', pyStr(factor, args.isInt('factor'))],
+        map: (v) => safeMul(v, factor),
+      };
+    },
+  ),
+  inPlace(
+    'offset',
+    [SERIES_LIST, { name: 'factor', type: 'float', required: true }],
+    'Takes one metric or a wildcard seriesList followed by a constant, and adds the constant to each datapoint.',
+    (args) => {
+      const factor = args.number('factor');
+      return {
+        suffix: `,${pyG(factor)}`,
+        tag: ['offset', pyStr(factor, args.isInt('factor'))],
+        map: (v) => (v === null ? null : v + factor),
+      };
+    },
+  ),
+  inPlace(
+    'absolute',
+    [SERIES_LIST],
+    'Takes one metric or a wildcard seriesList and applies the mathematical abs function to each datapoint transforming it to its absolute value.',
+    () => ({ suffix: '', tag: ['absolute', '1'], map: safeAbs }),
+  ),
+  inPlace(
+    'invert',
+    [SERIES_LIST],
+    'Takes one metric or a wildcard seriesList, and inverts each datapoint (i.e. 1/x).',
+    () => ({ suffix: '', tag: ['invert', '1'], map: (v) => safePow(v, -1) }),
+  ),
+  inPlace(
+    'pow',
+    [SERIES_LIST, { name: 'factor', type: 'float', required: true }],
+    'Takes one metric or a wildcard seriesList followed by a constant, and raises the datapoint by the power of the constant provided at each point.',
+    (args) => {
+      const factor = args.number('factor');
+      return {
+        suffix: `,${pyG(factor)}`,
+        tag: ['pow', pyStr(factor, args.isInt('factor'))],
+        map: (v) => safePow(v, factor),
+      };
+    },
+  ),
+  inPlace(
+    'squareRoot',
+    [SERIES_LIST],
+    'Takes one metric or a wildcard seriesList, and computes the square root of each datapoint.',
+    () => ({ suffix: '', tag: ['squareRoot', '1'], map: (v) => safePow(v, 0.5) }),
+  ),
+  copying(
+    'perSecond',
+    [SERIES_LIST, { name: 'maxValue', type: 'float' }, { name: 'minValue', type: 'float' }],
+    'NonNegativeDerivative adjusted for the series time interval.',
+    (s, args) => {
+      const maxValue = args.optionalNumber('maxValue');
+      const minValue = args.optionalNumber('minValue');
+      let prev: Value = null;
+      const values = consolidatedValues(s).map((val) => {
+        const [delta, next] = nonNegativeDelta(val, prev, maxValue, minValue);
+        prev = next;
+        return delta === null ? null : pyRound(delta / s.step, 6);
+      });
+      return { name: `perSecond(${s.name})`, tag: ['perSecond', '1'], values };
+    },
+  ),
+  copying(
+    'nonNegativeDerivative',
+    [SERIES_LIST, { name: 'maxValue', type: 'float' }, { name: 'minValue', type: 'float' }],
+    'Same as the derivative function above, but ignores datapoints that trend down.',
+    (s, args) => {
+      const maxValue = args.optionalNumber('maxValue');
+      const minValue = args.optionalNumber('minValue');
+      let prev: Value = null;
+      const values = consolidatedValues(s).map((val) => {
+        const [delta, next] = nonNegativeDelta(val, prev, maxValue, minValue);
+        prev = next;
+        return delta;
+      });
+      return { name: `nonNegativeDerivative(${s.name})`, tag: ['nonNegativeDerivative', '1'], values };
+    },
+  ),
+  copying('derivative', [SERIES_LIST], 'This is the opposite of the integral function.', (s) => ({
+    name: `derivative(${s.name})`,
+    tag: ['derivative', '1'],
+    values: derivativeValues(consolidatedValues(s)),
+  })),
+  copying(
+    'integral',
+    [SERIES_LIST],
+    'This will show the sum over time, sort of like a continuous addition function.',
+    (s) => {
+      let current = 0.0;
+      const values = consolidatedValues(s).map((val) => (val === null ? null : (current += val)));
+      return { name: `integral(${s.name})`, tag: ['integral', '1'], values };
+    },
+  ),
+  copying(
+    'logarithm',
+    [SERIES_LIST, { name: 'base', type: 'integer', default: 10 }],
+    'Takes one metric or a wildcard seriesList, a base, and draws the y-axis in logarithmic format.',
+    (s, args) => {
+      const base = args.number('base', 10);
+      const text = args.has('base') ? pyStr(base, args.isInt('base')) : '10';
+      const values = consolidatedValues(s).map((val) =>
+        val === null || val <= 0 ? null : Math.log(val) / Math.log(base),
+      );
+      return { name: `log(${s.name}, ${text})`, tag: ['log', text], values };
+    },
+  ),
+  copying(
+    'delay',
+    [SERIES_LIST, { name: 'steps', type: 'integer', required: true }],
+    'This shifts all samples later by an integer number of steps.',
+    (s, args) => {
+      const steps = args.integer('steps');
+      const values = consolidatedValues(s);
+      const shifted =
+        steps < 0
+          ? [...values.slice(-steps), ...new Array<Value>(Math.min(-steps, values.length)).fill(null)]
+          : [
+              ...new Array<Value>(Math.min(steps, values.length)).fill(null),
+              ...values.slice(0, steps === 0 ? 0 : -steps),
+            ];
+      return { name: `delay(${s.name},${steps})`, tag: ['delay', String(steps)], values: shifted };
+    },
+  ),
+  {
+    name: 'keepLastValue',
+    group: 'Transform',
+    description:
+      'Takes one metric or a wildcard seriesList, and optionally a limit to the number of None values to skip over.',
+    params: [SERIES_LIST, { name: 'limit', type: 'intOrInf', default: Infinity }],
+    run(_context, args) {
+      const limit = args.number('limit', Infinity);
+      return args.series('seriesList').map((s) => {
+        const name = `keepLastValue(${s.name})`;
+        const values = [...s.values];
+        let consecutiveNones = 0;
+        let lastVal: Value = null;
+        values.forEach((value, i) => {
+          if (value === null) consecutiveNones++;
+          else {
+            if (consecutiveNones > 0 && consecutiveNones <= limit && lastVal !== null)
+              for (let j = i - consecutiveNones; j < i; j++) values[j] = lastVal;
+            consecutiveNones = 0;
+            lastVal = value;
+          }
+        });
+        if (consecutiveNones > 0 && consecutiveNones <= limit && lastVal !== null)
+          for (let j = values.length - consecutiveNones; j < values.length; j++) values[j] = lastVal;
+        return { ...s, name, pathExpression: name, values };
+      });
+    },
+  },
+  {
+    name: 'transformNull',
+    group: 'Transform',
+    description: 'Takes a metric or wildcard seriesList and replaces null values with the value specified by default.',
+    params: [
+      SERIES_LIST,
+      { name: 'default', type: 'float', default: 0 },
+      { name: 'referenceSeries', type: 'seriesList' },
+    ],
+    run(_context, args) {
+      const fallback = args.number('default', 0);
+      const tagText = args.has('default') ? pyStr(fallback, args.isInt('default')) : '0';
+      const reference = args.has('referenceSeries') ? args.series('referenceSeries') : null;
+      let defaults: Value[] | null = null;
+      if (reference && reference.length > 0) {
+        const columns = reference.map((r) => consolidatedValues(r));
+        const length = Math.max(...columns.map((c) => c.length));
+        defaults = [];
+        for (let i = 0; i < length; i++)
+          defaults.push(columns.some((c) => c[i] !== null && c[i] !== undefined) ? fallback : null);
+      }
+      return args.series('seriesList').map((s) => {
+        const name =
+          reference && reference.length > 0
+            ? `transformNull(${s.name},${pyG(fallback)},referenceSeries)`
+            : `transformNull(${s.name},${pyG(fallback)})`;
+        const tags: Record<string, string> = { ...s.tags, transformNull: tagText };
+        if (reference && reference.length > 0) tags.referenceSeries = '1';
+        const own = consolidatedValues(s);
+        let values: Value[];
+        if (defaults && defaults.length > 0) {
+          values = [];
+          for (let i = 0; i < Math.max(own.length, defaults.length); i++) {
+            const v = own[i] ?? null;
+            values.push(v === null ? (defaults[i] ?? null) : v);
+          }
+        } else values = own.map((v) => (v === null ? fallback : v));
+        return { ...s, name, pathExpression: name, tags, values };
+      });
+    },
+  },
+  {
+    name: 'timeShift',
+    group: 'Transform',
+    description: 'Takes one metric or a wildcard seriesList, followed by a quoted string with the length of time.',
+    params: [
+      SERIES_LIST,
+      {
+        name: 'timeShift',
+        type: 'interval',
+        required: true,
+        suggestions: ['1h', '6h', '12h', '1d', '2d', '7d', '14d', '30d'],
+      },
+      { name: 'resetEnd', type: 'boolean', default: true },
+      { name: 'alignDst', type: 'boolean', default: false },
+    ],
+    run: (context, args) => timeShift(context, args),
+  },
+  {
+    name: 'summarize',
+    group: 'Transform',
+    description: 'Summarize the data into interval buckets of a certain size.',
+    params: [
+      SERIES_LIST,
+      { name: 'intervalString', type: 'interval', required: true, suggestions: INTERVAL_SUGGESTIONS },
+      { name: 'func', type: 'aggFunc', default: 'sum', options: AGG_FUNC_NAMES },
+      { name: 'alignToFrom', type: 'boolean', default: false },
+    ],
+    run(_context, args) {
+      const { text, seconds: interval } = intervalArg(args, 'intervalString');
+      const func = args.string('func', 'sum');
+      const alignToFrom = args.boolean('alignToFrom', false);
+      return args.series('seriesList').map((s) => {
+        const newStart = alignToFrom ? s.start : s.start - (s.start % interval);
+        let newEnd = alignToFrom ? s.end : s.end - (s.end % interval) + interval;
+        const [values, alignedEnd] = summarizeValues(s, func, interval, newStart, newEnd);
+        if (alignToFrom) newEnd = alignedEnd;
+        const tags = { ...s.tags, summarize: text, summarizeFunction: func };
+        const name = `summarize(${s.name}, "${text}", "${func}"${alignToFrom ? ', true' : ''})`;
+        return copySeries({ ...s, tags }, { name, start: newStart, end: newEnd, step: interval, values });
+      });
+    },
+  },
+  {
+    name: 'smartSummarize',
+    group: 'Transform',
+    description: 'Smarter version of summarize.',
+    params: [
+      SERIES_LIST,
+      { name: 'intervalString', type: 'interval', required: true, suggestions: INTERVAL_SUGGESTIONS },
+      { name: 'func', type: 'aggFunc', default: 'sum', options: AGG_FUNC_NAMES },
+      { name: 'alignTo', type: 'string', options: [] },
+    ],
+    run(_context, args) {
+      const alignTo = args.raw0('alignTo');
+      if (typeof alignTo === 'string') throw new QueryError('smartSummarize: alignTo is not supported yet');
+      const { text, seconds: interval } = intervalArg(args, 'intervalString');
+      const func = args.string('func', 'sum');
+      return args.series('seriesList').map((s) => {
+        const [values, alignedEnd] = summarizeValues(s, func, interval);
+        const tags = { ...s.tags, smartSummarize: text, smartSummarizeFunction: func };
+        return copySeries(
+          { ...s, tags },
+          { name: `smartSummarize(${s.name}, "${text}", "${func}")`, end: alignedEnd, step: interval, values },
+        );
+      });
+    },
+  },
+  {
+    name: 'hitcount',
+    group: 'Transform',
+    description: 'Estimate hit counts from a list of time series.',
+    params: [
+      SERIES_LIST,
+      { name: 'intervalString', type: 'interval', required: true, suggestions: INTERVAL_SUGGESTIONS },
+      { name: 'alignToInterval', type: 'boolean', default: false },
+    ],
+    run: (_context, args) => hitcount(args),
+  },
+];
