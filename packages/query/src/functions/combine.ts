@@ -248,7 +248,7 @@ export const COMBINE_FUNCTIONS: RenderFunction[] = [
   ),
   aggregator(
     'rangeOfSeries',
-    'range',
+    'rangeOf',
     'Takes a wildcard seriesList; distills down a set of inputs into the range of the series.',
   ),
   {

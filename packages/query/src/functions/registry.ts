@@ -62,10 +62,13 @@ export class Args {
     private readonly expressions: ReadonlyMap<string, TargetExpression[]>,
     /** The unevaluated positional arguments, for functions that evaluate them again over another range. */
     readonly raw: readonly TargetExpression[],
+    private readonly floatParams: ReadonlySet<string> = new Set(),
   ) {}
 
   /** Whether Python holds the argument as an int (a literal without a decimal point): str() and %s differ. */
   isInt(param: string): boolean {
+    // graphite-web's validateParams turns an int given for a float param into a float
+    if (this.floatParams.has(param)) return false;
     const expression = this.expressions.get(param)?.[0];
     return expression?.kind === 'number' && expression.integer;
   }
@@ -202,5 +205,6 @@ export function bindArgs(
     values,
     expressions,
     args.map((a) => a.expression),
+    new Set(params.filter((p) => p.type === 'float').map((p) => p.name)),
   );
 }

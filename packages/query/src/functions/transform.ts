@@ -289,7 +289,7 @@ export const TRANSFORM_FUNCTIONS: RenderFunction[] = [
     },
   ),
   copying(
-    'logarithm',
+    'log',
     [SERIES_LIST, { name: 'base', type: 'integer', default: 10 }],
     'Takes one metric or a wildcard seriesList, a base, and draws the y-axis in logarithmic format.',
     (s, args) => {
