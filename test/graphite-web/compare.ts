@@ -59,3 +59,39 @@ export function renderDifferences(expected: JsonSeries[], actual: JsonSeries[], 
 function sortKeys(tags: Record<string, string> | undefined): [string, string][] {
   return Object.entries(tags ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
+
+/** Deep comparison of two decoded values (floats as sameValue); paths of the differences, at most `limit`. */
+export function structureDifferences(
+  expected: unknown,
+  actual: unknown,
+  path = '$',
+  out: string[] = [],
+  limit = 12,
+): string[] {
+  if (out.length >= limit) return out;
+  if (typeof expected === 'number' && typeof actual === 'number') {
+    if (!sameValue(expected, actual)) out.push(`${path}: graphite-web ${expected}, carillon ${actual}`);
+  } else if (Array.isArray(expected) && Array.isArray(actual)) {
+    if (expected.length !== actual.length)
+      out.push(`${path}: graphite-web ${expected.length} items, carillon ${actual.length}`);
+    for (let i = 0; i < Math.min(expected.length, actual.length); i++)
+      structureDifferences(expected[i], actual[i], `${path}[${i}]`, out, limit);
+  } else if (
+    expected &&
+    actual &&
+    typeof expected === 'object' &&
+    typeof actual === 'object' &&
+    !Array.isArray(expected) &&
+    !Array.isArray(actual)
+  ) {
+    const e = expected as Record<string, unknown>;
+    const a = actual as Record<string, unknown>;
+    const keys = new Set([...Object.keys(e), ...Object.keys(a)]);
+    for (const key of keys) {
+      if (!(key in e) || !(key in a)) out.push(`${path}.${key}: only in ${key in e ? 'graphite-web' : 'carillon'}`);
+      else structureDifferences(e[key], a[key], `${path}.${key}`, out, limit);
+    }
+  } else if (expected !== actual)
+    out.push(`${path}: graphite-web ${JSON.stringify(expected)}, carillon ${JSON.stringify(actual)}`);
+  return out;
+}

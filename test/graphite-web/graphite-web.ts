@@ -100,6 +100,13 @@ export class GraphiteWeb {
     return this.ask({ path });
   }
 
+  /** What Python's pickle (or graphite-web's msgpack) reads from `body`, ints and floats told apart. */
+  async decode(kind: 'pickle' | 'msgpack', body: Buffer): Promise<unknown> {
+    const answer = await this.ask({ decode: kind, body: body.toString('base64') });
+    if (answer.status !== 200) throw new Error(`Python could not read the ${kind}: ${answer.body.toString()}`);
+    return JSON.parse(answer.body.toString('utf8')) as unknown;
+  }
+
   /** graphite.functions' registry: name, group and params (graphite-web's `/functions` view itself fails). */
   async functions(): Promise<Record<string, { name: string; group: string; params: unknown[] }>> {
     const answer = await this.ask({ functions: true });

@@ -5,7 +5,8 @@ The graphite-web side of the differential test (graphite-web.test.ts).
   graphite_web.py serve WHISPER_DIR STORAGE_DIR
       runs graphite-web 1.1.8 in this process (Django's test client: no port, no server to wait for) and answers
       one JSON request per stdin line, {"path": "/render?..."}, with one JSON line {"status", "type", "body"}
-      (body base64, so pickle and msgpack arrive intact); {"functions": true} answers graphite.functions' registry
+      (body base64, so pickle and msgpack arrive intact); {"decode": "pickle"|"msgpack", "body": base64} answers
+      what Python reads from those bytes (ints and floats told apart); {"functions": true} answers graphite.functions' registry
       (graphite-web's own /functions view fails on Python 3.11: inspect.getargspec is gone).
 
 Run with Debian's /usr/bin/python3, which has graphite-web's modules (python3-django, python3-whisper, ...).
@@ -139,6 +140,36 @@ def describe_functions():
     return result
 
 
+def typed(value):
+    """JSON that keeps Python's int/float distinction, so the test sees what a pickle or msgpack reader gets."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int):
+        return {'int': value}
+    if isinstance(value, float):
+        return {'float': value}
+    if isinstance(value, bytes):
+        return {'bytes': value.decode('latin-1')}
+    if isinstance(value, (list, tuple)):
+        return [typed(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): typed(v) for k, v in value.items()}
+    return {'unknown': repr(value)}
+
+
+def decode(kind, raw):
+    if kind == 'pickle':
+        import pickle
+        return typed(pickle.loads(raw))
+    import collections
+    import collections.abc
+    # graphite-web's bundled umsgpack still looks for collections.Hashable (gone in Python 3.10) when it reads;
+    # writing, which the server does, does not need it
+    collections.Hashable = collections.abc.Hashable
+    from graphite.util import msgpack
+    return typed(msgpack.loads(raw))
+
+
 def serve(whisper_dir, storage_dir):
     os.makedirs(os.path.join(storage_dir, 'log'), exist_ok=True)
     with open(os.path.join(storage_dir, 'carillon_gw_settings.py'), 'w') as f:
@@ -163,8 +194,12 @@ def serve(whisper_dir, storage_dir):
     for line in sys.stdin:
         request = json.loads(line)
         try:
-            if request.get('functions'):
-                body = json.dumps(describe_functions()).encode()
+            if request.get('decode'):
+                body = json.dumps(decode(request['decode'], base64.b64decode(request['body']))).encode()
+                answer = {'status': 200, 'type': 'application/json', 'body': base64.b64encode(body).decode()}
+            elif request.get('functions'):
+                # as graphite-web's jsonInfinityEncoder: JSON has no Infinity (keepLastValue's default)
+                body = json.dumps(describe_functions()).replace('Infinity', '1e9999').encode()
                 answer = {'status': 200, 'type': 'application/json', 'body': base64.b64encode(body).decode()}
             else:
                 response = client.get(request['path'])

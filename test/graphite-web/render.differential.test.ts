@@ -4,41 +4,12 @@
  * Each request carries graphite-web's `now` parameter, so both read the files at the same fixed time.
  * Deliberate differences are listed in docs/GRAPHITE.md; none is hidden here.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCarillon, type Carillon } from './carillon.js';
+import { describe, expect, it } from 'vitest';
 import { renderDifferences, type JsonSeries } from './compare.js';
-import { GraphiteWeb, writeFixture } from './graphite-web.js';
-import { RANGES, TARGETS, OPTIONS } from './targets.js';
+import { renderPath, useServers } from './servers.js';
+import { OPTIONS, RANGES, TARGETS } from './targets.js';
 
-/** 2026-01-01 00:00:05 UTC: 5 s past a step boundary, so "now" is never aligned by accident. */
-export const NOW = 1_767_225_605;
-
-const dir = mkdtempSync(join(tmpdir(), 'carillon-graphite-web-'));
-let graphiteWeb: GraphiteWeb;
-let carillon: Carillon;
-
-beforeAll(async () => {
-  writeFixture(join(dir, 'whisper'), NOW);
-  graphiteWeb = await GraphiteWeb.start(join(dir, 'whisper'), join(dir, 'graphite-web'));
-  carillon = await startCarillon(join(dir, 'whisper'), NOW);
-}, 120_000);
-
-afterAll(async () => {
-  await carillon?.stop();
-  await graphiteWeb?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-function renderPath(params: Record<string, string | string[]>): string {
-  const query = new URLSearchParams({ now: String(NOW) });
-  for (const [key, value] of Object.entries(params))
-    for (const item of Array.isArray(value) ? value : [value]) query.append(key, item);
-  if (!query.has('format')) query.set('format', 'json');
-  return `/render?${query.toString()}`;
-}
+const servers = useServers();
 
 /**
  * Compares one request. `mustAnswer`: graphite-web has to answer 200 (so a case cannot pass by both refusing);
@@ -46,6 +17,7 @@ function renderPath(params: Record<string, string | string[]>): string {
  */
 async function compareRender(params: Record<string, string | string[]>, mustAnswer: boolean): Promise<void> {
   const path = renderPath(params);
+  const { graphiteWeb, carillon } = servers();
   const [expected, actual] = await Promise.all([graphiteWeb.get(path), carillon.get(path)]);
   const context = `${decodeURIComponent(path)}\n  graphite-web ${expected.status}: ${expected.body.toString().slice(0, 300)}`;
   if (mustAnswer) expect(expected.status, context).toBe(200);

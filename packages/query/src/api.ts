@@ -13,7 +13,7 @@ import { QueryError } from './errors.js';
 import { splitPathQuery } from './glob.js';
 import { describeFunctions, evaluateTarget, RENDER_FUNCTIONS } from './functions/index.js';
 import { RenderContext } from './render-context.js';
-import { csvBody, jsonBody, msgpackBody, pickleBody, rawBody, type RenderBody } from './render-output.js';
+import { csvBody, graphiteJson, jsonBody, msgpackBody, pickleBody, rawBody, type RenderBody } from './render-output.js';
 import type { Series } from './series.js';
 import { readRequestParams } from './request-params.js';
 import { indexFinder, type SeriesFinder } from './series-finder.js';
@@ -272,7 +272,7 @@ export function createGraphiteApi(deps: GraphiteApiDeps): GraphiteApiHandler {
     ['/tags/autoComplete/tags', autocompleteTags],
     ['/tags/autoComplete/values', autocompleteValues],
     ['/version', (_params, res) => sendText(res, 'text/plain', GRAPHITE_VERSION)],
-    ['/functions', (_params, res) => sendJson(res, 200, describeFunctions())],
+    ['/functions', (_params, res) => sendText(res, 'application/json', graphiteJson(describeFunctions()))],
   ]);
 
   function routeFor(pathname: string): Route | undefined {
@@ -290,7 +290,7 @@ export function createGraphiteApi(deps: GraphiteApiDeps): GraphiteApiHandler {
       return (_params, res) => {
         const name = decodeURIComponent(pathname.slice(11));
         if (!RENDER_FUNCTIONS.has(name)) throw new QueryError(`unknown function "${name}"`, 404);
-        sendJson(res, 200, describeFunctions()[name]);
+        sendText(res, 'application/json', graphiteJson(describeFunctions()[name]));
       };
     return undefined;
   }

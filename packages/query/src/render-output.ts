@@ -34,18 +34,21 @@ export function jsonBody(series: readonly Series[], options: JsonOptions): Rende
       out.push({ target: s.name, tags: s.tags, datapoints });
     }
   }
-  // JSON has no NaN or Infinity: graphite-web writes null and 1e9999 (which parses as Infinity)
-  const json = JSON.stringify(out, (_key, value: unknown) =>
-    typeof value === 'number' && !Number.isFinite(value)
-      ? Number.isNaN(value)
-        ? null
-        : `__inf${value > 0 ? '+' : '-'}__`
-      : value,
+  const json = graphiteJson(out);
+  if (options.jsonp !== undefined) return { contentType: 'text/javascript', body: `${options.jsonp}(${json})` };
+  return { contentType: 'application/json', body: json };
+}
+
+/**
+ * JSON as graphite-web writes it: NaN as null, infinities as 1e9999 and -1e9999 (valid JSON that every parser
+ * reads back as Infinity), where JSON.stringify would write null.
+ */
+export function graphiteJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    typeof v === 'number' && !Number.isFinite(v) ? (Number.isNaN(v) ? null : `__inf${v > 0 ? '+' : '-'}__`) : v,
   )
     .replace(/"__inf\+__"/g, '1e9999')
     .replace(/"__inf-__"/g, '-1e9999');
-  if (options.jsonp !== undefined) return { contentType: 'text/javascript', body: `${options.jsonp}(${json})` };
-  return { contentType: 'application/json', body: json };
 }
 
 /** Python's repr() of a value from a series: floats as Python writes them, None. */

@@ -5,7 +5,15 @@ import { makeSeries, tagsFromName, type Series } from '../series.js';
 import { aggKey, formatPathExpressions, groupBy, normalize, rows, xffValues } from './common.js';
 import { pyG, pyStr } from './python-format.js';
 import type { Args, ParamSpec, RenderFunction } from './registry.js';
-import { AGG_FUNC_NAMES, getAggFunc, safeDiv, safeMul, safeSum } from './safe.js';
+import {
+  AGG_FUNC_NAMES,
+  AGG_OR_SERIES_FUNC_NAMES,
+  AGGREGATOR_FUNCTIONS,
+  getAggFunc,
+  safeDiv,
+  safeMul,
+  safeSum,
+} from './safe.js';
 
 const SERIES_LIST: ParamSpec = { name: 'seriesList', type: 'seriesList', required: true };
 const SERIES_LISTS: ParamSpec = { name: 'seriesLists', type: 'seriesList', required: true, multiple: true };
@@ -50,19 +58,7 @@ function aggregator(name: string, func: string, description: string): RenderFunc
 function reduceGroup(context: RenderContext, group: Series[], callback: string): Series {
   if (callback === 'multiplySeries' && group.length === 1) return group[0]!;
   if (callback === 'countSeries') return countSeries(context, [group]);
-  const aggregatingFunctions = [
-    'sumSeries',
-    'averageSeries',
-    'maxSeries',
-    'minSeries',
-    'diffSeries',
-    'stddevSeries',
-    'multiplySeries',
-    'rangeOfSeries',
-    'medianSeries',
-    'avg_zeroSeries',
-  ];
-  if (!aggregatingFunctions.includes(callback) && !AGG_FUNC_NAMES.includes(callback))
+  if (!AGGREGATOR_FUNCTIONS.includes(callback) && !AGG_FUNC_NAMES.includes(callback))
     throw new QueryError(`unsupported aggregation function: ${callback}`);
   const [series] = aggregate(context, [group], callback);
   return series!;
@@ -276,7 +272,7 @@ export const COMBINE_FUNCTIONS: RenderFunction[] = [
     params: [
       SERIES_LIST,
       { name: 'nodeNum', type: 'nodeOrTag', required: true },
-      { name: 'callback', type: 'aggOrSeriesFunc', default: 'average', options: AGG_FUNC_NAMES },
+      { name: 'callback', type: 'aggOrSeriesFunc', default: 'average', options: AGG_OR_SERIES_FUNC_NAMES },
     ],
     run: (context, args) =>
       groupByNodes(context, args.series('seriesList'), args.string('callback', 'average'), args.scalars('nodeNum')),
@@ -287,7 +283,7 @@ export const COMBINE_FUNCTIONS: RenderFunction[] = [
     description: 'Takes a serieslist and maps a callback to subgroups within as defined by multiple nodes.',
     params: [
       SERIES_LIST,
-      { name: 'callback', type: 'aggOrSeriesFunc', required: true, options: AGG_FUNC_NAMES },
+      { name: 'callback', type: 'aggOrSeriesFunc', required: true, options: AGG_OR_SERIES_FUNC_NAMES },
       { name: 'nodes', type: 'nodeOrTag', multiple: true },
     ],
     run: (context, args) =>
@@ -299,7 +295,7 @@ export const COMBINE_FUNCTIONS: RenderFunction[] = [
     description: 'Takes a serieslist and maps a callback to subgroups within as defined by a common set of tags.',
     params: [
       SERIES_LIST,
-      { name: 'callback', type: 'aggOrSeriesFunc', required: true, options: AGG_FUNC_NAMES },
+      { name: 'callback', type: 'aggOrSeriesFunc', required: true, options: AGG_OR_SERIES_FUNC_NAMES },
       { name: 'tags', type: 'tag', required: true, multiple: true },
     ],
     run(context, args) {

@@ -49,7 +49,7 @@ export function describeFunctions(): Record<string, unknown> {
       params: fn.params.map((p) => {
         const json: Record<string, unknown> = { name: p.name, type: p.type };
         if (p.required) json.required = true;
-        if (p.default !== undefined) json.default = p.default === Infinity ? 'inf' : p.default;
+        if (p.default !== undefined) json.default = p.default;
         if (p.multiple) json.multiple = true;
         if (p.options && p.options.length > 0) json.options = p.options;
         if (p.suggestions) json.suggestions = p.suggestions;

@@ -32,7 +32,7 @@ export interface ParamSpec {
   required?: boolean;
   default?: Scalar;
   multiple?: boolean;
-  options?: readonly Scalar[];
+  options?: readonly (Scalar | null)[];
   suggestions?: readonly Scalar[];
 }
 

@@ -119,7 +119,23 @@ const AGG_FUNCS: Record<string, AggFunc> = {
 const AGG_ALIASES: Record<string, string> = { rangeOf: 'range', avg: 'average', total: 'sum', current: 'last' };
 
 /** The aggregation names graphite-web accepts (its ParamTypeAggFunc options), in its order. */
-export const AGG_FUNC_NAMES: readonly string[] = [...Object.keys(AGG_FUNCS), ...Object.keys(AGG_ALIASES)];
+export const AGG_FUNC_NAMES: readonly string[] = [...Object.keys(AGG_FUNCS), ...Object.keys(AGG_ALIASES)].sort();
+
+/** Aggregating series functions a groupBy callback may name (graphite-web's `aggregator` functions we have). */
+export const AGGREGATOR_FUNCTIONS: readonly string[] = [
+  'averageSeries',
+  'countSeries',
+  'diffSeries',
+  'maxSeries',
+  'minSeries',
+  'multiplySeries',
+  'rangeOfSeries',
+  'stddevSeries',
+  'sumSeries',
+];
+
+/** aggOrSeriesFunc options: aggregation names and aggregating functions, sorted as graphite-web lists them. */
+export const AGG_OR_SERIES_FUNC_NAMES: readonly string[] = [...AGG_FUNC_NAMES, ...AGGREGATOR_FUNCTIONS].sort();
 
 export function getAggFunc(name: string): AggFunc {
   const fn = AGG_FUNCS[name] ?? AGG_FUNCS[AGG_ALIASES[name] ?? ''];

@@ -121,6 +121,18 @@ function summarizeValues(
   return [values, t];
 }
 
+/** graphite-web's getUnitString: the unit a word starts with. */
+function unitName(text: string): 'years' | 'months' | 'weeks' | 'days' | 'hours' | 'minutes' | 'seconds' {
+  if (text.startsWith('s')) return 'seconds';
+  if (text.startsWith('min')) return 'minutes';
+  if (text.startsWith('h')) return 'hours';
+  if (text.startsWith('d')) return 'days';
+  if (text.startsWith('w')) return 'weeks';
+  if (text.startsWith('mon')) return 'months';
+  if (text.startsWith('y')) return 'years';
+  throw new QueryError(`invalid offset unit '${text}'`);
+}
+
 function intervalArg(args: Args, param: string): { text: string; seconds: number } {
   const text = args.string(param);
   return { text, seconds: parseInterval(text) };
@@ -147,10 +159,63 @@ async function timeShift(context: RenderContext, args: Args): Promise<Series[]> 
   }));
 }
 
-function hitcount(args: Args): Series[] {
+const MINUTE = 60;
+const HOUR = 3600;
+const DAY = 86400;
+
+/** The start of the UTC year, month, ISO week (weekday 1-7), day, hour or minute holding `t` (datetime(...)). */
+function alignStart(
+  t: number,
+  unit: 'years' | 'months' | 'weeks' | 'days' | 'hours' | 'minutes' | 'seconds',
+  isoWeekday = 1,
+): number {
+  const d = new Date(t * 1000);
+  const y = d.getUTCFullYear();
+  const m = d.getUTCMonth();
+  const day = d.getUTCDate();
+  const at = (...parts: [number, number, number, number?, number?]) => Date.UTC(...parts) / 1000;
+  switch (unit) {
+    case 'years':
+      return at(y, 0, 1);
+    case 'months':
+      return at(y, m, 1);
+    case 'weeks': {
+      const weekday = d.getUTCDay() === 0 ? 7 : d.getUTCDay();
+      let back = weekday - isoWeekday;
+      if (back < 0) back += 7;
+      return at(y, m, day) - back * DAY;
+    }
+    case 'days':
+      return at(y, m, day);
+    case 'hours':
+      return at(y, m, day, d.getUTCHours());
+    case 'minutes':
+      return at(y, m, day, d.getUTCHours(), d.getUTCMinutes());
+    case 'seconds':
+      return t;
+  }
+}
+
+async function hitcount(context: RenderContext, args: Args): Promise<Series[]> {
   const { text, seconds: interval } = intervalArg(args, 'intervalString');
-  if (args.boolean('alignToInterval', false)) throw new QueryError('hitcount: alignToInterval is not supported yet');
-  return args.series('seriesList').map((s) => {
+  const alignToInterval = args.boolean('alignToInterval', false);
+  let list = args.series('seriesList');
+  if (alignToInterval) {
+    const s = context.startTime;
+    const start =
+      interval >= DAY
+        ? alignStart(s, 'days')
+        : interval >= HOUR
+          ? alignStart(s, 'hours')
+          : interval >= MINUTE
+            ? alignStart(s, 'minutes')
+            : s;
+    list = (await evaluateTarget(args.raw[0]!, context.withTimes(start, context.endTime))).map((series) => ({
+      ...series,
+      end: series.start + Math.floor((series.end - series.start) / interval) * interval + interval,
+    }));
+  }
+  return list.map((s) => {
     const step = s.step;
     const bucketCount = Math.ceil((s.end - s.start) / interval);
     const buckets: number[][] = Array.from({ length: bucketCount }, () => []);
@@ -178,7 +243,12 @@ function hitcount(args: Args): Series[] {
     const values = buckets.map((bucket) => (bucket.length > 0 ? bucket.reduce((a, b) => a + b, 0) : null));
     return copySeries(
       { ...s, tags: { ...s.tags, hitcount: text } },
-      { name: `hitcount(${s.name}, "${text}")`, start: newStart, step: interval, values },
+      {
+        name: `hitcount(${s.name}, "${text}"${alignToInterval ? ', true' : ''})`,
+        start: newStart,
+        step: interval,
+        values,
+      },
     );
   });
 }
@@ -437,14 +507,25 @@ export const TRANSFORM_FUNCTIONS: RenderFunction[] = [
       SERIES_LIST,
       { name: 'intervalString', type: 'interval', required: true, suggestions: INTERVAL_SUGGESTIONS },
       { name: 'func', type: 'aggFunc', default: 'sum', options: AGG_FUNC_NAMES },
-      { name: 'alignTo', type: 'string', options: [] },
+      {
+        name: 'alignTo',
+        type: 'string',
+        options: [false, null, true, 'days', 'hours', 'minutes', 'months', 'seconds', 'weeks', 'years'],
+      },
     ],
-    run(_context, args) {
+    async run(context, args) {
       const alignTo = args.raw0('alignTo');
-      if (typeof alignTo === 'string') throw new QueryError('smartSummarize: alignTo is not supported yet');
+      let list = args.series('seriesList');
+      // a boolean is the deprecated alignToFrom, which graphite-web ignores
+      if (typeof alignTo === 'string') {
+        const unit = unitName(alignTo);
+        const weekday = /[0-9]$/.test(alignTo) ? Number(alignTo.slice(-1)) : 1;
+        const start = alignStart(context.startTime, unit, weekday);
+        list = await evaluateTarget(args.raw[0]!, context.withTimes(start, context.endTime));
+      }
       const { text, seconds: interval } = intervalArg(args, 'intervalString');
       const func = args.string('func', 'sum');
-      return args.series('seriesList').map((s) => {
+      return list.map((s) => {
         const [values, alignedEnd] = summarizeValues(s, func, interval);
         const tags = { ...s.tags, smartSummarize: text, smartSummarizeFunction: func };
         return copySeries(
@@ -463,6 +544,6 @@ export const TRANSFORM_FUNCTIONS: RenderFunction[] = [
       { name: 'intervalString', type: 'interval', required: true, suggestions: INTERVAL_SUGGESTIONS },
       { name: 'alignToInterval', type: 'boolean', default: false },
     ],
-    run: (_context, args) => hitcount(args),
+    run: (context, args) => hitcount(context, args),
   },
 ];
