@@ -9,6 +9,7 @@ import {
   type Resolution,
   type SeriesReader,
 } from '@carillon/core';
+import { answerPreflight, applyCors, type CorsOptions } from './cors.js';
 import { QueryError } from './errors.js';
 import { splitPathQuery } from './glob.js';
 import { describeFunctions, evaluateTarget, RENDER_FUNCTIONS } from './functions/index.js';
@@ -70,6 +71,8 @@ export interface GraphiteApiDeps {
   /** Now in epoch seconds; default the wall clock. */
   now?: () => number;
   limits?: Partial<QueryLimits>;
+  /** Browser origins allowed to read the API; none by default (no CORS headers). */
+  cors?: CorsOptions;
   logger?: Logger;
 }
 
@@ -301,9 +304,15 @@ export function createGraphiteApi(deps: GraphiteApiDeps): GraphiteApiHandler {
     const pathname = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
     const route = routeFor(pathname);
     if (!route) return false;
+    // A preflight is answered whatever the origin: without CORS headers the browser refuses on its own.
+    if (req.method === 'OPTIONS') {
+      answerPreflight(req, res, deps.cors);
+      return true;
+    }
+    applyCors(req, res, deps.cors);
     try {
       if (req.method !== 'GET' && req.method !== 'POST' && req.method !== 'HEAD')
-        throw new QueryError(`method ${req.method} is not allowed: use GET or POST`, 405);
+        throw new QueryError(`method ${req.method} is not allowed: use GET, POST or OPTIONS`, 405);
       const params = await readRequestParams(req, limits.maxBodyBytes);
       await route(params, res, pathname);
     } catch (error) {

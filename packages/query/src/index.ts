@@ -1,5 +1,6 @@
 export * from './api.js';
 export * from './consolidation.js';
+export * from './cors.js';
 export * from './errors.js';
 export * from './glob.js';
 export * from './memory-store.js';
