@@ -16,6 +16,7 @@ import { describeFunctions, evaluateTarget, RENDER_FUNCTIONS } from './functions
 import { RenderContext } from './render-context.js';
 import { csvBody, graphiteJson, jsonBody, msgpackBody, pickleBody, rawBody, type RenderBody } from './render-output.js';
 import type { Series } from './series.js';
+import { compileAnchoredRegex, type SafeRegex } from './regex.js';
 import { readRequestParams } from './request-params.js';
 import { indexFinder, type SeriesFinder } from './series-finder.js';
 import type { FoundNode, SeriesIndex } from './series-index.js';
@@ -343,14 +344,10 @@ function optionalPositiveInteger(params: URLSearchParams, name: string): number 
 }
 
 /** graphite-web matches filters with re.match: anchored at the start only. */
-function optionalRegExp(params: URLSearchParams, name: string): RegExp | undefined {
+function optionalRegExp(params: URLSearchParams, name: string): SafeRegex | undefined {
   const text = params.get(name);
   if (text === null || text === '') return undefined;
-  try {
-    return new RegExp(`^(?:${text})`);
-  } catch (error) {
-    throw new QueryError(`parameter "${name}" is not a valid regular expression: ${(error as Error).message}`);
-  }
+  return compileAnchoredRegex(text, `parameter "${name}" ("${text}")`);
 }
 
 function tagNamesOf(canonical: string): string[] {

@@ -1,4 +1,5 @@
 import { QueryError } from './errors.js';
+import { compileRegex, type SafeRegex } from './regex.js';
 
 /**
  * Graphite globs, one path node at a time: `*`, `?`, `[a-z]`, `[!abc]`, `{a,b}` (nestable). Each pattern is
@@ -99,9 +100,10 @@ const MATCH_ALL: NodeMatcher = { literal: null, test: () => true };
 export function compileNodeGlob(pattern: string): NodeMatcher {
   if (!hasGlob(pattern)) return { literal: pattern, test: (node) => node === pattern };
   if (pattern === '*') return MATCH_ALL;
-  let regexp: RegExp;
+  // RE2: a glob like *a*a*a*b over a long name is matched in linear time, never by backtracking
+  let regexp: SafeRegex;
   try {
-    regexp = new RegExp(`^${globSource(pattern)}$`);
+    regexp = compileRegex(`^${globSource(pattern)}$`, 'glob');
   } catch (error) {
     throw new QueryError(`invalid glob "${pattern}": ${(error as Error).message}`);
   }

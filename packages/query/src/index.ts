@@ -4,6 +4,7 @@ export * from './cors.js';
 export * from './errors.js';
 export * from './glob.js';
 export * from './memory-store.js';
+export * from './regex.js';
 export * from './functions/index.js';
 export * from './render-context.js';
 export * from './render-output.js';

@@ -1,6 +1,7 @@
 /** What graphite-web's functions share: normalize, the name of a combined list, node and tag keys. */
 import { consolidatedValues } from '../consolidation.js';
 import { QueryError } from '../errors.js';
+import { compileRegex, type SafeRegex } from '../regex.js';
 import type { Series } from '../series.js';
 import { firstPathExpression } from '../target-expression.js';
 import type { Value } from './safe.js';
@@ -123,25 +124,14 @@ function unitSeconds(unit: string, text: string): number {
   throw new QueryError(`invalid interval "${text}": unknown unit "${unit}"`);
 }
 
-/** Python's `re` pattern in JavaScript: named groups `(?P<n>...)` and `(?P=n)` spelled the JavaScript way. */
-export function pythonRegExp(pattern: string, flags = ''): RegExp {
-  const js = pattern.replace(/\(\?P</g, '(?<').replace(/\(\?P=(\w+)\)/g, '\\k<$1>');
-  try {
-    return new RegExp(js, flags);
-  } catch (error) {
-    throw new QueryError(`invalid regular expression "${pattern}": ${(error as Error).message}`);
-  }
+/** A pattern from a target (grep, exclude, aliasSub), on the linear-time engine. */
+export function pythonRegExp(pattern: string): SafeRegex {
+  return compileRegex(pattern, `"${pattern}"`);
 }
 
 /** re.sub(pattern, replacement, text): Python's replacement syntax (\1, \g<name>, \\, \n). */
 export function pythonSub(pattern: string, replacement: string, text: string): string {
-  const regex = pythonRegExp(pattern, 'g');
-  return text.replace(regex, (...match: unknown[]) => {
-    const groupsAt = match.length - 1;
-    const named = typeof match[groupsAt] === 'object' ? (match[groupsAt] as Record<string, string | undefined>) : {};
-    const numbered = match.slice(0, typeof match[groupsAt] === 'object' ? -3 : -2) as (string | undefined)[];
-    return expandTemplate(replacement, numbered, named);
-  });
+  return pythonRegExp(pattern).replace(text, (groups, named) => expandTemplate(replacement, groups, named));
 }
 
 const ESCAPES: Record<string, string> = { n: '\n', t: '\t', r: '\r', f: '\f', v: '\v', a: '\x07', b: '\b', '\\': '\\' };
@@ -149,7 +139,7 @@ const ESCAPES: Record<string, string> = { n: '\n', t: '\t', r: '\r', f: '\f', v:
 function expandTemplate(
   template: string,
   groups: readonly (string | undefined)[],
-  named: Record<string, string | undefined>,
+  named: Readonly<Record<string, string | undefined>>,
 ): string {
   let out = '';
   for (let i = 0; i < template.length; i++) {
