@@ -27,6 +27,8 @@ export interface RenderShared {
 interface Budget {
   series: number;
   points: number;
+  /** stacked()'s running totals by stack name, shared by every target of the render as in graphite-web. */
+  stacks: Map<string, number[]>;
 }
 
 /** Python's sorted() on str: by code point, which a UTF-16 comparison gets wrong only past the BMP. */
@@ -53,7 +55,14 @@ export class RenderContext {
     budget?: Budget,
   ) {
     this.cache = cache ?? new Map();
-    this.budget = budget ?? { series: 0, points: 0 };
+    this.budget = budget ?? { series: 0, points: 0, stacks: new Map() };
+  }
+
+  /** The running totals of a stack (stacked()), created empty. */
+  stack(name: string): number[] {
+    let totals = this.budget.stacks.get(name);
+    if (!totals) this.budget.stacks.set(name, (totals = []));
+    return totals;
   }
 
   withTimes(startTime: number, endTime: number): RenderContext {

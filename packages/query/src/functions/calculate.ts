@@ -104,3 +104,67 @@ export const CALCULATE_FUNCTIONS: RenderFunction[] = [
     },
   },
 ];
+
+function moving(name: string, func: string): RenderFunction {
+  return {
+    name,
+    group: 'Calculate',
+    description: `Graphs the moving ${func} of a metric (or metrics) over a fixed number of past points, or a time interval.`,
+    params: [
+      SERIES_LIST,
+      { name: 'windowSize', type: 'intOrInterval', required: true, suggestions: WINDOW_SUGGESTIONS },
+      { name: 'xFilesFactor', type: 'float' },
+    ],
+    run: (context, args) => movingWindow(context, args, func, args.optionalNumber('xFilesFactor')),
+  };
+}
+
+export const MORE_CALCULATE_FUNCTIONS: RenderFunction[] = [
+  moving('movingMax', 'max'),
+  moving('movingMin', 'min'),
+  moving('movingMedian', 'median'),
+  moving('movingSum', 'sum'),
+  {
+    name: 'stdev',
+    group: 'Calculate',
+    description:
+      'Takes one metric or a wildcard seriesList followed by an integer N. Draw the Standard Deviation of all metrics passed for the past N datapoints.',
+    params: [
+      SERIES_LIST,
+      { name: 'points', type: 'integer', required: true },
+      { name: 'windowTolerance', type: 'float', default: 0.1 },
+    ],
+    run(_context, args) {
+      const points = args.integer('points');
+      const tolerance = args.number('windowTolerance', 0.1);
+      return args.series('seriesList').map((s) => {
+        const own = consolidatedValues(s);
+        let valid = 0;
+        let sum = 0;
+        let sumOfSquares = 0;
+        const values = own.map((value, index) => {
+          const dropped = index < points ? null : s.values[index - points]!;
+          if (dropped !== null) {
+            valid--;
+            sum -= dropped;
+            sumOfSquares -= dropped ** 2;
+          }
+          if (value !== null) {
+            valid++;
+            sum += value;
+            sumOfSquares += value ** 2;
+          }
+          if (valid > 0 && valid / points >= tolerance) {
+            const deviation = Math.sqrt(valid * sumOfSquares - sum ** 2) / valid;
+            return Number.isNaN(deviation) ? null : deviation;
+          }
+          return null;
+        });
+        return copySeries(
+          { ...s, tags: { ...s.tags, stdev: String(points) } },
+          { name: `stdev(${s.name},${points})`, values },
+        );
+      });
+    },
+  },
+];

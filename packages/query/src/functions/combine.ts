@@ -399,3 +399,70 @@ export function percentile(points: readonly (number | null)[], n: number, interp
   if (interpolate && rank !== sorted.length) result = result + rankFraction * (sorted[rank]! - result);
   return result;
 }
+
+/** aggregateWithWildcards: series grouped by their name without the given node positions, each group reduced. */
+function withWildcards(context: RenderContext, list: Series[], func: string, positions: readonly number[]): Series[] {
+  const groups = groupBy(list, (s) =>
+    s.name
+      .split('.')
+      .filter((_, i) => !positions.includes(i))
+      .join('.'),
+  );
+  return [...groups].map(([key, group]) => ({ ...aggregate(context, [group], func)[0]!, name: key }));
+}
+
+function wildcardAggregator(name: string, func: string): RenderFunction {
+  return {
+    name,
+    group: 'Combine',
+    description: `Call ${func} after inserting wildcards at the given position(s).`,
+    params: [SERIES_LIST, { name: 'position', type: 'node', multiple: true }],
+    run: (context, args) =>
+      withWildcards(context, args.series('seriesList'), func, args.scalars('position').map(Number)),
+  };
+}
+
+export const MORE_COMBINE_FUNCTIONS: RenderFunction[] = [
+  { ...aggregator('sum', 'sum', 'Short form of sumSeries.'), name: 'sum' },
+  { ...aggregator('avg', 'average', 'Short form of averageSeries.'), name: 'avg' },
+  { ...COMBINE_FUNCTIONS.find((f) => f.name === 'asPercent')!, name: 'pct' },
+  {
+    name: 'aggregateWithWildcards',
+    group: 'Combine',
+    description: 'Call aggregator after inserting wildcards at the given position(s).',
+    params: [
+      SERIES_LIST,
+      { name: 'func', type: 'aggFunc', required: true, options: AGG_FUNC_NAMES },
+      { name: 'position', type: 'node', multiple: true },
+    ],
+    run: (context, args) =>
+      withWildcards(context, args.series('seriesList'), args.string('func'), args.scalars('position').map(Number)),
+  },
+  wildcardAggregator('sumSeriesWithWildcards', 'sum'),
+  wildcardAggregator('averageSeriesWithWildcards', 'average'),
+  wildcardAggregator('multiplySeriesWithWildcards', 'multiply'),
+  {
+    name: 'powSeries',
+    group: 'Combine',
+    description: 'Takes two or more series and pows their points. A constant line may be used.',
+    params: [{ name: 'seriesList', type: 'seriesList', required: true, multiple: true }],
+    run(context, args) {
+      const normalized = normalize(args.seriesLists('seriesList'));
+      if (!normalized) return [];
+      const { series, start, end, step } = normalized;
+      const name = `powSeries(${series.map((s) => s.name).join(',')})`;
+      const values = rows(series).map((row) => {
+        let result: number | null = row[0]!;
+        for (const element of row.slice(1)) {
+          if (result === null || element === null) result = null;
+          else {
+            const p = Math.pow(result, element);
+            result = Number.isFinite(p) ? p : null;
+          }
+        }
+        return result;
+      });
+      return [makeSeries({ name, start, end, step, values, xFilesFactor: context.xFilesFactor })];
+    },
+  },
+];

@@ -1,10 +1,11 @@
 /** graphite-web's Filter Series and Filter Data groups. */
 import { QueryError } from '../errors.js';
 import type { Series } from '../series.js';
-import { pythonRegExp } from './common.js';
-import { pyG } from './python-format.js';
+import { pythonRegExp, xffValues } from './common.js';
+import { percentile } from './combine.js';
+import { pyG, pyStr } from './python-format.js';
 import type { ParamSpec, RenderFunction } from './registry.js';
-import { AGG_FUNC_NAMES, getAggFunc, type AggFunc } from './safe.js';
+import { AGG_FUNC_NAMES, getAggFunc, safeAvg, safeDiv, safeLen, type AggFunc } from './safe.js';
 import { consolidatedValues } from '../consolidation.js';
 
 const SERIES_LIST: ParamSpec = { name: 'seriesList', type: 'seriesList', required: true };
@@ -172,6 +173,138 @@ export const FILTER_FUNCTIONS: RenderFunction[] = [
         const name = `removeAboveValue(${s.name}, ${pyG(n)})`;
         return { ...s, name, pathExpression: name, values: s.values.map((v) => (v !== null && v > n ? null : v)) };
       });
+    },
+  },
+];
+
+function filterBy(name: string, func: string, operator: string, description: string): RenderFunction {
+  return {
+    name,
+    group: 'Filter Series',
+    description,
+    params: [SERIES_LIST, { name: 'n', type: 'float', required: true }],
+    run(_context, args) {
+      const fn = getAggFunc(func);
+      const n = args.number('n');
+      return args.series('seriesList').filter((s) => OPERATORS[operator]!(fn(consolidatedValues(s)), n));
+    },
+  };
+}
+
+/** removeAbovePercentile / removeBelowPercentile: renamed even when the series has no value to compare. */
+function removePercentile(
+  name: string,
+  keep: (v: number | null, p: number) => boolean,
+  description: string,
+): RenderFunction {
+  return {
+    name,
+    group: 'Filter Data',
+    description,
+    params: [SERIES_LIST, { name: 'n', type: 'float', required: true }],
+    run(_context, args) {
+      const n = args.number('n');
+      return args.series('seriesList').map((s) => {
+        const newName = `${name}(${s.name}, ${pyG(n)})`;
+        let renamed = { ...s, name: newName, pathExpression: newName };
+        const known = consolidatedValues(s).filter((v): v is number => v !== null);
+        if (known.length === 0) return renamed;
+        // graphite-web's nPercentile tags the copy it makes, whose tags are this series' own
+        renamed = { ...renamed, tags: { ...s.tags, nPercentile: pyStr(n, false) } };
+        // nPercentile(...)[0][0] fails when the range holds no whole window: the series stays as it is
+        if (Math.trunc((s.end - s.start) / s.step) === 0) return renamed;
+        const p = percentile(known, n)!;
+        return { ...renamed, values: s.values.map((v) => (keep(v, p) ? v : null)) };
+      });
+    },
+  };
+}
+
+export const MORE_FILTER_FUNCTIONS: RenderFunction[] = [
+  filterBy(
+    'averageAbove',
+    'average',
+    '>',
+    'Draws only the metrics with an average value above N for the time period specified.',
+  ),
+  filterBy(
+    'averageBelow',
+    'average',
+    '<=',
+    'Draws only the metrics with an average value below N for the time period specified.',
+  ),
+  filterBy(
+    'currentAbove',
+    'last',
+    '>',
+    'Draws only the metrics whose value is above N at the end of the time period specified.',
+  ),
+  filterBy(
+    'currentBelow',
+    'last',
+    '<=',
+    'Draws only the metrics whose value is below N at the end of the time period specified.',
+  ),
+  filterBy('maximumAbove', 'max', '>', 'Draws only the metrics with a maximum value above n.'),
+  filterBy('maximumBelow', 'max', '<=', 'Draws only the metrics with a maximum value below n.'),
+  filterBy('minimumAbove', 'min', '>', 'Draws only the metrics with a minimum value above n.'),
+  filterBy('minimumBelow', 'min', '<=', 'Draws only the metrics with a minimum value below n.'),
+  removePercentile(
+    'removeAbovePercentile',
+    (v, p) => v === null || v <= p,
+    'Removes data above the nth percentile from the series or list of series provided.',
+  ),
+  removePercentile(
+    'removeBelowPercentile',
+    (v, p) => v !== null && v >= p,
+    'Removes data below the nth percentile from the series or list of series provided.',
+  ),
+  {
+    name: 'removeEmptySeries',
+    group: 'Filter Series',
+    description:
+      'Takes one metric or a wildcard seriesList. Out of all metrics passed, draws only the metrics with not empty data.',
+    params: [SERIES_LIST, { name: 'xFilesFactor', type: 'float' }],
+    run(_context, args) {
+      const x = args.optionalNumber('xFilesFactor') ?? 0;
+      return args.series('seriesList').filter((s) => xffValues(consolidatedValues(s), x));
+    },
+  },
+  {
+    name: 'unique',
+    group: 'Filter Series',
+    description: 'Takes an arbitrary number of seriesLists and returns unique series, filtered by name.',
+    params: [{ name: 'seriesLists', type: 'seriesList', required: true, multiple: true }],
+    run(_context, args) {
+      const seen = new Set<string>();
+      return args
+        .seriesLists('seriesLists')
+        .flat()
+        .filter((s) => !seen.has(s.name) && seen.add(s.name) !== undefined);
+    },
+  },
+  {
+    name: 'mostDeviant',
+    group: 'Filter Series',
+    description:
+      'Takes one metric or a wildcard seriesList followed by an integer N. Draws the N most deviant metrics.',
+    params: [SERIES_LIST, N],
+    run(_context, args) {
+      const n = args.integer('n');
+      const deviants: { sigma: number; s: Series }[] = [];
+      for (const s of args.series('seriesList')) {
+        const values = consolidatedValues(s);
+        const mean = safeAvg(values);
+        if (mean === null) continue;
+        let squareSum = 0;
+        for (const v of values) if (v !== null) squareSum += (v - mean) ** 2;
+        const sigma = safeDiv(squareSum, safeLen(values));
+        if (sigma === null) continue;
+        deviants.push({ sigma, s });
+      }
+      // a stable sort by sigma, largest first, as Python's sort(reverse=True)
+      deviants.sort((a, b) => (b.sigma > a.sigma ? 1 : b.sigma < a.sigma ? -1 : 0));
+      return deviants.slice(0, Math.max(n, 0)).map(({ s }) => s);
     },
   },
 ];

@@ -2,6 +2,8 @@
  * graphite-web's Graph group: styling for its PNG/SVG renderer. In JSON (all carillon answers) they pass the series
  * through, with the name and tag changes graphite-web makes.
  */
+import { QueryError } from '../errors.js';
+import { copySeries, type Series } from '../series.js';
 import { pyG, pyStr } from './python-format.js';
 import type { ParamSpec, RenderFunction } from './registry.js';
 import { SPECIAL_FUNCTIONS } from './special.js';
@@ -77,6 +79,47 @@ export const GRAPH_FUNCTIONS: RenderFunction[] = [
       const [series] = await SPECIAL_FUNCTIONS.find((f) => f.name === 'constantLine')!.run(context, args);
       const label = args.optionalString('label');
       return [label ? { ...series!, name: label } : series!];
+    },
+  },
+];
+
+export const MORE_GRAPH_FUNCTIONS: RenderFunction[] = [
+  {
+    name: 'stacked',
+    group: 'Graph',
+    description: 'Takes one metric or a wildcard seriesList and change them so they are stacked.',
+    params: [SERIES_LIST, { name: 'stack', type: 'string' }],
+    run(context, args) {
+      const stackName = args.optionalString('stack') ?? '__DEFAULT__';
+      const totals = context.stack(stackName);
+      return args.series('seriesList').map((s) => {
+        const values = s.values.map((v, i) => {
+          if (totals.length <= i) totals.push(0);
+          if (v === null) return null;
+          totals[i] = totals[i]! + v;
+          return totals[i]!;
+        });
+        const tags = stackName === '__DEFAULT__' ? { ...s.tags, stacked: stackName } : { ...s.tags };
+        const name = stackName === '__DEFAULT__' ? `stacked(${s.name})` : s.name;
+        return copySeries({ ...s, tags }, { name, values });
+      });
+    },
+  },
+  {
+    name: 'areaBetween',
+    group: 'Graph',
+    description: 'Draws the vertical area in between the two series in seriesList.',
+    params: [SERIES_LIST],
+    run(_context, args) {
+      const list = args.series('seriesList');
+      if (list.length !== 2) throw new QueryError('areaBetween series argument must reference *exactly* 2 series');
+      const [lower, upper] = list as [Series, Series];
+      const tags = { ...upper.tags, areaBetween: '1' };
+      const name = `areaBetween(${upper.pathExpression})`;
+      return [
+        { ...lower, tags, name },
+        { ...upper, tags: { ...tags }, name },
+      ];
     },
   },
 ];

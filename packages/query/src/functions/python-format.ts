@@ -36,8 +36,20 @@ export function pyG(x: number): string {
   return fixed.includes('.') ? fixed.replace(/0+$/, '').replace(/\.$/, '') : fixed;
 }
 
-/** round(x, digits) for the values graphite-web rounds (perSecond): exact-decimal rounding of the double. */
+/**
+ * Python's round(x, digits): the decimal nearest the double's exact value, an exact tie to even. toFixed rounds
+ * the exact value too but breaks ties upwards, so a tie (the exact expansion is ...5 then zeros) is redone.
+ */
 export function pyRound(x: number, digits: number): number {
-  if (!Number.isFinite(x) || Math.abs(x) >= 1e15) return x;
-  return Number(x.toFixed(digits));
+  if (!Number.isFinite(x) || Math.abs(x) >= 1e21) return x;
+  const exact = Math.abs(x).toFixed(Math.min(100, digits + 60));
+  const point = exact.indexOf('.');
+  const rest = exact.slice(point + 1 + digits);
+  if (!/^50*$/.test(rest)) return Number(x.toFixed(digits));
+  const kept = exact.slice(0, point + 1 + digits);
+  const last = Number(kept.replace('.', '').slice(-1));
+  const down = Number(kept.endsWith('.') ? kept.slice(0, -1) : kept);
+  const unit = 10 ** -digits;
+  const magnitude = last % 2 === 0 ? down : down + unit;
+  return Number((x < 0 ? -magnitude : magnitude).toFixed(digits));
 }

@@ -7,7 +7,7 @@ import { evaluateTarget } from './evaluate.js';
 import { parseInterval, xff } from './common.js';
 import { pyG, pyRound, pyStr } from './python-format.js';
 import type { Args, ParamSpec, RenderFunction } from './registry.js';
-import { AGG_FUNC_NAMES, getAggFunc, safeAbs, safeMul, type Value } from './safe.js';
+import { AGG_FUNC_NAMES, getAggFunc, safeAbs, safeMax, safeMin, safeMul, type Value } from './safe.js';
 
 const SERIES_LIST: ParamSpec = { name: 'seriesList', type: 'seriesList', required: true };
 const INTERVAL_SUGGESTIONS = ['10min', '1h', '1d'];
@@ -62,16 +62,20 @@ function copying(
   name: string,
   params: ParamSpec[],
   description: string,
-  transform: (s: Series, args: Args) => { name: string; tag: [string, string]; values: Value[] },
+  transform: (
+    s: Series,
+    args: Args,
+    context: RenderContext,
+  ) => { name: string; tag: [string, string]; values: Value[] },
 ): RenderFunction {
   return {
     name,
     group: 'Transform',
     description,
     params,
-    run(_context, args) {
+    run(context, args) {
       return args.series('seriesList').map((s) => {
-        const result = transform(s, args);
+        const result = transform(s, args, context);
         return copySeries(
           { ...s, tags: { ...s.tags, [result.tag[0]]: result.tag[1] } },
           { name: result.name, values: result.values },
@@ -545,5 +549,187 @@ export const TRANSFORM_FUNCTIONS: RenderFunction[] = [
       { name: 'alignToInterval', type: 'boolean', default: false },
     ],
     run: (context, args) => hitcount(context, args),
+  },
+];
+
+function mathExp(v: Value): Value {
+  return v === null ? null : Math.exp(v);
+}
+
+export const MORE_TRANSFORM_FUNCTIONS: RenderFunction[] = [
+  {
+    name: 'add',
+    group: 'Transform',
+    description:
+      'Takes one metric or a wildcard seriesList followed by a constant, and adds the constant to each datapoint.',
+    params: [SERIES_LIST, { name: 'constant', type: 'float', required: true }],
+    run(_context, args) {
+      const constant = args.number('constant');
+      return args.series('seriesList').map((s) => {
+        const name = `add(${s.name},${Math.trunc(constant)})`;
+        const tags = { ...s.tags, add: pyStr(constant, false) };
+        return {
+          ...s,
+          name,
+          pathExpression: name,
+          tags,
+          values: s.values.map((v) => (v === null ? null : v + constant)),
+        };
+      });
+    },
+  },
+  inPlace('exp', [SERIES_LIST], 'Raise e to the power of the datapoint.', () => ({
+    suffix: '',
+    tag: ['exp', 'e'],
+    map: mathExp,
+  })),
+  inPlace(
+    'logit',
+    [SERIES_LIST],
+    'Takes one metric or a wildcard seriesList and applies the logit function log(x / (1 - x)).',
+    () => ({
+      suffix: '',
+      tag: ['logit', 'logit'],
+      map: (v) => {
+        if (v === null || v === 1) return null;
+        const ratio = v / (1 - v);
+        return ratio > 0 ? Math.log(ratio) : null;
+      },
+    }),
+  ),
+  inPlace(
+    'sigmoid',
+    [SERIES_LIST],
+    'Takes one metric or a wildcard seriesList and applies the sigmoid function 1 / (1 + exp(-x)).',
+    () => ({
+      suffix: '',
+      tag: ['sigmoid', 'sigmoid'],
+      map: (v) => (v === null ? null : 1 / (1 + Math.exp(-v))),
+    }),
+  ),
+  inPlace(
+    'isNonNull',
+    [SERIES_LIST],
+    'Takes a metric or wildcard seriesList and counts up the number of non-null values.',
+    () => ({
+      suffix: '',
+      tag: ['isNonNull', '1'],
+      map: (v) => (v === null ? 0 : 1),
+    }),
+  ),
+  {
+    name: 'minMax',
+    group: 'Transform',
+    description:
+      'Applies the popular min max normalization technique, which takes each point and applies (x - min) / (max - min).',
+    params: [SERIES_LIST],
+    run(_context, args) {
+      return args.series('seriesList').map((s) => {
+        const name = `minMax(${s.name})`;
+        const own = consolidatedValues(s);
+        const min = safeMin(own) ?? 0.0;
+        const max = safeMax(own) ?? 0.0;
+        const values = s.values.map((v) => (v === null ? null : max === min ? 0.0 : (v - min) / (max - min)));
+        return { ...s, name, pathExpression: name, values };
+      });
+    },
+  },
+  {
+    name: 'offsetToZero',
+    group: 'Transform',
+    description:
+      'Offsets a metric or wildcard seriesList by subtracting the minimum value in the series from each datapoint.',
+    params: [SERIES_LIST],
+    run(_context, args) {
+      return args.series('seriesList').map((s) => {
+        const name = `offsetToZero(${s.name})`;
+        const minimum = safeMin(consolidatedValues(s));
+        const tags = { ...s.tags, offsetToZero: minimum === null ? 'None' : pyStr(minimum, false) };
+        const values = s.values.map((v) => (v === null || minimum === null ? v : v - minimum));
+        return { ...s, name, pathExpression: name, tags, values };
+      });
+    },
+  },
+  {
+    name: 'scaleToSeconds',
+    group: 'Transform',
+    description:
+      'Takes one metric or a wildcard seriesList and returns "value per seconds" where seconds is a parameter.',
+    params: [SERIES_LIST, { name: 'seconds', type: 'float', required: true }],
+    run(_context, args) {
+      const seconds = args.number('seconds');
+      return args.series('seriesList').map((s) => {
+        const name = `scaleToSeconds(${s.name},${Math.trunc(seconds)})`;
+        const factor = seconds / s.step;
+        const tags = { ...s.tags, scaleToSeconds: pyStr(seconds, false) };
+        const values = s.values.map((v) => (v === null ? null : pyRound(v * factor, 6)));
+        return { ...s, name, pathExpression: name, tags, values };
+      });
+    },
+  },
+  {
+    name: 'round',
+    group: 'Transform',
+    description:
+      'Takes one metric or a wildcard seriesList optionally followed by a precision, and rounds each datapoint to the specified precision.',
+    params: [SERIES_LIST, { name: 'precision', type: 'integer', default: 0 }],
+    run(_context, args) {
+      const given = args.optionalNumber('precision');
+      const precision = given ?? 0;
+      return args.series('seriesList').map((s) => {
+        const name = given === null ? `round(${s.name})` : `round(${s.name},${pyG(Math.trunc(given))})`;
+        const tags = { ...s.tags, round: String(precision || 0) };
+        const values = s.values.map((v) => (v === null ? null : pyRound(v, precision)));
+        return { ...s, name, pathExpression: name, tags, values };
+      });
+    },
+  },
+  copying(
+    'integralByInterval',
+    [SERIES_LIST, { name: 'intervalUnit', type: 'string', required: true }],
+    'This will do the same as integral() funcion, except resetting the total to 0 at the given time in the parameter "from".',
+    (s, args, context) => {
+      const unit = args.string('intervalUnit');
+      const duration = Math.trunc(Math.abs(parseInterval(unit)));
+      let current = 0.0;
+      let t = s.start;
+      const values = consolidatedValues(s).map((val) => {
+        if (Math.floor((t - context.startTime) / duration) !== Math.floor((t - context.startTime - s.step) / duration))
+          current = 0.0;
+        if (val !== null) current += val;
+        t += s.step;
+        return current;
+      });
+      return { name: `integralByInterval(${s.name},'${unit}')`, tag: ['integralByInterval', unit], values };
+    },
+  ),
+  {
+    name: 'interpolate',
+    group: 'Transform',
+    description:
+      'Takes one metric or a wildcard seriesList, and optionally a limit to the number of None values to skip over.',
+    params: [SERIES_LIST, { name: 'limit', type: 'intOrInf', default: Infinity }],
+    run(_context, args) {
+      const limit = args.number('limit', Infinity);
+      return args.series('seriesList').map((s) => {
+        const name = `interpolate(${s.name})`;
+        const values = [...s.values];
+        let consecutiveNones = 0;
+        for (let i = 1; i < values.length; i++) {
+          const value = values[i]!;
+          if (value === null) consecutiveNones++;
+          else if (consecutiveNones === 0) continue;
+          else if (values[i - consecutiveNones - 1] === null) consecutiveNones = 0;
+          else {
+            const before = values[i - consecutiveNones - 1]!;
+            if (consecutiveNones > 0 && consecutiveNones <= limit)
+              for (let j = i - consecutiveNones; j < i; j++)
+                values[j] = before + ((j - (i - consecutiveNones - 1)) * (value - before)) / (consecutiveNones + 1);
+            consecutiveNones = 0;
+          }
+        }
+        return { ...s, name, pathExpression: name, values };
+      });
+    },
   },
 ];
