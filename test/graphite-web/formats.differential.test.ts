@@ -83,3 +83,29 @@ describe('render formats: carillon against graphite-web 1.1.8', () => {
     }
   });
 });
+
+describe('/metrics/find for remote finders: carillon against graphite-web 1.1.8', () => {
+  type Node = { path: string; is_leaf: boolean; intervals?: { int?: number; float?: number }[][] };
+  it.each(['pickle', 'msgpack'] as const)('format=%s', async (format) => {
+    const { graphiteWeb, carillon } = servers();
+    for (const query of ['servers.*', 'servers.*.cpu', 'counters.requests.web0{1,2}', '*']) {
+      const path = `/metrics/find?${new URLSearchParams({ query, format, local: '1' })}`;
+      const [expected, actual] = await Promise.all([graphiteWeb.get(path), carillon.get(path)]);
+      expect(baseType(actual.type)).toBe(baseType(expected.type));
+      const [e, a] = (await Promise.all([
+        graphiteWeb.decode(format, expected.body),
+        graphiteWeb.decode(format, actual.body),
+      ])) as [Node[], Node[]];
+      // graphite-web's whisper finder walks _tagged/ as a directory; carillon keeps tagged series out of the tree
+      const shape = (nodes: Node[]) =>
+        nodes
+          .filter((n) => !n.path.startsWith('_tagged'))
+          .map((n) => [n.path, n.is_leaf])
+          .sort();
+      expect(shape(a), query).toEqual(shape(e));
+      // intervals: graphite-web pickles its IntervalSet (from the file's mtime), carillon sends [start, end] lists
+      // over the retention, which the remote finder turns into an IntervalSet
+      for (const node of a) expect(node.intervals?.length ?? 0, node.path).toBe(node.is_leaf ? 1 : 0);
+    }
+  });
+});

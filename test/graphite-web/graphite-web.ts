@@ -68,9 +68,15 @@ export class GraphiteWeb {
     });
   }
 
-  static async start(whisperDir: string, storageDir: string): Promise<GraphiteWeb> {
+  /** `clusterServers`: graphite-web's CLUSTER_SERVERS (`host:port`), to read through it from those servers. */
+  static async start(
+    whisperDir: string,
+    storageDir: string,
+    clusterServers: readonly string[] = [],
+  ): Promise<GraphiteWeb> {
     ensureGraphiteWeb();
-    const child = spawn(PYTHON, [HELPER, 'serve', whisperDir, storageDir], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const args = [HELPER, 'serve', whisperDir, storageDir, clusterServers.join(',')];
+    const child = spawn(PYTHON, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     const server = new GraphiteWeb(child);
     const ready = await Promise.race([
       server.nextLine(),

@@ -2,7 +2,7 @@
 The graphite-web side of the differential test (graphite-web.test.ts).
 
   graphite_web.py fixture WHISPER_DIR NOW   writes the whisper files both servers read
-  graphite_web.py serve WHISPER_DIR STORAGE_DIR
+  graphite_web.py serve WHISPER_DIR STORAGE_DIR [CLUSTER_SERVERS]
       runs graphite-web 1.1.8 in this process (Django's test client: no port, no server to wait for) and answers
       one JSON request per stdin line, {"path": "/render?..."}, with one JSON line {"status", "type", "body"}
       (body base64, so pickle and msgpack arrive intact); {"decode": "pickle"|"msgpack", "body": base64} answers
@@ -117,7 +117,7 @@ STANDARD_DIRS = [WHISPER_DIR]
 LOG_DIR = {log!r}
 INDEX_FILE = {index!r}
 DATABASES = {{'default': {{'ENGINE': 'django.db.backends.sqlite3', 'NAME': {db!r}}}}}
-CLUSTER_SERVERS = []
+CLUSTER_SERVERS = {cluster!r}
 SECRET_KEY = 'carillon-differential-test'
 TIME_ZONE = 'UTC'
 DEFAULT_CACHE_DURATION = 0
@@ -170,11 +170,11 @@ def decode(kind, raw):
     return typed(msgpack.loads(raw))
 
 
-def serve(whisper_dir, storage_dir):
+def serve(whisper_dir, storage_dir, cluster):
     os.makedirs(os.path.join(storage_dir, 'log'), exist_ok=True)
     with open(os.path.join(storage_dir, 'carillon_gw_settings.py'), 'w') as f:
         f.write(SETTINGS.format(
-            storage=storage_dir, whisper=whisper_dir.rstrip('/') + '/', log=os.path.join(storage_dir, 'log'),
+            storage=storage_dir, whisper=whisper_dir.rstrip('/') + '/', log=os.path.join(storage_dir, 'log'), cluster=cluster,
             index=os.path.join(storage_dir, 'index'), db=os.path.join(storage_dir, 'graphite.db')))
     sys.path.insert(0, storage_dir)
     os.environ['DJANGO_SETTINGS_MODULE'] = 'graphite.settings'
@@ -186,8 +186,9 @@ def serve(whisper_dir, storage_dir):
     from django.test import Client
     from graphite.storage import STORE
     # graphite-web only finds tagged series its tag database knows; carbon would have told it on write
-    tagged = [name for name, _, _ in SERIES if ';' in name]
-    STORE.tagdb.tag_multi_series(tagged)
+    if not cluster:
+        tagged = [name for name, _, _ in SERIES if ';' in name]
+        STORE.tagdb.tag_multi_series(tagged)
     client = Client()
     sys.stdout.write(json.dumps({'ready': True}) + '\n')
     sys.stdout.flush()
@@ -218,6 +219,7 @@ if __name__ == '__main__':
     if sys.argv[1] == 'fixture':
         fixture(sys.argv[2], int(sys.argv[3]))
     elif sys.argv[1] == 'serve':
-        serve(sys.argv[2], sys.argv[3])
+        # an optional fourth argument: CLUSTER_SERVERS, comma-separated (graphite-web federating to them)
+        serve(sys.argv[2], sys.argv[3], [s for s in (sys.argv[4] if len(sys.argv) > 4 else '').split(',') if s])
     else:
-        raise SystemExit('usage: graphite_web.py fixture WHISPER_DIR NOW | serve WHISPER_DIR STORAGE_DIR')
+        raise SystemExit('usage: graphite_web.py fixture WHISPER_DIR NOW | serve WHISPER_DIR STORAGE_DIR [CLUSTER_SERVERS]')

@@ -16,6 +16,7 @@ import { describeFunctions, evaluateTarget, RENDER_FUNCTIONS } from './functions
 import { RenderContext } from './render-context.js';
 import { csvBody, graphiteJson, jsonBody, msgpackBody, pickleBody, rawBody, type RenderBody } from './render-output.js';
 import type { Series } from './series.js';
+import { encodeMsgpack, encodePickle, WireInt, type WireValue } from './wire-encoding.js';
 import { compileAnchoredRegex, type SafeRegex } from './regex.js';
 import { readRequestParams } from './request-params.js';
 import { indexFinder, type SeriesFinder } from './series-finder.js';
@@ -120,7 +121,18 @@ export function createGraphiteApi(deps: GraphiteApiDeps): GraphiteApiHandler {
     const nodes = await index.find(query, limits.maxFindResults);
     if (format === 'treejson') sendJson(res, 200, treeJson(query, nodes, wildcards));
     else if (format === 'completer') sendJson(res, 200, completerJson(nodes, wildcards));
-    else throw new QueryError(`unsupported find format "${format}": use treejson or completer`);
+    else if (format === 'pickle' || format === 'msgpack') {
+      // what graphite-web's remote finder (CLUSTER_SERVERS) reads: path, is_leaf, and a leaf's intervals
+      const current = now();
+      const maxRetention = Math.max(...deps.resolutions.map((r) => r.ttl));
+      const info = remoteNodes(nodes, current - maxRetention, current);
+      sendBody(
+        res,
+        format === 'pickle'
+          ? { contentType: 'application/pickle', body: encodePickle(info) }
+          : { contentType: 'application/x-msgpack', body: encodeMsgpack(info) },
+      );
+    } else throw new QueryError(`unsupported find format "${format}": use treejson, completer, pickle or msgpack`);
   }
 
   async function expand(params: URLSearchParams, res: ServerResponse): Promise<void> {
@@ -395,6 +407,15 @@ function treeJson(query: string, nodes: readonly FoundNode[], wildcards: boolean
   for (const [name, n] of unique) if (n.branch) result.push(entry(name, n.leaf, true));
   for (const [name, n] of unique) if (!n.branch) result.push(entry(name, true, false));
   return result;
+}
+
+/** graphite-web's pickle_nodes/msgpack_nodes: a leaf is readable over the whole retention. */
+function remoteNodes(nodes: readonly FoundNode[], start: number, end: number): WireValue {
+  return nodes.map((n) => {
+    const info: { [key: string]: WireValue } = { path: n.path, is_leaf: n.leaf };
+    if (n.leaf) info.intervals = [[new WireInt(start), new WireInt(end)]];
+    return info;
+  });
 }
 
 function completerJson(nodes: readonly FoundNode[], wildcards: boolean): object {

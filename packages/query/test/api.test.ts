@@ -159,9 +159,9 @@ describe('/metrics/find', () => {
 
   it('refuses a missing query and an unknown format', async () => {
     expect(await get('/metrics/find')).toMatchObject({ status: 400, body: { message: 'missing parameter "query"' } });
-    expect(await get('/metrics/find?query=a&format=pickle')).toMatchObject({
+    expect(await get('/metrics/find?query=a&format=xml')).toMatchObject({
       status: 400,
-      body: { message: 'unsupported find format "pickle": use treejson or completer' },
+      body: { message: 'unsupported find format "xml": use treejson, completer, pickle or msgpack' },
     });
   });
 });
