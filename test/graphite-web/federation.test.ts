@@ -35,7 +35,11 @@ const TARGETS = [
   "aliasSub(negative.*, '^negative\\.', 'n ')",
   'servers.web03.cpu',
 ];
-const RANGES = [{ from: '-5min' }, { from: '-2h', until: '-1h', maxDataPoints: '50' }, { from: '-1d', until: '-20h' }];
+const RANGES: Record<string, string>[] = [
+  { from: '-5min' },
+  { from: '-2h', until: '-1h', maxDataPoints: '50' },
+  { from: '-1d', until: '-20h' },
+];
 
 describe('graphite-web federated to carillon (CLUSTER_SERVERS)', () => {
   describe.each(RANGES)('from=$from until=$until', (range) => {
