@@ -1,13 +1,13 @@
 /** graphite-web's Calculate group: moving windows and percentiles of each series. */
 import { consolidatedValues } from '../consolidation.js';
 import type { RenderContext } from '../render-context.js';
-import { copySeries, type Series } from '../series.js';
+import { copySeries, makeSeries, type Series } from '../series.js';
 import { percentile } from './combine.js';
 import { parseInterval, xff } from './common.js';
 import { evaluateTarget } from './evaluate.js';
-import { pyG, pyStr } from './python-format.js';
+import { pyG, pyRound, pyStr } from './python-format.js';
 import type { Args, ParamSpec, RenderFunction } from './registry.js';
-import { AGG_FUNC_NAMES, getAggFunc } from './safe.js';
+import { AGG_FUNC_NAMES, getAggFunc, safeAvg } from './safe.js';
 
 const SERIES_LIST: ParamSpec = { name: 'seriesList', type: 'seriesList', required: true };
 const WINDOW_SUGGESTIONS = [5, 7, 10, '1min', '5min', '10min', '30min', '1hour'];
@@ -163,6 +163,106 @@ export const MORE_CALCULATE_FUNCTIONS: RenderFunction[] = [
         return copySeries(
           { ...s, tags: { ...s.tags, stdev: String(points) } },
           { name: `stdev(${s.name},${points})`, values },
+        );
+      });
+    },
+  },
+];
+
+export const LINE_CALCULATE_FUNCTIONS: RenderFunction[] = [
+  {
+    name: 'identity',
+    group: 'Calculate',
+    description: 'Identity function: returns datapoints where the value equals the timestamp of the datapoint.',
+    params: [{ name: 'name', type: 'string', required: true }],
+    run(context, args) {
+      const name = args.string('name');
+      const { startTime: start, endTime: end } = context;
+      const values: number[] = [];
+      for (let t = start; t < end; t += 60) values.push(t);
+      return [
+        {
+          ...makeSeries({ name, start, end, step: 60, values, xFilesFactor: context.xFilesFactor }),
+          pathExpression: `identity("${name}")`,
+        },
+      ];
+    },
+  },
+  {
+    name: 'aggregateLine',
+    group: 'Calculate',
+    description:
+      'Takes a metric or wildcard seriesList and draws a horizontal line based on the function applied to each series.',
+    params: [
+      SERIES_LIST,
+      { name: 'func', type: 'aggFunc', default: 'average', options: AGG_FUNC_NAMES },
+      { name: 'keepStep', type: 'boolean', default: false },
+    ],
+    run(context, args) {
+      const reduce = getAggFunc(args.string('func', 'average'));
+      const keepStep = args.boolean('keepStep', false);
+      return args.series('seriesList').map((s) => {
+        const value = reduce(consolidatedValues(s));
+        const name = value === null ? `aggregateLine(${s.name}, None)` : `aggregateLine(${s.name}, ${pyG(value)})`;
+        if (keepStep)
+          return copySeries(s, { name, values: new Array<number | null>(consolidatedValues(s).length).fill(value) });
+        const { startTime: start, endTime: end } = context;
+        const line = makeSeries({
+          name: value === null ? 'None' : pyStr(value, false),
+          start,
+          end,
+          step: Math.trunc((end - start) / 2),
+          values: [value, value, value],
+          xFilesFactor: context.xFilesFactor,
+        });
+        return { ...line, name, pathExpression: name };
+      });
+    },
+  },
+  {
+    name: 'exponentialMovingAverage',
+    group: 'Calculate',
+    description:
+      'Takes a series of values and a window size and produces an exponential moving average utilizing the following formula: ema(current) = constant * (Current Value) + (1 - constant) * ema(previous).',
+    params: [
+      SERIES_LIST,
+      { name: 'windowSize', type: 'intOrInterval', required: true, suggestions: WINDOW_SUGGESTIONS },
+    ],
+    async run(context, args) {
+      const list = args.series('seriesList');
+      if (list.length === 0) return [];
+      const windowSize = args.numberOrString('windowSize');
+      const previewSeconds =
+        typeof windowSize === 'string'
+          ? Math.abs(parseInterval(windowSize))
+          : Math.max(...list.map((s) => s.step)) * Math.trunc(windowSize);
+      const constant = 2 / ((typeof windowSize === 'string' ? Math.trunc(previewSeconds) : Math.trunc(windowSize)) + 1);
+      const preview = await evaluateTarget(
+        args.raw[0]!,
+        context.withTimes(context.startTime - previewSeconds, context.endTime),
+      );
+      const sizeText = typeof windowSize === 'string' ? windowSize : pyStr(windowSize, args.isInt('windowSize'));
+      return preview.map((s) => {
+        const name =
+          typeof windowSize === 'string'
+            ? `exponentialMovingAverage(${s.name},"${windowSize}")`
+            : `exponentialMovingAverage(${s.name},${sizeText})`;
+        const windowPoints =
+          typeof windowSize === 'string' ? Math.floor(previewSeconds / s.step) : Math.trunc(windowSize);
+        const own = s.values;
+        let ema = safeAvg(own.slice(0, windowPoints)) || 0;
+        const values: (number | null)[] = [pyRound(ema, 6)];
+        for (let i = windowPoints; i < own.length; i++) {
+          const v = own[i]!;
+          if (v === null) values.push(null);
+          else {
+            ema = constant * v + (1 - constant) * ema;
+            values.push(pyRound(ema, 6));
+          }
+        }
+        return copySeries(
+          { ...s, tags: { ...s.tags, exponentialMovingAverage: sizeText } },
+          { name, start: s.start + previewSeconds, values },
         );
       });
     },

@@ -466,3 +466,130 @@ export const MORE_COMBINE_FUNCTIONS: RenderFunction[] = [
     },
   },
 ];
+
+function aggregateSeriesLists(
+  context: RenderContext,
+  first: Series[],
+  second: Series[],
+  func: string,
+  xFilesFactor: number | null,
+): Series[] {
+  if (first.length !== second.length)
+    throw new QueryError('seriesListFirstPos and seriesListSecondPos argument must have equal length');
+  const results: Series[] = [];
+  first.forEach((a, i) => {
+    const b = second[i]!;
+    const [result] = aggregate(context, [[a, b]], func, xFilesFactor);
+    if (!result) return;
+    results.push({
+      ...result,
+      name: `${result.name.slice(0, result.name.indexOf('Series('))}Series(${a.name},${b.name})`,
+    });
+  });
+  return results;
+}
+
+const FIRST_POS: ParamSpec = { name: 'seriesListFirstPos', type: 'seriesList', required: true };
+const SECOND_POS: ParamSpec = { name: 'seriesListSecondPos', type: 'seriesList', required: true };
+
+function seriesListsAggregator(name: string, func: string): RenderFunction {
+  return {
+    name,
+    group: 'Combine',
+    description: `Iterates over a two lists and ${func}s series lists 2-by-2.`,
+    params: [FIRST_POS, SECOND_POS],
+    run: (context, args) =>
+      aggregateSeriesLists(context, args.series('seriesListFirstPos'), args.series('seriesListSecondPos'), func, null),
+  };
+}
+
+export const LIST_COMBINE_FUNCTIONS: RenderFunction[] = [
+  {
+    name: 'group',
+    group: 'Combine',
+    description: 'Takes an arbitrary number of seriesLists and adds them to a single seriesList.',
+    params: [{ name: 'seriesLists', type: 'seriesList', multiple: true }],
+    run: (_context, args) => args.seriesLists('seriesLists').flat(),
+  },
+  {
+    name: 'aggregateSeriesLists',
+    group: 'Combine',
+    description:
+      'Iterates over a two lists and aggregates using specified function list1[0] to list2[0], list1[1] to list2[1] and so on.',
+    params: [
+      FIRST_POS,
+      SECOND_POS,
+      { name: 'func', type: 'aggFunc', required: true, options: AGG_FUNC_NAMES },
+      { name: 'xFilesFactor', type: 'float' },
+    ],
+    run: (context, args) =>
+      aggregateSeriesLists(
+        context,
+        args.series('seriesListFirstPos'),
+        args.series('seriesListSecondPos'),
+        args.string('func'),
+        args.optionalNumber('xFilesFactor'),
+      ),
+  },
+  seriesListsAggregator('sumSeriesLists', 'sum'),
+  seriesListsAggregator('diffSeriesLists', 'diff'),
+  seriesListsAggregator('multiplySeriesLists', 'multiply'),
+  {
+    name: 'weightedAverage',
+    group: 'Combine',
+    description:
+      'Takes a series of average values and a series of weights and produces a weighted average for all values.',
+    params: [
+      { name: 'seriesListAvg', type: 'seriesList', required: true },
+      { name: 'seriesListWeight', type: 'seriesList', required: true },
+      { name: 'nodes', type: 'nodeOrTag', multiple: true },
+    ],
+    run(context, args) {
+      const averages = args.series('seriesListAvg');
+      const weights = args.series('seriesListWeight');
+      const nodes = args.scalars('nodes');
+      if (averages.length !== weights.length)
+        throw new QueryError(
+          `weightedAverage must receive the same number of series for seriesListAvg and seriesListWeight but received respectively ${averages.length} and ${weights.length}`,
+        );
+      const byKey = new Map<string, { avg?: Series; weight?: Series }>();
+      const entry = (key: string) => byKey.get(key) ?? byKey.set(key, {}).get(key)!;
+      averages.forEach((avg, i) => {
+        entry(aggKey(avg, nodes)).avg = avg;
+        const weight = weights[i]!;
+        entry(aggKey(weight, nodes)).weight = weight;
+      });
+      const products: Series[] = [];
+      for (const { avg, weight } of byKey.values()) {
+        if (!avg || !weight) continue;
+        const values = rows([avg, weight]).map(([a, w]) => safeMul(a!, w!));
+        products.push(
+          makeSeries({
+            name: `product(${weight.name},${avg.name})`,
+            start: avg.start,
+            end: avg.end,
+            step: avg.step,
+            values,
+            xFilesFactor: context.xFilesFactor,
+          }),
+        );
+      }
+      if (products.length === 0) return [];
+      const sumProducts = aggregate(context, [products], 'sum')[0]!;
+      const sumWeights = aggregate(context, [weights], 'sum')[0]!;
+      const values = rows([sumProducts, sumWeights]).map(([p, w]) => safeDiv(p!, w!));
+      const paths = (list: Series[]) => [...new Set(list.map((s) => s.pathExpression))].sort().join(',');
+      const name = `weightedAverage(${paths(averages)}, ${paths(weights)}, ${nodes.map(String).join(',')})`;
+      return [
+        makeSeries({
+          name,
+          start: sumProducts.start,
+          end: sumProducts.end,
+          step: sumProducts.step,
+          values,
+          xFilesFactor: context.xFilesFactor,
+        }),
+      ];
+    },
+  },
+];

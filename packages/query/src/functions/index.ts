@@ -1,13 +1,13 @@
 /** The render function registry: every function carillon implements, by graphite-web's name. */
 import { ALIAS_FUNCTIONS } from './alias.js';
-import { CALCULATE_FUNCTIONS, MORE_CALCULATE_FUNCTIONS } from './calculate.js';
-import { COMBINE_FUNCTIONS, MORE_COMBINE_FUNCTIONS } from './combine.js';
+import { CALCULATE_FUNCTIONS, LINE_CALCULATE_FUNCTIONS, MORE_CALCULATE_FUNCTIONS } from './calculate.js';
+import { COMBINE_FUNCTIONS, LIST_COMBINE_FUNCTIONS, MORE_COMBINE_FUNCTIONS } from './combine.js';
 import { FILTER_FUNCTIONS, MORE_FILTER_FUNCTIONS } from './filter.js';
 import { GRAPH_FUNCTIONS, MORE_GRAPH_FUNCTIONS } from './graph.js';
 import type { RenderFunction } from './registry.js';
 import { SORTING_FUNCTIONS } from './sorting.js';
 import { SPECIAL_FUNCTIONS } from './special.js';
-import { MORE_TRANSFORM_FUNCTIONS, TRANSFORM_FUNCTIONS } from './transform.js';
+import { MORE_TRANSFORM_FUNCTIONS, STACK_TRANSFORM_FUNCTIONS, TRANSFORM_FUNCTIONS } from './transform.js';
 
 /** seriesByTag is evaluated by the evaluator itself (graphite-web fetches it by its text); listed for /functions. */
 const SERIES_BY_TAG: RenderFunction = {
@@ -23,8 +23,10 @@ const ALL: RenderFunction[] = [
   ...ALIAS_FUNCTIONS,
   ...CALCULATE_FUNCTIONS,
   ...MORE_CALCULATE_FUNCTIONS,
+  ...LINE_CALCULATE_FUNCTIONS,
   ...COMBINE_FUNCTIONS,
   ...MORE_COMBINE_FUNCTIONS,
+  ...LIST_COMBINE_FUNCTIONS,
   ...FILTER_FUNCTIONS,
   ...MORE_FILTER_FUNCTIONS,
   ...GRAPH_FUNCTIONS,
@@ -34,6 +36,7 @@ const ALL: RenderFunction[] = [
   SERIES_BY_TAG,
   ...TRANSFORM_FUNCTIONS,
   ...MORE_TRANSFORM_FUNCTIONS,
+  ...STACK_TRANSFORM_FUNCTIONS,
 ];
 
 export const RENDER_FUNCTIONS: ReadonlyMap<string, RenderFunction> = new Map(ALL.map((fn) => [fn.name, fn]));

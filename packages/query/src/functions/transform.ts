@@ -733,3 +733,50 @@ export const MORE_TRANSFORM_FUNCTIONS: RenderFunction[] = [
     },
   },
 ];
+
+export const STACK_TRANSFORM_FUNCTIONS: RenderFunction[] = [
+  {
+    name: 'timeStack',
+    group: 'Transform',
+    description:
+      'Takes one metric or a wildcard seriesList, followed by a quoted string with the length of time, then two integers: each shift of the series from start to end, stacked on the current range.',
+    params: [
+      SERIES_LIST,
+      {
+        name: 'timeShiftUnit',
+        type: 'interval',
+        default: '1d',
+        suggestions: ['1h', '6h', '12h', '1d', '2d', '7d', '14d', '30d'],
+      },
+      { name: 'timeShiftStart', type: 'integer', default: 0 },
+      { name: 'timeShiftEnd', type: 'integer', default: 7 },
+    ],
+    async run(context, args) {
+      let unit = args.string('timeShiftUnit', '1d');
+      if (/^\d/.test(unit)) unit = `-${unit}`;
+      const delta = parseInterval(unit);
+      const list = args.series('seriesList');
+      if (list.length < 1) return [];
+      const first = list[0]!;
+      const results: Series[] = [];
+      for (let shift = args.integer('timeShiftStart', 0); shift < args.integer('timeShiftEnd', 7); shift++) {
+        const shifted = await evaluateTarget(
+          args.raw[0]!,
+          context.withTimes(context.startTime + delta * shift, context.endTime + delta * shift),
+        );
+        for (const s of shifted) {
+          const name = `timeShift(${s.name}, ${unit}, ${shift})`;
+          results.push({
+            ...s,
+            name,
+            pathExpression: name,
+            tags: { ...s.tags, timeShiftUnit: unit, timeShift: String(shift) },
+            start: first.start,
+            end: first.end,
+          });
+        }
+      }
+      return results;
+    },
+  },
+];
