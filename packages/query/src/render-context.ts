@@ -77,7 +77,8 @@ export class RenderContext {
       result = this.fetchUncached(pathExpression);
       this.cache.set(key, result);
     }
-    return result.then((list) => list.map((s) => ({ ...s, tags: { ...s.tags }, values: [...s.values] })));
+    // functions never change values or tags in place, only the series object (normalize sets valuesPerPoint)
+    return result.then((list) => list.map((s) => ({ ...s })));
   }
 
   /** seriesByTag: the series whose tags match, named canonically; their pathExpression is the call's text. */
@@ -91,7 +92,8 @@ export class RenderContext {
       })();
       this.cache.set(key, result);
     }
-    return result.then((list) => list.map((s) => ({ ...s, tags: { ...s.tags }, values: [...s.values] })));
+    // functions never change values or tags in place, only the series object (normalize sets valuesPerPoint)
+    return result.then((list) => list.map((s) => ({ ...s })));
   }
 
   private async fetchUncached(pathExpression: string): Promise<Series[]> {

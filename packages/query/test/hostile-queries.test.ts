@@ -48,6 +48,8 @@ describe('hostile patterns', () => {
     expect(compileRegex('(a+)+$', 'test').test(`${'a'.repeat(5000)}!`)).toBe(false);
     expect(compileRegex('^(a|aa)+$', 'test').test(`${'a'.repeat(5000)}!`)).toBe(false);
     expect(compileNodeGlob('*a*a*a*a*a*a*a*b').test('a'.repeat(5000))).toBe(false);
+    expect(compileNodeGlob(`${'{a,aa}'.repeat(40)}b`).test('a'.repeat(60))).toBe(false);
+    expect(compileNodeGlob('web*[0-9]').test(`web${'1'.repeat(5000)}x`)).toBe(false);
     expect(performance.now() - started).toBeLessThan(2000);
   });
 
@@ -58,6 +60,7 @@ describe('hostile patterns', () => {
     `/render?target=${q('grep(hostile.*, "(a|a)+b")')}&from=-1min`,
     `/render?target=${q('hostile.*a*a*a*a*a*a*a*b')}&from=-1min`,
     `/metrics/find?query=${q('hostile.*a*a*a*a*a*a*a*a*b')}`,
+    `/metrics/find?query=${q(`hostile.${'{a,aa}'.repeat(30)}b`)}`,
     `/tags/k?filter=${q('(a+)+$')}`,
     `/tags?filter=${q('(k+)+x')}`,
   ];
