@@ -1,6 +1,7 @@
 /** graphite-web's Calculate group: moving windows and percentiles of each series. */
 import { consolidatedValues } from '../consolidation.js';
 import type { RenderContext } from '../render-context.js';
+import { parseTimeSpec } from '../time-spec.js';
 import { copySeries, makeSeries, type Series } from '../series.js';
 import { percentile } from './combine.js';
 import { parseInterval, xff } from './common.js';
@@ -265,6 +266,71 @@ export const LINE_CALCULATE_FUNCTIONS: RenderFunction[] = [
           { name, start: s.start + previewSeconds, values },
         );
       });
+    },
+  },
+];
+
+/** graphite-web's _linearRegressionAnalysis: least squares over the known values; null when they fit no line. */
+function linearFit(s: Series): [number, number] | null {
+  const values = consolidatedValues(s);
+  let n = 0;
+  let sumI = 0;
+  let sumV = 0;
+  let sumII = 0;
+  let sumIV = 0;
+  values.forEach((v, i) => {
+    if (v === null) return;
+    n++;
+    sumI += i;
+    sumV += v;
+    sumII += i * i;
+    sumIV += i * v;
+  });
+  const denominator = n * sumII - sumI * sumI;
+  if (denominator === 0) return null;
+  const factor = (n * sumIV - sumI * sumV) / denominator / s.step;
+  const offset = (sumII * sumV - sumIV * sumI) / denominator - factor * s.start;
+  return [factor, offset];
+}
+
+export const REGRESSION_FUNCTIONS: RenderFunction[] = [
+  {
+    name: 'linearRegression',
+    group: 'Calculate',
+    description: 'Graphs the linear regression function by least squares method.',
+    params: [SERIES_LIST, { name: 'startSourceAt', type: 'date' }, { name: 'endSourceAt', type: 'date' }],
+    async run(context, args) {
+      const startText = args.optionalString('startSourceAt');
+      const endText = args.optionalString('endSourceAt');
+      const start = startText === null ? context.startTime : parseTimeSpec(startText, context.now);
+      const end = endText === null ? context.endTime : parseTimeSpec(endText, context.now);
+      const sources =
+        startText === null && endText === null
+          ? args.series('seriesList')
+          : await evaluateTarget(args.raw[0]!, context.withTimes(start, end));
+      const list = args.series('seriesList');
+      const result: Series[] = [];
+      for (let i = 0; i < Math.min(sources.length, list.length); i++) {
+        const series = list[i]!;
+        const fit = linearFit(sources[i]!);
+        const tags = { ...series.tags, linearRegressions: `${start}, ${end}` };
+        if (!fit) continue;
+        const [factor, offset] = fit;
+        const name = `linearRegression(${series.name}, ${start}, ${end})`;
+        const values = series.values.map((_, j) => offset + (series.start + j * series.step) * factor);
+        result.push({
+          ...makeSeries({
+            name,
+            start: series.start,
+            end: series.end,
+            step: series.step,
+            values,
+            tags,
+            xFilesFactor: series.xFilesFactor,
+          }),
+        });
+      }
+      return result;
     },
   },
 ];

@@ -1,6 +1,11 @@
 /** The render function registry: every function carillon implements, by graphite-web's name. */
-import { ALIAS_FUNCTIONS } from './alias.js';
-import { CALCULATE_FUNCTIONS, LINE_CALCULATE_FUNCTIONS, MORE_CALCULATE_FUNCTIONS } from './calculate.js';
+import { ALIAS_FUNCTIONS, LEGEND_FUNCTIONS } from './alias.js';
+import {
+  CALCULATE_FUNCTIONS,
+  LINE_CALCULATE_FUNCTIONS,
+  MORE_CALCULATE_FUNCTIONS,
+  REGRESSION_FUNCTIONS,
+} from './calculate.js';
 import { COMBINE_FUNCTIONS, LIST_COMBINE_FUNCTIONS, MORE_COMBINE_FUNCTIONS } from './combine.js';
 import { FILTER_FUNCTIONS, MORE_FILTER_FUNCTIONS } from './filter.js';
 import { GRAPH_FUNCTIONS, MORE_GRAPH_FUNCTIONS } from './graph.js';
@@ -21,9 +26,11 @@ const SERIES_BY_TAG: RenderFunction = {
 
 const ALL: RenderFunction[] = [
   ...ALIAS_FUNCTIONS,
+  ...LEGEND_FUNCTIONS,
   ...CALCULATE_FUNCTIONS,
   ...MORE_CALCULATE_FUNCTIONS,
   ...LINE_CALCULATE_FUNCTIONS,
+  ...REGRESSION_FUNCTIONS,
   ...COMBINE_FUNCTIONS,
   ...MORE_COMBINE_FUNCTIONS,
   ...LIST_COMBINE_FUNCTIONS,
