@@ -259,6 +259,11 @@ export const TARGETS: string[] = [
   "cactiStyle(servers.*.mem, units='req')",
   'linearRegression(servers.*.cpu)',
   "linearRegression(servers.web01.mem, '1767200000', '1767210000')",
+  'divideSeriesLists(servers.web01.cpu, servers.web01.mem)',
+  'averageOutsidePercentile(negative.*, 30)',
+  'averageOutsidePercentile(servers.{web01,web02,db01}.cpu, 80)',
+  "timeSlice(servers.web01.cpu, '1767222000', '1767224000')",
+  "timeSlice(servers.*.mem, '23:50_20251231', '23:59_20251231')",
   // more Graph
   'stacked(servers.*.cpu)',
   "stacked(servers.*.mem, 'mine')",

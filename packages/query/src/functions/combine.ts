@@ -593,3 +593,34 @@ export const LIST_COMBINE_FUNCTIONS: RenderFunction[] = [
     },
   },
 ];
+
+export const DIVIDE_LISTS_FUNCTIONS: RenderFunction[] = [
+  {
+    name: 'divideSeriesLists',
+    group: 'Combine',
+    description: 'Iterates over a two lists and divides list1[0] by list2[0], list1[1] by list2[1] and so on.',
+    params: [
+      { name: 'dividendSeriesList', type: 'seriesList', required: true },
+      { name: 'divisorSeriesList', type: 'seriesList', required: true },
+    ],
+    run(context, args) {
+      const dividends = args.series('dividendSeriesList');
+      const divisors = args.series('divisorSeriesList');
+      if (dividends.length !== divisors.length)
+        throw new QueryError('dividendSeriesList and divisorSeriesList argument must have equal length');
+      return dividends.map((a, i) => {
+        const b = divisors[i]!;
+        const { start, end, step } = normalize([[a, b]])!;
+        const values = rows([a, b]).map(([x, y]) => safeDiv(x!, y!));
+        return makeSeries({
+          name: `divideSeries(${a.name},${b.name})`,
+          start,
+          end,
+          step,
+          values,
+          xFilesFactor: context.xFilesFactor,
+        });
+      });
+    },
+  },
+];

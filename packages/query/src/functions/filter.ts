@@ -308,3 +308,24 @@ export const MORE_FILTER_FUNCTIONS: RenderFunction[] = [
     },
   },
 ];
+
+export const PERCENTILE_FILTER_FUNCTIONS: RenderFunction[] = [
+  {
+    name: 'averageOutsidePercentile',
+    group: 'Filter Series',
+    description: 'Removes series lying inside an average percentile interval.',
+    params: [SERIES_LIST, { name: 'n', type: 'float', required: true }],
+    run(_context, args) {
+      const list = args.series('seriesList');
+      let n = args.number('n');
+      const averages = list.map((s) => safeAvg(consolidatedValues(s)));
+      if (n < 50) n = 100 - n;
+      const low = percentile(averages, 100 - n);
+      const high = percentile(averages, n);
+      // graphite-web compares None with floats and fails: a series without values is a 400 here
+      if (averages.some((a) => a === null) || low === null || high === null)
+        throw new QueryError('averageOutsidePercentile: every series needs at least one value');
+      return list.filter((_, i) => !(low < averages[i]! && averages[i]! < high));
+    },
+  },
+];

@@ -3,7 +3,8 @@
  * through, with the name and tag changes graphite-web makes.
  */
 import { QueryError } from '../errors.js';
-import { copySeries, type Series } from '../series.js';
+import { copySeries, makeSeries, type Series } from '../series.js';
+import { parseTimeSpec } from '../time-spec.js';
 import { pyG, pyStr } from './python-format.js';
 import type { ParamSpec, RenderFunction } from './registry.js';
 import { SPECIAL_FUNCTIONS } from './special.js';
@@ -119,6 +120,33 @@ export const MORE_GRAPH_FUNCTIONS: RenderFunction[] = [
       return [
         { ...lower, tags, name },
         { ...upper, tags: { ...tags }, name },
+      ];
+    },
+  },
+];
+
+export const LINE_GRAPH_FUNCTIONS: RenderFunction[] = [
+  {
+    name: 'verticalLine',
+    group: 'Graph',
+    description:
+      'Takes a timestamp string ts. Draws a vertical line at the designated timestamp with optional label and color.',
+    params: [
+      { name: 'ts', type: 'date', required: true },
+      { name: 'label', type: 'string' },
+      { name: 'color', type: 'string' },
+    ],
+    run(context, args) {
+      const ts = parseTimeSpec(String(args.numberOrString('ts')), context.now);
+      if (ts < context.startTime) throw new QueryError(`verticalLine(): timestamp ${ts} exists before start of range`);
+      if (ts > context.endTime) throw new QueryError(`verticalLine(): timestamp ${ts} exists after end of range`);
+      const label = args.optionalString('label');
+      const name = label ?? 'None';
+      return [
+        {
+          ...makeSeries({ name, start: ts, end: ts, step: 1, values: [1.0, 1.0], xFilesFactor: context.xFilesFactor }),
+          tags: { name },
+        },
       ];
     },
   },

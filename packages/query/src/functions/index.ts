@@ -6,13 +6,23 @@ import {
   MORE_CALCULATE_FUNCTIONS,
   REGRESSION_FUNCTIONS,
 } from './calculate.js';
-import { COMBINE_FUNCTIONS, LIST_COMBINE_FUNCTIONS, MORE_COMBINE_FUNCTIONS } from './combine.js';
-import { FILTER_FUNCTIONS, MORE_FILTER_FUNCTIONS } from './filter.js';
-import { GRAPH_FUNCTIONS, MORE_GRAPH_FUNCTIONS } from './graph.js';
+import {
+  COMBINE_FUNCTIONS,
+  DIVIDE_LISTS_FUNCTIONS,
+  LIST_COMBINE_FUNCTIONS,
+  MORE_COMBINE_FUNCTIONS,
+} from './combine.js';
+import { FILTER_FUNCTIONS, MORE_FILTER_FUNCTIONS, PERCENTILE_FILTER_FUNCTIONS } from './filter.js';
+import { GRAPH_FUNCTIONS, LINE_GRAPH_FUNCTIONS, MORE_GRAPH_FUNCTIONS } from './graph.js';
 import type { RenderFunction } from './registry.js';
 import { SORTING_FUNCTIONS } from './sorting.js';
 import { SPECIAL_FUNCTIONS } from './special.js';
-import { MORE_TRANSFORM_FUNCTIONS, STACK_TRANSFORM_FUNCTIONS, TRANSFORM_FUNCTIONS } from './transform.js';
+import {
+  MORE_TRANSFORM_FUNCTIONS,
+  SLICE_TRANSFORM_FUNCTIONS,
+  STACK_TRANSFORM_FUNCTIONS,
+  TRANSFORM_FUNCTIONS,
+} from './transform.js';
 
 /** seriesByTag is evaluated by the evaluator itself (graphite-web fetches it by its text); listed for /functions. */
 const SERIES_BY_TAG: RenderFunction = {
@@ -34,16 +44,20 @@ const ALL: RenderFunction[] = [
   ...COMBINE_FUNCTIONS,
   ...MORE_COMBINE_FUNCTIONS,
   ...LIST_COMBINE_FUNCTIONS,
+  ...DIVIDE_LISTS_FUNCTIONS,
   ...FILTER_FUNCTIONS,
   ...MORE_FILTER_FUNCTIONS,
+  ...PERCENTILE_FILTER_FUNCTIONS,
   ...GRAPH_FUNCTIONS,
   ...MORE_GRAPH_FUNCTIONS,
+  ...LINE_GRAPH_FUNCTIONS,
   ...SORTING_FUNCTIONS,
   ...SPECIAL_FUNCTIONS,
   SERIES_BY_TAG,
   ...TRANSFORM_FUNCTIONS,
   ...MORE_TRANSFORM_FUNCTIONS,
   ...STACK_TRANSFORM_FUNCTIONS,
+  ...SLICE_TRANSFORM_FUNCTIONS,
 ];
 
 export const RENDER_FUNCTIONS: ReadonlyMap<string, RenderFunction> = new Map(ALL.map((fn) => [fn.name, fn]));

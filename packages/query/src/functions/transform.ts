@@ -2,6 +2,7 @@
 import { consolidatedValues } from '../consolidation.js';
 import { QueryError } from '../errors.js';
 import type { RenderContext } from '../render-context.js';
+import { parseTimeSpec } from '../time-spec.js';
 import { copySeries, type Series } from '../series.js';
 import { evaluateTarget } from './evaluate.js';
 import { parseInterval, xff } from './common.js';
@@ -777,6 +778,35 @@ export const STACK_TRANSFORM_FUNCTIONS: RenderFunction[] = [
         }
       }
       return results;
+    },
+  },
+];
+
+export const SLICE_TRANSFORM_FUNCTIONS: RenderFunction[] = [
+  {
+    name: 'timeSlice',
+    group: 'Transform',
+    description:
+      'Takes one metric or a wildcard metric, followed by a quoted string with the time to start the line and another quoted string with the time to end the line.',
+    params: [
+      SERIES_LIST,
+      { name: 'startSliceAt', type: 'date', required: true },
+      { name: 'endSliceAt', type: 'date', default: 'now' },
+    ],
+    run(context, args) {
+      // graphite-web reads these against the wall clock, not the request's now; carillon uses now (docs/GRAPHITE.md)
+      const start = parseTimeSpec(String(args.numberOrString('startSliceAt')), context.now);
+      const end = parseTimeSpec(String(args.numberOrString('endSliceAt', 'now')), context.now);
+      return args.series('seriesList').map((s) => {
+        let t = context.startTime;
+        const values = s.values.map((v) => {
+          const kept = v === null || t < start || t > end ? null : v;
+          t += s.step;
+          return kept;
+        });
+        const tags = { ...s.tags, timeSliceStart: String(start), timeSliceEnd: String(end) };
+        return { ...s, name: `timeSlice(${s.name}, ${start}, ${end})`, tags, values };
+      });
     },
   },
 ];
