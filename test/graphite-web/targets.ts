@@ -264,6 +264,11 @@ export const TARGETS: string[] = [
   'averageOutsidePercentile(servers.{web01,web02,db01}.cpu, 80)',
   "timeSlice(servers.web01.cpu, '1767222000', '1767224000')",
   "timeSlice(servers.*.mem, '23:50_20251231', '23:59_20251231')",
+  'holtWintersForecast(servers.web01.cpu)',
+  "holtWintersForecast(servers.*.mem, '1h', '10min')",
+  "holtWintersConfidenceBands(servers.web01.cpu, 2, '2h', '30min')",
+  'holtWintersConfidenceBands(negative.*)',
+  "holtWintersConfidenceArea(servers.web01.mem, 3, '1h')",
   // more Graph
   'stacked(servers.*.cpu)',
   "stacked(servers.*.mem, 'mine')",

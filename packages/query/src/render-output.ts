@@ -18,7 +18,8 @@ export interface JsonOptions {
 /** renderViewJson: maxDataPoints consolidation over the answer's whole time range, then datapoints. */
 export function jsonBody(series: readonly Series[], options: JsonOptions): RenderBody {
   const out: object[] = [];
-  if (series.length > 0) {
+  // graphite-web's `if any(data)`: a series is a list, so when every one has no values the answer is []
+  if (series.some((s) => s.values.length > 0)) {
     const startTime = Math.min(...series.map((s) => s.start));
     const endTime = Math.max(...series.map((s) => s.end));
     for (const original of series) {

@@ -13,6 +13,7 @@ import {
   MORE_COMBINE_FUNCTIONS,
 } from './combine.js';
 import { FILTER_FUNCTIONS, MORE_FILTER_FUNCTIONS, PERCENTILE_FILTER_FUNCTIONS } from './filter.js';
+import { HOLT_WINTERS_FUNCTIONS } from './holt-winters.js';
 import { GRAPH_FUNCTIONS, LINE_GRAPH_FUNCTIONS, MORE_GRAPH_FUNCTIONS } from './graph.js';
 import type { RenderFunction } from './registry.js';
 import { SORTING_FUNCTIONS } from './sorting.js';
@@ -41,6 +42,7 @@ const ALL: RenderFunction[] = [
   ...MORE_CALCULATE_FUNCTIONS,
   ...LINE_CALCULATE_FUNCTIONS,
   ...REGRESSION_FUNCTIONS,
+  ...HOLT_WINTERS_FUNCTIONS,
   ...COMBINE_FUNCTIONS,
   ...MORE_COMBINE_FUNCTIONS,
   ...LIST_COMBINE_FUNCTIONS,
