@@ -46,3 +46,21 @@ describe('render: carillon against graphite-web 1.1.8 over the same whisper file
     await compareRender(params, refused !== true);
   });
 });
+
+describe('randomWalk: random values, so names, tags and timestamps are compared', () => {
+  it.each(["randomWalk('walk')", "randomWalkFunction('walk', 300)"])('%s', async (target) => {
+    const path = renderPath({ target, from: '-2h' });
+    const { graphiteWeb, carillon } = servers();
+    const [expected, actual] = await Promise.all([graphiteWeb.get(path), carillon.get(path)]);
+    expect(expected.status).toBe(200);
+    expect(actual.status).toBe(200);
+    const shape = (body: Buffer) =>
+      (JSON.parse(body.toString()) as JsonSeries[]).map((s) => ({
+        target: s.target,
+        tags: s.tags,
+        times: s.datapoints.map(([, t]) => t),
+        first: s.datapoints[0]?.[0],
+      }));
+    expect(shape(actual.body)).toEqual(shape(expected.body));
+  });
+});

@@ -1,7 +1,11 @@
 /** graphite-web's Alias group: functions that only rename series. */
 import { consolidatedValues } from '../consolidation.js';
 import { aggKey, pythonSub } from './common.js';
-import { pyRound, pyStr } from './python-format.js';
+import { QueryError } from '../errors.js';
+import type { Series } from '../series.js';
+import { parseTarget } from '../target-expression.js';
+import { evaluateTarget } from './evaluate.js';
+import { pyPercent, pyRound, pyStr } from './python-format.js';
 import { AGG_FUNC_NAMES, getAggFunc, safeLast, safeMax, safeMin } from './safe.js';
 import type { ParamSpec, RenderFunction } from './registry.js';
 
@@ -200,6 +204,42 @@ export const LEGEND_FUNCTIONS: RenderFunction[] = [
         const name = `${leftJustify(s.name, nameLen)} Current:${leftJustify(shown(st.last), lastLen)} Max:${leftJustify(shown(st.max), maxLen)} Min:${leftJustify(shown(st.min), minLen)} `;
         return { ...s, name };
       });
+    },
+  },
+];
+
+export const QUERY_ALIAS_FUNCTIONS: RenderFunction[] = [
+  {
+    name: 'aliasQuery',
+    group: 'Alias',
+    description:
+      'Performs a query to alias the metrics in seriesList: the name of each series, run through search/replace, is a target whose last value is formatted into newName.',
+    params: [
+      SERIES_LIST,
+      { name: 'search', type: 'string', required: true },
+      { name: 'replace', type: 'string', required: true },
+      { name: 'newName', type: 'string', required: true },
+    ],
+    async run(context, args) {
+      const search = args.string('search');
+      const replace = args.string('replace');
+      const newName = args.string('newName');
+      const result: Series[] = [];
+      for (const s of args.series('seriesList')) {
+        const query = pythonSub(search, replace, s.name);
+        const found = await evaluateTarget(parseTarget(query), context);
+        if (found.length === 0) throw new QueryError(`No series found with query: ${query}`);
+        const current = safeLast(consolidatedValues(found[0]!));
+        if (current === null) throw new QueryError(`Cannot get last value of series: ${found[0]!.name}`);
+        let name: string;
+        try {
+          name = pyPercent(newName, current);
+        } catch (error) {
+          throw new QueryError(`aliasQuery: newName "${newName}": ${(error as Error).message}`);
+        }
+        result.push({ ...s, name });
+      }
+      return result;
     },
   },
 ];

@@ -4,7 +4,10 @@ import type { RenderContext } from '../render-context.js';
 import { makeSeries, tagsFromName, type Series } from '../series.js';
 import { aggKey, formatPathExpressions, groupBy, normalize, rows, xffValues } from './common.js';
 import { pyG, pyStr } from './python-format.js';
-import type { Args, ParamSpec, RenderFunction } from './registry.js';
+import { evaluateTarget } from './evaluate.js';
+import { RENDER_FUNCTIONS } from './index.js';
+import { bindArgs, type Args, type EvaluatedArg, type ParamSpec, type RenderFunction } from './registry.js';
+import { parseTarget } from '../target-expression.js';
 import {
   AGG_FUNC_NAMES,
   AGG_OR_SERIES_FUNC_NAMES,
@@ -621,6 +624,136 @@ export const DIVIDE_LISTS_FUNCTIONS: RenderFunction[] = [
           xFilesFactor: context.xFilesFactor,
         });
       });
+    },
+  },
+];
+
+/** A series list built at run time handed to a function as if written in the target (reduceSeries). */
+function literalList(list: Series[]): EvaluatedArg {
+  return { value: list, expression: { kind: 'path', path: list[0]?.name ?? '', position: 0 } };
+}
+
+const MAP_PARAMS: ParamSpec[] = [SERIES_LIST, { name: 'mapNodes', type: 'nodeOrTag', required: true, multiple: true }];
+const REDUCE_PARAMS: ParamSpec[] = [
+  { name: 'seriesLists', type: 'seriesLists', required: true },
+  { name: 'reduceFunction', type: 'string', required: true },
+  { name: 'reduceNode', type: 'node', required: true },
+  { name: 'reduceMatchers', type: 'string', required: true, multiple: true },
+];
+
+/**
+ * mapSeries groups by nodes for reduceSeries, which reads its groups back from the names; carillon passes the
+ * grouped series on as one list (graphite-web's list of lists only serves reduceSeries, and fails elsewhere).
+ */
+function mapSeries(args: Args): Series[] {
+  const nodes = args.scalars('mapNodes');
+  return [...groupBy(args.series('seriesList'), (s) => aggKey(s, nodes)).values()].flat();
+}
+
+async function reduceSeries(context: RenderContext, args: Args): Promise<Series[]> {
+  const reduceFunction = args.string('reduceFunction');
+  const reduceNode = args.integer('reduceNode');
+  const matchers = args.scalars('reduceMatchers').map(String);
+  const fn = RENDER_FUNCTIONS.get(reduceFunction);
+  if (!fn) throw new QueryError(`reduceSeries: unknown function "${reduceFunction}"`);
+  const groups = new Map<string, (Series | undefined)[]>();
+  for (const series of args.series('seriesLists')) {
+    const nodes = series.name.split('.');
+    const node = nodes[reduceNode < 0 ? nodes.length + reduceNode : reduceNode];
+    const key = `${nodes.slice(0, reduceNode).join('.')}.reduce.${reduceFunction}`;
+    const at = node === undefined ? -1 : matchers.indexOf(node);
+    if (at < 0) continue;
+    const group =
+      groups.get(key) ?? groups.set(key, new Array<Series | undefined>(matchers.length).fill(undefined)).get(key)!;
+    group[at] = series;
+  }
+  const results: Series[] = [];
+  for (const [key, group] of groups) {
+    if (group.some((s) => s === undefined))
+      throw new QueryError(`reduceSeries: ${key} lacks one of ${matchers.join(', ')}`);
+    const [first] = await fn.run(
+      context,
+      bindArgs(
+        fn,
+        group.map((s) => literalList([s!])),
+        new Map(),
+      ),
+    );
+    if (first) results.push({ ...first, name: key });
+  }
+  return results;
+}
+
+export const MAP_REDUCE_FUNCTIONS: RenderFunction[] = [
+  {
+    name: 'mapSeries',
+    group: 'Combine',
+    description: 'Short form: map(). Takes a seriesList and maps it to a list of seriesList.',
+    params: MAP_PARAMS,
+    run: (_c, args) => mapSeries(args),
+  },
+  {
+    name: 'map',
+    group: 'Combine',
+    description: 'Short form of mapSeries.',
+    params: MAP_PARAMS,
+    run: (_c, args) => mapSeries(args),
+  },
+  {
+    name: 'reduceSeries',
+    group: 'Combine',
+    description:
+      'Short form: reduce(). Takes a list of seriesLists and reduces it to a list of series by means of the reduceFunction.',
+    params: REDUCE_PARAMS,
+    run: (c, args) => reduceSeries(c, args),
+  },
+  {
+    name: 'reduce',
+    group: 'Combine',
+    description: 'Short form of reduceSeries.',
+    params: REDUCE_PARAMS,
+    run: (c, args) => reduceSeries(c, args),
+  },
+  {
+    name: 'applyByNode',
+    group: 'Combine',
+    description:
+      'Takes a seriesList and applies some complicated function (described by a string), replacing templates with unique prefixes of keys from the seriesList.',
+    params: [
+      SERIES_LIST,
+      { name: 'nodeNum', type: 'node', required: true },
+      { name: 'templateFunction', type: 'string', required: true },
+      { name: 'newName', type: 'string' },
+    ],
+    async run(context, args) {
+      const list = args.series('seriesList');
+      const nodeNum = args.integer('nodeNum');
+      const template = args.string('templateFunction');
+      const newName = args.optionalString('newName');
+      const prefixes = [
+        ...new Set(
+          list.map((s) =>
+            s.name
+              .split('.')
+              .slice(0, nodeNum + 1)
+              .join('.'),
+          ),
+        ),
+      ].sort();
+      // graphite-web takes start and end from the last series of the list
+      const last = list[list.length - 1];
+      const results: Series[] = [];
+      for (const prefix of prefixes) {
+        for (const s of await evaluateTarget(parseTarget(template.replaceAll('%', prefix)), context))
+          results.push({
+            ...s,
+            name: newName ? newName.replaceAll('%', prefix) : s.name,
+            pathExpression: prefix,
+            start: last!.start,
+            end: last!.end,
+          });
+      }
+      return results;
     },
   },
 ];

@@ -1,11 +1,13 @@
 /** graphite-web's Filter Series and Filter Data groups. */
 import { QueryError } from '../errors.js';
 import type { Series } from '../series.js';
-import { pythonRegExp, xffValues } from './common.js';
+import { parseTarget } from '../target-expression.js';
+import { pythonRegExp, pythonSub, xffValues } from './common.js';
+import { evaluateTarget } from './evaluate.js';
 import { percentile } from './combine.js';
 import { pyG, pyStr } from './python-format.js';
 import type { ParamSpec, RenderFunction } from './registry.js';
-import { AGG_FUNC_NAMES, getAggFunc, safeAvg, safeDiv, safeLen, type AggFunc } from './safe.js';
+import { AGG_FUNC_NAMES, getAggFunc, safeAvg, safeDiv, safeLen, safeMax, type AggFunc } from './safe.js';
 import { consolidatedValues } from '../consolidation.js';
 
 const SERIES_LIST: ParamSpec = { name: 'seriesList', type: 'seriesList', required: true };
@@ -326,6 +328,60 @@ export const PERCENTILE_FILTER_FUNCTIONS: RenderFunction[] = [
       if (averages.some((a) => a === null) || low === null || high === null)
         throw new QueryError('averageOutsidePercentile: every series needs at least one value');
       return list.filter((_, i) => !(low < averages[i]! && averages[i]! < high));
+    },
+  },
+];
+
+export const QUERY_FILTER_FUNCTIONS: RenderFunction[] = [
+  {
+    name: 'useSeriesAbove',
+    group: 'Filter Series',
+    description:
+      'Compares the maximum of each series against the given value. If the series maximum is greater than value, the regular expression search and replace is applied against the series name to plot a related metric.',
+    params: [
+      SERIES_LIST,
+      { name: 'value', type: 'float', required: true },
+      { name: 'search', type: 'string', required: true },
+      { name: 'replace', type: 'string', required: true },
+    ],
+    async run(context, args) {
+      const value = args.number('value');
+      const names: string[] = [];
+      for (const s of args.series('seriesList')) {
+        const values = consolidatedValues(s);
+        // Python 3's max() over a list holding None fails; graphite-web answers 500 there
+        if (values.some((v) => v === null)) throw new QueryError(`useSeriesAbove: ${s.name} has null values`);
+        if (values.length > 0 && safeMax(values)! > value)
+          names.push(pythonSub(args.string('search'), args.string('replace'), s.name));
+      }
+      if (names.length === 0) return [];
+      const found = await evaluateTarget(parseTarget(`group(${names.join(',')})`), context);
+      return found.filter((s) => s.values.length > 0);
+    },
+  },
+  {
+    name: 'removeBetweenPercentile',
+    group: 'Filter Series',
+    description: 'Removes series that do not have an value lying in the x-percentile of all the values at a moment.',
+    params: [SERIES_LIST, { name: 'n', type: 'float', required: true }],
+    run(_context, args) {
+      const list = args.series('seriesList');
+      let n = args.number('n');
+      if (n < 50) n = 100 - n;
+      const columns = list.map((s) => consolidatedValues(s));
+      const length = Math.min(...columns.map((c) => c.length));
+      // Python 3 compares None with floats and fails: graphite-web answers 500 for any null
+      for (const c of columns)
+        if (c.slice(0, length).some((v) => v === null))
+          throw new QueryError('removeBetweenPercentile: the series hold null values');
+      const low: (number | null)[] = [];
+      const high: (number | null)[] = [];
+      for (let i = 0; i < length; i++) {
+        const column = columns.map((c) => c[i]!);
+        low.push(percentile(column, 100 - n));
+        high.push(percentile(column, n));
+      }
+      return list.filter((_, k) => columns[k]!.some((v, i) => i < length && !(low[i]! < v! && v! < high[i]!)));
     },
   },
 ];

@@ -53,3 +53,53 @@ export function pyRound(x: number, digits: number): number {
   const magnitude = last % 2 === 0 ? down : down + unit;
   return Number((x < 0 ? -magnitude : magnitude).toFixed(digits));
 }
+
+/** `template % value` for one number, as Python formats it: %d %i %s %f %e %g with flags, width and precision. */
+export function pyPercent(template: string, value: number): string {
+  let used = false;
+  return template.replace(
+    /%([-+ 0#]*)(\d*)(?:\.(\d+))?([diouxXeEfFgGs%])/g,
+    (whole, flags: string, width: string, precision: string | undefined, conversion: string) => {
+      if (conversion === '%') return '%';
+      if (used) throw new Error('not enough arguments for format string');
+      used = true;
+      let text: string;
+      switch (conversion) {
+        case 'd':
+        case 'i':
+        case 'u':
+          text = String(Math.trunc(value));
+          break;
+        case 'f':
+        case 'F':
+          text = pyRound(value, precision === undefined ? 6 : Number(precision)).toFixed(
+            precision === undefined ? 6 : Number(precision),
+          );
+          break;
+        case 'e':
+        case 'E': {
+          const [m, e] = value.toExponential(precision === undefined ? 6 : Number(precision)).split('e') as [
+            string,
+            string,
+          ];
+          const n = Number(e);
+          text = `${m}e${n < 0 ? '-' : '+'}${String(Math.abs(n)).padStart(2, '0')}`;
+          if (conversion === 'E') text = text.toUpperCase();
+          break;
+        }
+        case 'g':
+        case 'G':
+          text = pyG(value);
+          break;
+        default:
+          text = pyFloat(value);
+      }
+      if (flags.includes('+') && value >= 0 && conversion !== 's') text = `+${text}`;
+      const w = Number(width || 0);
+      if (text.length < w)
+        text = flags.includes('-') ? text.padEnd(w) : flags.includes('0') ? text.padStart(w, '0') : text.padStart(w);
+      void whole;
+      return text;
+    },
+  );
+}

@@ -3,7 +3,9 @@ import { parseConsolidationFunction } from '../consolidation.js';
 import { makeSeries } from '../series.js';
 import { substr } from './alias.js';
 import { pyStr } from './python-format.js';
-import type { ParamSpec, RenderFunction } from './registry.js';
+import type { RenderContext } from '../render-context.js';
+import type { Series } from '../series.js';
+import type { Args, ParamSpec, RenderFunction } from './registry.js';
 
 const SERIES_LIST: ParamSpec = { name: 'seriesList', type: 'seriesList', required: true };
 const CONSOLIDATION_OPTIONS = ['average', 'avg', 'avg_zero', 'first', 'last', 'max', 'min', 'sum'];
@@ -129,3 +131,37 @@ export const SPECIAL_FUNCTIONS: RenderFunction[] = [
 
 // graphite-web registers the same function under both names
 SPECIAL_FUNCTIONS.push({ ...SPECIAL_FUNCTIONS.find((f) => f.name === 'setXFilesFactor')!, name: 'xFilesFactor' });
+
+/** randomWalkFunction: from 0, each step adds a uniform random value in [-0.5, 0.5). */
+function randomWalk(context: RenderContext, args: Args): Series[] {
+  const step = args.integer('step', 60);
+  const values: number[] = [];
+  let value = 0;
+  for (let t = context.startTime; t < context.endTime; t += step) {
+    values.push(value);
+    value += Math.random() - 0.5;
+  }
+  const name = args.string('name');
+  return [
+    makeSeries({
+      name,
+      start: context.startTime,
+      end: context.endTime,
+      step,
+      values,
+      xFilesFactor: context.xFilesFactor,
+    }),
+  ];
+}
+
+export const RANDOM_FUNCTIONS: RenderFunction[] = ['randomWalkFunction', 'randomWalk'].map((name) => ({
+  name,
+  group: 'Special',
+  description:
+    'Short Alias: randomWalk(). Returns a random walk starting at 0. This is great for testing when there is no real data in whisper.',
+  params: [
+    { name: 'name', type: 'string', required: true },
+    { name: 'step', type: 'integer', default: 60 },
+  ],
+  run: (context, args) => randomWalk(context, args),
+}));

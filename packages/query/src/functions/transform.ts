@@ -3,7 +3,7 @@ import { consolidatedValues } from '../consolidation.js';
 import { QueryError } from '../errors.js';
 import type { RenderContext } from '../render-context.js';
 import { parseTimeSpec } from '../time-spec.js';
-import { copySeries, type Series } from '../series.js';
+import { copySeries, makeSeries, type Series } from '../series.js';
 import { evaluateTarget } from './evaluate.js';
 import { parseInterval, xff } from './common.js';
 import { pyG, pyRound, pyStr } from './python-format.js';
@@ -809,4 +809,51 @@ export const SLICE_TRANSFORM_FUNCTIONS: RenderFunction[] = [
       });
     },
   },
+];
+
+/** timeFunction and sinFunction: a value per step from the range's start (UTC, as TIME_ZONE = 'UTC' makes it). */
+function generated(context: RenderContext, name: string, step: number, value: (t: number) => number): Series[] {
+  const values: number[] = [];
+  for (let t = context.startTime; t < context.endTime; t += step) values.push(value(t));
+  return [
+    makeSeries({
+      name,
+      start: context.startTime,
+      end: context.endTime,
+      step,
+      values,
+      xFilesFactor: context.xFilesFactor,
+    }),
+  ];
+}
+
+const TIME_PARAMS: ParamSpec[] = [
+  { name: 'name', type: 'string', required: true },
+  { name: 'step', type: 'integer', default: 60 },
+];
+const SIN_PARAMS: ParamSpec[] = [
+  { name: 'name', type: 'string', required: true },
+  { name: 'amplitude', type: 'integer', default: 1 },
+  { name: 'step', type: 'integer', default: 60 },
+];
+
+export const GENERATOR_TRANSFORM_FUNCTIONS: RenderFunction[] = [
+  ...['timeFunction', 'time'].map((name): RenderFunction => ({
+    name,
+    group: 'Transform',
+    description: 'Short Alias: time(). Just returns the timestamp for each X value.',
+    params: TIME_PARAMS,
+    run: (context, args) => generated(context, args.string('name'), args.integer('step', 60), (t) => t),
+  })),
+  ...['sinFunction', 'sin'].map((name): RenderFunction => ({
+    name,
+    group: 'Transform',
+    description:
+      'Short Alias: sin(). Just returns the sine of the current time. The optional amplitude parameter changes the amplitude of the wave.',
+    params: SIN_PARAMS,
+    run: (context, args) => {
+      const amplitude = args.number('amplitude', 1);
+      return generated(context, args.string('name'), args.integer('step', 60), (t) => Math.sin(t) * amplitude);
+    },
+  })),
 ];
