@@ -281,6 +281,9 @@ export const TARGETS: string[] = [
   "time('t', 300)",
   "sinFunction('wave')",
   "sin('wave', 5, 120)",
+  'template(servers.$1.cpu, "web01")',
+  'template(sumSeries(servers.$host.$metric), host="*", metric="mem")',
+  'template(scale(servers.web01.mem, $1), 3)',
   // more Graph
   'stacked(servers.*.cpu)',
   "stacked(servers.*.mem, 'mine')",

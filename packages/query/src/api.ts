@@ -187,6 +187,7 @@ export function createGraphiteApi(deps: GraphiteApiDeps): GraphiteApiHandler {
           maxPoints: limits.maxPointsPerRender,
           fetchConcurrency: limits.fetchConcurrency,
         },
+        template: templateParams(params),
       },
       from,
       until,
@@ -338,6 +339,14 @@ export function createGraphiteApi(deps: GraphiteApiDeps): GraphiteApiHandler {
     }
     return true;
   };
+}
+
+/** graphite-web's `template[name]=value` request parameters. */
+function templateParams(params: URLSearchParams): Map<string, string> {
+  const template = new Map<string, string>();
+  for (const [key, value] of params)
+    if (key.startsWith('template[') && key.endsWith(']')) template.set(key.slice(9, -1), value);
+  return template;
 }
 
 function required(params: URLSearchParams, name: string): string {

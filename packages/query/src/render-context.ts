@@ -22,6 +22,8 @@ export interface RenderShared {
   sources: SeriesSources;
   resolutions: readonly Resolution[];
   limits: RenderLimits;
+  /** The request's `template[name]=value` parameters, which override template() arguments. */
+  template?: ReadonlyMap<string, string>;
 }
 
 interface Budget {
