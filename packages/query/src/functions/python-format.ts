@@ -54,6 +54,11 @@ export function pyRound(x: number, digits: number): number {
   return Number((x < 0 ? -magnitude : magnitude).toFixed(digits));
 }
 
+/** int(x) written out in full, as Python does for any size. */
+function integerText(x: number): string {
+  return Math.abs(x) >= 1e21 ? BigInt(Math.trunc(x)).toString() : String(Math.trunc(x));
+}
+
 /** `template % value` for one number, as Python formats it: %d %i %s %f %e %g with flags, width and precision. */
 export function pyPercent(template: string, value: number): string {
   let used = false;
@@ -68,14 +73,18 @@ export function pyPercent(template: string, value: number): string {
         case 'd':
         case 'i':
         case 'u':
-          text = String(Math.trunc(value));
+          text = integerText(value);
           break;
         case 'f':
-        case 'F':
-          text = pyRound(value, precision === undefined ? 6 : Number(precision)).toFixed(
-            precision === undefined ? 6 : Number(precision),
-          );
+        case 'F': {
+          const digits = precision === undefined ? 6 : Number(precision);
+          // toFixed switches to exponent notation from 1e21; such a double is an integer, written out in full
+          text =
+            Math.abs(value) >= 1e21
+              ? `${integerText(value)}${digits > 0 ? `.${'0'.repeat(digits)}` : ''}`
+              : pyRound(value, digits).toFixed(digits);
           break;
+        }
         case 'e':
         case 'E': {
           const [m, e] = value.toExponential(precision === undefined ? 6 : Number(precision)).split('e') as [
@@ -96,8 +105,14 @@ export function pyPercent(template: string, value: number): string {
       }
       if (flags.includes('+') && value >= 0 && conversion !== 's') text = `+${text}`;
       const w = Number(width || 0);
-      if (text.length < w)
-        text = flags.includes('-') ? text.padEnd(w) : flags.includes('0') ? text.padStart(w, '0') : text.padStart(w);
+      if (text.length < w) {
+        if (flags.includes('-')) text = text.padEnd(w);
+        else if (flags.includes('0')) {
+          // zeros go after the sign
+          const sign = /^[-+]/.test(text) ? text[0]! : '';
+          text = sign + text.slice(sign.length).padStart(w - sign.length, '0');
+        } else text = text.padStart(w);
+      }
       void whole;
       return text;
     },
