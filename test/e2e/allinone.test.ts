@@ -26,6 +26,7 @@ describe('carillon all-in-one', () => {
   const http = (path: string): string => `http://127.0.0.1:${ports.http}${path}`;
   const render = (query: string): Promise<RenderedSeries[]> =>
     getJson<RenderedSeries[]>(http(`/render?format=json&${query}`));
+  // graphite-web's windows: after the one holding `from`, through the one holding `until`
   const values = (series: RenderedSeries | undefined): [number | null, number][] =>
     (series?.datapoints ?? []).filter(([value]) => value !== null);
 
@@ -83,8 +84,10 @@ describe('carillon all-in-one', () => {
     await sendUdp(ports.graphite, [`e2e.graphite.udp 7 ${base}\ne2e.graphite.udp 8 ${base + 1}\n`]);
     await sleep(300);
 
+    // The points are a few seconds ahead of the clock; graphite-web's `now` reads them as a client a little later
+    // would (graphite-web clips every range to now).
     const [tcp, requests, udp] = await render(
-      `target=e2e.graphite.tcp&target=e2e.graphite.requests&target=e2e.graphite.udp&from=${base}&until=${base + 4}`,
+      `target=e2e.graphite.tcp&target=e2e.graphite.requests&target=e2e.graphite.udp&from=${base - 1}&until=${base + 3}&now=${base + 4}`,
     );
     expect(values(tcp)).toEqual([
       [3, base],
@@ -97,7 +100,7 @@ describe('carillon all-in-one', () => {
     expect(values(udp)).toEqual([[7.5, base]]);
 
     const [tagged] = await render(
-      `target=${encodeURIComponent("seriesByTag('dc=eu')")}&from=${base}&until=${base + 2}`,
+      `target=${encodeURIComponent("seriesByTag('dc=eu')")}&from=${base - 1}&until=${base + 1}&now=${base + 4}`,
     );
     expect(tagged?.target).toBe('e2e.tagged;dc=eu;host=a');
     expect(values(tagged)).toEqual([[4, base]]);
@@ -150,15 +153,15 @@ describe('carillon all-in-one', () => {
     if (Date.now() < flushedAt) await sleep(flushedAt - Date.now());
     await sleep(500);
 
-    const [fine] = await render(`target=e2e.graphite.tcp&from=${base}&until=${base + 4}`);
+    const [fine] = await render(`target=e2e.graphite.tcp&from=${base - 1}&until=${base + 3}`);
     expect(values(fine)).toEqual([
       [3, base],
       [9, base + 2],
     ]);
     // A range older than the 2 s resolution's 1 h retention is answered from the 10 s resolution.
-    const [coarse] = await render(`target=e2e.graphite.tcp&from=-2h&until=${base + 10}`);
+    const [coarse] = await render(`target=e2e.graphite.tcp&from=-2h&until=${base + 9}`);
     expect(values(coarse)).toEqual([[5, base]]);
-    const [coarseSum] = await render(`target=e2e.graphite.requests&from=-2h&until=${base + 10}`);
+    const [coarseSum] = await render(`target=e2e.graphite.requests&from=-2h&until=${base + 9}`);
     expect(values(coarseSum)).toEqual([[7, base]]);
 
     const find = await getJson<{ text: string; leaf: number }[]>(http('/metrics/find?query=e2e.graphite.*'));
@@ -175,9 +178,11 @@ describe('carillon all-in-one', () => {
     await sleep(200);
     expect(await program.stop()).toBe(0);
     program = await startProgram(PROGRAM, [...args, '--set', 'log_level=info'], 'carillon started');
-    const [flushedAtShutdown] = await render(`target=e2e.shutdown.flush&from=${openWindow}&until=${openWindow + 2}`);
+    const [flushedAtShutdown] = await render(
+      `target=e2e.shutdown.flush&from=${openWindow - 1}&until=${openWindow + 1}`,
+    );
     expect(values(flushedAtShutdown)).toEqual([[42, openWindow]]);
-    const [afterRestart] = await render(`target=e2e.graphite.tcp&from=${base}&until=${base + 4}`);
+    const [afterRestart] = await render(`target=e2e.graphite.tcp&from=${base - 1}&until=${base + 3}`);
     expect(values(afterRestart)).toEqual([
       [3, base],
       [9, base + 2],
@@ -186,7 +191,7 @@ describe('carillon all-in-one', () => {
     const findAgain = await getJson<{ text: string }[]>(http('/metrics/find?query=e2e.*'));
     expect(findAgain.map((n) => n.text)).toEqual(['graphite', 'shutdown']);
     const [taggedAgain] = await render(
-      `target=${encodeURIComponent("seriesByTag('host=a')")}&from=${base}&until=${base + 2}`,
+      `target=${encodeURIComponent("seriesByTag('host=a')")}&from=${base - 1}&until=${base + 1}`,
     );
     expect(values(taggedAgain)).toEqual([[4, base]]);
   }, 60_000);

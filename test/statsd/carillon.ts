@@ -114,7 +114,11 @@ export async function readWindows(
   const windows = new Map<number, Map<string, number>>();
   for (const targets of requests) {
     const query = targets.map((t) => `target=${encodeURIComponent(t)}`).join('&');
-    const series = await getJson<RenderedSeries[]>(`${base}/render?format=json&from=${from}&until=${until}&${query}`);
+    // graphite-web's windows are those after the one holding `from` through the one holding `until`: this asks
+    // for the windows starting in [from, until)
+    const series = await getJson<RenderedSeries[]>(
+      `${base}/render?format=json&from=${from - 1}&until=${until - 1}&${query}`,
+    );
     for (const { target, datapoints } of series)
       for (const [value, time] of datapoints) {
         if (value === null || time < from || time >= until) continue;

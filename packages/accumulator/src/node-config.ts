@@ -100,6 +100,12 @@ export const NODE_KEYS = {
     readAs: 'milliseconds',
     description: 'a request not answered in this time is cut off',
   }),
+  httpCorsAllowedOrigins: configKey.stringList({
+    key: 'http.cors_allowed_origins',
+    default: [],
+    description:
+      'browser origins allowed to read the Graphite API (CORS, OPTIONS preflight), e.g. ["https://grafana.example.com"]; "*" for any; empty: none',
+  }),
 } as const;
 
 /** Every key a node reads, in the order the docs list them. */
@@ -111,7 +117,7 @@ export const NODE_SCHEMA = configSchema(
   CASSANDRA_KEYS,
   BLOB_KEYS,
   [NODE_KEYS.memoryMaxPoints, NODE_KEYS.indexMaxSeries],
-  [NODE_KEYS.httpListen, NODE_KEYS.httpMaxBodyBytes, NODE_KEYS.httpRequestTimeoutMs],
+  [NODE_KEYS.httpListen, NODE_KEYS.httpMaxBodyBytes, NODE_KEYS.httpRequestTimeoutMs, NODE_KEYS.httpCorsAllowedOrigins],
   [STATSD_OUTPUT_KEY, AGGREGATION_KEY],
 );
 
@@ -128,7 +134,12 @@ export interface NodeConfig {
   cassandraBlob: BlobStoreOptions;
   writers: { maxInFlightPoints: number; maxRetryPoints: number; retryIntervalMs: number };
   index: { maxSeries: number };
-  http: { listen: ListenAddress | null; maxBodyBytes: number; requestTimeoutMs: number };
+  http: {
+    listen: ListenAddress | null;
+    maxBodyBytes: number;
+    requestTimeoutMs: number;
+    corsAllowedOrigins: readonly string[];
+  };
 }
 
 export function readNodeConfig(source: ConfigSource): NodeConfig {
@@ -150,6 +161,11 @@ export function readNodeConfig(source: ConfigSource): NodeConfig {
       retryIntervalMs: node.writersRetryIntervalMs,
     },
     index: { maxSeries: node.indexMaxSeries },
-    http: { listen: node.httpListen, maxBodyBytes: node.httpMaxBodyBytes, requestTimeoutMs: node.httpRequestTimeoutMs },
+    http: {
+      listen: node.httpListen,
+      maxBodyBytes: node.httpMaxBodyBytes,
+      requestTimeoutMs: node.httpRequestTimeoutMs,
+      corsAllowedOrigins: node.httpCorsAllowedOrigins,
+    },
   };
 }

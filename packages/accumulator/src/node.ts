@@ -78,6 +78,7 @@ export class AccumulatorNode {
       pending: aggregator,
       resolutions: config.aggregator.resolutions,
       aggregationRules: config.aggregationRules,
+      cors: { allowedOrigins: config.http.corsAllowedOrigins },
       logger,
     });
     const http = config.http.listen

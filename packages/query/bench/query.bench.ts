@@ -8,7 +8,6 @@ import {
   RenderContext,
   SeriesIndex,
   evaluateTarget,
-  fetchWindow,
   indexFinder,
 } from '@carillon/query';
 import type { BenchRow } from '../../../bench/row.ts';
@@ -69,17 +68,23 @@ export default async function run(): Promise<BenchRow[]> {
       ),
     );
   }
-  const window = fetchWindow(resolutions, now - 3600, now, now);
   const sources = { reader: store, pending: { pending: () => [] }, aggregationRules: [] };
   const target = parseTarget("consolidateBy(servers.dc1.*.cpu.*, 'max')");
   const renders = 20;
   const start = process.hrtime.bigint();
   for (let i = 0; i < renders; i++) {
-    const context = new RenderContext(indexFinder(index), sources, window, {
-      maxSeries: 100_000,
-      maxPoints: 10_000_000,
-      fetchConcurrency: 32,
-    });
+    const context = new RenderContext(
+      {
+        finder: indexFinder(index),
+        sources,
+        resolutions,
+        limits: { maxSeries: 100_000, maxPoints: 10_000_000, fetchConcurrency: 32 },
+      },
+      now - 3600,
+      now,
+      now,
+      0,
+    );
     await evaluateTarget(target, context);
   }
   const render = Number(process.hrtime.bigint() - start) / 1e9 / renders;

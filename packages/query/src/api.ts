@@ -9,18 +9,16 @@ import {
   type Resolution,
   type SeriesReader,
 } from '@carillon/core';
-import { graphiteDatapoints } from './consolidation.js';
+import { answerPreflight, applyCors, type CorsOptions } from './cors.js';
 import { QueryError } from './errors.js';
 import { splitPathQuery } from './glob.js';
-import {
-  describeFunctions,
-  evaluateTarget,
-  RENDER_FUNCTIONS,
-  RenderContext,
-  type RenderedSeries,
-} from './render-functions.js';
+import { describeFunctions, evaluateTarget, RENDER_FUNCTIONS } from './functions/index.js';
+import { RenderContext } from './render-context.js';
+import { csvBody, graphiteJson, jsonBody, msgpackBody, pickleBody, rawBody, type RenderBody } from './render-output.js';
+import type { Series } from './series.js';
+import { encodeMsgpack, encodePickle, WireInt, type WireValue } from './wire-encoding.js';
+import { compileAnchoredRegex, type SafeRegex } from './regex.js';
 import { readRequestParams } from './request-params.js';
-import { fetchWindow } from './series-fetch.js';
 import { indexFinder, type SeriesFinder } from './series-finder.js';
 import type { FoundNode, SeriesIndex } from './series-index.js';
 import { parseTagQuery } from './tag-expression.js';
@@ -75,8 +73,12 @@ export interface GraphiteApiDeps {
   /** Now in epoch seconds; default the wall clock. */
   now?: () => number;
   limits?: Partial<QueryLimits>;
+  /** Browser origins allowed to read the API; none by default (no CORS headers). */
+  cors?: CorsOptions;
   logger?: Logger;
 }
+
+const RENDER_FORMATS = new Set(['json', 'csv', 'raw', 'pickle', 'msgpack']);
 
 /** What graphite-web reports at /version; Grafana reads it to pick its Graphite dialect. */
 export const GRAPHITE_VERSION = '1.1.10';
@@ -119,7 +121,18 @@ export function createGraphiteApi(deps: GraphiteApiDeps): GraphiteApiHandler {
     const nodes = await index.find(query, limits.maxFindResults);
     if (format === 'treejson') sendJson(res, 200, treeJson(query, nodes, wildcards));
     else if (format === 'completer') sendJson(res, 200, completerJson(nodes, wildcards));
-    else throw new QueryError(`unsupported find format "${format}": use treejson or completer`);
+    else if (format === 'pickle' || format === 'msgpack') {
+      // what graphite-web's remote finder (CLUSTER_SERVERS) reads: path, is_leaf, and a leaf's intervals
+      const current = now();
+      const maxRetention = Math.max(...deps.resolutions.map((r) => r.ttl));
+      const info = remoteNodes(nodes, current - maxRetention, current);
+      sendBody(
+        res,
+        format === 'pickle'
+          ? { contentType: 'application/pickle', body: encodePickle(info) }
+          : { contentType: 'application/x-msgpack', body: encodeMsgpack(info) },
+      );
+    } else throw new QueryError(`unsupported find format "${format}": use treejson, completer, pickle or msgpack`);
   }
 
   async function expand(params: URLSearchParams, res: ServerResponse): Promise<void> {
@@ -140,43 +153,62 @@ export function createGraphiteApi(deps: GraphiteApiDeps): GraphiteApiHandler {
   }
 
   async function render(params: URLSearchParams, res: ServerResponse): Promise<void> {
-    const targets = params.getAll('target').filter((t) => t.trim().length > 0);
+    // graphite-web reads target=, or target[]= as jQuery and PHP send it
+    const given = params.getAll('target').length > 0 ? params.getAll('target') : params.getAll('target[]');
+    const targets = given.filter((t) => t.trim().length > 0);
     if (targets.length > limits.maxTargets)
       throw new QueryError(`${targets.length} targets is more than the limit of ${limits.maxTargets}`);
-    const format = params.get('format') ?? 'json';
-    if (format !== 'json' && format !== 'raw' && format !== 'csv')
-      throw new QueryError(`unsupported render format "${format}": use json, raw or csv`);
-    const maxDataPoints = optionalPositiveInteger(params, 'maxDataPoints');
+    let format = params.has('pickle') ? 'pickle' : params.has('rawData') ? 'raw' : 'json';
+    if (params.has('format')) format = params.get('format')!;
+    if (!RENDER_FORMATS.has(format))
+      throw new QueryError(`unsupported render format "${format}": use ${[...RENDER_FORMATS].join(', ')}`);
+    // graphite-web ignores a maxDataPoints that is not all digits
+    const maxDataPointsText = params.get('maxDataPoints');
+    const maxDataPoints = maxDataPointsText && /^\d+$/.test(maxDataPointsText) ? Number(maxDataPointsText) : undefined;
+    if (maxDataPoints === 0) throw new QueryError('parameter "maxDataPoints" must be a positive integer');
+    const xFilesFactor = params.has('xFilesFactor') ? Number(params.get('xFilesFactor')) : 0;
+    if (!Number.isFinite(xFilesFactor)) throw new QueryError('parameter "xFilesFactor" must be a number');
 
-    const current = now();
-    const untilParsed = parseTimeSpec(params.get('until') ?? 'now', current);
+    const wallClock = now();
+    const current = params.has('now') ? parseTimeSpec(params.get('now')!, wallClock) : wallClock;
+    const untilParsed = params.has('until') ? parseTimeSpec(params.get('until')!, current) : current;
     const fromParsed = parseTimeSpec(params.get('from') ?? '-1d', current);
     const from = Math.min(fromParsed, untilParsed);
     const until = Math.max(fromParsed, untilParsed);
-    if (from === until) throw new QueryError('empty time range: from and until are the same time');
+    if (from === until) throw new QueryError('invalid empty time range: from and until are the same time');
 
-    const window = fetchWindow(deps.resolutions, from, until, current);
-    const context = new RenderContext(index, sources, window, {
-      maxSeries: limits.maxSeriesPerRender,
-      maxPoints: limits.maxPointsPerRender,
-      fetchConcurrency: limits.fetchConcurrency,
-    });
-    const series: RenderedSeries[] = [];
+    const context = new RenderContext(
+      {
+        finder: index,
+        sources,
+        resolutions: deps.resolutions,
+        limits: {
+          maxSeries: limits.maxSeriesPerRender,
+          maxPoints: limits.maxPointsPerRender,
+          fetchConcurrency: limits.fetchConcurrency,
+        },
+        template: templateParams(params),
+      },
+      from,
+      until,
+      current,
+      xFilesFactor,
+    );
+    const series: Series[] = [];
     for (const target of targets) series.push(...(await evaluateTarget(parseTarget(target), context)));
 
-    if (format === 'raw') return sendText(res, 'text/plain', rawText(series));
-    if (format === 'csv') return sendText(res, 'text/csv', csvText(series));
-    const noNullPoints = params.has('noNullPoints') && params.get('noNullPoints') !== 'false';
-    const body = [];
-    for (const s of series) {
-      let datapoints = graphiteDatapoints(s, window.end - window.start, maxDataPoints);
-      if (noNullPoints) {
-        datapoints = datapoints.filter(([v]) => v !== null);
-        if (datapoints.length === 0) continue;
-      }
-      body.push({ target: s.name, tags: s.tags, datapoints });
-    }
-    sendJson(res, 200, body);
+    let answer: RenderBody;
+    if (format === 'raw') answer = rawBody(series);
+    else if (format === 'csv') answer = csvBody(series);
+    else if (format === 'pickle') answer = pickleBody(series);
+    else if (format === 'msgpack') answer = msgpackBody(series);
+    else
+      answer = jsonBody(series, {
+        maxDataPoints,
+        noNullPoints: params.has('noNullPoints'),
+        jsonp: params.has('format') && params.has('jsonp') ? params.get('jsonp')! : undefined,
+      });
+    sendBody(res, answer);
   }
 
   async function tagList(params: URLSearchParams, res: ServerResponse): Promise<void> {
@@ -257,7 +289,7 @@ export function createGraphiteApi(deps: GraphiteApiDeps): GraphiteApiHandler {
     ['/tags/autoComplete/tags', autocompleteTags],
     ['/tags/autoComplete/values', autocompleteValues],
     ['/version', (_params, res) => sendText(res, 'text/plain', GRAPHITE_VERSION)],
-    ['/functions', (_params, res) => sendJson(res, 200, describeFunctions())],
+    ['/functions', (_params, res) => sendText(res, 'application/json', graphiteJson(describeFunctions()))],
   ]);
 
   function routeFor(pathname: string): Route | undefined {
@@ -275,7 +307,7 @@ export function createGraphiteApi(deps: GraphiteApiDeps): GraphiteApiHandler {
       return (_params, res) => {
         const name = decodeURIComponent(pathname.slice(11));
         if (!RENDER_FUNCTIONS.has(name)) throw new QueryError(`unknown function "${name}"`, 404);
-        sendJson(res, 200, describeFunctions()[name]);
+        sendText(res, 'application/json', graphiteJson(describeFunctions()[name]));
       };
     return undefined;
   }
@@ -286,9 +318,15 @@ export function createGraphiteApi(deps: GraphiteApiDeps): GraphiteApiHandler {
     const pathname = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
     const route = routeFor(pathname);
     if (!route) return false;
+    // A preflight is answered whatever the origin: without CORS headers the browser refuses on its own.
+    if (req.method === 'OPTIONS') {
+      answerPreflight(req, res, deps.cors);
+      return true;
+    }
+    applyCors(req, res, deps.cors);
     try {
       if (req.method !== 'GET' && req.method !== 'POST' && req.method !== 'HEAD')
-        throw new QueryError(`method ${req.method} is not allowed: use GET or POST`, 405);
+        throw new QueryError(`method ${req.method} is not allowed: use GET, POST or OPTIONS`, 405);
       const params = await readRequestParams(req, limits.maxBodyBytes);
       await route(params, res, pathname);
     } catch (error) {
@@ -301,6 +339,14 @@ export function createGraphiteApi(deps: GraphiteApiDeps): GraphiteApiHandler {
     }
     return true;
   };
+}
+
+/** graphite-web's `template[name]=value` request parameters. */
+function templateParams(params: URLSearchParams): Map<string, string> {
+  const template = new Map<string, string>();
+  for (const [key, value] of params)
+    if (key.startsWith('template[') && key.endsWith(']')) template.set(key.slice(9, -1), value);
+  return template;
 }
 
 function required(params: URLSearchParams, name: string): string {
@@ -319,14 +365,10 @@ function optionalPositiveInteger(params: URLSearchParams, name: string): number 
 }
 
 /** graphite-web matches filters with re.match: anchored at the start only. */
-function optionalRegExp(params: URLSearchParams, name: string): RegExp | undefined {
+function optionalRegExp(params: URLSearchParams, name: string): SafeRegex | undefined {
   const text = params.get(name);
   if (text === null || text === '') return undefined;
-  try {
-    return new RegExp(`^(?:${text})`);
-  } catch (error) {
-    throw new QueryError(`parameter "${name}" is not a valid regular expression: ${(error as Error).message}`);
-  }
+  return compileAnchoredRegex(text, `parameter "${name}" ("${text}")`);
 }
 
 function tagNamesOf(canonical: string): string[] {
@@ -376,6 +418,15 @@ function treeJson(query: string, nodes: readonly FoundNode[], wildcards: boolean
   return result;
 }
 
+/** graphite-web's pickle_nodes/msgpack_nodes: a leaf is readable over the whole retention. */
+function remoteNodes(nodes: readonly FoundNode[], start: number, end: number): WireValue {
+  return nodes.map((n) => {
+    const info: { [key: string]: WireValue } = { path: n.path, is_leaf: n.leaf };
+    if (n.leaf) info.intervals = [[new WireInt(start), new WireInt(end)]];
+    return info;
+  });
+}
+
 function completerJson(nodes: readonly FoundNode[], wildcards: boolean): object {
   const metrics: object[] = nodes.map((n) => ({
     path: n.branch ? `${n.path}.` : n.path,
@@ -386,32 +437,13 @@ function completerJson(nodes: readonly FoundNode[], wildcards: boolean): object 
   return { metrics };
 }
 
-function rawText(series: readonly RenderedSeries[]): string {
-  return series
-    .map(
-      (s) =>
-        `${s.name},${s.start},${s.end},${s.step}|${s.values.map((v) => (v === null ? 'None' : String(v))).join(',')}\n`,
-    )
-    .join('');
-}
-
-function csvField(text: string): string {
-  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-}
-
-function csvText(series: readonly RenderedSeries[]): string {
-  const lines: string[] = [];
-  for (const s of series) {
-    const name = csvField(s.name);
-    s.values.forEach((v, i) => {
-      const time = new Date((s.start + i * s.step) * 1000).toISOString().replace('T', ' ').slice(0, 19);
-      lines.push(`${name},${time},${v === null ? '' : v}\r\n`);
-    });
-  }
-  return lines.join('');
-}
-
 function sendText(res: ServerResponse, contentType: string, text: string): void {
   res.writeHead(200, { 'content-type': `${contentType}; charset=utf-8`, 'content-length': Buffer.byteLength(text) });
   res.end(text);
+}
+
+function sendBody(res: ServerResponse, answer: RenderBody): void {
+  if (typeof answer.body === 'string') return sendText(res, answer.contentType, answer.body);
+  res.writeHead(200, { 'content-type': answer.contentType, 'content-length': answer.body.length });
+  res.end(answer.body);
 }

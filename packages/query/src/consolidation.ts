@@ -1,11 +1,14 @@
 import { QueryError } from './errors.js';
+import type { Series } from './series.js';
 
-/** How consecutive values are reduced to one when a response needs fewer points (`consolidateBy`). */
-export type ConsolidationFunction = 'average' | 'sum' | 'min' | 'max' | 'first' | 'last';
+/** How consecutive values are reduced to one when a series is read consolidated (`consolidateBy`). */
+export type ConsolidationFunction = 'average' | 'avg' | 'avg_zero' | 'sum' | 'min' | 'max' | 'first' | 'last';
 
 export const CONSOLIDATION_FUNCTIONS: readonly ConsolidationFunction[] = [
-  'average',
   'sum',
+  'average',
+  'avg',
+  'avg_zero',
   'min',
   'max',
   'first',
@@ -13,10 +16,9 @@ export const CONSOLIDATION_FUNCTIONS: readonly ConsolidationFunction[] = [
 ];
 
 export function parseConsolidationFunction(text: string): ConsolidationFunction {
-  const name = text === 'avg' ? 'average' : text;
-  if (!CONSOLIDATION_FUNCTIONS.includes(name as ConsolidationFunction))
-    throw new QueryError(`unknown consolidation function "${text}": use avg, average, sum, min, max, first or last`);
-  return name as ConsolidationFunction;
+  if (!CONSOLIDATION_FUNCTIONS.includes(text as ConsolidationFunction))
+    throw new QueryError(`unknown consolidation function "${text}": use ${CONSOLIDATION_FUNCTIONS.join(', ')}`);
+  return text as ConsolidationFunction;
 }
 
 /** Loops, not spreads: a run can be a whole series (maxDataPoints=1), too long for Math.min(...values). */
@@ -30,64 +32,72 @@ function reduce(values: number[], fn: ConsolidationFunction): number {
     else if (fn === 'max') result = v > result ? v : result;
     else result += v;
   }
-  return fn === 'average' ? result / values.length : result;
+  return fn === 'average' || fn === 'avg' || fn === 'avg_zero' ? result / values.length : result;
 }
 
-/** Reduces each run of `valuesPerPoint` values (the last run may be short) to one; a run of nulls stays null. */
-export function consolidateValues(
-  values: readonly (number | null)[],
-  valuesPerPoint: number,
-  fn: ConsolidationFunction,
-): (number | null)[] {
+/**
+ * A series' values as graphite-web iterates a TimeSeries: with `valuesPerPoint` > 1, each run of that many values
+ * (the last may be short) becomes one, or null when fewer than `xFilesFactor` of the run are known (a run of
+ * nulls is always null); `avg_zero` counts nulls as zeros.
+ */
+export function consolidatedValues(series: Series): (number | null)[] {
+  const { values, consolidationFunc: fn, xFilesFactor } = series;
+  const perPoint = series.valuesPerPoint;
+  if (perPoint <= 1) return values;
   const result: (number | null)[] = [];
-  for (let i = 0; i < values.length; i += valuesPerPoint) {
+  for (let i = 0; i < values.length; i += perPoint) {
     const known: number[] = [];
-    for (let j = i; j < i + valuesPerPoint && j < values.length; j++) {
+    let nonNull = 0;
+    for (let j = i; j < i + perPoint && j < values.length; j++) {
       const v = values[j];
-      if (v !== null && v !== undefined) known.push(v);
+      if (v !== null && v !== undefined) {
+        known.push(v);
+        nonNull++;
+      } else if (fn === 'avg_zero') known.push(0);
     }
-    result.push(known.length === 0 ? null : reduce(known, fn));
+    result.push(nonNull > 0 && nonNull / perPoint >= xFilesFactor ? reduce(known, fn) : null);
   }
   return result;
 }
 
-/** One series ready to answer: `values[i]` is the window starting at `start + i * step`; `end` is exclusive. */
-export interface SeriesData {
-  start: number;
-  end: number;
-  step: number;
-  values: (number | null)[];
-  consolidateBy: ConsolidationFunction;
-}
-
 export type Datapoint = [number | null, number];
 
-/**
- * Datapoints of one series as graphite-web's JSON renderer makes them. With `maxDataPoints`, when the response's time
- * range (`timeRange`, over all series) holds more steps than that, values are consolidated `valuesPerPoint =
- * ceil(steps / maxDataPoints)` at a time after graphite-web's "nudge": the start moves to the next multiple of the
- * consolidated step and `nudge/step - 1` leading values are dropped (graphite-web drops one fewer than it moves,
- * and clients compare against that). `maxDataPoints = 1` reduces the whole series to one point.
- */
-export function graphiteDatapoints(series: SeriesData, timeRange: number, maxDataPoints?: number): Datapoint[] {
-  let { start } = series;
-  const { step, end } = series;
-  let values = series.values;
-  let valuesPerPoint = 1;
-  if (maxDataPoints === 1) {
-    valuesPerPoint = Math.max(values.length, 1);
-    values = consolidateValues(values, valuesPerPoint, series.consolidateBy);
-  } else if (maxDataPoints !== undefined && maxDataPoints < timeRange / step) {
-    valuesPerPoint = Math.ceil(timeRange / step / maxDataPoints);
-    const secondsPerPoint = valuesPerPoint * step;
-    const nudge = secondsPerPoint + (start % step) - (start % secondsPerPoint);
-    start += nudge;
-    const valuesToLose = Math.trunc(nudge / step);
-    values = consolidateValues(values.slice(Math.max(valuesToLose - 1, 0)), valuesPerPoint, series.consolidateBy);
-  }
-  const secondsPerPoint = step * valuesPerPoint;
+/** TimeSeries.datapoints(): values zipped with range(start, end + 1, step * valuesPerPoint). */
+export function datapointsOf(series: Series): Datapoint[] {
+  const values = consolidatedValues(series);
+  const stride = series.step * Math.max(series.valuesPerPoint, 1);
   const points: Datapoint[] = [];
-  // zip(values, range(start, end + 1, secondsPerPoint)): the shorter one decides the length.
-  for (let i = 0, t = start; i < values.length && t <= end; i++, t += secondsPerPoint) points.push([values[i]!, t]);
+  for (let i = 0, t = series.start; i < values.length && t < series.end + 1; i++, t += stride)
+    points.push([values[i]!, t]);
   return points;
+}
+
+/**
+ * graphite-web's JSON renderer with `maxDataPoints`: over `timeRange` (all series of the answer), a series with
+ * more steps than that is read `valuesPerPoint = ceil(steps / maxDataPoints)` at a time after its start is
+ * "nudged" to the next multiple of the consolidated step (dropping one value fewer than it moves, as graphite-web
+ * does); `maxDataPoints = 1` reduces the whole series to one point. Returns a new series.
+ */
+export function consolidateForMaxDataPoints(series: Series, timeRange: number, maxDataPoints: number): Series {
+  const s: Series = { ...series };
+  if (maxDataPoints === 1) {
+    s.valuesPerPoint = s.values.length;
+    return s;
+  }
+  const numberOfDataPoints = timeRange / s.step;
+  if (maxDataPoints >= numberOfDataPoints) return s;
+  const valuesPerPoint = Math.ceil(numberOfDataPoints / maxDataPoints);
+  const secondsPerPoint = Math.trunc(valuesPerPoint * s.step);
+  const nudge = secondsPerPoint + pyMod(s.start, s.step) - pyMod(s.start, secondsPerPoint);
+  s.start += nudge;
+  const valuesToLose = Math.trunc(nudge / s.step);
+  s.values = s.values.slice(Math.max(valuesToLose - 1, 0));
+  s.valuesPerPoint = valuesPerPoint;
+  return s;
+}
+
+/** Python's %, whose result takes the divisor's sign. */
+export function pyMod(a: number, b: number): number {
+  const r = a % b;
+  return r !== 0 && r < 0 !== b < 0 ? r + b : r;
 }

@@ -1,4 +1,5 @@
 import { QueryError } from './errors.js';
+import { compileRegex, type SafeRegex } from './regex.js';
 
 /**
  * Graphite globs, one path node at a time: `*`, `?`, `[a-z]`, `[!abc]`, `{a,b}` (nestable). Each pattern is
@@ -93,15 +94,42 @@ function globSource(pattern: string): string {
   return source;
 }
 
+/** `*`s outside character classes (where `*` is a literal). */
+function countStars(pattern: string): number {
+  let stars = 0;
+  for (let i = 0; i < pattern.length; i++) {
+    if (pattern[i] === '[') {
+      const end = classEnd(pattern, i);
+      if (end > 0) i = end;
+    } else if (pattern[i] === '*') stars++;
+  }
+  return stars;
+}
+
+function nativeTester(source: string, pattern: string): (node: string) => boolean {
+  try {
+    const regexp = new RegExp(source);
+    return (node) => regexp.test(node);
+  } catch (error) {
+    throw new QueryError(`invalid glob "${pattern}": ${(error as Error).message}`);
+  }
+}
+
 const MATCH_ALL: NodeMatcher = { literal: null, test: () => true };
 
 /** Compiles one node's glob. Throws QueryError for a pattern that is not a valid glob (e.g. `[z-a]`). */
 export function compileNodeGlob(pattern: string): NodeMatcher {
   if (!hasGlob(pattern)) return { literal: pattern, test: (node) => node === pattern };
   if (pattern === '*') return MATCH_ALL;
-  let regexp: RegExp;
+  // RE2: a glob like *a*a*a*b over a long name is matched in linear time, never by backtracking
+  const source = `^${globSource(pattern)}$`;
+  // Backtracking blows up with two or more stars, or with brace alternatives that can split a name several ways
+  // ({a,aa}{a,aa}...); a glob with neither (one star, ?, classes) backtracks at most once per character on the
+  // native engine, which is several times faster than RE2JS for the globs dashboards use.
+  if (countStars(pattern) <= 1 && !pattern.includes('{')) return { literal: null, test: nativeTester(source, pattern) };
+  let regexp: SafeRegex;
   try {
-    regexp = new RegExp(`^${globSource(pattern)}$`);
+    regexp = compileRegex(source, 'glob');
   } catch (error) {
     throw new QueryError(`invalid glob "${pattern}": ${(error as Error).message}`);
   }

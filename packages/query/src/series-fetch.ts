@@ -1,10 +1,8 @@
 import {
   aggregationRuleFor,
   mergeStatPoint,
-  resolutionCovering,
   splitCanonical,
   valueOf,
-  windowStart,
   type AggregationRule,
   type PendingSource,
   type Resolution,
@@ -21,16 +19,34 @@ export interface FetchWindow {
 }
 
 /**
- * The finest resolution whose retention covers `from`, and the windows of that resolution overlapping
- * [from, until): the one holding `from` through the one holding `until - 1` (so `until = now` includes the window
- * still being aggregated).
+ * The windows whisper's fetch (and so graphite-web) returns for [from, until] at `now`: the range is clipped to the
+ * longest retention and to now; the finest resolution whose retention reaches back to `from` is read; the windows
+ * are those after the one holding `from`, up to and including the one holding `until` (one window when that leaves
+ * none). `null` when nothing can be read: the range is in the future or wholly beyond retention. Windows the
+ * aggregator has not flushed yet are read too (fetchSeriesValues), so `until = now` shows the current window.
  */
-export function fetchWindow(resolutions: readonly Resolution[], from: number, until: number, now: number): FetchWindow {
-  const resolution = resolutionCovering(resolutions, from, now);
+export function fetchWindow(
+  resolutions: readonly Resolution[],
+  from: number,
+  until: number,
+  now: number,
+): FetchWindow | null {
+  const maxRetention = Math.max(...resolutions.map((r) => r.ttl));
+  const oldest = now - maxRetention;
+  if (from > now || until < oldest) return null;
+  const clippedFrom = Math.max(from, oldest);
+  const clippedUntil = Math.min(until, now);
+  const resolution = resolutions.find((r) => r.ttl >= now - clippedFrom) ?? resolutions[resolutions.length - 1]!;
   const step = resolution.step;
-  const start = windowStart(from, step);
-  const end = windowStart(until - 1, step) + step;
+  const start = clippedFrom - mod(clippedFrom, step) + step;
+  let end = clippedUntil - mod(clippedUntil, step) + step;
+  if (end === start) end += step;
   return { resolution, start, end, count: (end - start) / step };
+}
+
+/** Python's %: the result has the divisor's sign, so times before 1970 align as whisper aligns them. */
+function mod(a: number, b: number): number {
+  return ((a % b) + b) % b;
 }
 
 export interface SeriesSources {

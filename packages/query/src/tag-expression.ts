@@ -1,4 +1,5 @@
 import { QueryError } from './errors.js';
+import { compileAnchoredRegex } from './regex.js';
 
 /** One `seriesByTag` spec: `k=v`, `k!=v`, `k=~re`, `k!=~re`. */
 export interface TagExpression {
@@ -27,12 +28,7 @@ export function parseTagExpression(text: string): TagExpression {
   if (operator === '=' || operator === '!=') {
     test = operator === '=' ? (v) => v === value : (v) => v !== value;
   } else {
-    let regexp: RegExp;
-    try {
-      regexp = new RegExp(`^(?:${value})`);
-    } catch (error) {
-      throw new QueryError(`invalid regular expression in tag expression "${text}": ${(error as Error).message}`);
-    }
+    const regexp = compileAnchoredRegex(value, `tag expression "${text}"`);
     test = operator === '=~' ? (v) => regexp.test(v) : (v) => !regexp.test(v);
   }
   return { tag, operator, value, test, requiresValue: !test(''), text };

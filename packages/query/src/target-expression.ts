@@ -1,17 +1,25 @@
 import { QueryError } from './errors.js';
 
-/** A parsed render target: a function call, a series path (maybe a glob), or a literal argument. */
-export type TargetExpression =
-  | { kind: 'call'; name: string; args: TargetExpression[] }
-  | { kind: 'path'; path: string }
-  | { kind: 'string'; value: string }
-  | { kind: 'number'; value: number }
-  | { kind: 'boolean'; value: boolean };
-
 /**
- * Parses a Graphite target such as `alias(consolidateBy(servers.*.cpu, 'max'), "cpu")`. Paths keep their glob
- * characters, including commas inside `{a,b}`. Throws QueryError naming the position of a syntax error.
+ * A parsed render target, as graphite-web's grammar (render/grammar.py) reads it: a function call with positional
+ * and keyword arguments, a path expression (globs, `{a,b}` lists and `\`-escaped symbols kept), or a literal.
+ * Strings keep their text between the quotes verbatim, backslashes included, as graphite-web does (`"\1 A"` is
+ * the four characters `\1 A`). `a | f(x)` is the call `f(a, x)`.
  */
+export type TargetExpression =
+  | { kind: 'call'; name: string; args: TargetExpression[]; kwargs: KeywordArgument[]; raw: string; position: number }
+  | { kind: 'path'; path: string; position: number }
+  | { kind: 'string'; value: string }
+  | { kind: 'number'; value: number; integer: boolean }
+  | { kind: 'boolean'; value: boolean }
+  | { kind: 'none' };
+
+export interface KeywordArgument {
+  name: string;
+  value: TargetExpression;
+}
+
+/** Throws QueryError naming the 1-based character where the target stops making sense. */
 export function parseTarget(target: string, maxDepth = 64): TargetExpression {
   const parser = new Parser(target, maxDepth);
   const expression = parser.expression(0);
@@ -20,8 +28,40 @@ export function parseTarget(target: string, maxDepth = 64): TargetExpression {
   return expression;
 }
 
-const IDENTIFIER = /[A-Za-z_][A-Za-z0-9_]*/y;
-const NUMBER = /-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?/y;
+/** The first path expression in a target or series name (graphite-web's _getFirstPathExpression). */
+export function firstPathExpression(text: string): string | undefined {
+  let expression: TargetExpression;
+  try {
+    expression = parseTarget(text);
+  } catch {
+    return undefined;
+  }
+  while (expression.kind === 'call') {
+    if (expression.args.length === 0) return undefined;
+    expression = expression.args[0]!;
+  }
+  return expression.kind === 'path' ? expression.path : undefined;
+}
+
+const NAME = /[A-Za-z_][A-Za-z0-9_]*/y;
+const NUMBER = /-?\d+(?:\.\d+)?(?:[eE]-?\d+)?/y;
+/** pyparsing's quotedString: no raw newlines; a backslash escapes the next character; doubled quotes allowed. */
+const DOUBLE_QUOTED = /"(?:[^"\n\r\\]|""|\\(?:[^x]|x[0-9a-fA-F]+))*"/y;
+const SINGLE_QUOTED = /'(?:[^'\n\r\\]|''|\\(?:[^x]|x[0-9a-fA-F]+))*'/y;
+/** Characters that end a path element: grammar.py's symbols. Whitespace ends it too. */
+const SYMBOLS = `(){},.'"\\|`;
+const ESCAPABLE = `${SYMBOLS}=`;
+
+function isSpace(c: string | undefined): boolean {
+  return c === ' ' || c === '\t' || c === '\n' || c === '\r';
+}
+
+/** Printable ASCII (and any non-ASCII, as UTF8_METRICS allows) that is not a symbol. */
+function isMetricChar(c: string): boolean {
+  const code = c.codePointAt(0)!;
+  if (code > 126) return true;
+  return code > 32 && !SYMBOLS.includes(c);
+}
 
 class Parser {
   private pos = 0;
@@ -34,98 +74,192 @@ class Parser {
     return this.pos >= this.text.length;
   }
 
-  fail(problem: string): never {
-    throw new QueryError(`invalid target "${this.text}" at character ${this.pos + 1}: ${problem}`);
+  fail(problem: string, at = this.pos): never {
+    throw new QueryError(`invalid target "${this.text}" at character ${at + 1}: ${problem}`);
   }
 
   skipSpace(): void {
-    while (this.pos < this.text.length && /\s/.test(this.text[this.pos]!)) this.pos++;
+    while (isSpace(this.text[this.pos])) this.pos++;
   }
 
-  /** True when the argument that started at the current position ends at `end`. */
-  private endsArgument(end: number): boolean {
-    let i = end;
-    while (i < this.text.length && /\s/.test(this.text[i]!)) i++;
-    return i >= this.text.length || this.text[i] === ',' || this.text[i] === ')';
+  private peekAfterSpace(from: number): string | undefined {
+    let i = from;
+    while (isSpace(this.text[i])) i++;
+    return this.text[i];
   }
 
+  /** A literal counts only where an argument can end: before `,`, `)` or the end (grammar.py's afterNumber). */
+  private endsArgument(from: number): boolean {
+    const c = this.peekAfterSpace(from);
+    return c === undefined || c === ',' || c === ')';
+  }
+
+  /** A caseless keyword: the word, not followed by a name character. */
+  private keyword(word: string): boolean {
+    const end = this.pos + word.length;
+    if (this.text.slice(this.pos, end).toLowerCase() !== word) return false;
+    const next = this.text[end];
+    if (next !== undefined && /[A-Za-z0-9_$]/.test(next)) return false;
+    this.pos = end;
+    return true;
+  }
+
+  /** expression: (call | path) followed by `| call` pipes. */
   expression(depth: number): TargetExpression {
     if (depth > this.maxDepth) this.fail(`nested deeper than ${this.maxDepth} calls`);
     this.skipSpace();
-    if (this.done()) this.fail('expected an expression');
-    const c = this.text[this.pos]!;
-    if (c === '"' || c === "'") return { kind: 'string', value: this.quoted(c) };
-
-    NUMBER.lastIndex = this.pos;
-    const number = NUMBER.exec(this.text);
-    if (number && this.endsArgument(this.pos + number[0].length)) {
-      this.pos += number[0].length;
-      return { kind: 'number', value: Number(number[0]) };
+    let expression = this.callOrPath(depth);
+    while (this.peekAfterSpace(this.pos) === '|') {
+      this.skipSpace();
+      this.pos++;
+      this.skipSpace();
+      const start = this.pos;
+      const piped = this.callOrPath(depth);
+      if (piped.kind !== 'call') this.fail('expected a function call after "|"', start);
+      expression = { ...piped, args: [expression, ...piped.args] };
     }
-
-    IDENTIFIER.lastIndex = this.pos;
-    const identifier = IDENTIFIER.exec(this.text);
-    if (identifier) {
-      const afterName = this.pos + identifier[0].length;
-      let i = afterName;
-      while (i < this.text.length && /\s/.test(this.text[i]!)) i++;
-      if (this.text[i] === '(') {
-        this.pos = i + 1;
-        return { kind: 'call', name: identifier[0], args: this.arguments(depth) };
-      }
-      if ((identifier[0] === 'true' || identifier[0] === 'false') && this.endsArgument(afterName)) {
-        this.pos = afterName;
-        return { kind: 'boolean', value: identifier[0] === 'true' };
-      }
-    }
-    return { kind: 'path', path: this.path() };
+    return expression;
   }
 
-  private arguments(depth: number): TargetExpression[] {
+  private callOrPath(depth: number): TargetExpression {
+    if (this.done()) this.fail('expected a series path or a function call');
+    const start = this.pos;
+    NAME.lastIndex = start;
+    const name = NAME.exec(this.text);
+    if (name && this.peekAfterSpace(start + name[0].length) === '(') {
+      this.pos = start + name[0].length;
+      this.skipSpace();
+      this.pos++;
+      const { args, kwargs } = this.arguments(depth);
+      return { kind: 'call', name: name[0], args, kwargs, raw: this.text.slice(start, this.pos), position: start };
+    }
+    return { kind: 'path', path: this.path(), position: start };
+  }
+
+  /** An argument: boolean, number, None, string, inf, or an expression (in grammar.py's order). */
+  private argument(depth: number): TargetExpression {
+    this.skipSpace();
+    const start = this.pos;
+    if (this.keyword('true') || this.keyword('false'))
+      return { kind: 'boolean', value: this.text.slice(start, this.pos).toLowerCase() === 'true' };
+    NUMBER.lastIndex = start;
+    const number = NUMBER.exec(this.text);
+    if (number && this.endsArgument(start + number[0].length)) {
+      this.pos = start + number[0].length;
+      return { kind: 'number', value: Number(number[0]), integer: /^-?\d+$/.test(number[0]) };
+    }
+    if (this.keyword('none')) return { kind: 'none' };
+    const quote = this.text[start];
+    if (quote === '"' || quote === "'") {
+      const pattern = quote === '"' ? DOUBLE_QUOTED : SINGLE_QUOTED;
+      pattern.lastIndex = start;
+      const quoted = pattern.exec(this.text);
+      if (!quoted) this.fail(`unterminated string (missing ${quote})`);
+      this.pos = start + quoted[0].length;
+      return { kind: 'string', value: quoted[0].slice(1, -1) };
+    }
+    if (this.keyword('inf')) return { kind: 'number', value: Infinity, integer: false };
+    return this.expression(depth + 1);
+  }
+
+  /** `name=` starting a keyword argument, or undefined (the position is left alone). */
+  private keywordName(): string | undefined {
+    NAME.lastIndex = this.pos;
+    const name = NAME.exec(this.text);
+    if (!name) return undefined;
+    let i = this.pos + name[0].length;
+    while (isSpace(this.text[i])) i++;
+    if (this.text[i] !== '=') return undefined;
+    this.pos = i + 1;
+    return name[0];
+  }
+
+  private arguments(depth: number): { args: TargetExpression[]; kwargs: KeywordArgument[] } {
     const args: TargetExpression[] = [];
+    const kwargs: KeywordArgument[] = [];
     this.skipSpace();
     if (this.text[this.pos] === ')') {
       this.pos++;
-      return args;
+      return { args, kwargs };
     }
     while (true) {
-      args.push(this.expression(depth + 1));
+      this.skipSpace();
+      const at = this.pos;
+      const keyword = this.keywordName();
+      if (keyword !== undefined) kwargs.push({ name: keyword, value: this.argument(depth) });
+      else if (kwargs.length > 0) this.fail('a positional argument cannot follow a keyword argument', at);
+      else args.push(this.argument(depth));
       this.skipSpace();
       const c = this.text[this.pos];
-      this.pos++;
-      if (c === ')') return args;
-      if (c !== ',') {
-        this.pos--;
-        this.fail(c === undefined ? 'missing ")"' : `expected "," or ")" but found "${c}"`);
+      if (c === ')') {
+        this.pos++;
+        return { args, kwargs };
       }
+      if (c !== ',') this.fail(c === undefined ? 'missing ")"' : `expected "," or ")" but found "${c}"`);
+      this.pos++;
     }
   }
 
-  private quoted(quote: string): string {
-    let value = '';
-    this.pos++;
-    while (this.pos < this.text.length) {
-      const c = this.text[this.pos++]!;
-      if (c === quote) return value;
-      if (c === '\\' && this.pos < this.text.length) value += this.text[this.pos++];
-      else value += c;
-    }
-    this.fail(`unterminated string (missing ${quote})`);
-  }
-
-  /** A series path: everything up to a `,` or `)` outside `{}` and `[]`, or whitespace. */
+  /** A path expression: dot-separated elements of metric characters, `\`-escaped symbols and `{a,b}` lists. */
   private path(): string {
     const start = this.pos;
-    let depth = 0;
-    while (this.pos < this.text.length) {
-      const c = this.text[this.pos]!;
-      if (c === '{' || c === '[') depth++;
-      else if ((c === '}' || c === ']') && depth > 0) depth--;
-      else if (depth === 0 && (c === ',' || c === ')' || c === '(' || /\s/.test(c))) break;
+    let path = '';
+    while (true) {
+      const element = this.pathElement();
+      if (element === '') this.fail('expected a series path, a function call, a string or a number');
+      path += element;
+      if (this.text[this.pos] !== '.') break;
+      path += '.';
       this.pos++;
     }
-    if (this.text[this.pos] === '(') this.fail('"(" after something that is not a function name');
-    if (this.pos === start) this.fail('expected a series path, function, string or number');
-    return this.text.slice(start, this.pos);
+    if (this.pos === start) this.fail('expected a series path');
+    return path;
+  }
+
+  private pathElement(): string {
+    let element = '';
+    while (!this.done()) {
+      const c = this.text[this.pos]!;
+      if (c === '\\') {
+        const next = this.text[this.pos + 1];
+        if (next === undefined || !ESCAPABLE.includes(next)) this.fail('"\\" escapes only ( ) { } , . \' " \\ | =');
+        element += next;
+        this.pos += 2;
+      } else if (c === '{') {
+        element += this.matchEnum();
+      } else if (isMetricChar(c)) {
+        element += c;
+        this.pos++;
+      } else break;
+    }
+    return element;
+  }
+
+  /** `{a,b,c}`: comma-separated partial elements, no dots. */
+  private matchEnum(): string {
+    const open = this.pos;
+    this.pos++;
+    const parts: string[] = [];
+    while (true) {
+      let part = '';
+      while (!this.done()) {
+        const c = this.text[this.pos]!;
+        if (c === '\\' && this.text[this.pos + 1] !== undefined && ESCAPABLE.includes(this.text[this.pos + 1]!)) {
+          part += this.text[this.pos + 1];
+          this.pos += 2;
+        } else if (isMetricChar(c)) {
+          part += c;
+          this.pos++;
+        } else break;
+      }
+      if (part === '') this.fail('expected a name inside "{...}"');
+      parts.push(part);
+      const c = this.text[this.pos];
+      if (c === ',') this.pos++;
+      else if (c === '}') {
+        this.pos++;
+        return `{${parts.join(',')}}`;
+      } else this.fail(`"{" at character ${open + 1} is not closed`);
+    }
   }
 }

@@ -1,5 +1,39 @@
 import { describe, expect, it } from 'vitest';
-import { consolidateValues, graphiteDatapoints, parseConsolidationFunction, type SeriesData } from '@carillon/query';
+import {
+  consolidatedValues,
+  consolidateForMaxDataPoints,
+  datapointsOf,
+  makeSeries,
+  parseConsolidationFunction,
+  type ConsolidationFunction,
+  type Series,
+} from '@carillon/query';
+
+interface SeriesData {
+  start: number;
+  end: number;
+  step: number;
+  values: (number | null)[];
+  consolidateBy: ConsolidationFunction;
+}
+
+function toSeries(s: SeriesData): Series {
+  return { ...makeSeries({ name: 'a.b', ...s, xFilesFactor: 0 }), consolidationFunc: s.consolidateBy };
+}
+
+/** Runs of `valuesPerPoint` through the series reader, as graphite-web iterates a consolidated TimeSeries. */
+function consolidateValues(values: (number | null)[], valuesPerPoint: number, fn: ConsolidationFunction) {
+  const series = toSeries({ start: 0, end: values.length, step: 1, values, consolidateBy: fn });
+  return consolidatedValues({ ...series, valuesPerPoint });
+}
+
+/** The JSON renderer's datapoints for one series of an answer spanning `timeRange`. */
+function graphiteDatapoints(s: SeriesData, timeRange: number, maxDataPoints?: number) {
+  const series = toSeries(s);
+  return datapointsOf(
+    maxDataPoints === undefined ? series : consolidateForMaxDataPoints(series, timeRange, maxDataPoints),
+  );
+}
 
 describe('consolidateValues', () => {
   const values = [9, 4, 5, 6, null, 8, 3, 10, 1, 12];

@@ -1,0 +1,94 @@
+import type { ConsolidationFunction } from './consolidation.js';
+
+/**
+ * One series as graphite-web's TimeSeries holds it: `values[i]` is the window starting at `start + i * step`, `end`
+ * is exclusive; `valuesPerPoint` > 1 means it is read consolidated by `consolidationFunc` (normalize sets it
+ * when series of different steps are combined; the JSON renderer sets it for maxDataPoints).
+ */
+export interface Series {
+  name: string;
+  tags: Record<string, string>;
+  start: number;
+  end: number;
+  step: number;
+  values: (number | null)[];
+  consolidationFunc: ConsolidationFunction;
+  valuesPerPoint: number;
+  xFilesFactor: number;
+  /** The path expression (or seriesByTag call) the series was fetched by; names of combined series use it. */
+  pathExpression: string;
+}
+
+/**
+ * The tags graphite-web gives a new series: parsed from the name (`path;tag=value;...`) unless the name looks like
+ * a function call (`^[a-z]+[(].+[)]$`, case-insensitive) or does not parse; then just `name`.
+ */
+export function tagsFromName(name: string): Record<string, string> {
+  if (/^[a-z]+[(].+[)]$/is.test(name)) return { name };
+  return parseCarbonTags(name) ?? { name };
+}
+
+/** TaggedSeries.parse_carbon: `undefined` where graphite-web raises (and falls back to `{name}`). */
+function parseCarbonTags(path: string): Record<string, string> | undefined {
+  const segments = path.split(';');
+  const metric = segments[0]!;
+  if (metric.length === 0) return undefined;
+  const tags: Record<string, string> = {};
+  for (const segment of segments.slice(1)) {
+    const eq = segment.indexOf('=');
+    if (eq <= 0) return undefined;
+    const tag = segment.slice(0, eq);
+    const value = segment.slice(eq + 1);
+    if (value.length === 0 || /[;!^=]/.test(tag) || value.startsWith('~')) return undefined;
+    tags[tag] = value;
+  }
+  const sanitized = metric.replace(/^~+/, '');
+  if (sanitized.length === 0) return undefined;
+  tags.name = sanitized;
+  return tags;
+}
+
+export interface NewSeries {
+  name: string;
+  start: number;
+  end: number;
+  step: number;
+  values: (number | null)[];
+  tags?: Record<string, string>;
+  consolidationFunc?: ConsolidationFunction;
+  xFilesFactor: number;
+  pathExpression?: string;
+}
+
+/** graphite-web's TimeSeries(...) constructor. */
+export function makeSeries(s: NewSeries): Series {
+  return {
+    name: s.name,
+    tags: s.tags ? { ...s.tags } : tagsFromName(s.name),
+    start: s.start,
+    end: s.end,
+    step: s.step,
+    values: s.values,
+    consolidationFunc: s.consolidationFunc ?? 'average',
+    valuesPerPoint: 1,
+    xFilesFactor: s.xFilesFactor,
+    pathExpression: s.pathExpression ?? s.name,
+  };
+}
+
+/** TimeSeries.copy: same tags, consolidation and xFilesFactor unless given; valuesPerPoint back to 1. */
+export function copySeries(s: Series, changes: Partial<NewSeries> = {}): Series {
+  return {
+    name: changes.name ?? s.name,
+    tags: { ...(changes.tags ?? s.tags) },
+    start: changes.start ?? s.start,
+    end: changes.end ?? s.end,
+    step: changes.step ?? s.step,
+    values: changes.values ?? [...s.values],
+    consolidationFunc: changes.consolidationFunc ?? s.consolidationFunc,
+    valuesPerPoint: 1,
+    xFilesFactor: changes.xFilesFactor ?? s.xFilesFactor,
+    // copy() in graphite-web makes a new TimeSeries whose pathExpression is its name
+    pathExpression: changes.name ?? s.name,
+  };
+}
