@@ -109,6 +109,16 @@ export class Accumulator {
       node.aggregator.handedThrough,
       registry,
     );
+    // What the log holds is aggregated again before the ingest server opens; the relay batches in it are
+    // remembered, so the relays' replay of them is dropped as duplicates.
+    const processedSeed = new Map<string, number>();
+    node.replayLog((record, outcome) => {
+      if (record.relayId === '') return;
+      durability.processed(record.relayId, record.sequence, outcome.windowEnd);
+      if (record.sequence > (processedSeed.get(record.relayId) ?? 0))
+        processedSeed.set(record.relayId, record.sequence);
+    });
+    this.resumedAfter = node.resumedFrom;
     const cycle = new FlushCycle({
       aggregator: node.aggregator,
       sink: node.sink,
@@ -127,21 +137,22 @@ export class Accumulator {
         keepaliveTimeoutMs: config.grpc.keepaliveTimeoutMs,
         closeTimeoutMs: config.grpc.closeTimeoutMs,
         maxRelays: config.durability.maxRelays,
+        processedSeed,
       },
-      new BatchHandler(node.ingest, durability, ownership, node.aggregator),
+      new BatchHandler(node.logged, durability, ownership, node.aggregator),
       registry,
       logger,
     );
     this.running = { membership, node, cycle, server };
     // After a crash, relays reconnect and replay; the windows they rebuild must not close before that.
-    cycle.start(resumeAfter === undefined ? 0 : config.durability.replayWaitMs);
+    cycle.start(node.resumedFrom === undefined ? 0 : config.durability.replayWaitMs);
     logger.info(
       {
         member: config.member,
         grpcPort: server.port,
         placement: config.ring.placement,
         httpPort: node.http?.port,
-        resumedAfter: resumeAfter,
+        resumedAfter: node.resumedFrom,
         resolutions: config.node.aggregator.resolutions.map((r) => r.name),
       },
       'accumulator started',

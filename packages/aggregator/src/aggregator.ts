@@ -17,6 +17,12 @@ import { StatsdAggregator, type StatsdKeyOwnership } from './statsd.js';
 import type { StatsdOptions } from './statsd-options.js';
 import { FlushTicker, systemClock, systemScheduler, type Clock, type Scheduler } from './ticker.js';
 
+/** The clock and lateness bound a logged record was first received under (Aggregator.replaying). */
+export interface ReplayMoment {
+  nowSeconds: number;
+  acceptFrom: number;
+}
+
 /** Where closed windows go: in production the write pool. */
 export interface FlushSink {
   /** True when the sink is over its high-water mark: the aggregator then skips the flush. */
@@ -60,6 +66,8 @@ export class Aggregator implements PendingSource {
   private inOverload = false;
   private statsdDropsSeen = 0;
   private statsdDisownedSeen = 0;
+  /** While replaying a logged record: the clock and lateness bound in force when it was first received. */
+  private replayAt: ReplayMoment | undefined;
 
   constructor(
     readonly options: AggregatorOptions,
@@ -85,7 +93,7 @@ export class Aggregator implements PendingSource {
 
   /** Adds one Graphite sample to the window of its timestamp; false when it was late or future and dropped. */
   addGraphite(sample: GraphiteSample): boolean {
-    return this.addGraphiteAt(sample, this.nowSeconds());
+    return this.addGraphiteAt(sample, this.replayAt?.nowSeconds ?? this.nowSeconds());
   }
 
   /** Adds many samples, reading the clock once. */
@@ -106,9 +114,9 @@ export class Aggregator implements PendingSource {
    * future), when that interval's window is already closed (or too far ahead of the clock).
    */
   addStatsdBatch(samples: Iterable<StatsdSample>, arrivalSeconds?: number): boolean {
-    const now = this.nowSeconds();
+    const now = this.replayAt?.nowSeconds ?? this.nowSeconds();
     const arrival = arrivalSeconds ?? now;
-    const late = arrival < this.rollups.acceptFrom;
+    const late = arrival < this.acceptFrom;
     if (late || arrival > now + this.options.maxFutureSeconds) {
       const refused = late ? this.counters.latePoints : this.counters.futurePoints;
       for (const sample of samples) if (sample) refused.value++;
@@ -132,6 +140,43 @@ export class Aggregator implements PendingSource {
   resumeAfter(watermark: number): void {
     this.rollups.resumeAfter(watermark);
     this.statsd.resumeAfter(watermark);
+  }
+
+  /**
+   * Runs `replay` (input read back from a write-ahead log) as if at `moment`: points are refused as late or
+   * future exactly as they were when first received, so a rebuilt window holds what the lost one held.
+   * Windows must have been reopened first (resumeAfter at the log's replay floor).
+   */
+  replaying<T>(moment: ReplayMoment, replay: () => T): T {
+    this.replayAt = moment;
+    try {
+      return replay();
+    } finally {
+      this.replayAt = undefined;
+    }
+  }
+
+  /** Start of the oldest finest window accepting points now (a log record keeps it for its replay). */
+  get acceptFrom(): number {
+    const floor = this.replayAt?.acceptFrom;
+    const open = this.rollups.acceptFrom;
+    return floor !== undefined && floor > open ? floor : open;
+  }
+
+  /** The aggregator's clock, in epoch seconds. */
+  get now(): number {
+    return this.nowSeconds();
+  }
+
+  /**
+   * End of the windows of `resolution` handed to the sink (or dropped past the pending limit): every point in
+   * a window of that resolution ending before it is out of this aggregator. Writers may still be writing.
+   */
+  handedThroughAt(resolution: Resolution): number {
+    let through = this.rollups.acceptFromAt(resolution.index);
+    for (const { resolution: r, table } of this.queue)
+      if (r.index === resolution.index && table.start < through) through = table.start;
+    return through;
   }
 
   /**
@@ -255,7 +300,7 @@ export class Aggregator implements PendingSource {
       this.counters.futurePoints.value++;
       return false;
     }
-    if (sample.timestamp < this.rollups.acceptFrom) {
+    if (sample.timestamp < this.acceptFrom) {
       this.counters.latePoints.value++;
       return false;
     }
