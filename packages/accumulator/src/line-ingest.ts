@@ -45,8 +45,9 @@ export interface LineIngestOptions {
    */
   ownership?: OwnershipCheck;
   /**
-   * After resuming from a crash at this flush watermark: points refused as late because their window was flushed
-   * before the crash (a relay replaying batches it had not yet seen acked durable) are counted apart.
+   * After resuming from a crash at this flush watermark (or the write-ahead log's replay floor): points a relay
+   * sends for windows flushed before the crash (batches it had not yet seen acked durable) are counted apart.
+   * Points replayed from the log are not: the aggregator counts those as replay refusals.
    */
   restartWatermark?: number;
   /** The clock for Graphite lines without a timestamp (tests fix it). */
@@ -112,7 +113,7 @@ export class LineIngest {
         // Output stamped at the interval's end (compatibility option) lands in the next window.
         const windows = this.aggregator.statsdOptions.compatStampAtFlushTime ? 2 : 1;
         outcome.windowEnd = Math.max(outcome.windowEnd, windowStart(receivedAtSeconds, step) + windows * step);
-      } else if (receivedAtSeconds < this.restartWatermark) {
+      } else if (receivedAtSeconds < this.restartWatermark && !this.aggregator.inReplay) {
         this.lateAfterRestart!.value += owned.length;
       }
     }
@@ -140,7 +141,7 @@ export class LineIngest {
       outcome.misrouted++;
     } else if (this.aggregator.addGraphite(sample)) {
       outcome.windowEnd = Math.max(outcome.windowEnd, windowStart(sample.timestamp, step) + step);
-    } else if (sample.timestamp < this.restartWatermark) {
+    } else if (sample.timestamp < this.restartWatermark && !this.aggregator.inReplay) {
       this.lateAfterRestart!.value++;
     }
   }

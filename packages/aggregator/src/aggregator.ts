@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import {
   MetricsRegistry,
+  type CounterChild,
   type FlushBatch,
   type GraphiteSample,
   type Logger,
@@ -118,7 +119,11 @@ export class Aggregator implements PendingSource {
     const arrival = arrivalSeconds ?? now;
     const late = arrival < this.acceptFrom;
     if (late || arrival > now + this.options.maxFutureSeconds) {
-      const refused = late ? this.counters.latePoints : this.counters.futurePoints;
+      const refused = this.replayAt
+        ? this.replayRefusal(arrival)
+        : late
+          ? this.counters.latePoints
+          : this.counters.futurePoints;
       for (const sample of samples) if (sample) refused.value++;
       return false;
     }
@@ -154,6 +159,11 @@ export class Aggregator implements PendingSource {
     } finally {
       this.replayAt = undefined;
     }
+  }
+
+  /** True inside `replaying`: refusals are counted as replay refusals, not as late or future points. */
+  get inReplay(): boolean {
+    return this.replayAt !== undefined;
   }
 
   /** Start of the oldest finest window accepting points now (a log record keeps it for its replay). */
@@ -297,16 +307,23 @@ export class Aggregator implements PendingSource {
 
   private addGraphiteAt(sample: GraphiteSample, nowSeconds: number): boolean {
     if (sample.timestamp > nowSeconds + this.options.maxFutureSeconds) {
-      this.counters.futurePoints.value++;
+      (this.replayAt ? this.counters.replayRefused.refusedThen : this.counters.futurePoints).value++;
       return false;
     }
     if (sample.timestamp < this.acceptFrom) {
-      this.counters.latePoints.value++;
+      (this.replayAt ? this.replayRefusal(sample.timestamp) : this.counters.latePoints).value++;
       return false;
     }
     this.rollups.add(this.series.idOf(sample.name), sample.value, sample.timestamp);
     this.counters.graphitePoints.value++;
     return true;
+  }
+
+  /** Why a replayed point stamped `time` is refused: written before the restart, or refused when received. */
+  private replayRefusal(time: number): CounterChild {
+    return time < this.rollups.acceptFrom
+      ? this.counters.replayRefused.written
+      : this.counters.replayRefused.refusedThen;
   }
 
   /** StatsD output for the interval starting at `time` enters the finest window `time`. */
