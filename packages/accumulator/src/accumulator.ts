@@ -79,8 +79,13 @@ export class Accumulator {
     const placement = Placement.of(config.ring, () => this.scheduleOf(membership));
     const ownership = new RingOwnership(config.member.id, placement);
     const writers = config.fileWriterPath === '' ? [] : [new StatPointFileWriter(config.fileWriterPath)];
+    const replayedBatches: { relayId: string; sequence: number; windowEnd: number }[] = [];
     const node = await AccumulatorNode.start(config.node, logger, registry, {
       writers,
+      onReplayed: (record, outcome) => {
+        if (record.relayId !== '')
+          replayedBatches.push({ relayId: record.relayId, sequence: record.sequence, windowEnd: outcome.windowEnd });
+      },
       resumeAfter,
       startTicker: false,
       ownership,
@@ -109,15 +114,14 @@ export class Accumulator {
       node.aggregator.handedThrough,
       registry,
     );
-    // What the log holds is aggregated again before the ingest server opens; the relay batches in it are
-    // remembered, so the relays' replay of them is dropped as duplicates.
+    // The relay batches the log held were aggregated again at the node's start: they become durable as their
+    // windows are written, and the relays' replay of them is dropped as duplicates.
     const processedSeed = new Map<string, number>();
-    node.replayLog((record, outcome) => {
-      if (record.relayId === '') return;
-      durability.processed(record.relayId, record.sequence, outcome.windowEnd);
-      if (record.sequence > (processedSeed.get(record.relayId) ?? 0))
-        processedSeed.set(record.relayId, record.sequence);
-    });
+    for (const { relayId, sequence, windowEnd } of replayedBatches) {
+      durability.processed(relayId, sequence, windowEnd);
+      if (sequence > (processedSeed.get(relayId) ?? 0)) processedSeed.set(relayId, sequence);
+    }
+    replayedBatches.length = 0;
     this.resumedAfter = node.resumedFrom;
     const cycle = new FlushCycle({
       aggregator: node.aggregator,

@@ -15,3 +15,4 @@ export * from './accumulator.js';
 export * from './single-node.js';
 export * from './logged-ingest.js';
 export * from './wal/index.js';
+export * from './wal-startup.js';

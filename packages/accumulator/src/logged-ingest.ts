@@ -9,8 +9,8 @@
  */
 import { windowStart } from '@carillon/core';
 import type { Aggregator } from '@carillon/aggregator';
-import type { LineHandler } from '@carillon/protocols';
-import type { BatchOutcome, LineFormat, LineIngest } from './line-ingest.js';
+import type { LineHandler, RejectReason } from '@carillon/protocols';
+import type { BatchOutcome, BodyIngest, LineFormat, LineIngest } from './line-ingest.js';
 import type { WalRecord } from './wal/record.js';
 import type { WalWriter } from './wal/writer.js';
 
@@ -43,7 +43,7 @@ export interface RelayOrigin {
   sequence: number;
 }
 
-export class LoggedIngest {
+export class LoggedIngest implements BodyIngest {
   private readonly staged: Record<LineFormat, Staging> = { graphite: new Staging(), statsd: new Staging() };
   private flushQueued = false;
   private readonly coarsestStep: number;
@@ -77,6 +77,27 @@ export class LoggedIngest {
     const outcome = this.ingest.ingestBatch(format, lines, receivedAtSeconds);
     wal.noteCoarseEnd(this.coarseEndOf(outcome));
     return outcome;
+  }
+
+  /**
+   * A request body (POST /lines): logged as one record, then ingested line by line so each line's refusal can be
+   * answered. `onLine` hears each line's reject reason (undefined: accepted).
+   */
+  ingestBody(format: LineFormat, body: Buffer, onLine: (problem: RejectReason | undefined) => void): void {
+    const receivedAt = this.aggregator.now;
+    this.wal?.append({
+      format,
+      receivedAt,
+      nodeNow: receivedAt,
+      acceptFrom: this.aggregator.acceptFrom,
+      relayId: '',
+      sequence: 0,
+      lines: body,
+    });
+    this.ingest.ingestBody(format, body, onLine, receivedAt);
+    // Per line there is no window end to keep: no point can be stored past now + max_future, so that bounds it.
+    const latest = receivedAt + this.aggregator.options.maxFutureSeconds;
+    this.wal?.noteCoarseEnd(windowStart(latest, this.coarsestStep) + this.coarsestStep);
   }
 
   /** One logged record again, under the clock and lateness bound it was first received with. */

@@ -2,23 +2,18 @@
  * One aggregating node: store, writer sink, aggregator, series index, line ingest and the HTTP surface,
  * assembled from a NodeConfig. The accumulator feeds it from relays; the all-in-one from its own listeners.
  */
-import { mkdirSync } from 'node:fs';
 import { MetricsRegistry, windowStart, type Logger, type Writer } from '@carillon/core';
 import { Aggregator, type StatsdKeyOwnership } from '@carillon/aggregator';
 import { SeriesIndex, createGraphiteApi, indexFinder, unionFinder } from '@carillon/query';
 import { startHttpServer, type RunningHttpServer } from './http-server.js';
-import { LineIngest, type BatchOutcome } from './line-ingest.js';
+import { LineIngest } from './line-ingest.js';
 import { LoggedIngest } from './logged-ingest.js';
 import type { OwnershipCheck } from './ownership.js';
 import { openStore, type Store } from './stores.js';
 import type { NodeConfig } from './node-config.js';
 import { WriterSink } from './writer-sink.js';
-import { readReplayFloor, writeReplayFloor } from './wal/checkpoint.js';
-import { WalMetrics } from './wal/metrics.js';
-import type { WalRecord } from './wal/record.js';
-import { replayWal } from './wal/replay.js';
-import { listSegmentIndexes } from './wal/segments.js';
-import { WalWriter } from './wal/writer.js';
+import type { WalWriter } from './wal/writer.js';
+import { openWal, walResumePoint, type ReplayedRecord } from './wal-startup.js';
 
 /** What a program built on the node adds to it. */
 export interface NodeExtras {
@@ -37,23 +32,13 @@ export interface NodeExtras {
   ownsStatsdKey?: StatsdKeyOwnership;
   /** In a cluster: relay batches keep only the points this member owns (see LineIngestOptions). */
   ownership?: OwnershipCheck;
-}
-
-/** Called for each record replayed from the log, with what it did (the accumulator rebuilds its dedupe). */
-export type ReplayedRecord = (record: WalRecord, outcome: BatchOutcome) => void;
-
-/** Where the log says to resume: its replay floor (0 for a log begun before it kept one), or nothing to resume. */
-function walResumePoint(dir: string): number | undefined {
-  if (dir === '') return undefined;
-  const floor = readReplayFloor(dir);
-  if (floor !== undefined) return floor;
-  return listSegmentIndexes(dir).length > 0 ? 0 : undefined;
+  /** Hears each record replayed from the write-ahead log at start (the accumulator rebuilds its dedupe). */
+  onReplayed?: ReplayedRecord;
 }
 
 export class AccumulatorNode {
   private stopped = false;
-  private wal: WalWriter | undefined;
-  private trimTimer: NodeJS.Timeout | undefined;
+  private readonly trimTimer: NodeJS.Timeout | undefined;
   private trimming = false;
 
   private constructor(
@@ -70,7 +55,13 @@ export class AccumulatorNode {
     readonly store: Store,
     readonly sink: WriterSink,
     readonly http: RunningHttpServer | undefined,
-  ) {}
+    private readonly wal: WalWriter | undefined,
+  ) {
+    if (wal !== undefined) {
+      this.trimTimer = setInterval(() => void this.trimLog(), config.aggregator.resolutions[0]!.step * 1000);
+      this.trimTimer.unref();
+    }
+  }
 
   static async start(
     config: NodeConfig,
@@ -99,6 +90,8 @@ export class AccumulatorNode {
       restartWatermark: resumedFrom,
     });
     const logged = new LoggedIngest(ingest, aggregator, undefined);
+    // What a crash left in the log is aggregated again before any line can arrive (HTTP, listeners, relays).
+    const wal = openWal(config, logged, resumedFrom, aggregator.now, registry, logger, extras.onReplayed);
     const graphiteApi = createGraphiteApi({
       index,
       // The store's own index, where it has one, beside the series seen here and not yet flushed.
@@ -118,7 +111,7 @@ export class AccumulatorNode {
           },
           {
             registry,
-            ingest,
+            ingest: logged,
             graphiteApi,
             logger,
             health: () => ({
@@ -144,54 +137,8 @@ export class AccumulatorNode {
       store,
       sink,
       http,
+      wal,
     );
-  }
-
-  /**
-   * Replays the write-ahead log (what a crash left) into the aggregator, then opens it for appending. Call once,
-   * before any line arrives (listeners, ingest server). Does nothing when the log is off.
-   */
-  replayLog(onRecord?: ReplayedRecord): void {
-    const { dir, segmentBytes, maxBytes, syncIntervalMs } = this.config.wal;
-    if (dir === '' || this.wal !== undefined) return;
-    const metrics = new WalMetrics(this.registry, () => ({
-      bytes: this.wal?.bytes ?? 0,
-      segments: (this.wal?.segmentCount ?? 0) + (this.wal ? 1 : 0),
-    }));
-    const started = performance.now();
-    const segments = replayWal(
-      dir,
-      (record) => {
-        const { outcome, coarseEnd } = this.logged.replay(record);
-        onRecord?.(record, outcome);
-        return coarseEnd;
-      },
-      metrics,
-    );
-    const { resolutions, graceSeconds } = this.config.aggregator;
-    const coarsestStep = resolutions[resolutions.length - 1]!.step;
-    let floor = readReplayFloor(dir);
-    if (floor === undefined) {
-      // A new log covers nothing before now.
-      floor = this.resumedFrom ?? windowStart(this.aggregator.now - graceSeconds, coarsestStep);
-      mkdirSync(dir, { recursive: true });
-      writeReplayFloor(dir, floor);
-    }
-    this.wal = new WalWriter({ dir, segmentBytes, maxBytes, syncIntervalMs }, segments, floor, metrics);
-    this.logged.attach(this.wal);
-    if (segments.length > 0)
-      this.logger.info(
-        {
-          segments: segments.length,
-          records: metrics.replayedRecords.value,
-          replayFrom: floor,
-          ms: Math.round(performance.now() - started),
-        },
-        'write-ahead log replayed',
-      );
-    const stepMs = resolutions[0]!.step * 1000;
-    this.trimTimer = setInterval(() => void this.trimLog(), stepMs);
-    this.trimTimer.unref();
   }
 
   /**

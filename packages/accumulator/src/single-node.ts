@@ -17,8 +17,6 @@ export class SingleNode {
 
   static async start(config: AllInOneConfig, logger: Logger, registry = new MetricsRegistry()): Promise<SingleNode> {
     const node = await AccumulatorNode.start(config.node, logger, registry);
-    // What a crash left in the log is aggregated again before any new line arrives.
-    node.replayLog();
     const { ingest, logged } = node;
     // With the log, lines are staged per read and logged before they are parsed (logged-ingest.ts).
     const lines = config.node.wal.dir === '' ? ingest : logged;
