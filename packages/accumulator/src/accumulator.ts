@@ -200,6 +200,8 @@ export class Accumulator {
       10_000;
     const flushed = await cycle.waitFor(until, Math.min(patienceMs, config.shutdown.maxWaitMs));
     if (!flushed) logger.warn({ until }, 'owned windows not flushed in time: flushing everything now');
+    // The windows flushAll closes early keep their lines in the log for the next start.
+    node.sealLog();
     await cycle.flushAll();
     // Closing sends each relay its last ack, with every processed batch durable.
     await server.close();

@@ -100,9 +100,13 @@ export class LoggedIngest implements BodyIngest {
     this.wal?.noteCoarseEnd(windowStart(latest, this.coarsestStep) + this.coarsestStep);
   }
 
-  /** One logged record again, under the clock and lateness bound it was first received with. */
-  replay(record: WalRecord): { outcome: BatchOutcome; coarseEnd: number } {
-    const outcome = this.aggregator.replaying({ nowSeconds: record.nodeNow, acceptFrom: record.acceptFrom }, () =>
+  /**
+   * One logged record again, under the clock and lateness bound it was first received with; nothing before the
+   * log's replay floor `floor` is rebuilt (those windows were written, or their log dropped).
+   */
+  replay(record: WalRecord, floor: number): { outcome: BatchOutcome; coarseEnd: number } {
+    const moment = { nowSeconds: record.nodeNow, acceptFrom: Math.max(record.acceptFrom, floor), floor };
+    const outcome = this.aggregator.replaying(moment, () =>
       this.ingest.ingestBatch(record.format, record.lines, record.receivedAt),
     );
     return { outcome, coarseEnd: this.coarseEndOf(outcome) };

@@ -13,7 +13,7 @@ import { openStore, type Store } from './stores.js';
 import type { NodeConfig } from './node-config.js';
 import { WriterSink } from './writer-sink.js';
 import type { WalWriter } from './wal/writer.js';
-import { openWal, walResumePoint, type ReplayedRecord } from './wal-startup.js';
+import { openWal, walStart, type ReplayedRecord } from './wal-startup.js';
 
 /** What a program built on the node adds to it. */
 export interface NodeExtras {
@@ -38,8 +38,10 @@ export interface NodeExtras {
 
 export class AccumulatorNode {
   private stopped = false;
-  private readonly trimTimer: NodeJS.Timeout | undefined;
+  private trimTimer: NodeJS.Timeout | undefined;
   private trimming = false;
+  /** Set before a shutdown closes windows early: the log then keeps their lines (see sealLog). */
+  private sealed = false;
 
   private constructor(
     readonly config: NodeConfig,
@@ -80,7 +82,8 @@ export class AccumulatorNode {
       ownsStatsdKey: extras.ownsStatsdKey,
     });
     // With a log, every window from its floor on is rebuilt by replaying it, so that is where to resume.
-    const resumedFrom = walResumePoint(config.wal.dir) ?? extras.resumeAfter;
+    const logStart = walStart(config, aggregator.now);
+    const resumedFrom = logStart?.resumeFrom ?? extras.resumeAfter;
     if (resumedFrom !== undefined) aggregator.resumeAfter(resumedFrom);
     aggregator.onNewSeries((name) => {
       index.add(name);
@@ -91,7 +94,7 @@ export class AccumulatorNode {
     });
     const logged = new LoggedIngest(ingest, aggregator, undefined);
     // What a crash left in the log is aggregated again before any line can arrive (HTTP, listeners, relays).
-    const wal = openWal(config, logged, resumedFrom, aggregator.now, registry, logger, extras.onReplayed);
+    const wal = openWal(config, logged, logStart, resumedFrom, aggregator.now, registry, logger, extras.onReplayed);
     const graphiteApi = createGraphiteApi({
       index,
       // The store's own index, where it has one, beside the series seen here and not yet flushed.
@@ -157,16 +160,27 @@ export class AccumulatorNode {
     return windowStart(through, coarsestStep);
   }
 
+  /**
+   * Stops trimming the log, before a shutdown writes the windows still open. Those are complete only so far:
+   * their lines stay in the log, so the next start replays them and keeps filling the same windows, instead of
+   * writing the rest of each over what was written at shutdown.
+   */
+  sealLog(): void {
+    this.sealed = true;
+    if (this.trimTimer !== undefined) clearInterval(this.trimTimer);
+    this.trimTimer = undefined;
+  }
+
   /** Deletes the segments every window of which is written at every resolution. */
   private async trimLog(): Promise<void> {
     const wal = this.wal;
-    if (wal === undefined || this.trimming) return;
+    if (wal === undefined || this.trimming || this.sealed) return;
     this.trimming = true;
     try {
       const through = this.coarsestHandedThrough();
       // The barrier covers what was handed over by now: once it resolves those windows are written (or queued).
       await this.sink.barrier();
-      wal.trim(Math.min(through, this.coarsestHandedThrough()));
+      if (!this.sealed) wal.trim(Math.min(through, this.coarsestHandedThrough()));
     } catch (error) {
       this.logger.error({ err: error }, 'write-ahead log trim failed');
     } finally {
@@ -180,14 +194,10 @@ export class AccumulatorNode {
     this.stopped = true;
     this.aggregator.stop();
     this.logged.flushStaged();
+    this.sealLog();
     this.aggregator.flushAll();
     await this.sink.close();
-    if (this.trimTimer !== undefined) clearInterval(this.trimTimer);
-    // Everything is written now (what a writer still failed stays unstored and keeps its segments).
-    if (this.wal !== undefined) {
-      this.wal.trim(this.coarsestHandedThrough());
-      this.wal.close();
-    }
+    this.wal?.close();
     await this.http?.close();
   }
 }

@@ -17,12 +17,26 @@ import { WalWriter } from './wal/writer.js';
 /** Called for each record replayed from the log, with what it did (the accumulator rebuilds its dedupe). */
 export type ReplayedRecord = (record: WalRecord, outcome: BatchOutcome) => void;
 
-/** Where the log says to resume: its replay floor (0 for a log begun before it kept one), or nothing to resume. */
-export function walResumePoint(dir: string): number | undefined {
+/** Where a node with a log starts: the log's replay floor, and where the aggregator resumes. */
+export interface WalStart {
+  /** Windows ending at or before it are not rebuilt (checkpoint.ts); 0 for a log begun before it kept one. */
+  floor: number;
+  /**
+   * The floor, or the usual start-up bound if that is older (a floor raised past max_bytes can lie ahead of it):
+   * live points from there on are accepted as at any start.
+   */
+  resumeFrom: number;
+}
+
+/** Undefined when the log is off or holds nothing (a first start): then nothing is replayed. */
+export function walStart(config: NodeConfig, nowSeconds: number): WalStart | undefined {
+  const { dir } = config.wal;
   if (dir === '') return undefined;
-  const floor = readReplayFloor(dir);
-  if (floor !== undefined) return floor;
-  return listSegmentIndexes(dir).length > 0 ? 0 : undefined;
+  const floor = readReplayFloor(dir) ?? (listSegmentIndexes(dir).length > 0 ? 0 : undefined);
+  if (floor === undefined) return undefined;
+  const { resolutions, graceSeconds } = config.aggregator;
+  const usual = windowStart(nowSeconds - graceSeconds, resolutions[0]!.step);
+  return { floor, resumeFrom: Math.min(floor, usual) };
 }
 
 /**
@@ -32,6 +46,7 @@ export function walResumePoint(dir: string): number | undefined {
 export function openWal(
   config: NodeConfig,
   logged: LoggedIngest,
+  start: WalStart | undefined,
   resumedFrom: number | undefined,
   nowSeconds: number,
   registry: MetricsRegistry,
@@ -49,7 +64,7 @@ export function openWal(
   const segments = replayWal(
     dir,
     (record) => {
-      const { outcome, coarseEnd } = logged.replay(record);
+      const { outcome, coarseEnd } = logged.replay(record, start?.floor ?? 0);
       onRecord?.(record, outcome);
       return coarseEnd;
     },
@@ -57,7 +72,7 @@ export function openWal(
   );
   const { resolutions, graceSeconds } = config.aggregator;
   const coarsestStep = resolutions[resolutions.length - 1]!.step;
-  let floor = readReplayFloor(dir);
+  let floor = start === undefined ? undefined : readReplayFloor(dir);
   if (floor === undefined) {
     // A new log covers nothing before now.
     floor = resumedFrom ?? windowStart(nowSeconds - graceSeconds, coarsestStep);

@@ -92,7 +92,7 @@ describe('logged ingest', () => {
       dir(),
       (record) => {
         if (record.relayId !== '') relays.push(`${record.relayId}#${record.sequence}`);
-        return rebuilt.logged.replay(record).coarseEnd;
+        return rebuilt.logged.replay(record, 0).coarseEnd;
       },
       rebuilt.metrics,
     );
