@@ -101,7 +101,7 @@ export class Accumulator {
     });
     registry.gauge(
       'accumulator_incomplete_windows_dropped',
-      'Coarser windows (and their points) not written after a resume because they began before the watermark',
+      'Coarser windows (and their points) not written after a resume without a write-ahead log covering them, because they began before the watermark',
       ['unit'],
       (gauge) => {
         const dropped = node.aggregator.incompleteWindows;
