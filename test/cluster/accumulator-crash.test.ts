@@ -2,13 +2,15 @@
  * A static two-member cluster (no Redis) with the write-ahead log on, under CPU contention: one accumulator is
  * killed -9 two seconds into a coarse window and restarted. Its log rebuilds every window it held, the coarse
  * window in progress at the kill included; the relay's replay of batches already in the log is dropped as
- * duplicates. Every (key, window) at both resolutions, over both members, equals the single-process oracle.
+ * duplicates. Every Graphite (key, window) at both resolutions, over both members, equals the single-process
+ * oracle; StatsD counters sent beside them add up to what was sent, and every coarse window is the merge of its
+ * fine ones.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { windowStart } from '@carillon/core';
+import { mergeStatPoint, windowStart, type StatPoint } from '@carillon/core';
 import type { StatPointRecord } from '@carillon/accumulator';
 import type { RunningProgram } from '../e2e/programs.js';
 import { startBusyLoops, type Contention } from '../support/contention.js';
@@ -73,6 +75,10 @@ describe('cluster: an accumulator killed -9 mid-window, with its write-ahead log
       'wal.dir': '<dataDir>/wal',
     });
     const sender = await LineSender.open(relay.graphitePort);
+    const statsdSender = await LineSender.open(relay.statsdPort);
+    const counters = Array.from({ length: 60 }, (_, i) => `wc.host${i % 6}.hits${i}`);
+    /** Counter → total sent. */
+    const countersSent = new Map<string, number>();
     const keys = Array.from({ length: 400 }, (_, i) => `w.host${i % 20}.metric${i}`);
     const oracle = new Oracle();
     let stopped = false;
@@ -89,7 +95,12 @@ describe('cluster: an accumulator killed -9 mid-window, with its write-ahead log
           lines.push(`${key} ${value} ${second}\n`);
           oracle.add(key, second, value);
         });
-        await sender.send(lines.join(''));
+        const statsd = counters.map((key, k) => {
+          const increment = ((round + k) % 7) + 1;
+          countersSent.set(key, (countersSent.get(key) ?? 0) + increment);
+          return `${key}:${increment}|c\n`;
+        });
+        await Promise.all([sender.send(lines.join('')), statsdSender.send(statsd.join(''))]);
         sentLines += lines.length;
         lastSecond = second;
         round++;
@@ -119,6 +130,7 @@ describe('cluster: an accumulator killed -9 mid-window, with its write-ahead log
     stopped = true;
     await sending;
     await sender.close();
+    await statsdSender.close();
     // The contention has done its job (traffic, kill, replay, restart under load): the flush wait needs none.
     contention?.stop();
     const through = windowStart(lastSecond, COARSE) + COARSE;
@@ -154,6 +166,7 @@ describe('cluster: an accumulator killed -9 mid-window, with its write-ahead log
       extra: [] as string[],
     };
     for (const [key, writers] of written) {
+      if (key.startsWith('stats')) continue;
       const ids = new Set(writers.map((w) => w.id));
       if (ids.size > 1) problems.twoOwners.push(key);
       // Windows flushed before the kill and rebuilt from the log are written again: identically.
@@ -169,6 +182,40 @@ describe('cluster: an accumulator killed -9 mid-window, with its write-ahead log
     for (const key of expected.keys()) if (!written.has(key)) problems.missing.push(key);
     for (const list of Object.values(problems)) list.splice(10);
     expect(problems).toEqual({ twoOwners: [], rewrittenDifferently: [], wrong: [], missing: [], extra: [] });
+
+    // StatsD counts land by the relay's arrival time, which only it knows: each counter's fine windows add up to
+    // what was sent, each 5 s window is exactly the merge of its 1 s windows (the one of the kill included),
+    // one writer per (series, window), and rebuilt windows are written again identically.
+    const statsdProblems: string[] = [];
+    for (const [key, sent] of countersSent) {
+      const series = `stats_counts.${key}`;
+      let total = 0;
+      const merged = new Map<number, StatPoint>();
+      const fineWindows = [...written.entries()]
+        .filter(([k]) => k.startsWith(`${series}|1|`))
+        .map(([, writers]) => writers)
+        .sort((a, b) => a[0]!.record.time - b[0]!.record.time);
+      for (const writers of fineWindows) {
+        if (new Set(writers.map((w) => w.id)).size > 1)
+          statsdProblems.push(`${series}@${writers[0]!.record.time}: two writers`);
+        if (new Set(writers.map((w) => JSON.stringify(pointOf(w.record)))).size > 1)
+          statsdProblems.push(`${series}@${writers[0]!.record.time}: rewritten differently`);
+        const point = pointOf(writers[writers.length - 1]!.record);
+        total += point.sum;
+        const start = windowStart(point.time, COARSE);
+        const window = merged.get(start) ?? { time: start, min: 0, max: 0, sum: 0, first: 0, last: 0, count: 0 };
+        mergeStatPoint(window, point);
+        merged.set(start, window);
+      }
+      if (total !== sent) statsdProblems.push(`${series}: fine windows add up to ${total}, sent ${sent}`);
+      for (const [start, want] of merged) {
+        const writers = written.get(`${series}|${COARSE}|${start}`);
+        const got = writers === undefined ? undefined : JSON.stringify(pointOf(writers[writers.length - 1]!.record));
+        if (got !== JSON.stringify(want))
+          statsdProblems.push(`${series}@${start}: coarse ${got}, merged fine ${JSON.stringify(want)}`);
+      }
+    }
+    expect(statsdProblems.slice(0, 10)).toEqual([]);
 
     // The victim's keys in the coarse window in progress at the kill: written, and exact (checked above).
     const killedWindow = windowStart(killedAt, COARSE);
