@@ -7,6 +7,7 @@
  */
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { syncDirectory } from './segments.js';
 
 export function checkpointPath(dir: string): string {
   return join(dir, 'replay-from.json');
@@ -44,4 +45,5 @@ export function writeReplayFloor(dir: string, floor: number): void {
     closeSync(fd);
   }
   renameSync(temporary, path);
+  syncDirectory(dir);
 }

@@ -1,5 +1,5 @@
 /** Segment files of the log: `<dir>/<index, 16 digits>.wal`, oldest first by index. */
-import { readdirSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface Segment {
@@ -34,4 +34,14 @@ export function listSegmentIndexes(dir: string): number[] {
     if (match) indexes.push(Number(match[1]));
   }
   return indexes.sort((a, b) => a - b);
+}
+
+/** fsync of the directory: a file created or renamed in it survives a power failure only once its entry does. */
+export function syncDirectory(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }

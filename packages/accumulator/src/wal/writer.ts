@@ -9,7 +9,7 @@ import { closeSync, fdatasync, fsyncSync, ftruncateSync, mkdirSync, openSync, un
 import { writeReplayFloor } from './checkpoint.js';
 import type { WalMetrics } from './metrics.js';
 import { encodeRecordHeader, type WalRecord } from './record.js';
-import { segmentPath, type Segment } from './segments.js';
+import { segmentPath, syncDirectory, type Segment } from './segments.js';
 
 export interface WalWriterOptions {
   dir: string;
@@ -45,7 +45,7 @@ export class WalWriter {
     this.totalBytes = existing.reduce((sum, segment) => sum + segment.bytes, 0);
     const next = (existing[existing.length - 1]?.index ?? 0) + 1;
     this.current = this.newSegment(next);
-    this.fd = openSync(this.current.path, 'a');
+    this.fd = this.openSegment(this.current);
     if (options.syncIntervalMs > 0) {
       this.syncTimer = setInterval(() => this.sync(), options.syncIntervalMs);
       this.syncTimer.unref();
@@ -140,6 +140,17 @@ export class WalWriter {
     return { index, path: segmentPath(this.options.dir, index), bytes: 0, coarseEnd: 0 };
   }
 
+  /** Creates the segment's file; its directory entry is synced once, so the sync interval bounds a power loss. */
+  private openSegment(segment: Segment): number {
+    const fd = openSync(segment.path, 'a');
+    try {
+      syncDirectory(this.options.dir);
+    } catch {
+      this.metrics.syncErrors.inc();
+    }
+    return fd;
+  }
+
   private rotate(): void {
     try {
       fsyncSync(this.fd);
@@ -149,7 +160,7 @@ export class WalWriter {
     closeSync(this.fd);
     this.segments.push(this.current);
     this.current = this.newSegment(this.current.index + 1);
-    this.fd = openSync(this.current.path, 'a');
+    this.fd = this.openSegment(this.current);
     this.dirty = false;
   }
 
