@@ -13,8 +13,8 @@ export function metricValue(text: string, name: string): number {
 }
 
 /**
- * `--set` arguments of an all-in-one on `store = cassandra` with 2 pool workers and 1 s grace, listening on
- * 127.0.0.1 (Graphite TCP, StatsD UDP; the other listeners off); `settings` last, so they may override any of it.
+ * `--set` arguments of an all-in-one on `store = cassandra` with 2 pool workers, 1 s grace and no write-ahead
+ * log, listening on 127.0.0.1 (Graphite TCP, StatsD UDP; the other listeners off); `settings` last, so they may override any of it.
  */
 export function cassandraProgramArgs(
   cassandra: { contactPoints: string; localDataCenter: string; keyspace: string },
@@ -40,6 +40,8 @@ export function cassandraProgramArgs(
       'aggregator.grace=1s',
       'log_level=info',
     ],
+    // No write-ahead log: its default lives under ./data, which every run of these tests would share.
+    'wal.dir=',
     ...settings,
   ].flatMap((setting) => ['--set', setting]);
 }

@@ -49,6 +49,8 @@ export async function startAccumulator(
   cluster: ClusterOptions,
   id: string,
   ports?: { grpc: number; http: number },
+  /** More `--set` pairs (e.g. `wal.dir`), over the defaults here. */
+  settings: Record<string, string> = {},
 ): Promise<Accumulator> {
   const dataDir = join(cluster.root, id);
   mkdirSync(dataDir, { recursive: true });
@@ -74,6 +76,7 @@ export async function startAccumulator(
     'writers.file.path': join(dataDir, 'statpoints.jsonl'),
     'durability.replay_wait': '3s',
     log_level: 'info',
+    ...settings,
   });
   const program = await startProgram(ACCUMULATOR, args, 'accumulator started');
   return { id, dataDir, grpcPort, httpPort, program, args };
@@ -89,6 +92,8 @@ export async function startStaticCluster(
   ids: readonly string[],
   running: { program: RunningProgram }[],
   placement?: StatsdPlacement,
+  /** More `--set` pairs for every accumulator; `<dataDir>` in a value becomes the accumulator's data directory. */
+  accumulatorSettings: Record<string, string> = {},
 ): Promise<{ accumulators: Accumulator[]; relay: Relay; members: RingMember[] }> {
   const ports = await Promise.all(ids.map(async () => ({ grpc: await freePort(), http: await freePort() })));
   const members = ids.map((id, i) => ({ id, address: `127.0.0.1:${ports[i]!.grpc}` }));
@@ -101,7 +106,11 @@ export async function startStaticCluster(
   };
   const accumulators: Accumulator[] = [];
   for (const [i, id] of ids.entries()) {
-    const accumulator = await startAccumulator(cluster, id, ports[i]);
+    const dataDir = join(root, id);
+    const settings = Object.fromEntries(
+      Object.entries(accumulatorSettings).map(([k, v]) => [k, v.replaceAll('<dataDir>', dataDir)]),
+    );
+    const accumulator = await startAccumulator(cluster, id, ports[i], settings);
     accumulators.push(accumulator);
     running.push(accumulator);
   }

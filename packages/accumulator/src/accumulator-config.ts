@@ -88,9 +88,12 @@ export const DURABILITY_KEYS = {
   }),
   replayWaitMs: configKey.duration({
     key: 'durability.replay_wait',
-    default: '5s',
+    // Longer than the relays' link.backoff_max (10 s) plus a Status call: a relay that kept failing to connect
+    // while this member was down replays before the windows its batches fall in close.
+    default: '15s',
     readAs: 'milliseconds',
-    description: 'after a resume, flush ticks wait this long for relays to reconnect and replay',
+    description:
+      "after a resume, flush ticks wait this long for relays to reconnect and replay; keep it above the relays' link.backoff_max",
   }),
   maxResumeAgeSeconds: configKey.duration({
     key: 'durability.max_resume_age',

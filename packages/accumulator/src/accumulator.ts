@@ -79,8 +79,13 @@ export class Accumulator {
     const placement = Placement.of(config.ring, () => this.scheduleOf(membership));
     const ownership = new RingOwnership(config.member.id, placement);
     const writers = config.fileWriterPath === '' ? [] : [new StatPointFileWriter(config.fileWriterPath)];
+    const replayedBatches: { relayId: string; sequence: number; windowEnd: number }[] = [];
     const node = await AccumulatorNode.start(config.node, logger, registry, {
       writers,
+      onReplayed: (record, outcome) => {
+        if (record.relayId !== '')
+          replayedBatches.push({ relayId: record.relayId, sequence: record.sequence, windowEnd: outcome.windowEnd });
+      },
       resumeAfter,
       startTicker: false,
       ownership,
@@ -96,7 +101,7 @@ export class Accumulator {
     });
     registry.gauge(
       'accumulator_incomplete_windows_dropped',
-      'Coarser windows (and their points) not written after a resume because they began before the watermark',
+      'Coarser windows (and their points) not written after a resume without a write-ahead log covering them, because they began before the watermark',
       ['unit'],
       (gauge) => {
         const dropped = node.aggregator.incompleteWindows;
@@ -109,6 +114,15 @@ export class Accumulator {
       node.aggregator.handedThrough,
       registry,
     );
+    // The relay batches the log held were aggregated again at the node's start: they become durable as their
+    // windows are written, and the relays' replay of them is dropped as duplicates.
+    const processedSeed = new Map<string, number>();
+    for (const { relayId, sequence, windowEnd } of replayedBatches) {
+      durability.processed(relayId, sequence, windowEnd);
+      if (sequence > (processedSeed.get(relayId) ?? 0)) processedSeed.set(relayId, sequence);
+    }
+    replayedBatches.length = 0;
+    this.resumedAfter = node.resumedFrom;
     const cycle = new FlushCycle({
       aggregator: node.aggregator,
       sink: node.sink,
@@ -127,21 +141,22 @@ export class Accumulator {
         keepaliveTimeoutMs: config.grpc.keepaliveTimeoutMs,
         closeTimeoutMs: config.grpc.closeTimeoutMs,
         maxRelays: config.durability.maxRelays,
+        processedSeed,
       },
-      new BatchHandler(node.ingest, durability, ownership, node.aggregator),
+      new BatchHandler(node.logged, durability, ownership, node.aggregator),
       registry,
       logger,
     );
     this.running = { membership, node, cycle, server };
     // After a crash, relays reconnect and replay; the windows they rebuild must not close before that.
-    cycle.start(resumeAfter === undefined ? 0 : config.durability.replayWaitMs);
+    cycle.start(node.resumedFrom === undefined ? 0 : config.durability.replayWaitMs);
     logger.info(
       {
         member: config.member,
         grpcPort: server.port,
         placement: config.ring.placement,
         httpPort: node.http?.port,
-        resumedAfter: resumeAfter,
+        resumedAfter: node.resumedFrom,
         resolutions: config.node.aggregator.resolutions.map((r) => r.name),
       },
       'accumulator started',
@@ -185,6 +200,8 @@ export class Accumulator {
       10_000;
     const flushed = await cycle.waitFor(until, Math.min(patienceMs, config.shutdown.maxWaitMs));
     if (!flushed) logger.warn({ until }, 'owned windows not flushed in time: flushing everything now');
+    // The windows flushAll closes early keep their lines in the log for the next start.
+    node.sealLog();
     await cycle.flushAll();
     // Closing sends each relay its last ack, with every processed batch durable.
     await server.close();

@@ -6,19 +6,22 @@ import { nowSeconds } from '@carillon/core';
 import type { Aggregator } from '@carillon/aggregator';
 import type { IngestHandler, ReceivedBatch } from '@carillon/transport';
 import type { DurabilityTracker } from './durability.js';
-import type { LineIngest } from './line-ingest.js';
+import type { LoggedIngest } from './logged-ingest.js';
 import type { RingOwnership } from './ownership.js';
 
 export class BatchHandler implements IngestHandler {
   constructor(
-    private readonly ingest: LineIngest,
+    private readonly ingest: LoggedIngest,
     private readonly durability: DurabilityTracker,
     private readonly ownership: RingOwnership,
     private readonly aggregator: Aggregator,
   ) {}
 
   process(batch: ReceivedBatch): void {
-    const outcome = this.ingest.ingestBatch(batch.format, batch.lines, Math.floor(batch.receivedAtMs / 1000));
+    const outcome = this.ingest.ingestBatch(batch.format, batch.lines, Math.floor(batch.receivedAtMs / 1000), {
+      relayId: batch.relayId,
+      sequence: batch.sequence,
+    });
     this.durability.processed(batch.relayId, batch.sequence, outcome.windowEnd);
   }
 

@@ -14,8 +14,8 @@ import {
   type MetricsRegistry,
 } from '@carillon/core';
 import type { GraphiteApiHandler } from '@carillon/query';
-import { forEachLineUnbounded, type RejectReason } from '@carillon/protocols';
-import type { LineIngest } from './line-ingest.js';
+import type { RejectReason } from '@carillon/protocols';
+import type { BodyIngest } from './line-ingest.js';
 
 export interface HttpOptions {
   listen: ListenAddress;
@@ -25,7 +25,7 @@ export interface HttpOptions {
 
 export interface HttpDeps {
   registry: MetricsRegistry;
-  ingest: LineIngest;
+  ingest: BodyIngest;
   graphiteApi: GraphiteApiHandler;
   health: () => Record<string, unknown>;
   logger?: Logger;
@@ -61,9 +61,8 @@ async function postLines(
   }
   const rejected: Partial<Record<RejectReason, number>> = {};
   let accepted = 0;
-  // The body is bounded as a whole (http.max_body_bytes), not per line.
-  forEachLineUnbounded(body, (buf, start, end) => {
-    const problem = deps.ingest.line(format, buf, start, end);
+  // Logged first when the write-ahead log is on (logged-ingest.ts).
+  deps.ingest.ingestBody(format, body, (problem) => {
     if (problem === undefined) accepted++;
     else rejected[problem] = (rejected[problem] ?? 0) + 1;
   });

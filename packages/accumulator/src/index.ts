@@ -13,3 +13,6 @@ export * from './watermark-file.js';
 export * from './single-node-config.js';
 export * from './accumulator.js';
 export * from './single-node.js';
+export * from './logged-ingest.js';
+export * from './wal/index.js';
+export * from './wal-startup.js';

@@ -23,6 +23,11 @@ import type { OwnershipCheck } from './ownership.js';
 
 export type LineFormat = 'graphite' | 'statsd';
 
+/** What POST /lines ingests a body through: LineIngest, or LoggedIngest (logged first). */
+export interface BodyIngest {
+  ingestBody(format: LineFormat, body: Buffer, onLine: (problem: RejectReason | undefined) => void): void;
+}
+
 /** What one relay batch did. */
 export interface BatchOutcome {
   /** Lines parsed (owned or not). */
@@ -45,8 +50,9 @@ export interface LineIngestOptions {
    */
   ownership?: OwnershipCheck;
   /**
-   * After resuming from a crash at this flush watermark: points refused as late because their window was flushed
-   * before the crash (a relay replaying batches it had not yet seen acked durable) are counted apart.
+   * After resuming from a crash at this flush watermark (or the write-ahead log's replay floor): points a relay
+   * sends for windows flushed before the crash (batches it had not yet seen acked durable) are counted apart.
+   * Points replayed from the log are not: the aggregator counts those as replay refusals.
    */
   restartWatermark?: number;
   /** The clock for Graphite lines without a timestamp (tests fix it). */
@@ -112,7 +118,7 @@ export class LineIngest {
         // Output stamped at the interval's end (compatibility option) lands in the next window.
         const windows = this.aggregator.statsdOptions.compatStampAtFlushTime ? 2 : 1;
         outcome.windowEnd = Math.max(outcome.windowEnd, windowStart(receivedAtSeconds, step) + windows * step);
-      } else if (receivedAtSeconds < this.restartWatermark) {
+      } else if (receivedAtSeconds < this.restartWatermark && !this.aggregator.inReplay) {
         this.lateAfterRestart!.value += owned.length;
       }
     }
@@ -140,7 +146,7 @@ export class LineIngest {
       outcome.misrouted++;
     } else if (this.aggregator.addGraphite(sample)) {
       outcome.windowEnd = Math.max(outcome.windowEnd, windowStart(sample.timestamp, step) + step);
-    } else if (sample.timestamp < this.restartWatermark) {
+    } else if (sample.timestamp < this.restartWatermark && !this.aggregator.inReplay) {
       this.lateAfterRestart!.value++;
     }
   }
@@ -169,8 +175,12 @@ export class LineIngest {
   }
 
   /** A Graphite line as a byte range (listener callback shape); returns why it was refused, if it was. */
-  readonly graphiteLine = (buf: Buffer, start: number, end: number): RejectReason | undefined => {
-    const sample = parseGraphiteBytes(buf, start, end, this.nowSeconds());
+  readonly graphiteLine = (buf: Buffer, start: number, end: number): RejectReason | undefined =>
+    this.graphiteLineAt(buf, start, end, this.nowSeconds());
+
+  /** A Graphite line received at `receivedAtSeconds` (its time when it has none). */
+  private graphiteLineAt(buf: Buffer, start: number, end: number, receivedAtSeconds: number): RejectReason | undefined {
+    const sample = parseGraphiteBytes(buf, start, end, receivedAtSeconds);
     if (typeof sample === 'string') {
       this.graphiteCounters.reject(sample);
       return sample;
@@ -178,10 +188,19 @@ export class LineIngest {
     this.graphiteCounters.accept();
     this.aggregator.addGraphite(sample);
     return undefined;
-  };
+  }
 
   /** A StatsD line as a byte range (listener callback shape); returns why it was refused, if it was. */
-  readonly statsdLine = (buf: Buffer, start: number, end: number): RejectReason | undefined => {
+  readonly statsdLine = (buf: Buffer, start: number, end: number): RejectReason | undefined =>
+    this.statsdLineAt(buf, start, end, undefined);
+
+  /** A StatsD line that arrived at `receivedAtSeconds` (undefined: now). */
+  private statsdLineAt(
+    buf: Buffer,
+    start: number,
+    end: number,
+    receivedAtSeconds: number | undefined,
+  ): RejectReason | undefined {
     const samples = this.statsdSamples;
     samples.length = 0;
     const problem = parseStatsdLine(decodeLine(buf, start, end), samples);
@@ -190,12 +209,33 @@ export class LineIngest {
       return problem;
     }
     this.statsdCounters.accept();
-    this.aggregator.addStatsdBatch(samples);
+    this.aggregator.addStatsdBatch(samples, receivedAtSeconds);
     return undefined;
-  };
+  }
 
-  /** One line of either format (HTTP). */
-  line(format: LineFormat, buf: Buffer, start: number, end: number): RejectReason | undefined {
-    return format === 'graphite' ? this.graphiteLine(buf, start, end) : this.statsdLine(buf, start, end);
+  /**
+   * A request body (POST /lines), line by line, received at `receivedAtSeconds` (default now); `onLine` hears
+   * each line's reject reason (undefined: accepted). The body is bounded as a whole, not per line.
+   */
+  ingestBody(
+    format: LineFormat,
+    body: Buffer,
+    onLine: (problem: RejectReason | undefined) => void,
+    receivedAtSeconds?: number,
+  ): void {
+    forEachLineUnbounded(body, (buf, start, end) => onLine(this.line(format, buf, start, end, receivedAtSeconds)));
+  }
+
+  /** One line of either format (HTTP), received at `receivedAtSeconds` (default now). */
+  line(
+    format: LineFormat,
+    buf: Buffer,
+    start: number,
+    end: number,
+    receivedAtSeconds?: number,
+  ): RejectReason | undefined {
+    return format === 'graphite'
+      ? this.graphiteLineAt(buf, start, end, receivedAtSeconds ?? this.nowSeconds())
+      : this.statsdLineAt(buf, start, end, receivedAtSeconds);
   }
 }

@@ -3,7 +3,9 @@
  * aggregator's bounds, StatsD output semantics, the store, the HTTP surface. Each package declares its own keys;
  * this module adds the node's and reads them all through ConfigSource (file, environment or `--set`).
  */
+import { join } from 'node:path';
 import {
+  ConfigError,
   configKey,
   configSchema,
   LOG_LEVEL_KEY,
@@ -108,6 +110,39 @@ export const NODE_KEYS = {
   }),
 } as const;
 
+/** `[wal]`: the write-ahead log of accepted lines (wal/). */
+export const WAL_KEYS = {
+  dir: configKey.string({
+    key: 'wal.dir',
+    default: '',
+    computedDefault: '<whisper.data_dir>/wal ("" for store = "memory")',
+    description:
+      'write-ahead log of received lines, replayed after a crash; "" for none (a crash then loses the windows not yet flushed)',
+  }),
+  segmentBytes: configKey.integer({
+    key: 'wal.segment_bytes',
+    default: 64 << 20,
+    min: 4096,
+    unit: 'bytes',
+    description: 'a log segment is closed and a new one begun past this size',
+  }),
+  maxBytes: configKey.integer({
+    key: 'wal.max_bytes',
+    default: 1 << 30,
+    min: 8192,
+    unit: 'bytes',
+    description:
+      'bound on the whole log (at least two segments); past it the oldest segments are dropped (counted), and a crash then loses the windows they held',
+  }),
+  syncIntervalMs: configKey.duration({
+    key: 'wal.sync_interval',
+    default: '1s',
+    readAs: 'milliseconds',
+    description:
+      'fdatasync period of the log; a kill -9 loses nothing appended, a power failure at most this much ("0s": never)',
+  }),
+} as const;
+
 /** Every key a node reads, in the order the docs list them. */
 export const NODE_SCHEMA = configSchema(
   [TIMES_KEY, NODE_KEYS.store, LOG_LEVEL_KEY],
@@ -118,6 +153,7 @@ export const NODE_SCHEMA = configSchema(
   BLOB_KEYS,
   [NODE_KEYS.memoryMaxPoints, NODE_KEYS.indexMaxSeries],
   [NODE_KEYS.httpListen, NODE_KEYS.httpMaxBodyBytes, NODE_KEYS.httpRequestTimeoutMs, NODE_KEYS.httpCorsAllowedOrigins],
+  [WAL_KEYS.dir, WAL_KEYS.segmentBytes, WAL_KEYS.maxBytes, WAL_KEYS.syncIntervalMs],
   [STATSD_OUTPUT_KEY, AGGREGATION_KEY],
 );
 
@@ -140,18 +176,27 @@ export interface NodeConfig {
     requestTimeoutMs: number;
     corsAllowedOrigins: readonly string[];
   };
+  /** dir '' for none. */
+  wal: { dir: string; segmentBytes: number; maxBytes: number; syncIntervalMs: number };
 }
 
 export function readNodeConfig(source: ConfigSource): NodeConfig {
   const { aggregator, statsd, aggregationRules } = readAggregationConfig(source);
   const node = readSection(source, NODE_KEYS);
+  const whisper = readWhisperConfig(source);
+  const wal = readSection(source, WAL_KEYS);
+  if (wal.maxBytes < 2 * wal.segmentBytes)
+    throw new ConfigError(
+      WAL_KEYS.maxBytes.key,
+      `${wal.maxBytes} must hold at least two segments of wal.segment_bytes (${wal.segmentBytes})`,
+    );
   return {
     logLevel: source.read(LOG_LEVEL_KEY),
     aggregator,
     statsd,
     aggregationRules,
     store: node.store,
-    whisper: readWhisperConfig(source),
+    whisper,
     memory: { maxPoints: node.memoryMaxPoints },
     cassandra: readCassandraConfig(source),
     cassandraBlob: readBlobConfig(source, aggregator.resolutions),
@@ -167,5 +212,7 @@ export function readNodeConfig(source: ConfigSource): NodeConfig {
       requestTimeoutMs: node.httpRequestTimeoutMs,
       corsAllowedOrigins: node.httpCorsAllowedOrigins,
     },
+    // A memory store keeps nothing over a crash, so by default it keeps no log either.
+    wal: { ...wal, dir: source.read(WAL_KEYS.dir, node.store === 'memory' ? '' : join(whisper.dataDir, 'wal')) },
   };
 }

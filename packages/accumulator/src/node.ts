@@ -2,15 +2,18 @@
  * One aggregating node: store, writer sink, aggregator, series index, line ingest and the HTTP surface,
  * assembled from a NodeConfig. The accumulator feeds it from relays; the all-in-one from its own listeners.
  */
-import { MetricsRegistry, type Logger, type Writer } from '@carillon/core';
+import { MetricsRegistry, windowStart, type Logger, type Writer } from '@carillon/core';
 import { Aggregator, type StatsdKeyOwnership } from '@carillon/aggregator';
 import { SeriesIndex, createGraphiteApi, indexFinder, unionFinder } from '@carillon/query';
 import { startHttpServer, type RunningHttpServer } from './http-server.js';
 import { LineIngest } from './line-ingest.js';
+import { LoggedIngest } from './logged-ingest.js';
 import type { OwnershipCheck } from './ownership.js';
 import { openStore, type Store } from './stores.js';
 import type { NodeConfig } from './node-config.js';
 import { WriterSink } from './writer-sink.js';
+import type { WalWriter } from './wal/writer.js';
+import { openWal, walStart, type ReplayedRecord } from './wal-startup.js';
 
 /** What a program built on the node adds to it. */
 export interface NodeExtras {
@@ -18,7 +21,7 @@ export interface NodeExtras {
   writers?: Writer[];
   /**
    * Resume after a crash from this flush watermark (see Aggregator.resumeAfter) instead of the usual start-up
-   * lateness bound.
+   * lateness bound, when the write-ahead log does not say where to resume (none, or an empty one).
    */
   resumeAfter?: number;
   /** False: the program drives flush ticks itself (`aggregator.tick`), e.g. to act after each one. */
@@ -29,10 +32,16 @@ export interface NodeExtras {
   ownsStatsdKey?: StatsdKeyOwnership;
   /** In a cluster: relay batches keep only the points this member owns (see LineIngestOptions). */
   ownership?: OwnershipCheck;
+  /** Hears each record replayed from the write-ahead log at start (the accumulator rebuilds its dedupe). */
+  onReplayed?: ReplayedRecord;
 }
 
 export class AccumulatorNode {
   private stopped = false;
+  private trimTimer: NodeJS.Timeout | undefined;
+  private trimming = false;
+  /** Set before a shutdown closes windows early: the log then keeps their lines (see sealLog). */
+  private sealed = false;
 
   private constructor(
     readonly config: NodeConfig,
@@ -40,11 +49,21 @@ export class AccumulatorNode {
     readonly logger: Logger,
     readonly aggregator: Aggregator,
     readonly ingest: LineIngest,
+    /** The ingest every line goes through: logged first when the write-ahead log is on. */
+    readonly logged: LoggedIngest,
+    /** Where the aggregator resumed from after a restart (undefined: a fresh start). */
+    readonly resumedFrom: number | undefined,
     readonly index: SeriesIndex,
     readonly store: Store,
     readonly sink: WriterSink,
     readonly http: RunningHttpServer | undefined,
-  ) {}
+    private readonly wal: WalWriter | undefined,
+  ) {
+    if (wal !== undefined) {
+      this.trimTimer = setInterval(() => void this.trimLog(), config.aggregator.resolutions[0]!.step * 1000);
+      this.trimTimer.unref();
+    }
+  }
 
   static async start(
     config: NodeConfig,
@@ -62,14 +81,20 @@ export class AccumulatorNode {
       logger,
       ownsStatsdKey: extras.ownsStatsdKey,
     });
-    if (extras.resumeAfter !== undefined) aggregator.resumeAfter(extras.resumeAfter);
+    // With a log, every window from its floor on is rebuilt by replaying it, so that is where to resume.
+    const logStart = walStart(config, aggregator.now);
+    const resumedFrom = logStart?.resumeFrom ?? extras.resumeAfter;
+    if (resumedFrom !== undefined) aggregator.resumeAfter(resumedFrom);
     aggregator.onNewSeries((name) => {
       index.add(name);
     });
     const ingest = new LineIngest(aggregator, registry, {
       ownership: extras.ownership,
-      restartWatermark: extras.resumeAfter,
+      restartWatermark: resumedFrom,
     });
+    const logged = new LoggedIngest(ingest, aggregator, undefined);
+    // What a crash left in the log is aggregated again before any line can arrive (HTTP, listeners, relays).
+    const wal = openWal(config, logged, logStart, resumedFrom, aggregator.now, registry, logger, extras.onReplayed);
     const graphiteApi = createGraphiteApi({
       index,
       // The store's own index, where it has one, beside the series seen here and not yet flushed.
@@ -90,7 +115,7 @@ export class AccumulatorNode {
           },
           {
             registry,
-            ingest,
+            ingest: logged,
             graphiteApi,
             logger,
             health: () => ({
@@ -104,7 +129,64 @@ export class AccumulatorNode {
       : undefined;
     if (extras.startTicker ?? true) aggregator.start();
     if (http) logger.info({ port: http.port }, 'HTTP listening (Graphite API, /metrics, /healthz, POST /lines)');
-    return new AccumulatorNode(config, registry, logger, aggregator, ingest, index, store, sink, http);
+    return new AccumulatorNode(
+      config,
+      registry,
+      logger,
+      aggregator,
+      ingest,
+      logged,
+      resumedFrom,
+      index,
+      store,
+      sink,
+      http,
+      wal,
+    );
+  }
+
+  /**
+   * End of the coarsest windows handed to the writers, stopped before the oldest window a writer still has to
+   * retry at any resolution: the log must keep every line of a window not yet stored.
+   */
+  private coarsestHandedThrough(): number {
+    const { resolutions } = this.config.aggregator;
+    const coarsestStep = resolutions[resolutions.length - 1]!.step;
+    let through = Infinity;
+    for (const resolution of resolutions) {
+      through = Math.min(through, this.aggregator.handedThroughAt(resolution));
+      const unstored = this.sink.unstoredSince(resolution.step);
+      if (unstored !== Infinity) through = Math.min(through, unstored);
+    }
+    return windowStart(through, coarsestStep);
+  }
+
+  /**
+   * Stops trimming the log, before a shutdown writes the windows still open. Those are complete only so far:
+   * their lines stay in the log, so the next start replays them and keeps filling the same windows, instead of
+   * writing the rest of each over what was written at shutdown.
+   */
+  sealLog(): void {
+    this.sealed = true;
+    if (this.trimTimer !== undefined) clearInterval(this.trimTimer);
+    this.trimTimer = undefined;
+  }
+
+  /** Deletes the segments every window of which is written at every resolution. */
+  private async trimLog(): Promise<void> {
+    const wal = this.wal;
+    if (wal === undefined || this.trimming || this.sealed) return;
+    this.trimming = true;
+    try {
+      const through = this.coarsestHandedThrough();
+      // The barrier covers what was handed over by now: once it resolves those windows are written (or queued).
+      await this.sink.barrier();
+      if (!this.sealed) wal.trim(Math.min(through, this.coarsestHandedThrough()));
+    } catch (error) {
+      this.logger.error({ err: error }, 'write-ahead log trim failed');
+    } finally {
+      this.trimming = false;
+    }
   }
 
   /** Flushes every open window, waits for the writers, then closes the store and the HTTP server. */
@@ -112,8 +194,11 @@ export class AccumulatorNode {
     if (this.stopped) return;
     this.stopped = true;
     this.aggregator.stop();
+    this.logged.flushStaged();
+    this.sealLog();
     this.aggregator.flushAll();
     await this.sink.close();
+    this.wal?.close();
     await this.http?.close();
   }
 }

@@ -17,11 +17,14 @@ export class SingleNode {
 
   static async start(config: AllInOneConfig, logger: Logger, registry = new MetricsRegistry()): Promise<SingleNode> {
     const node = await AccumulatorNode.start(config.node, logger, registry);
-    const { ingest } = node;
-    const graphite = await startLineListeners(config.graphite, ingest.graphiteCounters, ingest.graphiteLine, logger);
+    const { ingest, logged } = node;
+    // With the log, lines are staged per read and logged before they are parsed (logged-ingest.ts).
+    const lines = config.node.wal.dir === '' ? ingest : logged;
+    const graphite = await startLineListeners(config.graphite, ingest.graphiteCounters, lines.graphiteLine, logger);
+    // Pickled points arrive as Graphite lines, logged like them.
     const pickleCounters = new LineCounters(registry, 'pickle');
-    const pickle = await startPickleListener(config.pickle, pickleCounters, ingest.graphiteLine, logger);
-    const statsd = await startLineListeners(config.statsd, ingest.statsdCounters, ingest.statsdLine, logger);
+    const pickle = await startPickleListener(config.pickle, pickleCounters, lines.graphiteLine, logger);
+    const statsd = await startLineListeners(config.statsd, ingest.statsdCounters, lines.statsdLine, logger);
     const listeners = [graphite.tcp, graphite.udp, pickle, statsd.tcp, statsd.udp].filter((l): l is Listener => !!l);
     logger.info(
       { resolutions: config.node.aggregator.resolutions.map((r) => r.name), store: config.node.store },

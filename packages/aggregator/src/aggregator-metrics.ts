@@ -7,6 +7,8 @@ export class AggregatorMetrics {
   readonly statsdPoints: CounterChild;
   readonly latePoints: CounterChild;
   readonly futurePoints: CounterChild;
+  /** Replay from a log: points refused because their window was written before the crash, or refused then too. */
+  readonly replayRefused: { written: CounterChild; refusedThen: CounterChild };
   readonly flushes: CounterChild;
   readonly flushesSkipped: CounterChild;
   readonly windowsDropped: CounterChild;
@@ -32,6 +34,15 @@ export class AggregatorMetrics {
     this.futurePoints = registry
       .counter('aggregator_future_points_total', 'Points stamped too far ahead of the clock, dropped')
       .labels();
+    const replayRefused = registry.counter(
+      'aggregator_replay_refused_points_total',
+      'Points replayed from the write-ahead log and not aggregated: their window was written before the restart, or its log dropped past wal.max_bytes (written), or they were late or future when first received (refused_then)',
+      ['reason'],
+    );
+    this.replayRefused = {
+      written: replayRefused.labels('written'),
+      refusedThen: replayRefused.labels('refused_then'),
+    };
     this.flushes = registry.counter('aggregator_flushes_total', 'Flush ticks that handed windows to the sink').labels();
     this.flushesSkipped = registry
       .counter('aggregator_flushes_skipped_total', 'Flush ticks skipped because the sink was overloaded')

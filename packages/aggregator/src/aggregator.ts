@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import {
   MetricsRegistry,
+  type CounterChild,
   type FlushBatch,
   type GraphiteSample,
   type Logger,
@@ -16,6 +17,12 @@ import { SeriesRegistry, type NewSeriesListener } from './series-registry.js';
 import { StatsdAggregator, type StatsdKeyOwnership } from './statsd.js';
 import type { StatsdOptions } from './statsd-options.js';
 import { FlushTicker, systemClock, systemScheduler, type Clock, type Scheduler } from './ticker.js';
+
+/** The clock and lateness bound a logged record was first received under (Aggregator.replaying). */
+export interface ReplayMoment {
+  nowSeconds: number;
+  acceptFrom: number;
+}
 
 /** Where closed windows go: in production the write pool. */
 export interface FlushSink {
@@ -60,6 +67,8 @@ export class Aggregator implements PendingSource {
   private inOverload = false;
   private statsdDropsSeen = 0;
   private statsdDisownedSeen = 0;
+  /** While replaying a logged record: the clock and lateness bound in force when it was first received. */
+  private replayAt: ReplayMoment | undefined;
 
   constructor(
     readonly options: AggregatorOptions,
@@ -85,7 +94,7 @@ export class Aggregator implements PendingSource {
 
   /** Adds one Graphite sample to the window of its timestamp; false when it was late or future and dropped. */
   addGraphite(sample: GraphiteSample): boolean {
-    return this.addGraphiteAt(sample, this.nowSeconds());
+    return this.addGraphiteAt(sample, this.replayAt?.nowSeconds ?? this.nowSeconds());
   }
 
   /** Adds many samples, reading the clock once. */
@@ -106,11 +115,15 @@ export class Aggregator implements PendingSource {
    * future), when that interval's window is already closed (or too far ahead of the clock).
    */
   addStatsdBatch(samples: Iterable<StatsdSample>, arrivalSeconds?: number): boolean {
-    const now = this.nowSeconds();
+    const now = this.replayAt?.nowSeconds ?? this.nowSeconds();
     const arrival = arrivalSeconds ?? now;
-    const late = arrival < this.rollups.acceptFrom;
+    const late = arrival < this.acceptFrom;
     if (late || arrival > now + this.options.maxFutureSeconds) {
-      const refused = late ? this.counters.latePoints : this.counters.futurePoints;
+      const refused = this.replayAt
+        ? this.replayRefusal(arrival)
+        : late
+          ? this.counters.latePoints
+          : this.counters.futurePoints;
       for (const sample of samples) if (sample) refused.value++;
       return false;
     }
@@ -132,6 +145,48 @@ export class Aggregator implements PendingSource {
   resumeAfter(watermark: number): void {
     this.rollups.resumeAfter(watermark);
     this.statsd.resumeAfter(watermark);
+  }
+
+  /**
+   * Runs `replay` (input read back from a write-ahead log) as if at `moment`: points are refused as late or
+   * future exactly as they were when first received, so a rebuilt window holds what the lost one held.
+   * Windows must have been reopened first (resumeAfter at the log's replay floor).
+   */
+  replaying<T>(moment: ReplayMoment, replay: () => T): T {
+    this.replayAt = moment;
+    try {
+      return replay();
+    } finally {
+      this.replayAt = undefined;
+    }
+  }
+
+  /** True inside `replaying`: refusals are counted as replay refusals, not as late or future points. */
+  get inReplay(): boolean {
+    return this.replayAt !== undefined;
+  }
+
+  /** Start of the oldest finest window accepting points now (a log record keeps it for its replay). */
+  get acceptFrom(): number {
+    const floor = this.replayAt?.acceptFrom;
+    const open = this.rollups.acceptFrom;
+    return floor !== undefined && floor > open ? floor : open;
+  }
+
+  /** The aggregator's clock, in epoch seconds. */
+  get now(): number {
+    return this.nowSeconds();
+  }
+
+  /**
+   * End of the windows of `resolution` handed to the sink (or dropped past the pending limit): every point in
+   * a window of that resolution ending before it is out of this aggregator. Writers may still be writing.
+   */
+  handedThroughAt(resolution: Resolution): number {
+    let through = this.rollups.acceptFromAt(resolution.index);
+    for (const { resolution: r, table } of this.queue)
+      if (r.index === resolution.index && table.start < through) through = table.start;
+    return through;
   }
 
   /**
@@ -252,16 +307,23 @@ export class Aggregator implements PendingSource {
 
   private addGraphiteAt(sample: GraphiteSample, nowSeconds: number): boolean {
     if (sample.timestamp > nowSeconds + this.options.maxFutureSeconds) {
-      this.counters.futurePoints.value++;
+      (this.replayAt ? this.counters.replayRefused.refusedThen : this.counters.futurePoints).value++;
       return false;
     }
-    if (sample.timestamp < this.rollups.acceptFrom) {
-      this.counters.latePoints.value++;
+    if (sample.timestamp < this.acceptFrom) {
+      (this.replayAt ? this.replayRefusal(sample.timestamp) : this.counters.latePoints).value++;
       return false;
     }
     this.rollups.add(this.series.idOf(sample.name), sample.value, sample.timestamp);
     this.counters.graphitePoints.value++;
     return true;
+  }
+
+  /** Why a replayed point stamped `time` is refused: written before the restart, or refused when received. */
+  private replayRefusal(time: number): CounterChild {
+    return time < this.rollups.acceptFrom
+      ? this.counters.replayRefused.written
+      : this.counters.replayRefused.refusedThen;
   }
 
   /** StatsD output for the interval starting at `time` enters the finest window `time`. */

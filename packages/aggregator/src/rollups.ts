@@ -57,6 +57,13 @@ export class Rollups {
     return this.finest.acceptFrom;
   }
 
+  /** Start of the oldest window of the resolution with `index` still accepting (finest) or merging (coarser). */
+  acceptFromAt(index: number): number {
+    const level = this.levels.find((l) => l.resolution.index === index);
+    if (level === undefined) throw new RangeError(`no resolution with index ${index}`);
+    return level.acceptFrom;
+  }
+
   /**
    * After a restart: finest windows from `watermark` on were never flushed and accept points again (replayed
    * input rebuilds them), older ones are late. A coarser window that began before `watermark` lost the finer

@@ -25,7 +25,7 @@ export interface ReceivedBatch {
 }
 
 export interface IngestHandler {
-  /** Parse and aggregate one batch. Called at most once per (relayId, sequence) per server process: the server drops a batch whose sequence is <= the highest it processed for that relay, and counts it as a duplicate. */
+  /** Parse and aggregate one batch. Called at most once per (relayId, sequence) per server process (and across processes for the sequences in `processedSeed`): the server drops a batch whose sequence is <= the highest it processed for that relay, and counts it as a duplicate. */
   process(batch: ReceivedBatch): void;
   /** Highest sequence of `relayId` whose points are durable (flushed to the writers); 0 if none. */
   durableSequence(relayId: string): number;
@@ -49,6 +49,11 @@ export interface IngestServerOptions {
    * Default 10000.
    */
   maxRelays?: number;
+  /**
+   * Highest sequence already processed per relay, from before this process (the accumulator's write-ahead log
+   * replayed them): a relay's replay of those batches is dropped as a duplicate, not aggregated twice.
+   */
+  processedSeed?: ReadonlyMap<string, number>;
 }
 
 export interface IngestServer {
@@ -159,6 +164,7 @@ export async function startIngestServer(
       relaysForgotten.inc();
     }
   };
+  for (const [relayId, sequence] of options.processedSeed ?? []) rememberProcessed(relayId, sequence);
   const countersByHost = new Map<string, RelayCounters>();
   const streams = new Set<IngestStream>();
   let closing = false;
