@@ -17,12 +17,14 @@ export class BatchHandler implements IngestHandler {
     private readonly aggregator: Aggregator,
   ) {}
 
-  process(batch: ReceivedBatch): void {
+  /** Returns what the batch's points were refused for, by reason (sent back to the relay with the next ack). */
+  process(batch: ReceivedBatch): ReadonlyMap<string, number> {
     const outcome = this.ingest.ingestBatch(batch.format, batch.lines, Math.floor(batch.receivedAtMs / 1000), {
       relayId: batch.relayId,
       sequence: batch.sequence,
     });
     this.durability.processed(batch.relayId, batch.sequence, outcome.windowEnd);
+    return outcome.refused;
   }
 
   durableSequence(relayId: string): number {

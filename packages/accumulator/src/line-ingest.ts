@@ -36,6 +36,11 @@ export interface BatchOutcome {
   /** Points (Graphite lines, StatsD samples) whose key this member does not own for their window: dropped. */
   misrouted: number;
   /**
+   * Points refused, by reason: a parse reason for a line, `misrouted`, or the aggregator's `late` / `future`. The
+   * ingest server sends them back to the relay in its next ack.
+   */
+  refused: Map<string, number>;
+  /**
    * End of the latest finest window the batch stored points in (epoch seconds); 0 when it stored none. The batch
    * is durable once every window up to here is flushed and written.
    */
@@ -104,7 +109,7 @@ export class LineIngest {
    * did).
    */
   ingestBatch(format: LineFormat, lines: Buffer, receivedAtSeconds: number): BatchOutcome {
-    const outcome: BatchOutcome = { accepted: 0, rejected: 0, misrouted: 0, windowEnd: 0 };
+    const outcome: BatchOutcome = { accepted: 0, rejected: 0, misrouted: 0, windowEnd: 0, refused: new Map() };
     const step = this.aggregator.resolutions[0]!.step;
     const owned: StatsdSample[] = [];
     const onLine: LineHandler =
@@ -118,8 +123,10 @@ export class LineIngest {
         // Output stamped at the interval's end (compatibility option) lands in the next window.
         const windows = this.aggregator.statsdOptions.compatStampAtFlushTime ? 2 : 1;
         outcome.windowEnd = Math.max(outcome.windowEnd, windowStart(receivedAtSeconds, step) + windows * step);
-      } else if (receivedAtSeconds < this.restartWatermark && !this.aggregator.inReplay) {
-        this.lateAfterRestart!.value += owned.length;
+      } else {
+        refuse(outcome, this.aggregator.refusalOf(receivedAtSeconds), owned.length);
+        if (receivedAtSeconds < this.restartWatermark && !this.aggregator.inReplay)
+          this.lateAfterRestart!.value += owned.length;
       }
     }
     return outcome;
@@ -137,6 +144,7 @@ export class LineIngest {
     if (typeof sample === 'string') {
       this.graphiteCounters.reject(sample);
       outcome.rejected++;
+      refuse(outcome, sample, 1);
       return;
     }
     this.graphiteCounters.accept();
@@ -144,10 +152,12 @@ export class LineIngest {
     if (this.ownership !== undefined && !this.ownership.owns(sample.name, sample.timestamp)) {
       this.misrouted!.graphite.value++;
       outcome.misrouted++;
+      refuse(outcome, 'misrouted', 1);
     } else if (this.aggregator.addGraphite(sample)) {
       outcome.windowEnd = Math.max(outcome.windowEnd, windowStart(sample.timestamp, step) + step);
-    } else if (sample.timestamp < this.restartWatermark && !this.aggregator.inReplay) {
-      this.lateAfterRestart!.value++;
+    } else {
+      refuse(outcome, this.aggregator.refusalOf(sample.timestamp), 1);
+      if (sample.timestamp < this.restartWatermark && !this.aggregator.inReplay) this.lateAfterRestart!.value++;
     }
   }
 
@@ -159,6 +169,7 @@ export class LineIngest {
     if (problem !== undefined) {
       this.statsdCounters.reject(problem);
       outcome.rejected++;
+      refuse(outcome, problem, 1);
       return;
     }
     this.statsdCounters.accept();
@@ -167,6 +178,7 @@ export class LineIngest {
     if (this.ownership !== undefined && !this.ownership.ownsStatsd(line, samples[0]!.name, receivedAtSeconds)) {
       this.misrouted!.statsd.value += samples.length;
       outcome.misrouted += samples.length;
+      refuse(outcome, 'misrouted', samples.length);
     } else for (const sample of samples) owned.push(sample);
   }
 
@@ -238,4 +250,8 @@ export class LineIngest {
       ? this.graphiteLineAt(buf, start, end, receivedAtSeconds ?? this.nowSeconds())
       : this.statsdLineAt(buf, start, end, receivedAtSeconds);
   }
+}
+
+function refuse(outcome: BatchOutcome, reason: string, points: number): void {
+  outcome.refused.set(reason, (outcome.refused.get(reason) ?? 0) + points);
 }

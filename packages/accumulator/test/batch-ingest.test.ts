@@ -52,6 +52,11 @@ describe('relay batches into the node', () => {
       rejected: 1,
       misrouted: 40 + 2 * (40 - ownedByA.length),
       windowEnd: 1003,
+      // What the ack carries back to the relay: the bad line, and every misrouted point.
+      refused: new Map([
+        ['malformed_line', 1],
+        ['misrouted', 40 + 2 * (40 - ownedByA.length)],
+      ]),
     });
     expect(registry.value('accumulator_misrouted_points_total', 'graphite')).toBe(outcome.misrouted);
     aggregator.tick(1010);

@@ -97,6 +97,11 @@ export class Aggregator implements PendingSource {
     return this.addGraphiteAt(sample, this.replayAt?.nowSeconds ?? this.nowSeconds());
   }
 
+  /** Why a point stamped `timeSeconds` that add* refused just now was refused: its window closed, or too far ahead. */
+  refusalOf(timeSeconds: number): 'late' | 'future' {
+    return timeSeconds < this.acceptFrom ? 'late' : 'future';
+  }
+
   /** Adds many samples, reading the clock once. */
   addGraphiteBatch(samples: Iterable<GraphiteSample>): void {
     const now = this.nowSeconds();

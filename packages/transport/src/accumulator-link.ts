@@ -92,6 +92,8 @@ interface LinkMetrics {
   backpressureWaits: CounterChild;
   droppedLines: Record<LinkDropReason, CounterChild>;
   droppedBatches: Record<LinkDropReason, CounterChild>;
+  /** Points the accumulator refused, by the reason its acks give. */
+  refusedPoints: (reason: string) => CounterChild;
   connected: GaugeChild;
   queuedBatches: GaugeChild;
   queuedBytes: GaugeChild;
@@ -124,7 +126,13 @@ function linkMetrics(metrics: MetricsRegistry, destination: string): LinkMetrics
   const labels = ['destination'];
   const counter = (name: string, help: string): CounterChild => metrics.counter(name, help, labels).labels(destination);
   const gauge = (name: string, help: string): GaugeChild => metrics.gauge(name, help, labels).labels(destination);
+  const refused = metrics.counter(
+    'relay_points_refused_total',
+    'Points the accumulator refused after the relay forwarded them, by the reason its acks give (parse reasons, late, future, misrouted)',
+    ['reason', 'destination'],
+  );
   return {
+    refusedPoints: (reason) => refused.labels(reason, destination),
     linesAppended: counter('relay_link_lines_total', 'Lines accepted for a destination'),
     batchesSent: counter('relay_link_batches_sent_total', 'Batches written to a stream (replays included)'),
     linesSent: counter('relay_link_lines_sent_total', 'Lines written to a stream (replays included)'),
@@ -424,6 +432,7 @@ export class AccumulatorLink {
   private onAck(ack: WireAck): void {
     // A reconnect can reach a restarted accumulator that knows less; never move backwards.
     if (ack.processed > this.processed) this.processed = ack.processed;
+    for (const { reason, points } of ack.refused ?? []) this.metrics.refusedPoints(reason).inc(points);
     this.attempt = 0;
     if (ack.durable > this.durable) {
       this.durable = ack.durable;

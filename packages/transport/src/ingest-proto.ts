@@ -24,6 +24,8 @@ export interface WireLineBatch {
 export interface WireAck {
   processed: number;
   durable: number;
+  /** Points refused since the previous ack on the stream, by reason; empty (or absent, from an older peer) when none. */
+  refused?: { reason: string; points: number }[];
 }
 
 export interface WireStatusReply {

@@ -25,8 +25,13 @@ export interface ReceivedBatch {
 }
 
 export interface IngestHandler {
-  /** Parse and aggregate one batch. Called at most once per (relayId, sequence) per server process (and across processes for the sequences in `processedSeed`): the server drops a batch whose sequence is <= the highest it processed for that relay, and counts it as a duplicate. */
-  process(batch: ReceivedBatch): void;
+  /**
+   * Parse and aggregate one batch. Called at most once per (relayId, sequence) per server process (and across
+   * processes for the sequences in `processedSeed`): the server drops a batch whose sequence is <= the highest it
+   * processed for that relay, and counts it as a duplicate. Returns the points it refused, by reason, which the
+   * next ack carries back to the relay.
+   */
+  process(batch: ReceivedBatch): ReadonlyMap<string, number> | void;
   /** Highest sequence of `relayId` whose points are durable (flushed to the writers); 0 if none. */
   durableSequence(relayId: string): number;
   /** For the Status rpc. */
@@ -83,11 +88,18 @@ class IngestStream {
   private waitingDrain = false;
   private ackOwed = false;
   private lastSent: WireAck = { processed: -1, durable: -1 };
+  /** Refusals of the batches processed since the last ack sent: they go out with the next one. */
+  private readonly refused = new Map<string, number>();
 
   constructor(
     readonly call: StreamCall,
     private readonly ackFor: (relayId: string) => WireAck,
   ) {}
+
+  addRefusals(refused: ReadonlyMap<string, number>): void {
+    for (const [reason, points] of refused)
+      if (points > 0) this.refused.set(reason, (this.refused.get(reason) ?? 0) + points);
+  }
 
   /** Coalesces the acks of every batch processed in this turn of the event loop into one. */
   scheduleAck(): void {
@@ -107,7 +119,12 @@ class IngestStream {
       return;
     }
     const ack = this.ackFor(this.relayId);
-    if (!force && ack.processed === this.lastSent.processed && ack.durable === this.lastSent.durable) return;
+    const unchanged = ack.processed === this.lastSent.processed && ack.durable === this.lastSent.durable;
+    if (!force && unchanged && this.refused.size === 0) return;
+    if (this.refused.size > 0) {
+      ack.refused = [...this.refused].map(([reason, points]) => ({ reason, points }));
+      this.refused.clear();
+    }
     this.lastSent = ack;
     if (!this.call.write(ack)) {
       this.waitingDrain = true;
@@ -220,7 +237,7 @@ export async function startIngestServer(
       counters.lines.inc(batch.lineCount);
       counters.bytes.inc(batch.lines.length);
       try {
-        handler.process({
+        const refused = handler.process({
           relayId: batch.relayId,
           sequence: batch.sequence,
           format,
@@ -229,6 +246,7 @@ export async function startIngestServer(
           lineCount: batch.lineCount,
           receivedAtMs: batch.receivedAtMs,
         });
+        if (refused) stream.addRefusals(refused);
       } catch (error) {
         invalidBatches.labels('handler_error').inc();
         logger?.error({ err: error, relayId: batch.relayId, sequence: batch.sequence }, 'ingest handler failed');

@@ -70,7 +70,7 @@ describe('IngestServer', () => {
     handler.durable.set('host-a/1/x', 2);
     server.notifyDurable();
     await waitFor('an ack durable 2', () => acks.some((a) => a.durable === 2));
-    expect(acks.at(-1)).toEqual({ processed: 3, durable: 2 });
+    expect(acks.at(-1)).toEqual({ processed: 3, durable: 2, refused: [] });
     call.end();
     client.close();
   });
@@ -125,7 +125,7 @@ describe('IngestServer', () => {
     const status = await ended;
     await closing;
     expect(status.code).toBe(grpc.status.OK);
-    expect(acks.at(-1)).toEqual({ processed: 7, durable: 7 });
+    expect(acks.at(-1)).toEqual({ processed: 7, durable: 7, refused: [] });
     client.close();
   });
 });

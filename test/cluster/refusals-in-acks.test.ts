@@ -1,0 +1,58 @@
+/**
+ * Every line a relay forwards is accounted for on the relay too: points an accumulator refuses (here: stamped
+ * before its oldest open window, and ahead of max_future) come back in its acks, and the relay counts them by
+ * reason and destination, equal to what the accumulators counted.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { nowSeconds } from '@carillon/core';
+import type { RunningProgram } from '../e2e/programs.js';
+import { sleep, waitFor } from '../support/wait.js';
+import { LineSender, metricValue, startStaticCluster } from './cluster.js';
+
+describe('refusals travel back in the acks', () => {
+  const running: { program: RunningProgram }[] = [];
+  const root = mkdtempSync(join(tmpdir(), 'carillon-refusals-'));
+
+  afterAll(() => {
+    for (const r of running) if (r.program.child.exitCode === null) r.program.child.kill('SIGKILL');
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('counts on the relay, by reason and destination, what the accumulators refused', async () => {
+    const { accumulators, relay } = await startStaticCluster(root, ['ref-a', 'ref-b'], running);
+    await sleep(500);
+    const now = nowSeconds();
+    const lines: string[] = [];
+    for (let i = 0; i < 60; i++) lines.push(`ok.m${i} ${i} ${now}`);
+    for (let i = 0; i < 40; i++) lines.push(`old.m${i} ${i} ${now - 7200}`);
+    for (let i = 0; i < 25; i++) lines.push(`ahead.m${i} ${i} ${now + 3600}`);
+    const sender = await LineSender.open(relay.graphitePort);
+    await sender.send(lines.map((l) => `${l}\n`).join(''));
+    await sender.close();
+
+    const onRelay = (reason: string): Promise<number> =>
+      metricValue(relay.httpPort, 'relay_points_refused_total', `reason="${reason}"`);
+    await waitFor(
+      'the relay counted every refusal',
+      async () => (await onRelay('late')) + (await onRelay('future')) === 65,
+    );
+    expect(await onRelay('late')).toBe(40);
+    expect(await onRelay('future')).toBe(25);
+    // The same totals as the accumulators' own counters, and split by destination as they were.
+    let late = 0;
+    let future = 0;
+    for (const a of accumulators) {
+      const lateHere = await metricValue(a.httpPort, 'aggregator_late_points_total');
+      late += lateHere;
+      future += await metricValue(a.httpPort, 'aggregator_future_points_total');
+      expect(
+        await metricValue(relay.httpPort, 'relay_points_refused_total', `reason="late",destination="${a.id}"`),
+        a.id,
+      ).toBe(lateHere);
+    }
+    expect([late, future]).toEqual([40, 25]);
+  });
+});
