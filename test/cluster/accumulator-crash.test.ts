@@ -111,11 +111,13 @@ describe('cluster: an accumulator killed -9 mid-window, with its write-ahead log
       }
     })();
 
-    // Long enough for coarse windows to be flushed and their segments trimmed, then two seconds into a window.
+    // Long enough for coarse windows to be flushed and their segments trimmed, then at a coarse boundary: the
+    // window just closed is still pending (it flushes at the boundary plus the 3 s grace) and the next is open, so
+    // the kill catches both, with the grace as margin before the pending one is flushed.
     const trafficSince = Date.now();
     await waitFor(
-      'two seconds into a coarse window',
-      () => Date.now() - trafficSince > 11_000 && nowSeconds() % COARSE === 2,
+      'a coarse boundary',
+      () => Date.now() - trafficSince > 11_000 && nowSeconds() % COARSE === 0,
       30_000,
       50,
     );
