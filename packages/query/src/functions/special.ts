@@ -3,6 +3,7 @@ import { parseConsolidationFunction } from '../consolidation.js';
 import { makeSeries } from '../series.js';
 import { substr } from './alias.js';
 import { pyStr } from './python-format.js';
+import { generated } from './transform.js';
 import type { RenderContext } from '../render-context.js';
 import type { Series } from '../series.js';
 import type { Args, ParamSpec, RenderFunction } from './registry.js';
@@ -134,24 +135,12 @@ SPECIAL_FUNCTIONS.push({ ...SPECIAL_FUNCTIONS.find((f) => f.name === 'setXFilesF
 
 /** randomWalkFunction: from 0, each step adds a uniform random value in [-0.5, 0.5). */
 function randomWalk(context: RenderContext, args: Args): Series[] {
-  const step = args.integer('step', 60);
-  const values: number[] = [];
   let value = 0;
-  for (let t = context.startTime; t < context.endTime; t += step) {
-    values.push(value);
+  return generated(context, args.string('name'), args.integer('step', 60), () => {
+    const current = value;
     value += Math.random() - 0.5;
-  }
-  const name = args.string('name');
-  return [
-    makeSeries({
-      name,
-      start: context.startTime,
-      end: context.endTime,
-      step,
-      values,
-      xFilesFactor: context.xFilesFactor,
-    }),
-  ];
+    return current;
+  });
 }
 
 export const RANDOM_FUNCTIONS: RenderFunction[] = ['randomWalkFunction', 'randomWalk'].map((name) => ({

@@ -811,8 +811,11 @@ export const SLICE_TRANSFORM_FUNCTIONS: RenderFunction[] = [
   },
 ];
 
-/** timeFunction and sinFunction: a value per step from the range's start (UTC, as TIME_ZONE = 'UTC' makes it). */
-function generated(context: RenderContext, name: string, step: number, value: (t: number) => number): Series[] {
+/**
+ * A generated series (timeFunction, sinFunction, randomWalkFunction): a value per step from the range's start (UTC, as
+ * TIME_ZONE = 'UTC' makes it).
+ */
+export function generated(context: RenderContext, name: string, step: number, value: (t: number) => number): Series[] {
   const values: number[] = [];
   for (let t = context.startTime; t < context.endTime; t += step) values.push(value(t));
   return [
