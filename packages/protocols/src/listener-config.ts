@@ -23,6 +23,25 @@ export interface LineListenerConfig {
   udpReceiveBufferBytes: number | undefined;
 }
 
+/** The TCP keys every receiver has: `<section>.max_connections` and `idle_timeout`. */
+export function tcpConnectionKeys(section: string) {
+  return {
+    maxConnections: configKey.integer({
+      key: `${section}.max_connections`,
+      default: DEFAULT_MAX_CONNECTIONS,
+      min: 1,
+      unit: 'connections',
+      description: 'TCP connections beyond it are refused (counted)',
+    }),
+    idleTimeoutMs: configKey.duration({
+      key: `${section}.idle_timeout`,
+      default: formatDurationMs(DEFAULT_IDLE_TIMEOUT_MS),
+      readAs: 'milliseconds',
+      description: 'silent TCP connections are closed after this',
+    }),
+  } as const;
+}
+
 /** The keys of one protocol's listeners: `<section>.tcp_listen`, `udp_listen` (`""` disables), ... */
 export function lineListenerKeys(section: 'graphite' | 'statsd', defaultPort: number) {
   const key = (name: string): string => `${section}.${name}`;
@@ -44,19 +63,7 @@ export function lineListenerKeys(section: 'graphite' | 'statsd', defaultPort: nu
       unit: 'bytes',
       description: 'longer lines are rejected as line_too_long',
     }),
-    maxConnections: configKey.integer({
-      key: key('max_connections'),
-      default: DEFAULT_MAX_CONNECTIONS,
-      min: 1,
-      unit: 'connections',
-      description: 'TCP connections beyond it are refused (counted)',
-    }),
-    idleTimeoutMs: configKey.duration({
-      key: key('idle_timeout'),
-      default: formatDurationMs(DEFAULT_IDLE_TIMEOUT_MS),
-      readAs: 'milliseconds',
-      description: 'silent TCP connections are closed after this',
-    }),
+    ...tcpConnectionKeys(section),
     udpReceiveBufferBytes: configKey.integer({
       key: key('udp_receive_buffer_bytes'),
       default: 0,

@@ -6,7 +6,6 @@
  */
 import {
   configKey,
-  formatDurationMs,
   readSection,
   type ConfigSource,
   type CounterChild,
@@ -14,7 +13,8 @@ import {
   type Logger,
 } from '@carillon/core';
 import type { LineHandler } from './lines.js';
-import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS, listenTcp, type Listener } from './listeners.js';
+import { tcpConnectionKeys } from './listener-config.js';
+import { listenTcp, type Listener } from './listeners.js';
 import {
   DEFAULT_PICKLE_LIMITS,
   PICKLE_FRAME_REJECT_REASONS,
@@ -52,19 +52,7 @@ export const PICKLE_LISTENER_KEYS = {
     unit: 'items',
     description: 'list and tuple elements one frame may hold; more refuse the frame (counted)',
   }),
-  maxConnections: configKey.integer({
-    key: 'pickle.max_connections',
-    default: DEFAULT_MAX_CONNECTIONS,
-    min: 1,
-    unit: 'connections',
-    description: 'TCP connections beyond it are refused (counted)',
-  }),
-  idleTimeoutMs: configKey.duration({
-    key: 'pickle.idle_timeout',
-    default: formatDurationMs(DEFAULT_IDLE_TIMEOUT_MS),
-    readAs: 'milliseconds',
-    description: 'silent TCP connections are closed after this',
-  }),
+  ...tcpConnectionKeys('pickle'),
 } as const;
 
 export function readPickleListenerConfig(source: ConfigSource): PickleListenerConfig {
