@@ -7,6 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import {
   BodyTooLargeError,
+  listenServer,
   readBodyLimited,
   sendJson,
   type ListenAddress,
@@ -69,7 +70,7 @@ async function postLines(
   sendJson(res, 200, { accepted, rejected });
 }
 
-export function startHttpServer(options: HttpOptions, deps: HttpDeps): Promise<RunningHttpServer> {
+export async function startHttpServer(options: HttpOptions, deps: HttpDeps): Promise<RunningHttpServer> {
   const requests = deps.registry.counter('http_requests_total', 'HTTP requests by route class and status', [
     'route',
     'status',
@@ -107,18 +108,13 @@ export function startHttpServer(options: HttpOptions, deps: HttpDeps): Promise<R
   server.requestTimeout = options.requestTimeoutMs;
   server.headersTimeout = Math.min(options.requestTimeoutMs, 60_000);
   server.keepAliveTimeout = 5_000;
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.listen.port, options.listen.host, () => {
-      server.off('error', reject);
-      resolve({
-        port: (server.address() as AddressInfo).port,
-        close: () =>
-          new Promise<void>((done) => {
-            server.close(() => done());
-            server.closeAllConnections();
-          }),
-      });
-    });
-  });
+  await listenServer(server, options.listen.host, options.listen.port);
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise<void>((done) => {
+        server.close(() => done());
+        server.closeAllConnections();
+      }),
+  };
 }

@@ -14,10 +14,10 @@ describe('all-in-one configuration', () => {
 
   it('defaults: Graphite 2003 TCP/UDP, StatsD 8125, HTTP 8080, whisper in ./data, the design times', () => {
     const config = readAllInOneConfig(new ConfigSource());
-    expect(config.graphite.tcp).toEqual({ host: '0.0.0.0', port: 2003 });
-    expect(config.graphite.udp).toEqual({ host: '0.0.0.0', port: 2003 });
-    expect(config.statsd.udp).toEqual({ host: '0.0.0.0', port: 8125 });
-    expect(config.node.http.listen).toEqual({ host: '0.0.0.0', port: 8080 });
+    expect(config.graphite.tcp).toEqual({ host: '::', port: 2003 });
+    expect(config.graphite.udp).toEqual({ host: '::', port: 2003 });
+    expect(config.statsd.udp).toEqual({ host: '::', port: 8125 });
+    expect(config.node.http.listen).toEqual({ host: '::', port: 8080 });
     expect(config.node.store).toBe('whisper');
     expect(config.node.whisper.dataDir).toBe('./data');
     expect(config.node.aggregator.resolutions.map((r) => r.name)).toEqual(['10s:1w', '1m:30d', '10m:900d']);

@@ -17,6 +17,7 @@ import type {
   SectionValues,
 } from './config-schema.js';
 import { ConfigError } from './errors.js';
+import { ANY_HOST } from './listen.js';
 import { formatDurationMs, parseDurationMs } from './time.js';
 
 export type RawTable = Record<string, unknown>;
@@ -249,7 +250,7 @@ export function readSection<S extends ConfigSection>(source: ConfigSource, secti
   return values as SectionValues<S>;
 }
 
-/** `host:port`, `:port` (all interfaces) or `port`; empty string means disabled. */
+/** `host:port`, `[v6]:port`, `:port` or `port` (every interface, both families: `ANY_HOST`); `""` disables. */
 export interface ListenAddress {
   host: string;
   port: number;
@@ -259,7 +260,7 @@ export function parseListenAddress(text: string, key: string): ListenAddress | n
   const trimmed = text.trim();
   if (trimmed === '' || trimmed === 'off') return null;
   const colon = trimmed.lastIndexOf(':');
-  const host = colon < 0 ? '0.0.0.0' : trimmed.slice(0, colon).replace(/^\[|\]$/g, '') || '0.0.0.0';
+  const host = colon < 0 ? ANY_HOST : trimmed.slice(0, colon).replace(/^\[|\]$/g, '') || ANY_HOST;
   const portText = colon < 0 ? trimmed : trimmed.slice(colon + 1);
   const port = Number(portText);
   if (!/^\d+$/.test(portText) || port > 65535)

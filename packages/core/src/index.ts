@@ -8,6 +8,7 @@ export * from './errors.js';
 export * from './http.js';
 export * from './ids.js';
 export * from './key.js';
+export * from './listen.js';
 export * from './log.js';
 export * from './metrics.js';
 export * from './program.js';

@@ -49,12 +49,12 @@ export function lineListenerKeys(section: 'graphite' | 'statsd', defaultPort: nu
     tcp: configKey.listen({
       key: key('tcp_listen'),
       default: `:${defaultPort}`,
-      description: `${section} over TCP: host:port, :port, or "" to disable`,
+      description: `${section} over TCP: host:port, :port (IPv4 and IPv6), or "" to disable`,
     }),
     udp: configKey.listen({
       key: key('udp_listen'),
       default: `:${defaultPort}`,
-      description: `${section} over UDP: host:port, :port, or "" to disable`,
+      description: `${section} over UDP: host:port, :port (IPv4 and IPv6), or "" to disable`,
     }),
     maxLineLength: configKey.integer({
       key: key('max_line_length'),

@@ -9,7 +9,7 @@
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, isIPv6, type Server, type Socket } from 'node:net';
-import type { CounterChild, GaugeChild } from '@carillon/core';
+import { bindAnyFamily, listenServer, type CounterChild, type GaugeChild } from '@carillon/core';
 import { LineSplitter, splitDatagram } from './framing.js';
 import { DEFAULT_MAX_LINE_LENGTH, type LineHandler } from './lines.js';
 import type { LineCounters, RejectReason } from './reasons.js';
@@ -89,7 +89,7 @@ function checkPositive(name: string, value: number): number {
 }
 
 /** Listens for line-protocol connections; resolves once bound. */
-export function listenTcp(options: TcpListenerOptions, onLine: LineHandler): Promise<Listener> {
+export async function listenTcp(options: TcpListenerOptions, onLine: LineHandler): Promise<Listener> {
   const maxLineLength = checkPositive('maxLineLength', options.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH);
   const idleTimeoutMs = checkPositive('idleTimeoutMs', options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS);
   const maxConnections = checkPositive('maxConnections', options.maxConnections ?? DEFAULT_MAX_CONNECTIONS);
@@ -130,30 +130,28 @@ export function listenTcp(options: TcpListenerOptions, onLine: LineHandler): Pro
     });
   });
 
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ host: options.host, port: options.port }, () => {
-      server.off('error', reject);
-      server.on('error', () => metrics.socketErrors.inc());
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : options.port;
-      let closing: Promise<void> | undefined;
-      resolve({
-        host: options.host,
-        port,
-        close: () =>
-          (closing ??= new Promise<void>((done) => {
-            server.close(() => done());
-            // A partial line of a connection cut here is incomplete, so it is dropped, not delivered.
-            for (const socket of sockets) socket.destroy();
-          })),
-      });
-    });
-  });
+  await listenServer(server, options.host, options.port);
+  server.on('error', () => metrics.socketErrors.inc());
+  const address = server.address();
+  let closing: Promise<void> | undefined;
+  return {
+    host: typeof address === 'object' && address ? address.address : options.host,
+    port: typeof address === 'object' && address ? address.port : options.port,
+    close: () =>
+      (closing ??= new Promise<void>((done) => {
+        server.close(() => done());
+        // A partial line of a connection cut here is incomplete, so it is dropped, not delivered.
+        for (const socket of sockets) socket.destroy();
+      })),
+  };
 }
 
 /** Listens for datagrams of one or more lines; resolves once bound. */
 export function listenUdp(options: UdpListenerOptions, onLine: LineHandler): Promise<Listener> {
+  return bindAnyFamily(options.host, (host) => bindUdp({ ...options, host }, onLine));
+}
+
+function bindUdp(options: UdpListenerOptions, onLine: LineHandler): Promise<Listener> {
   const maxLineLength = checkPositive('maxLineLength', options.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH);
   const metrics = listenerMetrics(options.lines, 'udp');
   const rejectLine = (reason: RejectReason): void => options.lines.reject(reason);

@@ -35,7 +35,7 @@ export const PICKLE_LISTENER_KEYS = {
   tcp: configKey.listen({
     key: 'pickle.tcp_listen',
     default: ':2004',
-    description: 'carbon\'s pickle protocol over TCP: host:port, :port, or "" to disable',
+    description: 'carbon\'s pickle protocol over TCP: host:port, :port (IPv4 and IPv6), or "" to disable',
   }),
   maxFrameBytes: configKey.integer({
     key: 'pickle.max_frame_bytes',

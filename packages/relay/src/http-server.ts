@@ -1,6 +1,6 @@
 /** The relay's HTTP surface: /metrics (Prometheus), /healthz, /ring (versions and per-destination queues). */
 import { createServer, type Server } from 'node:http';
-import { nowSeconds, type ListenAddress, type MetricsRegistry } from '@carillon/core';
+import { listenServer, nowSeconds, type ListenAddress, type MetricsRegistry } from '@carillon/core';
 import type { RingSchedule } from '@carillon/ring';
 import type { LinkDepth } from '@carillon/transport';
 
@@ -60,10 +60,7 @@ export async function startHttpServer(
   // Bounded request handling: no request may hold a socket for long.
   server.requestTimeout = 10_000;
   server.headersTimeout = 5_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(listen.port, listen.host, () => resolve());
-  });
+  await listenServer(server, listen.host, listen.port);
   const address = server.address();
   return { server, port: typeof address === 'object' && address ? address.port : listen.port };
 }

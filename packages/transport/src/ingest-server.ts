@@ -3,7 +3,7 @@
  * by (relay, sequence), hands each new batch to the handler once, and answers with acks.
  */
 import * as grpc from '@grpc/grpc-js';
-import type { Logger, MetricsRegistry, CounterChild } from '@carillon/core';
+import { hostPort, type Logger, type MetricsRegistry, type CounterChild } from '@carillon/core';
 import {
   fromWireFormat,
   ingestService,
@@ -297,7 +297,7 @@ export async function startIngestServer(
   server.addService(ingestService().service, { Stream: streamHandler, Status: statusHandler });
 
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${options.host}:${options.port}`, grpc.ServerCredentials.createInsecure(), (error, bound) =>
+    server.bindAsync(hostPort(options.host, options.port), grpc.ServerCredentials.createInsecure(), (error, bound) =>
       error ? reject(error) : resolve(bound),
     );
   });
