@@ -68,14 +68,20 @@ export class GraphiteWeb {
     });
   }
 
-  /** `clusterServers`: graphite-web's CLUSTER_SERVERS (`host:port`), to read through it from those servers. */
+  /**
+   * `clusterServers`: graphite-web's CLUSTER_SERVERS (`host:port`), to read through it from those servers.
+   * `httpPort`: also serve HTTP on 127.0.0.1 there (for carillon's tagMultiSeries posts); the fixture's tagged
+   * series are then not put in the tag database beforehand.
+   */
   static async start(
     whisperDir: string,
     storageDir: string,
     clusterServers: readonly string[] = [],
+    httpPort?: number,
   ): Promise<GraphiteWeb> {
     ensureGraphiteWeb();
     const args = [HELPER, 'serve', whisperDir, storageDir, clusterServers.join(',')];
+    if (httpPort !== undefined) args.push(String(httpPort));
     const child = spawn(PYTHON, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     const server = new GraphiteWeb(child);
     const ready = await Promise.race([

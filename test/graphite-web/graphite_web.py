@@ -2,7 +2,7 @@
 The graphite-web side of the differential test (graphite-web.test.ts).
 
   graphite_web.py fixture WHISPER_DIR NOW   writes the whisper files both servers read
-  graphite_web.py serve WHISPER_DIR STORAGE_DIR [CLUSTER_SERVERS]
+  graphite_web.py serve WHISPER_DIR STORAGE_DIR [CLUSTER_SERVERS] [HTTP_PORT]
       runs graphite-web 1.1.8 in this process (Django's test client: no port, no server to wait for) and answers
       one JSON request per stdin line, {"path": "/render?..."}, with one JSON line {"status", "type", "body"}
       (body base64, so pickle and msgpack arrive intact); {"decode": "pickle"|"msgpack", "body": base64} answers
@@ -170,7 +170,21 @@ def decode(kind, raw):
     return typed(msgpack.loads(raw))
 
 
-def serve(whisper_dir, storage_dir, cluster):
+def serve_http(port):
+    """graphite-web over HTTP too, on 127.0.0.1:PORT, for what posts to it (carbon's tagMultiSeries)."""
+    import threading
+    from wsgiref.simple_server import WSGIRequestHandler, make_server
+    from django.core.wsgi import get_wsgi_application
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = make_server('127.0.0.1', port, get_wsgi_application(), handler_class=Quiet)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+
+
+def serve(whisper_dir, storage_dir, cluster, http_port=None):
     os.makedirs(os.path.join(storage_dir, 'log'), exist_ok=True)
     with open(os.path.join(storage_dir, 'carillon_gw_settings.py'), 'w') as f:
         f.write(SETTINGS.format(
@@ -185,8 +199,11 @@ def serve(whisper_dir, storage_dir, cluster):
     call_command('migrate', run_syncdb=True, verbosity=0)
     from django.test import Client
     from graphite.storage import STORE
-    # graphite-web only finds tagged series its tag database knows; carbon would have told it on write
-    if not cluster:
+    # graphite-web only finds tagged series its tag database knows; carbon would have told it on write (and
+    # with HTTP on, the program under test does)
+    if http_port is not None:
+        serve_http(http_port)
+    elif not cluster:
         tagged = [name for name, _, _ in SERIES if ';' in name]
         STORE.tagdb.tag_multi_series(tagged)
     client = Client()
@@ -219,7 +236,8 @@ if __name__ == '__main__':
     if sys.argv[1] == 'fixture':
         fixture(sys.argv[2], int(sys.argv[3]))
     elif sys.argv[1] == 'serve':
-        # an optional fourth argument: CLUSTER_SERVERS, comma-separated (graphite-web federating to them)
-        serve(sys.argv[2], sys.argv[3], [s for s in (sys.argv[4] if len(sys.argv) > 4 else '').split(',') if s])
+        # optional: CLUSTER_SERVERS, comma-separated (graphite-web federating to them), and an HTTP port
+        cluster = [s for s in (sys.argv[4] if len(sys.argv) > 4 else '').split(',') if s]
+        serve(sys.argv[2], sys.argv[3], cluster, int(sys.argv[5]) if len(sys.argv) > 5 else None)
     else:
-        raise SystemExit('usage: graphite_web.py fixture WHISPER_DIR NOW | serve WHISPER_DIR STORAGE_DIR [CLUSTER_SERVERS]')
+        raise SystemExit('usage: graphite_web.py fixture WHISPER_DIR NOW | serve WHISPER_DIR STORAGE_DIR [CLUSTER_SERVERS] [HTTP_PORT]')

@@ -35,6 +35,7 @@ import {
   type CassandraConfig,
   type WhisperConfig,
 } from '@carillon/writers';
+import { readTagDbConfig, TAGDB_KEYS, type TagDbConfig } from './tagdb-registrar.js';
 
 export const STORES = ['whisper', 'memory', 'cassandra'] as const;
 export type StoreKind = (typeof STORES)[number];
@@ -154,6 +155,7 @@ export const NODE_SCHEMA = configSchema(
   [NODE_KEYS.memoryMaxPoints, NODE_KEYS.indexMaxSeries],
   [NODE_KEYS.httpListen, NODE_KEYS.httpMaxBodyBytes, NODE_KEYS.httpRequestTimeoutMs, NODE_KEYS.httpCorsAllowedOrigins],
   [WAL_KEYS.dir, WAL_KEYS.segmentBytes, WAL_KEYS.maxBytes, WAL_KEYS.syncIntervalMs],
+  TAGDB_KEYS,
   [STATSD_OUTPUT_KEY, AGGREGATION_KEY],
 );
 
@@ -178,6 +180,8 @@ export interface NodeConfig {
   };
   /** dir '' for none. */
   wal: { dir: string; segmentBytes: number; maxBytes: number; syncIntervalMs: number };
+  /** graphite-web's tag database to tell of new tagged series; url '' for none. */
+  tagdb: TagDbConfig;
 }
 
 export function readNodeConfig(source: ConfigSource): NodeConfig {
@@ -214,5 +218,6 @@ export function readNodeConfig(source: ConfigSource): NodeConfig {
     },
     // A memory store keeps nothing over a crash, so by default it keeps no log either.
     wal: { ...wal, dir: source.read(WAL_KEYS.dir, node.store === 'memory' ? '' : join(whisper.dataDir, 'wal')) },
+    tagdb: readTagDbConfig(source),
   };
 }

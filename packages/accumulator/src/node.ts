@@ -11,6 +11,7 @@ import { LoggedIngest } from './logged-ingest.js';
 import type { OwnershipCheck } from './ownership.js';
 import { openStore, type Store } from './stores.js';
 import type { NodeConfig } from './node-config.js';
+import { TagDbRegistrar } from './tagdb-registrar.js';
 import { WriterSink } from './writer-sink.js';
 import type { WalWriter } from './wal/writer.js';
 import { openWal, walStart, type ReplayedRecord } from './wal-startup.js';
@@ -73,7 +74,8 @@ export class AccumulatorNode {
   ): Promise<AccumulatorNode> {
     const index = new SeriesIndex({ maxSeries: config.index.maxSeries, metrics: registry });
     const store = await openStore(config, registry, logger, index);
-    const writers = [store, ...(extras.writers ?? [])];
+    const tagdb = config.tagdb.url === '' ? [] : [new TagDbRegistrar(config.tagdb, registry, logger)];
+    const writers = [store, ...tagdb, ...(extras.writers ?? [])];
     const sink = new WriterSink(writers, config.writers, registry, logger);
     const aggregator = new Aggregator(config.aggregator, config.statsd, {
       sink,
