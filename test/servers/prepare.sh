@@ -18,6 +18,8 @@ command -v mvn >/dev/null 2>&1 || apt_packages+=(maven)
 [[ -x /usr/bin/whisper-fetch ]] || apt_packages+=(python3-whisper)
 # graphite-web 1.1.8 is the reference the differential render tests (test/graphite-web) compare carillon against.
 [[ -f /usr/lib/python3/dist-packages/graphite/render/views.py ]] || apt_packages+=(graphite-web)
+# carbon (graphite-carbon) is the reference for reading its storage-aggregation.conf (and carbon-cache for benches).
+[[ -f /usr/lib/python3/dist-packages/carbon/storage.py ]] || apt_packages+=(graphite-carbon)
 # Redis: only when none answers on the default port and there is no redis-server for the harness to start.
 if ! command -v redis-server >/dev/null 2>&1 && ! (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null; then
   apt_packages+=(redis-server)

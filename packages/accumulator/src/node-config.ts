@@ -18,6 +18,7 @@ import {
 } from '@carillon/core';
 import {
   AGGREGATION_KEY,
+  STORAGE_AGGREGATION_KEY,
   AGGREGATOR_KEYS,
   readAggregationConfig,
   STATSD_OUTPUT_KEY,
@@ -156,7 +157,7 @@ export const NODE_SCHEMA = configSchema(
   [NODE_KEYS.httpListen, NODE_KEYS.httpMaxBodyBytes, NODE_KEYS.httpRequestTimeoutMs, NODE_KEYS.httpCorsAllowedOrigins],
   [WAL_KEYS.dir, WAL_KEYS.segmentBytes, WAL_KEYS.maxBytes, WAL_KEYS.syncIntervalMs],
   TAGDB_KEYS,
-  [STATSD_OUTPUT_KEY, AGGREGATION_KEY],
+  [STATSD_OUTPUT_KEY, AGGREGATION_KEY, STORAGE_AGGREGATION_KEY],
 );
 
 export interface NodeConfig {

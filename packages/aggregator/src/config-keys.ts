@@ -1,13 +1,16 @@
 /**
  * The aggregator's keys: `[aggregator]` (lateness and memory bounds), `[statsd.output]` (the reference StatsD
  * daemon's output options, validated by parseStatsdOptions) and `[[aggregation]]` (how a stored value is derived
- * from a window, validated by core's parseAggregationRules).
+ * from a window, validated by core's parseAggregationRules, or read from carbon's `storage-aggregation.conf`).
  */
+import { readFileSync } from 'node:fs';
 import {
   configKey,
   DEFAULT_AGGREGATION_RULES,
+  ConfigError,
   parseAggregationRules,
   parseResolutions,
+  parseStorageAggregation,
   readSection,
   TIMES_KEY,
   type AggregationRule,
@@ -88,6 +91,13 @@ export const AGGREGATION_KEY = configKey.table({
   ],
 });
 
+export const STORAGE_AGGREGATION_KEY = configKey.string({
+  key: 'carbon.storage_aggregation',
+  default: '',
+  description:
+    'path of a carbon storage-aggregation.conf to take the aggregation rules from (pattern, aggregationMethod, xFilesFactor; first match wins), instead of [[aggregation]]; "" for none',
+});
+
 export interface AggregationConfig {
   aggregator: AggregatorOptions;
   statsd: StatsdOptions;
@@ -98,11 +108,25 @@ export function readAggregationConfig(source: ConfigSource): AggregationConfig {
   const resolutions = parseResolutions(source.read(TIMES_KEY), TIMES_KEY.key);
   const values = readSection(source, AGGREGATOR_KEYS);
   checkGrace(values.graceSeconds, resolutions, AGGREGATOR_KEYS.graceSeconds.key);
-  const rawRules = source.read(AGGREGATION_KEY);
   return {
     aggregator: { resolutions, ...values },
     statsd: parseStatsdOptions(source.read(STATSD_OUTPUT_KEY), STATSD_OUTPUT_KEY.key),
-    aggregationRules:
-      rawRules === undefined ? DEFAULT_AGGREGATION_RULES : parseAggregationRules(rawRules, AGGREGATION_KEY.key),
+    aggregationRules: readAggregationRules(source),
   };
+}
+
+function readAggregationRules(source: ConfigSource): readonly AggregationRule[] {
+  const rawRules = source.read(AGGREGATION_KEY);
+  const file = source.read(STORAGE_AGGREGATION_KEY);
+  if (file === '')
+    return rawRules === undefined ? DEFAULT_AGGREGATION_RULES : parseAggregationRules(rawRules, AGGREGATION_KEY.key);
+  if (rawRules !== undefined)
+    throw new ConfigError(STORAGE_AGGREGATION_KEY.key, 'is set beside [[aggregation]]: keep one of them');
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(STORAGE_AGGREGATION_KEY.key, `cannot read ${file}: ${(error as Error).message}`);
+  }
+  return parseStorageAggregation(text, `${STORAGE_AGGREGATION_KEY.key} (${file})`);
 }
