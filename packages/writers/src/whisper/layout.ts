@@ -26,6 +26,30 @@ export function whisperRelativePath(canonical: string): string | null {
 }
 
 /**
+ * Where carbon puts a tagged series with its default `TAG_HASH_FILENAMES = True`: named by the hash alone,
+ * `_tagged/<h[0:3]>/<h[3:6]>/<h>.wsp`. carillon names the files it creates readably (as carbon with the setting
+ * off), and writes and reads a carbon tree's hash-named file where one exists (graphite-web looks for both).
+ */
+export function hashNamedRelativePath(canonical: string): string | null {
+  if (!canonical.includes(';')) return null;
+  const hash = createHash('sha256').update(canonical, 'utf8').digest('hex');
+  return [TAGGED_DIR, hash.slice(0, 3), hash.slice(3, 6), hash].join(sep) + WHISPER_EXTENSION;
+}
+
+/** A hash-named tagged file (see hashNamedRelativePath): its series' name cannot be read from its path. */
+export function isHashNamedFile(relativePath: string): boolean {
+  const parts = relativePath.split(sep);
+  if (parts.length !== 4 || parts[0] !== TAGGED_DIR) return false;
+  const hash = parts[3]!.slice(0, -WHISPER_EXTENSION.length);
+  return (
+    parts[3]!.endsWith(WHISPER_EXTENSION) &&
+    /^[0-9a-f]{64}$/.test(hash) &&
+    parts[1] === hash.slice(0, 3) &&
+    parts[2] === hash.slice(3, 6)
+  );
+}
+
+/**
  * The canonical name of the file at `relativePath` (carbon's TaggedSeries.decode), or `null` for a file that is not
  * a series (not `.wsp`). A literal `_DOT_` in a tagged name decodes as `.`: carbon's encoding cannot tell them apart.
  */

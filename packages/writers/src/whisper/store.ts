@@ -3,7 +3,7 @@
  * whisper's own tools read what we write and we read what they wrote.
  */
 import type { Dirent } from 'node:fs';
-import { mkdir, opendir, rename, stat, unlink } from 'node:fs/promises';
+import { access, mkdir, opendir, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import {
   AGGREGATION_METHODS,
@@ -43,7 +43,7 @@ import {
 } from './format.js';
 import { HandleCache } from './handle-cache.js';
 import { propagateDown } from './propagate.js';
-import { canonicalFromRelativePath, whisperRelativePath } from './layout.js';
+import { canonicalFromRelativePath, hashNamedRelativePath, isHashNamedFile, whisperRelativePath } from './layout.js';
 
 export interface WhisperStoreConfig {
   dataDir: string;
@@ -333,6 +333,7 @@ export class WhisperStore implements Writer, SeriesReader {
    */
   async listSeries(): Promise<string[]> {
     const names: string[] = [];
+    let hashNamed = 0;
     const walk = async (dir: string): Promise<void> => {
       let entries: Dirent[];
       try {
@@ -347,6 +348,7 @@ export class WhisperStore implements Writer, SeriesReader {
         const path = join(dir, entry.name);
         if (entry.isDirectory()) await walk(path);
         else if (entry.isFile() && isCreationTemp(entry.name)) await this.removeStaleTemp(path);
+        else if (entry.isFile() && isHashNamedFile(relative(this.dataDir, path))) hashNamed++;
         else if (entry.isFile()) {
           const name = canonicalFromRelativePath(relative(this.dataDir, path));
           if (name !== null) names.push(name);
@@ -354,6 +356,11 @@ export class WhisperStore implements Writer, SeriesReader {
       }
     };
     await walk(this.dataDir);
+    if (hashNamed > 0)
+      this.logger?.info(
+        { files: hashNamed },
+        'tagged whisper files named by hash (carbon TAG_HASH_FILENAMES): found by name once a point arrives, read and extended in place',
+      );
     return names.sort();
   }
 
@@ -402,7 +409,8 @@ export class WhisperStore implements Writer, SeriesReader {
    * Opens the series file. When it does not exist, a write creates it (and its directories) with our archives and
    * the method of `name`'s rule; a read does not. A write that finds the file broken mends it first (mendSeries).
    */
-  private async openSeries(relativePath: string, { name, create }: OpenArg): Promise<OpenSeries> {
+  private async openSeries(readablePath: string, { name, create }: OpenArg): Promise<OpenSeries> {
+    const relativePath = (await this.carbonHashNamed(name, readablePath)) ?? readablePath;
     const path = join(this.dataDir, relativePath);
     let handle: FdFile;
     try {
@@ -424,6 +432,18 @@ export class WhisperStore implements Writer, SeriesReader {
       }
       throw this.openFailed('open', error, relativePath);
     }
+  }
+
+  /** A carbon tree's hash-named file of tagged `name`, when there is one and no readably named file. */
+  private async carbonHashNamed(name: string, readablePath: string): Promise<string | null> {
+    const hashed = hashNamedRelativePath(name);
+    if (hashed === null) return null;
+    const exists = (relativePath: string): Promise<boolean> =>
+      access(join(this.dataDir, relativePath)).then(
+        () => true,
+        () => false,
+      );
+    return !(await exists(readablePath)) && (await exists(hashed)) ? hashed : null;
   }
 
   private async createOrOpenSeries(path: string, relativePath: string, name: string): Promise<OpenSeries> {
