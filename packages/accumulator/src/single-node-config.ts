@@ -2,10 +2,13 @@
 import { configSchema, LOG_LEVEL_KEY, TIMES_KEY, type ConfigSource } from '@carillon/core';
 import {
   GRAPHITE_LISTENER_KEYS,
+  KEY_RULES_KEYS,
   PICKLE_LISTENER_KEYS,
+  readKeyRules,
   readLineListenerConfig,
   readPickleListenerConfig,
   STATSD_LISTENER_KEYS,
+  type KeyRules,
   type LineListenerConfig,
   type PickleListenerConfig,
 } from '@carillon/protocols';
@@ -17,6 +20,8 @@ export interface AllInOneConfig {
   /** carbon's pickle receiver; its points are ingested as Graphite lines. */
   pickle: PickleListenerConfig;
   statsd: LineListenerConfig;
+  /** carbon's black/white lists and rewrite rules, on Graphite and pickle lines before they are ingested. */
+  keyRules: KeyRules;
 }
 
 /** Every key the all-in-one reads: the example file and the README table are rendered from it. */
@@ -25,6 +30,7 @@ export const ALLINONE_SCHEMA = configSchema(
   GRAPHITE_LISTENER_KEYS,
   PICKLE_LISTENER_KEYS,
   STATSD_LISTENER_KEYS,
+  KEY_RULES_KEYS,
   NODE_SCHEMA,
 );
 
@@ -34,6 +40,7 @@ export function readAllInOneConfig(source: ConfigSource): AllInOneConfig {
     graphite: readLineListenerConfig(source, GRAPHITE_LISTENER_KEYS),
     pickle: readPickleListenerConfig(source),
     statsd: readLineListenerConfig(source, STATSD_LISTENER_KEYS),
+    keyRules: readKeyRules(source),
   };
   source.assertAllKeysKnown();
   return config;

@@ -3,7 +3,13 @@
  * `stop()` closes the listeners, then flushes every open window and closes the node.
  */
 import { MetricsRegistry, type Logger } from '@carillon/core';
-import { LineCounters, startLineListeners, startPickleListener, type Listener } from '@carillon/protocols';
+import {
+  LineCounters,
+  startLineListeners,
+  startPickleListener,
+  withKeyRules,
+  type Listener,
+} from '@carillon/protocols';
 import { AccumulatorNode } from './node.js';
 import type { AllInOneConfig } from './single-node-config.js';
 
@@ -20,10 +26,11 @@ export class SingleNode {
     const { ingest, logged } = node;
     // With the log, lines are staged per read and logged before they are parsed (logged-ingest.ts).
     const lines = config.node.wal.dir === '' ? ingest : logged;
-    const graphite = await startLineListeners(config.graphite, ingest.graphiteCounters, lines.graphiteLine, logger);
-    // Pickled points arrive as Graphite lines, logged like them.
+    // Pickled points arrive as Graphite lines, logged like them; carbon's name rules see both first.
+    const graphiteLine = withKeyRules(config.keyRules, ingest.graphiteCounters, lines.graphiteLine);
+    const graphite = await startLineListeners(config.graphite, ingest.graphiteCounters, graphiteLine, logger);
     const pickleCounters = new LineCounters(registry, 'pickle');
-    const pickle = await startPickleListener(config.pickle, pickleCounters, lines.graphiteLine, logger);
+    const pickle = await startPickleListener(config.pickle, pickleCounters, graphiteLine, logger);
     const statsd = await startLineListeners(config.statsd, ingest.statsdCounters, lines.statsdLine, logger);
     const listeners = [graphite.tcp, graphite.udp, pickle, statsd.tcp, statsd.udp].filter((l): l is Listener => !!l);
     logger.info(

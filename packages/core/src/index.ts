@@ -14,6 +14,7 @@ export * from './log.js';
 export * from './metrics.js';
 export * from './program.js';
 export * from './resolution.js';
+export * from './safe-regex.js';
 export * from './samples.js';
 export * from './statpoint.js';
 export * from './store.js';

@@ -16,6 +16,8 @@ import type { CounterChild, MetricsRegistry } from '@carillon/core';
  * - `invalid_sample_rate`: a StatsD `@rate` that is not a number in (0, 1] with a finite reciprocal.
  * - `invalid_pickle`: a pickle frame refused whole (pickle_frames_rejected_total has the detailed reason: an
  *   unsafe opcode, a malformed pickle, not a metric list, too many items, too large, cut short).
+ * - `blocked`: a Graphite name matching carbon's blacklist (`carbon.blacklist`).
+ * - `not_allowed`: a Graphite name matching none of the whitelist's patterns (`carbon.whitelist`).
  */
 export const REJECT_REASONS = [
   'line_too_long',
@@ -28,6 +30,8 @@ export const REJECT_REASONS = [
   'unknown_type',
   'invalid_sample_rate',
   'invalid_pickle',
+  'blocked',
+  'not_allowed',
 ] as const;
 
 export type RejectReason = (typeof REJECT_REASONS)[number];

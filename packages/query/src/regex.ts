@@ -1,57 +1,19 @@
 /**
- * Regular expressions from requests (seriesByTag's =~, /tags?filter=, aliasSub, grep, exclude) and compiled globs
- * run on RE2JS: matching takes time linear in the text whatever the pattern, so `(a+)+$` against a long name
- * cannot hold the event loop the way a backtracking engine does. RE2 syntax is Python's `re` minus backreferences
- * and lookaround (refused with 400); `(?P<name>...)` works as in Python.
+ * Regular expressions from requests (seriesByTag's =~, /tags?filter=, aliasSub, grep, exclude) and compiled globs,
+ * on core's linear-time engine (`compileSafeRegex`): a pattern RE2 cannot run is a 400.
  */
-import { RE2JS } from 're2js';
+import { compileSafeRegex, type SafeRegex } from '@carillon/core';
 import { QueryError } from './errors.js';
 
-export interface SafeRegex {
-  /** re.search: a match anywhere. */
-  test(text: string): boolean;
-  /**
-   * re.sub: every non-overlapping match replaced by `expand(groups, named)`, where groups[0] is the whole match
-   * and a group that took no part is undefined.
-   */
-  replace(
-    text: string,
-    expand: (groups: readonly (string | undefined)[], named: Readonly<Record<string, string | undefined>>) => string,
-  ): string;
-}
+export type { SafeRegex } from '@carillon/core';
 
 /** Compiles `pattern`; `where` (e.g. `tag expression "k=~("`) names it in the 400 for a pattern RE2 cannot run. */
 export function compileRegex(pattern: string, where: string): SafeRegex {
-  let re: RE2JS;
   try {
-    re = RE2JS.compile(pattern);
+    return compileSafeRegex(pattern);
   } catch (error) {
     throw new QueryError(`invalid regular expression in ${where}: ${(error as Error).message}`);
   }
-  const names = Object.entries(re.namedGroups());
-  const groupCount = re.groupCount();
-  return {
-    test: (text) => re.matcher(text).find(),
-    replace(text, expand) {
-      const matcher = re.matcher(text);
-      let out = '';
-      let copied = 0;
-      let from = 0;
-      while (from <= text.length && matcher.find(from)) {
-        const start = matcher.start();
-        const end = matcher.end();
-        const groups: (string | undefined)[] = [];
-        for (let i = 0; i <= groupCount; i++) groups.push(matcher.group(i) ?? undefined);
-        const named: Record<string, string | undefined> = {};
-        for (const [name, index] of names) named[name] = groups[index];
-        out += text.slice(copied, start) + expand(groups, named);
-        copied = end;
-        // an empty match moves on by one character, as Python's re.sub does
-        from = end === start ? end + 1 : end;
-      }
-      return out + text.slice(copied);
-    },
-  };
 }
 
 /** re.match: anchored at the start only, as graphite-web matches tag regexes and /tags filters. */

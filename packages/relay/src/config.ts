@@ -14,9 +14,12 @@ import {
 } from '@carillon/core';
 import {
   GRAPHITE_LISTENER_KEYS,
+  KEY_RULES_KEYS,
   PICKLE_LISTENER_KEYS,
+  readKeyRules,
   readLineListenerConfig,
   readPickleListenerConfig,
+  type KeyRules,
   type PickleListenerConfig,
   STATSD_LISTENER_KEYS,
   type LineListenerConfig,
@@ -36,6 +39,7 @@ export const RELAY_SCHEMA = configSchema(
   GRAPHITE_LISTENER_KEYS,
   PICKLE_LISTENER_KEYS,
   STATSD_LISTENER_KEYS,
+  KEY_RULES_KEYS,
   RING_KEYS,
   LINK_KEYS,
   [RELAY_HTTP_LISTEN_KEY],
@@ -47,6 +51,8 @@ export interface RelayConfig {
   /** carbon's pickle receiver; its points are routed as Graphite lines. */
   pickle: PickleListenerConfig;
   statsd: LineListenerConfig;
+  /** carbon's black/white lists and rewrite rules, on Graphite and pickle lines before they are placed. */
+  keyRules: KeyRules;
   /**
    * Membership (Redis or the static list) and placement. `ring.placement = "statsd-proxy"` places StatsD keys as
    * the reference StatsD proxy's hashring over the static members; Graphite lines always use the carillon ring.
@@ -67,6 +73,7 @@ export function readRelayConfig(source: ConfigSource): RelayConfig {
     graphite,
     pickle: readPickleListenerConfig(source),
     statsd,
+    keyRules: readKeyRules(source),
     ring: readRingConfig(source),
     ringStepSeconds: ringStepOf(resolutions),
     link: readLinkConfig(source, Math.max(graphite.maxLineLength, statsd.maxLineLength)),

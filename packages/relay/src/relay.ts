@@ -5,7 +5,13 @@
  */
 import type { Server } from 'node:http';
 import { MetricsRegistry, type Logger } from '@carillon/core';
-import { LineCounters, startLineListeners, startPickleListener, type Listener } from '@carillon/protocols';
+import {
+  LineCounters,
+  startLineListeners,
+  startPickleListener,
+  withKeyRules,
+  type Listener,
+} from '@carillon/protocols';
 import { Placement, createMembership, type Membership } from '@carillon/ring';
 import { newRelayId } from '@carillon/transport';
 import type { RelayConfig } from './config.js';
@@ -50,14 +56,11 @@ export class Relay {
     const placement = Placement.of(ring, () => membership.schedule);
     const router = new LineRouter(placement, pool, metrics);
 
-    const graphite = await startLineListeners(config.graphite, router.graphiteCounters, router.graphiteLine, logger);
+    // carbon's name rules see Graphite and pickle lines before they are placed (the owner is the new name's).
+    const graphiteLine = withKeyRules(config.keyRules, router.graphiteCounters, router.graphiteLine);
+    const graphite = await startLineListeners(config.graphite, router.graphiteCounters, graphiteLine, logger);
     const statsd = await startLineListeners(config.statsd, router.statsdCounters, router.statsdLine, logger);
-    const pickle = await startPickleListener(
-      config.pickle,
-      new LineCounters(metrics, 'pickle'),
-      router.graphiteLine,
-      logger,
-    );
+    const pickle = await startPickleListener(config.pickle, new LineCounters(metrics, 'pickle'), graphiteLine, logger);
     const listeners = [graphite.tcp, graphite.udp, pickle, statsd.tcp, statsd.udp].filter((l): l is Listener => !!l);
     const ports: RelayPorts = {
       graphiteTcp: graphite.tcp?.port,
