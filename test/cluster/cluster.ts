@@ -94,6 +94,8 @@ export async function startStaticCluster(
   placement?: StatsdPlacement,
   /** More `--set` pairs for every accumulator; `<dataDir>` in a value becomes the accumulator's data directory. */
   accumulatorSettings: Record<string, string> = {},
+  /** More `--set` pairs for the relay. */
+  relaySettings: Record<string, string> = {},
 ): Promise<{ accumulators: Accumulator[]; relay: Relay; members: RingMember[] }> {
   const ports = await Promise.all(ids.map(async () => ({ grpc: await freePort(), http: await freePort() })));
   const members = ids.map((id, i) => ({ id, address: `127.0.0.1:${ports[i]!.grpc}` }));
@@ -114,7 +116,7 @@ export async function startStaticCluster(
     accumulators.push(accumulator);
     running.push(accumulator);
   }
-  const relay = await startRelay(cluster);
+  const relay = await startRelay(cluster, relaySettings);
   running.push(relay);
   return { accumulators, relay, members };
 }
@@ -132,7 +134,8 @@ export interface Relay {
   program: RunningProgram;
 }
 
-export async function startRelay(cluster: ClusterOptions): Promise<Relay> {
+/** `settings`: more `--set` pairs, over the defaults here. */
+export async function startRelay(cluster: ClusterOptions, settings: Record<string, string> = {}): Promise<Relay> {
   const graphitePort = await freePort();
   const statsdPort = await freePort();
   const httpPort = await freePort();
@@ -151,6 +154,7 @@ export async function startRelay(cluster: ClusterOptions): Promise<Relay> {
     'link.backoff_initial': '50ms',
     'link.backoff_max': '1s',
     'link.max_batch_delay': '20ms',
+    ...settings,
   };
   const args = Object.entries(pairs).flatMap(([k, v]) => ['--set', `${k}=${v}`]);
   const program = await startProgram(RELAY, args, 'relay started');

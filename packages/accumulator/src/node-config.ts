@@ -5,6 +5,7 @@
  */
 import { join } from 'node:path';
 import {
+  AGGREGATION_RULES_KEY,
   ConfigError,
   configKey,
   configSchema,
@@ -157,7 +158,7 @@ export const NODE_SCHEMA = configSchema(
   [NODE_KEYS.httpListen, NODE_KEYS.httpMaxBodyBytes, NODE_KEYS.httpRequestTimeoutMs, NODE_KEYS.httpCorsAllowedOrigins],
   [WAL_KEYS.dir, WAL_KEYS.segmentBytes, WAL_KEYS.maxBytes, WAL_KEYS.syncIntervalMs],
   TAGDB_KEYS,
-  [STATSD_OUTPUT_KEY, AGGREGATION_KEY, STORAGE_AGGREGATION_KEY],
+  [STATSD_OUTPUT_KEY, AGGREGATION_KEY, STORAGE_AGGREGATION_KEY, AGGREGATION_RULES_KEY],
 );
 
 export interface NodeConfig {

@@ -35,12 +35,16 @@ export const ALLINONE_SCHEMA = configSchema(
 );
 
 export function readAllInOneConfig(source: ConfigSource): AllInOneConfig {
+  const node = readNodeConfig(source);
   const config = {
-    node: readNodeConfig(source),
+    node,
     graphite: readLineListenerConfig(source, GRAPHITE_LISTENER_KEYS),
     pickle: readPickleListenerConfig(source),
     statsd: readLineListenerConfig(source, STATSD_LISTENER_KEYS),
-    keyRules: readKeyRules(source),
+    keyRules: readKeyRules(
+      source,
+      node.aggregator.resolutions.map((r) => r.step),
+    ),
   };
   source.assertAllKeysKnown();
   return config;

@@ -7,8 +7,11 @@ import { readFileSync } from 'node:fs';
 import {
   configKey,
   DEFAULT_AGGREGATION_RULES,
+  AGGREGATION_RULES_KEY,
   ConfigError,
+  outputStorageRules,
   parseAggregationRules,
+  parseCarbonAggregationRules,
   parseResolutions,
   parseStorageAggregation,
   readSection,
@@ -111,8 +114,35 @@ export function readAggregationConfig(source: ConfigSource): AggregationConfig {
   return {
     aggregator: { resolutions, ...values },
     statsd: parseStatsdOptions(source.read(STATSD_OUTPUT_KEY), STATSD_OUTPUT_KEY.key),
-    aggregationRules: readAggregationRules(source),
+    aggregationRules: withOutputRules(
+      readAggregationOutputRules(
+        source,
+        resolutions.map((r) => r.step),
+      ),
+      readAggregationRules(source),
+    ),
   };
+}
+
+function readText(key: { key: string }, path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(key.key, `cannot read ${path}: ${(error as Error).message}`);
+  }
+}
+
+const withOutputRules = (
+  outputs: readonly AggregationRule[],
+  rules: readonly AggregationRule[],
+): readonly AggregationRule[] => (outputs.length === 0 ? rules : [...outputs, ...rules]);
+
+/** The outputs of carbon-aggregator's rules are stored with their rule's method, before any other rule. */
+function readAggregationOutputRules(source: ConfigSource, steps: readonly number[]): AggregationRule[] {
+  const path = source.read(AGGREGATION_RULES_KEY);
+  if (path === '') return [];
+  const where = `${AGGREGATION_RULES_KEY.key} (${path})`;
+  return outputStorageRules(parseCarbonAggregationRules(readText(AGGREGATION_RULES_KEY, path), where, steps));
 }
 
 function readAggregationRules(source: ConfigSource): readonly AggregationRule[] {
@@ -122,11 +152,5 @@ function readAggregationRules(source: ConfigSource): readonly AggregationRule[] 
     return rawRules === undefined ? DEFAULT_AGGREGATION_RULES : parseAggregationRules(rawRules, AGGREGATION_KEY.key);
   if (rawRules !== undefined)
     throw new ConfigError(STORAGE_AGGREGATION_KEY.key, 'is set beside [[aggregation]]: keep one of them');
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new ConfigError(STORAGE_AGGREGATION_KEY.key, `cannot read ${file}: ${(error as Error).message}`);
-  }
-  return parseStorageAggregation(text, `${STORAGE_AGGREGATION_KEY.key} (${file})`);
+  return parseStorageAggregation(readText(STORAGE_AGGREGATION_KEY, file), `${STORAGE_AGGREGATION_KEY.key} (${file})`);
 }

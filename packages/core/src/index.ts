@@ -1,5 +1,6 @@
 export * from './aggregation.js';
 export * from './batch.js';
+export * from './carbon-aggregation-rules.js';
 export * from './carbon-conf.js';
 export * from './config.js';
 export * from './config-schema.js';

@@ -9,6 +9,8 @@ import { RE2JS } from 're2js';
 export interface SafeRegex {
   /** re.search: a match anywhere. */
   test(text: string): boolean;
+  /** The named groups of the first match anywhere (a group that took no part undefined), or undefined. */
+  namedGroups(text: string): Readonly<Record<string, string | undefined>> | undefined;
   /**
    * re.sub: every non-overlapping match replaced by `expand(groups, named)`, where groups[0] is the whole match
    * and a group that took no part is undefined.
@@ -33,6 +35,13 @@ export function compileSafeRegex(pattern: string): SafeRegex {
   const groupCount = re.groupCount();
   return {
     test: (text) => re.matcher(text).find(),
+    namedGroups(text) {
+      const matcher = re.matcher(text);
+      if (!matcher.find()) return undefined;
+      const named: Record<string, string | undefined> = {};
+      for (const [name, index] of names) named[name] = matcher.group(index) ?? undefined;
+      return named;
+    },
     replace(text, expand) {
       const matcher = re.matcher(text);
       let out = '';

@@ -61,7 +61,7 @@ describe('config schema', () => {
       retainSeconds: 3600,
       hosts: ['a', 'b'],
       bins: [1, 2],
-      listen: { host: '0.0.0.0', port: 9000 },
+      listen: { host: '::', port: 9000 },
     });
   });
 

@@ -160,7 +160,7 @@ describe('ConfigSource', () => {
   });
 
   it('parses listen addresses', () => {
-    expect(parseListenAddress(':2003', 'k')).toEqual({ host: '0.0.0.0', port: 2003 });
+    expect(parseListenAddress(':2003', 'k')).toEqual({ host: '::', port: 2003 });
     expect(parseListenAddress('127.0.0.1:0', 'k')).toEqual({ host: '127.0.0.1', port: 0 });
     expect(parseListenAddress('', 'k')).toBeNull();
     expect(() => parseListenAddress('host:x', 'k')).toThrowError('config: k:');

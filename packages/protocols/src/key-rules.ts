@@ -1,12 +1,17 @@
 /**
- * carbon's rules on metric names, read from carbon's own files and applied as carbon's receivers do: a name
+ * carbon's rules on metric names, read from carbon's own files and applied in carbon's pipeline order: a name
  * matching `blacklist.conf` is refused (`blocked`), then, when `whitelist.conf` has patterns, a name matching none
- * is refused (`not_allowed`), then `rewrite-rules.conf`'s `[pre]` and `[post]` rules rewrite it, each rule a
- * Python `re.sub` over the whole name. Patterns run on the linear-time engine: names come from clients.
+ * is refused (`not_allowed`); `rewrite-rules.conf`'s `[pre]` rules rewrite it (each a Python `re.sub` over the whole
+ * name), carbon-aggregator's `aggregation-rules.conf` adds its outputs (core/carbon-aggregation-rules.ts), and the
+ * `[post]` rules rewrite them all. Patterns run on the linear-time engine: names come from clients.
  */
 import { readFileSync } from 'node:fs';
 import {
+  AGGREGATION_RULES_KEY,
+  aggregateNameOf,
   compileSafeRegex,
+  parseCarbonAggregationRules,
+  type CarbonAggregationRule,
   ConfigError,
   configKey,
   readSection,
@@ -47,24 +52,41 @@ export interface RewriteRule {
 export interface KeyRules {
   blacklist: readonly SafeRegex[];
   whitelist: readonly SafeRegex[];
-  /** `[pre]` then `[post]`. */
-  rewrite: readonly RewriteRule[];
+  /** rewrite-rules.conf's `[pre]`, then `[post]`. */
+  pre: readonly RewriteRule[];
+  post: readonly RewriteRule[];
+  /** carbon-aggregator's rules, between the two rewrites as in carbon's pipeline. */
+  aggregate: readonly CarbonAggregationRule[];
 }
 
-export type KeyVerdict = { key: string } | { refused: 'blocked' | 'not_allowed' };
+/** `keys`: the names to send the point as; `forwarded`: the first is the point's own (rewritten) name. */
+export type KeyVerdict = { keys: string[]; forwarded: boolean } | { refused: 'blocked' | 'not_allowed' };
 
-/** What the rules make of `key`: the name to use (the same string when nothing rewrote it), or the refusal. */
+const rewrite = (rules: readonly RewriteRule[], key: string): string =>
+  rules.reduce((name, rule) => rule.regex.replace(name, rule.expand), key);
+
+/**
+ * What the rules make of `key`: the names to send the point as, or the refusal. The point goes on under its
+ * (rewritten) name, as carbon-aggregator's FORWARD_ALL does, unless it is itself one of its outputs, and once
+ * under each output of the aggregation rules it matches.
+ */
 export function applyKeyRules(rules: KeyRules, key: string): KeyVerdict {
   if (rules.blacklist.some((regex) => regex.test(key))) return { refused: 'blocked' };
   if (rules.whitelist.length > 0 && !rules.whitelist.some((regex) => regex.test(key)))
     return { refused: 'not_allowed' };
-  let name = key;
-  for (const rule of rules.rewrite) name = rule.regex.replace(name, rule.expand);
-  return { key: name };
+  const name = rewrite(rules.pre, key);
+  const outputs: string[] = [];
+  for (const rule of rules.aggregate) {
+    const output = aggregateNameOf(rule, name);
+    if (output !== undefined && !outputs.includes(output)) outputs.push(output);
+  }
+  const forwarded = !outputs.includes(name);
+  return { keys: (forwarded ? [name, ...outputs] : outputs).map((n) => rewrite(rules.post, n)), forwarded };
 }
 
 export function hasKeyRules(rules: KeyRules): boolean {
-  return rules.blacklist.length + rules.whitelist.length + rules.rewrite.length > 0;
+  const { blacklist, whitelist, pre, post, aggregate } = rules;
+  return blacklist.length + whitelist.length + pre.length + post.length + aggregate.length > 0;
 }
 
 function compile(pattern: string, where: string): SafeRegex {
@@ -133,7 +155,7 @@ export function pythonTemplate(template: string, where: string): RewriteRule['ex
 }
 
 /** A carbon rewrite-rules.conf: `[pre]` and `[post]` sections of `regex = replacement` lines, in file order. */
-export function parseRewriteRules(text: string, where: string): RewriteRule[] {
+export function parseRewriteRules(text: string, where: string): { pre: RewriteRule[]; post: RewriteRule[] } {
   const sections = { pre: [] as RewriteRule[], post: [] as RewriteRule[] };
   let section: keyof typeof sections | undefined;
   for (const [i, raw] of text.split(/\r?\n/).entries()) {
@@ -156,7 +178,7 @@ export function parseRewriteRules(text: string, where: string): RewriteRule[] {
     const replacement = line.slice(equals + 1).trim();
     sections[section].push({ pattern, regex: compile(pattern, at), expand: pythonTemplate(replacement, at) });
   }
-  return [...sections.pre, ...sections.post];
+  return sections;
 }
 
 function readFile(path: string, key: string): string {
@@ -167,14 +189,32 @@ function readFile(path: string, key: string): string {
   }
 }
 
-export function readKeyRules(source: ConfigSource): KeyRules {
-  const files = readSection(source, KEY_RULES_KEYS);
-  const read = <T>(key: { key: string }, path: string, parse: (text: string, where: string) => T[]): T[] =>
-    path === '' ? [] : parse(readFile(path, key.key), `${key.key} (${path})`);
+/** `steps`: the resolutions' steps, which aggregation rules' frequencies must be among. */
+export function readKeyRules(source: ConfigSource, steps: readonly number[]): KeyRules {
+  // carbon.aggregation_rules is the node's too (for the outputs' methods): the schema lists it with the node's keys.
+  const files = { ...readSection(source, KEY_RULES_KEYS), aggregationRules: source.read(AGGREGATION_RULES_KEY) };
+  const text = (key: { key: string }, path: string): string => (path === '' ? '' : readFile(path, key.key));
+  const where = (key: { key: string }, path: string): string => `${key.key} (${path})`;
+  const { pre, post } = parseRewriteRules(
+    text(KEY_RULES_KEYS.rewriteRules, files.rewriteRules),
+    where(KEY_RULES_KEYS.rewriteRules, files.rewriteRules),
+  );
   return {
-    blacklist: read(KEY_RULES_KEYS.blacklist, files.blacklist, parseRegexList),
-    whitelist: read(KEY_RULES_KEYS.whitelist, files.whitelist, parseRegexList),
-    rewrite: read(KEY_RULES_KEYS.rewriteRules, files.rewriteRules, parseRewriteRules),
+    blacklist: parseRegexList(
+      text(KEY_RULES_KEYS.blacklist, files.blacklist),
+      where(KEY_RULES_KEYS.blacklist, files.blacklist),
+    ),
+    whitelist: parseRegexList(
+      text(KEY_RULES_KEYS.whitelist, files.whitelist),
+      where(KEY_RULES_KEYS.whitelist, files.whitelist),
+    ),
+    pre,
+    post,
+    aggregate: parseCarbonAggregationRules(
+      text(AGGREGATION_RULES_KEY, files.aggregationRules),
+      where(AGGREGATION_RULES_KEY, files.aggregationRules),
+      steps,
+    ),
   };
 }
 
@@ -186,6 +226,12 @@ export function readKeyRules(source: ConfigSource): KeyRules {
 export function withKeyRules(rules: KeyRules, counters: LineCounters, onLine: LineHandler): LineHandler {
   if (!hasKeyRules(rules)) return onLine;
   const fields = new GraphiteFields();
+  // An output is a line nobody sent: whoever parses counts it accepted too, so it is counted here as made.
+  const generated = counters.registry
+    .counter('lines_generated_total', 'Lines made by aggregation rules from received ones (also counted as accepted)', [
+      'protocol',
+    ])
+    .labels(counters.protocol);
   return (buf, start, end) => {
     scanGraphiteFields(buf, start, end, fields);
     const { keyStart, keyEnd } = fields;
@@ -193,8 +239,13 @@ export function withKeyRules(rules: KeyRules, counters: LineCounters, onLine: Li
     const key = Buffer.from(buf.buffer, buf.byteOffset + keyStart, keyEnd - keyStart).toString('utf8');
     const verdict = applyKeyRules(rules, key);
     if ('refused' in verdict) return counters.reject(verdict.refused);
-    if (verdict.key === key) return onLine(buf, start, end);
-    const line = Buffer.concat([Buffer.from(verdict.key, 'utf8'), buf.subarray(keyEnd, end)]);
-    onLine(line, 0, line.length);
+    for (const [i, name] of verdict.keys.entries()) {
+      if (i > 0 || !verdict.forwarded) generated.inc();
+      if (name === key) onLine(buf, start, end);
+      else {
+        const line = Buffer.concat([Buffer.from(name, 'utf8'), buf.subarray(keyEnd, end)]);
+        onLine(line, 0, line.length);
+      }
+    }
   };
 }

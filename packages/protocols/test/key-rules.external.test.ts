@@ -37,7 +37,7 @@ for name in json.load(sys.stdin):
         for ruleset in (PRE, POST):
             for rule in RewriteRuleManager.rules(ruleset):
                 out = rule.apply(out)
-        answers[name] = {'key': out}
+        answers[name] = {'keys': [out], 'forwarded': True}
 json.dump(answers, sys.stdout)
 `;
 
@@ -95,7 +95,8 @@ describe("carbon's rewrite rules and lists, as carbon reads them", () => {
       execFileSync(PYTHON, ['-c', SCRIPT, ...files], { input: JSON.stringify(NAMES), encoding: 'utf8' }),
     ) as Record<string, unknown>;
     const rules = {
-      rewrite: parseRewriteRules(REWRITE, 'rewrite'),
+      ...parseRewriteRules(REWRITE, 'rewrite'),
+      aggregate: [],
       whitelist: parseRegexList(WHITELIST, 'whitelist'),
       blacklist: parseRegexList(BLACKLIST, 'blacklist'),
     };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, MetricsRegistry } from '@carillon/core';
+import { ConfigError, MetricsRegistry, parseCarbonAggregationRules } from '@carillon/core';
 import {
   applyKeyRules,
   LineCounters,
@@ -12,11 +12,12 @@ import {
 
 const WHERE = 'carbon.rewrite_rules (test.conf)';
 
-function rules(rewrite = '', whitelist = '', blacklist = ''): KeyRules {
+function rules(rewrite = '', whitelist = '', blacklist = '', aggregation = ''): KeyRules {
   return {
-    rewrite: parseRewriteRules(rewrite, WHERE),
+    ...parseRewriteRules(rewrite, WHERE),
     whitelist: parseRegexList(whitelist, 'carbon.whitelist'),
     blacklist: parseRegexList(blacklist, 'carbon.blacklist'),
+    aggregate: parseCarbonAggregationRules(aggregation, 'carbon.aggregation_rules', [10, 60]),
   };
 }
 
@@ -27,14 +28,38 @@ describe('carbon key rules', () => {
       ['# only these', '^prod\\.', '^staging\\.'].join('\n'),
       ['\\.debug\\.'].join('\n'),
     );
-    expect(applyKeyRules(r, 'prod.web.cpu.total')).toEqual({ key: 'web.prod.processor.sum' });
-    expect(applyKeyRules(r, 'staging.cpu')).toEqual({ key: 'staging.processor' });
+    expect(applyKeyRules(r, 'prod.web.cpu.total')).toEqual({ keys: ['web.prod.processor.sum'], forwarded: true });
+    expect(applyKeyRules(r, 'staging.cpu')).toEqual({ keys: ['staging.processor'], forwarded: true });
     expect(applyKeyRules(r, 'prod.web.debug.x')).toEqual({ refused: 'blocked' });
     expect(applyKeyRules(r, 'dev.web.cpu')).toEqual({ refused: 'not_allowed' });
     // re.sub replaces every match
-    expect(applyKeyRules(rules('[pre]\ncpu = c'), 'cpu.cpu.x')).toEqual({ key: 'c.c.x' });
+    expect(applyKeyRules(rules('[pre]\ncpu = c'), 'cpu.cpu.x')).toEqual({ keys: ['c.c.x'], forwarded: true });
     // an empty whitelist allows everything
-    expect(applyKeyRules(rules('', '\n# none\n'), 'any.name')).toEqual({ key: 'any.name' });
+    expect(applyKeyRules(rules('', '\n# none\n'), 'any.name')).toEqual({ keys: ['any.name'], forwarded: true });
+  });
+
+  it('adds the outputs of aggregation rules between the [pre] and [post] rewrites', () => {
+    const r = rules(
+      '[pre]\n^old\\. = app.\n[post]\n\\.total$ = .sum',
+      '',
+      '',
+      [
+        'app.all.<m> (60) = sum app.*.<m>',
+        'app.<host>.total (10) = avg app.<host>.<<rest>>',
+        'x.<a> (60) = max x.<a>',
+      ].join('\n'),
+    );
+    expect(applyKeyRules(r, 'old.web1.cpu')).toEqual({
+      keys: ['app.web1.cpu', 'app.all.cpu', 'app.web1.sum'],
+      forwarded: true,
+    });
+    expect(applyKeyRules(r, 'app.web1.disk.sda')).toEqual({
+      keys: ['app.web1.disk.sda', 'app.web1.sum'],
+      forwarded: true,
+    });
+    // its own output: not forwarded a second time, as carbon-aggregator
+    expect(applyKeyRules(r, 'x.y')).toEqual({ keys: ['x.y'], forwarded: false });
+    expect(applyKeyRules(r, 'other')).toEqual({ keys: ['other'], forwarded: true });
   });
 
   it("expands Python's re.sub templates", () => {

@@ -3,6 +3,7 @@
  * its key. Ring keys are read by the same code as the accumulator's (`readRingConfig`), so one file can serve both.
  */
 import {
+  AGGREGATION_RULES_KEY,
   configKey,
   configSchema,
   LOG_LEVEL_KEY,
@@ -40,6 +41,7 @@ export const RELAY_SCHEMA = configSchema(
   PICKLE_LISTENER_KEYS,
   STATSD_LISTENER_KEYS,
   KEY_RULES_KEYS,
+  [AGGREGATION_RULES_KEY],
   RING_KEYS,
   LINK_KEYS,
   [RELAY_HTTP_LISTEN_KEY],
@@ -73,7 +75,10 @@ export function readRelayConfig(source: ConfigSource): RelayConfig {
     graphite,
     pickle: readPickleListenerConfig(source),
     statsd,
-    keyRules: readKeyRules(source),
+    keyRules: readKeyRules(
+      source,
+      resolutions.map((r) => r.step),
+    ),
     ring: readRingConfig(source),
     ringStepSeconds: ringStepOf(resolutions),
     link: readLinkConfig(source, Math.max(graphite.maxLineLength, statsd.maxLineLength)),
