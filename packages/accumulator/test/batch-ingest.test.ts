@@ -86,6 +86,20 @@ describe('relay batches into the node', () => {
     expect(batchPoint(counts, counts.names.indexOf(`stats_counts.${key}`)).sum).toBe(7);
   });
 
+  it('a late point belongs to the owner of its window under the ring version then in force', () => {
+    // Now 1010: version 2 (everything on b) is in force, but the window 1002 was a's under version 1.
+    const a = setup(1010);
+    const key = Array.from({ length: 50 }, (_, i) => `r.${i}`).find(
+      (k) => a.schedule.ownerFor(murmur3String(k), 1002)?.id === 'a',
+    )!;
+    const outcome = a.ingest.ingestBatch('graphite', Buffer.from(`${key} 7 1002\n${key} 8 1010\n`), 1010);
+    // a amends its window 1002 and refuses the point at 1010, which is b's.
+    expect(outcome.refused).toEqual(new Map([['misrouted', 1]]));
+    expect(a.registry.value('aggregator_amended_points_total')).toBe(1);
+    a.aggregator.tick(1012);
+    expect(a.sink.merged(1, 1002, key)).toMatchObject({ sum: 7, count: 1 });
+  });
+
   it('without a log, refuses points before the restart watermark in batches received before the start', () => {
     const { registry, aggregator, ingest, schedule, sink } = setup(1004, 1003);
     aggregator.resumeAfter(1003);

@@ -67,7 +67,7 @@ export function readRelayConfig(source: ConfigSource): RelayConfig {
     graphite,
     pickle: readPickleListenerConfig(source),
     statsd,
-    ring: readRingConfig(source),
+    ring: readRingConfig(source, resolutions[0]!.ttl),
     ringStepSeconds: ringStepOf(resolutions),
     link: readLinkConfig(source, Math.max(graphite.maxLineLength, statsd.maxLineLength)),
     http: { listen: source.read(RELAY_HTTP_LISTEN_KEY) },
