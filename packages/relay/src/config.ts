@@ -79,7 +79,7 @@ export function readRelayConfig(source: ConfigSource): RelayConfig {
       source,
       resolutions.map((r) => r.step),
     ),
-    ring: readRingConfig(source),
+    ring: readRingConfig(source, resolutions[0]!.ttl),
     ringStepSeconds: ringStepOf(resolutions),
     link: readLinkConfig(source, Math.max(graphite.maxLineLength, statsd.maxLineLength)),
     http: { listen: source.read(RELAY_HTTP_LISTEN_KEY) },
