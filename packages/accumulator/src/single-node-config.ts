@@ -2,6 +2,7 @@
 import { configSchema, LOG_LEVEL_KEY, TIMES_KEY, type ConfigSource } from '@carillon/core';
 import {
   GRAPHITE_LISTENER_KEYS,
+  LISTENER_TLS_SCHEMA,
   PICKLE_LISTENER_KEYS,
   readLineListenerConfig,
   readPickleListenerConfig,
@@ -25,6 +26,7 @@ export const ALLINONE_SCHEMA = configSchema(
   GRAPHITE_LISTENER_KEYS,
   PICKLE_LISTENER_KEYS,
   STATSD_LISTENER_KEYS,
+  LISTENER_TLS_SCHEMA,
   NODE_SCHEMA,
 );
 
