@@ -93,6 +93,7 @@ interface LinkMetrics {
   batchesReplayed: CounterChild;
   reconnects: CounterChild;
   statusFailures: CounterChild;
+  connectFailures: CounterChild;
   wrongMember: CounterChild;
   backpressureWaits: CounterChild;
   droppedLines: Record<LinkDropReason, CounterChild>;
@@ -146,6 +147,10 @@ function linkMetrics(metrics: MetricsRegistry, destination: string): LinkMetrics
     statusFailures: counter(
       'relay_link_status_failures_total',
       'Status calls before a stream that failed or timed out',
+    ),
+    connectFailures: counter(
+      'relay_link_connect_failures_total',
+      'Connection attempts that did not become ready in link.connect_timeout (unreachable, or TLS refused: an untrusted or missing certificate)',
     ),
     wrongMember: counter(
       'relay_link_wrong_member_total',
@@ -378,6 +383,7 @@ export class AccumulatorLink {
     this.client.waitForReady(Date.now() + this.options.connectTimeoutMs, (error) => {
       if (this.closed) return;
       if (error) {
+        this.metrics.connectFailures.inc();
         this.logger?.debug({ destination: this.destination.id, err: error }, 'accumulator not reachable');
         this.scheduleReconnect();
         return;

@@ -123,14 +123,15 @@ class ReloadingCertificateProvider implements grpc.experimental.CertificateProvi
 
   addCaCertificateListener(listener: grpc.experimental.CaCertificateUpdateListener): void {
     this.ca.add(listener);
-    listener(this.caUpdate());
+    // grpc-js registers its watcher only after adding listeners: an update delivered now would be missed.
+    setImmediate(() => this.ca.has(listener) && listener(this.caUpdate()));
   }
   removeCaCertificateListener(listener: grpc.experimental.CaCertificateUpdateListener): void {
     this.ca.delete(listener);
   }
   addIdentityCertificateListener(listener: grpc.experimental.IdentityCertificateUpdateListener): void {
     this.identity.add(listener);
-    listener(this.identityUpdate());
+    setImmediate(() => this.identity.has(listener) && listener(this.identityUpdate()));
   }
   removeIdentityCertificateListener(listener: grpc.experimental.IdentityCertificateUpdateListener): void {
     this.identity.delete(listener);

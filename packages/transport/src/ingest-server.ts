@@ -90,6 +90,8 @@ const DEFAULT_MAX_RELAYS = 10_000;
 /** One open stream: which relay it carries and whether it owes that relay an ack. */
 class IngestStream {
   relayId: string | undefined;
+  /** Set when a batch was refused as forged: the stream is ending, and nothing more of it is processed. */
+  forged = false;
   private ackScheduled = false;
   private waitingDrain = false;
   private ackOwed = false;
@@ -219,23 +221,25 @@ export async function startIngestServer(
   });
 
   const onBatch = (stream: IngestStream, batch: WireLineBatch): void => {
-    if (closing) return;
+    if (closing || stream.forged) return;
     if (!batch.relayId) {
       invalidBatches.labels('missing_relay_id').inc();
-      stream.call.destroy(new Error('LineBatch without relay_id'));
+      stream.call.emit("error", refusal(grpc.status.INVALID_ARGUMENT, "LineBatch without relay_id"));
       return;
     }
     if (stream.relayId !== batch.relayId) {
       // The stream proved one relay's key at its start; a batch under another id is forged (and acks name no
       // relay, so one stream can only ever answer one).
       invalidBatches.labels('relay_id_mismatch').inc();
-      stream.call.destroy(refusal(grpc.status.PERMISSION_DENIED, 'relay_id is not the one this stream proved'));
+      stream.forged = true;
+      stream.call.emit('error', refusal(grpc.status.PERMISSION_DENIED, 'relay_id is not the one this stream proved'));
       return;
     }
     if (!Number.isSafeInteger(batch.sequence) || batch.sequence < 1) {
       // Beyond 2^53 a sequence is no longer exact as a Number; a relay counts from 1 and never gets near it.
       invalidBatches.labels('sequence_out_of_range').inc();
-      stream.call.destroy(refusal(grpc.status.INVALID_ARGUMENT, 'sequence out of range'));
+      stream.forged = true;
+      stream.call.emit('error', refusal(grpc.status.INVALID_ARGUMENT, 'sequence out of range'));
       return;
     }
     const counters = countersFor(batch.relayId);
@@ -283,13 +287,13 @@ export async function startIngestServer(
     const key = call.metadata.get(RELAY_KEY_HEADER)[0];
     if (relayId === undefined || !Buffer.isBuffer(key)) {
       streamsRefused.labels('missing_relay_key').inc();
-      call.destroy(refusal(grpc.status.UNAUTHENTICATED, 'a stream must carry its relay id and key'));
+      call.emit('error', refusal(grpc.status.UNAUTHENTICATED, 'a stream must carry its relay id and key'));
       return;
     }
     if (!verifyRelayKey(relayId, key)) {
       streamsRefused.labels('wrong_relay_key').inc();
       logger?.warn({ relay: relayHost(relayId) }, 'ingest stream refused: the relay key does not match the relay id');
-      call.destroy(refusal(grpc.status.PERMISSION_DENIED, 'the relay key does not match the relay id'));
+      call.emit('error', refusal(grpc.status.PERMISSION_DENIED, 'the relay key does not match the relay id'));
       return;
     }
     const stream = new IngestStream(call, ackFor);
@@ -317,7 +321,7 @@ export async function startIngestServer(
   const admitted = (call: grpc.ServerDuplexStream<WireLineBatch, WireAck>): boolean => {
     const reason = tokenGate.check(bearerToken(firstString(call.metadata, AUTHORIZATION_HEADER)));
     if (reason === undefined) return true;
-    call.destroy(refusal(grpc.status.UNAUTHENTICATED, reason === 'missing_token' ? 'token required' : 'wrong token'));
+    call.emit('error', refusal(grpc.status.UNAUTHENTICATED, reason === 'missing_token' ? 'token required' : 'wrong token'));
     return false;
   };
 
