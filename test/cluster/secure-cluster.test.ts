@@ -117,7 +117,7 @@ describe('a cluster with tokens, mTLS and TLS on every port', () => {
     // Two relays the accumulator must not trust: the wrong token, and no client certificate.
     const wrongToken = await startRelay(cluster, {
       ...relaySettings,
-      'cluster.token': 'not-the-token',
+      'cluster.token': 'not-the-cluster-token',
       'cluster.tls_cert': relayCert.cert,
       'cluster.tls_key': relayCert.key,
     });

@@ -6,6 +6,18 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CounterChild, MetricsRegistry } from './metrics.js';
 
+/** Shorter tokens are refused at start: a placeholder or a guessable word must not guard a port. */
+export const MIN_TOKEN_LENGTH = 16;
+
+/** Why a configured token is unusable, or undefined ('' = none configured is fine). */
+export function tokenProblem(token: string): string | undefined {
+  if (token === '') return undefined;
+  if (token.length < MIN_TOKEN_LENGTH)
+    return `must be at least ${MIN_TOKEN_LENGTH} characters (e.g. openssl rand -hex 32), got ${token.length}`;
+  if (/\s/.test(token)) return 'must not contain blanks';
+  return undefined;
+}
+
 export type AuthRefusal = 'missing_token' | 'wrong_token';
 
 export function tokenMatches(presented: string | undefined, expected: string): boolean {

@@ -4,7 +4,9 @@
  */
 import { createServer as createHttpServer, type RequestListener, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
+import { tokenProblem } from './auth.js';
 import { configKey } from './config-schema.js';
+import { ConfigError } from './errors.js';
 import type { ConfigSource } from './config.js';
 import type { Logger } from './log.js';
 import type { MetricsRegistry } from './metrics.js';
@@ -26,8 +28,11 @@ export interface HttpSecurity {
 }
 
 export function readHttpSecurity(source: ConfigSource): HttpSecurity {
+  const token = source.read(HTTP_TOKEN_KEY);
+  const problem = tokenProblem(token);
+  if (problem) throw new ConfigError(HTTP_TOKEN_KEY.key, problem);
   return {
-    token: source.read(HTTP_TOKEN_KEY),
+    token,
     tls: readTlsFiles(source, HTTP_TLS_KEYS),
     reloadIntervalMs: source.read(TLS_RELOAD_INTERVAL_KEY),
   };

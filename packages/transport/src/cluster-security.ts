@@ -10,6 +10,7 @@ import {
   readSection,
   ReloadingTls,
   TLS_RELOAD_INTERVAL_KEY,
+  tokenProblem,
   type ClientAuth,
   type ConfigSource,
   type Logger,
@@ -68,6 +69,8 @@ export interface ClusterSecurity {
 export function readClusterSecurity(source: ConfigSource, side: 'relay' | 'accumulator'): ClusterSecurity {
   const keys = readSection(source, CLUSTER_KEYS);
   const reloadIntervalMs = source.read(TLS_RELOAD_INTERVAL_KEY);
+  const problem = tokenProblem(keys.token);
+  if (problem) throw new ConfigError(CLUSTER_KEYS.token.key, problem);
   const security: ClusterSecurity = { token: keys.token, tls: undefined, reloadIntervalMs };
   const named: [string, string][] = [
     [CLUSTER_KEYS.cert.key, keys.cert],
