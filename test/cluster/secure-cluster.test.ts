@@ -26,7 +26,12 @@ interface Answer {
   body: string;
 }
 
-function https(port: number, path: string, ca: string, options: { method?: string; token?: string; body?: string } = {}): Promise<Answer> {
+function https(
+  port: number,
+  path: string,
+  ca: string,
+  options: { method?: string; token?: string; body?: string } = {},
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = request(
       {
@@ -63,7 +68,9 @@ async function metric(port: number, ca: string, name: string, labels = ''): Prom
 
 function sendTls(port: number, ca: string, text: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port, ca: readFileSync(ca), servername: 'localhost' }, () => socket.end(text));
+    const socket = connect({ host: '127.0.0.1', port, ca: readFileSync(ca), servername: 'localhost' }, () =>
+      socket.end(text),
+    );
     socket.setTimeout(5000, () => socket.destroy(new Error('TLS send timed out')));
     socket.on('close', () => resolve());
     socket.on('error', reject);
@@ -84,18 +91,28 @@ describe('a cluster with tokens, mTLS and TLS on every port', () => {
     const relayCert = ca.issue('relay');
     const web = ca.issue('web');
     const grpcPort = await freePort();
-    const cluster: ClusterOptions = { redisUrl: '', prefix: 'carillon', root, accumulators: [`sec-a=127.0.0.1:${grpcPort}`] };
-    const accumulator = await startAccumulator(cluster, 'sec-a', { grpc: grpcPort, http: await freePort() }, {
-      'cluster.token': CLUSTER_TOKEN,
-      'cluster.tls': 'true',
-      'cluster.tls_cert': acc.cert,
-      'cluster.tls_key': acc.key,
-      'cluster.tls_ca': ca.cert,
-      'cluster.tls_client_auth': 'require',
-      'http.token': HTTP_TOKEN,
-      'http.tls_cert': web.cert,
-      'http.tls_key': web.key,
-    });
+    const cluster: ClusterOptions = {
+      redisUrl: '',
+      prefix: 'carillon',
+      root,
+      accumulators: [`sec-a=127.0.0.1:${grpcPort}`],
+    };
+    const accumulator = await startAccumulator(
+      cluster,
+      'sec-a',
+      { grpc: grpcPort, http: await freePort() },
+      {
+        'cluster.token': CLUSTER_TOKEN,
+        'cluster.tls': 'true',
+        'cluster.tls_cert': acc.cert,
+        'cluster.tls_key': acc.key,
+        'cluster.tls_ca': ca.cert,
+        'cluster.tls_client_auth': 'require',
+        'http.token': HTTP_TOKEN,
+        'http.tls_cert': web.cert,
+        'http.tls_key': web.key,
+      },
+    );
     running.push(accumulator);
     const relaySettings = {
       'cluster.tls': 'true',
@@ -137,18 +154,35 @@ describe('a cluster with tokens, mTLS and TLS on every port', () => {
     await sendTls(noCert.graphitePort, ca.cert, `untrusted.cert 1 ${now}\n`);
 
     const expected = [...oracle.statPoints([1]).entries()];
-    await waitFor('every finest window written', () => {
-      const written = new Set(writtenBy(accumulator).map(keyOf));
-      return expected.every(([key]) => written.has(key));
-    }, 20_000);
-    const written = new Map(writtenBy(accumulator).filter((r) => r.step === 1).map((r) => [keyOf(r), pointOf(r)]));
+    await waitFor(
+      'every finest window written',
+      () => {
+        const written = new Set(writtenBy(accumulator).map(keyOf));
+        return expected.every(([key]) => written.has(key));
+      },
+      20_000,
+    );
+    const written = new Map(
+      writtenBy(accumulator)
+        .filter((r) => r.step === 1)
+        .map((r) => [keyOf(r), pointOf(r)]),
+    );
     for (const [key, point] of expected) expect(written.get(key), key).toEqual(point);
     expect([...written.keys()].filter((k) => k.startsWith('untrusted.'))).toEqual([]);
 
     // Refused on the accumulator (the token) and on the relays (the token, the TLS handshake), counted.
-    await waitFor('the wrong token counted', async () => (await metric(accumulator.httpPort, ca.cert, 'auth_refused_total', 'endpoint="ingest",reason="wrong_token"')) > 0);
+    await waitFor(
+      'the wrong token counted',
+      async () =>
+        (await metric(accumulator.httpPort, ca.cert, 'auth_refused_total', 'endpoint="ingest",reason="wrong_token"')) >
+        0,
+    );
     expect(await metric(wrongToken.httpPort, ca.cert, 'relay_link_status_failures_total')).toBeGreaterThan(0);
-    await waitFor('the missing certificate counted', async () => (await metric(noCert.httpPort, ca.cert, 'relay_link_connect_failures_total')) > 0, 15_000);
+    await waitFor(
+      'the missing certificate counted',
+      async () => (await metric(noCert.httpPort, ca.cert, 'relay_link_connect_failures_total')) > 0,
+      15_000,
+    );
     for (const untrusted of [wrongToken, noCert])
       expect(await metric(untrusted.httpPort, ca.cert, 'relay_link_queued_batches')).toBe(1);
 
@@ -160,14 +194,22 @@ describe('a cluster with tokens, mTLS and TLS on every port', () => {
     expect(JSON.parse(ring.body)).toHaveProperty('relayId');
     expect(await metric(relay.httpPort, ca.cert, 'auth_refused_total', 'endpoint="ring"')).toBe(2);
     const post = (token?: string): Promise<Answer> =>
-      https(accumulator.httpPort, '/lines?format=graphite', ca.cert, { method: 'POST', token, body: `posted.m 1 ${now}\n` });
+      https(accumulator.httpPort, '/lines?format=graphite', ca.cert, {
+        method: 'POST',
+        token,
+        body: `posted.m 1 ${now}\n`,
+      });
     expect((await post()).status).toBe(401);
     expect((await post('wrong')).status).toBe(401);
     const accepted = await post(HTTP_TOKEN);
     expect(accepted.status).toBe(200);
     expect(JSON.parse(accepted.body)).toMatchObject({ accepted: 1 });
-    expect(await metric(accumulator.httpPort, ca.cert, 'auth_refused_total', 'endpoint="lines",reason="missing_token"')).toBe(1);
-    expect(await metric(accumulator.httpPort, ca.cert, 'auth_refused_total', 'endpoint="lines",reason="wrong_token"')).toBe(1);
+    expect(
+      await metric(accumulator.httpPort, ca.cert, 'auth_refused_total', 'endpoint="lines",reason="missing_token"'),
+    ).toBe(1);
+    expect(
+      await metric(accumulator.httpPort, ca.cert, 'auth_refused_total', 'endpoint="lines",reason="wrong_token"'),
+    ).toBe(1);
     expect((await https(accumulator.httpPort, '/healthz', ca.cert)).status).toBe(200);
 
     for (const r of running) {

@@ -150,12 +150,15 @@ describe('Kubernetes manifests', () => {
   });
 
   it('tokens come from the Secret: its placeholders stop the programs, real tokens are taken', () => {
-    const secret = manifests('security.yaml').find((m) => m.kind === 'Secret' && m.metadata.name === 'carillon-tokens') as
-      | (Manifest & { stringData: Record<string, string> })
-      | undefined;
+    const secret = manifests('security.yaml').find(
+      (m) => m.kind === 'Secret' && m.metadata.name === 'carillon-tokens',
+    ) as (Manifest & { stringData: Record<string, string> }) | undefined;
     expect(Object.keys(secret!.stringData).sort()).toEqual(['cluster-token', 'http-token']);
     const fromSecret = (container: Container, data: Record<string, string>): Record<string, string> => {
-      const refs = (container.env ?? []) as { name: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }[];
+      const refs = (container.env ?? []) as {
+        name: string;
+        valueFrom?: { secretKeyRef?: { name: string; key: string } };
+      }[];
       const values: Record<string, string> = { POD_NAME: 'carillon-accumulator-0', POD_NAMESPACE: 'metrics' };
       for (const ref of refs) {
         const key = ref.valueFrom?.secretKeyRef;

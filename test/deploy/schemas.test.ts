@@ -33,7 +33,15 @@ describe('Kubernetes manifests against the API schemas', () => {
     const kinds = files.flatMap((f) =>
       parseAllDocuments(readFileSync(new URL(f, dir), 'utf8')).map((d) => (d.toJS() as TypedObject).kind),
     );
-    for (const kind of ['StatefulSet', 'Deployment', 'Service', 'ConfigMap', 'Secret', 'NetworkPolicy', 'PodDisruptionBudget'])
+    for (const kind of [
+      'StatefulSet',
+      'Deployment',
+      'Service',
+      'ConfigMap',
+      'Secret',
+      'NetworkPolicy',
+      'PodDisruptionBudget',
+    ])
       expect(kinds, kind).toContain(kind);
   });
 

@@ -33,8 +33,21 @@ export function makeCa(dir: string, name: string): TestCa {
   const key = join(dir, `${name}.key`);
   openssl(
     [
-      'req', '-x509', ...CURVE, '-keyout', key, '-out', cert, '-days', '2', '-subj', `/CN=${name}`,
-      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
+      'req',
+      '-x509',
+      ...CURVE,
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      '2',
+      '-subj',
+      `/CN=${name}`,
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
     ],
     dir,
   );
@@ -51,7 +64,23 @@ export function makeCa(dir: string, name: string): TestCa {
       const leafCert = join(dir, `${leaf}.crt`);
       openssl(['req', ...CURVE, '-keyout', leafKey, '-out', csr, '-subj', `/CN=${leaf}`], dir);
       openssl(
-        ['x509', '-req', '-in', csr, '-CA', cert, '-CAkey', key, '-CAcreateserial', '-out', leafCert, '-days', '2', '-extfile', ext],
+        [
+          'x509',
+          '-req',
+          '-in',
+          csr,
+          '-CA',
+          cert,
+          '-CAkey',
+          key,
+          '-CAcreateserial',
+          '-out',
+          leafCert,
+          '-days',
+          '2',
+          '-extfile',
+          ext,
+        ],
         dir,
       );
       return { cert: leafCert, key: leafKey };

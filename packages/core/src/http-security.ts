@@ -52,7 +52,12 @@ export function createHttpOrHttpsServer(
   logger?: Logger,
 ): SecureServer {
   if (!tls?.tls) return { server: createHttpServer(handler), closeTls: () => {} };
-  const reloading = new ReloadingTls(tls.tls, { name: 'http', reloadIntervalMs: tls.reloadIntervalMs, metrics, logger });
+  const reloading = new ReloadingTls(tls.tls, {
+    name: 'http',
+    reloadIntervalMs: tls.reloadIntervalMs,
+    metrics,
+    logger,
+  });
   const server = createHttpsServer(reloading.serverOptions(), handler);
   attachTls(server, reloading, metrics);
   return { server, closeTls: () => reloading.close() };

@@ -1,4 +1,11 @@
-import { pino, stdSerializers, type DestinationStream, type Logger, type LevelWithSilent, type LoggerOptions } from 'pino';
+import {
+  pino,
+  stdSerializers,
+  type DestinationStream,
+  type Logger,
+  type LevelWithSilent,
+  type LoggerOptions,
+} from 'pino';
 
 export type { Logger };
 

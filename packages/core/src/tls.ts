@@ -86,7 +86,8 @@ export function readTlsFiles(source: ConfigSource, keys: TlsKeys): TlsFiles | un
     return undefined;
   }
   if (key === '') throw new ConfigError(keys.key.key, `must be set with ${keys.cert.key}`);
-  if (clientAuth === 'require' && ca === '') throw new ConfigError(keys.ca.key, `must name the CA file for client certificates`);
+  if (clientAuth === 'require' && ca === '')
+    throw new ConfigError(keys.ca.key, `must name the CA file for client certificates`);
   const files: TlsFiles = { cert, key, ca, clientAuth };
   for (const [name, path] of [
     [keys.cert.key, cert],
@@ -140,9 +141,15 @@ export class ReloadingTls {
     private readonly options: ReloadingTlsOptions,
   ) {
     const metrics = options.metrics ?? new MetricsRegistry();
-    this.reloads = metrics.counter('tls_reloads_total', 'Certificate sets loaded after their files changed', ['name']).labels(options.name);
+    this.reloads = metrics
+      .counter('tls_reloads_total', 'Certificate sets loaded after their files changed', ['name'])
+      .labels(options.name);
     this.reloadErrors = metrics
-      .counter('tls_reload_errors_total', 'Changed certificate files refused (unreadable or not a valid set); the previous set stays', ['name'])
+      .counter(
+        'tls_reload_errors_total',
+        'Changed certificate files refused (unreadable or not a valid set); the previous set stays',
+        ['name'],
+      )
       .labels(options.name);
     this.material = readMaterial(files);
     createSecureContext(this.contextOf(this.material));
@@ -165,7 +172,11 @@ export class ReloadingTls {
 
   /** Options for `tls.createServer` / `https.createServer` / `setSecureContext`. */
   serverOptions(): SecureContextOptions & { requestCert: boolean; rejectUnauthorized: boolean } {
-    return { ...this.contextOf(this.material), requestCert: this.clientAuth === 'require', rejectUnauthorized: this.clientAuth === 'require' };
+    return {
+      ...this.contextOf(this.material),
+      requestCert: this.clientAuth === 'require',
+      rejectUnauthorized: this.clientAuth === 'require',
+    };
   }
 
   onReload(listener: (material: TlsMaterial) => void): () => void {
@@ -206,7 +217,10 @@ export class ReloadingTls {
   private refuse(error: unknown): void {
     this.reloadErrors.inc();
     // The message names the file and the problem, never the key material.
-    this.options.logger?.warn({ tls: this.options.name, reason: (error as Error).message }, 'TLS files changed but not loaded');
+    this.options.logger?.warn(
+      { tls: this.options.name, reason: (error as Error).message },
+      'TLS files changed but not loaded',
+    );
   }
 
   private contextOf(material: TlsMaterial): SecureContextOptions {
@@ -224,7 +238,9 @@ export class ReloadingTls {
  */
 export function attachTls(server: TlsServer, tls: ReloadingTls, metrics: MetricsRegistry): void {
   const failures = metrics
-    .counter('tls_handshake_failures_total', 'TLS handshakes refused (no or untrusted client certificate, not TLS)', ['name'])
+    .counter('tls_handshake_failures_total', 'TLS handshakes refused (no or untrusted client certificate, not TLS)', [
+      'name',
+    ])
     .labels(tls.name);
   tls.onReload(() => server.setSecureContext(tls.serverOptions()));
   server.on('tlsClientError', () => failures.inc());

@@ -128,7 +128,13 @@ export async function startLineListeners(
   ] as const)
     if (listener)
       logger?.info(
-        { protocol: lines.protocol, transport, host: listener.host, port: listener.port, tls: transport === 'tcp' && !!config.tls },
+        {
+          protocol: lines.protocol,
+          transport,
+          host: listener.host,
+          port: listener.port,
+          tls: transport === 'tcp' && !!config.tls,
+        },
         'listening',
       );
   return { tcp, udp };

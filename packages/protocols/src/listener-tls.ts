@@ -19,12 +19,9 @@ export const TCP_TLS_KEYS = {
   pickle: tlsKeys('pickle', 'the pickle receiver'),
 } as const;
 
-export const LISTENER_TLS_SCHEMA = configSchema(
-  TCP_TLS_KEYS.graphite,
-  TCP_TLS_KEYS.statsd,
-  TCP_TLS_KEYS.pickle,
-  [TLS_RELOAD_INTERVAL_KEY],
-);
+export const LISTENER_TLS_SCHEMA = configSchema(TCP_TLS_KEYS.graphite, TCP_TLS_KEYS.statsd, TCP_TLS_KEYS.pickle, [
+  TLS_RELOAD_INTERVAL_KEY,
+]);
 
 export interface ListenerTls {
   files: TlsFiles;

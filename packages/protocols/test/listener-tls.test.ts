@@ -93,10 +93,21 @@ describe('TLS on the TCP receivers', () => {
       (buf: Uint8Array, start: number, end: number): void => {
         received[protocol]!.push(Buffer.from(buf.subarray(start, end)).toString());
       };
-    const graphite = await startLineListeners(lineConfig(tls), new LineCounters(registry, 'graphite'), collect('graphite'));
+    const graphite = await startLineListeners(
+      lineConfig(tls),
+      new LineCounters(registry, 'graphite'),
+      collect('graphite'),
+    );
     const statsd = await startLineListeners(lineConfig(tls), new LineCounters(registry, 'statsd'), collect('statsd'));
     const pickle = await startPickleListener(
-      { tcp: { host: '127.0.0.1', port: 0 }, maxFrameBytes: 1 << 20, maxItems: 1000, maxConnections: 10, idleTimeoutMs: 10_000, tls },
+      {
+        tcp: { host: '127.0.0.1', port: 0 },
+        maxFrameBytes: 1 << 20,
+        maxItems: 1000,
+        maxConnections: 10,
+        idleTimeoutMs: 10_000,
+        tls,
+      },
       new LineCounters(registry, 'pickle'),
       collect('pickle'),
     );
@@ -105,7 +116,10 @@ describe('TLS on the TCP receivers', () => {
     await sendOver(graphite.tcp!.port, ca.cert, 'a.b 1 1700000000\nc.d 2 1700000000\n');
     await sendOver(statsd.tcp!.port, ca.cert, 'hits:1|c\nlatency:20|ms\n');
     await sendOver(pickle!.port, ca.cert, pickleFrame([{ path: 'p.q', timestamp: 1700000000, value: 3 }]));
-    await waitFor('every line', () => received.graphite!.length === 2 && received.statsd!.length === 2 && received.pickle!.length === 1);
+    await waitFor(
+      'every line',
+      () => received.graphite!.length === 2 && received.statsd!.length === 2 && received.pickle!.length === 1,
+    );
     expect(received.graphite).toEqual(['a.b 1 1700000000', 'c.d 2 1700000000']);
     expect(received.statsd).toEqual(['hits:1|c', 'latency:20|ms']);
     expect(received.pickle).toEqual(['p.q 3 1700000000']);
@@ -117,7 +131,10 @@ describe('TLS on the TCP receivers', () => {
       socket.on('close', () => resolve());
       socket.on('error', () => {});
     });
-    await waitFor('the refused handshake counted', () => registry.value('tls_handshake_failures_total', 'graphite') === 1);
+    await waitFor(
+      'the refused handshake counted',
+      () => registry.value('tls_handshake_failures_total', 'graphite') === 1,
+    );
     expect(received.graphite).toHaveLength(2);
   });
 
@@ -126,8 +143,10 @@ describe('TLS on the TCP receivers', () => {
     const stranger = makeCa(tempDir(), 'stranger-ca').issue('stranger');
     const registry = new MetricsRegistry();
     const received: string[] = [];
-    const graphite = await startLineListeners(lineConfig(tls), new LineCounters(registry, 'graphite'), (buf, start, end) =>
-      received.push(Buffer.from(buf.subarray(start, end)).toString()),
+    const graphite = await startLineListeners(
+      lineConfig(tls),
+      new LineCounters(registry, 'graphite'),
+      (buf, start, end) => received.push(Buffer.from(buf.subarray(start, end)).toString()),
     );
     listeners.push(graphite.tcp!);
     const port = graphite.tcp!.port;
@@ -157,7 +176,7 @@ describe('TLS on the TCP receivers', () => {
     const port = graphite.tcp!.port;
     const issuer = async (ca: string): Promise<string> => {
       const socket = await tlsConnect(port, ca);
-      const name = socket.getPeerCertificate().issuer.CN;
+      const name = String(socket.getPeerCertificate().issuer.CN);
       socket.destroy();
       return name;
     };

@@ -55,23 +55,28 @@ export async function startHttpServer(
   logger?: Logger,
 ): Promise<{ server: Server; port: number; closeTls: () => void }> {
   const admin = new TokenGate(security?.token ?? '', metrics, 'ring');
-  const { server, closeTls } = createHttpOrHttpsServer(security, (request, response) => {
-    const path = (request.url ?? '/').split('?')[0];
-    if (request.method !== 'GET') {
-      response.writeHead(405, { allow: 'GET' }).end();
-      return;
-    }
-    if (path === '/metrics') {
-      response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(metrics.render());
-    } else if (path === '/healthz') {
-      response.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
-    } else if (path === '/ring') {
-      if (!admin.admit(request, response)) return;
-      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(report(), null, 2));
-    } else {
-      response.writeHead(404).end();
-    }
-  }, metrics, logger);
+  const { server, closeTls } = createHttpOrHttpsServer(
+    security,
+    (request, response) => {
+      const path = (request.url ?? '/').split('?')[0];
+      if (request.method !== 'GET') {
+        response.writeHead(405, { allow: 'GET' }).end();
+        return;
+      }
+      if (path === '/metrics') {
+        response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(metrics.render());
+      } else if (path === '/healthz') {
+        response.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+      } else if (path === '/ring') {
+        if (!admin.admit(request, response)) return;
+        response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(report(), null, 2));
+      } else {
+        response.writeHead(404).end();
+      }
+    },
+    metrics,
+    logger,
+  );
   // Bounded request handling: no request may hold a socket for long.
   server.requestTimeout = 10_000;
   server.headersTimeout = 5_000;

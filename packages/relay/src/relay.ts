@@ -92,7 +92,13 @@ export class Relay {
       ports.http = started.port;
     }
     logger.info(
-      { relayId, ports, redis: ring.redisUrl !== '', clusterTls: !!config.cluster.tls, clusterToken: config.cluster.token !== '' },
+      {
+        relayId,
+        ports,
+        redis: ring.redisUrl !== '',
+        clusterTls: !!config.cluster.tls,
+        clusterToken: config.cluster.token !== '',
+      },
       'relay started',
     );
     const closeTls = (): void => tlsClosers.forEach((close) => close());

@@ -40,7 +40,11 @@ function captured(): { logger: ReturnType<typeof createLogger>; text: () => stri
 }
 
 function membershipFor(settings: Record<string, string>, logger: ReturnType<typeof createLogger>) {
-  const source = new ConfigSource({}, {}, new Map(Object.entries({ 'ring.prefix': `cred-${randomUUID()}`, 'ring.timeout': '500ms', ...settings })));
+  const source = new ConfigSource(
+    {},
+    {},
+    new Map(Object.entries({ 'ring.prefix': `cred-${randomUUID()}`, 'ring.timeout': '500ms', ...settings })),
+  );
   const ring = readRingConfig(source);
   return createMembership(ring, { step: 10, metrics: new MetricsRegistry(), logger });
 }
@@ -48,7 +52,10 @@ function membershipFor(settings: Record<string, string>, logger: ReturnType<type
 describe('Redis credentials', () => {
   it('authenticates with ring.redis_username and ring.redis_password', async () => {
     const log = captured();
-    const membership = membershipFor({ 'ring.redis_url': url, 'ring.redis_username': user, 'ring.redis_password': password }, log.logger);
+    const membership = membershipFor(
+      { 'ring.redis_url': url, 'ring.redis_username': user, 'ring.redis_password': password },
+      log.logger,
+    );
     await membership.start();
     expect(membership.schedule.versions).toEqual([]);
     await membership.close();
@@ -56,7 +63,10 @@ describe('Redis credentials', () => {
   });
 
   for (const [what, settings] of [
-    ['from the keys', (wrong: string) => ({ 'ring.redis_url': url, 'ring.redis_username': user, 'ring.redis_password': wrong })],
+    [
+      'from the keys',
+      (wrong: string) => ({ 'ring.redis_url': url, 'ring.redis_username': user, 'ring.redis_password': wrong }),
+    ],
     ['in the URL', (wrong: string) => ({ 'ring.redis_url': url.replace('redis://', `redis://${user}:${wrong}@`) })],
   ] as const) {
     it(`logs a failed AUTH without the password ${what}`, async () => {

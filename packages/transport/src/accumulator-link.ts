@@ -85,7 +85,6 @@ export interface LinkDepth {
   durableSequence: number;
 }
 
-
 interface LinkMetrics {
   linesAppended: CounterChild;
   batchesSent: CounterChild;
@@ -407,7 +406,10 @@ export class AccumulatorLink {
         // Refused credentials (a wrong token, a certificate the accumulator does not trust) are an operator's
         // problem, not a transient one: say so at warn, once per attempt.
         if (error?.code === grpc.status.UNAUTHENTICATED || error?.code === grpc.status.PERMISSION_DENIED)
-          this.logger?.warn({ destination: this.destination.id, details: error.details }, 'accumulator refused our credentials');
+          this.logger?.warn(
+            { destination: this.destination.id, details: error.details },
+            'accumulator refused our credentials',
+          );
         else this.logger?.debug({ destination: this.destination.id, err: error }, 'accumulator status failed');
         this.scheduleReconnect();
         return;

@@ -28,7 +28,8 @@ export const CLUSTER_KEYS = {
   tls: configKey.boolean({
     key: 'cluster.tls',
     default: false,
-    description: 'TLS on the gRPC ingest port (accumulators serve cluster.tls_cert; relays verify it against cluster.tls_ca)',
+    description:
+      'TLS on the gRPC ingest port (accumulators serve cluster.tls_cert; relays verify it against cluster.tls_ca)',
   }),
   cert: configKey.string({
     key: 'cluster.tls_cert',
@@ -44,7 +45,7 @@ export const CLUSTER_KEYS = {
     key: 'cluster.tls_ca',
     default: '',
     description:
-      "PEM CA file: a relay verifies accumulators against it (\"\" = system roots); an accumulator verifies relays' client certificates",
+      'PEM CA file: a relay verifies accumulators against it ("" = system roots); an accumulator verifies relays\' client certificates',
   }),
   clientAuth: configKey.oneOf({
     key: 'cluster.tls_client_auth',
@@ -55,7 +56,7 @@ export const CLUSTER_KEYS = {
   serverName: configKey.string({
     key: 'cluster.tls_server_name',
     default: '',
-    description: "the name relays expect in accumulators' certificates; \"\" = the host of each member's address",
+    description: 'the name relays expect in accumulators\' certificates; "" = the host of each member\'s address',
   }),
 } as const;
 
@@ -89,7 +90,7 @@ export function readClusterSecurity(source: ConfigSource, side: 'relay' | 'accum
   if (side === 'accumulator' && keys.cert === '')
     throw new ConfigError(CLUSTER_KEYS.cert.key, 'an accumulator with cluster.tls needs its server certificate');
   if (side === 'accumulator' && keys.clientAuth === 'require' && keys.ca === '')
-    throw new ConfigError(CLUSTER_KEYS.ca.key, 'must name the CA of the relays\' client certificates');
+    throw new ConfigError(CLUSTER_KEYS.ca.key, "must name the CA of the relays' client certificates");
   for (const [name, path] of named) {
     if (path === '') continue;
     try {
@@ -98,7 +99,13 @@ export function readClusterSecurity(source: ConfigSource, side: 'relay' | 'accum
       throw new ConfigError(name, `cannot read ${path}: ${(error as Error).message}`);
     }
   }
-  security.tls = { cert: keys.cert, key: keys.key, ca: keys.ca, clientAuth: keys.clientAuth, serverName: keys.serverName };
+  security.tls = {
+    cert: keys.cert,
+    key: keys.key,
+    ca: keys.ca,
+    clientAuth: keys.clientAuth,
+    serverName: keys.serverName,
+  };
   return security;
 }
 
@@ -154,7 +161,12 @@ export function serverCredentials(
   logger?: Logger,
 ): GrpcTls<grpc.ServerCredentials> {
   if (!security.tls) return { credentials: grpc.ServerCredentials.createInsecure(), close: () => {} };
-  const tls = new ReloadingTls(security.tls, { name: 'ingest', reloadIntervalMs: security.reloadIntervalMs, metrics, logger });
+  const tls = new ReloadingTls(security.tls, {
+    name: 'ingest',
+    reloadIntervalMs: security.reloadIntervalMs,
+    metrics,
+    logger,
+  });
   const provider = new ReloadingCertificateProvider(tls);
   const requireClient = security.tls.clientAuth === 'require';
   // grpc-js 1.14 hands its first argument to the identity and its second to the CA (their names are swapped);
@@ -187,9 +199,15 @@ export function channelCredentials(
     );
     return { credentials: channel, close: () => {} };
   }
-  const tls = new ReloadingTls({ cert, key, ca }, { name: 'link', reloadIntervalMs: security.reloadIntervalMs, metrics, logger });
+  const tls = new ReloadingTls(
+    { cert, key, ca },
+    { name: 'link', reloadIntervalMs: security.reloadIntervalMs, metrics, logger },
+  );
   const provider = new ReloadingCertificateProvider(tls);
-  const channel = grpc.experimental.createCertificateProviderChannelCredentials(provider, cert === '' ? null : provider);
+  const channel = grpc.experimental.createCertificateProviderChannelCredentials(
+    provider,
+    cert === '' ? null : provider,
+  );
   return { credentials: channel, close: () => tls.close() };
 }
 

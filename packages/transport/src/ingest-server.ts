@@ -170,7 +170,7 @@ export async function startIngestServer(
   ]);
   const streamsRefused = metrics.counter(
     'ingest_streams_refused_total',
-    'Streams refused before any batch: no relay key, or a key that is not the relay id\'s (a forged sender)',
+    "Streams refused before any batch: no relay key, or a key that is not the relay id's (a forged sender)",
     ['reason'],
   );
   const tokenGate = new TokenGate(options.token ?? '', metrics, 'ingest');
@@ -224,7 +224,7 @@ export async function startIngestServer(
     if (closing || stream.forged) return;
     if (!batch.relayId) {
       invalidBatches.labels('missing_relay_id').inc();
-      stream.call.emit("error", refusal(grpc.status.INVALID_ARGUMENT, "LineBatch without relay_id"));
+      stream.call.emit('error', refusal(grpc.status.INVALID_ARGUMENT, 'LineBatch without relay_id'));
       return;
     }
     if (stream.relayId !== batch.relayId) {
@@ -321,7 +321,10 @@ export async function startIngestServer(
   const admitted = (call: grpc.ServerDuplexStream<WireLineBatch, WireAck>): boolean => {
     const reason = tokenGate.check(bearerToken(firstString(call.metadata, AUTHORIZATION_HEADER)));
     if (reason === undefined) return true;
-    call.emit('error', refusal(grpc.status.UNAUTHENTICATED, reason === 'missing_token' ? 'token required' : 'wrong token'));
+    call.emit(
+      'error',
+      refusal(grpc.status.UNAUTHENTICATED, reason === 'missing_token' ? 'token required' : 'wrong token'),
+    );
     return false;
   };
 
@@ -347,8 +350,10 @@ export async function startIngestServer(
   server.addService(ingestService().service, { Stream: streamHandler, Status: statusHandler });
 
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${options.host}:${options.port}`, options.credentials ?? grpc.ServerCredentials.createInsecure(), (error, bound) =>
-      error ? reject(error) : resolve(bound),
+    server.bindAsync(
+      `${options.host}:${options.port}`,
+      options.credentials ?? grpc.ServerCredentials.createInsecure(),
+      (error, bound) => (error ? reject(error) : resolve(bound)),
     );
   });
   logger?.info(

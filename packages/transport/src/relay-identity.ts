@@ -26,7 +26,8 @@ function fingerprint(key: Buffer): Buffer {
 
 /** The identity a key gives on this host and process (or those given: a spool restoring an earlier epoch). */
 export function relayIdentityFromKey(key: Buffer, host = hostname(), pid = process.pid): RelayIdentity {
-  if (key.length !== RELAY_KEY_BYTES) throw new RangeError(`a relay key is ${RELAY_KEY_BYTES} bytes, got ${key.length}`);
+  if (key.length !== RELAY_KEY_BYTES)
+    throw new RangeError(`a relay key is ${RELAY_KEY_BYTES} bytes, got ${key.length}`);
   return { id: `${host}/${pid}/${fingerprint(key).toString('hex')}`, key: Buffer.from(key) };
 }
 

@@ -32,7 +32,13 @@ import { useTempDir } from '../../../test/support/temp-dir.js';
 import { waitFor } from '../../../test/support/wait.js';
 import { CuttableProxy } from './support.js';
 
-const serverOptions = { host: '127.0.0.1', port: 0, maxMessageBytes: 4 << 20, keepaliveTimeMs: 10_000, keepaliveTimeoutMs: 5_000 };
+const serverOptions = {
+  host: '127.0.0.1',
+  port: 0,
+  maxMessageBytes: 4 << 20,
+  keepaliveTimeMs: 10_000,
+  keepaliveTimeoutMs: 5_000,
+};
 const NOW = 1_700_000_000_000;
 const MAX_U64 = '18446744073709551615';
 const tempDir = useTempDir('ingest-security');
@@ -47,7 +53,14 @@ function line(i: number): string {
 }
 
 function linkOptions(overrides: Partial<AccumulatorLinkOptions> = {}): AccumulatorLinkOptions {
-  return { ...DEFAULT_LINK_OPTIONS, backoffInitialMs: 20, backoffMaxMs: 200, closeTimeoutMs: 300, connectTimeoutMs: 1000, ...overrides };
+  return {
+    ...DEFAULT_LINK_OPTIONS,
+    backoffInitialMs: 20,
+    backoffMaxMs: 200,
+    closeTimeoutMs: 300,
+    connectTimeoutMs: 1000,
+    ...overrides,
+  };
 }
 
 async function server(
@@ -60,8 +73,18 @@ async function server(
   return started;
 }
 
-function link(port: number, relay: RelayIdentity, options: Partial<AccumulatorLinkOptions> = {}, metrics = new MetricsRegistry()): AccumulatorLink {
-  const created = new AccumulatorLink({ id: 'acc-1', address: `127.0.0.1:${port}` }, relay, linkOptions(options), metrics);
+function link(
+  port: number,
+  relay: RelayIdentity,
+  options: Partial<AccumulatorLinkOptions> = {},
+  metrics = new MetricsRegistry(),
+): AccumulatorLink {
+  const created = new AccumulatorLink(
+    { id: 'acc-1', address: `127.0.0.1:${port}` },
+    relay,
+    linkOptions(options),
+    metrics,
+  );
   cleanups.push(() => created.close());
   return created;
 }
@@ -201,7 +224,9 @@ describe('the cluster token', () => {
     const relay = newRelayIdentity();
     const status = (token: string): Promise<grpc.ServiceError | null> =>
       new Promise((resolve) =>
-        client['Status']!({}, callMetadata(token), { deadline: Date.now() + 2000 }, (error: grpc.ServiceError | null) => resolve(error)),
+        client['Status']!({}, callMetadata(token), { deadline: Date.now() + 2000 }, (error: grpc.ServiceError | null) =>
+          resolve(error),
+        ),
       );
     expect((await status(''))?.code).toBe(grpc.status.UNAUTHENTICATED);
     expect((await status('wrong-token'))?.code).toBe(grpc.status.UNAUTHENTICATED);
@@ -218,12 +243,18 @@ describe('the cluster token', () => {
     const wrong = link(srv.port, relay, { security: { token: 'wrong-token', credentials: insecure } }, wrongMetrics);
     wrong.append('graphite', Buffer.from(line(1)), NOW, 1);
     wrong.flush();
-    await waitFor('status refusals counted', () => (wrongMetrics.value('relay_link_status_failures_total', 'acc-1') ?? 0) >= 2);
+    await waitFor(
+      'status refusals counted',
+      () => (wrongMetrics.value('relay_link_status_failures_total', 'acc-1') ?? 0) >= 2,
+    );
     expect(wrong.depth().queuedBatches).toBe(1);
     const right = link(srv.port, newRelayIdentity(), { security: { token: 'right-token', credentials: insecure } });
     for (let i = 0; i < 8; i++) right.append('graphite', Buffer.from(line(i)), NOW, 1);
     right.flush();
-    await waitFor('delivered and durable', () => right.depth().durableSequence > 0 && right.depth().queuedBatches === 0);
+    await waitFor(
+      'delivered and durable',
+      () => right.depth().durableSequence > 0 && right.depth().queuedBatches === 0,
+    );
     expect(handler.lines()).toEqual(Array.from({ length: 8 }, (_, i) => line(i)));
   });
 });
@@ -253,7 +284,12 @@ describe('TLS on the ingest port', () => {
     const relayMetrics = new MetricsRegistry();
     const good = channelCredentials(security({ ...relayCert, ca: ca.cert }), relayMetrics);
     cleanups.push(() => good.close());
-    const l = link(srv.port, newRelayIdentity(), { security: { token: '', credentials: good.credentials } }, relayMetrics);
+    const l = link(
+      srv.port,
+      newRelayIdentity(),
+      { security: { token: '', credentials: good.credentials } },
+      relayMetrics,
+    );
     for (let i = 0; i < 8; i++) l.append('graphite', Buffer.from(line(i)), NOW, 1);
     l.flush();
     await waitFor('delivered over mTLS', () => l.depth().durableSequence > 0 && l.depth().queuedBatches === 0);
@@ -261,7 +297,10 @@ describe('TLS on the ingest port', () => {
 
     const tries: [string, grpc.ChannelCredentials][] = [
       ['no client certificate', channelCredentials(security({ ca: ca.cert }), new MetricsRegistry()).credentials],
-      ['a certificate of another CA', channelCredentials(security({ ...strangerCert, ca: ca.cert }), new MetricsRegistry()).credentials],
+      [
+        'a certificate of another CA',
+        channelCredentials(security({ ...strangerCert, ca: ca.cert }), new MetricsRegistry()).credentials,
+      ],
       ['plain text', grpc.credentials.createInsecure()],
     ];
     for (const [what, credentials] of tries) {
@@ -269,7 +308,9 @@ describe('TLS on the ingest port', () => {
       const refused = link(srv.port, newRelayIdentity(), { security: { token: '', credentials } }, m);
       refused.append('graphite', Buffer.from(`${what.replace(/ /g, '_')} 1 1700000000`), NOW, 1);
       refused.flush();
-      await waitFor(`${what}: refused and counted`, () =>
+      await waitFor(
+        `${what}: refused and counted`,
+        () =>
           (m.value('relay_link_status_failures_total', 'acc-1') ?? 0) +
             (m.value('relay_link_connect_failures_total', 'acc-1') ?? 0) >=
           2,
@@ -297,7 +338,9 @@ describe('TLS on the ingest port', () => {
       const creds = channelCredentials(security({ ca: caFile }), new MetricsRegistry());
       const client = rawClient(srv.port, creds.credentials);
       const ok = await new Promise<boolean>((resolve) =>
-        client['Status']!({}, callMetadata(''), { deadline: Date.now() + 2000 }, (error: Error | null) => resolve(error === null)),
+        client['Status']!({}, callMetadata(''), { deadline: Date.now() + 2000 }, (error: Error | null) =>
+          resolve(error === null),
+        ),
       );
       client.close();
       creds.close();

@@ -16,7 +16,9 @@ export function createCassandraClient(options: CassandraOptions, withKeyspace: b
     ...(options.credentials
       ? { credentials: { username: options.credentials.username, password: options.credentials.password } }
       : {}),
-    ...(tls ? { sslOptions: { ca: read(tls.ca), cert: read(tls.cert), key: read(tls.key), rejectUnauthorized: true } } : {}),
+    ...(tls
+      ? { sslOptions: { ca: read(tls.ca), cert: read(tls.cert), key: read(tls.key), rejectUnauthorized: true } }
+      : {}),
     contactPoints: options.contactPoints,
     localDataCenter: options.localDataCenter,
     keyspace: withKeyspace ? options.keyspace : undefined,

@@ -103,15 +103,23 @@ export const CASSANDRA_KEYS = {
   tls: configKey.boolean({
     key: 'cassandra.tls',
     default: false,
-    description: "TLS to Cassandra (client_encryption_options), verified against cassandra.tls_ca or the system roots",
+    description: 'TLS to Cassandra (client_encryption_options), verified against cassandra.tls_ca or the system roots',
   }),
-  tlsCa: configKey.string({ key: 'cassandra.tls_ca', default: '', description: "PEM CA file of Cassandra's certificates" }),
+  tlsCa: configKey.string({
+    key: 'cassandra.tls_ca',
+    default: '',
+    description: "PEM CA file of Cassandra's certificates",
+  }),
   tlsCert: configKey.string({
     key: 'cassandra.tls_cert',
     default: '',
     description: 'PEM client certificate file, for a Cassandra that requires one (require_client_auth)',
   }),
-  tlsKey: configKey.string({ key: 'cassandra.tls_key', default: '', description: 'PEM private key file of cassandra.tls_cert' }),
+  tlsKey: configKey.string({
+    key: 'cassandra.tls_key',
+    default: '',
+    description: 'PEM private key file of cassandra.tls_cert',
+  }),
   indexCacheSize: configKey.integer({
     key: 'cassandra.index_cache_size',
     default: d.indexCacheSize,
