@@ -14,6 +14,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { nowSeconds } from '@carillon/core';
 import type { RunningProgram } from '../e2e/programs.js';
 import { makeCa } from '../support/certs.js';
+import { startBusyLoops } from '../support/contention.js';
 import { freePort } from '../support/ports.js';
 import { waitFor } from '../support/wait.js';
 import { keyOf, Oracle, pointOf, startAccumulator, startRelay, writtenBy, type ClusterOptions } from './cluster.js';
@@ -142,6 +143,8 @@ describe('a cluster with tokens, mTLS and TLS on every port', () => {
     const noCert = await startRelay(cluster, { ...relaySettings, 'cluster.token': CLUSTER_TOKEN });
     running.push(noCert);
 
+    // The delivery is compared to the oracle under CPU contention.
+    const contention = startBusyLoops(2, 40_000);
     const now = nowSeconds();
     const oracle = new Oracle();
     const lines: string[] = [];
@@ -167,6 +170,7 @@ describe('a cluster with tokens, mTLS and TLS on every port', () => {
         .filter((r) => r.step === 1)
         .map((r) => [keyOf(r), pointOf(r)]),
     );
+    contention.stop();
     for (const [key, point] of expected) expect(written.get(key), key).toEqual(point);
     expect([...written.keys()].filter((k) => k.startsWith('untrusted.'))).toEqual([]);
 

@@ -27,6 +27,7 @@ import {
   type WireLineBatch,
 } from '@carillon/transport';
 import { makeCa } from '../../../test/support/certs.js';
+import { startBusyLoops } from '../../../test/support/contention.js';
 import { RecordingHandler } from '../../../test/support/recording.js';
 import { useTempDir } from '../../../test/support/temp-dir.js';
 import { waitFor } from '../../../test/support/wait.js';
@@ -140,6 +141,9 @@ describe('relay identity', () => {
 
 describe('IngestServer against forged senders', () => {
   it('refuses and counts every forgery of a real relay; the relay loses nothing and nothing is doubled', async () => {
+    // Under CPU contention: the refusals and the replay must not depend on timing.
+    const contention = startBusyLoops(2, 30_000);
+    cleanups.push(() => contention.stop());
     const handler = new RecordingHandler();
     const metrics = new MetricsRegistry();
     const srv = await server(handler, metrics);
