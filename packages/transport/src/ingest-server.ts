@@ -1,6 +1,9 @@
 /**
  * The accumulator side of the Ingest service: receives LineBatches on long-lived streams, drops duplicates
- * by (relay, sequence), hands each new batch to the handler once, and answers with acks.
+ * by (relay, sequence), hands each new batch to the handler once, and answers with acks. Every call must carry
+ * the cluster token when one is configured; every stream proves at its start the relay id it speaks for (the key
+ * behind the id, relay-identity.ts) and may carry batches of that id only, so nobody can advance another relay's
+ * dedupe state. Refusals end the call with a status and are counted.
  */
 import * as grpc from '@grpc/grpc-js';
 import { bearerToken, TokenGate, type Logger, type MetricsRegistry, type CounterChild } from '@carillon/core';
