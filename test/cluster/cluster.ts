@@ -134,8 +134,11 @@ export interface Relay {
   program: RunningProgram;
 }
 
-/** `settings`: more `--set` pairs, over the defaults here. */
-export async function startRelay(cluster: ClusterOptions, settings: Record<string, string> = {}): Promise<Relay> {
+export async function startRelay(
+  cluster: ClusterOptions,
+  /** More `--set` pairs, over the defaults here (e.g. the cluster token and TLS). */
+  settings: Record<string, string> = {},
+): Promise<Relay> {
   const graphitePort = await freePort();
   const statsdPort = await freePort();
   const httpPort = await freePort();

@@ -149,6 +149,41 @@ describe('Kubernetes manifests', () => {
     expect(headless?.spec?.publishNotReadyAddresses).toBe(true);
   });
 
+  it('tokens come from the Secret: its placeholders stop the programs, real tokens are taken', () => {
+    const secret = manifests('security.yaml').find(
+      (m) => m.kind === 'Secret' && m.metadata.name === 'carillon-tokens',
+    ) as (Manifest & { stringData: Record<string, string> }) | undefined;
+    expect(Object.keys(secret!.stringData).sort()).toEqual(['cluster-token', 'http-token']);
+    const fromSecret = (container: Container, data: Record<string, string>): Record<string, string> => {
+      const refs = (container.env ?? []) as {
+        name: string;
+        valueFrom?: { secretKeyRef?: { name: string; key: string } };
+      }[];
+      const values: Record<string, string> = { POD_NAME: 'carillon-accumulator-0', POD_NAMESPACE: 'metrics' };
+      for (const ref of refs) {
+        const key = ref.valueFrom?.secretKeyRef;
+        if (key) {
+          expect(key.name).toBe('carillon-tokens');
+          values[ref.name] = data[key.key]!;
+        }
+      }
+      return podEnv(container, values);
+    };
+    const real = { 'cluster-token': 'a'.repeat(32), 'http-token': 'b'.repeat(32) };
+    const accumulator = podSpec('accumulator.yaml', 'StatefulSet').containers[0]!;
+    const relay = podSpec('relay.yaml', 'Deployment').containers[0]!;
+    const readAcc = (data: Record<string, string>) =>
+      readAccumulatorConfig(new ConfigSource(configMapToml('carillon-accumulator'), fromSecret(accumulator, data)));
+    const readRelay = (data: Record<string, string>) =>
+      readRelayConfig(new ConfigSource(configMapToml('carillon-relay'), fromSecret(relay, data)));
+    expect(() => readAcc(secret!.stringData)).toThrow(/(cluster|http)\.token: must be at least 16/);
+    expect(() => readRelay(secret!.stringData)).toThrow(/(cluster|http)\.token: must be at least 16/);
+    expect(readAcc(real).cluster.token).toBe(real['cluster-token']);
+    expect(readAcc(real).node.http.security.token).toBe(real['http-token']);
+    expect(readRelay(real).cluster.token).toBe(real['cluster-token']);
+    expect(readRelay(real).http.security.token).toBe(real['http-token']);
+  });
+
   it('relays and accumulators agree on the ring (times, Redis, propagation delay)', () => {
     const relay = configMapToml('carillon-relay');
     const accumulator = configMapToml('carillon-accumulator');

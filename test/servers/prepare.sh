@@ -14,6 +14,8 @@ cache_dir="${CARILLON_SERVERS_CACHE:-$root/.cache/servers}"
 apt_packages=()
 command -v java >/dev/null 2>&1 || apt_packages+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || apt_packages+=(maven)
+# The TLS tests make their certificates with the openssl CLI (test/support/certs.ts).
+command -v openssl >/dev/null 2>&1 || apt_packages+=(openssl)
 # Graphite's own whisper tools read back the files the whisper store writes (a compatibility test).
 [[ -x /usr/bin/whisper-fetch ]] || apt_packages+=(python3-whisper)
 # graphite-web 1.1.8 is the reference the differential render tests (test/graphite-web) compare carillon against.
@@ -41,6 +43,7 @@ need() {
 }
 need java "install a Java 17 runtime (Debian: apt-get install -y openjdk-17-jre-headless)."
 need mvn "install Maven (Debian: apt-get install -y maven)."
+need openssl "install the openssl CLI (Debian: apt-get install -y openssl); the TLS tests make certificates with it."
 java_major="$(java -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')"
 if [[ -n "$java_major" && "$java_major" -lt 17 ]]; then
   echo "prepare.sh: java is version $java_major; Cassandra 5.0 and Kafka 3.9 here need Java 17 or newer." >&2

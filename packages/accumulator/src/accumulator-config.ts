@@ -14,6 +14,7 @@ import {
   type ListenAddress,
 } from '@carillon/core';
 import { RING_KEYS, readRingConfig, type RingConfig, type RingMember } from '@carillon/ring';
+import { CLUSTER_KEYS, readClusterSecurity, type ClusterSecurity } from '@carillon/transport';
 import { NODE_SCHEMA, readNodeConfig, type NodeConfig } from './node-config.js';
 
 export const MEMBER_KEYS = {
@@ -117,7 +118,7 @@ export const FILE_WRITER_PATH_KEY = configKey.string({
 });
 
 /** The keys the accumulator adds to a node's. */
-export const ACCUMULATOR_OWN_SCHEMA = configSchema(MEMBER_KEYS, GRPC_KEYS, RING_KEYS, DURABILITY_KEYS, [
+export const ACCUMULATOR_OWN_SCHEMA = configSchema(MEMBER_KEYS, GRPC_KEYS, CLUSTER_KEYS, RING_KEYS, DURABILITY_KEYS, [
   SHUTDOWN_MAX_WAIT_KEY,
   FILE_WRITER_PATH_KEY,
 ]);
@@ -135,6 +136,8 @@ export interface AccumulatorConfig {
     keepaliveTimeoutMs: number;
     closeTimeoutMs: number;
   };
+  /** The token relays must present, and TLS (mTLS) of the gRPC port. */
+  cluster: ClusterSecurity;
   ring: RingConfig;
   durability: {
     /** Where the flush watermark lives; '' keeps none (no resume after a crash). */
@@ -183,6 +186,7 @@ export function readAccumulatorConfig(source: ConfigSource): AccumulatorConfig {
     node,
     member,
     grpc: { ...grpc, listen: grpcListen },
+    cluster: readClusterSecurity(source, 'accumulator'),
     ring,
     durability: {
       ...durability,

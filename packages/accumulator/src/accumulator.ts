@@ -14,7 +14,7 @@ import {
   type RingSchedule,
   type RingVersion,
 } from '@carillon/ring';
-import { startIngestServer, type IngestServer } from '@carillon/transport';
+import { serverCredentials, startIngestServer, type IngestServer } from '@carillon/transport';
 import type { AccumulatorConfig } from './accumulator-config.js';
 import { BatchHandler } from './batch-handler.js';
 import { DurabilityTracker } from './durability.js';
@@ -43,6 +43,8 @@ interface Running {
   node: AccumulatorNode;
   cycle: FlushCycle;
   server: IngestServer;
+  /** Stops watching the gRPC certificate files. */
+  closeTls: () => void;
 }
 
 export class Accumulator {
@@ -132,8 +134,11 @@ export class Accumulator {
       registry,
       logger,
     });
+    const grpcTls = serverCredentials(config.cluster, registry, logger);
     const server = await startIngestServer(
       {
+        token: config.cluster.token,
+        credentials: grpcTls.credentials,
         host: config.grpc.listen.host,
         port: config.grpc.listen.port,
         maxMessageBytes: config.grpc.maxMessageBytes,
@@ -147,7 +152,7 @@ export class Accumulator {
       registry,
       logger,
     );
-    this.running = { membership, node, cycle, server };
+    this.running = { membership, node, cycle, server, closeTls: grpcTls.close };
     // After a crash, relays reconnect and replay; the windows they rebuild must not close before that.
     cycle.start(node.resumedFrom === undefined ? 0 : config.durability.replayWaitMs);
     logger.info(
@@ -174,7 +179,7 @@ export class Accumulator {
     return this.pinnedSchedule ?? membership.schedule;
   }
 
-  private async leaveAndClose({ membership, node, cycle, server }: Running): Promise<void> {
+  private async leaveAndClose({ membership, node, cycle, server, closeTls }: Running): Promise<void> {
     const { config, logger } = this;
     let until = nowSeconds();
     if (membership instanceof RedisMembership) {
@@ -205,6 +210,7 @@ export class Accumulator {
     await cycle.flushAll();
     // Closing sends each relay its last ack, with every processed batch durable.
     await server.close();
+    closeTls();
     await node.stop();
   }
 }

@@ -3,11 +3,14 @@
  * body, `?format=graphite|statsd`), then the Graphite API. Request bodies are bounded and every request has
  * a timeout.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   BodyTooLargeError,
   listenServer,
+  createHttpOrHttpsServer,
+  TokenGate,
+  type HttpSecurity,
   readBodyLimited,
   sendJson,
   type ListenAddress,
@@ -22,6 +25,8 @@ export interface HttpOptions {
   listen: ListenAddress;
   maxBodyBytes: number;
   requestTimeoutMs: number;
+  /** Bearer token of POST /lines and TLS of the port; open and plain when absent. */
+  security?: HttpSecurity;
 }
 
 export interface HttpDeps {
@@ -75,6 +80,7 @@ export async function startHttpServer(options: HttpOptions, deps: HttpDeps): Pro
     'route',
     'status',
   ]);
+  const writes = new TokenGate(options.security?.token ?? '', deps.registry, 'lines');
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     let route = 'graphite';
@@ -90,6 +96,7 @@ export async function startHttpServer(options: HttpOptions, deps: HttpDeps): Pro
       } else if (url.pathname === '/lines') {
         route = 'lines';
         if (req.method !== 'POST') sendJson(res, 405, { error: 'POST lines to /lines?format=graphite|statsd' });
+        else if (!writes.admit(req, res)) return;
         else await postLines(req, res, url, deps, options.maxBodyBytes);
       } else if (!(await deps.graphiteApi(req, res))) {
         route = 'unknown';
@@ -104,7 +111,12 @@ export async function startHttpServer(options: HttpOptions, deps: HttpDeps): Pro
     }
   };
 
-  const server: Server = createServer((req, res) => void handle(req, res));
+  const { server, closeTls }: { server: Server; closeTls: () => void } = createHttpOrHttpsServer(
+    options.security,
+    (req, res) => void handle(req, res),
+    deps.registry,
+    deps.logger,
+  );
   server.requestTimeout = options.requestTimeoutMs;
   server.headersTimeout = Math.min(options.requestTimeoutMs, 60_000);
   server.keepAliveTimeout = 5_000;
@@ -113,6 +125,7 @@ export async function startHttpServer(options: HttpOptions, deps: HttpDeps): Pro
     port: (server.address() as AddressInfo).port,
     close: () =>
       new Promise<void>((done) => {
+        closeTls();
         server.close(() => done());
         server.closeAllConnections();
       }),

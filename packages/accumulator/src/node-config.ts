@@ -9,7 +9,12 @@ import {
   ConfigError,
   configKey,
   configSchema,
+  HTTP_TLS_KEYS,
+  HTTP_TOKEN_KEY,
   LOG_LEVEL_KEY,
+  readHttpSecurity,
+  TLS_RELOAD_INTERVAL_KEY,
+  type HttpSecurity,
   readSection,
   TIMES_KEY,
   type AggregationRule,
@@ -158,6 +163,9 @@ export const NODE_SCHEMA = configSchema(
   BLOB_KEYS,
   [NODE_KEYS.memoryMaxPoints, NODE_KEYS.indexMaxSeries],
   [NODE_KEYS.httpListen, NODE_KEYS.httpMaxBodyBytes, NODE_KEYS.httpRequestTimeoutMs, NODE_KEYS.httpCorsAllowedOrigins],
+  [HTTP_TOKEN_KEY],
+  HTTP_TLS_KEYS,
+  [TLS_RELOAD_INTERVAL_KEY],
   [WAL_KEYS.dir, WAL_KEYS.segmentBytes, WAL_KEYS.maxBytes, WAL_KEYS.syncIntervalMs],
   TAGDB_KEYS,
   [STATSD_OUTPUT_KEY, AGGREGATION_KEY, STORAGE_AGGREGATION_KEY, AGGREGATION_RULES_KEY],
@@ -181,6 +189,8 @@ export interface NodeConfig {
     maxBodyBytes: number;
     requestTimeoutMs: number;
     corsAllowedOrigins: readonly string[];
+    /** The bearer token of POST /lines, and TLS of the port. */
+    security: HttpSecurity;
   };
   /** dir '' for none. */
   wal: { dir: string; segmentBytes: number; maxBytes: number; syncIntervalMs: number };
@@ -219,6 +229,7 @@ export function readNodeConfig(source: ConfigSource): NodeConfig {
       maxBodyBytes: node.httpMaxBodyBytes,
       requestTimeoutMs: node.httpRequestTimeoutMs,
       corsAllowedOrigins: node.httpCorsAllowedOrigins,
+      security: readHttpSecurity(source),
     },
     // A memory store keeps nothing over a crash, so by default it keeps no log either.
     wal: { ...wal, dir: source.read(WAL_KEYS.dir, node.store === 'memory' ? '' : join(whisper.dataDir, 'wal')) },

@@ -115,6 +115,7 @@ export class AccumulatorNode {
             listen: config.http.listen,
             maxBodyBytes: config.http.maxBodyBytes,
             requestTimeoutMs: config.http.requestTimeoutMs,
+            security: config.http.security,
           },
           {
             registry,

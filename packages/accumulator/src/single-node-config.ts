@@ -3,6 +3,7 @@ import { configSchema, LOG_LEVEL_KEY, TIMES_KEY, type ConfigSource } from '@cari
 import {
   GRAPHITE_LISTENER_KEYS,
   KEY_RULES_KEYS,
+  LISTENER_TLS_SCHEMA,
   PICKLE_LISTENER_KEYS,
   readKeyRules,
   readLineListenerConfig,
@@ -31,6 +32,7 @@ export const ALLINONE_SCHEMA = configSchema(
   PICKLE_LISTENER_KEYS,
   STATSD_LISTENER_KEYS,
   KEY_RULES_KEYS,
+  LISTENER_TLS_SCHEMA,
   NODE_SCHEMA,
 );
 

@@ -24,6 +24,8 @@ async function openCassandra(config: NodeConfig, registry: MetricsRegistry, logg
     maxInFlight: c.maxInFlight,
     retry: { maxRetries: c.retries, baseDelayMs: c.retryDelayMs, maxDelayMs: c.retryMaxDelayMs },
     indexCacheSize: c.indexCacheSize,
+    ...(c.username === '' ? {} : { credentials: { username: c.username, password: c.password } }),
+    ...(c.tls ? { tls: { ca: c.tlsCa, cert: c.tlsCert, key: c.tlsKey } } : {}),
   };
   const pool = {
     workers: c.workers,

@@ -20,3 +20,6 @@ export * from './samples.js';
 export * from './statpoint.js';
 export * from './store.js';
 export * from './time.js';
+export * from './auth.js';
+export * from './tls.js';
+export * from './http-security.js';

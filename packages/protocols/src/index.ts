@@ -11,3 +11,4 @@ export * from './pickle.js';
 export * from './pickle-framing.js';
 export * from './pickle-listener.js';
 export * from './key-rules.js';
+export * from './listener-tls.js';

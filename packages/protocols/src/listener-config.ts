@@ -13,6 +13,7 @@ import {
 import { DEFAULT_MAX_LINE_LENGTH, type LineHandler } from './framing.js';
 import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS, listenTcp, listenUdp, type Listener } from './listeners.js';
 import type { LineCounters } from './reasons.js';
+import { readListenerTls, type ListenerTls } from './listener-tls.js';
 
 export interface LineListenerConfig {
   tcp: ListenAddress | null;
@@ -21,6 +22,8 @@ export interface LineListenerConfig {
   maxConnections: number;
   idleTimeoutMs: number;
   udpReceiveBufferBytes: number | undefined;
+  /** TLS of the TCP listener; plain when absent. */
+  tls?: ListenerTls;
 }
 
 /** The TCP keys every receiver has: `<section>.max_connections` and `idle_timeout`. */
@@ -82,7 +85,12 @@ export function readLineListenerConfig(
   keys: ReturnType<typeof lineListenerKeys>,
 ): LineListenerConfig {
   const { udpReceiveBufferBytes, ...rest } = readSection(source, keys);
-  return { ...rest, udpReceiveBufferBytes: udpReceiveBufferBytes === 0 ? undefined : udpReceiveBufferBytes };
+  const receiver = keys.tcp.key.startsWith('statsd.') ? 'statsd' : 'graphite';
+  return {
+    ...rest,
+    udpReceiveBufferBytes: udpReceiveBufferBytes === 0 ? undefined : udpReceiveBufferBytes,
+    tls: readListenerTls(source, receiver),
+  };
 }
 
 export interface LineListeners {
@@ -106,6 +114,7 @@ export async function startLineListeners(
           maxLineLength,
           maxConnections: config.maxConnections,
           idleTimeoutMs: config.idleTimeoutMs,
+          tls: config.tls,
         },
         onLine,
       )
@@ -118,6 +127,15 @@ export async function startLineListeners(
     ['udp', udp],
   ] as const)
     if (listener)
-      logger?.info({ protocol: lines.protocol, transport, host: listener.host, port: listener.port }, 'listening');
+      logger?.info(
+        {
+          protocol: lines.protocol,
+          transport,
+          host: listener.host,
+          port: listener.port,
+          tls: transport === 'tcp' && !!config.tls,
+        },
+        'listening',
+      );
   return { tcp, udp };
 }

@@ -9,7 +9,16 @@
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, isIPv6, type Server, type Socket } from 'node:net';
-import { bindAnyFamily, listenServer, type CounterChild, type GaugeChild } from '@carillon/core';
+import { createServer as createTlsServer } from 'node:tls';
+import {
+  attachTls,
+  bindAnyFamily,
+  listenServer,
+  ReloadingTls,
+  type CounterChild,
+  type GaugeChild,
+} from '@carillon/core';
+import type { ListenerTls } from './listener-tls.js';
 import { LineSplitter, splitDatagram } from './framing.js';
 import { DEFAULT_MAX_LINE_LENGTH, type LineHandler } from './lines.js';
 import type { LineCounters, RejectReason } from './reasons.js';
@@ -32,6 +41,8 @@ export interface TcpListenerOptions extends ListenerOptions {
   maxConnections?: number;
   /** How a connection's bytes become lines: newline framing (LineSplitter) unless given (the pickle framer). */
   framer?: (onLine: LineHandler) => StreamFramer;
+  /** TLS on the port (certificates reloaded when their files change); plain TCP when absent. */
+  tls?: ListenerTls;
 }
 
 /** What turns a TCP stream into lines; one per connection. */
@@ -97,7 +108,14 @@ export async function listenTcp(options: TcpListenerOptions, onLine: LineHandler
   const rejectLine = (reason: RejectReason): void => options.lines.reject(reason);
   const sockets = new Set<Socket>();
 
-  const server: Server = createServer((socket) => {
+  const tls = options.tls
+    ? new ReloadingTls(options.tls.files, {
+        name: options.lines.protocol,
+        reloadIntervalMs: options.tls.reloadIntervalMs,
+        metrics: options.lines.registry,
+      })
+    : undefined;
+  const onConnection = (socket: Socket): void => {
     if (sockets.size >= maxConnections) {
       metrics.refused.inc();
       socket.destroy();
@@ -128,7 +146,10 @@ export async function listenTcp(options: TcpListenerOptions, onLine: LineHandler
       sockets.delete(socket);
       metrics.active.dec();
     });
-  });
+  };
+  // With TLS a connection reaches onConnection once its handshake succeeded; refused handshakes are counted.
+  const server: Server = tls ? createTlsServer(tls.serverOptions(), onConnection) : createServer(onConnection);
+  if (tls) attachTls(server as ReturnType<typeof createTlsServer>, tls, options.lines.registry);
 
   await listenServer(server, options.host, options.port);
   server.on('error', () => metrics.socketErrors.inc());
@@ -139,6 +160,7 @@ export async function listenTcp(options: TcpListenerOptions, onLine: LineHandler
     port: typeof address === 'object' && address ? address.port : options.port,
     close: () =>
       (closing ??= new Promise<void>((done) => {
+        tls?.close();
         server.close(() => done());
         // A partial line of a connection cut here is incomplete, so it is dropped, not delivered.
         for (const socket of sockets) socket.destroy();

@@ -22,6 +22,7 @@ import {
   type PickleFrameRejectReason,
 } from './pickle-framing.js';
 import { LineCounters } from './reasons.js';
+import { readListenerTls, type ListenerTls } from './listener-tls.js';
 
 export interface PickleListenerConfig {
   tcp: ListenAddress | null;
@@ -29,6 +30,7 @@ export interface PickleListenerConfig {
   maxItems: number;
   maxConnections: number;
   idleTimeoutMs: number;
+  tls?: ListenerTls;
 }
 
 export const PICKLE_LISTENER_KEYS = {
@@ -56,7 +58,7 @@ export const PICKLE_LISTENER_KEYS = {
 } as const;
 
 export function readPickleListenerConfig(source: ConfigSource): PickleListenerConfig {
-  return readSection(source, PICKLE_LISTENER_KEYS);
+  return { ...readSection(source, PICKLE_LISTENER_KEYS), tls: readListenerTls(source, 'pickle') };
 }
 
 /** Starts the pickle listener, or nothing when `pickle.tcp_listen` is "". */
@@ -86,6 +88,7 @@ export async function startPickleListener(
       maxConnections: config.maxConnections,
       idleTimeoutMs: config.idleTimeoutMs,
       framer: (onLine) => new PickleFramer(limits, onLine, reject),
+      tls: config.tls,
     },
     onGraphiteLine,
   );

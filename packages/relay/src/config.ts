@@ -4,6 +4,11 @@
  */
 import {
   AGGREGATION_RULES_KEY,
+  HTTP_TLS_KEYS,
+  HTTP_TOKEN_KEY,
+  readHttpSecurity,
+  TLS_RELOAD_INTERVAL_KEY,
+  type HttpSecurity,
   configKey,
   configSchema,
   LOG_LEVEL_KEY,
@@ -16,6 +21,7 @@ import {
 import {
   GRAPHITE_LISTENER_KEYS,
   KEY_RULES_KEYS,
+  LISTENER_TLS_SCHEMA,
   PICKLE_LISTENER_KEYS,
   readKeyRules,
   readLineListenerConfig,
@@ -26,7 +32,14 @@ import {
   type LineListenerConfig,
 } from '@carillon/protocols';
 import { RING_KEYS, readRingConfig, ringStepOf, type RingConfig } from '@carillon/ring';
-import { LINK_KEYS, readLinkConfig, type AccumulatorLinkOptions } from '@carillon/transport';
+import {
+  CLUSTER_KEYS,
+  LINK_KEYS,
+  readClusterSecurity,
+  readLinkConfig,
+  type AccumulatorLinkOptions,
+  type ClusterSecurity,
+} from '@carillon/transport';
 
 export const RELAY_HTTP_LISTEN_KEY = configKey.listen({
   key: 'http.listen',
@@ -42,9 +55,13 @@ export const RELAY_SCHEMA = configSchema(
   STATSD_LISTENER_KEYS,
   KEY_RULES_KEYS,
   [AGGREGATION_RULES_KEY],
+  LISTENER_TLS_SCHEMA,
   RING_KEYS,
   LINK_KEYS,
-  [RELAY_HTTP_LISTEN_KEY],
+  [RELAY_HTTP_LISTEN_KEY, HTTP_TOKEN_KEY],
+  HTTP_TLS_KEYS,
+  CLUSTER_KEYS,
+  [TLS_RELOAD_INTERVAL_KEY],
 );
 
 export interface RelayConfig {
@@ -63,7 +80,9 @@ export interface RelayConfig {
   /** The coarsest resolution step (from `times`): ring versions switch only on its boundaries. */
   ringStepSeconds: number;
   link: AccumulatorLinkOptions;
-  http: { listen: ListenAddress | null };
+  http: { listen: ListenAddress | null; security: HttpSecurity };
+  /** The cluster token and TLS toward the accumulators. */
+  cluster: ClusterSecurity;
 }
 
 export function readRelayConfig(source: ConfigSource): RelayConfig {
@@ -82,7 +101,8 @@ export function readRelayConfig(source: ConfigSource): RelayConfig {
     ring: readRingConfig(source, resolutions[0]!.ttl),
     ringStepSeconds: ringStepOf(resolutions),
     link: readLinkConfig(source, Math.max(graphite.maxLineLength, statsd.maxLineLength)),
-    http: { listen: source.read(RELAY_HTTP_LISTEN_KEY) },
+    http: { listen: source.read(RELAY_HTTP_LISTEN_KEY), security: readHttpSecurity(source) },
+    cluster: readClusterSecurity(source, 'relay'),
   };
   source.assertAllKeysKnown();
   return config;

@@ -1,6 +1,18 @@
-/** The relay's HTTP surface: /metrics (Prometheus), /healthz, /ring (versions and per-destination queues). */
-import { createServer, type Server } from 'node:http';
-import { listenServer, nowSeconds, type ListenAddress, type MetricsRegistry } from '@carillon/core';
+/**
+ * The relay's HTTP surface: /metrics (Prometheus), /healthz, /ring (versions and per-destination queues; behind
+ * `http.token` when set, as it names the relay's id and the cluster's members and addresses).
+ */
+import type { Server } from 'node:http';
+import {
+  createHttpOrHttpsServer,
+  listenServer,
+  nowSeconds,
+  TokenGate,
+  type HttpSecurity,
+  type ListenAddress,
+  type Logger,
+  type MetricsRegistry,
+} from '@carillon/core';
 import type { RingSchedule } from '@carillon/ring';
 import type { LinkDepth } from '@carillon/transport';
 
@@ -40,27 +52,36 @@ export async function startHttpServer(
   listen: ListenAddress,
   metrics: MetricsRegistry,
   report: () => RingReport,
-): Promise<{ server: Server; port: number }> {
-  const server = createServer((request, response) => {
-    const path = (request.url ?? '/').split('?')[0];
-    if (request.method !== 'GET') {
-      response.writeHead(405, { allow: 'GET' }).end();
-      return;
-    }
-    if (path === '/metrics') {
-      response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(metrics.render());
-    } else if (path === '/healthz') {
-      response.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
-    } else if (path === '/ring') {
-      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(report(), null, 2));
-    } else {
-      response.writeHead(404).end();
-    }
-  });
+  security?: HttpSecurity,
+  logger?: Logger,
+): Promise<{ server: Server; port: number; closeTls: () => void }> {
+  const admin = new TokenGate(security?.token ?? '', metrics, 'ring');
+  const { server, closeTls } = createHttpOrHttpsServer(
+    security,
+    (request, response) => {
+      const path = (request.url ?? '/').split('?')[0];
+      if (request.method !== 'GET') {
+        response.writeHead(405, { allow: 'GET' }).end();
+        return;
+      }
+      if (path === '/metrics') {
+        response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(metrics.render());
+      } else if (path === '/healthz') {
+        response.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+      } else if (path === '/ring') {
+        if (!admin.admit(request, response)) return;
+        response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(report(), null, 2));
+      } else {
+        response.writeHead(404).end();
+      }
+    },
+    metrics,
+    logger,
+  );
   // Bounded request handling: no request may hold a socket for long.
   server.requestTimeout = 10_000;
   server.headersTimeout = 5_000;
   await listenServer(server, listen.host, listen.port);
   const address = server.address();
-  return { server, port: typeof address === 'object' && address ? address.port : listen.port };
+  return { server, port: typeof address === 'object' && address ? address.port : listen.port, closeTls };
 }

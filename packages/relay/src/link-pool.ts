@@ -5,7 +5,7 @@
  */
 import type { Logger, MetricsRegistry } from '@carillon/core';
 import type { PlacedRingVersion, RingMember, RingSchedule } from '@carillon/ring';
-import { AccumulatorLink, type AccumulatorLinkOptions, type LinkDepth } from '@carillon/transport';
+import { AccumulatorLink, type AccumulatorLinkOptions, type LinkDepth, type RelayIdentity } from '@carillon/transport';
 
 function linkKey(member: RingMember): string {
   return `${member.id}@${member.address}`;
@@ -17,7 +17,7 @@ export class LinkPool {
   private linksByVersion = new Map<PlacedRingVersion, AccumulatorLink[]>();
 
   constructor(
-    readonly relayId: string,
+    private readonly relay: RelayIdentity,
     private readonly options: AccumulatorLinkOptions,
     private readonly metrics: MetricsRegistry,
     private readonly logger?: Logger,
@@ -29,7 +29,7 @@ export class LinkPool {
     for (const version of schedule.versions) for (const member of version.members) wanted.set(linkKey(member), member);
     for (const [key, member] of wanted) {
       if (this.links.has(key)) continue;
-      this.links.set(key, new AccumulatorLink(member, this.relayId, this.options, this.metrics, this.logger));
+      this.links.set(key, new AccumulatorLink(member, this.relay, this.options, this.metrics, this.logger));
       this.logger?.info({ destination: member.id, address: member.address }, 'link opened');
     }
     for (const [key, link] of this.links) {

@@ -13,7 +13,7 @@ import {
   type Listener,
 } from '@carillon/protocols';
 import { Placement, createMembership, type Membership } from '@carillon/ring';
-import { newRelayId } from '@carillon/transport';
+import { channelCredentials, newRelayIdentity } from '@carillon/transport';
 import type { RelayConfig } from './config.js';
 import { ringReport, startHttpServer, type RingReport } from './http-server.js';
 import { LineRouter } from './line-router.js';
@@ -39,14 +39,26 @@ export class Relay {
     private readonly listeners: Listener[],
     private readonly http: Server | undefined,
     private readonly logger: Logger,
+    private readonly closeTls: () => void,
   ) {}
 
   static async start(config: RelayConfig, logger: Logger, metrics = new MetricsRegistry()): Promise<Relay> {
-    const relayId = newRelayId();
+    const identity = newRelayIdentity();
+    const relayId = identity.id;
     const { ring } = config;
+    const linkTls = channelCredentials(config.cluster, metrics, logger);
+    const tlsClosers = [linkTls.close];
+    const link = {
+      ...config.link,
+      security: {
+        token: config.cluster.token,
+        credentials: linkTls.credentials,
+        serverName: config.cluster.tls?.serverName || undefined,
+      },
+    };
     // A static list is one version forever: its step is never used.
     const membership = createMembership(ring, { step: config.ringStepSeconds, metrics, logger });
-    const pool = new LinkPool(relayId, config.link, metrics, logger);
+    const pool = new LinkPool(identity, link, metrics, logger);
     pool.update(membership.schedule);
     membership.onChange((schedule) => {
       pool.update(schedule);
@@ -71,14 +83,29 @@ export class Relay {
     };
     let http: Server | undefined;
     if (config.http.listen) {
-      const started = await startHttpServer(config.http.listen, metrics, () =>
-        ringReport(relayId, membership.schedule, pool.depths()),
+      const started = await startHttpServer(
+        config.http.listen,
+        metrics,
+        () => ringReport(relayId, membership.schedule, pool.depths()),
+        config.http.security,
+        logger,
       );
+      tlsClosers.push(started.closeTls);
       http = started.server;
       ports.http = started.port;
     }
-    logger.info({ relayId, ports, redis: ring.redisUrl !== '' }, 'relay started');
-    return new Relay(relayId, metrics, router, ports, membership, pool, listeners, http, logger);
+    logger.info(
+      {
+        relayId,
+        ports,
+        redis: ring.redisUrl !== '',
+        clusterTls: !!config.cluster.tls,
+        clusterToken: config.cluster.token !== '',
+      },
+      'relay started',
+    );
+    const closeTls = (): void => tlsClosers.forEach((close) => close());
+    return new Relay(relayId, metrics, router, ports, membership, pool, listeners, http, logger, closeTls);
   }
 
   ring(): RingReport {
@@ -93,6 +120,7 @@ export class Relay {
       this.http.closeAllConnections();
       await new Promise<void>((resolve) => this.http!.close(() => resolve()));
     }
+    this.closeTls();
     this.logger.info('relay stopped');
   }
 }

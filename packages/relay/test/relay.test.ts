@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, ConfigSource, MetricsRegistry, createLogger, parseMetricName } from '@carillon/core';
 import { statsdCanonicalName } from '@carillon/protocols';
 import { Placement, RingSchedule, murmur3String } from '@carillon/ring';
-import { DEFAULT_LINK_OPTIONS, startIngestServer, type IngestServer } from '@carillon/transport';
+import { DEFAULT_LINK_OPTIONS, relayIdentityFromKey, startIngestServer, type IngestServer } from '@carillon/transport';
 import { LineRouter, LinkPool, Relay, readRelayConfig, type RelayConfig } from '@carillon/relay';
 import { RecordingHandler } from '../../../test/support/recording.js';
 import { proxyRing } from '../../../test/support/proxy-ring.js';
@@ -211,7 +211,7 @@ describe('relay', () => {
     ]);
     const metrics = new MetricsRegistry();
     const pool = new LinkPool(
-      'test-relay/1/x',
+      relayIdentityFromKey(Buffer.alloc(32, 1), 'test-relay', 1),
       { ...DEFAULT_LINK_OPTIONS, maxBatchDelayMs: 10, closeTimeoutMs: 1000 },
       metrics,
     );
@@ -244,7 +244,11 @@ describe('relay', () => {
     const schedule = RingSchedule.fixed(accs.map((a) => ({ id: a.id, address: `127.0.0.1:${a.server.port}` })));
     const placement = new Placement({ schedule: () => schedule });
     const metrics = new MetricsRegistry();
-    const pool = new LinkPool('test-relay/1/u', { ...DEFAULT_LINK_OPTIONS, maxBatchDelayMs: 10 }, metrics);
+    const pool = new LinkPool(
+      relayIdentityFromKey(Buffer.alloc(32, 2), 'test-relay', 1),
+      { ...DEFAULT_LINK_OPTIONS, maxBatchDelayMs: 10 },
+      metrics,
+    );
     cleanups.push(() => pool.close());
     pool.update(schedule);
     const router = new LineRouter(placement, pool, metrics);

@@ -5,6 +5,8 @@
 import type { Logger, MetricsRegistry } from '@carillon/core';
 import { RedisMembership, StaticMembership, type Membership } from './membership.js';
 import type { RingConfig } from './ring-config.js';
+import { readFileSync } from 'node:fs';
+import type { RedisConnectionOptions } from './membership.js';
 import type { RingMember } from './ring-versions.js';
 
 export interface MembershipRole {
@@ -25,6 +27,7 @@ export function createMembership(config: RingConfig, role: MembershipRole): Memb
   const self = role.self;
   return new RedisMembership({
     redisUrl: config.redisUrl,
+    redis: redisConnectionOf(config),
     prefix: config.prefix,
     timing: { step: role.step, propagationDelay: config.propagationDelaySeconds, retain: config.retainSeconds },
     ...(self === undefined
@@ -37,4 +40,17 @@ export function createMembership(config: RingConfig, role: MembershipRole): Memb
     metrics: role.metrics,
     logger: role.logger,
   });
+}
+
+/** ioredis credentials and TLS from the `ring.redis_*` keys (files read now; a rotation needs a restart). */
+export function redisConnectionOf(config: RingConfig): RedisConnectionOptions {
+  const read = (path: string): Buffer | undefined => (path === '' ? undefined : readFileSync(path));
+  const tlsOn = config.redisTls || config.redisUrl.startsWith('rediss://');
+  return {
+    ...(config.redisUsername === '' ? {} : { username: config.redisUsername }),
+    ...(config.redisPassword === '' ? {} : { password: config.redisPassword }),
+    ...(tlsOn
+      ? { tls: { ca: read(config.redisTlsCa), cert: read(config.redisTlsCert), key: read(config.redisTlsKey) } }
+      : {}),
+  };
 }

@@ -47,8 +47,16 @@ export class StaticMembership implements Membership {
   async close(): Promise<void> {}
 }
 
+/** What ioredis needs beyond the URL: credentials kept out of it (URLs get logged), and TLS. */
+export interface RedisConnectionOptions {
+  username?: string;
+  password?: string;
+  tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer };
+}
+
 export interface RedisMembershipOptions {
   redisUrl: string;
+  redis?: RedisConnectionOptions;
   /** Key prefix; every cluster (and every test) has its own. */
   prefix: string;
   timing: RingTiming;
@@ -100,6 +108,7 @@ export class RedisMembership implements Membership {
       commandTimeout: options.commandTimeoutMs ?? 2000,
       maxRetriesPerRequest: 1,
       lazyConnect: true,
+      ...options.redis,
     };
     this.redis = new Redis(options.redisUrl, connection);
     this.subscriber = new Redis(options.redisUrl, connection);

@@ -2,6 +2,7 @@
  * Reads the `ring.*` keys, `ring.placement` and the static member list `accumulators = ["id=host:port", ...]`
  * into a RingConfig, the same way for the relay and the accumulator so one file can serve both.
  */
+import { readFileSync } from 'node:fs';
 import { ConfigError, configKey, readSection, type ConfigSource } from '@carillon/core';
 import { DEFAULT_REPLICAS } from './hash-ring.js';
 import { PLACEMENT_KEY, STATSD_PLACEMENTS } from './placement.js';
@@ -13,6 +14,36 @@ export const RING_KEYS = {
     key: 'ring.redis_url',
     default: '',
     description: 'Redis membership; "" means the static accumulators list',
+  }),
+  redisUsername: configKey.string({
+    key: 'ring.redis_username',
+    default: '',
+    description: 'Redis ACL user ("" = default); kept out of ring.redis_url so it never appears in a log',
+  }),
+  redisPassword: configKey.string({
+    key: 'ring.redis_password',
+    default: '',
+    description: 'Redis password (AUTH); set it from a Secret (CARILLON_RING_REDIS_PASSWORD), never logged',
+  }),
+  redisTls: configKey.boolean({
+    key: 'ring.redis_tls',
+    default: false,
+    description: 'TLS to Redis (also on with a rediss:// URL); verified against ring.redis_tls_ca or the system roots',
+  }),
+  redisTlsCa: configKey.string({
+    key: 'ring.redis_tls_ca',
+    default: '',
+    description: "PEM CA file of Redis's certificate",
+  }),
+  redisTlsCert: configKey.string({
+    key: 'ring.redis_tls_cert',
+    default: '',
+    description: 'PEM client certificate file, for a Redis that requires one (tls-auth-clients)',
+  }),
+  redisTlsKey: configKey.string({
+    key: 'ring.redis_tls_key',
+    default: '',
+    description: 'PEM private key file of ring.redis_tls_cert',
   }),
   prefix: configKey.string({ key: 'ring.prefix', default: 'carillon', description: 'prefix of the Redis keys' }),
   staticMembers: configKey.stringList({
@@ -108,7 +139,29 @@ export function readRingConfig(source: ConfigSource, finestRetentionSeconds = 0)
   checkMembershipSource(config);
   checkPlacement(config);
   checkHeartbeat(config);
+  checkRedisTls(config);
   return config;
+}
+
+/** TLS files must come in a usable set and be readable at start, not at the first reconnect. */
+function checkRedisTls(config: RingConfig): void {
+  const tlsOn = config.redisTls || config.redisUrl.startsWith('rediss://');
+  const files: [string, string][] = [
+    [RING_KEYS.redisTlsCa.key, config.redisTlsCa],
+    [RING_KEYS.redisTlsCert.key, config.redisTlsCert],
+    [RING_KEYS.redisTlsKey.key, config.redisTlsKey],
+  ];
+  for (const [key, path] of files) {
+    if (path === '') continue;
+    if (!tlsOn) throw new ConfigError(key, `is set but ${RING_KEYS.redisTls.key} is false`);
+    try {
+      readFileSync(path);
+    } catch (error) {
+      throw new ConfigError(key, `cannot read ${path}: ${(error as Error).message}`);
+    }
+  }
+  if ((config.redisTlsCert === '') !== (config.redisTlsKey === ''))
+    throw new ConfigError(RING_KEYS.redisTlsCert.key, `set with ${RING_KEYS.redisTlsKey.key}, or neither`);
 }
 
 /** Exactly one of Redis and the static list. */

@@ -5,6 +5,13 @@ import type { StatsdPlacement } from './placement.js';
 export interface RingConfig {
   /** Redis URL; '' means the static member list. */
   redisUrl: string;
+  /** Credentials and TLS of the Redis connection ('' = none / system roots). */
+  redisUsername: string;
+  redisPassword: string;
+  redisTls: boolean;
+  redisTlsCa: string;
+  redisTlsCert: string;
+  redisTlsKey: string;
   prefix: string;
   staticMembers: RingMember[];
   placement: StatsdPlacement;

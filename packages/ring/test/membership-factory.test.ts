@@ -4,6 +4,12 @@ import { RedisMembership, StaticMembership, createMembership, type RingConfig } 
 
 const base: RingConfig = {
   redisUrl: '',
+  redisUsername: '',
+  redisPassword: '',
+  redisTls: false,
+  redisTlsCa: '',
+  redisTlsCert: '',
+  redisTlsKey: '',
   prefix: 'test',
   staticMembers: [
     { id: 'a', address: '127.0.0.1:7001' },

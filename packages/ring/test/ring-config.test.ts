@@ -35,6 +35,12 @@ describe('readRingConfig', () => {
   it('reads a static list with the defaults', () => {
     expect(read({ accumulators: 'a=h1:7000,b=h2:7000' })).toEqual({
       redisUrl: '',
+      redisUsername: '',
+      redisPassword: '',
+      redisTls: false,
+      redisTlsCa: '',
+      redisTlsCert: '',
+      redisTlsKey: '',
       prefix: 'carillon',
       staticMembers: [
         { id: 'a', address: 'h1:7000' },
@@ -49,6 +55,25 @@ describe('readRingConfig', () => {
       pollIntervalMs: 5000,
       timeoutMs: 2000,
     });
+  });
+
+  it('refuses Redis TLS files without TLS, half a client certificate, and unreadable files, naming the key', () => {
+    expect(() => read({ 'ring.redis_url': 'redis://r:6379', 'ring.redis_tls_ca': '/etc/hosts' })).toThrow(
+      /ring\.redis_tls_ca: is set but ring\.redis_tls is false/,
+    );
+    expect(() => read({ 'ring.redis_url': 'rediss://r:6379', 'ring.redis_tls_cert': '/etc/hosts' })).toThrow(
+      /ring\.redis_tls_cert/,
+    );
+    expect(() =>
+      read({
+        'ring.redis_url': 'redis://r:6379',
+        'ring.redis_tls': 'true',
+        'ring.redis_tls_ca': '/nonexistent/ca.pem',
+      }),
+    ).toThrow(/ring\.redis_tls_ca: cannot read/);
+    expect(read({ 'ring.redis_url': 'rediss://r:6379', 'ring.redis_tls_ca': '/etc/hosts' }).redisTlsCa).toBe(
+      '/etc/hosts',
+    );
   });
 
   it('reads Redis membership and its timing', () => {

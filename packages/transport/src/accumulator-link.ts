@@ -4,12 +4,12 @@
  * capped exponential backoff. After a reconnect everything still retained is replayed in order; the server
  * drops what it had already processed.
  */
-import { hostname } from 'node:os';
-import { randomBytes } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import type { CounterChild, GaugeChild, Logger, MetricsRegistry } from '@carillon/core';
 import { BatchBuilder } from './batch-builder.js';
 import { RetentionQueue } from './retention-queue.js';
+import { callMetadata } from './cluster-security.js';
+import type { RelayIdentity } from './relay-identity.js';
 import {
   ingestService,
   toWireFormat,
@@ -43,6 +43,15 @@ export interface AccumulatorLinkOptions {
   closeTimeoutMs: number;
   /** Arrival-time granularity: a batch never mixes lines from two quanta (keep it a divisor of every window step). */
   batchTimeQuantumMs: number;
+  /** The cluster token and TLS of the ingest port; no token and plain text when absent. */
+  security?: LinkSecurity;
+}
+
+export interface LinkSecurity {
+  token: string;
+  credentials: grpc.ChannelCredentials;
+  /** The name expected in the accumulator's certificate when it is not the address's host. */
+  serverName?: string;
 }
 
 export const DEFAULT_LINK_OPTIONS: AccumulatorLinkOptions = {
@@ -76,11 +85,6 @@ export interface LinkDepth {
   durableSequence: number;
 }
 
-/** Unique per process start: host, pid and randomness, so a restarted relay never reuses sequences. */
-export function newRelayId(): string {
-  return `${hostname()}/${process.pid}/${randomBytes(6).toString('hex')}`;
-}
-
 interface LinkMetrics {
   linesAppended: CounterChild;
   batchesSent: CounterChild;
@@ -88,6 +92,7 @@ interface LinkMetrics {
   batchesReplayed: CounterChild;
   reconnects: CounterChild;
   statusFailures: CounterChild;
+  connectFailures: CounterChild;
   wrongMember: CounterChild;
   backpressureWaits: CounterChild;
   droppedLines: Record<LinkDropReason, CounterChild>;
@@ -142,6 +147,10 @@ function linkMetrics(metrics: MetricsRegistry, destination: string): LinkMetrics
       'relay_link_status_failures_total',
       'Status calls before a stream that failed or timed out',
     ),
+    connectFailures: counter(
+      'relay_link_connect_failures_total',
+      'Connection attempts that did not become ready in link.connect_timeout (unreachable, or TLS refused: an untrusted or missing certificate)',
+    ),
     wrongMember: counter(
       'relay_link_wrong_member_total',
       'Connections refused because the address answered as another member (batches kept, retried)',
@@ -160,9 +169,10 @@ function linkMetrics(metrics: MetricsRegistry, destination: string): LinkMetrics
 }
 
 type IngestClient = grpc.Client & {
-  Stream(options?: grpc.CallOptions): grpc.ClientDuplexStream<WireLineBatch, WireAck>;
+  Stream(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<WireLineBatch, WireAck>;
   Status(
     request: Record<string, never>,
+    metadata: grpc.Metadata,
     options: grpc.CallOptions,
     callback: (error: grpc.ServiceError | null, reply?: WireStatusReply) => void,
   ): grpc.ClientUnaryCall;
@@ -188,7 +198,7 @@ export class AccumulatorLink {
 
   constructor(
     readonly destination: LinkDestination,
-    readonly relayId: string,
+    private readonly relay: RelayIdentity,
     private readonly options: AccumulatorLinkOptions,
     metrics: MetricsRegistry,
     private readonly logger?: Logger,
@@ -202,7 +212,9 @@ export class AccumulatorLink {
     this.queue = new RetentionQueue(options.maxUnackedBytes);
     this.metrics = linkMetrics(metrics, destination.id);
     const Ingest = ingestService();
-    this.client = new Ingest(destination.address, grpc.credentials.createInsecure(), {
+    const security = options.security;
+    this.client = new Ingest(destination.address, security?.credentials ?? grpc.credentials.createInsecure(), {
+      ...(security?.serverName ? { 'grpc.ssl_target_name_override': security.serverName } : {}),
       'grpc.keepalive_time_ms': options.keepaliveTimeMs,
       'grpc.keepalive_timeout_ms': options.keepaliveTimeoutMs,
       'grpc.keepalive_permit_without_calls': 1,
@@ -211,6 +223,10 @@ export class AccumulatorLink {
       'grpc.max_reconnect_backoff_ms': options.backoffMaxMs,
     }) as unknown as IngestClient;
     this.connect();
+  }
+
+  get relayId(): string {
+    return this.relay.id;
   }
 
   /** Copies one line (without its newline) into the open batch of its format. */
@@ -321,7 +337,7 @@ export class AccumulatorLink {
   private closeBatch(builder: BatchBuilder): void {
     const closed = builder.take();
     const batch: WireLineBatch = {
-      relayId: this.relayId,
+      relayId: this.relay.id,
       sequence: this.nextSequence++,
       format: toWireFormat(closed.format),
       ringVersion: closed.ringVersion,
@@ -366,6 +382,7 @@ export class AccumulatorLink {
     this.client.waitForReady(Date.now() + this.options.connectTimeoutMs, (error) => {
       if (this.closed) return;
       if (error) {
+        this.metrics.connectFailures.inc();
         this.logger?.debug({ destination: this.destination.id, err: error }, 'accumulator not reachable');
         this.scheduleReconnect();
         return;
@@ -381,11 +398,19 @@ export class AccumulatorLink {
    */
   private openStreamIfRightMember(): void {
     const deadline = Date.now() + this.options.connectTimeoutMs;
-    this.client.Status({}, { deadline }, (error, reply) => {
+    const metadata = callMetadata(this.options.security?.token ?? '');
+    this.client.Status({}, metadata, { deadline }, (error, reply) => {
       if (this.closed) return;
       if (error || !reply) {
         this.metrics.statusFailures.inc();
-        this.logger?.debug({ destination: this.destination.id, err: error }, 'accumulator status failed');
+        // Refused credentials (a wrong token, a certificate the accumulator does not trust) are an operator's
+        // problem, not a transient one: say so at warn, once per attempt.
+        if (error?.code === grpc.status.UNAUTHENTICATED || error?.code === grpc.status.PERMISSION_DENIED)
+          this.logger?.warn(
+            { destination: this.destination.id, details: error.details },
+            'accumulator refused our credentials',
+          );
+        else this.logger?.debug({ destination: this.destination.id, err: error }, 'accumulator status failed');
         this.scheduleReconnect();
         return;
       }
@@ -403,7 +428,8 @@ export class AccumulatorLink {
   }
 
   private openStream(): void {
-    const call = this.client.Stream();
+    // The stream proves which relay it speaks for (the key behind the relay id), once, at its start.
+    const call = this.client.Stream(callMetadata(this.options.security?.token ?? '', this.relay));
     this.call = call;
     this.waitingDrain = false;
     const replayed = this.queue.rewind();

@@ -4,3 +4,5 @@ export * from './batch-builder.js';
 export * from './retention-queue.js';
 export * from './accumulator-link.js';
 export * from './link-config.js';
+export * from './cluster-security.js';
+export * from './relay-identity.js';

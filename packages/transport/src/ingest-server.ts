@@ -1,9 +1,14 @@
 /**
  * The accumulator side of the Ingest service: receives LineBatches on long-lived streams, drops duplicates
- * by (relay, sequence), hands each new batch to the handler once, and answers with acks.
+ * by (relay, sequence), hands each new batch to the handler once, and answers with acks. Every call must carry
+ * the cluster token when one is configured; every stream proves at its start the relay id it speaks for (the key
+ * behind the id, relay-identity.ts) and may carry batches of that id only, so nobody can advance another relay's
+ * dedupe state. Refusals end the call with a status and are counted.
  */
 import * as grpc from '@grpc/grpc-js';
-import { hostPort, type Logger, type MetricsRegistry, type CounterChild } from '@carillon/core';
+import { bearerToken, hostPort, TokenGate, type Logger, type MetricsRegistry, type CounterChild } from '@carillon/core';
+import { AUTHORIZATION_HEADER, RELAY_ID_HEADER, RELAY_KEY_HEADER } from './cluster-security.js';
+import { verifyRelayKey } from './relay-identity.js';
 import {
   fromWireFormat,
   ingestService,
@@ -59,6 +64,10 @@ export interface IngestServerOptions {
    * replayed them): a relay's replay of those batches is dropped as a duplicate, not aggregated twice.
    */
   processedSeed?: ReadonlyMap<string, number>;
+  /** The cluster token every call must carry (`authorization: Bearer`); '' or absent = none asked. */
+  token?: string;
+  /** TLS (and mTLS) of the port; insecure when absent. */
+  credentials?: grpc.ServerCredentials;
 }
 
 export interface IngestServer {
@@ -84,6 +93,8 @@ const DEFAULT_MAX_RELAYS = 10_000;
 /** One open stream: which relay it carries and whether it owes that relay an ack. */
 class IngestStream {
   relayId: string | undefined;
+  /** Set when a batch was refused as forged: the stream is ending, and nothing more of it is processed. */
+  forged = false;
   private ackScheduled = false;
   private waitingDrain = false;
   private ackOwed = false;
@@ -160,6 +171,12 @@ export async function startIngestServer(
   const invalidBatches = metrics.counter('ingest_invalid_batches_total', 'Batches dropped as malformed, by reason', [
     'reason',
   ]);
+  const streamsRefused = metrics.counter(
+    'ingest_streams_refused_total',
+    "Streams refused before any batch: no relay key, or a key that is not the relay id's (a forged sender)",
+    ['reason'],
+  );
+  const tokenGate = new TokenGate(options.token ?? '', metrics, 'ingest');
   const streamsOpen = metrics.gauge('ingest_streams_open', 'Open relay streams');
   const acksSent = metrics.counter('ingest_ack_notifications_total', 'Durable-ack rounds sent to all streams');
 
@@ -207,17 +224,25 @@ export async function startIngestServer(
   });
 
   const onBatch = (stream: IngestStream, batch: WireLineBatch): void => {
-    if (closing) return;
+    if (closing || stream.forged) return;
     if (!batch.relayId) {
       invalidBatches.labels('missing_relay_id').inc();
-      stream.call.destroy(new Error('LineBatch without relay_id'));
+      stream.call.emit('error', refusal(grpc.status.INVALID_ARGUMENT, 'LineBatch without relay_id'));
       return;
     }
-    if (stream.relayId === undefined) stream.relayId = batch.relayId;
-    else if (stream.relayId !== batch.relayId) {
-      // Acks name no relay, so one stream can only ever answer one.
-      invalidBatches.labels('relay_id_changed').inc();
-      stream.call.destroy(new Error('relay_id changed within a stream'));
+    if (stream.relayId !== batch.relayId) {
+      // The stream proved one relay's key at its start; a batch under another id is forged (and acks name no
+      // relay, so one stream can only ever answer one).
+      invalidBatches.labels('relay_id_mismatch').inc();
+      stream.forged = true;
+      stream.call.emit('error', refusal(grpc.status.PERMISSION_DENIED, 'relay_id is not the one this stream proved'));
+      return;
+    }
+    if (!Number.isSafeInteger(batch.sequence) || batch.sequence < 1) {
+      // Beyond 2^53 a sequence is no longer exact as a Number; a relay counts from 1 and never gets near it.
+      invalidBatches.labels('sequence_out_of_range').inc();
+      stream.forged = true;
+      stream.call.emit('error', refusal(grpc.status.INVALID_ARGUMENT, 'sequence out of range'));
       return;
     }
     const counters = countersFor(batch.relayId);
@@ -260,7 +285,22 @@ export async function startIngestServer(
       call.destroy(new Error('server closing'));
       return;
     }
+    if (!admitted(call)) return;
+    const relayId = firstString(call.metadata, RELAY_ID_HEADER);
+    const key = call.metadata.get(RELAY_KEY_HEADER)[0];
+    if (relayId === undefined || !Buffer.isBuffer(key)) {
+      streamsRefused.labels('missing_relay_key').inc();
+      call.emit('error', refusal(grpc.status.UNAUTHENTICATED, 'a stream must carry its relay id and key'));
+      return;
+    }
+    if (!verifyRelayKey(relayId, key)) {
+      streamsRefused.labels('wrong_relay_key').inc();
+      logger?.warn({ relay: relayHost(relayId) }, 'ingest stream refused: the relay key does not match the relay id');
+      call.emit('error', refusal(grpc.status.PERMISSION_DENIED, 'the relay key does not match the relay id'));
+      return;
+    }
     const stream = new IngestStream(call, ackFor);
+    stream.relayId = relayId;
     streams.add(stream);
     streamsOpen.set(streams.size);
     const forget = (): void => {
@@ -280,10 +320,26 @@ export async function startIngestServer(
     call.on('cancelled', forget);
   };
 
+  /** The cluster token check of every call; a refused call is ended here. */
+  const admitted = (call: grpc.ServerDuplexStream<WireLineBatch, WireAck>): boolean => {
+    const reason = tokenGate.check(bearerToken(firstString(call.metadata, AUTHORIZATION_HEADER)));
+    if (reason === undefined) return true;
+    call.emit(
+      'error',
+      refusal(grpc.status.UNAUTHENTICATED, reason === 'missing_token' ? 'token required' : 'wrong token'),
+    );
+    return false;
+  };
+
   const statusHandler = (
-    _call: grpc.ServerUnaryCall<Record<string, never>, WireStatusReply>,
+    call: grpc.ServerUnaryCall<Record<string, never>, WireStatusReply>,
     callback: grpc.sendUnaryData<WireStatusReply>,
   ): void => {
+    const reason = tokenGate.check(bearerToken(firstString(call.metadata, AUTHORIZATION_HEADER)));
+    if (reason !== undefined) {
+      callback(refusal(grpc.status.UNAUTHENTICATED, reason === 'missing_token' ? 'token required' : 'wrong token'));
+      return;
+    }
     const status = handler.status();
     callback(null, { memberId: status.memberId, ringVersion: status.ringVersion, series: status.series });
   };
@@ -297,11 +353,16 @@ export async function startIngestServer(
   server.addService(ingestService().service, { Stream: streamHandler, Status: statusHandler });
 
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(hostPort(options.host, options.port), grpc.ServerCredentials.createInsecure(), (error, bound) =>
-      error ? reject(error) : resolve(bound),
+    server.bindAsync(
+      hostPort(options.host, options.port),
+      options.credentials ?? grpc.ServerCredentials.createInsecure(),
+      (error, bound) => (error ? reject(error) : resolve(bound)),
     );
   });
-  logger?.info({ host: options.host, port }, 'ingest server listening');
+  logger?.info(
+    { host: options.host, port, tls: options.credentials?._isSecure() ?? false, token: tokenGate.enabled },
+    'ingest server listening',
+  );
 
   let closed: Promise<void> | undefined;
   const notifyDurable = (): void => {
@@ -332,4 +393,14 @@ export async function startIngestServer(
       return closed;
     },
   };
+}
+
+function firstString(metadata: grpc.Metadata, name: string): string | undefined {
+  const value = metadata.get(name)[0];
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** An error grpc-js turns into the given status for the caller. */
+function refusal(code: grpc.status, details: string): Partial<grpc.StatusObject> & Error {
+  return Object.assign(new Error(details), { code, details });
 }

@@ -3,6 +3,7 @@ import { MetricsRegistry } from '@carillon/core';
 import {
   AccumulatorLink,
   DEFAULT_LINK_OPTIONS,
+  relayIdentityFromKey,
   startIngestServer,
   type AccumulatorLinkOptions,
   type IngestServer,
@@ -18,7 +19,8 @@ const serverOptions = {
   keepaliveTimeMs: 10_000,
   keepaliveTimeoutMs: 5_000,
 };
-const RELAY = 'relay-host/1/test';
+const IDENTITY = relayIdentityFromKey(Buffer.alloc(32, 7), 'relay-host', 1);
+const RELAY = IDENTITY.id;
 const NOW = 1_700_000_000_000;
 
 function linkOptions(overrides: Partial<AccumulatorLinkOptions>): AccumulatorLinkOptions {
@@ -48,7 +50,7 @@ function link(
 ): AccumulatorLink {
   const created = new AccumulatorLink(
     { id: 'acc-1', address: `127.0.0.1:${port}` },
-    RELAY,
+    IDENTITY,
     linkOptions(options),
     metrics,
   );

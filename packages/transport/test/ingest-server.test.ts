@@ -2,7 +2,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
 import { MetricsRegistry } from '@carillon/core';
 import {
+  callMetadata,
   ingestService,
+  relayIdentityFromKey,
   startIngestServer,
   type IngestServer,
   type WireAck,
@@ -19,9 +21,16 @@ const serverOptions = {
   keepaliveTimeoutMs: 5_000,
 };
 
+const A = relayIdentityFromKey(Buffer.alloc(32, 1), 'host-a', 1);
+
+/** A relay identity per host name, so tests can open streams for several relays. */
+function identity(host: string): { id: string; key: Buffer } {
+  return relayIdentityFromKey(Buffer.alloc(32, host.charCodeAt(1)), host, 1);
+}
+
 function batch(sequence: number, text = 'a.b 1 1700000000\n'): WireLineBatch {
   return {
-    relayId: 'host-a/1/x',
+    relayId: A.id,
     sequence,
     format: 'GRAPHITE',
     ringVersion: 1,
@@ -49,7 +58,7 @@ describe('IngestServer', () => {
     const metrics = new MetricsRegistry();
     server = await startIngestServer(serverOptions, handler, metrics);
     const client = rawClient(server.port);
-    const call = client['Stream']!() as grpc.ClientDuplexStream<WireLineBatch, WireAck>;
+    const call = client['Stream']!(callMetadata('', A)) as grpc.ClientDuplexStream<WireLineBatch, WireAck>;
     const acks: WireAck[] = [];
     call.on('data', (ack: WireAck) => acks.push(ack));
     call.on('error', () => {});
@@ -57,7 +66,7 @@ describe('IngestServer', () => {
     await waitFor('an ack processed 3', () => acks.some((a) => a.processed === 3));
     expect(handler.batches.map((b) => b.sequence)).toEqual([1, 2, 3]);
     expect(handler.batches[0]).toMatchObject({
-      relayId: 'host-a/1/x',
+      relayId: A.id,
       format: 'graphite',
       ringVersion: 1,
       lineCount: 1,
@@ -67,7 +76,7 @@ describe('IngestServer', () => {
     expect(metrics.value('ingest_lines_received_total', 'host-a')).toBe(3);
     expect(acks.at(-1)!.durable).toBe(0);
 
-    handler.durable.set('host-a/1/x', 2);
+    handler.durable.set(A.id, 2);
     server.notifyDurable();
     await waitFor('an ack durable 2', () => acks.some((a) => a.durable === 2));
     expect(acks.at(-1)).toEqual({ processed: 3, durable: 2, refused: [] });
@@ -80,23 +89,25 @@ describe('IngestServer', () => {
     const metrics = new MetricsRegistry();
     server = await startIngestServer({ ...serverOptions, maxRelays: 2 }, handler, metrics);
     const client = rawClient(server.port);
-    const send = async (relayId: string, sequence: number): Promise<void> => {
-      const call = client['Stream']!() as grpc.ClientDuplexStream<WireLineBatch, WireAck>;
+    const send = async (host: string, sequence: number): Promise<void> => {
+      const relay = identity(host);
+      const relayId = relay.id;
+      const call = client['Stream']!(callMetadata('', relay)) as grpc.ClientDuplexStream<WireLineBatch, WireAck>;
       const acked = new Promise<void>((resolve) => call.on('data', (ack: WireAck) => ack.processed > 0 && resolve()));
       call.on('error', () => {});
       call.write({ ...batch(sequence), relayId });
       await acked;
       call.end();
     };
-    await send('r1/1/a', 1);
-    await send('r2/1/a', 1);
-    await send('r1/1/a', 2); // r1 heard from again: r2 is now the stalest
-    await send('r3/1/a', 1); // a third relay: r2 is forgotten
+    await send('r1', 1);
+    await send('r2', 1);
+    await send('r1', 2); // r1 heard from again: r2 is now the stalest
+    await send('r3', 1); // a third relay: r2 is forgotten
     expect(metrics.value('ingest_relays_forgotten_total')).toBe(1);
-    await send('r1/1/a', 2); // still remembered: a duplicate
+    await send('r1', 2); // still remembered: a duplicate
     expect(metrics.value('ingest_duplicate_batches_total', 'r1')).toBe(1);
     const before = handler.batches.length;
-    await send('r2/1/a', 1); // forgotten: processed again, as documented
+    await send('r2', 1); // forgotten: processed again, as documented
     expect(handler.batches.length).toBe(before + 1);
     client.close();
   });
@@ -106,20 +117,20 @@ describe('IngestServer', () => {
     server = await startIngestServer(serverOptions, handler, new MetricsRegistry());
     const client = rawClient(server.port);
     const reply = await new Promise<unknown>((resolve, reject) =>
-      client['Status']!({}, { deadline: Date.now() + 2000 }, (error: Error | null, value: unknown) =>
+      client['Status']!({}, callMetadata(''), { deadline: Date.now() + 2000 }, (error: Error | null, value: unknown) =>
         error ? reject(error) : resolve(value),
       ),
     );
     expect(reply).toEqual({ memberId: 'acc-1', ringVersion: 1, series: 0 });
 
-    const call = client['Stream']!() as grpc.ClientDuplexStream<WireLineBatch, WireAck>;
+    const call = client['Stream']!(callMetadata('', A)) as grpc.ClientDuplexStream<WireLineBatch, WireAck>;
     const acks: WireAck[] = [];
     call.on('data', (ack: WireAck) => acks.push(ack));
     const ended = new Promise<grpc.StatusObject>((resolve) => call.on('status', resolve));
     call.on('error', () => {});
     call.write(batch(7));
     await waitFor('an ack', () => acks.length > 0);
-    handler.durable.set('host-a/1/x', 7);
+    handler.durable.set(A.id, 7);
     const closing = server.close();
     server = undefined;
     const status = await ended;

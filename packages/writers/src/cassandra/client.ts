@@ -1,4 +1,5 @@
 /** One cassandra-driver client configured with the timeouts, backoff and encodings every part here relies on. */
+import { readFileSync } from 'node:fs';
 import cassandra from 'cassandra-driver';
 import type { CassandraOptions } from './options.js';
 
@@ -9,7 +10,15 @@ export type CassandraClient = cassandra.Client;
  * `keyspace` is left out when the schema is still to be made. Protocol v4: what Cassandra 4 and 5 both speak.
  */
 export function createCassandraClient(options: CassandraOptions, withKeyspace: boolean): CassandraClient {
+  const read = (path: string): Buffer | undefined => (path === '' ? undefined : readFileSync(path));
+  const tls = options.tls;
   return new cassandra.Client({
+    ...(options.credentials
+      ? { credentials: { username: options.credentials.username, password: options.credentials.password } }
+      : {}),
+    ...(tls
+      ? { sslOptions: { ca: read(tls.ca), cert: read(tls.cert), key: read(tls.key), rejectUnauthorized: true } }
+      : {}),
     contactPoints: options.contactPoints,
     localDataCenter: options.localDataCenter,
     keyspace: withKeyspace ? options.keyspace : undefined,

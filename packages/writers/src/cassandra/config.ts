@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 /** The `[cassandra]` keys of `store = "cassandra"`: where the store is and how the write pool writes it. */
 import { ConfigError, configKey, formatDurationMs, readSection, type ConfigSource } from '@carillon/core';
 import { DEFAULT_CASSANDRA_OPTIONS, DEFAULT_RETRY, isValidKeyspace, parseReplication } from './options.js';
@@ -89,6 +90,36 @@ export const CASSANDRA_KEYS = {
     min: '1ms',
     description: 'longest backoff between retries',
   }),
+  username: configKey.string({
+    key: 'cassandra.username',
+    default: '',
+    description: 'user of PasswordAuthenticator ("" = no authentication)',
+  }),
+  password: configKey.string({
+    key: 'cassandra.password',
+    default: '',
+    description: 'its password; set it from a Secret (CARILLON_CASSANDRA_PASSWORD), never logged',
+  }),
+  tls: configKey.boolean({
+    key: 'cassandra.tls',
+    default: false,
+    description: 'TLS to Cassandra (client_encryption_options), verified against cassandra.tls_ca or the system roots',
+  }),
+  tlsCa: configKey.string({
+    key: 'cassandra.tls_ca',
+    default: '',
+    description: "PEM CA file of Cassandra's certificates",
+  }),
+  tlsCert: configKey.string({
+    key: 'cassandra.tls_cert',
+    default: '',
+    description: 'PEM client certificate file, for a Cassandra that requires one (require_client_auth)',
+  }),
+  tlsKey: configKey.string({
+    key: 'cassandra.tls_key',
+    default: '',
+    description: 'PEM private key file of cassandra.tls_cert',
+  }),
   indexCacheSize: configKey.integer({
     key: 'cassandra.index_cache_size',
     default: d.indexCacheSize,
@@ -113,6 +144,12 @@ export interface CassandraConfig {
   retryDelayMs: number;
   retryMaxDelayMs: number;
   indexCacheSize: number;
+  username: string;
+  password: string;
+  tls: boolean;
+  tlsCa: string;
+  tlsCert: string;
+  tlsKey: string;
 }
 
 export function readCassandraConfig(source: ConfigSource): CassandraConfig {
@@ -132,7 +169,26 @@ export function readCassandraConfig(source: ConfigSource): CassandraConfig {
   if (typeof replication === 'string') throw new ConfigError(CASSANDRA_KEYS.replication.key, replication);
   const config = { ...values, replication };
   checkRetryDelays(config);
+  checkCredentials(config);
   return config;
+}
+
+/** Credentials and TLS files come in usable sets, readable at start. */
+function checkCredentials(config: CassandraConfig): void {
+  if ((config.username === '') !== (config.password === ''))
+    throw new ConfigError(CASSANDRA_KEYS.username.key, `set with ${CASSANDRA_KEYS.password.key}, or neither`);
+  if ((config.tlsCert === '') !== (config.tlsKey === ''))
+    throw new ConfigError(CASSANDRA_KEYS.tlsCert.key, `set with ${CASSANDRA_KEYS.tlsKey.key}, or neither`);
+  for (const key of [CASSANDRA_KEYS.tlsCa, CASSANDRA_KEYS.tlsCert, CASSANDRA_KEYS.tlsKey]) {
+    const path = config[key === CASSANDRA_KEYS.tlsCa ? 'tlsCa' : key === CASSANDRA_KEYS.tlsCert ? 'tlsCert' : 'tlsKey'];
+    if (path === '') continue;
+    if (!config.tls) throw new ConfigError(key.key, `is set but ${CASSANDRA_KEYS.tls.key} is false`);
+    try {
+      readFileSync(path);
+    } catch (error) {
+      throw new ConfigError(key.key, `cannot read ${path}: ${(error as Error).message}`);
+    }
+  }
 }
 
 /** The doubling backoff needs a ceiling at or above its start. */

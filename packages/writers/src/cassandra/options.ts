@@ -26,6 +26,10 @@ export interface CassandraOptions {
   retry: RetryOptions;
   /** Index entries (paths, prefixes, tags) remembered as written, so a known path is not rewritten every flush. */
   indexCacheSize: number;
+  /** PasswordAuthenticator credentials; absent = none. */
+  credentials?: { username: string; password: string };
+  /** TLS, with PEM file paths (read in each worker's client): absent = plain. */
+  tls?: { ca: string; cert: string; key: string };
 }
 
 export const DEFAULT_RETRY: RetryOptions = { maxRetries: 60, baseDelayMs: 100, maxDelayMs: 5_000 };
