@@ -11,7 +11,11 @@ import {
 } from '@carillon/core';
 import type { Aggregator } from '@carillon/aggregator';
 import {
+  checkNameLength,
+  checkNameTags,
+  DEFAULT_NAME_LIMITS,
   LineCounters,
+  type NameLimits,
   decodeLine,
   forEachLineUnbounded,
   parseGraphiteBytes,
@@ -62,6 +66,10 @@ export interface LineIngestOptions {
   restartWatermark?: number;
   /** The clock for Graphite lines without a timestamp (tests fix it). */
   nowSeconds?: () => number;
+  /** Bounds on names (`names.*`); defaults DEFAULT_NAME_LIMITS. */
+  names?: NameLimits;
+  /** The store's own rule: false for a name it cannot keep (whisper: too long for a file). */
+  storable?: (name: string) => boolean;
 }
 
 export class LineIngest {
@@ -75,6 +83,8 @@ export class LineIngest {
   private readonly restartWatermark: number;
   private readonly lateAfterRestart: CounterChild | undefined;
   private readonly nowSeconds: () => number;
+  private readonly names: NameLimits;
+  private readonly storable: ((name: string) => boolean) | undefined;
 
   constructor(
     private readonly aggregator: Aggregator,
@@ -84,6 +94,8 @@ export class LineIngest {
     this.graphiteCounters = new LineCounters(registry, 'graphite');
     this.statsdCounters = new LineCounters(registry, 'statsd');
     this.nowSeconds = options.nowSeconds ?? wallClockSeconds;
+    this.names = options.names ?? DEFAULT_NAME_LIMITS;
+    this.storable = options.storable;
     this.ownership = options.ownership;
     if (options.ownership !== undefined) {
       const misrouted = registry.counter(
@@ -140,7 +152,8 @@ export class LineIngest {
     step: number,
     outcome: BatchOutcome,
   ): void {
-    const sample = parseGraphiteBytes(buf, start, end, receivedAtSeconds);
+    const parsed = parseGraphiteBytes(buf, start, end, receivedAtSeconds);
+    const sample = typeof parsed === 'string' ? parsed : (this.admit(parsed.name) ?? parsed);
     if (typeof sample === 'string') {
       this.graphiteCounters.reject(sample);
       outcome.rejected++;
@@ -165,7 +178,7 @@ export class LineIngest {
   private batchStatsdLine(line: string, receivedAtSeconds: number, outcome: BatchOutcome, owned: StatsdSample[]): void {
     const samples = this.statsdSamples;
     samples.length = 0;
-    const problem = parseStatsdLine(line, samples);
+    const problem = parseStatsdLine(line, samples) ?? this.admit(samples[0]!.name);
     if (problem !== undefined) {
       this.statsdCounters.reject(problem);
       outcome.rejected++;
@@ -182,6 +195,20 @@ export class LineIngest {
     } else for (const sample of samples) owned.push(sample);
   }
 
+  /**
+   * Why a parsed name is refused, if it is: too long (checked first: it costs nothing and must come before any
+   * lookup keyed by the name), then, for a series not yet held, its tags, the store's rule and the memory budget.
+   */
+  private admit(name: string): RejectReason | undefined {
+    const tooLong = checkNameLength(name, this.names);
+    if (tooLong !== undefined) return tooLong;
+    if (this.aggregator.knows(name)) return undefined;
+    const tags = checkNameTags(name, this.names);
+    if (tags !== undefined) return tags;
+    if (this.storable !== undefined && !this.storable(name)) return 'unstorable_name';
+    return this.aggregator.admits(name) ? undefined : 'index_full';
+  }
+
   countersFor(format: LineFormat): LineCounters {
     return format === 'graphite' ? this.graphiteCounters : this.statsdCounters;
   }
@@ -192,7 +219,8 @@ export class LineIngest {
 
   /** A Graphite line received at `receivedAtSeconds` (its time when it has none). */
   private graphiteLineAt(buf: Buffer, start: number, end: number, receivedAtSeconds: number): RejectReason | undefined {
-    const sample = parseGraphiteBytes(buf, start, end, receivedAtSeconds);
+    const parsed = parseGraphiteBytes(buf, start, end, receivedAtSeconds);
+    const sample = typeof parsed === 'string' ? parsed : (this.admit(parsed.name) ?? parsed);
     if (typeof sample === 'string') {
       this.graphiteCounters.reject(sample);
       return sample;
@@ -215,7 +243,7 @@ export class LineIngest {
   ): RejectReason | undefined {
     const samples = this.statsdSamples;
     samples.length = 0;
-    const problem = parseStatsdLine(decodeLine(buf, start, end), samples);
+    const problem = parseStatsdLine(decodeLine(buf, start, end), samples) ?? this.admit(samples[0]!.name);
     if (problem !== undefined) {
       this.statsdCounters.reject(problem);
       return problem;

@@ -16,8 +16,10 @@ import {
   type ListenAddress,
   type LogLevel,
 } from '@carillon/core';
+import { NAME_LIMIT_KEYS, readNameLimits, type NameLimits } from '@carillon/protocols';
 import {
   AGGREGATION_KEY,
+  defaultNameBudgetBytes,
   AGGREGATOR_KEYS,
   readAggregationConfig,
   STATSD_OUTPUT_KEY,
@@ -83,6 +85,14 @@ export const NODE_KEYS = {
     min: 1,
     unit: 'series',
     description: 'series names the query index holds; more are refused (counted)',
+  }),
+  indexMaxBytes: configKey.integer({
+    key: 'index.max_bytes',
+    default: 0,
+    computedDefault: 'a quarter of the V8 heap limit (--max-old-space-size)',
+    min: 1 << 20,
+    unit: 'bytes',
+    description: 'memory budget of the query index; names past it are not indexed (counted)',
   }),
   httpListen: configKey.listen({
     key: 'http.listen',
@@ -151,7 +161,8 @@ export const NODE_SCHEMA = configSchema(
   WHISPER_KEYS,
   CASSANDRA_KEYS,
   BLOB_KEYS,
-  [NODE_KEYS.memoryMaxPoints, NODE_KEYS.indexMaxSeries],
+  [NODE_KEYS.memoryMaxPoints, NODE_KEYS.indexMaxSeries, NODE_KEYS.indexMaxBytes],
+  NAME_LIMIT_KEYS,
   [NODE_KEYS.httpListen, NODE_KEYS.httpMaxBodyBytes, NODE_KEYS.httpRequestTimeoutMs, NODE_KEYS.httpCorsAllowedOrigins],
   [WAL_KEYS.dir, WAL_KEYS.segmentBytes, WAL_KEYS.maxBytes, WAL_KEYS.syncIntervalMs],
   [STATSD_OUTPUT_KEY, AGGREGATION_KEY],
@@ -169,7 +180,8 @@ export interface NodeConfig {
   /** The blob keys of `[cassandra]`: flat rows, chunks or both per resolution, the chunk cache (writers blob/config.ts). */
   cassandraBlob: BlobStoreOptions;
   writers: { maxInFlightPoints: number; maxRetryPoints: number; retryIntervalMs: number };
-  index: { maxSeries: number };
+  index: { maxSeries: number; maxBytes: number };
+  names: NameLimits;
   http: {
     listen: ListenAddress | null;
     maxBodyBytes: number;
@@ -182,7 +194,8 @@ export interface NodeConfig {
 
 export function readNodeConfig(source: ConfigSource): NodeConfig {
   const { aggregator, statsd, aggregationRules } = readAggregationConfig(source);
-  const node = readSection(source, NODE_KEYS);
+  const { indexMaxBytes, ...nodeKeys } = NODE_KEYS;
+  const node = readSection(source, nodeKeys);
   const whisper = readWhisperConfig(source);
   const wal = readSection(source, WAL_KEYS);
   if (wal.maxBytes < 2 * wal.segmentBytes)
@@ -205,7 +218,8 @@ export function readNodeConfig(source: ConfigSource): NodeConfig {
       maxRetryPoints: node.writersMaxRetryPoints,
       retryIntervalMs: node.writersRetryIntervalMs,
     },
-    index: { maxSeries: node.indexMaxSeries },
+    index: { maxSeries: node.indexMaxSeries, maxBytes: source.read(indexMaxBytes, defaultNameBudgetBytes()) },
+    names: readNameLimits(source),
     http: {
       listen: node.httpListen,
       maxBodyBytes: node.httpMaxBodyBytes,

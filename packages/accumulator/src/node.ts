@@ -71,7 +71,11 @@ export class AccumulatorNode {
     registry = new MetricsRegistry(),
     extras: NodeExtras = {},
   ): Promise<AccumulatorNode> {
-    const index = new SeriesIndex({ maxSeries: config.index.maxSeries, metrics: registry });
+    const index = new SeriesIndex({
+      maxSeries: config.index.maxSeries,
+      maxBytes: config.index.maxBytes,
+      metrics: registry,
+    });
     const store = await openStore(config, registry, logger, index);
     const writers = [store, ...(extras.writers ?? [])];
     const sink = new WriterSink(writers, config.writers, registry, logger);
@@ -91,6 +95,8 @@ export class AccumulatorNode {
     const ingest = new LineIngest(aggregator, registry, {
       ownership: extras.ownership,
       restartWatermark: resumedFrom,
+      names: config.names,
+      storable: store.storable?.bind(store),
     });
     const logged = new LoggedIngest(ingest, aggregator, undefined);
     // What a crash left in the log is aggregated again before any line can arrive (HTTP, listeners, relays).

@@ -3,7 +3,9 @@
  * daemon's output options, validated by parseStatsdOptions) and `[[aggregation]]` (how a stored value is derived
  * from a window, validated by core's parseAggregationRules).
  */
+import { getHeapStatistics } from 'node:v8';
 import {
+  ConfigError,
   configKey,
   DEFAULT_AGGREGATION_RULES,
   parseAggregationRules,
@@ -45,7 +47,26 @@ export const AGGREGATOR_KEYS = {
     unit: 'values',
     description: 'timer values, set members and gauge deltas one StatsD interval may hold',
   }),
+  maxSeriesBytes: configKey.integer({
+    key: 'aggregator.max_series_bytes',
+    default: 0,
+    computedDefault: 'a quarter of the V8 heap limit (--max-old-space-size)',
+    min: 1 << 20,
+    unit: 'bytes',
+    description: 'memory budget of the series names the aggregator holds; points of new series past it are refused (counted)',
+  }),
+  seriesIdleSeconds: configKey.duration({
+    key: 'aggregator.series_idle_timeout',
+    default: '6h',
+    readAs: 'seconds',
+    description: 'a series without a point for this long is forgotten (its memory freed); at least the coarsest step',
+  }),
 } as const;
+
+/** A quarter of the heap each for the aggregator's and the index's names leaves room for windows and buffers. */
+export function defaultNameBudgetBytes(): number {
+  return Math.floor(getHeapStatistics().heap_size_limit / 4);
+}
 
 /** The reference options the example file shows, with their defaults (the rest are documented in docs/STATSD.md). */
 const STATSD_OUTPUT_EXAMPLE: ReadonlyArray<readonly [string, unknown]> = [
@@ -96,11 +117,16 @@ export interface AggregationConfig {
 
 export function readAggregationConfig(source: ConfigSource): AggregationConfig {
   const resolutions = parseResolutions(source.read(TIMES_KEY), TIMES_KEY.key);
-  const values = readSection(source, AGGREGATOR_KEYS);
+  const { maxSeriesBytes, ...plainKeys } = AGGREGATOR_KEYS;
+  const values = readSection(source, plainKeys);
   checkGrace(values.graceSeconds, resolutions, AGGREGATOR_KEYS.graceSeconds.key);
+  const coarsest = resolutions[resolutions.length - 1]!.step;
+  // A series is forgotten only once no open window can hold it; shorter would forget it between its points.
+  if (values.seriesIdleSeconds < coarsest)
+    throw new ConfigError(AGGREGATOR_KEYS.seriesIdleSeconds.key, `must be at least the coarsest step (${coarsest}s)`);
   const rawRules = source.read(AGGREGATION_KEY);
   return {
-    aggregator: { resolutions, ...values },
+    aggregator: { resolutions, ...values, maxSeriesBytes: source.read(maxSeriesBytes, defaultNameBudgetBytes()) },
     statsd: parseStatsdOptions(source.read(STATSD_OUTPUT_KEY), STATSD_OUTPUT_KEY.key),
     aggregationRules:
       rawRules === undefined ? DEFAULT_AGGREGATION_RULES : parseAggregationRules(rawRules, AGGREGATION_KEY.key),

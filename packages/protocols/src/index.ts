@@ -10,3 +10,4 @@ export * from './listener-config.js';
 export * from './pickle.js';
 export * from './pickle-framing.js';
 export * from './pickle-listener.js';
+export * from './name-limits.js';

@@ -16,6 +16,10 @@ import type { CounterChild, MetricsRegistry } from '@carillon/core';
  * - `invalid_sample_rate`: a StatsD `@rate` that is not a number in (0, 1] with a finite reciprocal.
  * - `invalid_pickle`: a pickle frame refused whole (pickle_frames_rejected_total has the detailed reason: an
  *   unsafe opcode, a malformed pickle, not a metric list, too many items, too large, cut short).
+ * - `name_too_long`, `too_many_tags`, `tag_too_long`: past `names.*` (name-limits.ts).
+ * - `unstorable_name`: the store cannot keep the name (whisper: a node over 255 bytes, a path over 4 096 bytes,
+ *   a tag value with `/`).
+ * - `index_full`: a new series while the aggregator's or the index's memory budget is spent.
  */
 export const REJECT_REASONS = [
   'line_too_long',
@@ -28,6 +32,11 @@ export const REJECT_REASONS = [
   'unknown_type',
   'invalid_sample_rate',
   'invalid_pickle',
+  'name_too_long',
+  'too_many_tags',
+  'tag_too_long',
+  'unstorable_name',
+  'index_full',
 ] as const;
 
 export type RejectReason = (typeof REJECT_REASONS)[number];

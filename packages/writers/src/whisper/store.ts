@@ -4,7 +4,7 @@
  */
 import type { Dirent } from 'node:fs';
 import { mkdir, opendir, rename, stat, unlink } from 'node:fs/promises';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join, relative, resolve as resolvePath } from 'node:path';
 import {
   AGGREGATION_METHODS,
   aggregationRuleFor,
@@ -43,7 +43,7 @@ import {
 } from './format.js';
 import { HandleCache } from './handle-cache.js';
 import { propagateDown } from './propagate.js';
-import { canonicalFromRelativePath, whisperRelativePath } from './layout.js';
+import { canonicalFromRelativePath, isStorableWhisperName, whisperRelativePath } from './layout.js';
 
 export interface WhisperStoreConfig {
   dataDir: string;
@@ -105,6 +105,8 @@ const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.
 export class WhisperStore implements Writer, SeriesReader {
   readonly name = 'whisper';
   readonly dataDir: string;
+  /** Bytes of the absolute data directory, which counts towards PATH_MAX. */
+  private readonly dataDirBytes: number;
   private readonly resolutions: readonly Resolution[];
   private readonly rules: readonly AggregationRule[];
   private readonly clock: () => number;
@@ -130,6 +132,7 @@ export class WhisperStore implements Writer, SeriesReader {
       if (resolution.ttl % resolution.step !== 0)
         throw new RangeError(`whisper: retention of ${resolution.name} is not a whole number of steps`);
     this.dataDir = config.dataDir;
+    this.dataDirBytes = Buffer.byteLength(resolvePath(config.dataDir));
     this.resolutions = config.resolutions;
     this.rules = config.aggregationRules ?? DEFAULT_AGGREGATION_RULES;
     this.clock = options.clock ?? nowSeconds;
@@ -194,6 +197,11 @@ export class WhisperStore implements Writer, SeriesReader {
    * by writePlan: exact where a step matches, whisper's own propagation for the rest. Never throws: failures are
    * counted per series, and one failing file does not stop the others.
    */
+  /** Whether `name` can be a file here (layout.ts); ingest refuses the others as unstorable_name. */
+  storable(name: string): boolean {
+    return isStorableWhisperName(name, this.dataDirBytes);
+  }
+
   async write(batch: FlushBatch): Promise<WriteOutcome> {
     const count = batch.names.length;
     if (this.closed) {
