@@ -1,14 +1,17 @@
 /**
- * The node's HTTP surface: `/metrics` (Prometheus), `/healthz`, `POST /lines` (Graphite or StatsD lines in the
+ * The node's HTTP surface: `/metrics` (Prometheus), `/livez`, `/readyz` and `/healthz` (core health.ts), `POST /lines` (Graphite or StatsD lines in the
  * body, `?format=graphite|statsd`), then the Graphite API. Request bodies are bounded and every request has
  * a timeout.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   BodyTooLargeError,
+  createLimitedServer,
   readBodyLimited,
+  sendHealth,
   sendJson,
+  type Health,
   type ListenAddress,
   type Logger,
   type MetricsRegistry,
@@ -21,13 +24,17 @@ export interface HttpOptions {
   listen: ListenAddress;
   maxBodyBytes: number;
   requestTimeoutMs: number;
+  headersTimeoutMs: number;
+  maxConnections: number;
 }
 
 export interface HttpDeps {
   registry: MetricsRegistry;
   ingest: BodyIngest;
   graphiteApi: GraphiteApiHandler;
-  health: () => Record<string, unknown>;
+  health: Health;
+  /** Counts shown beside the health report. */
+  details: () => Record<string, unknown>;
   logger?: Logger;
 }
 
@@ -83,9 +90,13 @@ export function startHttpServer(options: HttpOptions, deps: HttpDeps): Promise<R
         const text = deps.registry.render();
         res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
         res.end(text);
-      } else if (url.pathname === '/healthz') {
-        route = 'healthz';
-        sendJson(res, 200, { status: 'ok', ...deps.health() });
+      } else if (url.pathname === '/livez') {
+        route = 'health';
+        sendHealth(res, deps.health.liveness());
+      } else if (url.pathname === '/readyz' || url.pathname === '/healthz') {
+        // /healthz is readiness with the node's counts beside it, 503 with reasons when not ready.
+        route = 'health';
+        sendHealth(res, deps.health.readiness(), url.pathname === '/healthz' ? deps.details() : {});
       } else if (url.pathname === '/lines') {
         route = 'lines';
         if (req.method !== 'POST') sendJson(res, 405, { error: 'POST lines to /lines?format=graphite|statsd' });
@@ -103,10 +114,7 @@ export function startHttpServer(options: HttpOptions, deps: HttpDeps): Promise<R
     }
   };
 
-  const server: Server = createServer((req, res) => void handle(req, res));
-  server.requestTimeout = options.requestTimeoutMs;
-  server.headersTimeout = Math.min(options.requestTimeoutMs, 60_000);
-  server.keepAliveTimeout = 5_000;
+  const server: Server = createLimitedServer(options, deps.registry, 'node', (req, res) => void handle(req, res));
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.listen.port, options.listen.host, () => {

@@ -8,6 +8,7 @@ import {
   ConfigError,
   configKey,
   configSchema,
+  HTTP_LIMIT_KEYS,
   LOG_LEVEL_KEY,
   readSection,
   TIMES_KEY,
@@ -110,7 +111,7 @@ export const NODE_KEYS = {
     key: 'http.request_timeout',
     default: '30s',
     readAs: 'milliseconds',
-    description: 'a request not answered in this time is cut off',
+    description: 'a request (headers and body) not received in this time is answered 408 and closed',
   }),
   httpCorsAllowedOrigins: configKey.stringList({
     key: 'http.cors_allowed_origins',
@@ -164,6 +165,7 @@ export const NODE_SCHEMA = configSchema(
   [NODE_KEYS.memoryMaxPoints, NODE_KEYS.indexMaxSeries, NODE_KEYS.indexMaxBytes],
   NAME_LIMIT_KEYS,
   [NODE_KEYS.httpListen, NODE_KEYS.httpMaxBodyBytes, NODE_KEYS.httpRequestTimeoutMs, NODE_KEYS.httpCorsAllowedOrigins],
+  HTTP_LIMIT_KEYS,
   [WAL_KEYS.dir, WAL_KEYS.segmentBytes, WAL_KEYS.maxBytes, WAL_KEYS.syncIntervalMs],
   [STATSD_OUTPUT_KEY, AGGREGATION_KEY],
 );
@@ -186,6 +188,8 @@ export interface NodeConfig {
     listen: ListenAddress | null;
     maxBodyBytes: number;
     requestTimeoutMs: number;
+    headersTimeoutMs: number;
+    maxConnections: number;
     corsAllowedOrigins: readonly string[];
   };
   /** dir '' for none. */
@@ -224,6 +228,7 @@ export function readNodeConfig(source: ConfigSource): NodeConfig {
       listen: node.httpListen,
       maxBodyBytes: node.httpMaxBodyBytes,
       requestTimeoutMs: node.httpRequestTimeoutMs,
+      ...readSection(source, HTTP_LIMIT_KEYS),
       corsAllowedOrigins: node.httpCorsAllowedOrigins,
     },
     // A memory store keeps nothing over a crash, so by default it keeps no log either.

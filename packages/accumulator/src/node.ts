@@ -2,7 +2,8 @@
  * One aggregating node: store, writer sink, aggregator, series index, line ingest and the HTTP surface,
  * assembled from a NodeConfig. The accumulator feeds it from relays; the all-in-one from its own listeners.
  */
-import { MetricsRegistry, windowStart, type Logger, type Writer } from '@carillon/core';
+import { dirname } from 'node:path';
+import { Health, MetricsRegistry, windowStart, type HealthCheck, type Logger, type Writer } from '@carillon/core';
 import { Aggregator, type StatsdKeyOwnership } from '@carillon/aggregator';
 import { SeriesIndex, createGraphiteApi, indexFinder, unionFinder } from '@carillon/query';
 import { startHttpServer, type RunningHttpServer } from './http-server.js';
@@ -28,6 +29,10 @@ export interface NodeExtras {
   startTicker?: boolean;
   /** More fields for /healthz. */
   health?: () => Record<string, unknown>;
+  /** More readiness checks (membership, listeners), by name. */
+  readiness?: Record<string, HealthCheck>;
+  /** Files the program keeps state in (the flush watermark): their directories must take writes to be ready. */
+  stateFiles?: string[];
   /** In a cluster: StatsD flushes emit only the keys this member owns for the interval (see AggregatorDeps). */
   ownsStatsdKey?: StatsdKeyOwnership;
   /** In a cluster: relay batches keep only the points this member owns (see LineIngestOptions). */
@@ -58,6 +63,8 @@ export class AccumulatorNode {
     readonly sink: WriterSink,
     readonly http: RunningHttpServer | undefined,
     private readonly wal: WalWriter | undefined,
+    /** Liveness and readiness (/livez, /readyz); a program adds its own checks. */
+    readonly health: Health,
   ) {
     if (wal !== undefined) {
       this.trimTimer = setInterval(() => void this.trimLog(), config.aggregator.resolutions[0]!.step * 1000);
@@ -101,6 +108,14 @@ export class AccumulatorNode {
     const logged = new LoggedIngest(ingest, aggregator, undefined);
     // What a crash left in the log is aggregated again before any line can arrive (HTTP, listeners, relays).
     const wal = openWal(config, logged, logStart, resumedFrom, aggregator.now, registry, logger, extras.onReplayed);
+    const health = new Health();
+    health.addLiveness('store', () => store.notLive?.());
+    health.addReadiness('writers', () => sink.notReady());
+    const stateDirs = new Set<string>(extras.stateFiles?.filter((f) => f !== '').map((f) => dirname(f)));
+    if (config.store === 'whisper') stateDirs.add(config.whisper.dataDir);
+    if (config.wal.dir !== '') stateDirs.add(config.wal.dir);
+    for (const dir of stateDirs) health.addWritableDirectory(`state_dir:${dir}`, dir);
+    for (const [name, check] of Object.entries(extras.readiness ?? {})) health.addReadiness(name, check);
     const graphiteApi = createGraphiteApi({
       index,
       // The store's own index, where it has one, beside the series seen here and not yet flushed.
@@ -118,14 +133,19 @@ export class AccumulatorNode {
             listen: config.http.listen,
             maxBodyBytes: config.http.maxBodyBytes,
             requestTimeoutMs: config.http.requestTimeoutMs,
+            headersTimeoutMs: config.http.headersTimeoutMs,
+            maxConnections: config.http.maxConnections,
           },
           {
             registry,
             ingest: logged,
             graphiteApi,
             logger,
-            health: () => ({
+            health,
+            details: () => ({
               series: aggregator.seriesCount,
+              seriesBytes: aggregator.seriesBytes,
+              indexBytes: index.bytes,
               pendingPoints: aggregator.pendingPoints,
               store: config.store,
               ...extras.health?.(),
@@ -148,6 +168,7 @@ export class AccumulatorNode {
       sink,
       http,
       wal,
+      health,
     );
   }
 
@@ -205,6 +226,7 @@ export class AccumulatorNode {
     this.aggregator.flushAll();
     await this.sink.close();
     this.wal?.close();
+    this.health.close();
     await this.http?.close();
   }
 }

@@ -15,6 +15,8 @@ export type Store = Writer &
     finder?: SeriesFinder;
     /** False for a name the store cannot keep (whisper: too long for a file); ingest refuses it. */
     storable?(name: string): boolean;
+    /** Liveness of the store's own machinery (the write pool's workers). */
+    notLive?(): string | undefined;
   };
 
 async function openCassandra(config: NodeConfig, registry: MetricsRegistry, logger: Logger): Promise<Store> {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MetricsRegistry, parseResolutions } from '@carillon/core';
+import { Health, MetricsRegistry, parseResolutions } from '@carillon/core';
 import { Aggregator, DEFAULT_STATSD_OPTIONS, type FlushSink } from '@carillon/aggregator';
 import { LineIngest, startHttpServer, type RunningHttpServer } from '@carillon/accumulator';
 
@@ -27,7 +27,7 @@ const body =
   'a.b 1 1000\r\n' + // CRLF
   '\n\r\n' + // empty lines: skipped, not counted
   '   \n' + // spaces only: a line, refused as malformed_line
-  `long.${'x'.repeat(70_000)} 1 1000\n` + // no per-line limit: the body is bounded as a whole
+  `long.x${' '.repeat(70_000)}1 1000\n` + // no per-line limit: the body is bounded as a whole
   'a.b 1 1 1\n' + // four fields
   'c.d 2 1000'; // partial last line
 const expected = { accepted: 3, rejected: { malformed_line: 2 } };
@@ -39,8 +39,20 @@ describe('line splitting of whole bodies', () => {
     const made = newIngest();
     registry = made.registry;
     server = await startHttpServer(
-      { listen: { host: '127.0.0.1', port: 0 }, maxBodyBytes: 1 << 20, requestTimeoutMs: 5000 },
-      { registry, ingest: made.ingest, graphiteApi: () => Promise.resolve(false), health: () => ({}) },
+      {
+        listen: { host: '127.0.0.1', port: 0 },
+        maxBodyBytes: 1 << 20,
+        requestTimeoutMs: 5000,
+        headersTimeoutMs: 5000,
+        maxConnections: 100,
+      },
+      {
+        registry,
+        ingest: made.ingest,
+        graphiteApi: () => Promise.resolve(false),
+        health: new Health(),
+        details: () => ({}),
+      },
     );
   });
   afterAll(() => server.close());

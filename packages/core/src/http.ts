@@ -1,5 +1,12 @@
-/** The two HTTP chores every server of ours repeats: a JSON answer, and a request body read up to a limit. */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+/**
+ * What every HTTP server of ours shares: a JSON answer, a request body read up to a limit, and the server itself
+ * bounded in connections and request arrival time.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { configKey } from './config-schema.js';
+import type { MetricsRegistry } from './metrics.js';
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
@@ -36,4 +43,127 @@ export async function readBodyLimited(req: IncomingMessage, maxBytes: number): P
     chunks.push(chunk);
   }
   return Buffer.concat(chunks);
+}
+
+/** How many connections an HTTP server keeps, and how long a request may take to arrive. */
+export interface HttpLimits {
+  maxConnections: number;
+  /** Headers not complete in this time: the connection is answered 408 and closed (slowloris). */
+  headersTimeoutMs: number;
+  /** The whole request (headers and body) not received in this time: likewise. */
+  requestTimeoutMs: number;
+}
+
+/** The keys of an HTTP server's limits, shared by the node and the relay. */
+export const HTTP_LIMIT_KEYS = {
+  maxConnections: configKey.integer({
+    key: 'http.max_connections',
+    default: 1000,
+    min: 1,
+    unit: 'connections',
+    description:
+      'open HTTP connections; at it a new one closes the longest idle (counted as evicted), or is refused when all are busy (counted)',
+  }),
+  headersTimeoutMs: configKey.duration({
+    key: 'http.headers_timeout',
+    default: '10s',
+    readAs: 'milliseconds',
+    description: 'request headers not complete in this time: answered 408 and closed (slowloris)',
+  }),
+} as const;
+
+/** A connection answered or accepted this recently is not closed to make room. */
+const EVICT_MIN_IDLE_MS = 1_000;
+/** How often Node checks the header and request timeouts (its default, 30 s, would let them run that much over). */
+const TIMEOUT_CHECK_INTERVAL_MS = 1_000;
+
+/**
+ * An HTTP server bounded in connections and in the time a request may take to arrive. At `maxConnections`, a new
+ * connection closes the oldest one that is not answering a request and has been quiet for a second (half-sent
+ * requests and idle keep-alives go first), else it is refused; both are counted, as are timeouts and client errors
+ * (`http_connections_*`, `http_client_errors_total`, labelled by `server`).
+ */
+export function createLimitedServer(
+  limits: HttpLimits,
+  registry: MetricsRegistry,
+  serverName: string,
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+): Server {
+  const requestTimeout = Math.max(limits.requestTimeoutMs, limits.headersTimeoutMs);
+  const server = createServer(
+    {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout,
+      connectionsCheckingInterval: Math.min(TIMEOUT_CHECK_INTERVAL_MS, limits.headersTimeoutMs),
+      keepAliveTimeout: 5_000,
+    },
+    handler,
+  );
+  const active = registry.gauge('http_connections_active', 'HTTP connections open now', ['server']).labels(serverName);
+  const evicted = registry
+    .counter('http_connections_evicted_total', 'Idle HTTP connections closed to make room at http.max_connections', [
+      'server',
+    ])
+    .labels(serverName);
+  const refused = registry
+    .counter('http_connections_refused_total', 'HTTP connections closed at once: at http.max_connections, none idle', [
+      'server',
+    ])
+    .labels(serverName);
+  const clientErrors = registry.counter(
+    'http_client_errors_total',
+    'HTTP connections closed for a client error (timeout: headers or request not received in time)',
+    ['server', 'reason'],
+  );
+  /** Open connections → when each was accepted or last answered, least recent first. */
+  const sockets = new Map<Socket, number>();
+  const busy = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    if (sockets.size >= limits.maxConnections) {
+      const now = Date.now();
+      let victim: Socket | undefined;
+      for (const [candidate, since] of sockets) {
+        if (now - since < EVICT_MIN_IDLE_MS) break; // the rest are more recent still
+        if (!busy.has(candidate)) {
+          victim = candidate;
+          break;
+        }
+      }
+      if (victim === undefined) {
+        refused.inc();
+        socket.destroy();
+        return;
+      }
+      sockets.delete(victim);
+      evicted.inc();
+      victim.destroy();
+    }
+    sockets.set(socket, Date.now());
+    active.inc();
+    socket.once('close', () => {
+      sockets.delete(socket);
+      busy.delete(socket);
+      active.dec();
+    });
+  });
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const socket = req.socket;
+    busy.add(socket);
+    res.once('close', () => {
+      busy.delete(socket);
+      if (sockets.delete(socket)) sockets.set(socket, Date.now());
+    });
+  });
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+    const timeout = error.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+    clientErrors.labels(serverName, timeout ? 'timeout' : (error.code ?? 'other').toLowerCase()).inc();
+    if (!socket.writable || error.code === 'ECONNRESET') {
+      socket.destroy();
+      return;
+    }
+    socket.end(`HTTP/1.1 ${timeout ? '408 Request Timeout' : '400 Bad Request'}\r\nConnection: close\r\n\r\n`);
+    // A client that does not read the answer still loses the connection.
+    setTimeout(() => socket.destroy(), EVICT_MIN_IDLE_MS).unref();
+  });
+  return server;
 }

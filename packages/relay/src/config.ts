@@ -5,6 +5,8 @@
 import {
   configKey,
   configSchema,
+  HTTP_LIMIT_KEYS,
+  readSection,
   LOG_LEVEL_KEY,
   parseResolutions,
   TIMES_KEY,
@@ -27,7 +29,7 @@ import { LINK_KEYS, readLinkConfig, type AccumulatorLinkOptions } from '@carillo
 export const RELAY_HTTP_LISTEN_KEY = configKey.listen({
   key: 'http.listen',
   default: ':8090',
-  description: '/metrics, /healthz, /ring (versions, members, per-destination queues and connection state)',
+  description: '/metrics, /livez, /readyz, /healthz, /ring (versions, members, per-destination queues and connection state)',
 });
 
 /** Every key the relay reads. */
@@ -39,6 +41,7 @@ export const RELAY_SCHEMA = configSchema(
   RING_KEYS,
   LINK_KEYS,
   [RELAY_HTTP_LISTEN_KEY],
+  HTTP_LIMIT_KEYS,
 );
 
 export interface RelayConfig {
@@ -55,7 +58,7 @@ export interface RelayConfig {
   /** The coarsest resolution step (from `times`): ring versions switch only on its boundaries. */
   ringStepSeconds: number;
   link: AccumulatorLinkOptions;
-  http: { listen: ListenAddress | null };
+  http: { listen: ListenAddress | null; maxConnections: number; headersTimeoutMs: number };
 }
 
 export function readRelayConfig(source: ConfigSource): RelayConfig {
@@ -70,7 +73,7 @@ export function readRelayConfig(source: ConfigSource): RelayConfig {
     ring: readRingConfig(source),
     ringStepSeconds: ringStepOf(resolutions),
     link: readLinkConfig(source, Math.max(graphite.maxLineLength, statsd.maxLineLength)),
-    http: { listen: source.read(RELAY_HTTP_LISTEN_KEY) },
+    http: { listen: source.read(RELAY_HTTP_LISTEN_KEY), ...readSection(source, HTTP_LIMIT_KEYS) },
   };
   source.assertAllKeysKnown();
   return config;

@@ -1,6 +1,17 @@
-/** The relay's HTTP surface: /metrics (Prometheus), /healthz, /ring (versions and per-destination queues). */
-import { createServer, type Server } from 'node:http';
-import { nowSeconds, type ListenAddress, type MetricsRegistry } from '@carillon/core';
+/**
+ * The relay's HTTP surface: /metrics (Prometheus), /livez, /readyz and /healthz (readiness; core health.ts),
+ * /ring (versions and per-destination queues). Bounded in connections and request time (core http.ts).
+ */
+import type { Server } from 'node:http';
+import {
+  createLimitedServer,
+  nowSeconds,
+  sendHealth,
+  type Health,
+  type HttpLimits,
+  type ListenAddress,
+  type MetricsRegistry,
+} from '@carillon/core';
 import type { RingSchedule } from '@carillon/ring';
 import type { LinkDepth } from '@carillon/transport';
 
@@ -36,12 +47,18 @@ export function ringReport(relayId: string, schedule: RingSchedule, destinations
   };
 }
 
+/** The relay answers small GETs only: its requests are short. */
+const RELAY_REQUEST_TIMEOUT_MS = 10_000;
+
 export async function startHttpServer(
-  listen: ListenAddress,
+  http: { listen: ListenAddress | null; maxConnections: number; headersTimeoutMs: number },
   metrics: MetricsRegistry,
+  health: Health,
   report: () => RingReport,
 ): Promise<{ server: Server; port: number }> {
-  const server = createServer((request, response) => {
+  const listen = http.listen!;
+  const limits: HttpLimits = { ...http, requestTimeoutMs: RELAY_REQUEST_TIMEOUT_MS };
+  const server = createLimitedServer(limits, metrics, 'relay', (request, response) => {
     const path = (request.url ?? '/').split('?')[0];
     if (request.method !== 'GET') {
       response.writeHead(405, { allow: 'GET' }).end();
@@ -49,17 +66,16 @@ export async function startHttpServer(
     }
     if (path === '/metrics') {
       response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(metrics.render());
-    } else if (path === '/healthz') {
-      response.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+    } else if (path === '/livez') {
+      sendHealth(response, health.liveness());
+    } else if (path === '/readyz' || path === '/healthz') {
+      sendHealth(response, health.readiness());
     } else if (path === '/ring') {
       response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(report(), null, 2));
     } else {
       response.writeHead(404).end();
     }
   });
-  // Bounded request handling: no request may hold a socket for long.
-  server.requestTimeout = 10_000;
-  server.headersTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(listen.port, listen.host, () => resolve());
