@@ -72,15 +72,15 @@ export const HTTP_LIMIT_KEYS = {
   }),
 } as const;
 
-/** A connection answered or accepted this recently is not closed to make room. */
-const EVICT_MIN_IDLE_MS = 1_000;
+/** How long a client that errs has to read its 400/408 before the connection is cut. */
+const ERROR_LINGER_MS = 1_000;
 /** How often Node checks the header and request timeouts (its default, 30 s, would let them run that much over). */
 const TIMEOUT_CHECK_INTERVAL_MS = 1_000;
 
 /**
  * An HTTP server bounded in connections and in the time a request may take to arrive. At `maxConnections`, a new
- * connection closes the oldest one that is not answering a request and has been quiet for a second (half-sent
- * requests and idle keep-alives go first), else it is refused; both are counted, as are timeouts and client errors
+ * connection closes the oldest one that is not answering a request (a half-sent request, an idle keep-alive),
+ * else it is refused; both are counted, as are timeouts and client errors
  * (`http_connections_*`, `http_client_errors_total`, labelled by `server`).
  */
 export function createLimitedServer(
@@ -115,21 +115,21 @@ export function createLimitedServer(
     'HTTP connections closed for a client error (timeout: headers or request not received in time)',
     ['server', 'reason'],
   );
-  /** Open connections → when each was accepted or last answered, least recent first. */
-  const sockets = new Map<Socket, number>();
+  /** Open connections, least recently accepted or answered first (Set order: an answer moves one to the end). */
+  const sockets = new Set<Socket>();
   const busy = new Set<Socket>();
   server.on('connection', (socket: Socket) => {
     if (sockets.size >= limits.maxConnections) {
-      const now = Date.now();
       let victim: Socket | undefined;
-      for (const [candidate, since] of sockets) {
-        if (now - since < EVICT_MIN_IDLE_MS) break; // the rest are more recent still
+      // The oldest not answering a request: a half-sent request or an idle keep-alive. A real request becomes
+      // busy as soon as its headers are in, so a flood of new connections evicts its own older ones.
+      for (const candidate of sockets)
         if (!busy.has(candidate)) {
           victim = candidate;
           break;
         }
-      }
       if (victim === undefined) {
+        // Every connection is answering a request: the new one waits for none of them.
         refused.inc();
         socket.destroy();
         return;
@@ -138,7 +138,7 @@ export function createLimitedServer(
       evicted.inc();
       victim.destroy();
     }
-    sockets.set(socket, Date.now());
+    sockets.add(socket);
     active.inc();
     socket.once('close', () => {
       sockets.delete(socket);
@@ -151,7 +151,7 @@ export function createLimitedServer(
     busy.add(socket);
     res.once('close', () => {
       busy.delete(socket);
-      if (sockets.delete(socket)) sockets.set(socket, Date.now());
+      if (sockets.delete(socket)) sockets.add(socket);
     });
   });
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
@@ -163,7 +163,7 @@ export function createLimitedServer(
     }
     socket.end(`HTTP/1.1 ${timeout ? '408 Request Timeout' : '400 Bad Request'}\r\nConnection: close\r\n\r\n`);
     // A client that does not read the answer still loses the connection.
-    setTimeout(() => socket.destroy(), EVICT_MIN_IDLE_MS).unref();
+    setTimeout(() => socket.destroy(), ERROR_LINGER_MS).unref();
   });
   return server;
 }
