@@ -151,7 +151,8 @@ describe('connections capped without locking clients out', () => {
       for (let i = 0; i < IDLE_TCP; i++) idle.push(await connect(ports.graphite));
       await waitFor(
         'every idle connection open',
-        async () => metric(await metrics(), 'listener_connections_active', '{protocol="graphite",transport="tcp"}') === IDLE_TCP,
+        async () =>
+          metric(await metrics(), 'listener_connections_active', '{protocol="graphite",transport="tcp"}') === IDLE_TCP,
         30_000,
         200,
       );
@@ -167,7 +168,9 @@ describe('connections capped without locking clients out', () => {
         100,
       );
       const text = await metrics();
-      expect(metric(text, 'listener_connections_evicted_total', '{protocol="graphite",transport="tcp"}')).toBeGreaterThan(0);
+      expect(
+        metric(text, 'listener_connections_evicted_total', '{protocol="graphite",transport="tcp"}'),
+      ).toBeGreaterThan(0);
       expect(metric(text, 'listener_connections_refused_total', '{protocol="graphite",transport="tcp"}')).toBe(0);
     } finally {
       for (const socket of idle) socket.destroy();
@@ -194,7 +197,9 @@ describe('connections capped without locking clients out', () => {
     const evicted = metric(text, 'http_connections_evicted_total', '{server="node"}');
     const refused = metric(text, 'http_connections_refused_total', '{server="node"}');
     expect(evicted + refused).toBeGreaterThan(HALF_SENT - 2 * HTTP_CAP);
-    console.log(`half-sent flood: evicted ${evicted}, refused ${refused}, timeouts ${metric(text, 'http_client_errors_total', '{server="node",reason="timeout"}')}`);
+    console.log(
+      `half-sent flood: evicted ${evicted}, refused ${refused}, timeouts ${metric(text, 'http_client_errors_total', '{server="node",reason="timeout"}')}`,
+    );
     // Every point in a whisper file: the sum over the range (count names sum) is the oracle's, key by key.
     await waitFor(
       'every key written',
@@ -210,7 +215,11 @@ describe('connections capped without locking clients out', () => {
           `http://127.0.0.1:${ports.http}/render?format=json&target=limits.flood.*.count&from=-10min&until=now`,
         );
         stored.clear();
-        for (const s of series) stored.set(s.target, s.datapoints.reduce((sum, [v]) => sum + (v ?? 0), 0));
+        for (const s of series)
+          stored.set(
+            s.target,
+            s.datapoints.reduce((sum, [v]) => sum + (v ?? 0), 0),
+          );
         return [...oracle].every(([key, sum]) => stored.get(key) === sum);
       },
       30_000,

@@ -40,11 +40,17 @@ function canConnect(port: number): Promise<boolean> {
 
 /** A redis-server of this test's own; fails clearly when none is installed. */
 async function startRedis(port: number, dir: string): Promise<ChildProcess> {
-  const child = spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no', '--dir', dir], {
-    stdio: 'ignore',
-  });
+  const child = spawn(
+    'redis-server',
+    ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no', '--dir', dir],
+    {
+      stdio: 'ignore',
+    },
+  );
   const failed = new Promise<never>((_, reject) =>
-    child.once('error', (error) => reject(new Error(`redis-server could not start (is it installed?): ${error.message}`))),
+    child.once('error', (error) =>
+      reject(new Error(`redis-server could not start (is it installed?): ${error.message}`)),
+    ),
   );
   await Promise.race([waitFor(`redis-server on ${port}`, () => canConnect(port), 10_000, 50), failed]);
   return child;
@@ -79,7 +85,12 @@ describe('readiness', () => {
     const redisPort = await freePort();
     const redisDir = join(root, 'redis');
     mkdirSync(redisDir);
-    const ports = { grpc: await freePort(), accHttp: await freePort(), graphite: await freePort(), relayHttp: await freePort() };
+    const ports = {
+      grpc: await freePort(),
+      accHttp: await freePort(),
+      graphite: await freePort(),
+      relayHttp: await freePort(),
+    };
     const dataDir = join(root, 'whisper');
     const stateDir = join(root, 'state');
     const common = {
@@ -151,7 +162,13 @@ describe('readiness', () => {
       'a line through the relay accepted by the accumulator',
       async () => {
         await sendTcp(ports.graphite, 'ready.through.relay 1\n');
-        return metric(await getText(`http://127.0.0.1:${ports.accHttp}/metrics`), 'lines_accepted_total', '{protocol="graphite"}') > 0;
+        return (
+          metric(
+            await getText(`http://127.0.0.1:${ports.accHttp}/metrics`),
+            'lines_accepted_total',
+            '{protocol="graphite"}',
+          ) > 0
+        );
       },
       30_000,
       500,

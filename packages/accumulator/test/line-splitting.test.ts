@@ -82,3 +82,43 @@ describe('line splitting of whole bodies', () => {
     expect({ accepted: outcome.accepted, rejected: outcome.rejected }).toEqual({ accepted: 2, rejected: 1 });
   });
 });
+
+describe('names refused at parse time', () => {
+  it('refuses over-long, over-tagged and unstorable names and never counts them accepted', () => {
+    const registry = new MetricsRegistry();
+    const aggregator = new Aggregator(
+      {
+        resolutions: parseResolutions(['1s:1h']),
+        graceSeconds: 2,
+        maxFutureSeconds: 60,
+        maxPendingPoints: 1000,
+        maxStatsdIntervalValues: 1000,
+        maxSeriesBytes: 1 << 20,
+      },
+      DEFAULT_STATSD_OPTIONS,
+      { sink, metrics: registry, clock: { now: () => NOW * 1000 } },
+    );
+    const ingest = new LineIngest(aggregator, registry, {
+      nowSeconds: () => NOW,
+      names: { maxLength: 64, maxTags: 1, maxTagLength: 16 },
+      storable: (name) => !name.includes('unstorable'),
+    });
+    const lines = [
+      `a.${'x'.repeat(70)} 1`,
+      'a.b;x=1;y=2 1',
+      `a.b;x=${'v'.repeat(20)} 1`,
+      'a.unstorable 1',
+      'a.fine;x=1 1',
+    ].join('\n');
+    const outcome = ingest.ingestBatch('graphite', Buffer.from(lines), NOW);
+    expect(outcome).toMatchObject({ accepted: 1, rejected: 4 });
+    expect(Object.fromEntries(outcome.refused)).toEqual({
+      name_too_long: 1,
+      too_many_tags: 1,
+      tag_too_long: 1,
+      unstorable_name: 1,
+    });
+    expect(registry.value('lines_accepted_total', 'graphite')).toBe(1);
+    expect([...aggregator.seriesNames()]).toEqual(['a.fine;x=1']);
+  });
+});

@@ -87,7 +87,10 @@ export class AggregatorMetrics {
       )
       .labels();
     this.seriesForgotten = registry
-      .counter('aggregator_series_forgotten_total', 'Series forgotten after aggregator.series_idle_timeout without a point')
+      .counter(
+        'aggregator_series_forgotten_total',
+        'Series forgotten after aggregator.series_idle_timeout without a point',
+      )
       .labels();
     this.pendingPoints = registry
       .gauge('aggregator_pending_points', 'Points in closed windows not yet handed to the sink')

@@ -53,7 +53,8 @@ export const AGGREGATOR_KEYS = {
     computedDefault: 'a quarter of the V8 heap limit (--max-old-space-size)',
     min: 1 << 20,
     unit: 'bytes',
-    description: 'memory budget of the series names the aggregator holds; points of new series past it are refused (counted)',
+    description:
+      'memory budget of the series names the aggregator holds; points of new series past it are refused (counted)',
   }),
   seriesIdleSeconds: configKey.duration({
     key: 'aggregator.series_idle_timeout',

@@ -76,7 +76,10 @@ export function checkNameTags(name: string, limits: NameLimits): RejectReason | 
     const end = next < 0 ? name.length : next;
     if (++tags > limits.maxTags) return 'too_many_tags';
     const length = end - semicolon - 1;
-    if (length > limits.maxTagLength || utf8Length(name.slice(semicolon + 1, end), limits.maxTagLength) > limits.maxTagLength)
+    if (
+      length > limits.maxTagLength ||
+      utf8Length(name.slice(semicolon + 1, end), limits.maxTagLength) > limits.maxTagLength
+    )
       return 'tag_too_long';
     semicolon = next;
   }

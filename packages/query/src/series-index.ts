@@ -60,8 +60,11 @@ export class SeriesIndex {
     options.metrics?.gauge('query_index_series', 'Series names in the query index', [], (gauge) =>
       gauge.set(this.known.size),
     );
-    options.metrics?.gauge('query_index_bytes', 'Estimated bytes of the query index (bounded by index.max_bytes)', [], (gauge) =>
-      gauge.set(this.heldBytes),
+    options.metrics?.gauge(
+      'query_index_bytes',
+      'Estimated bytes of the query index (bounded by index.max_bytes)',
+      [],
+      (gauge) => gauge.set(this.heldBytes),
     );
   }
 

@@ -29,7 +29,8 @@ import { LINK_KEYS, readLinkConfig, type AccumulatorLinkOptions } from '@carillo
 export const RELAY_HTTP_LISTEN_KEY = configKey.listen({
   key: 'http.listen',
   default: ':8090',
-  description: '/metrics, /livez, /readyz, /healthz, /ring (versions, members, per-destination queues and connection state)',
+  description:
+    '/metrics, /livez, /readyz, /healthz, /ring (versions, members, per-destination queues and connection state)',
 });
 
 /** Every key the relay reads. */

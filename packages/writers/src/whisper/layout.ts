@@ -35,7 +35,8 @@ export function canonicalFromRelativePath(relativePath: string): string | null {
   if (parts.some((part) => part.length === 0)) return null;
   // A tagged file's name holds `;`, which no path node can: so `_tagged/abc/def/x.wsp` is the untagged series
   // `_tagged.abc.def.x`, not the tagged `x`.
-  if (parts[0] === TAGGED_DIR && parts.length === 4 && parts[3]!.includes(';')) return parts[3]!.replaceAll('_DOT_', '.');
+  if (parts[0] === TAGGED_DIR && parts.length === 4 && parts[3]!.includes(';'))
+    return parts[3]!.replaceAll('_DOT_', '.');
   return parts.join('.');
 }
 
