@@ -178,7 +178,7 @@ export class LineIngest {
   private batchStatsdLine(line: string, receivedAtSeconds: number, outcome: BatchOutcome, owned: StatsdSample[]): void {
     const samples = this.statsdSamples;
     samples.length = 0;
-    const problem = parseStatsdLine(line, samples) ?? this.admit(samples[0]!.name);
+    const problem = parseStatsdLine(line, samples) ?? this.admitStatsd(samples[0]!.name);
     if (problem !== undefined) {
       this.statsdCounters.reject(problem);
       outcome.rejected++;
@@ -207,6 +207,15 @@ export class LineIngest {
     if (tags !== undefined) return tags;
     if (this.storable !== undefined && !this.storable(name)) return 'unstorable_name';
     return this.aggregator.admits(name) ? undefined : 'index_full';
+  }
+
+  /**
+   * A StatsD key: its length and tags. The series are the flush's output names (`stats.counters.<key>.count`), which
+   * the aggregator's budget bounds when they are made; checking the store's rule on every line's key would cost a
+   * path per sample.
+   */
+  private admitStatsd(name: string): RejectReason | undefined {
+    return checkNameLength(name, this.names) ?? checkNameTags(name, this.names);
   }
 
   countersFor(format: LineFormat): LineCounters {
@@ -243,7 +252,7 @@ export class LineIngest {
   ): RejectReason | undefined {
     const samples = this.statsdSamples;
     samples.length = 0;
-    const problem = parseStatsdLine(decodeLine(buf, start, end), samples) ?? this.admit(samples[0]!.name);
+    const problem = parseStatsdLine(decodeLine(buf, start, end), samples) ?? this.admitStatsd(samples[0]!.name);
     if (problem !== undefined) {
       this.statsdCounters.reject(problem);
       return problem;
