@@ -9,7 +9,7 @@ import { addSample, mergeStatPoint, statPointOf, windowStart, type StatPoint } f
 import { parseStatPointLines, type StatPointRecord } from '@carillon/accumulator';
 import type { RingMember, StatsdPlacement } from '@carillon/ring';
 import { freePort } from '../support/ports.js';
-import { getJson, getText, startProgram, type RunningProgram } from '../e2e/programs.js';
+import { getText, startProgram, type RunningProgram } from '../e2e/programs.js';
 
 export const ACCUMULATOR = 'services/accumulator/dist/main.js';
 export const RELAY = 'services/relay/dist/main.js';
@@ -265,7 +265,13 @@ export interface Health {
   resumedAfter?: number;
 }
 
-export const healthOf = (a: Accumulator): Promise<Health> => getJson<Health>(`http://127.0.0.1:${a.httpPort}/healthz`);
+/** The accumulator's /healthz counts, whether it is ready (200) or not (503, with its reasons). */
+export async function healthOf(a: Accumulator): Promise<Health> {
+  const response = await fetch(`http://127.0.0.1:${a.httpPort}/healthz`, { signal: AbortSignal.timeout(5000) });
+  if (response.status !== 200 && response.status !== 503)
+    throw new Error(`GET /healthz: ${response.status} ${await response.text()}`);
+  return (await response.json()) as Health;
+}
 
 /** A counter or gauge (name without the `carillon_` prefix) from /metrics, summed over label sets matching `labels`. */
 export async function metricValue(port: number, metric: string, labels = ''): Promise<number> {

@@ -31,6 +31,8 @@ interface Container {
   env?: { name: string; value?: string }[];
   ports: { containerPort: number; protocol?: string }[];
   volumeMounts: { name: string; mountPath: string }[];
+  readinessProbe?: { httpGet?: { path: string } };
+  livenessProbe?: { httpGet?: { path: string } };
 }
 interface PodSpec {
   terminationGracePeriodSeconds?: number;
@@ -217,7 +219,14 @@ describe('docker-compose.yml', () => {
       expect(() => readRelayConfig(new ConfigSource({}, service.environment ?? {}))).not.toThrow();
   });
 
-  it('publishes every relay listener and checks every program on its own /healthz', () => {
+  it('probes readiness on /readyz and liveness on /livez', () => {
+    for (const spec of [podSpec('accumulator.yaml', 'StatefulSet'), podSpec('relay.yaml', 'Deployment')]) {
+      expect(spec.containers[0]!.readinessProbe?.httpGet?.path).toBe('/readyz');
+      expect(spec.containers[0]!.livenessProbe?.httpGet?.path).toBe('/livez');
+    }
+  });
+
+  it('publishes every relay listener and checks the readiness of every program on its own /readyz', () => {
     const relay = compose.services['relay-a']!;
     const config = readRelayConfig(new ConfigSource({}, relay.environment ?? {}));
     const published = (relay.ports ?? []).map((p) => (p.includes('/') ? p : `${p}/tcp`)).sort();
@@ -234,7 +243,7 @@ describe('docker-compose.yml', () => {
       const port = name.startsWith('acc-')
         ? readAccumulatorConfig(new ConfigSource({}, service.environment ?? {})).node.http.listen!.port
         : readRelayConfig(new ConfigSource({}, service.environment ?? {})).http.listen!.port;
-      expect(service.healthcheck?.test.join(' '), name).toContain(`127.0.0.1:${port}/healthz`);
+      expect(service.healthcheck?.test.join(' '), name).toContain(`127.0.0.1:${port}/readyz`);
     }
   });
 });

@@ -27,8 +27,12 @@ export function startProgram(
   args: string[],
   readyText: string,
   timeoutMs = 20_000,
+  /** Node's own flags before the program (e.g. `--max-old-space-size=512`). */
+  nodeArgs: string[] = [],
 ): Promise<RunningProgram> {
-  const child = spawn(process.execPath, [builtProgram(program), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeArgs, builtProgram(program), ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return new Promise((resolve, reject) => {

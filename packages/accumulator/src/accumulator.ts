@@ -93,6 +93,11 @@ export class Accumulator {
       ownership,
       // A key the ring moved away stops being flushed here: its new owner alone writes it from then on.
       ownsStatsdKey: (name, windowStart) => ownership.ownsStatsdKey(name, windowStart),
+      readiness: {
+        membership: () => membership.notReady(),
+        ingest: () => (this.running === undefined ? 'ingest server not listening yet' : undefined),
+      },
+      stateFiles: [config.durability.watermarkFile],
       health: () => ({
         memberId: config.member.id,
         ringVersion: ownership.versionAt(nowSeconds()),

@@ -1,5 +1,5 @@
 /**
- * The node's HTTP surface: `/metrics` (Prometheus), `/healthz`, `POST /lines` (Graphite or StatsD lines in the
+ * The node's HTTP surface: `/metrics` (Prometheus), `/livez`, `/readyz` and `/healthz` (core health.ts), `POST /lines` (Graphite or StatsD lines in the
  * body, `?format=graphite|statsd`), then the Graphite API. Request bodies are bounded and every request has
  * a timeout.
  */
@@ -12,7 +12,9 @@ import {
   TokenGate,
   type HttpSecurity,
   readBodyLimited,
+  sendHealth,
   sendJson,
+  type Health,
   type ListenAddress,
   type Logger,
   type MetricsRegistry,
@@ -27,13 +29,17 @@ export interface HttpOptions {
   requestTimeoutMs: number;
   /** Bearer token of POST /lines and TLS of the port; open and plain when absent. */
   security?: HttpSecurity;
+  headersTimeoutMs: number;
+  maxConnections: number;
 }
 
 export interface HttpDeps {
   registry: MetricsRegistry;
   ingest: BodyIngest;
   graphiteApi: GraphiteApiHandler;
-  health: () => Record<string, unknown>;
+  health: Health;
+  /** Counts shown beside the health report. */
+  details: () => Record<string, unknown>;
   logger?: Logger;
 }
 
@@ -90,9 +96,13 @@ export async function startHttpServer(options: HttpOptions, deps: HttpDeps): Pro
         const text = deps.registry.render();
         res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
         res.end(text);
-      } else if (url.pathname === '/healthz') {
-        route = 'healthz';
-        sendJson(res, 200, { status: 'ok', ...deps.health() });
+      } else if (url.pathname === '/livez') {
+        route = 'health';
+        sendHealth(res, deps.health.liveness());
+      } else if (url.pathname === '/readyz' || url.pathname === '/healthz') {
+        // /healthz is readiness with the node's counts beside it, 503 with reasons when not ready.
+        route = 'health';
+        sendHealth(res, deps.health.readiness(), url.pathname === '/healthz' ? deps.details() : {});
       } else if (url.pathname === '/lines') {
         route = 'lines';
         if (req.method !== 'POST') sendJson(res, 405, { error: 'POST lines to /lines?format=graphite|statsd' });
@@ -116,10 +126,8 @@ export async function startHttpServer(options: HttpOptions, deps: HttpDeps): Pro
     (req, res) => void handle(req, res),
     deps.registry,
     deps.logger,
+    { limits: options, serverName: 'node' },
   );
-  server.requestTimeout = options.requestTimeoutMs;
-  server.headersTimeout = Math.min(options.requestTimeoutMs, 60_000);
-  server.keepAliveTimeout = 5_000;
   await listenServer(server, options.listen.host, options.listen.port);
   return {
     port: (server.address() as AddressInfo).port,

@@ -11,7 +11,11 @@ import {
 } from '@carillon/core';
 import type { Aggregator } from '@carillon/aggregator';
 import {
+  checkNameLength,
+  checkNameTags,
+  DEFAULT_NAME_LIMITS,
   LineCounters,
+  type NameLimits,
   decodeLine,
   forEachLineUnbounded,
   parseGraphiteBytes,
@@ -69,6 +73,10 @@ export interface LineIngestOptions {
   refuseBeforeRestart?: boolean;
   /** The clock for Graphite lines without a timestamp (tests fix it). */
   nowSeconds?: () => number;
+  /** Bounds on names (`names.*`); defaults DEFAULT_NAME_LIMITS. */
+  names?: NameLimits;
+  /** The store's own rule: false for a name it cannot keep (whisper: too long for a file). */
+  storable?: (name: string) => boolean;
 }
 
 export class LineIngest {
@@ -85,6 +93,8 @@ export class LineIngest {
   /** When this ingest was made (the process start): relay batches received before it may be replays. */
   private readonly startedAt: number;
   private readonly nowSeconds: () => number;
+  private readonly names: NameLimits;
+  private readonly storable: ((name: string) => boolean) | undefined;
 
   constructor(
     private readonly aggregator: Aggregator,
@@ -94,6 +104,8 @@ export class LineIngest {
     this.graphiteCounters = new LineCounters(registry, 'graphite');
     this.statsdCounters = new LineCounters(registry, 'statsd');
     this.nowSeconds = options.nowSeconds ?? wallClockSeconds;
+    this.names = options.names ?? DEFAULT_NAME_LIMITS;
+    this.storable = options.storable;
     this.ownership = options.ownership;
     if (options.ownership !== undefined) {
       const misrouted = registry.counter(
@@ -151,7 +163,8 @@ export class LineIngest {
     receivedAtSeconds: number,
     outcome: BatchOutcome,
   ): void {
-    const sample = parseGraphiteBytes(buf, start, end, receivedAtSeconds);
+    const parsed = parseGraphiteBytes(buf, start, end, receivedAtSeconds);
+    const sample = typeof parsed === 'string' ? parsed : (this.admit(parsed.name) ?? parsed);
     if (typeof sample === 'string') {
       this.graphiteCounters.reject(sample);
       outcome.rejected++;
@@ -183,7 +196,7 @@ export class LineIngest {
   private batchStatsdLine(line: string, receivedAtSeconds: number, outcome: BatchOutcome, owned: StatsdSample[]): void {
     const samples = this.statsdSamples;
     samples.length = 0;
-    const problem = parseStatsdLine(line, samples);
+    const problem = parseStatsdLine(line, samples) ?? this.admitStatsd(samples[0]!.name);
     if (problem !== undefined) {
       this.statsdCounters.reject(problem);
       outcome.rejected++;
@@ -200,6 +213,29 @@ export class LineIngest {
     } else for (const sample of samples) owned.push(sample);
   }
 
+  /**
+   * Why a parsed name is refused, if it is: too long (checked first: it costs nothing and must come before any
+   * lookup keyed by the name), then, for a series not yet held, its tags, the store's rule and the memory budget.
+   */
+  private admit(name: string): RejectReason | undefined {
+    const tooLong = checkNameLength(name, this.names);
+    if (tooLong !== undefined) return tooLong;
+    if (this.aggregator.knows(name)) return undefined;
+    const tags = checkNameTags(name, this.names);
+    if (tags !== undefined) return tags;
+    if (this.storable !== undefined && !this.storable(name)) return 'unstorable_name';
+    return this.aggregator.admits(name) ? undefined : 'index_full';
+  }
+
+  /**
+   * A StatsD key: its length and tags. The series are the flush's output names (`stats.counters.<key>.count`), which
+   * the aggregator's budget bounds when they are made; checking the store's rule on every line's key would cost a
+   * path per sample.
+   */
+  private admitStatsd(name: string): RejectReason | undefined {
+    return checkNameLength(name, this.names) ?? checkNameTags(name, this.names);
+  }
+
   countersFor(format: LineFormat): LineCounters {
     return format === 'graphite' ? this.graphiteCounters : this.statsdCounters;
   }
@@ -210,7 +246,8 @@ export class LineIngest {
 
   /** A Graphite line received at `receivedAtSeconds` (its time when it has none). */
   private graphiteLineAt(buf: Buffer, start: number, end: number, receivedAtSeconds: number): RejectReason | undefined {
-    const sample = parseGraphiteBytes(buf, start, end, receivedAtSeconds);
+    const parsed = parseGraphiteBytes(buf, start, end, receivedAtSeconds);
+    const sample = typeof parsed === 'string' ? parsed : (this.admit(parsed.name) ?? parsed);
     if (typeof sample === 'string') {
       this.graphiteCounters.reject(sample);
       return sample;
@@ -233,7 +270,7 @@ export class LineIngest {
   ): RejectReason | undefined {
     const samples = this.statsdSamples;
     samples.length = 0;
-    const problem = parseStatsdLine(decodeLine(buf, start, end), samples);
+    const problem = parseStatsdLine(decodeLine(buf, start, end), samples) ?? this.admitStatsd(samples[0]!.name);
     if (problem !== undefined) {
       this.statsdCounters.reject(problem);
       return problem;

@@ -11,6 +11,7 @@ import {
   configSchema,
   HTTP_TLS_KEYS,
   HTTP_TOKEN_KEY,
+  HTTP_LIMIT_KEYS,
   LOG_LEVEL_KEY,
   readHttpSecurity,
   TLS_RELOAD_INTERVAL_KEY,
@@ -22,9 +23,11 @@ import {
   type ListenAddress,
   type LogLevel,
 } from '@carillon/core';
+import { NAME_LIMIT_KEYS, readNameLimits, type NameLimits } from '@carillon/protocols';
 import {
   AGGREGATION_KEY,
   STORAGE_AGGREGATION_KEY,
+  defaultNameBudgetBytes,
   AGGREGATOR_KEYS,
   MAX_LATENESS_KEY,
   readAggregationConfig,
@@ -93,6 +96,14 @@ export const NODE_KEYS = {
     unit: 'series',
     description: 'series names the query index holds; more are refused (counted)',
   }),
+  indexMaxBytes: configKey.integer({
+    key: 'index.max_bytes',
+    default: 0,
+    computedDefault: 'a quarter of the V8 heap limit (--max-old-space-size)',
+    min: 1 << 20,
+    unit: 'bytes',
+    description: 'memory budget of the query index; names past it are not indexed (counted)',
+  }),
   httpListen: configKey.listen({
     key: 'http.listen',
     default: ':8080',
@@ -109,7 +120,7 @@ export const NODE_KEYS = {
     key: 'http.request_timeout',
     default: '30s',
     readAs: 'milliseconds',
-    description: 'a request not answered in this time is cut off',
+    description: 'a request (headers and body) not received in this time is answered 408 and closed',
   }),
   httpCorsAllowedOrigins: configKey.stringList({
     key: 'http.cors_allowed_origins',
@@ -161,11 +172,13 @@ export const NODE_SCHEMA = configSchema(
   WHISPER_KEYS,
   CASSANDRA_KEYS,
   BLOB_KEYS,
-  [NODE_KEYS.memoryMaxPoints, NODE_KEYS.indexMaxSeries],
+  [NODE_KEYS.memoryMaxPoints, NODE_KEYS.indexMaxSeries, NODE_KEYS.indexMaxBytes],
+  NAME_LIMIT_KEYS,
   [NODE_KEYS.httpListen, NODE_KEYS.httpMaxBodyBytes, NODE_KEYS.httpRequestTimeoutMs, NODE_KEYS.httpCorsAllowedOrigins],
   [HTTP_TOKEN_KEY],
   HTTP_TLS_KEYS,
   [TLS_RELOAD_INTERVAL_KEY],
+  HTTP_LIMIT_KEYS,
   [WAL_KEYS.dir, WAL_KEYS.segmentBytes, WAL_KEYS.maxBytes, WAL_KEYS.syncIntervalMs],
   TAGDB_KEYS,
   [STATSD_OUTPUT_KEY, AGGREGATION_KEY, STORAGE_AGGREGATION_KEY, AGGREGATION_RULES_KEY],
@@ -183,11 +196,14 @@ export interface NodeConfig {
   /** The blob keys of `[cassandra]`: flat rows, chunks or both per resolution, the chunk cache (writers blob/config.ts). */
   cassandraBlob: BlobStoreOptions;
   writers: { maxInFlightPoints: number; maxRetryPoints: number; retryIntervalMs: number };
-  index: { maxSeries: number };
+  index: { maxSeries: number; maxBytes: number };
+  names: NameLimits;
   http: {
     listen: ListenAddress | null;
     maxBodyBytes: number;
     requestTimeoutMs: number;
+    headersTimeoutMs: number;
+    maxConnections: number;
     corsAllowedOrigins: readonly string[];
     /** The bearer token of POST /lines, and TLS of the port. */
     security: HttpSecurity;
@@ -200,7 +216,8 @@ export interface NodeConfig {
 
 export function readNodeConfig(source: ConfigSource): NodeConfig {
   const { aggregator, statsd, aggregationRules } = readAggregationConfig(source);
-  const node = readSection(source, NODE_KEYS);
+  const { indexMaxBytes, ...nodeKeys } = NODE_KEYS;
+  const node = readSection(source, nodeKeys);
   const whisper = readWhisperConfig(source);
   const wal = readSection(source, WAL_KEYS);
   if (wal.maxBytes < 2 * wal.segmentBytes)
@@ -223,11 +240,13 @@ export function readNodeConfig(source: ConfigSource): NodeConfig {
       maxRetryPoints: node.writersMaxRetryPoints,
       retryIntervalMs: node.writersRetryIntervalMs,
     },
-    index: { maxSeries: node.indexMaxSeries },
+    index: { maxSeries: node.indexMaxSeries, maxBytes: source.read(indexMaxBytes, defaultNameBudgetBytes()) },
+    names: readNameLimits(source),
     http: {
       listen: node.httpListen,
       maxBodyBytes: node.httpMaxBodyBytes,
       requestTimeoutMs: node.httpRequestTimeoutMs,
+      ...readSection(source, HTTP_LIMIT_KEYS),
       corsAllowedOrigins: node.httpCorsAllowedOrigins,
       security: readHttpSecurity(source),
     },

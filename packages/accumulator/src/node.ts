@@ -2,7 +2,8 @@
  * One aggregating node: store, writer sink, aggregator, series index, line ingest and the HTTP surface,
  * assembled from a NodeConfig. The accumulator feeds it from relays; the all-in-one from its own listeners.
  */
-import { MetricsRegistry, windowStart, type Logger, type Writer } from '@carillon/core';
+import { dirname } from 'node:path';
+import { Health, MetricsRegistry, windowStart, type HealthCheck, type Logger, type Writer } from '@carillon/core';
 import { Aggregator, type StatsdKeyOwnership } from '@carillon/aggregator';
 import { SeriesIndex, createGraphiteApi, indexFinder, unionFinder } from '@carillon/query';
 import { startHttpServer, type RunningHttpServer } from './http-server.js';
@@ -29,6 +30,10 @@ export interface NodeExtras {
   startTicker?: boolean;
   /** More fields for /healthz. */
   health?: () => Record<string, unknown>;
+  /** More readiness checks (membership, listeners), by name. */
+  readiness?: Record<string, HealthCheck>;
+  /** Files the program keeps state in (the flush watermark): their directories must take writes to be ready. */
+  stateFiles?: string[];
   /** In a cluster: StatsD flushes emit only the keys this member owns for the interval (see AggregatorDeps). */
   ownsStatsdKey?: StatsdKeyOwnership;
   /** In a cluster: relay batches keep only the points this member owns (see LineIngestOptions). */
@@ -59,6 +64,8 @@ export class AccumulatorNode {
     readonly sink: WriterSink,
     readonly http: RunningHttpServer | undefined,
     private readonly wal: WalWriter | undefined,
+    /** Liveness and readiness (/livez, /readyz); a program adds its own checks. */
+    readonly health: Health,
   ) {
     if (wal !== undefined) {
       this.trimTimer = setInterval(() => void this.trimLog(), config.aggregator.resolutions[0]!.step * 1000);
@@ -72,7 +79,11 @@ export class AccumulatorNode {
     registry = new MetricsRegistry(),
     extras: NodeExtras = {},
   ): Promise<AccumulatorNode> {
-    const index = new SeriesIndex({ maxSeries: config.index.maxSeries, metrics: registry });
+    const index = new SeriesIndex({
+      maxSeries: config.index.maxSeries,
+      maxBytes: config.index.maxBytes,
+      metrics: registry,
+    });
     const store = await openStore(config, registry, logger, index);
     const tagdb = config.tagdb.url === '' ? [] : [new TagDbRegistrar(config.tagdb, registry, logger)];
     const writers = [store, ...tagdb, ...(extras.writers ?? [])];
@@ -94,10 +105,20 @@ export class AccumulatorNode {
       ownership: extras.ownership,
       restartWatermark: resumedFrom,
       refuseBeforeRestart: logStart === undefined,
+      names: config.names,
+      storable: store.storable?.bind(store),
     });
     const logged = new LoggedIngest(ingest, aggregator, undefined);
     // What a crash left in the log is aggregated again before any line can arrive (HTTP, listeners, relays).
     const wal = openWal(config, logged, logStart, resumedFrom, aggregator.now, registry, logger, extras.onReplayed);
+    const health = new Health();
+    health.addLiveness('store', () => store.notLive?.());
+    health.addReadiness('writers', () => sink.notReady());
+    const stateDirs = new Set<string>(extras.stateFiles?.filter((f) => f !== '').map((f) => dirname(f)));
+    if (config.store === 'whisper') stateDirs.add(config.whisper.dataDir);
+    if (config.wal.dir !== '') stateDirs.add(config.wal.dir);
+    for (const dir of stateDirs) health.addWritableDirectory(`state_dir:${dir}`, dir);
+    for (const [name, check] of Object.entries(extras.readiness ?? {})) health.addReadiness(name, check);
     const graphiteApi = createGraphiteApi({
       index,
       // The store's own index, where it has one, beside the series seen here and not yet flushed.
@@ -116,14 +137,19 @@ export class AccumulatorNode {
             maxBodyBytes: config.http.maxBodyBytes,
             requestTimeoutMs: config.http.requestTimeoutMs,
             security: config.http.security,
+            headersTimeoutMs: config.http.headersTimeoutMs,
+            maxConnections: config.http.maxConnections,
           },
           {
             registry,
             ingest: logged,
             graphiteApi,
             logger,
-            health: () => ({
+            health,
+            details: () => ({
               series: aggregator.seriesCount,
+              seriesBytes: aggregator.seriesBytes,
+              indexBytes: index.bytes,
               pendingPoints: aggregator.pendingPoints,
               store: config.store,
               ...extras.health?.(),
@@ -146,6 +172,7 @@ export class AccumulatorNode {
       sink,
       http,
       wal,
+      health,
     );
   }
 
@@ -203,6 +230,7 @@ export class AccumulatorNode {
     this.aggregator.flushAll();
     await this.sink.close();
     this.wal?.close();
+    this.health.close();
     await this.http?.close();
   }
 }

@@ -22,7 +22,10 @@ export class SingleNode {
   ) {}
 
   static async start(config: AllInOneConfig, logger: Logger, registry = new MetricsRegistry()): Promise<SingleNode> {
-    const node = await AccumulatorNode.start(config.node, logger, registry);
+    let listening = false;
+    const node = await AccumulatorNode.start(config.node, logger, registry, {
+      readiness: { listeners: () => (listening ? undefined : 'listeners not bound yet') },
+    });
     const { ingest, logged } = node;
     // With the log, lines are staged per read and logged before they are parsed (logged-ingest.ts).
     const lines = config.node.wal.dir === '' ? ingest : logged;
@@ -33,6 +36,7 @@ export class SingleNode {
     const pickle = await startPickleListener(config.pickle, pickleCounters, graphiteLine, logger);
     const statsd = await startLineListeners(config.statsd, ingest.statsdCounters, lines.statsdLine, logger);
     const listeners = [graphite.tcp, graphite.udp, pickle, statsd.tcp, statsd.udp].filter((l): l is Listener => !!l);
+    listening = true;
     logger.info(
       { resolutions: config.node.aggregator.resolutions.map((r) => r.name), store: config.node.store },
       'carillon started',

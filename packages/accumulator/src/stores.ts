@@ -9,7 +9,15 @@ import type { NodeConfig } from './node-config.js';
  * high-water mark) makes the aggregator skip flushes; `finder` answers find and tag queries from the store's own
  * index (beside the in-memory one, which holds the series seen before their first flush).
  */
-export type Store = Writer & SeriesReader & { overloaded?(): boolean; finder?: SeriesFinder };
+export type Store = Writer &
+  SeriesReader & {
+    overloaded?(): boolean;
+    finder?: SeriesFinder;
+    /** False for a name the store cannot keep (whisper: too long for a file); ingest refuses it. */
+    storable?(name: string): boolean;
+    /** Liveness of the store's own machinery (the write pool's workers). */
+    notLive?(): string | undefined;
+  };
 
 async function openCassandra(config: NodeConfig, registry: MetricsRegistry, logger: Logger): Promise<Store> {
   const c = config.cassandra;

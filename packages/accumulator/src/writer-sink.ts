@@ -102,6 +102,25 @@ export class WriterSink implements FlushSink {
     );
   }
 
+  /**
+   * Readiness of the writers: a writer holding points it failed to store (waiting for a retry: the store is down,
+   * the disk full or unwritable) is failing; one past writers.max_in_flight_points, or reporting its own queue
+   * full, is behind. Undefined when every writer stores and keeps up.
+   */
+  notReady(): string | undefined {
+    const problems: string[] = [];
+    for (const state of this.states) {
+      const name = state.writer.name;
+      let unstored = state.retryPoints;
+      for (const batch of state.retrying ?? []) unstored += batch.names.length;
+      if (unstored > 0) problems.push(`${name}: ${unstored} points failed to store, waiting for a retry`);
+      else if (state.inFlightPoints > this.options.maxInFlightPoints)
+        problems.push(`${name}: ${state.inFlightPoints} points in flight, over writers.max_in_flight_points`);
+      else if (state.writer.overloaded?.() ?? false) problems.push(`${name}: its queue is over the high-water mark`);
+    }
+    return problems.length === 0 ? undefined : problems.join('; ');
+  }
+
   write(batch: FlushBatch): void {
     for (const state of this.states) this.writeTo(state, batch);
   }

@@ -21,6 +21,10 @@ export class AggregatorMetrics {
   readonly statsdValuesDropped: CounterChild;
   readonly statsdKeysDisowned: CounterChild;
   readonly series: GaugeChild;
+  readonly seriesBytes: GaugeChild;
+  /** Points of a new series refused while the name budget (max_series_bytes) was spent. */
+  readonly budgetRefused: CounterChild;
+  readonly seriesForgotten: CounterChild;
   readonly pendingPoints: GaugeChild;
   readonly openPoints: GaugeChild;
   readonly flushDuration: HistogramChild;
@@ -86,6 +90,21 @@ export class AggregatorMetrics {
       )
       .labels();
     this.series = registry.gauge('aggregator_series', 'Series names known to the aggregator').labels();
+    this.seriesBytes = registry
+      .gauge('aggregator_series_bytes', 'Estimated bytes of the series names held (bounded by max_series_bytes)')
+      .labels();
+    this.budgetRefused = registry
+      .counter(
+        'aggregator_series_refused_total',
+        'Points of new series refused because aggregator.max_series_bytes was spent',
+      )
+      .labels();
+    this.seriesForgotten = registry
+      .counter(
+        'aggregator_series_forgotten_total',
+        'Series forgotten after aggregator.series_idle_timeout without a point',
+      )
+      .labels();
     this.pendingPoints = registry
       .gauge('aggregator_pending_points', 'Points in closed windows not yet handed to the sink')
       .labels();

@@ -52,7 +52,9 @@ export interface AggregatorDeps {
  */
 export class Aggregator implements PendingSource {
   readonly resolutions: readonly Resolution[];
-  private readonly series = new SeriesRegistry();
+  private readonly series: SeriesRegistry;
+  /** When the next sweep for idle series is due (aggregator clock, seconds). */
+  private nextIdleSweep = 0;
   private readonly rollups: Rollups;
   private readonly statsd: StatsdAggregator;
   private readonly counters: AggregatorMetrics;
@@ -82,6 +84,8 @@ export class Aggregator implements PendingSource {
     this.clock = deps.clock ?? systemClock;
     this.scheduler = deps.scheduler ?? systemScheduler;
     const now = this.nowSeconds();
+    this.series = new SeriesRegistry(options.maxSeriesBytes ?? Infinity);
+    this.series.now = now;
     this.rollups = new Rollups(options.resolutions, options.graceSeconds, now, () => this.series.size);
     this.statsd = new StatsdAggregator(
       statsdOptions,
@@ -244,6 +248,7 @@ export class Aggregator implements PendingSource {
    */
   tick(nowSeconds: number): void {
     const started = performance.now();
+    this.series.now = nowSeconds;
     this.statsd.flush(nowSeconds, this.addStatsdOutput);
     this.rollups.close(nowSeconds, this.queue);
     this.countQueued();
@@ -266,8 +271,25 @@ export class Aggregator implements PendingSource {
         this.writeQueue();
       }
     }
+    this.forgetIdle(nowSeconds);
     this.updateGauges();
     this.counters.flushDuration.observe((performance.now() - started) / 1000);
+  }
+
+  /**
+   * Forgets the series silent for series_idle_timeout, a few times per timeout: their names (and ids, which are
+   * reused) leave memory. A series some open or pending window still holds is kept until that window is written.
+   */
+  private forgetIdle(nowSeconds: number): void {
+    const idle = this.options.seriesIdleSeconds;
+    if (idle === undefined || nowSeconds < this.nextIdleSweep) return;
+    this.nextIdleSweep = nowSeconds + Math.max(this.resolutions[0]!.step, Math.floor(idle / 8));
+    const queue = this.queue;
+    const forgotten = this.series.forgetIdle(
+      nowSeconds - idle,
+      (id) => this.rollups.holds(id) || queue.some(({ table }) => table.rowFor(id) >= 0),
+    );
+    this.counters.seriesForgotten.value += forgotten;
   }
 
   /** Shutdown: flushes StatsD (including the interval in progress), closes every window and writes them all. */
@@ -319,7 +341,25 @@ export class Aggregator implements PendingSource {
     return points;
   }
 
-  /** Every series name seen so far (Graphite names and StatsD output names). */
+  /**
+   * Whether a point of `name` would be taken: its series is known or fits in max_series_bytes. Ingest asks first,
+   * so a line refused for the budget is counted as refused, not accepted.
+   */
+  admits(name: string): boolean {
+    return this.series.admits(name);
+  }
+
+  /** Whether the series `name` is held now. */
+  knows(name: string): boolean {
+    return this.series.find(name) !== undefined;
+  }
+
+  /** Estimated bytes of the series names held. */
+  get seriesBytes(): number {
+    return this.series.bytes;
+  }
+
+  /** Every series name held (Graphite names and StatsD output names), idle ones forgotten. */
   seriesNames(): IterableIterator<string> {
     return this.series.allNames();
   }
@@ -361,7 +401,12 @@ export class Aggregator implements PendingSource {
       this.counters.amendedPoints.value++;
       return true;
     }
-    this.rollups.add(this.series.idOf(sample.name), sample.value, sample.timestamp);
+    const id = this.series.idOf(sample.name);
+    if (id < 0) {
+      this.counters.budgetRefused.value++;
+      return false;
+    }
+    this.rollups.add(id, sample.value, sample.timestamp);
     this.counters.graphitePoints.value++;
     return true;
   }
@@ -375,7 +420,9 @@ export class Aggregator implements PendingSource {
 
   /** StatsD output for the interval starting at `time` enters the finest window `time`. */
   private readonly addStatsdOutput = (name: string, value: number, time: number): void => {
-    if (this.rollups.add(this.series.idOf(name), value, time)) this.counters.statsdPoints.value++;
+    const id = this.series.idOf(name);
+    if (id < 0) this.counters.budgetRefused.value++;
+    else if (this.rollups.add(id, value, time)) this.counters.statsdPoints.value++;
     else this.counters.latePoints.value++;
   };
 
@@ -423,6 +470,7 @@ export class Aggregator implements PendingSource {
 
   private updateGauges(): void {
     this.counters.series.set(this.series.size);
+    this.counters.seriesBytes.set(this.series.bytes);
     this.counters.pendingPoints.set(this.queuedPoints);
     this.counters.openPoints.set(this.rollups.openPoints() + this.rollups.amendPoints());
     const drops = this.statsd.counts.valuesDropped;

@@ -4,11 +4,12 @@
  * from a window, validated by core's parseAggregationRules, or read from carbon's `storage-aggregation.conf`).
  */
 import { readFileSync } from 'node:fs';
+import { getHeapStatistics } from 'node:v8';
 import {
+  ConfigError,
   configKey,
   DEFAULT_AGGREGATION_RULES,
   AGGREGATION_RULES_KEY,
-  ConfigError,
   outputStorageRules,
   parseAggregationRules,
   parseCarbonAggregationRules,
@@ -51,6 +52,21 @@ export const AGGREGATOR_KEYS = {
     unit: 'values',
     description: 'timer values, set members and gauge deltas one StatsD interval may hold',
   }),
+  maxSeriesBytes: configKey.integer({
+    key: 'aggregator.max_series_bytes',
+    default: 0,
+    computedDefault: 'a quarter of the V8 heap limit (--max-old-space-size)',
+    min: 1 << 20,
+    unit: 'bytes',
+    description:
+      'memory budget of the series names the aggregator holds; points of new series past it are refused (counted)',
+  }),
+  seriesIdleSeconds: configKey.duration({
+    key: 'aggregator.series_idle_timeout',
+    default: '6h',
+    readAs: 'seconds',
+    description: 'a series without a point for this long is forgotten (its memory freed); at least the coarsest step',
+  }),
 } as const;
 
 /** Read apart from AGGREGATOR_KEYS: its default is the finest retention, known only once `times` is read. */
@@ -62,6 +78,10 @@ export const MAX_LATENESS_KEY = configKey.duration({
   description:
     'Graphite points for windows already flushed are merged into the stored windows back to this age; older ones are refused as too_old (at most the finest retention)',
 });
+/** A quarter of the heap each for the aggregator's and the index's names leaves room for windows and buffers. */
+export function defaultNameBudgetBytes(): number {
+  return Math.floor(getHeapStatistics().heap_size_limit / 4);
+}
 
 /** The reference options the example file shows, with their defaults (the rest are documented in docs/STATSD.md). */
 const STATSD_OUTPUT_EXAMPLE: ReadonlyArray<readonly [string, unknown]> = [
@@ -119,15 +139,25 @@ export interface AggregationConfig {
 
 export function readAggregationConfig(source: ConfigSource): AggregationConfig {
   const resolutions = parseResolutions(source.read(TIMES_KEY), TIMES_KEY.key);
-  const values = readSection(source, AGGREGATOR_KEYS);
+  const { maxSeriesBytes, ...plainKeys } = AGGREGATOR_KEYS;
+  const values = readSection(source, plainKeys);
   checkGrace(values.graceSeconds, resolutions, AGGREGATOR_KEYS.graceSeconds.key);
   const maxLatenessSeconds = maxLatenessOf(
     source.read(MAX_LATENESS_KEY, `${resolutions[0]!.ttl}s`),
     resolutions,
     MAX_LATENESS_KEY.key,
   );
+  const coarsest = resolutions[resolutions.length - 1]!.step;
+  // A series is forgotten only once no open window can hold it; shorter would forget it between its points.
+  if (values.seriesIdleSeconds < coarsest)
+    throw new ConfigError(AGGREGATOR_KEYS.seriesIdleSeconds.key, `must be at least the coarsest step (${coarsest}s)`);
   return {
-    aggregator: { resolutions, ...values, maxLatenessSeconds },
+    aggregator: {
+      resolutions,
+      ...values,
+      maxLatenessSeconds,
+      maxSeriesBytes: source.read(maxSeriesBytes, defaultNameBudgetBytes()),
+    },
     statsd: parseStatsdOptions(source.read(STATSD_OUTPUT_KEY), STATSD_OUTPUT_KEY.key),
     aggregationRules: withOutputRules(
       readAggregationOutputRules(

@@ -17,6 +17,10 @@ export interface AggregatorOptions {
   maxPendingPoints: number;
   /** Timer values, set members and gauge deltas one StatsD flush interval may hold. */
   maxStatsdIntervalValues: number;
+  /** Estimated bytes of series names held; a new series past it is refused (counted). Default: unbounded. */
+  maxSeriesBytes?: number;
+  /** A series without a point for this long is forgotten (its name and id freed). Default: never. */
+  seriesIdleSeconds?: number;
 }
 
 export const DEFAULT_AGGREGATOR_OPTIONS = {

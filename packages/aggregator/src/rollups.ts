@@ -57,6 +57,12 @@ export class Rollups {
     return this.levels.map((level) => level.resolution);
   }
 
+  /** Whether any open window, at any resolution, has a point of series `id`. */
+  holds(id: number): boolean {
+    for (const level of this.levels) for (const table of level.open.values()) if (table.rowFor(id) >= 0) return true;
+    return false;
+  }
+
   /** Start of the oldest finest window still accepting points. */
   get acceptFrom(): number {
     return this.finest.acceptFrom;

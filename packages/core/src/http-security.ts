@@ -9,6 +9,7 @@ import { configKey } from './config-schema.js';
 import { ConfigError } from './errors.js';
 import type { ConfigSource } from './config.js';
 import type { Logger } from './log.js';
+import { limitConnections, limitedServerOptions, type HttpLimits } from './http.js';
 import type { MetricsRegistry } from './metrics.js';
 import { attachTls, readTlsFiles, ReloadingTls, tlsKeys, TLS_RELOAD_INTERVAL_KEY, type TlsFiles } from './tls.js';
 
@@ -50,15 +51,26 @@ export function createHttpOrHttpsServer(
   handler: RequestListener,
   metrics: MetricsRegistry,
   logger?: Logger,
+  /** Connection cap and timeouts (http.ts), labelled `serverName` in the counters. */
+  limits?: { limits: HttpLimits; serverName: string },
 ): SecureServer {
-  if (!tls?.tls) return { server: createHttpServer(handler), closeTls: () => {} };
+  const options = limits ? limitedServerOptions(limits.limits) : {};
+  const limit = (server: Server, event: 'connection' | 'secureConnection'): void => {
+    if (limits) limitConnections(server, limits.limits, metrics, limits.serverName, event);
+  };
+  if (!tls?.tls) {
+    const server = createHttpServer(options, handler);
+    limit(server, 'connection');
+    return { server, closeTls: () => {} };
+  }
   const reloading = new ReloadingTls(tls.tls, {
     name: 'http',
     reloadIntervalMs: tls.reloadIntervalMs,
     metrics,
     logger,
   });
-  const server = createHttpsServer(reloading.serverOptions(), handler);
+  const server = createHttpsServer({ ...reloading.serverOptions(), ...options }, handler);
   attachTls(server, reloading, metrics);
+  limit(server, 'secureConnection');
   return { server, closeTls: () => reloading.close() };
 }

@@ -8,6 +8,7 @@ export * from './common-keys.js';
 export * from './config-docs.js';
 export * from './errors.js';
 export * from './http.js';
+export * from './health.js';
 export * from './ids.js';
 export * from './key.js';
 export * from './listen.js';

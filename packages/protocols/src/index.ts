@@ -12,3 +12,4 @@ export * from './pickle-framing.js';
 export * from './pickle-listener.js';
 export * from './key-rules.js';
 export * from './listener-tls.js';
+export * from './name-limits.js';

@@ -34,7 +34,8 @@ export function tcpConnectionKeys(section: string) {
       default: DEFAULT_MAX_CONNECTIONS,
       min: 1,
       unit: 'connections',
-      description: 'TCP connections beyond it are refused (counted)',
+      description:
+        'open TCP connections; at it a new one closes the longest idle (counted as evicted), or is refused when all are busy (counted)',
     }),
     idleTimeoutMs: configKey.duration({
       key: `${section}.idle_timeout`,

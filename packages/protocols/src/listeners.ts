@@ -3,8 +3,12 @@
  * caller as a byte range; parsing and accept/reject counting of parsed lines stay with the caller, except for
  * line_too_long, which never reaches it and is counted here on the same LineCounters.
  *
+ * At maxConnections a new connection closes the one silent the longest (if silent at least a second) instead of
+ * being refused: idle connections cannot lock clients out for the idle timeout.
+ *
  * Metrics (labels protocol, transport): listener_connections_total, listener_connections_active,
- * listener_connections_refused_total (over maxConnections), listener_idle_timeouts_total,
+ * listener_connections_refused_total (over maxConnections, every open one busy), listener_connections_evicted_total
+ * (the longest silent closed for a new one), listener_idle_timeouts_total,
  * listener_socket_errors_total, listener_bytes_received_total, listener_datagrams_received_total.
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
@@ -37,7 +41,10 @@ export interface ListenerOptions {
 export interface TcpListenerOptions extends ListenerOptions {
   /** A connection silent this long is closed. Default 5 minutes (carbon clients hold connections open). */
   idleTimeoutMs?: number;
-  /** Connections beyond this many are closed at once and counted as refused. Default 10 000. */
+  /**
+   * At this many, a new connection closes the longest-silent one (silent at least EVICT_MIN_IDLE_MS); when
+   * every connection is busy the new one is closed at once and counted as refused. Default 10 000.
+   */
   maxConnections?: number;
   /** How a connection's bytes become lines: newline framing (LineSplitter) unless given (the pickle framer). */
   framer?: (onLine: LineHandler) => StreamFramer;
@@ -67,11 +74,14 @@ export interface Listener {
 
 export const DEFAULT_IDLE_TIMEOUT_MS = 5 * 60_000;
 export const DEFAULT_MAX_CONNECTIONS = 10_000;
+/** A connection that sent within this long is busy: not closed to make room (a flood cannot churn live clients). */
+export const EVICT_MIN_IDLE_MS = 1_000;
 
 interface ListenerMetrics {
   connections: CounterChild;
   active: GaugeChild;
   refused: CounterChild;
+  evicted: CounterChild;
   idleTimeouts: CounterChild;
   socketErrors: CounterChild;
   bytes: CounterChild;
@@ -86,7 +96,14 @@ function listenerMetrics(lines: LineCounters, transport: 'tcp' | 'udp'): Listene
   return {
     connections: child('listener_connections_total', 'Connections accepted'),
     active: r.gauge('listener_connections_active', 'Connections open now', labels).labels(lines.protocol, transport),
-    refused: child('listener_connections_refused_total', 'Connections closed at once because maxConnections were open'),
+    refused: child(
+      'listener_connections_refused_total',
+      'Connections closed at once because maxConnections were open and none was idle',
+    ),
+    evicted: child(
+      'listener_connections_evicted_total',
+      'Idle connections closed to make room for a new one at maxConnections',
+    ),
     idleTimeouts: child('listener_idle_timeouts_total', 'Connections closed after the idle timeout'),
     socketErrors: child('listener_socket_errors_total', 'Socket errors on connections or datagram sockets'),
     bytes: child('listener_bytes_received_total', 'Bytes received'),
@@ -106,7 +123,8 @@ export async function listenTcp(options: TcpListenerOptions, onLine: LineHandler
   const maxConnections = checkPositive('maxConnections', options.maxConnections ?? DEFAULT_MAX_CONNECTIONS);
   const metrics = listenerMetrics(options.lines, 'tcp');
   const rejectLine = (reason: RejectReason): void => options.lines.reject(reason);
-  const sockets = new Set<Socket>();
+  /** Open connections → when each last sent, least recent first (a send moves it to the end). */
+  const sockets = new Map<Socket, number>();
 
   const tls = options.tls
     ? new ReloadingTls(options.tls.files, {
@@ -117,11 +135,18 @@ export async function listenTcp(options: TcpListenerOptions, onLine: LineHandler
     : undefined;
   const onConnection = (socket: Socket): void => {
     if (sockets.size >= maxConnections) {
-      metrics.refused.inc();
-      socket.destroy();
-      return;
+      const [oldest, lastSent] = sockets.entries().next().value!;
+      if (Date.now() - lastSent < EVICT_MIN_IDLE_MS) {
+        metrics.refused.inc();
+        socket.destroy();
+        return;
+      }
+      // Its complete lines are delivered; a partial line of a silent client is dropped with it.
+      sockets.delete(oldest);
+      metrics.evicted.inc();
+      oldest.destroy();
     }
-    sockets.add(socket);
+    sockets.set(socket, Date.now());
     metrics.connections.inc();
     metrics.active.inc();
     const splitter: StreamFramer = options.framer
@@ -134,6 +159,7 @@ export async function listenTcp(options: TcpListenerOptions, onLine: LineHandler
     });
     socket.on('data', (chunk: Buffer) => {
       metrics.bytes.inc(chunk.length);
+      if (sockets.delete(socket)) sockets.set(socket, Date.now());
       splitter.push(chunk);
     });
     // The client finished sending: its last line counts even without a newline.
@@ -163,7 +189,7 @@ export async function listenTcp(options: TcpListenerOptions, onLine: LineHandler
         tls?.close();
         server.close(() => done());
         // A partial line of a connection cut here is incomplete, so it is dropped, not delivered.
-        for (const socket of sockets) socket.destroy();
+        for (const socket of sockets.keys()) socket.destroy();
       })),
   };
 }

@@ -18,6 +18,10 @@ import type { CounterChild, MetricsRegistry } from '@carillon/core';
  *   unsafe opcode, a malformed pickle, not a metric list, too many items, too large, cut short).
  * - `blocked`: a Graphite name matching carbon's blacklist (`carbon.blacklist`).
  * - `not_allowed`: a Graphite name matching none of the whitelist's patterns (`carbon.whitelist`).
+ * - `name_too_long`, `too_many_tags`, `tag_too_long`: past `names.*` (name-limits.ts).
+ * - `unstorable_name`: the store cannot keep the name (whisper: a node over 255 bytes, a path over 4 096 bytes,
+ *   a tag value with `/`).
+ * - `index_full`: a new series while the aggregator's or the index's memory budget is spent.
  */
 export const REJECT_REASONS = [
   'line_too_long',
@@ -32,6 +36,11 @@ export const REJECT_REASONS = [
   'invalid_pickle',
   'blocked',
   'not_allowed',
+  'name_too_long',
+  'too_many_tags',
+  'tag_too_long',
+  'unstorable_name',
+  'index_full',
 ] as const;
 
 export type RejectReason = (typeof REJECT_REASONS)[number];

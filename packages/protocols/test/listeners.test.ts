@@ -2,8 +2,8 @@ import { createSocket } from 'node:dgram';
 import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MetricsRegistry } from '@carillon/core';
-import { LineCounters, decodeLine, listenTcp, listenUdp, type Listener } from '@carillon/protocols';
-import { waitFor } from '../../../test/support/wait.js';
+import { EVICT_MIN_IDLE_MS, LineCounters, decodeLine, listenTcp, listenUdp, type Listener } from '@carillon/protocols';
+import { sleep, waitFor } from '../../../test/support/wait.js';
 
 const HOST = '127.0.0.1';
 
@@ -95,6 +95,31 @@ describe('listenTcp', () => {
     expect(registry.value('listener_connections_refused_total', 'graphite', 'tcp')).toBe(1);
     expect(first.closed || second.closed).toBe(false);
     first.destroy();
+    second.destroy();
+  });
+
+  it('at maxConnections closes the longest-silent connection for a new one, which gets its lines in', async () => {
+    const { registry, lines } = setup('graphite');
+    const received: string[] = [];
+    const listener = await listenTcp({ host: HOST, port: 0, lines, maxConnections: 2 }, (buf, start, end) => {
+      received.push(buf.toString('utf8', start, end));
+    });
+    listeners.push(listener);
+    const first = await open(listener.port);
+    const second = await open(listener.port);
+    await waitFor('two connections', () => registry.value('listener_connections_active', 'graphite', 'tcp') === 2);
+    await sleep(EVICT_MIN_IDLE_MS + 200);
+    // The second spoke last: the first is the one silent the longest.
+    second.write('second 1 1\n');
+    await waitFor('the second line', () => received.length === 1);
+    const third = await open(listener.port);
+    third.end('third 1 1\n');
+    await closed(first);
+    await waitFor('the third line', () => received.length === 2);
+    expect(received).toEqual(['second 1 1', 'third 1 1']);
+    expect(second.closed).toBe(false);
+    expect(registry.value('listener_connections_evicted_total', 'graphite', 'tcp')).toBe(1);
+    expect(registry.value('listener_connections_refused_total', 'graphite', 'tcp')).toBe(0);
     second.destroy();
   });
 

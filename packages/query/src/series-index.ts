@@ -17,6 +17,8 @@ export interface FoundNode {
 export interface SeriesIndexOptions {
   /** Names beyond this many are refused (and counted), keeping the index's memory bounded. */
   maxSeries?: number;
+  /** Estimated bytes of the names held (see nameCost); a name past it is refused (and counted). Default unbounded. */
+  maxBytes?: number;
   /** Registers `query_index_series` and `query_index_refused_total` when given. */
   metrics?: MetricsRegistry;
 }
@@ -34,6 +36,9 @@ class PathNode {
  */
 export class SeriesIndex {
   readonly maxSeries: number;
+  readonly maxBytes: number;
+  /** Estimated bytes held: the names and the tree or tag entries they added. */
+  private heldBytes = 0;
   private readonly known = new Set<string>();
   private readonly root = new PathNode();
   private readonly byTag = new Map<string, Map<string, Set<string>>>();
@@ -41,25 +46,37 @@ export class SeriesIndex {
 
   constructor(options: SeriesIndexOptions = {}) {
     this.maxSeries = options.maxSeries ?? DEFAULT_MAX_SERIES;
+    this.maxBytes = options.maxBytes ?? Infinity;
     if (!Number.isInteger(this.maxSeries) || this.maxSeries < 1)
       throw new Error('maxSeries must be a positive integer');
     this.refusedCounter = options.metrics
       ? options.metrics
-          .counter('query_index_refused_total', 'Series names not indexed because the index was full')
+          .counter(
+            'query_index_refused_total',
+            'Series names not indexed because the index was full (index.max_series or index.max_bytes)',
+          )
           .labels()
       : new CounterChild();
     options.metrics?.gauge('query_index_series', 'Series names in the query index', [], (gauge) =>
       gauge.set(this.known.size),
+    );
+    options.metrics?.gauge(
+      'query_index_bytes',
+      'Estimated bytes of the query index (bounded by index.max_bytes)',
+      [],
+      (gauge) => gauge.set(this.heldBytes),
     );
   }
 
   /** Adds a canonical name; a known name costs one Set lookup. False when the index is full and refused it. */
   add(name: string): boolean {
     if (this.known.has(name)) return true;
-    if (this.known.size >= this.maxSeries) {
+    const cost = indexCost(name);
+    if (this.known.size >= this.maxSeries || this.heldBytes + cost > this.maxBytes) {
       this.refusedCounter.inc();
       return false;
     }
+    this.heldBytes += cost;
     this.known.add(name);
     if (name.includes(';')) this.addTagged(name);
     else this.addPath(name);
@@ -72,6 +89,11 @@ export class SeriesIndex {
 
   get size(): number {
     return this.known.size;
+  }
+
+  /** Estimated bytes held (index.max_bytes bounds it). */
+  get bytes(): number {
+    return this.heldBytes;
   }
 
   /** Names refused because the index was full. */
@@ -210,6 +232,19 @@ export class SeriesIndex {
       .map(([value, names]) => ({ value, count: names.size }))
       .sort((a, b) => compare(a.value, b.value));
   }
+}
+
+/**
+ * What one name is taken to cost: its characters twice (the Set holds the name, the tree or tag maps its parts;
+ * two bytes each at worst) and an entry per node or tag. It errs high so the budget holds against the heap.
+ */
+function indexCost(name: string): number {
+  let entries = 1;
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c === 0x2e || c === 0x3b) entries++;
+  }
+  return 4 * name.length + 112 * entries;
 }
 
 function compare(a: string, b: string): number {

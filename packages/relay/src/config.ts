@@ -11,6 +11,8 @@ import {
   type HttpSecurity,
   configKey,
   configSchema,
+  HTTP_LIMIT_KEYS,
+  readSection,
   LOG_LEVEL_KEY,
   parseResolutions,
   TIMES_KEY,
@@ -44,7 +46,8 @@ import {
 export const RELAY_HTTP_LISTEN_KEY = configKey.listen({
   key: 'http.listen',
   default: ':8090',
-  description: '/metrics, /healthz, /ring (versions, members, per-destination queues and connection state)',
+  description:
+    '/metrics, /livez, /readyz, /healthz, /ring (versions, members, per-destination queues and connection state)',
 });
 
 /** Every key the relay reads. */
@@ -60,6 +63,7 @@ export const RELAY_SCHEMA = configSchema(
   LINK_KEYS,
   [RELAY_HTTP_LISTEN_KEY, HTTP_TOKEN_KEY],
   HTTP_TLS_KEYS,
+  HTTP_LIMIT_KEYS,
   CLUSTER_KEYS,
   [TLS_RELOAD_INTERVAL_KEY],
 );
@@ -80,7 +84,12 @@ export interface RelayConfig {
   /** The coarsest resolution step (from `times`): ring versions switch only on its boundaries. */
   ringStepSeconds: number;
   link: AccumulatorLinkOptions;
-  http: { listen: ListenAddress | null; security: HttpSecurity };
+  http: {
+    listen: ListenAddress | null;
+    security: HttpSecurity;
+    maxConnections: number;
+    headersTimeoutMs: number;
+  };
   /** The cluster token and TLS toward the accumulators. */
   cluster: ClusterSecurity;
 }
@@ -101,7 +110,11 @@ export function readRelayConfig(source: ConfigSource): RelayConfig {
     ring: readRingConfig(source, resolutions[0]!.ttl),
     ringStepSeconds: ringStepOf(resolutions),
     link: readLinkConfig(source, Math.max(graphite.maxLineLength, statsd.maxLineLength)),
-    http: { listen: source.read(RELAY_HTTP_LISTEN_KEY), security: readHttpSecurity(source) },
+    http: {
+      listen: source.read(RELAY_HTTP_LISTEN_KEY),
+      security: readHttpSecurity(source),
+      ...readSection(source, HTTP_LIMIT_KEYS),
+    },
     cluster: readClusterSecurity(source, 'relay'),
   };
   source.assertAllKeysKnown();

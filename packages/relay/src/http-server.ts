@@ -1,13 +1,17 @@
 /**
- * The relay's HTTP surface: /metrics (Prometheus), /healthz, /ring (versions and per-destination queues; behind
- * `http.token` when set, as it names the relay's id and the cluster's members and addresses).
+ * The relay's HTTP surface: /metrics (Prometheus), /livez, /readyz and /healthz (readiness; core health.ts),
+ * /ring (versions and per-destination queues; behind `http.token` when set, as it names the relay's id and the
+ * cluster's members and addresses). Bounded in connections and request time (core http.ts).
  */
 import type { Server } from 'node:http';
 import {
   createHttpOrHttpsServer,
   listenServer,
   nowSeconds,
+  sendHealth,
   TokenGate,
+  type Health,
+  type HttpLimits,
   type HttpSecurity,
   type ListenAddress,
   type Logger,
@@ -48,13 +52,19 @@ export function ringReport(relayId: string, schedule: RingSchedule, destinations
   };
 }
 
+/** The relay answers small GETs only: its requests are short. */
+const RELAY_REQUEST_TIMEOUT_MS = 10_000;
+
 export async function startHttpServer(
-  listen: ListenAddress,
+  http: { listen: ListenAddress | null; maxConnections: number; headersTimeoutMs: number },
   metrics: MetricsRegistry,
+  health: Health,
   report: () => RingReport,
   security?: HttpSecurity,
   logger?: Logger,
 ): Promise<{ server: Server; port: number; closeTls: () => void }> {
+  const listen = http.listen!;
+  const limits: HttpLimits = { ...http, requestTimeoutMs: RELAY_REQUEST_TIMEOUT_MS };
   const admin = new TokenGate(security?.token ?? '', metrics, 'ring');
   const { server, closeTls } = createHttpOrHttpsServer(
     security,
@@ -66,8 +76,10 @@ export async function startHttpServer(
       }
       if (path === '/metrics') {
         response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(metrics.render());
-      } else if (path === '/healthz') {
-        response.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+      } else if (path === '/livez') {
+        sendHealth(response, health.liveness());
+      } else if (path === '/readyz' || path === '/healthz') {
+        sendHealth(response, health.readiness());
       } else if (path === '/ring') {
         if (!admin.admit(request, response)) return;
         response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(report(), null, 2));
@@ -77,10 +89,8 @@ export async function startHttpServer(
     },
     metrics,
     logger,
+    { limits, serverName: 'relay' },
   );
-  // Bounded request handling: no request may hold a socket for long.
-  server.requestTimeout = 10_000;
-  server.headersTimeout = 5_000;
   await listenServer(server, listen.host, listen.port);
   const address = server.address();
   return { server, port: typeof address === 'object' && address ? address.port : listen.port, closeTls };

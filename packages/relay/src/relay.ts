@@ -4,7 +4,7 @@
  * durable acks.
  */
 import type { Server } from 'node:http';
-import { MetricsRegistry, type Logger } from '@carillon/core';
+import { Health, MetricsRegistry, type Logger } from '@carillon/core';
 import {
   LineCounters,
   startLineListeners,
@@ -38,6 +38,7 @@ export class Relay {
     private readonly pool: LinkPool,
     private readonly listeners: Listener[],
     private readonly http: Server | undefined,
+    private readonly health: Health,
     private readonly logger: Logger,
     private readonly closeTls: () => void,
   ) {}
@@ -64,7 +65,32 @@ export class Relay {
       pool.update(schedule);
       logger.info({ versions: schedule.versions.map((v) => [v.version, v.effectiveFrom]) }, 'ring schedule changed');
     });
-    await membership.start();
+    // HTTP first: while start-up waits for Redis, /livez answers and /readyz says what it waits for.
+    let listening = false;
+    const health = new Health()
+      .addReadiness('membership', () => membership.notReady())
+      .addReadiness('listeners', () => (listening ? undefined : 'listeners not bound yet'));
+    const ports: RelayPorts = {};
+    let http: Server | undefined;
+    if (config.http.listen) {
+      const started = await startHttpServer(
+        config.http,
+        metrics,
+        health,
+        () => ringReport(relayId, membership.schedule, pool.depths()),
+        config.http.security,
+        logger,
+      );
+      tlsClosers.push(started.closeTls);
+      http = started.server;
+      ports.http = started.port;
+    }
+    try {
+      await membership.start();
+    } catch (error) {
+      http?.close();
+      throw error;
+    }
     const placement = Placement.of(ring, () => membership.schedule);
     const router = new LineRouter(placement, pool, metrics);
 
@@ -74,26 +100,14 @@ export class Relay {
     const statsd = await startLineListeners(config.statsd, router.statsdCounters, router.statsdLine, logger);
     const pickle = await startPickleListener(config.pickle, new LineCounters(metrics, 'pickle'), graphiteLine, logger);
     const listeners = [graphite.tcp, graphite.udp, pickle, statsd.tcp, statsd.udp].filter((l): l is Listener => !!l);
-    const ports: RelayPorts = {
+    Object.assign(ports, {
       graphiteTcp: graphite.tcp?.port,
       graphiteUdp: graphite.udp?.port,
       pickleTcp: pickle?.port,
       statsdTcp: statsd.tcp?.port,
       statsdUdp: statsd.udp?.port,
-    };
-    let http: Server | undefined;
-    if (config.http.listen) {
-      const started = await startHttpServer(
-        config.http.listen,
-        metrics,
-        () => ringReport(relayId, membership.schedule, pool.depths()),
-        config.http.security,
-        logger,
-      );
-      tlsClosers.push(started.closeTls);
-      http = started.server;
-      ports.http = started.port;
-    }
+    });
+    listening = true;
     logger.info(
       {
         relayId,
@@ -105,7 +119,7 @@ export class Relay {
       'relay started',
     );
     const closeTls = (): void => tlsClosers.forEach((close) => close());
-    return new Relay(relayId, metrics, router, ports, membership, pool, listeners, http, logger, closeTls);
+    return new Relay(relayId, metrics, router, ports, membership, pool, listeners, http, health, logger, closeTls);
   }
 
   ring(): RingReport {
@@ -116,6 +130,7 @@ export class Relay {
     await Promise.all(this.listeners.map((listener) => listener.close()));
     await this.pool.close();
     await this.membership.close();
+    this.health.close();
     if (this.http) {
       this.http.closeAllConnections();
       await new Promise<void>((resolve) => this.http!.close(() => resolve()));

@@ -26,6 +26,8 @@ export interface Membership {
   /** Called with each new schedule. Returns the unsubscribe function. */
   onChange(listener: ScheduleListener): () => void;
   start(): Promise<void>;
+  /** Why this process is not (yet) a working participant, or undefined when it is (readiness). */
+  notReady(): string | undefined;
   /** Stops watching (and heartbeating). Registration is left to expire; use `leave()` to leave at once. */
   close(): Promise<void>;
 }
@@ -43,6 +45,10 @@ export class StaticMembership implements Membership {
   }
 
   async start(): Promise<void> {}
+
+  notReady(): undefined {
+    return undefined;
+  }
 
   async close(): Promise<void> {}
 }
@@ -78,6 +84,9 @@ export interface RedisMembershipOptions {
 
 // A writer that loses the compare-and-set re-reads and tries again; more losses than this in a row is an error.
 const MAX_WRITE_ATTEMPTS = 8;
+/** Start-up waits for Redis with doubling, jittered delays up to this. */
+const START_BACKOFF_MAX_MS = 5_000;
+const START_BACKOFF_FIRST_MS = 200;
 
 export class RedisMembership implements Membership {
   private current: RingSchedule;
@@ -90,6 +99,9 @@ export class RedisMembership implements Membership {
   private closed = false;
   private refreshing: Promise<unknown> = Promise.resolve();
   private heartbeating = false;
+  private started = false;
+  /** When Redis last answered a heartbeat or a poll (ms). */
+  private lastContact = 0;
   private readonly versionsSeen: Counter;
   private readonly versionsWritten: Counter;
   private readonly writeConflicts: Counter;
@@ -116,6 +128,7 @@ export class RedisMembership implements Membership {
     for (const client of [this.redis, this.subscriber])
       client.on('error', (error: Error) => this.fail('connection', error));
     this.store = new RingStore(this.redis, options.prefix);
+    this.subscriber.on('message', () => void this.refresh().catch((error: unknown) => this.fail('refresh', error)));
 
     // Without a registry the counts still exist (tests and health checks read them), just unexported.
     const metrics = options.metrics ?? new MetricsRegistry();
@@ -139,23 +152,63 @@ export class RedisMembership implements Membership {
     return () => this.listeners.delete(listener);
   }
 
-  /** Connects, registers `self` if given, writes a version for it, loads the schedule, then keeps all of it fresh. */
+  /**
+   * Connects, registers `self` if given, writes a version for it, loads the schedule, then keeps all of it fresh.
+   * While Redis cannot be reached (not up yet in a starting cluster) it tries again with backoff, counted as
+   * `ring_membership_errors_total{operation="start"}`; only close() ends the wait.
+   */
   async start(): Promise<void> {
+    let delay = START_BACKOFF_FIRST_MS;
+    for (;;) {
+      if (this.closed) throw new Error('membership closed before it could start');
+      try {
+        await this.startOnce();
+        return;
+      } catch (error) {
+        this.fail('start', error);
+        this.options.logger?.warn({ retryInMs: delay }, 'Redis not reachable at start: waiting for it');
+        // A fresh connection next time: ioredis would otherwise retry on its own and refuse a second connect().
+        this.redis.disconnect();
+        this.subscriber.disconnect();
+        await new Promise((resolve) => setTimeout(resolve, delay * (0.5 + Math.random() / 2)));
+        delay = Math.min(delay * 2, START_BACKOFF_MAX_MS);
+      }
+    }
+  }
+
+  private async startOnce(): Promise<void> {
     await Promise.all([this.redis.connect(), this.subscriber.connect()]);
-    this.subscriber.on('message', () => void this.refresh().catch((error: unknown) => this.fail('refresh', error)));
     await this.subscriber.subscribe(this.store.channel);
     const self = this.options.self;
+    if (self) await this.store.register(self, this.heartbeatTtlMs);
+    if (this.reconciles) await this.reconcile();
+    await this.refresh();
+    this.started = true;
+    this.lastContact = Date.now();
     if (self) {
-      await this.store.register(self, this.heartbeatTtlMs);
       this.heartbeating = true;
       this.every('heartbeat', this.options.heartbeatIntervalMs ?? 1000, () => this.heartbeat());
     }
-    if (this.reconciles) await this.reconcile();
-    await this.refresh();
     this.every('poll', this.options.pollIntervalMs ?? 5000, async () => {
       if (this.reconciles) await this.reconcile();
       await this.refresh();
     });
+  }
+
+  /**
+   * Not ready before start-up reached Redis, when Redis has not answered for longer than a member's key lives (or
+   * two polls, for a relay, which only polls), and, for a member, until the latest version holds it.
+   */
+  notReady(): string | undefined {
+    if (this.closed) return 'membership closed';
+    if (!this.started) return 'waiting for Redis';
+    const silentMs = Date.now() - this.lastContact;
+    const boundMs = this.options.self ? this.heartbeatTtlMs : 2 * (this.options.pollIntervalMs ?? 5000);
+    if (silentMs > boundMs) return `Redis has not answered for ${silentMs} ms`;
+    const self = this.options.self;
+    if (self && !(this.current.latest?.members.some((m) => m.id === self.id) ?? false))
+      return 'not yet in the ring (waiting for its version)';
+    return undefined;
   }
 
   /**
@@ -257,6 +310,9 @@ export class RedisMembership implements Membership {
     const slot = this.timers.length;
     const run = (): void => {
       task()
+        .then(() => {
+          this.lastContact = Date.now();
+        })
         .catch((error: unknown) => this.fail(operation, error))
         .finally(() => {
           if (!this.closed) this.timers[slot] = setTimeout(run, ms).unref();

@@ -100,6 +100,10 @@ export class CassandraBlobStore implements Writer, SeriesReader {
     );
   }
 
+  notLive(): string | undefined {
+    return this.pool.notLive();
+  }
+
   overloaded(): boolean {
     return this.pool.overloaded();
   }

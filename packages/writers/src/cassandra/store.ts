@@ -88,6 +88,10 @@ export class CassandraStore implements Writer, SeriesReader {
   }
 
   /** True while the pool's queue is above its high-water mark: the aggregator then skips its flush. */
+  notLive(): string | undefined {
+    return this.pool.notLive();
+  }
+
   overloaded(): boolean {
     return this.pool.overloaded();
   }

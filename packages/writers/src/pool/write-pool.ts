@@ -250,6 +250,12 @@ export class WritePool implements Writer {
   }
 
   /** True while every writer holds more queued points than the high-water mark. */
+  /** Liveness: undefined while every worker runs (one that died is replaced after restartDelayMs). */
+  notLive(): string | undefined {
+    const dead = this.slots.filter((slot) => slot.dead).map((slot) => slot.index);
+    return dead.length === 0 ? undefined : `write pool workers ${dead.join(', ')} not running`;
+  }
+
   overloaded(): boolean {
     return this.queued.every((points) => points > this.options.highWaterPoints);
   }

@@ -57,9 +57,37 @@ export function canonicalFromRelativePath(relativePath: string): string | null {
   if (!relativePath.endsWith(WHISPER_EXTENSION)) return null;
   const parts = relativePath.slice(0, -WHISPER_EXTENSION.length).split(sep);
   if (parts.some((part) => part.length === 0)) return null;
-  if (parts[0] === TAGGED_DIR) {
-    if (parts.length !== 4) return null;
+  // A tagged file's name holds `;`, which no path node can: so `_tagged/abc/def/x.wsp` is the untagged series
+  // `_tagged.abc.def.x`, not the tagged `x`.
+  if (parts[0] === TAGGED_DIR && parts.length === 4 && parts[3]!.includes(';'))
     return parts[3]!.replaceAll('_DOT_', '.');
-  }
   return parts.join('.');
+}
+
+/** NAME_MAX of Linux file systems (ext4, xfs): bytes of one directory entry. */
+const MAX_NODE_BYTES = 255;
+/** PATH_MAX: bytes of a path handed to the kernel. */
+const MAX_PATH_BYTES = 4096;
+/** What a file name gains on disk beside `.wsp`: the creation temp (`.creating-<pid>-<8>`) or `.corrupt-<ms>`. */
+const FILE_SUFFIX_ROOM = 32;
+
+/**
+ * Whether `canonical` can be a whisper file under a data directory of `dataDirBytes` bytes: every directory node
+ * at most 255 bytes, the file name with `.wsp` and its temp suffix too, the absolute path within 4 096 bytes, and
+ * no `/` or NUL anywhere (a tagged name's file name is the whole name with `.` as `_DOT_`). Checked when a line is
+ * parsed, so a name no file can hold is refused there rather than accepted and dropped at write time.
+ */
+export function isStorableWhisperName(canonical: string, dataDirBytes: number): boolean {
+  if (canonical.includes('/') || canonical.includes('\0') || canonical.length === 0) return false;
+  // The hash directories are 3 characters each whatever the hash: no need to compute it here.
+  const relativePath = canonical.includes(';')
+    ? [TAGGED_DIR, 'xxx', 'xxx', canonical.replaceAll('.', '_DOT_')].join(sep) + WHISPER_EXTENSION
+    : canonical.split('.').join(sep) + WHISPER_EXTENSION;
+  if (dataDirBytes + 1 + Buffer.byteLength(relativePath) + FILE_SUFFIX_ROOM > MAX_PATH_BYTES) return false;
+  const parts = relativePath.split(sep);
+  for (let i = 0; i < parts.length; i++) {
+    const room = i === parts.length - 1 ? FILE_SUFFIX_ROOM : 0;
+    if (Buffer.byteLength(parts[i]!) + room > MAX_NODE_BYTES) return false;
+  }
+  return true;
 }

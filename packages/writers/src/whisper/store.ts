@@ -4,7 +4,7 @@
  */
 import type { Dirent } from 'node:fs';
 import { access, mkdir, opendir, rename, stat, unlink } from 'node:fs/promises';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join, relative, resolve as resolvePath } from 'node:path';
 import {
   AGGREGATION_METHODS,
   aggregationRuleFor,
@@ -45,7 +45,13 @@ import {
 import { HandleCache } from './handle-cache.js';
 import { STATS_SUFFIX, StatsSidecar, statsSlots } from './amend-stats.js';
 import { propagateDown } from './propagate.js';
-import { canonicalFromRelativePath, hashNamedRelativePath, isHashNamedFile, whisperRelativePath } from './layout.js';
+import {
+  canonicalFromRelativePath,
+  hashNamedRelativePath,
+  isHashNamedFile,
+  isStorableWhisperName,
+  whisperRelativePath,
+} from './layout.js';
 
 export interface WhisperStoreConfig {
   dataDir: string;
@@ -123,6 +129,8 @@ const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.
 export class WhisperStore implements Writer, SeriesReader {
   readonly name = 'whisper';
   readonly dataDir: string;
+  /** Bytes of the absolute data directory, which counts towards PATH_MAX. */
+  private readonly dataDirBytes: number;
   private readonly resolutions: readonly Resolution[];
   private readonly rules: readonly AggregationRule[];
   private readonly maxLatenessSeconds: number;
@@ -149,6 +157,7 @@ export class WhisperStore implements Writer, SeriesReader {
       if (resolution.ttl % resolution.step !== 0)
         throw new RangeError(`whisper: retention of ${resolution.name} is not a whole number of steps`);
     this.dataDir = config.dataDir;
+    this.dataDirBytes = Buffer.byteLength(resolvePath(config.dataDir));
     this.resolutions = config.resolutions;
     this.rules = config.aggregationRules ?? DEFAULT_AGGREGATION_RULES;
     this.maxLatenessSeconds = config.maxLatenessSeconds ?? config.resolutions[0]!.ttl;
@@ -218,6 +227,11 @@ export class WhisperStore implements Writer, SeriesReader {
    * by writePlan: exact where a step matches, whisper's own propagation for the rest. Never throws: failures are
    * counted per series, and one failing file does not stop the others.
    */
+  /** Whether `name` can be a file here (layout.ts); ingest refuses the others as unstorable_name. */
+  storable(name: string): boolean {
+    return isStorableWhisperName(name, this.dataDirBytes);
+  }
+
   async write(batch: FlushBatch): Promise<WriteOutcome> {
     const count = batch.names.length;
     if (this.closed) {
