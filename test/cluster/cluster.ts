@@ -132,7 +132,11 @@ export interface Relay {
   program: RunningProgram;
 }
 
-export async function startRelay(cluster: ClusterOptions): Promise<Relay> {
+export async function startRelay(
+  cluster: ClusterOptions,
+  /** More `--set` pairs over the defaults here (e.g. `query.*`, or listeners off for a query-only relay). */
+  settings: Record<string, string> = {},
+): Promise<Relay> {
   const graphitePort = await freePort();
   const statsdPort = await freePort();
   const httpPort = await freePort();
@@ -151,6 +155,7 @@ export async function startRelay(cluster: ClusterOptions): Promise<Relay> {
     'link.backoff_initial': '50ms',
     'link.backoff_max': '1s',
     'link.max_batch_delay': '20ms',
+    ...settings,
   };
   const args = Object.entries(pairs).flatMap(([k, v]) => ['--set', `${k}=${v}`]);
   const program = await startProgram(RELAY, args, 'relay started');

@@ -11,6 +11,7 @@ import { LoggedIngest } from './logged-ingest.js';
 import type { OwnershipCheck } from './ownership.js';
 import { openStore, type Store } from './stores.js';
 import type { NodeConfig } from './node-config.js';
+import type { QuerySources } from './query-handler.js';
 import { WriterSink } from './writer-sink.js';
 import type { WalWriter } from './wal/writer.js';
 import { openWal, walStart, type ReplayedRecord } from './wal-startup.js';
@@ -57,6 +58,8 @@ export class AccumulatorNode {
     readonly store: Store,
     readonly sink: WriterSink,
     readonly http: RunningHttpServer | undefined,
+    /** What the node's Graphite API reads: a cluster front asks the same over the Query service. */
+    readonly querySources: QuerySources,
     private readonly wal: WalWriter | undefined,
   ) {
     if (wal !== undefined) {
@@ -95,10 +98,17 @@ export class AccumulatorNode {
     const logged = new LoggedIngest(ingest, aggregator, undefined);
     // What a crash left in the log is aggregated again before any line can arrive (HTTP, listeners, relays).
     const wal = openWal(config, logged, logStart, resumedFrom, aggregator.now, registry, logger, extras.onReplayed);
+    const querySources: QuerySources = {
+      // The store's own index, where it has one, beside the series seen here and not yet flushed.
+      finder: store.finder ? unionFinder([store.finder, indexFinder(index)]) : indexFinder(index),
+      reader: store,
+      pending: aggregator,
+      resolutions: config.aggregator.resolutions,
+      aggregationRules: config.aggregationRules,
+    };
     const graphiteApi = createGraphiteApi({
       index,
-      // The store's own index, where it has one, beside the series seen here and not yet flushed.
-      finder: store.finder ? unionFinder([store.finder, indexFinder(index)]) : undefined,
+      finder: querySources.finder,
       reader: store,
       pending: aggregator,
       resolutions: config.aggregator.resolutions,
@@ -141,6 +151,7 @@ export class AccumulatorNode {
       store,
       sink,
       http,
+      querySources,
       wal,
     );
   }

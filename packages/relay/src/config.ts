@@ -7,10 +7,12 @@ import {
   configSchema,
   LOG_LEVEL_KEY,
   parseResolutions,
+  readSection,
   TIMES_KEY,
   type ConfigSource,
   type ListenAddress,
   type LogLevel,
+  type Resolution,
 } from '@carillon/core';
 import {
   GRAPHITE_LISTENER_KEYS,
@@ -27,8 +29,48 @@ import { LINK_KEYS, readLinkConfig, type AccumulatorLinkOptions } from '@carillo
 export const RELAY_HTTP_LISTEN_KEY = configKey.listen({
   key: 'http.listen',
   default: ':8090',
-  description: '/metrics, /healthz, /ring (versions, members, per-destination queues and connection state)',
+  description:
+    '/metrics, /healthz, /ring (versions, members, per-destination queues and connection state) and the Graphite API for the whole cluster',
 });
+
+/** How the relay reads the cluster for its Graphite API (cluster-read.ts). */
+export const RELAY_QUERY_KEYS = {
+  timeoutMs: configKey.duration({
+    key: 'query.timeout',
+    default: '5s',
+    readAs: 'milliseconds',
+    min: '1ms',
+    description: 'deadline of every read call to an accumulator; one that misses it is reported missing',
+  }),
+  allowPartial: configKey.boolean({
+    key: 'query.allow_partial',
+    default: true,
+    description:
+      'answer without an accumulator that did not answer (200, named in the X-Carillon-Missing-Accumulators and Warning headers), as graphite-web does with its cluster servers; false answers 503',
+  }),
+  concurrency: configKey.integer({
+    key: 'query.concurrency',
+    default: 8,
+    min: 1,
+    max: 1024,
+    unit: 'operations',
+    description: 'read calls in flight to one accumulator',
+  }),
+  maxSeriesPerRequest: configKey.integer({
+    key: 'query.max_series_per_request',
+    default: 500,
+    min: 1,
+    max: 100_000,
+    unit: 'series',
+    description: 'series one read call to an accumulator carries (a render is split into calls of this many)',
+  }),
+  sharedStore: configKey.boolean({
+    key: 'query.shared_store',
+    default: false,
+    description:
+      'the accumulators share one store (store = "cassandra"): windows of an accumulator that left or does not answer are read from the store through another',
+  }),
+} as const;
 
 /** Every key the relay reads. */
 export const RELAY_SCHEMA = configSchema(
@@ -39,6 +81,7 @@ export const RELAY_SCHEMA = configSchema(
   RING_KEYS,
   LINK_KEYS,
   [RELAY_HTTP_LISTEN_KEY],
+  RELAY_QUERY_KEYS,
 );
 
 export interface RelayConfig {
@@ -56,6 +99,15 @@ export interface RelayConfig {
   ringStepSeconds: number;
   link: AccumulatorLinkOptions;
   http: { listen: ListenAddress | null };
+  /** Finest first: the windows the Graphite API reads, the same `times` as the accumulators'. */
+  resolutions: Resolution[];
+  query: {
+    timeoutMs: number;
+    allowPartial: boolean;
+    concurrency: number;
+    maxSeriesPerRequest: number;
+    sharedStore: boolean;
+  };
 }
 
 export function readRelayConfig(source: ConfigSource): RelayConfig {
@@ -71,6 +123,8 @@ export function readRelayConfig(source: ConfigSource): RelayConfig {
     ringStepSeconds: ringStepOf(resolutions),
     link: readLinkConfig(source, Math.max(graphite.maxLineLength, statsd.maxLineLength)),
     http: { listen: source.read(RELAY_HTTP_LISTEN_KEY) },
+    resolutions,
+    query: readSection(source, RELAY_QUERY_KEYS),
   };
   source.assertAllKeysKnown();
   return config;

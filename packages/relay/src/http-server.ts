@@ -1,6 +1,9 @@
-/** The relay's HTTP surface: /metrics (Prometheus), /healthz, /ring (versions and per-destination queues). */
-import { createServer, type Server } from 'node:http';
-import { nowSeconds, type ListenAddress, type MetricsRegistry } from '@carillon/core';
+/**
+ * The relay's HTTP surface: /metrics (Prometheus), /healthz, /ring (versions and per-destination queues), and the
+ * Graphite API for the whole cluster (cluster-read.ts).
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { nowSeconds, type ListenAddress, type Logger, type MetricsRegistry } from '@carillon/core';
 import type { RingSchedule } from '@carillon/ring';
 import type { LinkDepth } from '@carillon/transport';
 
@@ -36,13 +39,31 @@ export function ringReport(relayId: string, schedule: RingSchedule, destinations
   };
 }
 
+/** The Graphite API over the cluster: answers its routes, false for any other path. */
+export type ApiHandler = (request: IncomingMessage, response: ServerResponse) => Promise<boolean>;
+
 export async function startHttpServer(
   listen: ListenAddress,
   metrics: MetricsRegistry,
   report: () => RingReport,
+  api?: ApiHandler,
+  logger?: Logger,
 ): Promise<{ server: Server; port: number }> {
+  const own = new Set(['/metrics', '/healthz', '/ring']);
   const server = createServer((request, response) => {
-    const path = (request.url ?? '/').split('?')[0];
+    const path = (request.url ?? '/').split('?')[0]!;
+    if (api && !own.has(path)) {
+      api(request, response)
+        .then((handled) => {
+          if (!handled) response.writeHead(404).end();
+        })
+        .catch((error: unknown) => {
+          logger?.error({ err: error, url: request.url }, 'graphite api request failed');
+          if (!response.headersSent) response.writeHead(500).end();
+          else response.destroy();
+        });
+      return;
+    }
     if (request.method !== 'GET') {
       response.writeHead(405, { allow: 'GET' }).end();
       return;

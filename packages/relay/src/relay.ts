@@ -8,6 +8,8 @@ import { MetricsRegistry, type Logger } from '@carillon/core';
 import { LineCounters, startLineListeners, startPickleListener, type Listener } from '@carillon/protocols';
 import { Placement, createMembership, type Membership } from '@carillon/ring';
 import { newRelayId } from '@carillon/transport';
+import { createGraphiteApi, DEFAULT_QUERY_LIMITS } from '@carillon/query';
+import { ClusterRead, NO_PENDING } from './cluster-read.js';
 import type { RelayConfig } from './config.js';
 import { ringReport, startHttpServer, type RingReport } from './http-server.js';
 import { LineRouter } from './line-router.js';
@@ -22,6 +24,9 @@ export interface RelayPorts {
   http?: number;
 }
 
+/** Bound on one read reply from an accumulator. */
+const READ_REPLY_MAX_BYTES = 256 * 1024 * 1024;
+
 export class Relay {
   private constructor(
     readonly relayId: string,
@@ -32,6 +37,7 @@ export class Relay {
     private readonly pool: LinkPool,
     private readonly listeners: Listener[],
     private readonly http: Server | undefined,
+    private readonly cluster: ClusterRead | undefined,
     private readonly logger: Logger,
   ) {}
 
@@ -67,15 +73,40 @@ export class Relay {
       statsdUdp: statsd.udp?.port,
     };
     let http: Server | undefined;
+    let cluster: ClusterRead | undefined;
     if (config.http.listen) {
-      const started = await startHttpServer(config.http.listen, metrics, () =>
-        ringReport(relayId, membership.schedule, pool.depths()),
+      cluster = new ClusterRead(
+        () => membership.schedule,
+        {
+          ...config.query,
+          // Replies carry up to query.max_series_per_request series of a render's windows.
+          maxMessageBytes: READ_REPLY_MAX_BYTES,
+          maxTagSeries: DEFAULT_QUERY_LIMITS.maxTagSeries,
+        },
+        metrics,
+        logger,
+      );
+      const read = cluster;
+      membership.onChange(() => read.prune());
+      const api = createGraphiteApi({
+        finder: read,
+        reader: read,
+        pending: NO_PENDING,
+        resolutions: config.resolutions,
+        logger,
+      });
+      const started = await startHttpServer(
+        config.http.listen,
+        metrics,
+        () => ringReport(relayId, membership.schedule, pool.depths()),
+        (request, response) => read.serve(response, () => api(request, response)),
+        logger,
       );
       http = started.server;
       ports.http = started.port;
     }
     logger.info({ relayId, ports, redis: ring.redisUrl !== '' }, 'relay started');
-    return new Relay(relayId, metrics, router, ports, membership, pool, listeners, http, logger);
+    return new Relay(relayId, metrics, router, ports, membership, pool, listeners, http, cluster, logger);
   }
 
   ring(): RingReport {
@@ -90,6 +121,7 @@ export class Relay {
       this.http.closeAllConnections();
       await new Promise<void>((resolve) => this.http!.close(() => resolve()));
     }
+    this.cluster?.close();
     this.logger.info('relay stopped');
   }
 }

@@ -13,6 +13,7 @@ import {
   type WireLineBatch,
   type WireStatusReply,
 } from './ingest-proto.js';
+import { queryService, queryServiceHandlers, type QueryHandler } from './query-service.js';
 
 export interface ReceivedBatch {
   relayId: string;
@@ -59,6 +60,8 @@ export interface IngestServerOptions {
    * replayed them): a relay's replay of those batches is dropped as a duplicate, not aggregated twice.
    */
   processedSeed?: ReadonlyMap<string, number>;
+  /** The Query service on the same port (a relay reading the cluster), when given. */
+  query?: QueryHandler;
 }
 
 export interface IngestServer {
@@ -295,6 +298,7 @@ export async function startIngestServer(
     'grpc.keepalive_permit_without_calls': 1,
   });
   server.addService(ingestService().service, { Stream: streamHandler, Status: statusHandler });
+  if (options.query) server.addService(queryService().service, queryServiceHandlers(options.query));
 
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(`${options.host}:${options.port}`, grpc.ServerCredentials.createInsecure(), (error, bound) =>
