@@ -2,7 +2,7 @@
  * One aggregating node: store, writer sink, aggregator, series index, line ingest and the HTTP surface,
  * assembled from a NodeConfig. The accumulator feeds it from relays; the all-in-one from its own listeners.
  */
-import { MetricsRegistry, windowStart, type Logger, type Writer } from '@carillon/core';
+import { MetricsRegistry, windowStart, type Logger, type PendingSource, type Writer } from '@carillon/core';
 import { Aggregator, type StatsdKeyOwnership } from '@carillon/aggregator';
 import { SeriesIndex, createGraphiteApi, indexFinder, unionFinder } from '@carillon/query';
 import { startHttpServer, type RunningHttpServer } from './http-server.js';
@@ -98,11 +98,19 @@ export class AccumulatorNode {
     const logged = new LoggedIngest(ingest, aggregator, undefined);
     // What a crash left in the log is aggregated again before any line can arrive (HTTP, listeners, relays).
     const wal = openWal(config, logged, logStart, resumedFrom, aggregator.now, registry, logger, extras.onReplayed);
+    // Windows not stored yet: open or queued in the aggregator, or handed to the store and not written yet.
+    const pending: PendingSource = {
+      pending: (name, resolution, from, until) => {
+        const held = sink.pending(name, resolution, from, until);
+        const own = aggregator.pending(name, resolution, from, until);
+        return held.length === 0 ? own : [...own, ...held];
+      },
+    };
     const querySources: QuerySources = {
       // The store's own index, where it has one, beside the series seen here and not yet flushed.
       finder: store.finder ? unionFinder([store.finder, indexFinder(index)]) : indexFinder(index),
       reader: store,
-      pending: aggregator,
+      pending,
       resolutions: config.aggregator.resolutions,
       aggregationRules: config.aggregationRules,
     };
@@ -110,7 +118,7 @@ export class AccumulatorNode {
       index,
       finder: querySources.finder,
       reader: store,
-      pending: aggregator,
+      pending,
       resolutions: config.aggregator.resolutions,
       aggregationRules: config.aggregationRules,
       cors: { allowedOrigins: config.http.corsAllowedOrigins },
