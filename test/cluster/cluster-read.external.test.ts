@@ -40,8 +40,9 @@ class Oracle {
   }
 }
 
-/** One point per key every 250 ms, keys split between the two relays; stops on demand. */
-async function sendFor(ms: number, senders: LineSender[], oracle: Oracle, round: { n: number }): Promise<number> {
+/** One point per key every 250 ms for `ms`, keys split between the relays (a connection each, per phase). */
+async function sendFor(ms: number, relays: Relay[], oracle: Oracle, round: { n: number }): Promise<number> {
+  const senders = await Promise.all(relays.map((r) => LineSender.open(r.graphitePort)));
   const keys = [...PLAIN, ...TAGGED];
   const end = Date.now() + ms;
   let last = 0;
@@ -59,6 +60,7 @@ async function sendFor(ms: number, senders: LineSender[], oracle: Oracle, round:
     round.n++;
     await sleep(Math.max(0, 250 - (Date.now() - started)));
   }
+  await Promise.all(senders.map((s) => s.close()));
   return last;
 }
 
@@ -140,6 +142,8 @@ async function checkRenders(
   lastSecond: number,
   oracle: Oracle,
   expect: (name: string, time: number) => Expect,
+  /** Series a glob or tag query must list: those some member that answers knows (default every one). */
+  known: (name: string) => boolean = () => true,
 ): Promise<{ problems: string[]; answers: Answer[] }> {
   const problems: string[] = [];
   const answers: Answer[] = [];
@@ -165,13 +169,13 @@ async function checkRenders(
     else problems.push(...seriesProblems(series, name, expect));
   }
   const globbed = await render('cr.host1.*.count');
-  const globNames = PLAIN.filter((n) => n.startsWith('cr.host1.')).sort();
+  const globNames = PLAIN.filter((n) => n.startsWith('cr.host1.') && known(n)).sort();
   if (JSON.stringify(globbed.map((s) => s.target)) !== JSON.stringify(globNames))
     problems.push(`glob: ${globbed.map((s) => s.target).join(',')} != ${globNames.join(',')}`);
   for (const s of globbed) problems.push(...seriesProblems(s, s.target, expect));
 
   const tagged = await render("seriesByTag('dc=dc1')");
-  const tagNames = TAGGED.filter((n) => n.includes('dc=dc1')).sort();
+  const tagNames = TAGGED.filter((n) => n.includes('dc=dc1') && known(n)).sort();
   if (JSON.stringify(tagged.map((s) => s.target)) !== JSON.stringify(tagNames))
     problems.push(`seriesByTag: ${tagged.map((s) => s.target).join(',')} != ${tagNames.join(',')}`);
   for (const s of tagged) problems.push(...seriesProblems(s, s.target, expect));
@@ -183,7 +187,7 @@ async function checkRenders(
     for (const [value, time] of summed.datapoints) {
       let sum: number | null = null;
       let either = false;
-      for (const name of PLAIN) {
+      for (const name of PLAIN.filter(known)) {
         const want = expect(name, time);
         if (want.either) either = true;
         if (want.value !== null) sum = (sum ?? 0) + want.value;
@@ -325,7 +329,7 @@ describe.each([
     const relays = [relay1, relay2, relay3];
     contention = startBusyLoops(2, 150_000);
 
-    const senders = [await LineSender.open(relay1.graphitePort), await LineSender.open(relay2.graphitePort)];
+    const senders = [relay1, relay2];
     const oracle = new Oracle();
     const round = { n: 0 };
     const from = nowSeconds() - 3;
@@ -392,9 +396,21 @@ describe.each([
     await new Promise((resolve) => (killed.program.child.exitCode !== null ? resolve(null) : killed.program.child.once('exit', resolve)));
     const lost = new Set([...gone, 'r-c']);
     const asked = new Set(shared ? ['r-a', 'r-c', 'r-d'] : ['r-a', 'r-b', 'r-c', 'r-d']);
+    // With whisper a series is known only to the members that owned one of its windows; with Cassandra, the index.
+    const known = (name: string): boolean => {
+      if (shared) return true;
+      for (const [t] of oracle.sums.get(name) ?? [])
+        if (!lost.has(schedule.ownerFor(keyHashOfName(name), t)!.id)) return true;
+      return false;
+    };
     for (const relay of [relay1, relay2]) {
-      const { problems, answers } = await checkRenders(relay, from, last, oracle, (n, t) =>
-        expectedAt(n, t, oracle, schedule, lost, shared),
+      const { problems, answers } = await checkRenders(
+        relay,
+        from,
+        last,
+        oracle,
+        (n, t) => expectedAt(n, t, oracle, schedule, lost, shared),
+        known,
       );
       expect(problems).toEqual([]);
       for (const a of answers) {
@@ -408,8 +424,7 @@ describe.each([
     const strict = await ask(relay3, `/render?target=${encodeURIComponent('sumSeries(cr.*.*.count)')}&from=${from}`);
     expect(strict.status).toBe(503);
     expect(strict.ms).toBeLessThan(QUERY_TIMEOUT_MS + 3000);
-    expect(JSON.stringify(strict.body)).toContain('r-c');
-
-    for (const s of senders) await s.close();
+    // The first member found missing is named (with whisper r-b, gone with its files, may come first).
+    expect([...lost].some((id) => JSON.stringify(strict.body).includes(`accumulator ${id} did not answer`))).toBe(true);
   }, 240_000);
 });
