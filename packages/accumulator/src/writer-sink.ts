@@ -10,15 +10,7 @@
  * it are not acknowledged: an ack means stored. The queue is bounded in points; past it the oldest batches are
  * dropped, counted (their relay batches stay un-acked and are replayed after a restart).
  */
-import type {
-  FlushBatch,
-  Logger,
-  MetricsRegistry,
-  Resolution,
-  StatPoint,
-  WriteOutcome,
-  Writer,
-} from '@carillon/core';
+import type { FlushBatch, Logger, MetricsRegistry, Resolution, StatPoint, WriteOutcome, Writer } from '@carillon/core';
 import type { FlushSink } from '@carillon/aggregator';
 import { HeldWindows } from './held-windows.js';
 

@@ -34,7 +34,13 @@ describe('windows handed to the store', () => {
     const point = statPointOf(time, 3);
     addSample(point, 4);
     const names = ['held.a.count', 'held.b.count'];
-    sink.write(makeBatch(resolutions[0]!, time, names.map((n) => [n, { ...point }])));
+    sink.write(
+      makeBatch(
+        resolutions[0]!,
+        time,
+        names.map((n) => [n, { ...point }]),
+      ),
+    );
     const window = fetchWindow(resolutions, time - 10, time + 10, now)!;
     const sources = { reader: store, pending: sink, aggregationRules: DEFAULT_AGGREGATION_RULES };
 

@@ -194,7 +194,13 @@ export class ClusterRead implements SeriesReader, SeriesFinder {
     const push = (runFrom: number, runUntil: number, members: RingMember[]): void => {
       if (runUntil <= runFrom || members.length === 0) return;
       const last = runs[runs.length - 1];
-      if (last && last.until === runFrom && last.members.length === 1 && members.length === 1 && last.members[0]!.id === members[0]!.id)
+      if (
+        last &&
+        last.until === runFrom &&
+        last.members.length === 1 &&
+        members.length === 1 &&
+        last.members[0]!.id === members[0]!.id
+      )
         last.until = runUntil;
       else runs.push({ from: runFrom, until: runUntil, members, fallback });
     };
@@ -217,7 +223,13 @@ export class ClusterRead implements SeriesReader, SeriesFinder {
     return runs;
   }
 
-  private fetchBatched(peer: Peer, name: string, step: number, from: number, until: number): Promise<(number | null)[]> {
+  private fetchBatched(
+    peer: Peer,
+    name: string,
+    step: number,
+    from: number,
+    until: number,
+  ): Promise<(number | null)[]> {
     const key = `${peer.member.id}|${step}|${from}|${until}`;
     let batch = this.batches.get(key);
     if (!batch) {
@@ -314,7 +326,14 @@ export class ClusterRead implements SeriesReader, SeriesFinder {
       has: async (name) => (await guard(() => peer.client.has([name]), [false]))[0] ?? false,
       names: (limit) => guard(() => peer.client.names(limit), []),
       findTagged: (expressions, limit) =>
-        guard(() => peer.client.findTagged(expressions.map((e) => e.text), limit), []),
+        guard(
+          () =>
+            peer.client.findTagged(
+              expressions.map((e) => e.text),
+              limit,
+            ),
+          [],
+        ),
       tagNames: () => guard(() => peer.client.tagNames(), []),
       tagValues: () => Promise.reject(new Error('tagValues is answered from findTagged')),
     };

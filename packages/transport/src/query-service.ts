@@ -139,7 +139,8 @@ export class QueryClient {
   async fetch(names: readonly string[], step: number, from: number, until: number): Promise<(number | null)[][]> {
     const reply = (await this.call('Fetch', { names, step, from, until })) as FetchReplyWire;
     const count = Math.max(0, (until - from) / step);
-    if (reply.series.length !== names.length) throw new Error(`Fetch answered ${reply.series.length} of ${names.length} series`);
+    if (reply.series.length !== names.length)
+      throw new Error(`Fetch answered ${reply.series.length} of ${names.length} series`);
     return reply.series.map(({ values }) => {
       const out = new Array<number | null>(count).fill(null);
       for (let i = 0; i < Math.min(count, values.length); i++) {
