@@ -239,6 +239,29 @@ async function checkFindAndTags(relay: Relay): Promise<string[]> {
   const hosts = await ask(relay, '/tags/autoComplete/values?tag=host&expr=dc%3Ddc1');
   if (JSON.stringify(hosts.body) !== JSON.stringify(['h1', 'h3', 'h5', 'h7', 'h9']))
     problems.push(`autoComplete host: ${JSON.stringify(hosts.body)}`);
+  // The completer form, and what graphite-web's own cluster finder and Grafana read besides.
+  const completer = await ask(relay, '/metrics/find?query=cr.host0.req1&format=completer');
+  const wantCompleter = PLAIN.filter((n) => n.startsWith('cr.host0.req1'))
+    .map((n) => n.slice(0, -'.count'.length))
+    .sort()
+    .map((path) => ({ path: `${path}.`, name: path.slice('cr.host0.'.length), is_leaf: '0' }));
+  if (JSON.stringify(completer.body) !== JSON.stringify({ metrics: wantCompleter }))
+    problems.push(`completer: ${JSON.stringify(completer.body)}`);
+  const base = `http://127.0.0.1:${relay.httpPort}`;
+  const version = await fetch(`${base}/version`).then((r) => r.text());
+  if (version !== '1.1.10') problems.push(`version: ${version}`);
+  const functions = (await fetch(`${base}/functions`).then((r) => r.json())) as Record<string, unknown>;
+  if (!('sumSeries' in functions)) problems.push('functions: no sumSeries');
+  for (const [path, type] of [
+    [`/render?target=${PLAIN[0]}&from=-1min&format=pickle`, 'application/pickle'],
+    [`/render?target=${PLAIN[0]}&from=-1min&format=msgpack`, 'application/x-msgpack'],
+    ['/metrics/find?query=cr.*&format=pickle', 'application/pickle'],
+  ] as const) {
+    const response = await fetch(`${base}${path}`);
+    const body = Buffer.from(await response.arrayBuffer());
+    if (response.status !== 200 || response.headers.get('content-type') !== type || body.length === 0)
+      problems.push(`${path}: ${response.status} ${response.headers.get('content-type')} ${body.length} bytes`);
+  }
   return problems;
 }
 
