@@ -230,7 +230,7 @@ export class ClusterRead implements SeriesReader, SeriesFinder {
     from: number,
     until: number,
   ): Promise<(number | null)[]> {
-    const key = `${peer.member.id}|${step}|${from}|${until}`;
+    const key = `${peer.member.id}@${peer.member.address}|${step}|${from}|${until}`;
     let batch = this.batches.get(key);
     if (!batch) {
       const created: Batch = { peer, step, from, until, waiters: new Map() };

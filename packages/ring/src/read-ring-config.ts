@@ -44,7 +44,8 @@ export const RING_KEYS = {
     key: 'ring.retain',
     default: '1h',
     readAs: 'seconds',
-    description: 'superseded ring versions are kept this long',
+    description:
+      'superseded ring versions are kept this long; relays find which accumulator holds an old window by them, so with whisper stores keep them as long as the longest retention',
   }),
   heartbeatIntervalMs: configKey.duration({
     key: 'ring.heartbeat_interval',
