@@ -356,7 +356,7 @@ describe.each([
     }
     const accs = new Map<string, Accumulator>();
     const startAcc = async (id: string): Promise<void> => {
-      const a = await startAccumulator(cluster, id, undefined, storeSettings);
+      const a = await startAccumulator(cluster, id, undefined, storeSettings, 90_000);
       accs.set(id, a);
       running.push(a);
     };
