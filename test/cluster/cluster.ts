@@ -51,6 +51,8 @@ export async function startAccumulator(
   ports?: { grpc: number; http: number },
   /** More `--set` pairs (e.g. `wal.dir`), over the defaults here. */
   settings: Record<string, string> = {},
+  /** How long it may take to log that it started (opening Cassandra under load takes longer). */
+  readyTimeoutMs = 20_000,
 ): Promise<Accumulator> {
   const dataDir = join(cluster.root, id);
   mkdirSync(dataDir, { recursive: true });
@@ -78,7 +80,7 @@ export async function startAccumulator(
     log_level: 'info',
     ...settings,
   });
-  const program = await startProgram(ACCUMULATOR, args, 'accumulator started');
+  const program = await startProgram(ACCUMULATOR, args, 'accumulator started', readyTimeoutMs);
   return { id, dataDir, grpcPort, httpPort, program, args };
 }
 
@@ -136,7 +138,7 @@ export interface Relay {
 
 export async function startRelay(
   cluster: ClusterOptions,
-  /** More `--set` pairs, over the defaults here (e.g. the cluster token and TLS). */
+  /** More `--set` pairs over the defaults here (e.g. the cluster token and TLS, `query.*`, or listeners off). */
   settings: Record<string, string> = {},
 ): Promise<Relay> {
   const graphitePort = await freePort();

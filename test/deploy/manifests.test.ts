@@ -22,6 +22,7 @@ interface Manifest {
     publishNotReadyAddresses?: boolean;
     maxUnavailable?: number;
     selector?: { matchLabels?: Record<string, string> } & Record<string, unknown>;
+    ports?: { name: string; port: number; targetPort: string }[];
     template?: { metadata: { labels: Record<string, string>; annotations?: Record<string, string> }; spec: PodSpec };
   };
 }
@@ -142,6 +143,16 @@ describe('Kubernetes manifests', () => {
         'prometheus.io/path': '/metrics',
       });
     });
+
+  it("the relays' Service carries their HTTP port: the Graphite API URL Grafana reads", () => {
+    const service = manifests('relay.yaml').find((m) => m.kind === 'Service' && m.metadata.name === 'carillon-relay');
+    const config = readRelayConfig(new ConfigSource(configMapToml('carillon-relay'), {}));
+    const ports = service?.spec?.ports;
+    expect(ports?.find((p) => p.name === 'http')).toMatchObject({ port: config.http.listen!.port, targetPort: 'http' });
+    // Cassandra is shared: the relays read what a member flushed through any other.
+    expect(config.query.sharedStore).toBe(true);
+    expect(manifests('accumulator.yaml').some((m) => m.metadata.name === 'carillon-graphite')).toBe(false);
+  });
 
   it('the headless accumulator Service keeps a leaving (not ready) pod resolvable', () => {
     const headless = manifests('accumulator.yaml').find(

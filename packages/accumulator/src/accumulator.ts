@@ -21,6 +21,7 @@ import { DurabilityTracker } from './durability.js';
 import { FlushCycle } from './flush-cycle.js';
 import { AccumulatorNode } from './node.js';
 import { RingOwnership } from './ownership.js';
+import { queryHandler } from './query-handler.js';
 import { StatPointFileWriter } from './statpoint-file-writer.js';
 import { readWatermark } from './watermark-file.js';
 
@@ -152,6 +153,7 @@ export class Accumulator {
         closeTimeoutMs: config.grpc.closeTimeoutMs,
         maxRelays: config.durability.maxRelays,
         processedSeed,
+        query: queryHandler(node.querySources),
       },
       new BatchHandler(node.logged, durability, ownership, node.aggregator),
       registry,

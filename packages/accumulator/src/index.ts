@@ -16,3 +16,4 @@ export * from './single-node.js';
 export * from './logged-ingest.js';
 export * from './wal/index.js';
 export * from './wal-startup.js';
+export * from './query-handler.js';

@@ -3,7 +3,15 @@
  * assembled from a NodeConfig. The accumulator feeds it from relays; the all-in-one from its own listeners.
  */
 import { dirname } from 'node:path';
-import { Health, MetricsRegistry, windowStart, type HealthCheck, type Logger, type Writer } from '@carillon/core';
+import {
+  Health,
+  MetricsRegistry,
+  windowStart,
+  type HealthCheck,
+  type Logger,
+  type PendingSource,
+  type Writer,
+} from '@carillon/core';
 import { Aggregator, type StatsdKeyOwnership } from '@carillon/aggregator';
 import { SeriesIndex, createGraphiteApi, indexFinder, unionFinder } from '@carillon/query';
 import { startHttpServer, type RunningHttpServer } from './http-server.js';
@@ -13,6 +21,7 @@ import type { OwnershipCheck } from './ownership.js';
 import { openStore, type Store } from './stores.js';
 import type { NodeConfig } from './node-config.js';
 import { TagDbRegistrar } from './tagdb-registrar.js';
+import type { QuerySources } from './query-handler.js';
 import { WriterSink } from './writer-sink.js';
 import type { WalWriter } from './wal/writer.js';
 import { openWal, walStart, type ReplayedRecord } from './wal-startup.js';
@@ -63,6 +72,8 @@ export class AccumulatorNode {
     readonly store: Store,
     readonly sink: WriterSink,
     readonly http: RunningHttpServer | undefined,
+    /** What the node's Graphite API reads: a cluster front asks the same over the Query service. */
+    readonly querySources: QuerySources,
     private readonly wal: WalWriter | undefined,
     /** Liveness and readiness (/livez, /readyz); a program adds its own checks. */
     readonly health: Health,
@@ -119,12 +130,27 @@ export class AccumulatorNode {
     if (config.wal.dir !== '') stateDirs.add(config.wal.dir);
     for (const dir of stateDirs) health.addWritableDirectory(`state_dir:${dir}`, dir);
     for (const [name, check] of Object.entries(extras.readiness ?? {})) health.addReadiness(name, check);
+    // Windows not stored yet: open or queued in the aggregator, or handed to the store and not written yet.
+    const pending: PendingSource = {
+      pending: (name, resolution, from, until) => {
+        const held = sink.pending(name, resolution, from, until);
+        const own = aggregator.pending(name, resolution, from, until);
+        return held.length === 0 ? own : [...own, ...held];
+      },
+    };
+    const querySources: QuerySources = {
+      // The store's own index, where it has one, beside the series seen here and not yet flushed.
+      finder: store.finder ? unionFinder([store.finder, indexFinder(index)]) : indexFinder(index),
+      reader: store,
+      pending,
+      resolutions: config.aggregator.resolutions,
+      aggregationRules: config.aggregationRules,
+    };
     const graphiteApi = createGraphiteApi({
       index,
-      // The store's own index, where it has one, beside the series seen here and not yet flushed.
-      finder: store.finder ? unionFinder([store.finder, indexFinder(index)]) : undefined,
+      finder: querySources.finder,
       reader: store,
-      pending: aggregator,
+      pending,
       resolutions: config.aggregator.resolutions,
       aggregationRules: config.aggregationRules,
       cors: { allowedOrigins: config.http.corsAllowedOrigins },
@@ -171,6 +197,7 @@ export class AccumulatorNode {
       store,
       sink,
       http,
+      querySources,
       wal,
       health,
     );

@@ -10,8 +10,9 @@
  * it are not acknowledged: an ack means stored. The queue is bounded in points; past it the oldest batches are
  * dropped, counted (their relay batches stay un-acked and are replayed after a restart).
  */
-import type { FlushBatch, Logger, MetricsRegistry, WriteOutcome, Writer } from '@carillon/core';
+import type { FlushBatch, Logger, MetricsRegistry, Resolution, StatPoint, WriteOutcome, Writer } from '@carillon/core';
 import type { FlushSink } from '@carillon/aggregator';
+import { HeldWindows } from './held-windows.js';
 
 /** A writer that may report its own backlog (the write pool's queue against its high-water mark). */
 type SinkWriter = Writer & { overloaded?(): boolean };
@@ -51,6 +52,7 @@ export class WriterSink implements FlushSink {
   private readonly retryDropped;
   private readonly retryTimer: NodeJS.Timeout;
   private closing = false;
+  private readonly held = new HeldWindows();
 
   constructor(
     writers: readonly SinkWriter[],
@@ -122,7 +124,17 @@ export class WriterSink implements FlushSink {
   }
 
   write(batch: FlushBatch): void {
-    for (const state of this.states) this.writeTo(state, batch);
+    // The first writer is the store: until it has the window, reads find it here (held-windows.ts).
+    const release = this.states.length > 0 ? this.held.hold(batch) : undefined;
+    this.states.forEach((state, i) => {
+      const done = this.writeTo(state, batch);
+      if (i === 0) void done.finally(release);
+    });
+  }
+
+  /** Windows handed to the store and not written yet, for reads (a PendingSource beside the aggregator's). */
+  pending(name: string, resolution: Resolution, from: number, until: number): StatPoint[] {
+    return this.held.pending(name, resolution, from, until);
   }
 
   /**

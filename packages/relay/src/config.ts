@@ -19,6 +19,7 @@ import {
   type ConfigSource,
   type ListenAddress,
   type LogLevel,
+  type Resolution,
 } from '@carillon/core';
 import {
   GRAPHITE_LISTENER_KEYS,
@@ -47,8 +48,47 @@ export const RELAY_HTTP_LISTEN_KEY = configKey.listen({
   key: 'http.listen',
   default: ':8090',
   description:
-    '/metrics, /livez, /readyz, /healthz, /ring (versions, members, per-destination queues and connection state)',
+    '/metrics, /livez, /readyz, /healthz, /ring (versions, members, per-destination queues and connection state) and the Graphite API for the whole cluster',
 });
+
+/** How the relay reads the cluster for its Graphite API (cluster-read.ts). */
+export const RELAY_QUERY_KEYS = {
+  timeoutMs: configKey.duration({
+    key: 'query.timeout',
+    default: '5s',
+    readAs: 'milliseconds',
+    min: '1ms',
+    description: 'deadline of every read call to an accumulator; one that misses it is reported missing',
+  }),
+  allowPartial: configKey.boolean({
+    key: 'query.allow_partial',
+    default: true,
+    description:
+      'answer without an accumulator that did not answer (200, named in the X-Carillon-Missing-Accumulators and Warning headers), as graphite-web does with its cluster servers; false answers 503',
+  }),
+  concurrency: configKey.integer({
+    key: 'query.concurrency',
+    default: 8,
+    min: 1,
+    max: 1024,
+    unit: 'operations',
+    description: 'read calls in flight to one accumulator',
+  }),
+  maxSeriesPerRequest: configKey.integer({
+    key: 'query.max_series_per_request',
+    default: 500,
+    min: 1,
+    max: 100_000,
+    unit: 'series',
+    description: 'series one read call to an accumulator carries (a render is split into calls of this many)',
+  }),
+  sharedStore: configKey.boolean({
+    key: 'query.shared_store',
+    default: false,
+    description:
+      'the accumulators share one store (store = "cassandra"): windows of an accumulator that left or does not answer are read from the store through another',
+  }),
+} as const;
 
 /** Every key the relay reads. */
 export const RELAY_SCHEMA = configSchema(
@@ -66,6 +106,7 @@ export const RELAY_SCHEMA = configSchema(
   HTTP_LIMIT_KEYS,
   CLUSTER_KEYS,
   [TLS_RELOAD_INTERVAL_KEY],
+  RELAY_QUERY_KEYS,
 );
 
 export interface RelayConfig {
@@ -92,6 +133,15 @@ export interface RelayConfig {
   };
   /** The cluster token and TLS toward the accumulators. */
   cluster: ClusterSecurity;
+  /** Finest first: the windows the Graphite API reads, the same `times` as the accumulators'. */
+  resolutions: Resolution[];
+  query: {
+    timeoutMs: number;
+    allowPartial: boolean;
+    concurrency: number;
+    maxSeriesPerRequest: number;
+    sharedStore: boolean;
+  };
 }
 
 export function readRelayConfig(source: ConfigSource): RelayConfig {
@@ -116,6 +166,8 @@ export function readRelayConfig(source: ConfigSource): RelayConfig {
       ...readSection(source, HTTP_LIMIT_KEYS),
     },
     cluster: readClusterSecurity(source, 'relay'),
+    resolutions,
+    query: readSection(source, RELAY_QUERY_KEYS),
   };
   source.assertAllKeysKnown();
   return config;

@@ -1,9 +1,10 @@
 /**
  * The relay's HTTP surface: /metrics (Prometheus), /livez, /readyz and /healthz (readiness; core health.ts),
  * /ring (versions and per-destination queues; behind `http.token` when set, as it names the relay's id and the
- * cluster's members and addresses). Bounded in connections and request time (core http.ts).
+ * cluster's members and addresses), and the Graphite API for the whole cluster (cluster-read.ts). Bounded in
+ * connections and request time (core http.ts).
  */
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import {
   createHttpOrHttpsServer,
   listenServer,
@@ -52,8 +53,11 @@ export function ringReport(relayId: string, schedule: RingSchedule, destinations
   };
 }
 
-/** The relay answers small GETs only: its requests are short. */
+/** The relay's own requests are short GETs; a request must arrive whole within this. */
 const RELAY_REQUEST_TIMEOUT_MS = 10_000;
+
+/** The Graphite API over the cluster: answers its routes, false for any other path. */
+export type ApiHandler = (request: IncomingMessage, response: ServerResponse) => Promise<boolean>;
 
 export async function startHttpServer(
   http: { listen: ListenAddress | null; maxConnections: number; headersTimeoutMs: number },
@@ -61,15 +65,29 @@ export async function startHttpServer(
   health: Health,
   report: () => RingReport,
   security?: HttpSecurity,
+  api?: ApiHandler,
   logger?: Logger,
 ): Promise<{ server: Server; port: number; closeTls: () => void }> {
   const listen = http.listen!;
   const limits: HttpLimits = { ...http, requestTimeoutMs: RELAY_REQUEST_TIMEOUT_MS };
   const admin = new TokenGate(security?.token ?? '', metrics, 'ring');
+  const own = new Set(['/metrics', '/livez', '/readyz', '/healthz', '/ring']);
   const { server, closeTls } = createHttpOrHttpsServer(
     security,
     (request, response) => {
-      const path = (request.url ?? '/').split('?')[0];
+      const path = (request.url ?? '/').split('?')[0]!;
+      if (api && !own.has(path)) {
+        api(request, response)
+          .then((handled) => {
+            if (!handled) response.writeHead(404).end();
+          })
+          .catch((error: unknown) => {
+            logger?.error({ err: error, url: request.url }, 'graphite api request failed');
+            if (!response.headersSent) response.writeHead(500).end();
+            else response.destroy();
+          });
+        return;
+      }
       if (request.method !== 'GET') {
         response.writeHead(405, { allow: 'GET' }).end();
         return;

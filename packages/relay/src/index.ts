@@ -3,3 +3,4 @@ export * from './http-server.js';
 export * from './line-router.js';
 export * from './link-pool.js';
 export * from './relay.js';
+export * from './cluster-read.js';

@@ -14,6 +14,8 @@ import {
 } from '@carillon/protocols';
 import { Placement, createMembership, type Membership } from '@carillon/ring';
 import { channelCredentials, newRelayIdentity } from '@carillon/transport';
+import { createGraphiteApi, DEFAULT_QUERY_LIMITS } from '@carillon/query';
+import { ClusterRead, NO_PENDING } from './cluster-read.js';
 import type { RelayConfig } from './config.js';
 import { ringReport, startHttpServer, type RingReport } from './http-server.js';
 import { LineRouter } from './line-router.js';
@@ -28,6 +30,9 @@ export interface RelayPorts {
   http?: number;
 }
 
+/** Bound on one read reply from an accumulator. */
+const READ_REPLY_MAX_BYTES = 256 * 1024 * 1024;
+
 export class Relay {
   private constructor(
     readonly relayId: string,
@@ -39,6 +44,7 @@ export class Relay {
     private readonly listeners: Listener[],
     private readonly http: Server | undefined,
     private readonly health: Health,
+    private readonly cluster: ClusterRead | undefined,
     private readonly logger: Logger,
     private readonly closeTls: () => void,
   ) {}
@@ -72,13 +78,39 @@ export class Relay {
       .addReadiness('listeners', () => (listening ? undefined : 'listeners not bound yet'));
     const ports: RelayPorts = {};
     let http: Server | undefined;
+    let cluster: ClusterRead | undefined;
     if (config.http.listen) {
+      cluster = new ClusterRead(
+        () => membership.schedule,
+        {
+          ...config.query,
+          // Replies carry up to query.max_series_per_request series of a render's windows.
+          maxMessageBytes: READ_REPLY_MAX_BYTES,
+          maxTagSeries: DEFAULT_QUERY_LIMITS.maxTagSeries,
+          security: link.security,
+        },
+        metrics,
+        logger,
+      );
+      const read = cluster;
+      membership.onChange(() => read.prune());
+      const api = createGraphiteApi({
+        finder: read,
+        reader: read,
+        pending: NO_PENDING,
+        resolutions: config.resolutions,
+        // ClusterRead bounds the calls itself (per member, in calls of query.max_series_per_request series): a
+        // render's reads start together so each owner gets one call instead of one per 32 series.
+        limits: { fetchConcurrency: config.query.maxSeriesPerRequest },
+        logger,
+      });
       const started = await startHttpServer(
         config.http,
         metrics,
         health,
         () => ringReport(relayId, membership.schedule, pool.depths()),
         config.http.security,
+        (request, response) => read.serve(response, () => api(request, response)),
         logger,
       );
       tlsClosers.push(started.closeTls);
@@ -119,7 +151,20 @@ export class Relay {
       'relay started',
     );
     const closeTls = (): void => tlsClosers.forEach((close) => close());
-    return new Relay(relayId, metrics, router, ports, membership, pool, listeners, http, health, logger, closeTls);
+    return new Relay(
+      relayId,
+      metrics,
+      router,
+      ports,
+      membership,
+      pool,
+      listeners,
+      http,
+      health,
+      cluster,
+      logger,
+      closeTls,
+    );
   }
 
   ring(): RingReport {
@@ -136,6 +181,7 @@ export class Relay {
       await new Promise<void>((resolve) => this.http!.close(() => resolve()));
     }
     this.closeTls();
+    this.cluster?.close();
     this.logger.info('relay stopped');
   }
 }

@@ -76,7 +76,7 @@ export const RING_KEYS = {
     default: '1h',
     readAs: 'seconds',
     description:
-      'superseded ring versions are kept this long, and at least the finest retention (the longest aggregator.max_lateness may be)',
+      'superseded ring versions are kept this long, and at least the finest retention (the longest aggregator.max_lateness may be); relays find which accumulator holds an old window by them, so with whisper stores keep them as long as the longest retention',
   }),
   heartbeatIntervalMs: configKey.duration({
     key: 'ring.heartbeat_interval',

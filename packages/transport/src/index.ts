@@ -6,3 +6,4 @@ export * from './accumulator-link.js';
 export * from './link-config.js';
 export * from './cluster-security.js';
 export * from './relay-identity.js';
+export * from './query-service.js';

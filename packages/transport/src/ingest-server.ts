@@ -18,6 +18,7 @@ import {
   type WireLineBatch,
   type WireStatusReply,
 } from './ingest-proto.js';
+import { queryService, queryServiceHandlers, type QueryHandler } from './query-service.js';
 
 export interface ReceivedBatch {
   relayId: string;
@@ -68,6 +69,8 @@ export interface IngestServerOptions {
   token?: string;
   /** TLS (and mTLS) of the port; insecure when absent. */
   credentials?: grpc.ServerCredentials;
+  /** The Query service on the same port (a relay reading the cluster), when given. */
+  query?: QueryHandler;
 }
 
 export interface IngestServer {
@@ -351,6 +354,14 @@ export async function startIngestServer(
     'grpc.keepalive_permit_without_calls': 1,
   });
   server.addService(ingestService().service, { Stream: streamHandler, Status: statusHandler });
+  // Reads of the cluster need the same cluster token as writes: they hand out every series' data.
+  const admitQuery = (metadata: grpc.Metadata): Partial<grpc.StatusObject> | undefined => {
+    const reason = tokenGate.check(bearerToken(firstString(metadata, AUTHORIZATION_HEADER)));
+    return reason === undefined
+      ? undefined
+      : refusal(grpc.status.UNAUTHENTICATED, reason === 'missing_token' ? 'token required' : 'wrong token');
+  };
+  if (options.query) server.addService(queryService().service, queryServiceHandlers(options.query, admitQuery));
 
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(
