@@ -35,6 +35,7 @@ import {
   type CassandraConfig,
   type WhisperConfig,
 } from '@carillon/writers';
+import { QUERY_KEYS, readQueryConfig, type QueryConfig } from '@carillon/query';
 
 export const STORES = ['whisper', 'memory', 'cassandra'] as const;
 export type StoreKind = (typeof STORES)[number];
@@ -153,6 +154,7 @@ export const NODE_SCHEMA = configSchema(
   BLOB_KEYS,
   [NODE_KEYS.memoryMaxPoints, NODE_KEYS.indexMaxSeries],
   [NODE_KEYS.httpListen, NODE_KEYS.httpMaxBodyBytes, NODE_KEYS.httpRequestTimeoutMs, NODE_KEYS.httpCorsAllowedOrigins],
+  Object.values(QUERY_KEYS),
   [WAL_KEYS.dir, WAL_KEYS.segmentBytes, WAL_KEYS.maxBytes, WAL_KEYS.syncIntervalMs],
   [STATSD_OUTPUT_KEY, AGGREGATION_KEY],
 );
@@ -176,6 +178,8 @@ export interface NodeConfig {
     requestTimeoutMs: number;
     corsAllowedOrigins: readonly string[];
   };
+  /** `[query]`: render workers and budgets. */
+  query: QueryConfig;
   /** dir '' for none. */
   wal: { dir: string; segmentBytes: number; maxBytes: number; syncIntervalMs: number };
 }
@@ -212,6 +216,7 @@ export function readNodeConfig(source: ConfigSource): NodeConfig {
       requestTimeoutMs: node.httpRequestTimeoutMs,
       corsAllowedOrigins: node.httpCorsAllowedOrigins,
     },
+    query: readQueryConfig(source),
     // A memory store keeps nothing over a crash, so by default it keeps no log either.
     wal: { ...wal, dir: source.read(WAL_KEYS.dir, node.store === 'memory' ? '' : join(whisper.dataDir, 'wal')) },
   };

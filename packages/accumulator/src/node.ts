@@ -4,7 +4,7 @@
  */
 import { MetricsRegistry, windowStart, type Logger, type Writer } from '@carillon/core';
 import { Aggregator, type StatsdKeyOwnership } from '@carillon/aggregator';
-import { SeriesIndex, createGraphiteApi, indexFinder, unionFinder } from '@carillon/query';
+import { SeriesIndex, createGraphiteApi, indexFinder, unionFinder, type GraphiteApi } from '@carillon/query';
 import { startHttpServer, type RunningHttpServer } from './http-server.js';
 import { LineIngest } from './line-ingest.js';
 import { LoggedIngest } from './logged-ingest.js';
@@ -58,6 +58,7 @@ export class AccumulatorNode {
     readonly sink: WriterSink,
     readonly http: RunningHttpServer | undefined,
     private readonly wal: WalWriter | undefined,
+    private readonly graphiteApi: GraphiteApi,
   ) {
     if (wal !== undefined) {
       this.trimTimer = setInterval(() => void this.trimLog(), config.aggregator.resolutions[0]!.step * 1000);
@@ -105,6 +106,9 @@ export class AccumulatorNode {
       aggregationRules: config.aggregationRules,
       cors: { allowedOrigins: config.http.corsAllowedOrigins },
       logger,
+      render: config.query.render,
+      limits: { maxRenderBytes: config.query.maxRenderBytes, maxSeriesPerRender: config.query.maxSeriesPerRender },
+      metrics: registry,
     });
     const http = config.http.listen
       ? await startHttpServer(
@@ -142,6 +146,7 @@ export class AccumulatorNode {
       sink,
       http,
       wal,
+      graphiteApi,
     );
   }
 
@@ -200,5 +205,6 @@ export class AccumulatorNode {
     await this.sink.close();
     this.wal?.close();
     await this.http?.close();
+    await this.graphiteApi.close();
   }
 }

@@ -11,6 +11,7 @@ export * from './render-output.js';
 export * from './render-job.js';
 export * from './render-pool.js';
 export * from './read-plan.js';
+export * from './query-config.js';
 export * from './series.js';
 export * from './wire-encoding.js';
 export * from './request-params.js';
