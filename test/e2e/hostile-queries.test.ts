@@ -80,7 +80,7 @@ describe('hostile queries against a running node', () => {
   it(
     'keeps /healthz fast, loses no line, and answers every hostile query within its budget',
     async () => {
-      const contention = startBusyLoops(2, RUN_MS + 20_000);
+      const contention = startBusyLoops(process.env.NO_BUSY ? 0 : 2, RUN_MS + 20_000);
       const end = Date.now() + RUN_MS;
       try {
         // ingest: 50 counters, a line each every 50 ms batch, summed per 10 s window by the oracle
@@ -132,6 +132,7 @@ describe('hostile queries against a running node', () => {
         });
         await Promise.all([ingest, poll, ...hostile]);
 
+        console.log(`healthz polls ${health.length} p50 ${percentile(health, 0.5).toFixed(1)} p99 ${percentile(health, 0.99).toFixed(1)} max ${Math.max(...health).toFixed(0)}; answers ${answers.length}, by status ${JSON.stringify(Object.groupBy(answers, (a) => String(a.status)), (k, v) => (Array.isArray(v) ? v.length : v))}`);
         expect(health.length).toBeGreaterThan(100);
         const p99 = percentile(health, 0.99);
         expect(p99, `/healthz p99 ${p99.toFixed(1)} ms over ${health.length} polls`).toBeLessThan(100);

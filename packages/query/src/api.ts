@@ -16,6 +16,7 @@ import { splitPathQuery } from './glob.js';
 import { describeFunctions, RENDER_FUNCTIONS } from './functions/index.js';
 import { runRender, type RenderJob } from './render-job.js';
 import { graphiteJson, type RenderBody } from './render-output.js';
+import { MatchPool } from './match-pool.js';
 import { RenderPool, type RenderPoolOptions } from './render-pool.js';
 import { SeriesLoader } from './series-loader.js';
 import { encodeMsgpack, encodePickle, WireInt, type WireValue } from './wire-encoding.js';
@@ -117,10 +118,23 @@ export function createGraphiteApi(deps: GraphiteApiDeps): GraphiteApi {
     pending: deps.pending,
     aggregationRules: deps.aggregationRules ?? DEFAULT_AGGREGATION_RULES,
   };
-  const finder = deps.finder ?? (deps.index ? indexFinder(deps.index) : undefined);
+  const pool = deps.render && deps.render.workers > 0 ? new RenderPool(deps.render, deps.metrics, deps.logger) : undefined;
+  // globs and regexes over the in-memory index are tested off this thread too
+  const matchPool =
+    deps.render && deps.render.workers > 0
+      ? new MatchPool({ workers: deps.render.workers, timeBudgetMs: deps.render.timeBudgetMs }, deps.metrics, deps.logger)
+      : undefined;
+  const finder = deps.finder ?? (deps.index ? indexFinder(deps.index, matchPool?.match) : undefined);
   if (!finder) throw new Error('createGraphiteApi needs an index or a finder');
   const index: SeriesFinder = finder;
-  const pool = deps.render && deps.render.workers > 0 ? new RenderPool(deps.render, deps.metrics, deps.logger) : undefined;
+  /** A /tags filter over `texts`: re.match, tested off this thread when there are workers. */
+  async function filtered(params: URLSearchParams, texts: string[]): Promise<string[]> {
+    const filter = optionalRegExp(params, 'filter');
+    if (!filter) return texts;
+    if (!matchPool) return texts.filter((t) => filter.test(t));
+    const mask = await matchPool.match('anchored', params.get('filter')!, texts);
+    return texts.filter((_, i) => mask[i] === 1);
+  }
   const renderFamily = deps.metrics?.counter('query_renders_total', 'Renders by outcome', ['outcome']);
   const renders = {
     ok: renderFamily?.labels('ok'),
@@ -234,9 +248,8 @@ export function createGraphiteApi(deps: GraphiteApiDeps): GraphiteApi {
   }
 
   async function tagList(params: URLSearchParams, res: ServerResponse): Promise<void> {
-    const filter = optionalRegExp(params, 'filter');
     const limit = optionalPositiveInteger(params, 'limit');
-    const tags = (await index.tagNames()).filter((t) => !filter || filter.test(t));
+    const tags = await filtered(params, await index.tagNames());
     sendJson(
       res,
       200,
@@ -245,9 +258,10 @@ export function createGraphiteApi(deps: GraphiteApiDeps): GraphiteApi {
   }
 
   async function tagDetails(params: URLSearchParams, res: ServerResponse, tag: string): Promise<void> {
-    const filter = optionalRegExp(params, 'filter');
     const limit = optionalPositiveInteger(params, 'limit');
-    const values = (await index.tagValues(tag)).filter((v) => !filter || filter.test(v.value));
+    const all = await index.tagValues(tag);
+    const kept = new Set(await filtered(params, all.map((v) => v.value)));
+    const values = all.filter((v) => kept.has(v.value));
     sendJson(res, 200, { tag, values: values.slice(0, limit).map(({ count, value }) => ({ count, value })) });
   }
 
@@ -361,7 +375,11 @@ export function createGraphiteApi(deps: GraphiteApiDeps): GraphiteApi {
     }
     return true;
   };
-  return Object.assign(handler, { close: async () => pool?.close() });
+  return Object.assign(handler, {
+    close: async () => {
+      await Promise.all([pool?.close(), matchPool?.close()]);
+    },
+  });
 }
 
 /** graphite-web's `template[name]=value` request parameters. */

@@ -10,6 +10,7 @@ export * from './render-context.js';
 export * from './render-output.js';
 export * from './render-job.js';
 export * from './render-pool.js';
+export * from './match-pool.js';
 export * from './read-plan.js';
 export * from './query-config.js';
 export * from './series.js';

@@ -41,6 +41,9 @@ export interface RenderPoolOptions {
   maxQueued: number;
 }
 
+/** How long a worker may take to give up a render answered 503 for its time budget before it is stopped. */
+const KILL_GRACE_MS = 1_000;
+
 export const REFUSAL_REASONS = ['queue_full', 'time_budget', 'memory_budget', 'worker_failed'] as const;
 type RefusalReason = (typeof REFUSAL_REASONS)[number];
 
@@ -52,6 +55,8 @@ interface Task {
   reject: (error: Error) => void;
   timer: NodeJS.Timeout;
   slot?: Slot;
+  /** Answered already (time budget): the worker is only waited for, then given the next render. */
+  abandoned?: boolean;
 }
 
 interface Slot {
@@ -158,7 +163,7 @@ export class RenderPool {
       if (!slot || this.closed) return;
       const task = slot.task;
       const outOfMemory = (failure as { code?: string } | undefined)?.code === 'ERR_WORKER_OUT_OF_MEMORY';
-      if (task) {
+      if (task && !task.abandoned) {
         this.refused[outOfMemory ? 'memory_budget' : 'worker_failed']?.inc();
         task.loader.cancel('the render was stopped');
         this.finish(
@@ -198,6 +203,7 @@ export class RenderPool {
   private finish(task: Task, outcome: RenderBody | Error): void {
     clearTimeout(task.timer);
     if (task.slot?.task === task) task.slot.task = undefined;
+    if (task.abandoned) return;
     if (outcome instanceof Error) task.reject(outcome);
     else task.resolve(outcome);
   }
@@ -215,12 +221,17 @@ export class RenderPool {
         503,
       ),
     );
-    if (slot && slot.task === undefined && !this.closed) {
-      // the worker may be deep in a function: it is stopped, not asked
+    if (!slot || this.closed) return;
+    // Most renders past their budget wait for reads, which now fail at once, so the worker frees itself; one
+    // still busy after the grace is deep in a function and is stopped (a new worker costs the ingest thread ms).
+    slot.task = task;
+    task.abandoned = true;
+    task.timer = setTimeout(() => {
+      if (slot.task !== task || this.closed) return;
       const old = slot.worker;
       this.replace(slot);
       void old.terminate();
-    }
+    }, KILL_GRACE_MS);
   }
 
   private onMessage(worker: Worker, message: FromWorker): void {

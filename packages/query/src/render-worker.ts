@@ -6,6 +6,7 @@
 import { parentPort } from 'node:worker_threads';
 import { QueryError } from './errors.js';
 import { runRender } from './render-job.js';
+import { matchHere, type FromMatchWorker, type ToMatchWorker } from './match-pool.js';
 import type { FromWorker, ToWorker } from './render-pool.js';
 import type { LoadedSeries, LoadRequest } from './series-loader.js';
 
@@ -36,7 +37,18 @@ function ownBytes(body: string | Buffer): Uint8Array {
   return copy;
 }
 
-port.on('message', (message: ToWorker) => {
+port.on('message', (message: ToWorker | ToMatchWorker) => {
+  if (message.type === 'match') {
+    let answer: FromMatchWorker;
+    try {
+      const result = matchHere(message.kind, message.pattern, message.texts);
+      answer = { type: 'matched', chunk: message.chunk, result };
+    } catch (error) {
+      answer = { type: 'matched', chunk: message.chunk, error: error instanceof Error ? error.message : String(error) };
+    }
+    port!.postMessage(answer, answer.result ? [answer.result.buffer as ArrayBuffer] : []);
+    return;
+  }
   if (message.type === 'loaded') {
     const load = loads.get(message.loadId);
     if (!load) return;
