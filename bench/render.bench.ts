@@ -139,9 +139,12 @@ export default async function run(): Promise<BenchRow[]> {
         const response = await fetch(base + c.path);
         await response.arrayBuffer();
       }, selfCpuSeconds);
-      const reference = await timeRounds(async () => {
-        await gw.get(c.path);
-      }, () => processCpuSeconds(gwPid));
+      const reference = await timeRounds(
+        async () => {
+          await gw.get(c.path);
+        },
+        () => processCpuSeconds(gwPid),
+      );
       const spread = (t: Timing): string => `${t.min.toFixed(3)}–${t.max.toFixed(3)} s, ${t.cpu.toFixed(2)} CPU-s`;
       rows.push(
         { name: `${c.name}: carillon`, value: carillon.median * 1000, unit: 'ms', note: spread(carillon) },

@@ -118,11 +118,16 @@ export function createGraphiteApi(deps: GraphiteApiDeps): GraphiteApi {
     pending: deps.pending,
     aggregationRules: deps.aggregationRules ?? DEFAULT_AGGREGATION_RULES,
   };
-  const pool = deps.render && deps.render.workers > 0 ? new RenderPool(deps.render, deps.metrics, deps.logger) : undefined;
+  const pool =
+    deps.render && deps.render.workers > 0 ? new RenderPool(deps.render, deps.metrics, deps.logger) : undefined;
   // globs and regexes over the in-memory index are tested off this thread too
   const matchPool =
     deps.render && deps.render.workers > 0
-      ? new MatchPool({ workers: deps.render.workers, timeBudgetMs: deps.render.timeBudgetMs }, deps.metrics, deps.logger)
+      ? new MatchPool(
+          { workers: deps.render.workers, timeBudgetMs: deps.render.timeBudgetMs },
+          deps.metrics,
+          deps.logger,
+        )
       : undefined;
   const finder = deps.finder ?? (deps.index ? indexFinder(deps.index, matchPool?.match) : undefined);
   if (!finder) throw new Error('createGraphiteApi needs an index or a finder');
@@ -260,7 +265,12 @@ export function createGraphiteApi(deps: GraphiteApiDeps): GraphiteApi {
   async function tagDetails(params: URLSearchParams, res: ServerResponse, tag: string): Promise<void> {
     const limit = optionalPositiveInteger(params, 'limit');
     const all = await index.tagValues(tag);
-    const kept = new Set(await filtered(params, all.map((v) => v.value)));
+    const kept = new Set(
+      await filtered(
+        params,
+        all.map((v) => v.value),
+      ),
+    );
     const values = all.filter((v) => kept.has(v.value));
     sendJson(res, 200, { tag, values: values.slice(0, limit).map(({ count, value }) => ({ count, value })) });
   }

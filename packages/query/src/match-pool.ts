@@ -19,8 +19,7 @@ export type BatchMatch = (kind: MatchKind, pattern: string, texts: readonly stri
 
 /** Matching on the calling thread: for small sets, and where no pool is configured. */
 export function matchHere(kind: MatchKind, pattern: string, texts: readonly string[]): Uint8Array {
-  const test =
-    kind === 'glob' ? compileNodeGlob(pattern) : compileAnchoredRegex(pattern, `pattern "${pattern}"`);
+  const test = kind === 'glob' ? compileNodeGlob(pattern) : compileAnchoredRegex(pattern, `pattern "${pattern}"`);
   const out = new Uint8Array(texts.length);
   for (let i = 0; i < texts.length; i++) out[i] = test.test(texts[i]!) ? 1 : 0;
   return out;
@@ -75,10 +74,7 @@ export class MatchPool {
     this.chunkSize = options.chunkSize ?? 512;
     this.inlineBelow = options.inlineBelow ?? 16;
     this.overBudget = metrics
-      ?.counter(
-        'query_match_refused_total',
-        'Glob or regex matches over the index answered 503: past the time budget',
-      )
+      ?.counter('query_match_refused_total', 'Glob or regex matches over the index answered 503: past the time budget')
       .labels();
     metrics?.gauge('query_match_queued', 'Glob or regex matches waiting for a worker', [], (g) =>
       g.labels().set(this.waiting.length),

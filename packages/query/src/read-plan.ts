@@ -51,7 +51,11 @@ export function readPlan(
   const plan = new Map<string, ReadConsolidation>();
   for (const [key, fn] of byKey)
     if (fn !== null)
-      plan.set(key, { maxDataPoints: request.maxDataPoints, consolidationFunc: fn, xFilesFactor: request.xFilesFactor });
+      plan.set(key, {
+        maxDataPoints: request.maxDataPoints,
+        consolidationFunc: fn,
+        xFilesFactor: request.xFilesFactor,
+      });
   return plan;
 }
 

@@ -95,7 +95,13 @@ export class RenderContext {
   private loadCommon(key: string): Omit<LoadRequest, 'kind' | 'pathExpression' | 'call' | 'expressions'> {
     const own = this.startTime === this.budget.startTime && this.endTime === this.budget.endTime;
     const consolidate = own && 'loader' in this.shared ? this.shared.consolidate?.get(key) : undefined;
-    return { startTime: this.startTime, endTime: this.endTime, now: this.now, xFilesFactor: this.xFilesFactor, consolidate };
+    return {
+      startTime: this.startTime,
+      endTime: this.endTime,
+      now: this.now,
+      xFilesFactor: this.xFilesFactor,
+      consolidate,
+    };
   }
 
   private cached(text: string, request: LoadRequest): Promise<Series[]> {

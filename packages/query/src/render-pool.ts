@@ -67,7 +67,9 @@ interface Slot {
 /** The built worker script: tests run the pool from src (vitest), but a worker thread needs the compiled file. */
 export function renderWorkerPath(): string {
   const here = fileURLToPath(import.meta.url);
-  const built = here.replace(/([\\/])src([\\/])render-pool\.ts$/, '$1dist$2render-pool.js').replace(/render-pool\.js$/, 'render-worker.js');
+  const built = here
+    .replace(/([\\/])src([\\/])render-pool\.ts$/, '$1dist$2render-pool.js')
+    .replace(/render-pool\.js$/, 'render-worker.js');
   if (!existsSync(built))
     throw new Error(`render worker ${built} is missing: build first with \`npx tsc -b tsconfig.build.json\``);
   return built;

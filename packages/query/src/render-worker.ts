@@ -61,14 +61,19 @@ port.on('message', (message: ToWorker | ToMatchWorker) => {
   runRender(job, loaderFor(id)).then(
     (answer) => {
       const body = ownBytes(answer.body);
-      send(
-        { type: 'done', id, contentType: answer.contentType, text: typeof answer.body === 'string', body },
-        [body.buffer as ArrayBuffer],
-      );
+      send({ type: 'done', id, contentType: answer.contentType, text: typeof answer.body === 'string', body }, [
+        body.buffer as ArrayBuffer,
+      ]);
     },
     (error: unknown) => {
       if (error instanceof QueryError) send({ type: 'failed', id, message: error.message, status: error.status });
-      else send({ type: 'failed', id, message: String(error instanceof Error ? (error.stack ?? error) : error), status: 500 });
+      else
+        send({
+          type: 'failed',
+          id,
+          message: String(error instanceof Error ? (error.stack ?? error) : error),
+          status: 500,
+        });
     },
   );
 });

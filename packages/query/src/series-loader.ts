@@ -9,7 +9,7 @@ import { consolidatedValues, consolidateForMaxDataPoints, type ConsolidationFunc
 import { QueryError } from './errors.js';
 import { hasGlob } from './glob.js';
 import { makeSeries } from './series.js';
-import { fetchSeriesValues, fetchWindow, type SeriesSources } from './series-fetch.js';
+import { fetchSeriesFloat64, fetchWindow, type SeriesSources } from './series-fetch.js';
 import type { SeriesFinder } from './series-finder.js';
 import { parseTagQuery } from './tag-expression.js';
 
@@ -100,7 +100,7 @@ export class SeriesLoader {
     if (typeof key === 'string') throw new QueryError(`invalid series name "${pathExpression}" (${key})`);
     // The index may lag the store: a name it does not know is kept when the store has a value for it.
     return this.read([key.canonical], pathExpression, request, async (values) => {
-      for (const v of values) if (v !== null) return true;
+      for (const v of values) if (!Number.isNaN(v)) return true;
       return finder.has(key.canonical);
     });
   };
@@ -109,7 +109,7 @@ export class SeriesLoader {
     names: readonly string[],
     pathExpression: string,
     request: LoadCommon,
-    keep?: (values: readonly (number | null)[]) => Promise<boolean>,
+    keep?: (values: Float64Array) => Promise<boolean>,
   ): Promise<LoadedSeries[]> {
     this.throwIfCancelled();
     const { limits, sources, resolutions } = this.deps;
@@ -120,38 +120,55 @@ export class SeriesLoader {
     if (this.series > limits.maxSeries)
       throw new QueryError(`render reads more than ${limits.maxSeries} series; narrow the targets`);
     // Refused before reading when even the consolidated values cannot fit.
-    const perSeries = request.consolidate ? Math.min(window.count, request.consolidate.maxDataPoints + 1) : window.count;
+    const perSeries = request.consolidate
+      ? Math.min(window.count, request.consolidate.maxDataPoints + 1)
+      : window.count;
     this.charge(unique.length * perSeries * 8, 0);
     const result: LoadedSeries[] = [];
     for (let i = 0; i < unique.length; i += limits.fetchConcurrency) {
       this.throwIfCancelled();
       const chunk = unique.slice(i, i + limits.fetchConcurrency);
-      const fetched = await Promise.all(chunk.map((name) => fetchSeriesValues(name, window, sources)));
+      const fetched = await Promise.all(chunk.map((name) => fetchSeriesFloat64(name, window, sources)));
       for (let j = 0; j < chunk.length; j++) {
         const raw = fetched[j]!;
         if (keep && !(await keep(raw))) continue;
-        const series = makeSeries({
-          name: chunk[j]!,
-          start: window.start,
-          end: window.end,
-          step: window.resolution.step,
-          values: raw,
-          xFilesFactor: request.xFilesFactor,
+        const name = chunk[j]!;
+        const c = request.consolidate;
+        if (!c) {
+          result.push({
+            name,
+            start: window.start,
+            end: window.end,
+            step: window.resolution.step,
+            values: raw,
+            pathExpression,
+          });
+          continue;
+        }
+        const consolidated = consolidateForMaxDataPoints(
+          {
+            ...makeSeries({
+              name,
+              start: window.start,
+              end: window.end,
+              step: window.resolution.step,
+              values: fromFloat64(raw),
+              xFilesFactor: c.xFilesFactor,
+              pathExpression,
+            }),
+            consolidationFunc: c.consolidationFunc,
+          },
+          window.end - window.start,
+          c.maxDataPoints,
+        );
+        result.push({
+          name,
+          start: consolidated.start,
+          end: consolidated.end,
+          step: consolidated.step * consolidated.valuesPerPoint,
+          values: toFloat64(consolidatedValues(consolidated)),
           pathExpression,
         });
-        let { start, step, values } = series;
-        const c = request.consolidate;
-        if (c) {
-          const consolidated = consolidateForMaxDataPoints(
-            { ...series, consolidationFunc: c.consolidationFunc, xFilesFactor: c.xFilesFactor },
-            window.end - window.start,
-            c.maxDataPoints,
-          );
-          start = consolidated.start;
-          step = consolidated.step * consolidated.valuesPerPoint;
-          values = consolidatedValues(consolidated);
-        }
-        result.push({ name: series.name, start, end: series.end, step, values: toFloat64(values), pathExpression });
       }
     }
     // the estimate charged above, replaced by what is held

@@ -106,7 +106,7 @@ describe('render workers and their budgets', () => {
     expect(r.registry.render()).toContain('query_render_refused_total{reason="time_budget"} 1');
     // the worker, still deep in randomWalk a second later, is replaced; the new one answers once it has started
     let status = 0;
-    for (const until = Date.now() + 10_000; status !== 200 && Date.now() < until; )
+    for (const until = Date.now() + 10_000; status !== 200 && Date.now() < until;)
       status = (await get(r, `/render?target=budget.s1&from=-1min`)).status;
     expect(status).toBe(200);
     expect(r.registry.render()).toMatch(/query_render_worker_restarts_total [1-9]/);
