@@ -138,17 +138,6 @@ describe('hostile queries against a running node', () => {
         console.log(
           `/healthz: ${health.length} polls, p50 ${percentile(health, 0.5).toFixed(1)} ms, p99 ${percentile(health, 0.99).toFixed(1)} ms; hostile answers by status: ${JSON.stringify(Object.fromEntries(byStatus))}`,
         );
-        expect(health.length).toBeGreaterThan(100);
-        const p99 = percentile(health, 0.99);
-        expect(p99, `/healthz p99 ${p99.toFixed(1)} ms over ${health.length} polls`).toBeLessThan(100);
-        expect(answers.length).toBeGreaterThan(CONCURRENT);
-        for (const a of answers) {
-          expect([200, 400, 503], `${a.path} answered ${a.status}`).toContain(a.status);
-          expect(a.ms, `${a.path} took ${a.ms.toFixed(0)} ms`).toBeLessThan(BUDGET_MS + ANSWER_MARGIN_MS);
-        }
-        // the patterns are linear-time: most are answered with a result, not refused
-        expect(answers.filter((a) => a.status === 200).length).toBeGreaterThan(answers.length / 2);
-
         contention.stop();
         // every (series, window) sent is in the render, as the oracle summed it
         const from = firstTime - (firstTime % 10) - 10;
@@ -170,6 +159,18 @@ describe('hostile queries against a running node', () => {
         expect(mismatch).toBe('');
         const metrics = await getText(url('/metrics'));
         expect(metrics).toMatch(/query_renders_total\{outcome="ok"\} [1-9]/);
+        // after the oracle, so a slow machine still shows whether every line held
+        expect(answers.length).toBeGreaterThan(CONCURRENT);
+        for (const a of answers) {
+          expect([200, 400, 503], `${a.path} answered ${a.status}`).toContain(a.status);
+          expect(a.ms, `${a.path} took ${a.ms.toFixed(0)} ms`).toBeLessThan(BUDGET_MS + ANSWER_MARGIN_MS);
+        }
+        // the patterns are linear-time: most are answered with a result, not refused
+        expect(answers.filter((a) => a.status === 200).length).toBeGreaterThan(answers.length / 2);
+
+        expect(health.length).toBeGreaterThan(100);
+        const p99 = percentile(health, 0.99);
+        expect(p99, `/healthz p99 ${p99.toFixed(1)} ms over ${health.length} polls`).toBeLessThan(100);
       } finally {
         contention.stop();
       }
