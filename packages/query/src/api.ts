@@ -124,7 +124,7 @@ export function createGraphiteApi(deps: GraphiteApiDeps): GraphiteApi {
   const matchPool =
     deps.render && deps.render.workers > 0
       ? new MatchPool(
-          { workers: deps.render.workers, timeBudgetMs: deps.render.timeBudgetMs },
+          { workers: deps.render.workers, timeBudgetMs: deps.render.timeBudgetMs, maxQueued: deps.render.maxQueued },
           deps.metrics,
           deps.logger,
         )

@@ -31,6 +31,8 @@ export type FromMatchWorker = { type: 'matched'; chunk: number; result?: Uint8Ar
 export interface MatchPoolOptions {
   workers: number;
   timeBudgetMs: number;
+  /** Matches waiting for a worker; more are refused (503). */
+  maxQueued: number;
   /** Texts per message to a worker. */
   chunkSize?: number;
   /** Sets this small are matched on the calling thread. */
@@ -65,6 +67,7 @@ export class MatchPool {
   private readonly chunkSize: number;
   private readonly inlineBelow: number;
   private readonly overBudget: CounterChild | undefined;
+  private readonly queueFull: CounterChild | undefined;
 
   constructor(
     private readonly options: MatchPoolOptions,
@@ -88,6 +91,15 @@ export class MatchPool {
     if (kind === 'glob') compileNodeGlob(pattern);
     else compileAnchoredRegex(pattern, `pattern "${pattern}"`);
     if (this.closed) return Promise.reject(new QueryError('the server is stopping', 503));
+    if (this.waiting.length >= this.options.maxQueued) {
+      this.queueFull?.inc();
+      return Promise.reject(
+        new QueryError(
+          `too many glob and regex matches at once: ${this.options.maxQueued} waiting (query.render_max_queued); retry later`,
+          503,
+        ),
+      );
+    }
     return new Promise((resolve, reject) => {
       this.waiting.push({
         kind,
