@@ -29,6 +29,8 @@ export async function startCarillon(whisperDir: string, now: number): Promise<Ca
     pending: NOTHING_PENDING,
     resolutions: RESOLUTIONS,
     now: () => now,
+    // in render workers, as a node runs them, so the differential test covers the worker path
+    render: { workers: 2, timeBudgetMs: 60_000, memoryBudgetBytes: 1 << 30, maxQueued: 64 },
   });
   const server: Server = createServer((req, res) => {
     void api(req, res).then((handled) => {
@@ -49,6 +51,7 @@ export async function startCarillon(whisperDir: string, now: number): Promise<Ca
     },
     async stop() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await api.close();
       await store.close();
     },
   };

@@ -60,7 +60,11 @@ export class GraphiteWeb {
   private readonly lines: Interface;
   private stderr = '';
 
-  private constructor(private readonly child: ChildProcessWithoutNullStreams) {
+  private readonly child: ChildProcessWithoutNullStreams;
+
+  // no parameter property: the render bench imports this file under Node's type stripping
+  private constructor(child: ChildProcessWithoutNullStreams) {
+    this.child = child;
     this.lines = createInterface({ input: child.stdout });
     this.lines.on('line', (line) => this.waiting.shift()?.(line));
     child.stderr.on('data', (chunk: Buffer) => {
@@ -105,6 +109,11 @@ export class GraphiteWeb {
     this.child.stdin.write(`${JSON.stringify(request)}\n`);
     const answer = JSON.parse(await line) as { status: number; type: string; body: string };
     return { status: answer.status, type: answer.type, body: Buffer.from(answer.body, 'base64') };
+  }
+
+  /** The Python process (for its CPU time). */
+  get pid(): number {
+    return this.child.pid ?? -1;
   }
 
   /** GET `path` (with its query string) from graphite-web. */

@@ -125,6 +125,9 @@ TAGDB = 'graphite.tags.localdatabase.LocalDatabaseTagDB'
 ALLOWED_HOSTS = ['*']
 LOG_RENDERING_PERFORMANCE = False
 LOG_CACHE_PERFORMANCE = False
+# the render bench reads 8.6 M points: graphite-web's 6 s fetch and 3 s find defaults would refuse it
+FETCH_TIMEOUT = 600
+FIND_TIMEOUT = 600
 """
 
 

@@ -47,6 +47,7 @@ import {
   type WhisperConfig,
 } from '@carillon/writers';
 import { readTagDbConfig, TAGDB_KEYS, type TagDbConfig } from './tagdb-registrar.js';
+import { QUERY_KEYS, readQueryConfig, type QueryConfig } from '@carillon/query';
 
 export const STORES = ['whisper', 'memory', 'cassandra'] as const;
 export type StoreKind = (typeof STORES)[number];
@@ -179,6 +180,7 @@ export const NODE_SCHEMA = configSchema(
   HTTP_TLS_KEYS,
   [TLS_RELOAD_INTERVAL_KEY],
   HTTP_LIMIT_KEYS,
+  Object.values(QUERY_KEYS),
   [WAL_KEYS.dir, WAL_KEYS.segmentBytes, WAL_KEYS.maxBytes, WAL_KEYS.syncIntervalMs],
   TAGDB_KEYS,
   [STATSD_OUTPUT_KEY, AGGREGATION_KEY, STORAGE_AGGREGATION_KEY, AGGREGATION_RULES_KEY],
@@ -208,6 +210,8 @@ export interface NodeConfig {
     /** The bearer token of POST /lines, and TLS of the port. */
     security: HttpSecurity;
   };
+  /** `[query]`: render workers and budgets. */
+  query: QueryConfig;
   /** dir '' for none. */
   wal: { dir: string; segmentBytes: number; maxBytes: number; syncIntervalMs: number };
   /** graphite-web's tag database to tell of new tagged series; url '' for none. */
@@ -250,6 +254,7 @@ export function readNodeConfig(source: ConfigSource): NodeConfig {
       corsAllowedOrigins: node.httpCorsAllowedOrigins,
       security: readHttpSecurity(source),
     },
+    query: readQueryConfig(source),
     // A memory store keeps nothing over a crash, so by default it keeps no log either.
     wal: { ...wal, dir: source.read(WAL_KEYS.dir, node.store === 'memory' ? '' : join(whisper.dataDir, 'wal')) },
     tagdb: readTagDbConfig(source),

@@ -13,7 +13,7 @@ import {
   type Writer,
 } from '@carillon/core';
 import { Aggregator, type StatsdKeyOwnership } from '@carillon/aggregator';
-import { SeriesIndex, createGraphiteApi, indexFinder, unionFinder } from '@carillon/query';
+import { SeriesIndex, createGraphiteApi, indexFinder, unionFinder, type GraphiteApi } from '@carillon/query';
 import { startHttpServer, type RunningHttpServer } from './http-server.js';
 import { LineIngest } from './line-ingest.js';
 import { LoggedIngest } from './logged-ingest.js';
@@ -77,6 +77,7 @@ export class AccumulatorNode {
     private readonly wal: WalWriter | undefined,
     /** Liveness and readiness (/livez, /readyz); a program adds its own checks. */
     readonly health: Health,
+    private readonly graphiteApi: GraphiteApi,
   ) {
     if (wal !== undefined) {
       this.trimTimer = setInterval(() => void this.trimLog(), config.aggregator.resolutions[0]!.step * 1000);
@@ -155,6 +156,9 @@ export class AccumulatorNode {
       aggregationRules: config.aggregationRules,
       cors: { allowedOrigins: config.http.corsAllowedOrigins },
       logger,
+      render: config.query.render,
+      limits: { maxRenderBytes: config.query.maxRenderBytes, maxSeriesPerRender: config.query.maxSeriesPerRender },
+      metrics: registry,
     });
     const http = config.http.listen
       ? await startHttpServer(
@@ -200,6 +204,7 @@ export class AccumulatorNode {
       querySources,
       wal,
       health,
+      graphiteApi,
     );
   }
 
@@ -259,5 +264,6 @@ export class AccumulatorNode {
     this.wal?.close();
     this.health.close();
     await this.http?.close();
+    await this.graphiteApi.close();
   }
 }

@@ -78,7 +78,7 @@ export default async function run(): Promise<BenchRow[]> {
         finder: indexFinder(index),
         sources,
         resolutions,
-        limits: { maxSeries: 100_000, maxPoints: 10_000_000, fetchConcurrency: 32 },
+        limits: { maxSeries: 100_000, maxBytes: 2 ** 30, fetchConcurrency: 32 },
       },
       now - 3600,
       now,

@@ -5,6 +5,7 @@ import {
   sendJson,
   type AggregationRule,
   type Logger,
+  type MetricsRegistry,
   type PendingSource,
   type Resolution,
   type SeriesReader,
@@ -12,10 +13,12 @@ import {
 import { answerPreflight, applyCors, type CorsOptions } from './cors.js';
 import { QueryError } from './errors.js';
 import { splitPathQuery } from './glob.js';
-import { describeFunctions, evaluateTarget, RENDER_FUNCTIONS } from './functions/index.js';
-import { RenderContext } from './render-context.js';
-import { csvBody, graphiteJson, jsonBody, msgpackBody, pickleBody, rawBody, type RenderBody } from './render-output.js';
-import type { Series } from './series.js';
+import { describeFunctions, RENDER_FUNCTIONS } from './functions/index.js';
+import { runRender, type RenderJob } from './render-job.js';
+import { graphiteJson, type RenderBody } from './render-output.js';
+import { MatchPool } from './match-pool.js';
+import { RenderPool, type RenderPoolOptions } from './render-pool.js';
+import { SeriesLoader } from './series-loader.js';
 import { encodeMsgpack, encodePickle, WireInt, type WireValue } from './wire-encoding.js';
 import { compileAnchoredRegex, type SafeRegex } from './regex.js';
 import { readRequestParams } from './request-params.js';
@@ -33,8 +36,8 @@ export interface QueryLimits {
   maxTargets: number;
   /** Series one render may read. */
   maxSeriesPerRender: number;
-  /** Windows one render may read (series × windows), before consolidation. */
-  maxPointsPerRender: number;
+  /** Bytes of values one render may hold (8 per value, after consolidating as read where the targets allow). */
+  maxRenderBytes: number;
   /** Nodes `/metrics/find` and `/metrics/expand` may visit per query. */
   maxFindResults: number;
   /** Series a tag query may match (`/tags/findSeries`, autocomplete with `expr`). */
@@ -51,7 +54,7 @@ export const DEFAULT_QUERY_LIMITS: QueryLimits = {
   maxBodyBytes: 1 << 20,
   maxTargets: 100,
   maxSeriesPerRender: 10_000,
-  maxPointsPerRender: 5_000_000,
+  maxRenderBytes: 256 * 2 ** 20,
   maxFindResults: 100_000,
   maxTagSeries: 100_000,
   maxAutocompleteLimit: 10_000,
@@ -76,6 +79,10 @@ export interface GraphiteApiDeps {
   /** Browser origins allowed to read the API; none by default (no CORS headers). */
   cors?: CorsOptions;
   logger?: Logger;
+  /** Render workers and budgets; without, renders run on the calling thread (no time or memory isolation). */
+  render?: RenderPoolOptions;
+  /** Where the render counters go (`query_render_*`). */
+  metrics?: MetricsRegistry;
 }
 
 const RENDER_FORMATS = new Set(['json', 'csv', 'raw', 'pickle', 'msgpack']);
@@ -84,6 +91,12 @@ const RENDER_FORMATS = new Set(['json', 'csv', 'raw', 'pickle', 'msgpack']);
 export const GRAPHITE_VERSION = '1.1.10';
 
 export type GraphiteApiHandler = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
+
+/** The handler, and `close()` to stop its render workers. */
+export interface GraphiteApi {
+  (req: IncomingMessage, res: ServerResponse): Promise<boolean>;
+  close(): Promise<void>;
+}
 
 /** graphite-web's tag database writes; here tags only come from ingested names. */
 const TAG_WRITE_ROUTES = new Set(['/tags/tagSeries', '/tags/tagMultiSeries', '/tags/delSeries']);
@@ -94,7 +107,7 @@ type Route = (params: URLSearchParams, res: ServerResponse, pathname: string) =>
  * The Graphite HTTP API Grafana's Graphite data source calls. Returns a handler that answers its routes and
  * returns false for any other path, so a service can put it beside its own /metrics and /healthz.
  */
-export function createGraphiteApi(deps: GraphiteApiDeps): GraphiteApiHandler {
+export function createGraphiteApi(deps: GraphiteApiDeps): GraphiteApi {
   if (deps.resolutions.length === 0) throw new Error('createGraphiteApi needs at least one resolution');
   const limits: QueryLimits = { ...DEFAULT_QUERY_LIMITS, ...deps.limits };
   for (const [key, value] of Object.entries(limits))
@@ -105,9 +118,35 @@ export function createGraphiteApi(deps: GraphiteApiDeps): GraphiteApiHandler {
     pending: deps.pending,
     aggregationRules: deps.aggregationRules ?? DEFAULT_AGGREGATION_RULES,
   };
-  const finder = deps.finder ?? (deps.index ? indexFinder(deps.index) : undefined);
+  const pool =
+    deps.render && deps.render.workers > 0 ? new RenderPool(deps.render, deps.metrics, deps.logger) : undefined;
+  // globs and regexes over the in-memory index are tested off this thread too
+  const matchPool =
+    deps.render && deps.render.workers > 0
+      ? new MatchPool(
+          { workers: deps.render.workers, timeBudgetMs: deps.render.timeBudgetMs, maxQueued: deps.render.maxQueued },
+          deps.metrics,
+          deps.logger,
+        )
+      : undefined;
+  const finder = deps.finder ?? (deps.index ? indexFinder(deps.index, matchPool?.match) : undefined);
   if (!finder) throw new Error('createGraphiteApi needs an index or a finder');
   const index: SeriesFinder = finder;
+  /** A /tags filter over `texts`: re.match, tested off this thread when there are workers. */
+  async function filtered(params: URLSearchParams, texts: string[]): Promise<string[]> {
+    const filter = optionalRegExp(params, 'filter');
+    if (!filter) return texts;
+    if (!matchPool) return texts.filter((t) => filter.test(t));
+    const mask = await matchPool.match('anchored', params.get('filter')!, texts);
+    return texts.filter((_, i) => mask[i] === 1);
+  }
+  const renderFamily = deps.metrics?.counter('query_renders_total', 'Renders by outcome', ['outcome']);
+  const renders = {
+    ok: renderFamily?.labels('ok'),
+    bad_request: renderFamily?.labels('bad_request'),
+    refused: renderFamily?.labels('refused'),
+    failed: renderFamily?.labels('failed'),
+  };
 
   async function find(params: URLSearchParams, res: ServerResponse): Promise<void> {
     let query = required(params, 'query');
@@ -177,44 +216,45 @@ export function createGraphiteApi(deps: GraphiteApiDeps): GraphiteApiHandler {
     const until = Math.max(fromParsed, untilParsed);
     if (from === until) throw new QueryError('invalid empty time range: from and until are the same time');
 
-    const context = new RenderContext(
-      {
-        finder: index,
-        sources,
-        resolutions: deps.resolutions,
-        limits: {
-          maxSeries: limits.maxSeriesPerRender,
-          maxPoints: limits.maxPointsPerRender,
-          fetchConcurrency: limits.fetchConcurrency,
-        },
-        template: templateParams(params),
-      },
+    // bad targets answer 400 naming the position before any work is queued
+    for (const target of targets) parseTarget(target);
+    const job: RenderJob = {
+      targets,
+      format,
       from,
       until,
-      current,
+      now: current,
       xFilesFactor,
-    );
-    const series: Series[] = [];
-    for (const target of targets) series.push(...(await evaluateTarget(parseTarget(target), context)));
-
+      maxDataPoints,
+      noNullPoints: params.has('noNullPoints'),
+      jsonp: params.has('format') && params.has('jsonp') ? params.get('jsonp')! : undefined,
+      template: [...templateParams(params)],
+    };
+    const loader = new SeriesLoader({
+      finder: index,
+      sources,
+      resolutions: deps.resolutions,
+      limits: {
+        maxSeries: limits.maxSeriesPerRender,
+        maxBytes: limits.maxRenderBytes,
+        fetchConcurrency: limits.fetchConcurrency,
+      },
+    });
     let answer: RenderBody;
-    if (format === 'raw') answer = rawBody(series);
-    else if (format === 'csv') answer = csvBody(series);
-    else if (format === 'pickle') answer = pickleBody(series);
-    else if (format === 'msgpack') answer = msgpackBody(series);
-    else
-      answer = jsonBody(series, {
-        maxDataPoints,
-        noNullPoints: params.has('noNullPoints'),
-        jsonp: params.has('format') && params.has('jsonp') ? params.get('jsonp')! : undefined,
-      });
+    try {
+      answer = pool ? await pool.run(job, loader) : await runRender(job, loader.load);
+      renders.ok?.inc();
+    } catch (error) {
+      if (error instanceof QueryError) (error.status === 400 ? renders.bad_request : renders.refused)?.inc();
+      else renders.failed?.inc();
+      throw error;
+    }
     sendBody(res, answer);
   }
 
   async function tagList(params: URLSearchParams, res: ServerResponse): Promise<void> {
-    const filter = optionalRegExp(params, 'filter');
     const limit = optionalPositiveInteger(params, 'limit');
-    const tags = (await index.tagNames()).filter((t) => !filter || filter.test(t));
+    const tags = await filtered(params, await index.tagNames());
     sendJson(
       res,
       200,
@@ -223,9 +263,15 @@ export function createGraphiteApi(deps: GraphiteApiDeps): GraphiteApiHandler {
   }
 
   async function tagDetails(params: URLSearchParams, res: ServerResponse, tag: string): Promise<void> {
-    const filter = optionalRegExp(params, 'filter');
     const limit = optionalPositiveInteger(params, 'limit');
-    const values = (await index.tagValues(tag)).filter((v) => !filter || filter.test(v.value));
+    const all = await index.tagValues(tag);
+    const kept = new Set(
+      await filtered(
+        params,
+        all.map((v) => v.value),
+      ),
+    );
+    const values = all.filter((v) => kept.has(v.value));
     sendJson(res, 200, { tag, values: values.slice(0, limit).map(({ count, value }) => ({ count, value })) });
   }
 
@@ -312,7 +358,7 @@ export function createGraphiteApi(deps: GraphiteApiDeps): GraphiteApiHandler {
     return undefined;
   }
 
-  return async (req, res) => {
+  const handler = async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     // graphite-web accepts its routes with and without a trailing slash
     const pathname = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
@@ -339,6 +385,11 @@ export function createGraphiteApi(deps: GraphiteApiDeps): GraphiteApiHandler {
     }
     return true;
   };
+  return Object.assign(handler, {
+    close: async () => {
+      await Promise.all([pool?.close(), matchPool?.close()]);
+    },
+  });
 }
 
 /** graphite-web's `template[name]=value` request parameters. */

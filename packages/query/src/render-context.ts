@@ -1,23 +1,18 @@
-import { parseMetricName } from '@carillon/core';
 import type { Resolution } from '@carillon/core';
-import { QueryError } from './errors.js';
-import { hasGlob } from './glob.js';
 import { makeSeries, type Series } from './series.js';
-import { fetchSeriesValues, fetchWindow, type SeriesSources } from './series-fetch.js';
+import type { SeriesSources } from './series-fetch.js';
 import type { SeriesFinder } from './series-finder.js';
-import { parseTagQuery } from './tag-expression.js';
+import {
+  fromFloat64,
+  SeriesLoader,
+  type LoadRequest,
+  type ReadConsolidation,
+  type RenderLimits,
+  type SeriesLoad,
+} from './series-loader.js';
 
-export interface RenderLimits {
-  /** Series one render may read, over all its targets. */
-  maxSeries: number;
-  /** Windows one render may read (series × windows), before consolidation. */
-  maxPoints: number;
-  /** Store reads in flight at once for one render. */
-  fetchConcurrency: number;
-}
-
-/** What every context of one render shares: where series come from, the limits, and reads already made. */
-export interface RenderShared {
+/** A render that reads through the store, the index and the aggregator in this thread. */
+export interface LocalRenderShared {
   finder: SeriesFinder;
   sources: SeriesSources;
   resolutions: readonly Resolution[];
@@ -26,16 +21,27 @@ export interface RenderShared {
   template?: ReadonlyMap<string, string>;
 }
 
-interface Budget {
-  series: number;
-  points: number;
-  /** stacked()'s running totals by stack name, shared by every target of the render as in graphite-web. */
-  stacks: Map<string, number[]>;
+/** A render whose reads are made elsewhere (a worker asking the ingest thread). */
+export interface LoaderRenderShared {
+  loader: SeriesLoad;
+  template?: ReadonlyMap<string, string>;
+  /**
+   * Path expressions (or seriesByTag calls) read already consolidated for maxDataPoints, with the function to
+   * consolidate by; only reads over the render's own range use it (see read-plan.ts).
+   */
+  consolidate?: ReadonlyMap<string, ReadConsolidation>;
 }
 
-/** Python's sorted() on str: by code point, which a UTF-16 comparison gets wrong only past the BMP. */
-export function byCodePoint(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
+/** What every context of one render shares: where series come from and the request's template values. */
+export type RenderShared = LocalRenderShared | LoaderRenderShared;
+
+interface Budget {
+  /** stacked()'s running totals by stack name, shared by every target of the render as in graphite-web. */
+  stacks: Map<string, number[]>;
+  loader: SeriesLoad;
+  /** The render's own range: reads over it may be consolidated as read. */
+  startTime: number;
+  endTime: number;
 }
 
 /**
@@ -57,7 +63,12 @@ export class RenderContext {
     budget?: Budget,
   ) {
     this.cache = cache ?? new Map();
-    this.budget = budget ?? { series: 0, points: 0, stacks: new Map() };
+    this.budget = budget ?? {
+      stacks: new Map(),
+      loader: 'loader' in shared ? shared.loader : new SeriesLoader(shared).load,
+      startTime,
+      endTime,
+    };
   }
 
   /** The running totals of a stack (stacked()), created empty. */
@@ -73,78 +84,46 @@ export class RenderContext {
 
   /** The series of a path expression (glob or plain name), sorted by name, as graphite-web's fetchData returns. */
   fetch(pathExpression: string): Promise<Series[]> {
-    const key = `${this.startTime}|${this.endTime}|${pathExpression}`;
-    let result = this.cache.get(key);
-    if (!result) {
-      result = this.fetchUncached(pathExpression);
-      this.cache.set(key, result);
-    }
-    // functions never change values or tags in place, only the series object (normalize sets valuesPerPoint)
-    return result.then((list) => list.map((s) => ({ ...s })));
+    return this.cached(pathExpression, { kind: 'path', pathExpression, ...this.loadCommon(pathExpression) });
   }
 
   /** seriesByTag: the series whose tags match, named canonically; their pathExpression is the call's text. */
   fetchTagged(call: string, expressions: readonly string[]): Promise<Series[]> {
-    const key = `${this.startTime}|${this.endTime}|${call}`;
+    return this.cached(call, { kind: 'tagged', call, expressions, ...this.loadCommon(call) });
+  }
+
+  private loadCommon(key: string): Omit<LoadRequest, 'kind' | 'pathExpression' | 'call' | 'expressions'> {
+    const own = this.startTime === this.budget.startTime && this.endTime === this.budget.endTime;
+    const consolidate = own && 'loader' in this.shared ? this.shared.consolidate?.get(key) : undefined;
+    return {
+      startTime: this.startTime,
+      endTime: this.endTime,
+      now: this.now,
+      xFilesFactor: this.xFilesFactor,
+      consolidate,
+    };
+  }
+
+  private cached(text: string, request: LoadRequest): Promise<Series[]> {
+    const key = `${this.startTime}|${this.endTime}|${text}`;
     let result = this.cache.get(key);
     if (!result) {
-      result = (async () => {
-        const names = await this.shared.finder.findTagged(parseTagQuery(expressions), this.shared.limits.maxSeries);
-        return this.read(names, call);
-      })();
+      result = this.budget.loader(request).then((loaded) =>
+        loaded.map((s) =>
+          makeSeries({
+            name: s.name,
+            start: s.start,
+            end: s.end,
+            step: s.step,
+            values: fromFloat64(s.values),
+            xFilesFactor: this.xFilesFactor,
+            pathExpression: s.pathExpression,
+          }),
+        ),
+      );
       this.cache.set(key, result);
     }
     // functions never change values or tags in place, only the series object (normalize sets valuesPerPoint)
     return result.then((list) => list.map((s) => ({ ...s })));
-  }
-
-  private async fetchUncached(pathExpression: string): Promise<Series[]> {
-    if (hasGlob(pathExpression)) {
-      const names = (await this.shared.finder.find(pathExpression, this.shared.limits.maxSeries))
-        .filter((node) => node.leaf)
-        .map((node) => node.path);
-      return this.read(names, pathExpression);
-    }
-    const key = parseMetricName(pathExpression);
-    if (typeof key === 'string') throw new QueryError(`invalid series name "${pathExpression}" (${key})`);
-    const found = await this.read([key.canonical], pathExpression);
-    // The index may lag the store: a name it does not know is kept when the store has a value for it.
-    if (found.length === 0) return found;
-    if (found[0]!.values.some((v) => v !== null) || (await this.shared.finder.has(key.canonical))) return found;
-    return [];
-  }
-
-  private async read(names: readonly string[], pathExpression: string): Promise<Series[]> {
-    const window = fetchWindow(this.shared.resolutions, this.startTime, this.endTime, this.now);
-    if (!window) return [];
-    const { limits, sources } = this.shared;
-    const unique = [...new Set(names)].sort(byCodePoint);
-    this.budget.series += unique.length;
-    this.budget.points += unique.length * window.count;
-    if (this.budget.series > limits.maxSeries)
-      throw new QueryError(`render reads more than ${limits.maxSeries} series; narrow the targets`);
-    if (this.budget.points > limits.maxPoints)
-      throw new QueryError(
-        `render reads more than ${limits.maxPoints} datapoints; shorten the time range or narrow the targets`,
-      );
-    const result: Series[] = [];
-    for (let i = 0; i < unique.length; i += limits.fetchConcurrency) {
-      const chunk = unique.slice(i, i + limits.fetchConcurrency);
-      const fetched = await Promise.all(chunk.map((name) => fetchSeriesValues(name, window, sources)));
-      chunk.forEach((name, j) =>
-        result.push(
-          makeSeries({
-            name,
-            start: window.start,
-            end: window.end,
-            step: window.resolution.step,
-            values: fetched[j]!,
-            xFilesFactor: this.xFilesFactor,
-            pathExpression,
-          }),
-        ),
-      );
-    }
-    return result;
   }
 }

@@ -92,3 +92,39 @@ export async function fetchSeriesValues(
   }
   return values;
 }
+
+/**
+ * fetchSeriesValues into a Float64Array (NaN where there is no value), the form values travel to a render
+ * worker in, without the intermediate list.
+ */
+export async function fetchSeriesFloat64(
+  name: string,
+  window: FetchWindow,
+  sources: SeriesSources,
+): Promise<Float64Array> {
+  const { resolution, start, end, count } = window;
+  const stored = await sources.reader.fetch(name, resolution, start, end);
+  const values = new Float64Array(count);
+  for (let i = 0; i < count; i++) {
+    const v = stored[i];
+    values[i] = typeof v === 'number' && Number.isFinite(v) ? v : NaN;
+  }
+  const pendingPoints = sources.pending.pending(name, resolution, start, end);
+  if (pendingPoints.length === 0) return values;
+  const bySlot = new Map<number, StatPoint>();
+  for (const point of pendingPoints) {
+    const slot = Math.floor((point.time - start) / resolution.step);
+    if (slot < 0 || slot >= count || !Number.isNaN(values[slot]!)) continue;
+    const existing = bySlot.get(slot);
+    if (existing) mergeStatPoint(existing, point);
+    else bySlot.set(slot, { ...point });
+  }
+  if (bySlot.size === 0) return values;
+  const method = aggregationRuleFor(splitCanonical(name).path, sources.aggregationRules).method;
+  for (const [slot, point] of bySlot) {
+    if (point.count === 0) continue;
+    const value = valueOf(point, method);
+    if (Number.isFinite(value)) values[slot] = value;
+  }
+  return values;
+}

@@ -3,6 +3,7 @@
  * index kept in a database (the Cassandra path index) can answer as well as the in-memory SeriesIndex.
  */
 import { QueryError } from './errors.js';
+import type { BatchMatch } from './match-pool.js';
 import type { FoundNode, SeriesIndex } from './series-index.js';
 import type { TagExpression } from './tag-expression.js';
 
@@ -21,13 +22,14 @@ export interface SeriesFinder {
   tagValues(tag: string): Promise<{ value: string; count: number }[]>;
 }
 
-/** The in-memory SeriesIndex as a SeriesFinder. */
-export function indexFinder(index: SeriesIndex): SeriesFinder {
+/** The in-memory SeriesIndex as a SeriesFinder; with `match`, globs and regexes are tested there (off-thread). */
+export function indexFinder(index: SeriesIndex, match?: BatchMatch): SeriesFinder {
   return {
-    find: (query, limit) => Promise.resolve(index.find(query, limit)),
+    find: (query, limit) => (match ? index.findWith(query, limit, match) : Promise.resolve(index.find(query, limit))),
     has: (name) => Promise.resolve(index.has(name)),
     names: (limit) => Promise.resolve(limitedSorted([...index.names()], limit)),
-    findTagged: (expressions, limit) => Promise.resolve(index.findTagged(expressions, limit)),
+    findTagged: (expressions, limit) =>
+      match ? index.findTaggedWith(expressions, limit, match) : Promise.resolve(index.findTagged(expressions, limit)),
     tagNames: () => Promise.resolve(index.tagNames()),
     tagValues: (tag) => Promise.resolve(index.tagValues(tag)),
   };

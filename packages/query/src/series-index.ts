@@ -1,6 +1,7 @@
 import { CounterChild, splitCanonical, type MetricsRegistry } from '@carillon/core';
 import { QueryError } from './errors.js';
-import { compilePathGlob } from './glob.js';
+import { compilePathGlob, splitPathQuery } from './glob.js';
+import type { BatchMatch } from './match-pool.js';
 import { seriesTags } from './series-tags.js';
 import type { TagExpression } from './tag-expression.js';
 
@@ -171,6 +172,59 @@ export class SeriesIndex {
     return frontier
       .map(({ path, name, node }) => ({ path, name, leaf: node.leaf, branch: node.children !== undefined }))
       .sort((a, b) => compare(a.path, b.path));
+  }
+
+  /** find, with the globs tested by `match` (off this thread, in a MatchPool): the same answer. */
+  async findWith(query: string, limit: number, match: BatchMatch): Promise<FoundNode[]> {
+    const matchers = compilePathGlob(query);
+    const parts = splitPathQuery(query);
+    let frontier: { path: string; name: string; node: PathNode }[] = [{ path: '', name: '', node: this.root }];
+    for (let level = 0; level < matchers.length; level++) {
+      const matcher = matchers[level]!;
+      const next: typeof frontier = [];
+      if (matcher.literal !== null) {
+        const literal = matcher.literal;
+        for (const { path, node } of frontier) {
+          const child = node.children?.get(literal);
+          if (child) next.push({ path: path ? `${path}.${literal}` : literal, name: literal, node: child });
+        }
+      } else {
+        const candidates: typeof frontier = [];
+        for (const { path, node } of frontier)
+          for (const [name, child] of node.children ?? [])
+            candidates.push({ path: path ? `${path}.${name}` : name, name, node: child });
+        const mask = await match(
+          'glob',
+          parts[level]!,
+          candidates.map((c) => c.name),
+        );
+        for (let i = 0; i < candidates.length; i++) if (mask[i]) next.push(candidates[i]!);
+      }
+      if (next.length > limit) throw new QueryError(`query "${query}" matches more than ${limit} nodes`);
+      frontier = next;
+    }
+    return frontier
+      .map(({ path, name, node }) => ({ path, name, leaf: node.leaf, branch: node.children !== undefined }))
+      .sort((a, b) => compare(a.path, b.path));
+  }
+
+  /**
+   * findTagged, with each regex tested by `match` (off this thread) once over the tag's distinct values; the
+   * query then runs on the set of values that matched.
+   */
+  async findTaggedWith(expressions: readonly TagExpression[], limit: number, match: BatchMatch): Promise<string[]> {
+    const resolved = await Promise.all(
+      expressions.map(async (e): Promise<TagExpression> => {
+        if (e.operator !== '=~' && e.operator !== '!=~') return e;
+        const values = [...(this.byTag.get(e.tag)?.keys() ?? []), ''];
+        const mask = await match('anchored', e.value, values);
+        const matching = new Set(values.filter((_, i) => mask[i] === 1));
+        const positive = e.operator === '=~';
+        // a value first seen while the match ran (a series that arrived meanwhile) counts as not matching
+        return { ...e, test: (v: string) => matching.has(v) === positive };
+      }),
+    );
+    return this.findTagged(resolved, limit);
   }
 
   /** Tagged series matching every expression, sorted. Throws QueryError beyond `limit` series. */

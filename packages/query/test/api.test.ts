@@ -80,7 +80,7 @@ beforeAll(async () => {
     pending,
     resolutions,
     now: () => NOW,
-    limits: { maxBodyBytes: 4096, maxTargets: 5, maxPointsPerRender: 1000 },
+    limits: { maxBodyBytes: 4096, maxTargets: 5, maxRenderBytes: 8000 },
   });
   server = createServer((req, res) => {
     void api(req, res).then((handled) => {
@@ -340,7 +340,7 @@ describe('/render', () => {
     [`target=${q('alias(a.b)')}&from=-1min`, 400, 'missing required parameter "newName" for function "alias"'],
     [`target=${q("seriesByTag('dc!=x')")}`, 400, 'needs at least one expression that requires a non-empty value'],
     [`target=${q('alias(a.b, "x"')}`, 400, 'missing ")"'],
-    ['target=servers.*.cpu.user&from=-2d', 400, 'render reads more than 1000 datapoints'],
+    ['target=servers.*.cpu.user&from=-2d', 400, 'render holds more than 8000 bytes of values'],
     ['target=a&target=b&target=c&target=d&target=e&target=f', 400, '6 targets is more than the limit of 5'],
   ];
   it.each(refused)('refuses %s', async (query, status, message) => {

@@ -2,7 +2,16 @@
 import { QueryError } from '../errors.js';
 import type { RenderContext } from '../render-context.js';
 import { makeSeries, tagsFromName, type Series } from '../series.js';
-import { aggKey, formatPathExpressions, groupBy, normalize, rows, xffValues } from './common.js';
+import {
+  aggKey,
+  formatPathExpressions,
+  groupBy,
+  mapRows,
+  normalize,
+  reduceColumns,
+  rows,
+  xffValues,
+} from './common.js';
 import { pyG, pyStr } from './python-format.js';
 import { evaluateTarget } from './evaluate.js';
 import { RENDER_FUNCTIONS } from './index.js';
@@ -35,7 +44,9 @@ export function aggregate(
   const { series, start, end, step } = normalized;
   const xFilesFactor = xFilesFactorArg ?? context.xFilesFactor;
   const name = `${func}Series(${formatPathExpressions(series)})`;
-  const values = rows(series).map((row) => (xffValues(row, xFilesFactor) ? reduce(row) : null));
+  const values =
+    reduceColumns(series, func, xFilesFactor) ??
+    mapRows(series, (row) => (xffValues(row, xFilesFactor) ? reduce(row) : null));
   let tags: Record<string, string> = { ...series[0]!.tags };
   for (const s of series) {
     const kept: Record<string, string> = {};
@@ -109,7 +120,7 @@ function sumOf(context: RenderContext, group: Series[]): Series {
     start,
     end,
     step,
-    values: rows(group).map((row) => safeSum(row)),
+    values: mapRows(group, (row) => safeSum(row)),
     xFilesFactor: context.xFilesFactor,
   });
 }
@@ -179,7 +190,7 @@ function asPercent(context: RenderContext, args: Args): Series[] {
   let totalValues: (number | null)[];
   let totalText: string;
   if (totalArg === undefined || totalArg === null) {
-    totalValues = rows(list).map((row) => safeSum(row));
+    totalValues = mapRows(list, (row) => safeSum(row));
     totalText = `sumSeries(${formatPathExpressions(list)})`;
   } else if (Array.isArray(totalArg)) {
     if (totalArg.length !== 1 && totalArg.length !== list.length)

@@ -42,9 +42,70 @@ export function normalize(seriesLists: readonly (readonly Series[])[]): Normaliz
 /** izip_longest(*series): rows of the series' (consolidated) values, null past the end of a shorter one. */
 export function rows(series: readonly Series[]): Value[][] {
   const columns = series.map((s) => consolidatedValues(s));
-  const length = Math.max(0, ...columns.map((c) => c.length));
-  const result: Value[][] = [];
-  for (let i = 0; i < length; i++) result.push(columns.map((c) => (i < c.length ? c[i]! : null)));
+  let length = 0;
+  for (const c of columns) if (c.length > length) length = c.length;
+  // plain loops into sized arrays: this runs for every window of every series a combining function reads
+  const width = columns.length;
+  const result = new Array<Value[]>(length);
+  for (let i = 0; i < length; i++) {
+    const row = new Array<Value>(width);
+    for (let j = 0; j < width; j++) {
+      const c = columns[j]!;
+      row[j] = i < c.length ? c[i]! : null;
+    }
+    result[i] = row;
+  }
+  return result;
+}
+
+/**
+ * `rows(series).map(fn)` without a row array per window: one buffer is refilled for each row, so `fn` must not
+ * keep the row it is given (the reductions never do).
+ */
+export function mapRows<T>(series: readonly Series[], fn: (row: readonly Value[]) => T): T[] {
+  const columns = series.map((s) => consolidatedValues(s));
+  let length = 0;
+  for (const c of columns) if (c.length > length) length = c.length;
+  const width = columns.length;
+  const row = new Array<Value>(width);
+  const result = new Array<T>(length);
+  for (let i = 0; i < length; i++) {
+    for (let j = 0; j < width; j++) {
+      const c = columns[j]!;
+      row[j] = i < c.length ? c[i]! : null;
+    }
+    result[i] = fn(row);
+  }
+  return result;
+}
+
+/**
+ * sum, average and count of each row with graphite-web's xFilesFactor rule, computed column by column: the same
+ * additions in the same order as a row's left-to-right sum (so the same bits), without visiting 1,000 scattered
+ * arrays per window. Undefined for other functions.
+ */
+export function reduceColumns(series: readonly Series[], func: string, xFilesFactor: number): Value[] | undefined {
+  const kind = func === 'total' ? 'sum' : func === 'avg' ? 'average' : func;
+  if (kind !== 'sum' && kind !== 'average' && kind !== 'count') return undefined;
+  const columns = series.map((s) => consolidatedValues(s));
+  let length = 0;
+  for (const c of columns) if (c.length > length) length = c.length;
+  const totals = new Float64Array(length);
+  const known = new Int32Array(length);
+  for (const c of columns)
+    for (let i = 0; i < c.length; i++) {
+      const v = c[i];
+      if (v !== null && v !== undefined) {
+        totals[i] = totals[i]! + v;
+        known[i]!++;
+      }
+    }
+  const result = new Array<Value>(length);
+  for (let i = 0; i < length; i++) {
+    const n = known[i]!;
+    if (!xff(n, columns.length, xFilesFactor)) result[i] = null;
+    else result[i] = kind === 'sum' ? totals[i]! : kind === 'average' ? totals[i]! / n : n;
+  }
   return result;
 }
 
@@ -62,7 +123,9 @@ export function xff(nonNull: number, total: number, xFilesFactor: number): boole
 }
 
 export function xffValues(values: readonly Value[], xFilesFactor: number): boolean {
-  return xff(values.filter((v) => v !== null).length, values.length, xFilesFactor);
+  let nonNull = 0;
+  for (const v of values) if (v !== null) nonNull++;
+  return xff(nonNull, values.length, xFilesFactor);
 }
 
 /** getNodeOrTag: an integer picks a node of the path (tags split off; negative from the end), else a tag. */

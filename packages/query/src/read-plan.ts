@@ -1,0 +1,85 @@
+/**
+ * Which reads of a render may be consolidated for maxDataPoints as they are read, so that maxDataPoints bounds a
+ * render's memory instead of series × raw windows. Allowed when the answer is JSON with maxDataPoints and every
+ * target is a read wrapped only in functions that look at names, never at values or times (aliases, styling,
+ * name filters, consolidateBy): then graphite-web's JSON consolidation of each series depends only on that series
+ * and the render's own range, and making it at the read gives the same values (the same code does it).
+ */
+import type { ConsolidationFunction } from './consolidation.js';
+import { parseConsolidationFunction } from './consolidation.js';
+import type { ReadConsolidation } from './series-loader.js';
+import type { TargetExpression } from './target-expression.js';
+
+/** Functions whose output series carry the values and times of their input unchanged. */
+const NAME_ONLY = new Set([
+  'alias',
+  'aliasSub',
+  'aliasByNode',
+  'aliasByTags',
+  'aliasByMetric',
+  'alpha',
+  'color',
+  'lineWidth',
+  'dashed',
+  'secondYAxis',
+  'consolidateBy',
+  'sortByName',
+  'grep',
+  'exclude',
+]);
+
+export interface PlanRequest {
+  format: string;
+  maxDataPoints?: number;
+  xFilesFactor: number;
+}
+
+/** The reads (by path expression or seriesByTag call text) to consolidate as read, or none. */
+export function readPlan(
+  targets: readonly TargetExpression[],
+  request: PlanRequest,
+): Map<string, ReadConsolidation> | undefined {
+  if (request.format !== 'json' || request.maxDataPoints === undefined) return undefined;
+  const byKey = new Map<string, ConsolidationFunction | null>();
+  for (const target of targets) {
+    const read = readUnder(target, undefined);
+    if (!read) return undefined;
+    const known = byKey.get(read.key);
+    // one text read two ways (with and without consolidateBy) is read raw
+    byKey.set(read.key, known === undefined || known === read.fn ? read.fn : null);
+  }
+  const plan = new Map<string, ReadConsolidation>();
+  for (const [key, fn] of byKey)
+    if (fn !== null)
+      plan.set(key, {
+        maxDataPoints: request.maxDataPoints,
+        consolidationFunc: fn,
+        xFilesFactor: request.xFilesFactor,
+      });
+  return plan;
+}
+
+/** The read at the bottom of a chain of name-only calls, with the outermost consolidateBy's function. */
+function readUnder(
+  e: TargetExpression,
+  fn: ConsolidationFunction | undefined,
+): { key: string; fn: ConsolidationFunction } | undefined {
+  if (e.kind === 'path') return e.path.includes('$') ? undefined : { key: e.path, fn: fn ?? 'average' };
+  if (e.kind !== 'call') return undefined;
+  if (e.name === 'seriesByTag')
+    return e.args.every((a) => a.kind === 'string') ? { key: e.raw, fn: fn ?? 'average' } : undefined;
+  if (!NAME_ONLY.has(e.name) || e.kwargs.length > 0) return undefined;
+  const [series, ...rest] = e.args;
+  if (!series || rest.some((a) => a.kind === 'call' || a.kind === 'path')) return undefined;
+  let chosen = fn;
+  if (e.name === 'consolidateBy' && chosen === undefined) {
+    const arg = rest[0];
+    if (arg?.kind !== 'string') return undefined;
+    try {
+      chosen = parseConsolidationFunction(arg.value);
+    } catch {
+      return undefined; // the call itself answers the error
+    }
+  }
+  return readUnder(series, chosen);
+}

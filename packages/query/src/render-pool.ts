@@ -1,0 +1,277 @@
+/**
+ * Render workers: renders are evaluated in worker_threads, off the thread that ingests, so a render's functions,
+ * consolidation and encoding never stall ingest or /healthz. Each worker runs one render at a time; reads are
+ * answered here (where the store, index and aggregator live) with values transferred as Float64Arrays. Every
+ * render has a time budget (from its arrival: queue wait included; past it the worker is terminated and
+ * replaced) and a memory budget (the worker's heap limit); renders beyond the workers wait in a bounded queue.
+ * Each refusal is a 503 with the reason, counted.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { CounterChild, Logger, MetricsRegistry } from '@carillon/core';
+import { QueryError } from './errors.js';
+import type { RenderJob } from './render-job.js';
+import type { RenderBody } from './render-output.js';
+import type { LoadedSeries, LoadRequest, SeriesLoader } from './series-loader.js';
+
+export type ToWorker =
+  | { type: 'render'; id: number; job: RenderJob }
+  | {
+      type: 'loaded';
+      id: number;
+      loadId: number;
+      series?: LoadedSeries[];
+      error?: { message: string; status: number };
+    };
+
+export type FromWorker =
+  | { type: 'load'; id: number; loadId: number; request: LoadRequest }
+  | { type: 'done'; id: number; contentType: string; text: boolean; body: Uint8Array }
+  | { type: 'failed'; id: number; message: string; status: number };
+
+export interface RenderPoolOptions {
+  /** Worker threads; each runs one render at a time. */
+  workers: number;
+  /** From a render's arrival to its answer, queue wait included. */
+  timeBudgetMs: number;
+  /** Heap of one worker, so of one render (V8's old generation limit). */
+  memoryBudgetBytes: number;
+  /** Renders waiting for a worker; more are refused. */
+  maxQueued: number;
+}
+
+/** How long a worker may take to give up a render answered 503 for its time budget before it is stopped. */
+const KILL_GRACE_MS = 1_000;
+
+export const REFUSAL_REASONS = ['queue_full', 'time_budget', 'memory_budget', 'worker_failed'] as const;
+type RefusalReason = (typeof REFUSAL_REASONS)[number];
+
+interface Task {
+  id: number;
+  job: RenderJob;
+  loader: SeriesLoader;
+  resolve: (answer: RenderBody) => void;
+  reject: (error: Error) => void;
+  timer: NodeJS.Timeout;
+  slot?: Slot;
+  /** Answered already (time budget): the worker is only waited for, then given the next render. */
+  abandoned?: boolean;
+}
+
+interface Slot {
+  worker: Worker;
+  task?: Task;
+}
+
+/** The built worker script: tests run the pool from src (vitest), but a worker thread needs the compiled file. */
+export function renderWorkerPath(): string {
+  const here = fileURLToPath(import.meta.url);
+  const built = here
+    .replace(/([\\/])src([\\/])render-pool\.ts$/, '$1dist$2render-pool.js')
+    .replace(/render-pool\.js$/, 'render-worker.js');
+  if (!existsSync(built))
+    throw new Error(`render worker ${built} is missing: build first with \`npx tsc -b tsconfig.build.json\``);
+  return built;
+}
+
+export class RenderPool {
+  private readonly slots: Slot[] = [];
+  private readonly queue: Task[] = [];
+  private readonly script = renderWorkerPath();
+  private nextId = 0;
+  private closed = false;
+  private readonly refused: Record<RefusalReason, CounterChild | undefined>;
+  private readonly restarts: CounterChild | undefined;
+
+  constructor(
+    private readonly options: RenderPoolOptions,
+    metrics?: MetricsRegistry,
+    private readonly logger?: Logger,
+  ) {
+    for (const [key, value] of Object.entries(options))
+      if (!Number.isInteger(value) || value < 1) throw new Error(`render pool ${key} must be a positive integer`);
+    const refusedFamily = metrics?.counter(
+      'query_render_refused_total',
+      'Renders answered 503: no room in the queue, past the time or memory budget, or a worker that failed',
+      ['reason'],
+    );
+    this.refused = Object.fromEntries(REFUSAL_REASONS.map((r) => [r, refusedFamily?.labels(r)])) as Record<
+      RefusalReason,
+      CounterChild | undefined
+    >;
+    this.restarts = metrics
+      ?.counter('query_render_worker_restarts_total', 'Render workers replaced (time budget, memory budget, crash)')
+      .labels();
+    metrics?.gauge('query_render_running', 'Renders being evaluated in a worker', [], (g) =>
+      g.labels().set(this.slots.filter((s) => s.task).length),
+    );
+    metrics?.gauge('query_render_queued', 'Renders waiting for a worker', [], (g) => g.labels().set(this.queue.length));
+    for (let i = 0; i < options.workers; i++) this.slots.push({ worker: this.spawn(i) });
+  }
+
+  /** Evaluates a render in a worker; its reads go through `loader`. Rejects with a QueryError on refusal. */
+  run(job: RenderJob, loader: SeriesLoader): Promise<RenderBody> {
+    if (this.closed) return Promise.reject(new QueryError('the server is stopping', 503));
+    return new Promise((resolve, reject) => {
+      const free = this.slots.find((s) => !s.task);
+      if (!free && this.queue.length >= this.options.maxQueued) {
+        this.refused.queue_full?.inc();
+        reject(
+          new QueryError(
+            `too many renders at once: ${this.options.workers} running and ${this.options.maxQueued} waiting (query.render_workers, query.render_max_queued); retry later`,
+            503,
+          ),
+        );
+        return;
+      }
+      const task: Task = {
+        id: this.nextId++,
+        job,
+        loader,
+        resolve,
+        reject,
+        timer: setTimeout(() => this.overBudget(task), this.options.timeBudgetMs),
+      };
+      if (free) this.start(free, task);
+      else this.queue.push(task);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const task of this.queue.splice(0)) this.finish(task, new QueryError('the server is stopping', 503));
+    await Promise.all(
+      this.slots.map(async (slot) => {
+        if (slot.task) this.finish(slot.task, new QueryError('the server is stopping', 503));
+        await slot.worker.terminate();
+      }),
+    );
+  }
+
+  private spawn(index: number): Worker {
+    const worker = new Worker(this.script, {
+      name: `render-${index}`,
+      resourceLimits: { maxOldGenerationSizeMb: Math.max(16, Math.floor(this.options.memoryBudgetBytes / 2 ** 20)) },
+    });
+    worker.unref();
+    worker.on('message', (message: FromWorker) => this.onMessage(worker, message));
+    let failure: Error | undefined;
+    worker.on('error', (error) => {
+      failure = error;
+    });
+    worker.on('exit', () => {
+      const slot = this.slots.find((s) => s.worker === worker);
+      if (!slot || this.closed) return;
+      const task = slot.task;
+      const outOfMemory = (failure as { code?: string } | undefined)?.code === 'ERR_WORKER_OUT_OF_MEMORY';
+      if (task && !task.abandoned) {
+        this.refused[outOfMemory ? 'memory_budget' : 'worker_failed']?.inc();
+        task.loader.cancel('the render was stopped');
+        this.finish(
+          task,
+          outOfMemory
+            ? new QueryError(
+                `render needs more memory than its budget of ${this.options.memoryBudgetBytes} bytes (query.render_memory_budget); shorten the time range, narrow the targets or give maxDataPoints`,
+                503,
+              )
+            : new QueryError('render worker failed', 503),
+        );
+      }
+      if (!outOfMemory) this.logger?.error({ err: failure }, 'render worker exited');
+      this.replace(slot);
+    });
+    return worker;
+  }
+
+  private replace(slot: Slot): void {
+    this.restarts?.inc();
+    slot.task = undefined;
+    slot.worker = this.spawn(this.slots.indexOf(slot));
+    this.next(slot);
+  }
+
+  private start(slot: Slot, task: Task): void {
+    slot.task = task;
+    task.slot = slot;
+    slot.worker.postMessage({ type: 'render', id: task.id, job: task.job } satisfies ToWorker);
+  }
+
+  private next(slot: Slot): void {
+    const task = this.queue.shift();
+    if (task) this.start(slot, task);
+  }
+
+  private finish(task: Task, outcome: RenderBody | Error): void {
+    clearTimeout(task.timer);
+    if (task.slot?.task === task) task.slot.task = undefined;
+    if (task.abandoned) return;
+    if (outcome instanceof Error) task.reject(outcome);
+    else task.resolve(outcome);
+  }
+
+  private overBudget(task: Task): void {
+    this.refused.time_budget?.inc();
+    task.loader.cancel('the render ran out of time');
+    const slot = task.slot;
+    const queued = this.queue.indexOf(task);
+    if (queued >= 0) this.queue.splice(queued, 1);
+    this.finish(
+      task,
+      new QueryError(
+        `render took longer than its time budget of ${this.options.timeBudgetMs} ms (query.render_time_budget); shorten the time range or narrow the targets`,
+        503,
+      ),
+    );
+    if (!slot || this.closed) return;
+    // Most renders past their budget wait for reads, which now fail at once, so the worker frees itself; one
+    // still busy after the grace is deep in a function and is stopped (a new worker costs the ingest thread ms).
+    slot.task = task;
+    task.abandoned = true;
+    task.timer = setTimeout(() => {
+      if (slot.task !== task || this.closed) return;
+      const old = slot.worker;
+      this.replace(slot);
+      void old.terminate();
+    }, KILL_GRACE_MS);
+  }
+
+  private onMessage(worker: Worker, message: FromWorker): void {
+    const slot = this.slots.find((s) => s.worker === worker);
+    const task = slot?.task;
+    if (!slot || !task || task.id !== message.id) return;
+    if (message.type === 'load') {
+      task.loader.load(message.request).then(
+        (series) => {
+          if (slot.task !== task) return;
+          worker.postMessage(
+            { type: 'loaded', id: task.id, loadId: message.loadId, series } satisfies ToWorker,
+            series.map((s) => s.values.buffer as ArrayBuffer),
+          );
+        },
+        (error: unknown) => {
+          if (slot.task !== task) return;
+          const status = error instanceof QueryError ? error.status : 500;
+          if (!(error instanceof QueryError)) this.logger?.error({ err: error }, 'render read failed');
+          const text = error instanceof QueryError ? error.message : 'store read failed';
+          worker.postMessage({
+            type: 'loaded',
+            id: task.id,
+            loadId: message.loadId,
+            error: { message: text, status },
+          } satisfies ToWorker);
+        },
+      );
+      return;
+    }
+    if (message.type === 'done') {
+      const bytes = Buffer.from(message.body.buffer, message.body.byteOffset, message.body.byteLength);
+      const contentType = message.text ? `${message.contentType}; charset=utf-8` : message.contentType;
+      this.finish(task, { contentType, body: bytes });
+    } else {
+      if (message.status === 500) this.logger?.error({ message: message.message }, 'render failed in a worker');
+      this.finish(task, new QueryError(message.status === 500 ? 'internal error' : message.message, message.status));
+    }
+    this.next(slot);
+  }
+}
