@@ -22,6 +22,11 @@ command -v mvn >/dev/null 2>&1 || apt_packages+=(maven)
 if ! command -v redis-server >/dev/null 2>&1 && ! (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null; then
   apt_packages+=(redis-server)
 fi
+# MariaDB: the mysql writer's tests use one on 127.0.0.1:3306, or a mariadbd the harness starts (fault tests always
+# start their own), so the server binaries are needed whenever none answers there, and for the fault tests always.
+command -v mariadbd >/dev/null 2>&1 || apt_packages+=(mariadb-server)
+# Prometheus scrapes the prometheus writer's exporter in its end-to-end test (a process the test starts).
+command -v prometheus >/dev/null 2>&1 || apt_packages+=(prometheus)
 if ((${#apt_packages[@]} > 0)) && [[ "${CARILLON_NO_APT:-}" != 1 ]] && command -v apt-get >/dev/null 2>&1; then
   sudo=()
   [[ $(id -u) == 0 ]] || sudo=(sudo -n)
