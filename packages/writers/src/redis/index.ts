@@ -1,0 +1,2 @@
+export * from './redis-writer.js';
+export * from './script.js';
