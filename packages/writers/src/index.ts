@@ -4,3 +4,4 @@ export * from './pool/index.js';
 export * from './whisper/index.js';
 export * from './redis/index.js';
 export * from './url.js';
+export * from './mysql/index.js';

@@ -1,0 +1,3 @@
+export * from './mysql-writer.js';
+export * from './rows.js';
+export * from './schema.js';
