@@ -5,3 +5,4 @@ export * from './whisper/index.js';
 export * from './redis/index.js';
 export * from './url.js';
 export * from './mysql/index.js';
+export * from './prometheus/index.js';

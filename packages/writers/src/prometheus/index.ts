@@ -1,0 +1,3 @@
+export * from './exposition.js';
+export * from './mapping.js';
+export * from './prometheus-writer.js';
