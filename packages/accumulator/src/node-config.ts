@@ -30,9 +30,13 @@ import {
   readBlobConfig,
   readCassandraConfig,
   readWhisperConfig,
-  WHISPER_KEYS,
   type BlobStoreOptions,
   type CassandraConfig,
+  readWriters,
+  WHISPER_KEYS,
+  WRITER_TYPES,
+  WRITERS_KEY,
+  type PreparedWriter,
   type WhisperConfig,
 } from '@carillon/writers';
 
@@ -57,14 +61,15 @@ export const NODE_KEYS = {
     description: 'for store = "memory"; the oldest points are evicted past it (counted)',
   }),
   writersMaxInFlightPoints: configKey.integer({
-    key: 'writers.max_in_flight_points',
+    key: 'sink.max_in_flight_points',
     default: 2_000_000,
     min: 1,
     unit: 'points',
-    description: 'points handed to a writer and not yet written; above it flushes are skipped (counted)',
+    description:
+      'points handed to the store (and an acked writer) and not yet written; above it flushes are skipped (counted)',
   }),
   writersMaxRetryPoints: configKey.integer({
-    key: 'writers.max_retry_points',
+    key: 'sink.max_retry_points',
     default: 2_000_000,
     min: 1,
     unit: 'points',
@@ -72,7 +77,7 @@ export const NODE_KEYS = {
       'points a writer could not store (I/O error, full disk) kept to write again; their relay batches stay un-acked until stored; past it the oldest are dropped (counted)',
   }),
   writersRetryIntervalMs: configKey.duration({
-    key: 'writers.retry_interval',
+    key: 'sink.retry_interval',
     default: '1s',
     readAs: 'milliseconds',
     description: 'how often a writer retries what it could not store',
@@ -154,7 +159,7 @@ export const NODE_SCHEMA = configSchema(
   [NODE_KEYS.memoryMaxPoints, NODE_KEYS.indexMaxSeries],
   [NODE_KEYS.httpListen, NODE_KEYS.httpMaxBodyBytes, NODE_KEYS.httpRequestTimeoutMs, NODE_KEYS.httpCorsAllowedOrigins],
   [WAL_KEYS.dir, WAL_KEYS.segmentBytes, WAL_KEYS.maxBytes, WAL_KEYS.syncIntervalMs],
-  [STATSD_OUTPUT_KEY, AGGREGATION_KEY],
+  [STATSD_OUTPUT_KEY, AGGREGATION_KEY, WRITERS_KEY],
 );
 
 export interface NodeConfig {
@@ -168,7 +173,10 @@ export interface NodeConfig {
   cassandra: CassandraNodeConfig;
   /** The blob keys of `[cassandra]`: flat rows, chunks or both per resolution, the chunk cache (writers blob/config.ts). */
   cassandraBlob: BlobStoreOptions;
+  /** The writer sink's bounds for the store (the `sink.*` keys). */
   writers: { maxInFlightPoints: number; maxRetryPoints: number; retryIntervalMs: number };
+  /** `[[writers]]`: the writers beside the store, each behind its own queue (packages/writers/src/outputs). */
+  outputs: readonly PreparedWriter[];
   index: { maxSeries: number };
   http: {
     listen: ListenAddress | null;
@@ -205,6 +213,9 @@ export function readNodeConfig(source: ConfigSource): NodeConfig {
       maxRetryPoints: node.writersMaxRetryPoints,
       retryIntervalMs: node.writersRetryIntervalMs,
     },
+    outputs: readWriters(source, WRITER_TYPES, {
+      spillDir: node.store === 'memory' ? '' : join(whisper.dataDir, 'writers'),
+    }),
     index: { maxSeries: node.indexMaxSeries },
     http: {
       listen: node.httpListen,

@@ -73,7 +73,18 @@ export class AccumulatorNode {
   ): Promise<AccumulatorNode> {
     const index = new SeriesIndex({ maxSeries: config.index.maxSeries, metrics: registry });
     const store = await openStore(config, registry, logger, index);
-    const writers = [store, ...(extras.writers ?? [])];
+    // The catalogue's writers queue every batch and return at once: acks wait for the store only (README).
+    const outputs = await Promise.all(
+      config.outputs.map((output) =>
+        output.open({
+          registry,
+          logger,
+          resolutions: config.aggregator.resolutions,
+          aggregationRules: config.aggregationRules,
+        }),
+      ),
+    );
+    const writers = [store, ...(extras.writers ?? []), ...outputs];
     const sink = new WriterSink(writers, config.writers, registry, logger);
     const aggregator = new Aggregator(config.aggregator, config.statsd, {
       sink,
