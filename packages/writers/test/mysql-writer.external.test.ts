@@ -1,8 +1,8 @@
 /** The mysql writer against a real MariaDB: exact rows back, idempotent rewrites, batching, retries. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import mysql from 'mysql2/promise';
-import { makeBatch, MetricsRegistry, parseResolutions, seriesId } from '@carillon/core';
-import { MysqlWriter, type MysqlWriterOptions } from '@carillon/writers';
+import { makeBatch, MetricsRegistry, parseResolutions, seriesId, type FlushBatch } from '@carillon/core';
+import { mysqlDelivery, type Delivery, type MysqlDeliveryOptions } from '@carillon/writers';
 import { mysqlServer, uniqueName, type MysqlAddress } from '../../../test/harness/servers.js';
 import { ownMariadb, type OwnServer } from '../../../test/harness/own-servers.js';
 import { pointOfSamples as point } from '../../../test/support/stat-points.js';
@@ -10,7 +10,7 @@ import { pointOfSamples as point } from '../../../test/support/stat-points.js';
 const [fine, coarse] = parseResolutions(['10s:1h', '1m:1d']);
 const now = Math.floor(Date.now() / 1000 / 60) * 60;
 
-function options(address: MysqlAddress, overrides: Partial<MysqlWriterOptions> = {}): MysqlWriterOptions {
+function options(address: MysqlAddress, overrides: Partial<MysqlDeliveryOptions> = {}): MysqlDeliveryOptions {
   return {
     name: 'mysql',
     ...address,
@@ -18,15 +18,23 @@ function options(address: MysqlAddress, overrides: Partial<MysqlWriterOptions> =
     table: 'metrics',
     pathTable: 'metrics_path',
     batchCount: 2,
-    periodicFlushMs: 100,
-    maxPendingRows: 10_000,
-    connections: 2,
-    connectTimeoutMs: 1_000,
-    queryTimeoutMs: 5_000,
-    backoffMinMs: 50,
-    backoffMaxMs: 200,
     pathCacheSize: 1000,
+    writeTimeoutMs: 2_000,
+    closeTimeoutMs: 2_000,
+    backoff: { baseMs: 50, maxMs: 200 },
     ...overrides,
+  };
+}
+
+function open(o: MysqlDeliveryOptions, metrics = new MetricsRegistry()) {
+  const counter = (name: string) => metrics.counter(name, name, ['writer']).labels('mysql');
+  const delivery: Delivery = mysqlDelivery(o, {
+    inserts: counter('mysql_writer_inserts_total'),
+    paths: counter('mysql_writer_paths_written_total'),
+  });
+  return {
+    write: (...batches: FlushBatch[]) => delivery.deliver(batches, AbortSignal.timeout(10_000)),
+    close: () => delivery.close(),
   };
 }
 
@@ -47,7 +55,7 @@ describe('MysqlWriter', () => {
     const metrics = new MetricsRegistry();
     const o = options(address);
     databases.push(o.database);
-    const writer = new MysqlWriter(o, { metrics });
+    const writer = open(o, metrics);
     const a = point(now, [0.1, 0.2, 1e300]);
     const b = point(now, [-3, 1 / 3]);
     const c = point(now, [7]);
@@ -56,10 +64,9 @@ describe('MysqlWriter', () => {
       ['c;k=v', b],
       ['d', c],
     ]);
-    expect(await writer.write(batch)).toBeUndefined();
+    await writer.write(batch);
     // Written again (a retry whose first attempt landed): still one row each, same values.
-    expect(await writer.write(batch)).toBeUndefined();
-    expect(await writer.write(makeBatch(coarse!, now, [['a.b', a]]))).toBeUndefined();
+    await writer.write(batch, makeBatch(coarse!, now, [['a.b', a]]));
     const [rows] = await sql.query(
       `SELECT uid, path, sum, min, max, first, last, count, resolution, time FROM ${o.database}.metrics_10s ORDER BY path`,
     );
@@ -84,22 +91,8 @@ describe('MysqlWriter', () => {
     const [paths] = await sql.query(`SELECT uid, path FROM ${o.database}.metrics_path ORDER BY path`);
     expect(paths).toEqual([row('a.b', a), row('c;k=v', b), row('d', c)].map(({ uid, path }) => ({ uid, path })));
     // 3 rows in INSERTs of 2, twice, and the coarse one.
-    expect(metrics.value('mysql_writer_rows_written_total', 'mysql')).toBe(7);
     expect(metrics.value('mysql_writer_inserts_total', 'mysql')).toBe(5);
     expect(metrics.value('mysql_writer_paths_written_total', 'mysql')).toBe(3);
-    await writer.close();
-  });
-
-  it('writes rows short of a full INSERT after the periodic flush', async () => {
-    const metrics = new MetricsRegistry();
-    const o = options(address, { batchCount: 1000, periodicFlushMs: 300 });
-    databases.push(o.database);
-    const writer = new MysqlWriter(o, { metrics });
-    const started = Date.now();
-    await writer.write(makeBatch(fine!, now, [['lonely', point(now, [1])]]));
-    expect(Date.now() - started).toBeGreaterThanOrEqual(150);
-    const [rows] = await sql.query(`SELECT sum FROM ${o.database}.metrics_10s`);
-    expect(rows).toEqual([{ sum: 1 }]);
     await writer.close();
   });
 
@@ -110,28 +103,29 @@ describe('MysqlWriter', () => {
     }, 120_000);
     afterAll(() => server?.close());
 
-    it('hands the series back while it is down, then writes them', { timeout: 120_000 }, async () => {
+    it('fails a delivery while the server is down, and delivers after it returns', { timeout: 120_000 }, async () => {
       const metrics = new MetricsRegistry();
       const o = options({ host: server.host, port: server.port, user: 'root', password: '' });
-      const writer = new MysqlWriter(o, { metrics });
+      const writer = open(o, metrics);
       await server.stop();
       const batch = makeBatch(fine!, now, [
         ['x', point(now, [1])],
         ['y', point(now, [2])],
         ['z', point(now, [3])],
       ]);
-      const outcome = await writer.write(batch);
-      expect(outcome?.retry?.names).toEqual(['x', 'y', 'z']);
-      expect(metrics.value('mysql_writer_errors_total', 'mysql', 'connection')).toBeGreaterThan(0);
-      // While backing off, a write does not even try.
+      await expect(writer.write(batch)).rejects.toMatchObject({ name: 'WriterError', kind: 'connect' });
+      expect(metrics.value('mysql_writer_inserts_total', 'mysql')).toBe(0);
       await server.launch();
-      let again = outcome?.retry;
       const deadline = Date.now() + 30_000;
-      while (again && Date.now() < deadline) {
+      let written = false;
+      while (!written && Date.now() < deadline) {
         await new Promise((done) => setTimeout(done, 100));
-        again = (await writer.write(again))?.retry;
+        written = await writer.write(batch).then(
+          () => true,
+          () => false,
+        );
       }
-      expect(again).toBeUndefined();
+      expect(written).toBe(true);
       const check = await mysql.createConnection({ host: server.host, port: server.port, user: 'root' });
       const [rows] = await check.query(`SELECT path, sum FROM ${o.database}.metrics_10s ORDER BY path`);
       expect(rows).toEqual([

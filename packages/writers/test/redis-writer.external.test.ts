@@ -1,8 +1,8 @@
 /** The redis writer against a real Redis: exact values back, newer windows kept, streams, expiry, retries. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { makeBatch, MetricsRegistry, parseResolutions } from '@carillon/core';
-import { latestKey, RedisWriter, streamKey, type RedisWriterOptions } from '@carillon/writers';
+import { makeBatch, MetricsRegistry, parseResolutions, type FlushBatch } from '@carillon/core';
+import { latestKey, redisDelivery, streamKey, type Delivery, type RedisDeliveryOptions } from '@carillon/writers';
 import { redisUrl, uniqueName } from '../../../test/harness/servers.js';
 import { ownRedis, type OwnServer } from '../../../test/harness/own-servers.js';
 import { pointOfSamples as point } from '../../../test/support/stat-points.js';
@@ -10,18 +10,30 @@ import { pointOfSamples as point } from '../../../test/support/stat-points.js';
 const [fine] = parseResolutions(['10s:1h', '1m:1d']);
 const now = Math.floor(Date.now() / 1000 / 10) * 10;
 
-function options(url: string, overrides: Partial<RedisWriterOptions> = {}): RedisWriterOptions {
+function options(url: string, overrides: Partial<RedisDeliveryOptions> = {}): RedisDeliveryOptions {
   return {
     name: 'redis',
     url,
     keyPrefix: `${uniqueName('rw')}:`,
     streamMaxLen: 100,
     seriesPerCall: 2,
-    connectTimeoutMs: 1_000,
-    commandTimeoutMs: 1_000,
-    backoffMinMs: 50,
-    backoffMaxMs: 200,
+    writeTimeoutMs: 1_000,
+    closeTimeoutMs: 1_000,
+    backoff: { baseMs: 50, maxMs: 200 },
     ...overrides,
+  };
+}
+
+/** A delivery with its own counters, and a write that delivers one batch. */
+function open(o: RedisDeliveryOptions, metrics = new MetricsRegistry()) {
+  const counter = (name: string) => metrics.counter(name, name, ['writer']).labels('redis');
+  const delivery: Delivery = redisDelivery(o, {
+    stale: counter('redis_writer_points_stale_total'),
+    streamSkipped: counter('redis_writer_stream_skipped_total'),
+  });
+  return {
+    write: (batch: FlushBatch) => delivery.deliver([batch], AbortSignal.timeout(5_000)),
+    close: () => delivery.close(),
   };
 }
 
@@ -37,7 +49,7 @@ describe('RedisWriter', () => {
   it('stores the latest StatPoint per series exactly, never replaced by an older window', async () => {
     const metrics = new MetricsRegistry();
     const o = options(url);
-    const writer = new RedisWriter(o, { metrics });
+    const writer = open(o, metrics);
     const a = point(now, [0.1, 0.2, 1e300]);
     const b = point(now, [-3]);
     const c = point(now, [7, 8]);
@@ -64,7 +76,6 @@ describe('RedisWriter', () => {
     const ttl = await redis.ttl(latestKey(o, 10, 'd'));
     expect(ttl).toBeGreaterThan(3_500);
     expect(ttl).toBeLessThanOrEqual(3_600);
-    expect(metrics.value('redis_writer_points_written_total', 'redis')).toBe(3);
     expect(metrics.value('redis_writer_points_stale_total', 'redis')).toBe(1);
     // The older window could not go at the stream's end either.
     expect(metrics.value('redis_writer_stream_skipped_total', 'redis')).toBe(1);
@@ -91,8 +102,8 @@ describe('RedisWriter', () => {
     const capped = options(url, { streamMaxLen: 1 });
     const none = options(url, { streamMaxLen: 0 });
     const metrics = new MetricsRegistry();
-    const a = new RedisWriter(capped, { metrics });
-    const b = new RedisWriter(none, { metrics });
+    const a = open(capped, metrics);
+    const b = open(none, metrics);
     // XADD MAXLEN ~ trims whole macro nodes only; the exact cap shows with more entries than a node holds.
     for (let i = 0; i < 300; i++) {
       const batch = makeBatch(fine!, now + i * 10, [['s', point(now + i * 10, [i])]]);
@@ -112,10 +123,10 @@ describe('RedisWriter', () => {
     });
     afterAll(() => server?.close());
 
-    it('hands every series back while Redis is down, and writes after it returns', { timeout: 60_000 }, async () => {
+    it('fails a delivery at once while Redis is down, and delivers after it returns', { timeout: 60_000 }, async () => {
       const metrics = new MetricsRegistry();
       const o = options(`redis://127.0.0.1:${server.port}`);
-      const writer = new RedisWriter(o, { metrics });
+      const writer = open(o, metrics);
       await server.stop();
       const batch = makeBatch(fine!, now, [
         ['x', point(now, [1])],
@@ -123,18 +134,19 @@ describe('RedisWriter', () => {
         ['z', point(now, [3])],
       ]);
       const started = Date.now();
-      const outcome = await writer.write(batch);
+      await expect(writer.write(batch)).rejects.toMatchObject({ name: 'WriterError', kind: 'connect' });
       expect(Date.now() - started).toBeLessThan(3_000);
-      expect(outcome?.retry?.names).toEqual(['x', 'y', 'z']);
-      expect(metrics.value('redis_writer_points_retry_total', 'redis')).toBe(3);
       await server.launch();
-      let again = outcome?.retry;
       const deadline = Date.now() + 20_000;
-      while (again && Date.now() < deadline) {
+      let written = false;
+      while (!written && Date.now() < deadline) {
         await new Promise((done) => setTimeout(done, 100));
-        again = (await writer.write(again))?.retry;
+        written = await writer.write(batch).then(
+          () => true,
+          () => false,
+        );
       }
-      expect(again).toBeUndefined();
+      expect(written).toBe(true);
       const check = new Redis({ port: server.port });
       expect(await check.hget(latestKey(o, 10, 'z'), 'sum')).toBe('3');
       check.disconnect();

@@ -1,5 +1,8 @@
 /** Every writer type `[[writers]]` entries can name, in the order the docs list them. */
 import { LOG_WRITER } from './log/log-writer.js';
+import { MYSQL_WRITER } from './mysql/mysql-writer.js';
+import { PROMETHEUS_WRITER } from './prometheus/prometheus-writer.js';
+import { REDIS_WRITER } from './redis/redis-writer.js';
 import type { WriterType } from './writer-type.js';
 
-export const WRITER_TYPES: readonly WriterType[] = [LOG_WRITER];
+export const WRITER_TYPES: readonly WriterType[] = [LOG_WRITER, REDIS_WRITER, MYSQL_WRITER, PROMETHEUS_WRITER];

@@ -1,3 +1,0 @@
-export * from './mysql-writer.js';
-export * from './rows.js';
-export * from './schema.js';

@@ -1,2 +1,0 @@
-export * from './redis-writer.js';
-export * from './script.js';
