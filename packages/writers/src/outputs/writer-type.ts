@@ -204,6 +204,8 @@ export interface WriterTypeSpec<S extends ConfigSection> {
   description: string;
   keys: S;
   batching?: Partial<BatchingDefaults>;
+  /** Checks the values together (required keys, combinations): throws a ConfigError naming the key. */
+  check?(values: SectionValues<S>): void;
   /** A pushing writer's Delivery; a pull writer's Writer. */
   open(values: SectionValues<S>, context: WriterContext): Promise<Delivery | Writer>;
 }
@@ -253,6 +255,7 @@ export function defineWriterType<S extends ConfigSection>(spec: WriterTypeSpec<S
       const name = entry.read(common.name, spec.type);
       entry.read(common.type);
       const own = readSection(entry, spec.keys);
+      spec.check?.(own);
       if (pull) {
         entry.assertAllKeysKnown();
         return {
