@@ -110,15 +110,31 @@ export const FILE_WRITER = defineWriterType({
         });
         let bytes = 0;
         for (const [step, lines] of byStep) {
-          const text = Buffer.from(lines.join(''));
+          // Lines go out in runs that fit the current file; a full file is rotated before the next run.
           let file = await fileFor(step);
-          if (file.size > 0 && file.size + text.length > maxFileSize) {
-            await rotate(step, file);
-            file = await fileFor(step);
+          let run: Buffer[] = [];
+          let runBytes = 0;
+          const writeRun = async (): Promise<void> => {
+            if (run.length === 0) return;
+            await file.handle.write(Buffer.concat(run, runBytes));
+            file.size += runBytes;
+            bytes += runBytes;
+            run = [];
+            runBytes = 0;
+          };
+          for (const line of lines) {
+            const data = Buffer.from(line);
+            if (file.size + runBytes > 0 && file.size + runBytes + data.length > maxFileSize) {
+              await writeRun();
+              if (file.size > 0) {
+                await rotate(step, file);
+                file = await fileFor(step);
+              }
+            }
+            run.push(data);
+            runBytes += data.length;
           }
-          await file.handle.write(text);
-          file.size += text.length;
-          bytes += text.length;
+          await writeRun();
         }
         return bytes;
       },
