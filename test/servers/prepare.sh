@@ -18,6 +18,10 @@ command -v mvn >/dev/null 2>&1 || apt_packages+=(maven)
 [[ -x /usr/bin/whisper-fetch ]] || apt_packages+=(python3-whisper)
 # graphite-web 1.1.8 is the reference the differential render tests (test/graphite-web) compare carillon against.
 [[ -f /usr/lib/python3/dist-packages/graphite/render/views.py ]] || apt_packages+=(graphite-web)
+# The http writer's tests post line protocol to real VictoriaMetrics and InfluxDB 1.x; archives are read by zstd.
+command -v victoria-metrics >/dev/null 2>&1 || apt_packages+=(victoria-metrics)
+command -v influxd >/dev/null 2>&1 || apt_packages+=(influxdb)
+command -v zstd >/dev/null 2>&1 || apt_packages+=(zstd)
 # Redis: only when none answers on the default port and there is no redis-server for the harness to start.
 if ! command -v redis-server >/dev/null 2>&1 && ! (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null; then
   apt_packages+=(redis-server)

@@ -204,7 +204,7 @@ export interface WriterTypeSpec<S extends ConfigSection> {
   description: string;
   keys: S;
   batching?: Partial<BatchingDefaults>;
-  /** Checks the type's own values together (a ConfigError names the entry's key), before anything opens. */
+  /** Checks the values together (required keys, combinations): throws a ConfigError naming the key. */
   check?(values: SectionValues<S>): void;
   /** A pushing writer's Delivery; a pull writer's Writer. */
   open(values: SectionValues<S>, context: WriterContext): Promise<Delivery | Writer>;
