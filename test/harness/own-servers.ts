@@ -108,14 +108,18 @@ async function ownDir(name: string): Promise<string> {
   return join(await runDir(), uniqueName(`own_${name}`));
 }
 
-/** A redis-server of the test's own, without persistence. */
-export async function ownRedis(): Promise<OwnServer> {
+/**
+ * A redis-server of the test's own. `persist`: an append-only file synced on every write, so what it acknowledged
+ * survives `stop()`/`launch()` (a fault test counts on it); otherwise no persistence at all.
+ */
+export async function ownRedis(options: { persist?: boolean } = {}): Promise<OwnServer> {
   const dataDir = await ownDir('redis');
   const port = await freePort();
+  const persistence = options.persist ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
   return OwnServer.start({
     name: 'Redis',
     command: 'redis-server',
-    args: ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no', '--dir', dataDir],
+    args: ['--bind', '127.0.0.1', '--port', String(port), '--save', '', ...persistence, '--dir', dataDir],
     dataDir,
     port,
     ready: () => redisAnswers('127.0.0.1', port),
