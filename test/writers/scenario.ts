@@ -107,8 +107,16 @@ export interface ScenarioOptions {
   bulk?: number;
 }
 
-/** Runs the program with the writers, sends the traffic, stops it; the writers have delivered by then. */
-export async function runScenario(options: ScenarioOptions): Promise<ScenarioRun> {
+export interface StartedProgram {
+  program: RunningProgram;
+  ports: { http: number; graphite: number; statsd: number };
+  metrics(): Promise<string>;
+  /** Stops the program (if running) and removes its directory. */
+  cleanup(): Promise<void>;
+}
+
+/** Starts the all-in-one with the `[[writers]]` tables in its config file. */
+export async function startWithWriters(writersToml: string): Promise<StartedProgram> {
   const dir = mkdtempSync(join(tmpdir(), 'carillon-writers-e2e-'));
   const ports = { http: await freePort(), graphite: await freePort(), statsd: await freePort() };
   const config = join(dir, 'carillon.toml');
@@ -121,33 +129,50 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRun
       '[statsd.output]',
       'deleteIdleStats = true',
       '',
-      options.writersToml,
+      writersToml,
     ].join('\n'),
   );
-  let program: RunningProgram | undefined;
+  const program = await startProgram(
+    PROGRAM,
+    [
+      '--config',
+      config,
+      '--set',
+      `http.listen=127.0.0.1:${ports.http}`,
+      '--set',
+      `graphite.tcp_listen=127.0.0.1:${ports.graphite}`,
+      '--set',
+      'graphite.udp_listen=',
+      '--set',
+      `statsd.udp_listen=127.0.0.1:${ports.statsd}`,
+      '--set',
+      'statsd.tcp_listen=',
+      '--set',
+      'pickle.tcp_listen=',
+      '--set',
+      'aggregator.grace=1s',
+    ],
+    'carillon started',
+  ).catch((error: unknown) => {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  });
+  return {
+    program,
+    ports,
+    metrics: () => getText(`http://127.0.0.1:${ports.http}/metrics`),
+    cleanup: async () => {
+      if (program.child.exitCode === null) await program.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Runs the program with the writers, sends the traffic, stops it; the writers have delivered by then. */
+export async function runScenario(options: ScenarioOptions): Promise<ScenarioRun> {
+  const started = await startWithWriters(options.writersToml);
+  const { program, ports } = started;
   try {
-    program = await startProgram(
-      PROGRAM,
-      [
-        '--config',
-        config,
-        '--set',
-        `http.listen=127.0.0.1:${ports.http}`,
-        '--set',
-        `graphite.tcp_listen=127.0.0.1:${ports.graphite}`,
-        '--set',
-        'graphite.udp_listen=',
-        '--set',
-        `statsd.udp_listen=127.0.0.1:${ports.statsd}`,
-        '--set',
-        'statsd.tcp_listen=',
-        '--set',
-        'pickle.tcp_listen=',
-        '--set',
-        'aggregator.grace=1s',
-      ],
-      'carillon started',
-    );
     // A 10 s aligned time 3-13 s ahead: its windows are open when the points arrive.
     const base = Math.floor((Date.now() / 1000 + 13) / 10) * 10;
     const lines = graphiteLines(base, options.bulk ?? 0);
@@ -155,12 +180,11 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRun
     await sendUdp(ports.statsd, ['wt.s.hits:1|c\nwt.s.hits:2|c|@0.5', 'wt.s.temp:5|g\nwt.s.temp:+3|g']);
     // The StatsD interval flushes at its end plus the grace (2 s + 1 s).
     await sleep(4_000);
-    const metricsBeforeStop = await getText(`http://127.0.0.1:${ports.http}/metrics`);
+    const metricsBeforeStop = await started.metrics();
     const exitCode = await program.stop();
     return { base, expected: oracle(lines), metricsBeforeStop, output: program.output(), exitCode };
   } finally {
-    if (program?.child.exitCode === null) await program.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await started.cleanup();
   }
 }
 
@@ -172,7 +196,15 @@ const near = (a: number | undefined, b: number): boolean =>
  * and the StatsD outputs (one window each per resolution) hold the reference daemon's values.
  */
 export function checkRecords(records: readonly ReadRecord[], run: ScenarioRun): void {
-  const graphite = records.filter((r) => r.name.startsWith('wt.g.') || r.name.startsWith('wt.bulk.'));
+  checkWindows(
+    records.filter((r) => r.name.startsWith('wt.g.') || r.name.startsWith('wt.bulk.')),
+    run.expected,
+  );
+  checkStatsd(records);
+}
+
+/** Every expected window exactly once with exact values, and no other window among `graphite`. */
+export function checkWindows(graphite: readonly ReadRecord[], expected: readonly Expected[]): void {
   const byKey = new Map<string, ReadRecord[]>();
   for (const r of graphite) {
     const key = `${r.name}|${r.step}|${r.time}`;
@@ -180,7 +212,7 @@ export function checkRecords(records: readonly ReadRecord[], run: ScenarioRun): 
   }
   const missing: string[] = [];
   const wrong: string[] = [];
-  for (const e of run.expected) {
+  for (const e of expected) {
     const key = `${e.name}|${e.step}|${e.time}`;
     const got = byKey.get(key);
     byKey.delete(key);
@@ -204,7 +236,9 @@ export function checkRecords(records: readonly ReadRecord[], run: ScenarioRun): 
   expect(missing, 'windows missing').toEqual([]);
   expect(wrong, 'windows wrong').toEqual([]);
   expect([...byKey.keys()], 'windows not sent').toEqual([]);
+}
 
+function checkStatsd(records: readonly ReadRecord[]): void {
   for (const step of STEPS) {
     const only = (name: string): ReadRecord => {
       const found = records.filter((r) => r.name === name && r.step === step);
