@@ -3,12 +3,13 @@
  * writer beside it, steady Graphite traffic, the owned server stopped for 60 s and started again. Every (series,
  * resolution, window) the traffic made is the oracle: afterwards both servers must hold each exactly, the outage
  * must show in the faulty writer's counters and nowhere in the healthy one's (its queue stays short and it keeps
- * delivering at the traffic's pace through the outage).
+ * delivering at the traffic's pace through the outage). All of it under CPU contention.
  */
 import { createConnection, type Socket } from 'node:net';
 import { expect } from 'vitest';
 import type { StatPoint } from '@carillon/core';
 import type { OwnServer } from '../harness/own-servers.js';
+import { startBusyLoops } from '../support/contention.js';
 import { pointOfSamples } from '../support/stat-points.js';
 import { sleep } from '../support/wait.js';
 import { metricValue, STEPS, type Carillon } from './carillon.js';
@@ -43,10 +44,25 @@ interface Options {
 
 /** Steady traffic: every 250 ms one point per series, valued by a counter, at the current second. */
 export async function runFault(options: Options): Promise<FaultRun> {
-  const { carillon, server, prefix, faulty, healthy } = options;
   const series = options.series ?? 20;
   const outageMs = options.outageMs ?? 60_000;
   const samples = new Map<string, number[]>();
+  // The run must hold under CPU contention too: two busy loops (one per core) for its whole length, bounded.
+  const contention = startBusyLoops(2, 180_000);
+  try {
+    return await faultRun(options, series, outageMs, samples);
+  } finally {
+    contention.stop();
+  }
+}
+
+async function faultRun(
+  options: Options,
+  series: number,
+  outageMs: number,
+  samples: Map<string, number[]>,
+): Promise<FaultRun> {
+  const { carillon, server, prefix, faulty, healthy } = options;
   const socket: Socket = await new Promise((resolve, reject) => {
     const s = createConnection({ host: '127.0.0.1', port: carillon.ports.graphite }, () => resolve(s));
     s.once('error', reject);
