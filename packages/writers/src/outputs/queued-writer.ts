@@ -69,6 +69,8 @@ interface Entry {
   /** When it was queued (performance.now()), for the flush interval. */
   queuedAt: number;
   fromSpill: boolean;
+  /** Estimated encoded bytes of one of its points. */
+  bytesPerPoint: number;
 }
 
 interface Chunk {
@@ -191,9 +193,16 @@ export class QueuedWriter implements Writer {
   }
 
   private enqueue(batch: FlushBatch, fromSpill: boolean): void {
-    this.queue.push({ batch, offset: 0, queuedAt: performance.now(), fromSpill });
+    const bytes = this.sizeOf(batch);
+    this.queue.push({
+      batch,
+      offset: 0,
+      queuedAt: performance.now(),
+      fromSpill,
+      bytesPerPoint: batch.names.length === 0 ? 0 : bytes / batch.names.length,
+    });
     this.queuedPoints += batch.names.length;
-    this.queuedBytes += this.sizeOf(batch);
+    this.queuedBytes += bytes;
     if (fromSpill) this.spillPointsLeft += batch.names.length;
     while (this.queuedPoints > this.options.maxQueuePoints && this.queue.length > 0) {
       const oldest = this.queue.shift()!;
@@ -214,8 +223,7 @@ export class QueuedWriter implements Writer {
 
   private forget(entry: Entry, points: number): void {
     this.queuedPoints -= points;
-    const total = entry.batch.names.length;
-    this.queuedBytes -= total === 0 ? 0 : (this.sizeOf(entry.batch) * points) / total;
+    this.queuedBytes -= entry.bytesPerPoint * points;
     if (this.queuedPoints === 0) this.queuedBytes = 0;
   }
 
@@ -252,7 +260,7 @@ export class QueuedWriter implements Writer {
     while (this.queue.length > 0 && chunk.points < limit && bytes < byteLimit) {
       const entry = this.queue[0]!;
       const total = entry.batch.names.length;
-      const perPoint = total === 0 ? 0 : this.sizeOf(entry.batch) / total;
+      const perPoint = entry.bytesPerPoint;
       const byBytes = perPoint === 0 ? Infinity : Math.max(1, Math.floor((byteLimit - bytes) / perPoint));
       const take = Math.min(total - entry.offset, limit - chunk.points, byBytes);
       chunk.batches.push(sliceRange(entry.batch, entry.offset, entry.offset + take));
