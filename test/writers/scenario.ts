@@ -153,6 +153,8 @@ export async function startWithWriters(writersToml: string): Promise<StartedProg
       'aggregator.grace=1s',
     ],
     'carillon started',
+    // Generous: the machine's cores are shared with other test runs.
+    60_000,
   ).catch((error: unknown) => {
     rmSync(dir, { recursive: true, force: true });
     throw error;

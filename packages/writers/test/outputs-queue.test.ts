@@ -144,6 +144,41 @@ describe('QueuedWriter', () => {
   });
 });
 
+describe('QueuedWriter with an adaptive batch', () => {
+  it('retries a chunk the server refuses as too large at the shrunk size, in order, losing nothing', async () => {
+    const got: string[] = [];
+    const registry = new MetricsRegistry();
+    const tooLarge: Delivery = {
+      deliver: (chunk) => {
+        const points = chunk.reduce((n, b) => n + b.names.length, 0);
+        if (points > 30) return Promise.reject(new WriterError('server', `batch of ${points} too large`));
+        got.push(...chunk.flatMap((b) => b.names.map((n) => `${b.time}:${n}`)));
+        return Promise.resolve(points);
+      },
+      close: () => Promise.resolve(),
+    };
+    const writer = await QueuedWriter.open(
+      tooLarge,
+      options({
+        batch: { initial: 100, min: 10, max: 100, targetMs: 1_000, grow: 2, shrink: 0.5, window: 3, adaptive: true },
+        flushIntervalMs: 20,
+      }),
+      { registry },
+    );
+    await writer.write(batch(0, 150));
+    await writer.write(batch(10, 50));
+    await waitFor('all 200 delivered', () => got.length === 200);
+    expect(got).toEqual([
+      ...Array.from({ length: 150 }, (_, i) => `0:s.${i}`),
+      ...Array.from({ length: 50 }, (_, i) => `10:s.${i}`),
+    ]);
+    expect(writer.batchSize).toBeLessThanOrEqual(50);
+    expect(registry.value('writer_retries_total', 'rec')).toBeGreaterThanOrEqual(2);
+    expect(registry.value('writer_dropped_points_total', 'rec', 'retries_exhausted')).toBe(0);
+    await writer.close();
+  });
+});
+
 describe('AdaptiveBatchSize', () => {
   it('grows after a clean full window, shrinks on slow or failed deliveries, within bounds', () => {
     const size = new AdaptiveBatchSize({

@@ -68,7 +68,10 @@ interface Entry {
   offset: number;
   /** When it was queued (performance.now()), for the flush interval. */
   queuedAt: number;
-  fromSpill: boolean;
+  /** Of its points not yet taken, how many (the first ones) came from the spill file. */
+  spill: number;
+  /** Estimated encoded bytes of one of its points. */
+  bytesPerPoint: number;
 }
 
 interface Chunk {
@@ -191,16 +194,23 @@ export class QueuedWriter implements Writer {
   }
 
   private enqueue(batch: FlushBatch, fromSpill: boolean): void {
-    this.queue.push({ batch, offset: 0, queuedAt: performance.now(), fromSpill });
+    const bytes = this.sizeOf(batch);
+    this.queue.push({
+      batch,
+      offset: 0,
+      queuedAt: performance.now(),
+      spill: fromSpill ? batch.names.length : 0,
+      bytesPerPoint: batch.names.length === 0 ? 0 : bytes / batch.names.length,
+    });
     this.queuedPoints += batch.names.length;
-    this.queuedBytes += this.sizeOf(batch);
+    this.queuedBytes += bytes;
     if (fromSpill) this.spillPointsLeft += batch.names.length;
     while (this.queuedPoints > this.options.maxQueuePoints && this.queue.length > 0) {
       const oldest = this.queue.shift()!;
       const points = oldest.batch.names.length - oldest.offset;
       this.forget(oldest, points);
       this.metrics.dropped.labels(this.name, 'queue_full').inc(points);
-      if (oldest.fromSpill) this.spillDone(points);
+      if (oldest.spill > 0) this.spillDone(oldest.spill);
     }
     this.wake?.();
   }
@@ -214,8 +224,7 @@ export class QueuedWriter implements Writer {
 
   private forget(entry: Entry, points: number): void {
     this.queuedPoints -= points;
-    const total = entry.batch.names.length;
-    this.queuedBytes -= total === 0 ? 0 : (this.sizeOf(entry.batch) * points) / total;
+    this.queuedBytes -= entry.bytesPerPoint * points;
     if (this.queuedPoints === 0) this.queuedBytes = 0;
   }
 
@@ -252,13 +261,15 @@ export class QueuedWriter implements Writer {
     while (this.queue.length > 0 && chunk.points < limit && bytes < byteLimit) {
       const entry = this.queue[0]!;
       const total = entry.batch.names.length;
-      const perPoint = total === 0 ? 0 : this.sizeOf(entry.batch) / total;
+      const perPoint = entry.bytesPerPoint;
       const byBytes = perPoint === 0 ? Infinity : Math.max(1, Math.floor((byteLimit - bytes) / perPoint));
       const take = Math.min(total - entry.offset, limit - chunk.points, byBytes);
       chunk.batches.push(sliceRange(entry.batch, entry.offset, entry.offset + take));
       chunk.points += take;
       bytes += take * perPoint;
-      if (entry.fromSpill) chunk.spillPoints += take;
+      const spillTaken = Math.min(take, entry.spill);
+      entry.spill -= spillTaken;
+      chunk.spillPoints += spillTaken;
       this.forget(entry, take);
       entry.offset += take;
       if (entry.offset === total) this.queue.shift();
@@ -324,11 +335,43 @@ export class QueuedWriter implements Writer {
           return true;
         }
         if (attempt === 1) this.deps.logger?.warn({ err: error, writer: name }, 'writer delivery failed: retrying');
+        // The batch shrank: retry with a chunk of the new size (a batch too large for the server then gets through).
+        if (!this.options.immediate && chunk.points > this.adaptive.size) this.requeueBeyond(chunk, this.adaptive.size);
         m.retries.labels(name).inc();
         await pause(backoffDelay(attempt, this.options.backoff), this.deadline.signal);
         if (this.deadline.signal.aborted) return false;
       }
     }
+  }
+
+  /** Cuts `chunk` to its first `keep` points; the rest goes back to the front of the queue, in order. */
+  private requeueBeyond(chunk: Chunk, keep: number): void {
+    const kept: FlushBatch[] = [];
+    const back: Entry[] = [];
+    let seen = 0;
+    let spillLeft = chunk.spillPoints;
+    for (const batch of chunk.batches) {
+      const n = batch.names.length;
+      const stay = Math.max(0, Math.min(n, keep - seen));
+      if (stay > 0) kept.push(sliceRange(batch, 0, stay));
+      spillLeft -= Math.min(spillLeft, stay);
+      if (stay < n) {
+        const rest = sliceRange(batch, stay, n);
+        const spill = Math.min(spillLeft, n - stay);
+        spillLeft -= spill;
+        back.push({ batch: rest, offset: 0, queuedAt: 0, spill, bytesPerPoint: n === 0 ? 0 : this.sizeOf(batch) / n });
+      }
+      seen += n;
+    }
+    const moved = back.reduce((total, e) => total + e.batch.names.length, 0);
+    const movedSpill = back.reduce((total, e) => total + e.spill, 0);
+    this.queue.unshift(...back);
+    this.queuedPoints += moved;
+    for (const e of back) this.queuedBytes += e.bytesPerPoint * e.batch.names.length;
+    chunk.batches = kept;
+    chunk.points -= moved;
+    chunk.spillPoints -= movedSpill;
+    chunk.full = true;
   }
 
   private spillDone(points: number): void {

@@ -30,14 +30,14 @@ export const ARCHIVE_WRITER_KEYS = {
     default: 0o440,
     min: 0,
     max: 0o777,
-    description: 'permissions of archive files (written once, read-only by default)',
+    description: 'permissions of archive files, a TOML octal (default 0o440: written once, then read-only)',
   }),
   dirMode: configKey.integer({
     key: 'dir_mode',
     default: 0o750,
     min: 0,
     max: 0o777,
-    description: 'permissions of the directory when the writer creates it',
+    description: 'permissions of the directory when the writer creates it (default 0o750)',
   }),
 } as const;
 

@@ -30,7 +30,7 @@ export const FILE_WRITER_KEYS = {
     default: 0o640,
     min: 0,
     max: 0o777,
-    description: 'permissions of new files (e.g. 0o640)',
+    description: 'permissions of new files, a TOML octal (default 0o640, shown in decimal)',
   }),
 } as const;
 

@@ -77,7 +77,8 @@ export const KAFKA_WRITER = defineWriterType({
   archetypes: ['batched', 'connection'],
   description: 'JSON metric and index messages, keyed by series, on one topic or two',
   keys: KAFKA_WRITER_KEYS,
-  batching: { batchPoints: 5_000, batchMaxPoints: 100_000, batchMaxBytes: 4 << 20, flushInterval: '1s' },
+  // Under the broker's default message.max.bytes (1 MiB) per partition batch, before compression.
+  batching: { batchPoints: 2_000, batchMaxPoints: 50_000, batchMaxBytes: 900_000, flushInterval: '1s' },
   check: ({ brokers, tags, topic }) => {
     if (brokers.length === 0) throw new ConfigError(KAFKA_WRITER_KEYS.brokers.key, 'must name at least one broker');
     if (topic === '') throw new ConfigError(KAFKA_WRITER_KEYS.topic.key, 'must be set');
