@@ -9,6 +9,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { renderExampleToml, renderKeyTable, replaceMarkedRegion } from '@carillon/core';
 import { ACCUMULATOR_OWN_SCHEMA, ALLINONE_SCHEMA } from '@carillon/accumulator';
 import { RELAY_SCHEMA } from '@carillon/relay';
+import { WRITER_TYPES } from '@carillon/writers';
 
 export const REGENERATE_COMMAND = 'npm run config:docs';
 
@@ -18,6 +19,19 @@ const EXAMPLE_HEADER = [
   'Use with `npm start -- --config carillon.example.toml`; any key can also be set with CARILLON_<KEY> or --set key=value.',
   'Durations: 100ms, 10s, 5m, 2h, 7d; a bare number means seconds.',
 ];
+
+/** Every `[[writers]]` type: its archetypes, what it does, and the keys of one entry. */
+function renderWriterCatalogue(): string {
+  return WRITER_TYPES.map((type) =>
+    [
+      `#### \`type = "${type.type}"\` (${type.archetypes.join(', ')})`,
+      '',
+      `${type.description.charAt(0).toUpperCase()}${type.description.slice(1)}.`,
+      '',
+      renderKeyTable(type.schema),
+    ].join('\n'),
+  ).join('\n\n');
+}
 
 export interface RenderedFile {
   /** Relative to the repository root. */
@@ -33,7 +47,14 @@ export function renderConfigDocs(root: string): RenderedFile[] {
   });
   return [
     { path: 'carillon.example.toml', text: renderExampleToml(ALLINONE_SCHEMA, EXAMPLE_HEADER) },
-    table('README.md', 'allinone', ALLINONE_SCHEMA),
+    {
+      path: 'README.md',
+      text: replaceMarkedRegion(
+        replaceMarkedRegion(readFileSync(join(root, 'README.md'), 'utf8'), 'allinone', renderKeyTable(ALLINONE_SCHEMA)),
+        'writers',
+        renderWriterCatalogue(),
+      ),
+    },
     table('packages/accumulator/README.md', 'accumulator', ACCUMULATOR_OWN_SCHEMA),
     table('packages/relay/README.md', 'relay', RELAY_SCHEMA),
   ];

@@ -75,7 +75,7 @@ export async function startAccumulator(
     'aggregator.grace': GRACE,
     store: 'memory',
     'whisper.data_dir': dataDir,
-    'writers.file.path': join(dataDir, 'statpoints.jsonl'),
+    'statpoint_file.path': join(dataDir, 'statpoints.jsonl'),
     'durability.replay_wait': '3s',
     log_level: 'info',
     ...settings,

@@ -140,7 +140,7 @@ async function launch(spec: Launch): Promise<{ state: ServerState; exited: () =>
  * Kills the server if the run's owner (the vitest main process) dies without its teardown, e.g. on SIGKILL
  * or a crash, so no 1 GB JVM outlives its run. A tiny detached shell loop; it exits with the server.
  */
-async function watchOwner(runDir: string, serverPid: number): Promise<void> {
+export async function watchOwner(runDir: string, serverPid: number): Promise<void> {
   const ownerPid = (await runOwnerPid(runDir)) ?? process.pid;
   const loop =
     'while kill -0 "$1" 2>/dev/null && kill -0 "$2" 2>/dev/null; do sleep 2; done; kill -KILL -"$2" 2>/dev/null';
@@ -153,14 +153,13 @@ async function watchOwner(runDir: string, serverPid: number): Promise<void> {
 }
 
 /** Polls `probe` until it answers true, the process exits, or the deadline passes. */
-async function waitUntilReady(
+export async function waitUntilReady(
   server: string,
-  state: ServerState,
+  logFile: string,
   exited: () => boolean,
   timeoutMs: number,
   probe: () => Promise<boolean>,
 ): Promise<void> {
-  const logFile = state.logFile ?? '(unknown)';
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (exited()) throw startFailure(server, 'the process exited during start-up', logFile);
@@ -267,7 +266,7 @@ export async function startLocalCassandra(runDir: string): Promise<ServerState> 
     host,
     port: nativePort,
   });
-  await waitUntilReady('Cassandra', state, exited, cassandraStartTimeoutMs, async () =>
+  await waitUntilReady('Cassandra', state.logFile ?? '(unknown)', exited, cassandraStartTimeoutMs, async () =>
     (await canConnect(host, nativePort)) ? cqlAnswers(host, nativePort, cassandraLocalDataCenter) : false,
   );
   return { ...state, status: 'ready', startMs: Date.now() - started };
@@ -340,7 +339,7 @@ export async function startLocalKafka(runDir: string): Promise<ServerState> {
     host,
     port: brokerPort,
   });
-  await waitUntilReady('Kafka', state, exited, kafkaStartTimeoutMs, async () =>
+  await waitUntilReady('Kafka', state.logFile ?? '(unknown)', exited, kafkaStartTimeoutMs, async () =>
     (await canConnect(host, brokerPort)) ? kafkaAnswers([`${host}:${brokerPort}`]) : false,
   );
   return { ...state, status: 'ready', startMs: Date.now() - started };
@@ -364,10 +363,89 @@ export async function startLocalRedis(runDir: string): Promise<ServerState> {
     host,
     port,
   });
-  await waitUntilReady('Redis', state, exited, redisStartTimeoutMs, () => redisAnswers(host, port));
+  await waitUntilReady('Redis', state.logFile ?? '(unknown)', exited, redisStartTimeoutMs, () =>
+    redisAnswers(host, port),
+  );
   return { ...state, status: 'ready', startMs: Date.now() - started };
 }
 
 async function hasJar(lib: string, prefix: string): Promise<boolean> {
   return (await readdir(lib)).some((file) => file.startsWith(prefix) && file.endsWith('.jar'));
+}
+
+/** True when a MySQL/MariaDB server at host:port lets root (no password) run `SELECT 1`. */
+export async function mariadbAnswers(host: string, port: number, timeoutMs = 3_000): Promise<boolean> {
+  const mysql = await import('mysql2/promise');
+  const connection = await mysql.createConnection({ host, port, user: 'root', connectTimeout: timeoutMs });
+  try {
+    const [rows] = await connection.query({ sql: 'SELECT 1 AS one', timeout: timeoutMs });
+    return Array.isArray(rows) && rows.length === 1;
+  } finally {
+    connection.destroy();
+  }
+}
+
+/**
+ * Makes a fresh MariaDB data directory (root without a password, reachable on 127.0.0.1 only) and returns the
+ * `mariadbd` arguments that serve it on `port`. Small buffers: a test server on a shared 2-core machine.
+ */
+export async function prepareMariadb(dataDir: string, port: number): Promise<string[]> {
+  const data = join(dataDir, 'data');
+  if (!existsSync(join(data, 'mysql'))) {
+    await mkdir(dataDir, { recursive: true });
+    try {
+      await execFileAsync(
+        'mariadb-install-db',
+        [
+          '--no-defaults',
+          `--datadir=${data}`,
+          '--auth-root-authentication-method=normal',
+          '--skip-test-db',
+          ...(process.getuid?.() === 0 ? ['--user=root'] : []),
+        ],
+        { timeout: 120_000 },
+      );
+    } catch (error) {
+      throw new Error(
+        `mariadb-install-db failed (${(error as Error).message}). Is mariadb-server installed ` +
+          `(apt-get install -y mariadb-server, which test/servers/prepare.sh does)?`,
+      );
+    }
+  }
+  return [
+    '--no-defaults',
+    `--datadir=${data}`,
+    `--port=${port}`,
+    '--bind-address=127.0.0.1',
+    `--socket=${join(dataDir, 'mariadb.sock')}`,
+    `--pid-file=${join(dataDir, 'mariadb.pid')}`,
+    ...(process.getuid?.() === 0 ? ['--user=root'] : []),
+    '--skip-name-resolve',
+    '--skip-log-bin',
+    '--innodb-buffer-pool-size=64M',
+    '--innodb-log-file-size=32M',
+    // Test data is thrown away: no fsync per commit.
+    '--innodb-flush-log-at-trx-commit=2',
+    '--max-connections=200',
+  ];
+}
+
+export async function startLocalMariadb(runDir: string): Promise<ServerState> {
+  const dataDir = join(runDir, 'mariadb');
+  const host = '127.0.0.1';
+  const port = await freePort();
+  const started = Date.now();
+  const args = await prepareMariadb(dataDir, port);
+  const { state, exited } = await launch({
+    name: 'mariadb',
+    runDir,
+    command: 'mariadbd',
+    args,
+    cmdlineMatch: dataDir,
+    dataDir,
+    host,
+    port,
+  });
+  await waitUntilReady('MariaDB', state.logFile ?? '(unknown)', exited, 60_000, () => mariadbAnswers(host, port));
+  return { ...state, status: 'ready', startMs: Date.now() - started };
 }

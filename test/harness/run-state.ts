@@ -23,7 +23,8 @@ export const runsDir = join(repoRoot, '.cache/run');
 /** An error whose message already says how to get the server; nothing needs adding to it. */
 export class GuidedError extends Error {}
 
-export type ServerName = 'cassandra' | 'kafka' | 'redis';
+export const SERVER_NAMES = ['cassandra', 'kafka', 'redis', 'mariadb'] as const;
+export type ServerName = (typeof SERVER_NAMES)[number];
 
 export interface ServerState {
   name: ServerName;
@@ -175,7 +176,7 @@ async function stopContainer(containerId: string): Promise<void> {
 
 async function listStates(runDir: string): Promise<ServerState[]> {
   const states: ServerState[] = [];
-  for (const name of ['cassandra', 'kafka', 'redis'] as const) {
+  for (const name of SERVER_NAMES) {
     const state = await readState(runDir, name).catch(() => undefined);
     if (state) states.push(state);
   }
@@ -200,7 +201,7 @@ export async function stopRun(runDir: string): Promise<void> {
 
 /** Synchronous last resort for a process that exits without a global teardown (used outside vitest). */
 export function killRunSync(runDir: string): void {
-  for (const name of ['cassandra', 'kafka', 'redis'] as const) {
+  for (const name of SERVER_NAMES) {
     try {
       const state = JSON.parse(readFileSync(statePath(runDir, name), 'utf8')) as ServerState;
       if (state.source === 'process' && state.pid !== undefined && isOurProcess(state))

@@ -6,9 +6,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import cassandraDriver from 'cassandra-driver';
 import { Kafka, logLevel } from 'kafkajs';
 import { Redis } from 'ioredis';
-import { cassandra, kafkaBrokers, redisUrl, serverState, uniqueKeyspace, uniqueName, uniqueTopic } from './servers.js';
+import mysql from 'mysql2/promise';
+import {
+  cassandra,
+  kafkaBrokers,
+  mysqlServer,
+  redisUrl,
+  serverState,
+  uniqueKeyspace,
+  uniqueName,
+  uniqueTopic,
+} from './servers.js';
 
-async function report(name: 'cassandra' | 'kafka' | 'redis', address: string): Promise<void> {
+async function report(name: 'cassandra' | 'kafka' | 'redis' | 'mariadb', address: string): Promise<void> {
   const state = await serverState(name);
   const how = state
     ? `${state.source}, started in ${((state.startMs ?? 0) / 1000).toFixed(1)} s`
@@ -124,5 +134,33 @@ describe('Redis', () => {
       await redis.del(key).catch(() => undefined);
       redis.disconnect();
     }
+  });
+});
+
+describe('MariaDB', () => {
+  let connection: mysql.Connection;
+  const database = uniqueName('harness');
+
+  beforeAll(async () => {
+    const address = await mysqlServer();
+    await report('mariadb', `${address.host}:${address.port}`);
+    connection = await mysql.createConnection({ ...address, connectTimeout: 10_000 });
+  });
+
+  afterAll(async () => {
+    await connection?.query(`DROP DATABASE IF EXISTS ${database}`).catch(() => undefined);
+    connection?.destroy();
+  });
+
+  it('creates a database and a table, inserts a row and selects it', async () => {
+    await connection.query(`CREATE DATABASE ${database}`);
+    await connection.query(`CREATE TABLE ${database}.points (id BIGINT PRIMARY KEY, value DOUBLE NOT NULL)`);
+    await connection.query(`INSERT INTO ${database}.points VALUES (?, ?)`, [-6942109823563431007n, 0.1]);
+    const [rows] = await connection.query({
+      sql: `SELECT id, value FROM ${database}.points`,
+      supportBigNumbers: true,
+      bigNumberStrings: true,
+    });
+    expect(rows).toEqual([{ id: '-6942109823563431007', value: 0.1 }]);
   });
 });

@@ -26,6 +26,8 @@ import {
   startLocalCassandra,
   startLocalKafka,
   startLocalRedis,
+  mariadbAnswers,
+  startLocalMariadb,
 } from './local-servers.js';
 import {
   createRun,
@@ -60,7 +62,7 @@ export type { ServerState };
 let ownRunDir: string | undefined;
 
 /** The run directory the global setup made; outside vitest (a script), one owned by this process. */
-async function runDir(): Promise<string> {
+export async function runDir(): Promise<string> {
   let provided: string | undefined;
   try {
     provided = inject('carillonRunDir');
@@ -84,6 +86,9 @@ const howTo: Record<ServerName, string> = {
   kafka:
     'Set KAFKA_BROKERS (host:port,...) to a running Kafka, run a Docker engine for Testcontainers, ' +
     'or run test/servers/prepare.sh so the harness can start one from Maven Central jars (Java 17).',
+  mariadb:
+    'Set MYSQL_URL (mysql://user:password@host:port) to a running MySQL/MariaDB, start one on 127.0.0.1:3306 ' +
+    'with root and no password, or install mariadb-server (test/servers/prepare.sh does) so the harness starts one.',
   redis:
     'Set REDIS_URL to a running Redis, start one on 127.0.0.1:6379 (redis-server --save ""), ' +
     'run a Docker engine for Testcontainers, or install redis-server (apt-get install -y redis-server).',
@@ -93,6 +98,7 @@ const startTimeoutMs: Record<ServerName, number> = {
   cassandra: cassandraStartTimeoutMs + 60_000,
   kafka: kafkaStartTimeoutMs + 60_000,
   redis: 60_000,
+  mariadb: 120_000,
 };
 
 const pending = new Map<ServerName, Promise<ServerState>>();
@@ -218,6 +224,37 @@ export async function redisUrl(): Promise<string> {
     (await containerRuntimeAnswers()) ? startRedisContainer(dir) : startLocalRedis(dir),
   );
   return `redis://${state.host ?? '127.0.0.1'}:${state.port ?? 6379}`;
+}
+
+export interface MysqlAddress {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+}
+
+/**
+ * A MySQL/MariaDB server for tests: MYSQL_URL, else one answering on 127.0.0.1:3306 (root, no password), else a
+ * `mariadbd` the harness starts. Tests share it: each makes its own database (`uniqueName`) and drops it.
+ */
+export async function mysqlServer(): Promise<MysqlAddress> {
+  const fromEnv = process.env.MYSQL_URL;
+  if (fromEnv) {
+    const url = new URL(fromEnv);
+    const address = {
+      host: url.hostname,
+      port: Number(url.port || 3306),
+      user: decodeURIComponent(url.username || 'root'),
+      password: decodeURIComponent(url.password),
+    };
+    if (await canConnect(address.host, address.port, 3_000)) return address;
+    // Never print the password.
+    throw new Error(`MYSQL_URL (${address.host}:${address.port}) is set, but nothing answers there.`);
+  }
+  const local = { host: '127.0.0.1', port: 3306, user: 'root', password: '' };
+  if (await mariadbAnswers(local.host, local.port).catch(() => false)) return local;
+  const state = await shared('mariadb', startLocalMariadb);
+  return { host: state.host ?? '127.0.0.1', port: state.port ?? 3306, user: 'root', password: '' };
 }
 
 /** How the run's server was obtained and how long it took to start; undefined if this run did not start it. */

@@ -22,10 +22,19 @@ command -v openssl >/dev/null 2>&1 || apt_packages+=(openssl)
 [[ -f /usr/lib/python3/dist-packages/graphite/render/views.py ]] || apt_packages+=(graphite-web)
 # carbon (graphite-carbon) is the reference for reading its storage-aggregation.conf (and carbon-cache for benches).
 [[ -f /usr/lib/python3/dist-packages/carbon/storage.py ]] || apt_packages+=(graphite-carbon)
+# The http writer's tests post line protocol to real VictoriaMetrics and InfluxDB 1.x; archives are read by zstd.
+command -v victoria-metrics >/dev/null 2>&1 || apt_packages+=(victoria-metrics)
+command -v influxd >/dev/null 2>&1 || apt_packages+=(influxdb)
+command -v zstd >/dev/null 2>&1 || apt_packages+=(zstd)
 # Redis: only when none answers on the default port and there is no redis-server for the harness to start.
 if ! command -v redis-server >/dev/null 2>&1 && ! (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null; then
   apt_packages+=(redis-server)
 fi
+# MariaDB: the mysql writer's tests use one on 127.0.0.1:3306, or a mariadbd the harness starts (fault tests always
+# start their own), so the server binaries are needed whenever none answers there, and for the fault tests always.
+command -v mariadbd >/dev/null 2>&1 || apt_packages+=(mariadb-server)
+# Prometheus scrapes the prometheus writer's exporter in its end-to-end test (a process the test starts).
+command -v prometheus >/dev/null 2>&1 || apt_packages+=(prometheus)
 if ((${#apt_packages[@]} > 0)) && [[ "${CARILLON_NO_APT:-}" != 1 ]] && command -v apt-get >/dev/null 2>&1; then
   sudo=()
   [[ $(id -u) == 0 ]] || sudo=(sudo -n)

@@ -112,7 +112,7 @@ export const SHUTDOWN_MAX_WAIT_KEY = configKey.duration({
 });
 
 export const FILE_WRITER_PATH_KEY = configKey.string({
-  key: 'writers.file.path',
+  key: 'statpoint_file.path',
   default: '',
   description: 'append every flushed StatPoint as a JSON line (audits, tests); "" for none',
 });

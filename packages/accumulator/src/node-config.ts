@@ -41,9 +41,13 @@ import {
   readBlobConfig,
   readCassandraConfig,
   readWhisperConfig,
-  WHISPER_KEYS,
   type BlobStoreOptions,
   type CassandraConfig,
+  readWriters,
+  WHISPER_KEYS,
+  WRITER_TYPES,
+  WRITERS_KEY,
+  type PreparedWriter,
   type WhisperConfig,
 } from '@carillon/writers';
 import { readTagDbConfig, TAGDB_KEYS, type TagDbConfig } from './tagdb-registrar.js';
@@ -70,14 +74,15 @@ export const NODE_KEYS = {
     description: 'for store = "memory"; the oldest points are evicted past it (counted)',
   }),
   writersMaxInFlightPoints: configKey.integer({
-    key: 'writers.max_in_flight_points',
+    key: 'sink.max_in_flight_points',
     default: 2_000_000,
     min: 1,
     unit: 'points',
-    description: 'points handed to a writer and not yet written; above it flushes are skipped (counted)',
+    description:
+      'points handed to the store (and an acked writer) and not yet written; above it flushes are skipped (counted)',
   }),
   writersMaxRetryPoints: configKey.integer({
-    key: 'writers.max_retry_points',
+    key: 'sink.max_retry_points',
     default: 2_000_000,
     min: 1,
     unit: 'points',
@@ -85,7 +90,7 @@ export const NODE_KEYS = {
       'points a writer could not store (I/O error, full disk) kept to write again; their relay batches stay un-acked until stored; past it the oldest are dropped (counted)',
   }),
   writersRetryIntervalMs: configKey.duration({
-    key: 'writers.retry_interval',
+    key: 'sink.retry_interval',
     default: '1s',
     readAs: 'milliseconds',
     description: 'how often a writer retries what it could not store',
@@ -183,7 +188,7 @@ export const NODE_SCHEMA = configSchema(
   Object.values(QUERY_KEYS),
   [WAL_KEYS.dir, WAL_KEYS.segmentBytes, WAL_KEYS.maxBytes, WAL_KEYS.syncIntervalMs],
   TAGDB_KEYS,
-  [STATSD_OUTPUT_KEY, AGGREGATION_KEY, STORAGE_AGGREGATION_KEY, AGGREGATION_RULES_KEY],
+  [STATSD_OUTPUT_KEY, AGGREGATION_KEY, STORAGE_AGGREGATION_KEY, AGGREGATION_RULES_KEY, WRITERS_KEY],
 );
 
 export interface NodeConfig {
@@ -197,7 +202,10 @@ export interface NodeConfig {
   cassandra: CassandraNodeConfig;
   /** The blob keys of `[cassandra]`: flat rows, chunks or both per resolution, the chunk cache (writers blob/config.ts). */
   cassandraBlob: BlobStoreOptions;
+  /** The writer sink's bounds for the store (the `sink.*` keys). */
   writers: { maxInFlightPoints: number; maxRetryPoints: number; retryIntervalMs: number };
+  /** `[[writers]]`: the writers beside the store, each behind its own queue (packages/writers/src/outputs). */
+  outputs: readonly PreparedWriter[];
   index: { maxSeries: number; maxBytes: number };
   names: NameLimits;
   http: {
@@ -244,6 +252,9 @@ export function readNodeConfig(source: ConfigSource): NodeConfig {
       maxRetryPoints: node.writersMaxRetryPoints,
       retryIntervalMs: node.writersRetryIntervalMs,
     },
+    outputs: readWriters(source, WRITER_TYPES, {
+      spillDir: node.store === 'memory' ? '' : join(whisper.dataDir, 'writers'),
+    }),
     index: { maxSeries: node.indexMaxSeries, maxBytes: source.read(indexMaxBytes, defaultNameBudgetBytes()) },
     names: readNameLimits(source),
     http: {

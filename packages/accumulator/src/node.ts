@@ -98,7 +98,18 @@ export class AccumulatorNode {
     });
     const store = await openStore(config, registry, logger, index);
     const tagdb = config.tagdb.url === '' ? [] : [new TagDbRegistrar(config.tagdb, registry, logger)];
-    const writers = [store, ...tagdb, ...(extras.writers ?? [])];
+    // The catalogue's writers queue every batch and return at once: acks wait for the store only (README).
+    const outputs = await Promise.all(
+      config.outputs.map((output) =>
+        output.open({
+          registry,
+          logger,
+          resolutions: config.aggregator.resolutions,
+          aggregationRules: config.aggregationRules,
+        }),
+      ),
+    );
+    const writers = [store, ...tagdb, ...(extras.writers ?? []), ...outputs];
     const sink = new WriterSink(writers, config.writers, registry, logger);
     const aggregator = new Aggregator(config.aggregator, config.statsd, {
       sink,

@@ -180,8 +180,9 @@ export class WriterSink implements FlushSink {
           'writer still failing at close: points not stored (their relay batches were not acked)',
         );
       }
-      await state.writer.close();
     }
+    // Together: each catalogue writer may take its close_timeout to deliver its queue.
+    await Promise.all(this.states.map((state) => state.writer.close()));
   }
 
   private writeTo(state: WriterState, batch: FlushBatch): Promise<void> {
