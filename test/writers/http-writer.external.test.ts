@@ -1,7 +1,7 @@
 /**
  * The http writer end to end against real servers: one program with two http writers, one posting to a
  * VictoriaMetrics and one to an InfluxDB 1.x (both started here as local processes), known Graphite and StatsD
- * traffic, SIGTERM; both servers, queried with their own APIs, hold every window with exact values.
+ * traffic under CPU contention, SIGTERM; both servers, queried with their own APIs, hold every window with exact values.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,6 +22,7 @@ describe('http writer (InfluxDB line protocol)', () => {
     [vm, influx] = await Promise.all([startVictoriaMetrics(dir), startInfluxDb(dir, 'carillon')]);
     run = await runScenario({
       bulk: 300,
+      contention: true,
       writersToml: [
         '[[writers]]',
         'type = "http"',

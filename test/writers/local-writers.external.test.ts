@@ -1,6 +1,6 @@
 /**
  * The log, file and archive writers end to end, all three at once in one program: known Graphite and StatsD
- * traffic, SIGTERM, then the files read back (the archive through the standard `zstd -d` CLI) hold every window
+ * traffic under CPU contention, SIGTERM, then the files read back (the archive through the standard `zstd -d` CLI) hold every window
  * exactly; the files have the modes asked for.
  */
 import { execFileSync } from 'node:child_process';
@@ -26,6 +26,7 @@ describe('log, file and archive writers', () => {
     zstdAvailable();
     run = await runScenario({
       bulk: 200,
+      contention: true,
       writersToml: [
         '[[writers]]',
         'type = "log"',

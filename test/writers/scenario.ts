@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
+import { startBusyLoops } from '../support/contention.js';
 import { freePort } from '../support/ports.js';
 import { sleep } from '../support/wait.js';
 import { getText, sendTcp, sendUdp, startProgram, type RunningProgram } from '../e2e/programs.js';
@@ -105,6 +106,8 @@ export interface ScenarioOptions {
   writersToml: string;
   /** Extra series (volume). */
   bulk?: number;
+  /** Busy loops on both cores while the program runs (test/support/contention.ts). */
+  contention?: boolean;
 }
 
 export interface StartedProgram {
@@ -172,7 +175,11 @@ export async function startWithWriters(writersToml: string): Promise<StartedProg
 
 /** Runs the program with the writers, sends the traffic, stops it; the writers have delivered by then. */
 export async function runScenario(options: ScenarioOptions): Promise<ScenarioRun> {
-  const started = await startWithWriters(options.writersToml);
+  const busy = options.contention === true ? startBusyLoops(2, 60_000) : undefined;
+  const started = await startWithWriters(options.writersToml).catch((error: unknown) => {
+    busy?.stop();
+    throw error;
+  });
   const { program, ports } = started;
   try {
     // A 10 s aligned time 3-13 s ahead: its windows are open when the points arrive.
@@ -186,6 +193,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRun
     const exitCode = await program.stop();
     return { base, expected: oracle(lines), metricsBeforeStop, output: program.output(), exitCode };
   } finally {
+    busy?.stop();
     await started.cleanup();
   }
 }
