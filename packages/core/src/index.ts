@@ -16,3 +16,4 @@ export * from './samples.js';
 export * from './statpoint.js';
 export * from './store.js';
 export * from './time.js';
+export * from './log/index.js';
