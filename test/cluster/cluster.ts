@@ -94,7 +94,9 @@ export async function startStaticCluster(
   placement?: StatsdPlacement,
   /** More `--set` pairs for every accumulator; `<dataDir>` in a value becomes the accumulator's data directory. */
   accumulatorSettings: Record<string, string> = {},
-): Promise<{ accumulators: Accumulator[]; relay: Relay; members: RingMember[] }> {
+  /** More `--set` pairs for the relay (e.g. `spool.dir`). */
+  relaySettings: Record<string, string> = {},
+): Promise<{ accumulators: Accumulator[]; relay: Relay; members: RingMember[]; cluster: ClusterOptions }> {
   const ports = await Promise.all(ids.map(async () => ({ grpc: await freePort(), http: await freePort() })));
   const members = ids.map((id, i) => ({ id, address: `127.0.0.1:${ports[i]!.grpc}` }));
   const cluster: ClusterOptions = {
@@ -114,9 +116,9 @@ export async function startStaticCluster(
     accumulators.push(accumulator);
     running.push(accumulator);
   }
-  const relay = await startRelay(cluster);
+  const relay = await startRelay(cluster, relaySettings);
   running.push(relay);
-  return { accumulators, relay, members };
+  return { accumulators, relay, members, cluster };
 }
 
 export async function restartAccumulator(accumulator: Accumulator): Promise<Accumulator> {
@@ -130,9 +132,20 @@ export interface Relay {
   statsdPort: number;
   httpPort: number;
   program: RunningProgram;
+  args: string[];
 }
 
-export async function startRelay(cluster: ClusterOptions): Promise<Relay> {
+/** The same relay again (same ports, spool and settings), e.g. after a kill. */
+export async function restartRelay(relay: Relay): Promise<Relay> {
+  const program = await startProgram(RELAY, relay.args, 'relay started');
+  return { ...relay, program };
+}
+
+export async function startRelay(
+  cluster: ClusterOptions,
+  /** More `--set` pairs over the defaults here (e.g. `spool.dir`). */
+  settings: Record<string, string> = {},
+): Promise<Relay> {
   const graphitePort = await freePort();
   const statsdPort = await freePort();
   const httpPort = await freePort();
@@ -151,10 +164,11 @@ export async function startRelay(cluster: ClusterOptions): Promise<Relay> {
     'link.backoff_initial': '50ms',
     'link.backoff_max': '1s',
     'link.max_batch_delay': '20ms',
+    ...settings,
   };
   const args = Object.entries(pairs).flatMap(([k, v]) => ['--set', `${k}=${v}`]);
   const program = await startProgram(RELAY, args, 'relay started');
-  return { graphitePort, statsdPort, httpPort, program };
+  return { graphitePort, statsdPort, httpPort, program, args };
 }
 
 /** An ordered TCP connection to a relay (Graphite or StatsD): lines for one key always travel in the order written. */

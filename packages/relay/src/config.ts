@@ -23,6 +23,8 @@ import {
 } from '@carillon/protocols';
 import { RING_KEYS, readRingConfig, ringStepOf, type RingConfig } from '@carillon/ring';
 import { LINK_KEYS, readLinkConfig, type AccumulatorLinkOptions } from '@carillon/transport';
+import { SPOOL_KEYS, readSpoolConfig } from './spool/config.js';
+import type { SpoolOptions } from './spool/spool.js';
 
 export const RELAY_HTTP_LISTEN_KEY = configKey.listen({
   key: 'http.listen',
@@ -38,6 +40,7 @@ export const RELAY_SCHEMA = configSchema(
   STATSD_LISTENER_KEYS,
   RING_KEYS,
   LINK_KEYS,
+  SPOOL_KEYS,
   [RELAY_HTTP_LISTEN_KEY],
 );
 
@@ -55,6 +58,8 @@ export interface RelayConfig {
   /** The coarsest resolution step (from `times`): ring versions switch only on its boundaries. */
   ringStepSeconds: number;
   link: AccumulatorLinkOptions;
+  /** The disk spool of the lines read (`dir` "" for none). */
+  spool: SpoolOptions;
   http: { listen: ListenAddress | null };
 }
 
@@ -70,6 +75,7 @@ export function readRelayConfig(source: ConfigSource): RelayConfig {
     ring: readRingConfig(source),
     ringStepSeconds: ringStepOf(resolutions),
     link: readLinkConfig(source, Math.max(graphite.maxLineLength, statsd.maxLineLength)),
+    spool: readSpoolConfig(source),
     http: { listen: source.read(RELAY_HTTP_LISTEN_KEY) },
   };
   source.assertAllKeysKnown();

@@ -8,6 +8,8 @@ import { MetricsRegistry, type Logger } from '@carillon/core';
 import { LineCounters, startLineListeners, startPickleListener, type Listener } from '@carillon/protocols';
 import { Placement, createMembership, type Membership } from '@carillon/ring';
 import { newRelayId } from '@carillon/transport';
+import { SpoolStage } from './spool-stage.js';
+import { firstSequence, RelaySpool, replaySpool, spoolRelayId } from './spool/index.js';
 import type { RelayConfig } from './config.js';
 import { ringReport, startHttpServer, type RingReport } from './http-server.js';
 import { LineRouter } from './line-router.js';
@@ -33,22 +35,44 @@ export class Relay {
     private readonly listeners: Listener[],
     private readonly http: Server | undefined,
     private readonly logger: Logger,
+    private readonly spool: RelaySpool | undefined,
   ) {}
 
   static async start(config: RelayConfig, logger: Logger, metrics = new MetricsRegistry()): Promise<Relay> {
-    const relayId = newRelayId();
     const { ring } = config;
+    const spooled = config.spool.dir === '' ? undefined : RelaySpool.open(config.spool, metrics);
+    // With a spool the id outlives the process: rebuilt batches keep their (relay, sequence).
+    const relayId = spooled ? spoolRelayId(config.spool.dir) : newRelayId();
+    const highest = spooled?.contents.batches.reduce((max, b) => Math.max(max, b.sequence), 0) ?? 0;
     // A static list is one version forever: its step is never used.
     const membership = createMembership(ring, { step: config.ringStepSeconds, metrics, logger });
-    const pool = new LinkPool(relayId, config.link, metrics, logger);
+    const pool = new LinkPool(
+      relayId,
+      config.link,
+      metrics,
+      logger,
+      spooled && { hooks: spooled.spool, firstSequence: firstSequence(Date.now(), highest) },
+    );
+    spooled?.spool.attach(
+      () => pool.all(),
+      (key) => pool.linkByKey(key),
+    );
     pool.update(membership.schedule);
     membership.onChange((schedule) => {
       pool.update(schedule);
       logger.info({ versions: schedule.versions.map((v) => [v.version, v.effectiveFrom]) }, 'ring schedule changed');
     });
     await membership.start();
+    if (spooled) {
+      // Before any new line: what a previous run left is queued first, in its sequence order.
+      const started = performance.now();
+      const counts = replaySpool(spooled.contents, spooled.spool, (key) => pool.linkByKey(key), metrics);
+      spooled.spool.trim();
+      if (spooled.contents.slices.length > 0)
+        logger.info({ ...counts, ms: Math.round(performance.now() - started) }, 'spool replayed');
+    }
     const placement = Placement.of(ring, () => membership.schedule);
-    const router = new LineRouter(placement, pool, metrics);
+    const router = new LineRouter(placement, pool, metrics, spooled && new SpoolStage(spooled.spool));
 
     const graphite = await startLineListeners(config.graphite, router.graphiteCounters, router.graphiteLine, logger);
     const statsd = await startLineListeners(config.statsd, router.statsdCounters, router.statsdLine, logger);
@@ -75,7 +99,7 @@ export class Relay {
       ports.http = started.port;
     }
     logger.info({ relayId, ports, redis: ring.redisUrl !== '' }, 'relay started');
-    return new Relay(relayId, metrics, router, ports, membership, pool, listeners, http, logger);
+    return new Relay(relayId, metrics, router, ports, membership, pool, listeners, http, logger, spooled?.spool);
   }
 
   ring(): RingReport {
@@ -85,6 +109,8 @@ export class Relay {
   async stop(): Promise<void> {
     await Promise.all(this.listeners.map((listener) => listener.close()));
     await this.pool.close();
+    // What is not durable stays in the spool for the next start (the links counted it as undelivered).
+    this.spool?.close();
     await this.membership.close();
     if (this.http) {
       this.http.closeAllConnections();
