@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { windowStart } from '@carillon/core';
-import { RingStore, type RingVersion } from '@carillon/ring';
+import { RingSchedule, RingStore, murmur3String, type RingVersion } from '@carillon/ring';
 import { redisUrl, uniqueName } from '../harness/servers.js';
 import type { RunningProgram } from '../e2e/programs.js';
 import { startBusyLoops } from '../support/contention.js';
@@ -74,6 +74,8 @@ describe('chaos: join, leave, kill -9 and restart of an accumulator and of a rel
   let url: string;
   const root = mkdtempSync(join(tmpdir(), 'carillon-chaos-'));
   const running: { program: RunningProgram }[] = [];
+  /** A failed run's directories are kept for the diagnosis. */
+  let keep = false;
 
   beforeAll(async () => {
     url = await redisUrl();
@@ -84,7 +86,8 @@ describe('chaos: join, leave, kill -9 and restart of an accumulator and of a rel
   afterAll(async () => {
     for (const r of running) if (r.program.child.exitCode === null) r.program.child.kill('SIGKILL');
     await redis?.quit();
-    rmSync(root, { recursive: true, force: true });
+    if (keep) step(`kept ${root}`);
+    else rmSync(root, { recursive: true, force: true });
   });
 
   for (let run = 1; run <= RUNS; run++)
@@ -99,7 +102,6 @@ describe('chaos: join, leave, kill -9 and restart of an accumulator and of a rel
         const start = async (id: string): Promise<Accumulator> => {
           const a = await startAccumulator(cluster, id, undefined, {
             'wal.dir': join(cluster.root, id, 'wal'),
-            ...(process.env['CHAOS_GRACE'] ? { 'aggregator.grace': process.env['CHAOS_GRACE'] } : {}),
           });
           running.push(a);
           return a;
@@ -154,12 +156,17 @@ describe('chaos: join, leave, kill -9 and restart of an accumulator and of a rel
         // again), and a start on the same spool.
         await sleep(3000);
         await traffic.pause(1);
+        let read = 0;
         await waitFor(
           'relay B to read every line sent to it',
-          async () =>
-            (await metricValue(relayB.httpPort, 'lines_received_total', 'protocol="graphite"')) === traffic.sent[1],
-          15_000,
-        );
+          async () => {
+            read = await metricValue(relayB.httpPort, 'lines_received_total', 'protocol="graphite"');
+            return read === traffic.sent[1];
+          },
+          30_000,
+        ).catch((error: unknown) => {
+          throw new Error(`${String(error)}: read ${read}, sent ${traffic.sent[1]}`);
+        });
         relayB.program.child.kill('SIGKILL');
         await killed(relayB.program);
         const sentBefore = traffic.sent[1]!;
@@ -209,6 +216,25 @@ describe('chaos: join, leave, kill -9 and restart of an accumulator and of a rel
 
         const { problems, counts } = compareWithOracle(collectWritten(accs), traffic.oracle.statPoints(STEPS));
         step(`run ${run}: ${JSON.stringify(counts)}`);
+        if (Object.values(counts).some((n) => n > 0)) {
+          // Who owned what went wrong, and what each member wrote there: for the diagnosis.
+          const schedule = new RingSchedule(await new RingStore(redis, cluster.prefix).readVersions());
+          const written = collectWritten(accs);
+          for (const line of [...problems.missing, ...problems.wrong].slice(0, 12)) {
+            const [name, stepText, time] = line.split(':')[0]!.split('|');
+            const owner = schedule.ownerFor(murmur3String(name!), Number(time))?.id;
+            const fine = [0, 1, 2, 3, 4].map((d) => {
+              const t = windowStart(Number(time), COARSE) + d;
+              const w = written.get(`${name}|1|${t}`);
+              return `${t}:${schedule.ownerFor(murmur3String(name!), t)?.id}:${w ? w.map((x) => `${x.id}/${x.record.count}`).join('+') : '-'}`;
+            });
+            step(`run ${run}: ${name}|${stepText}|${time} owner ${owner}; fine ${fine.join(' ')}`);
+          }
+          step(
+            `run ${run}: versions ${JSON.stringify(schedule.versions.map((v) => [v.version, v.effectiveFrom, v.members.map((m) => m.id)]))}`,
+          );
+          keep = true;
+        }
         expect({ problems, counts }).toEqual({
           problems: NO_PROBLEMS,
           counts: { twoOwners: 0, wrong: 0, missing: 0, extra: 0 },
