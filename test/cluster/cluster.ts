@@ -78,7 +78,7 @@ export async function startAccumulator(
     log_level: 'info',
     ...settings,
   });
-  const program = await startProgram(ACCUMULATOR, args, 'accumulator started');
+  const program = await startProgram(ACCUMULATOR, args, 'accumulator started', 60_000);
   return { id, dataDir, grpcPort, httpPort, program, args };
 }
 
@@ -122,7 +122,7 @@ export async function startStaticCluster(
 }
 
 export async function restartAccumulator(accumulator: Accumulator): Promise<Accumulator> {
-  const program = await startProgram(ACCUMULATOR, accumulator.args, 'accumulator started');
+  const program = await startProgram(ACCUMULATOR, accumulator.args, 'accumulator started', 60_000);
   return { ...accumulator, program };
 }
 
@@ -137,7 +137,7 @@ export interface Relay {
 
 /** The same relay again (same ports, spool and settings), e.g. after a kill. */
 export async function restartRelay(relay: Relay): Promise<Relay> {
-  const program = await startProgram(RELAY, relay.args, 'relay started');
+  const program = await startProgram(RELAY, relay.args, 'relay started', 60_000);
   return { ...relay, program };
 }
 
@@ -167,7 +167,7 @@ export async function startRelay(
     ...settings,
   };
   const args = Object.entries(pairs).flatMap(([k, v]) => ['--set', `${k}=${v}`]);
-  const program = await startProgram(RELAY, args, 'relay started');
+  const program = await startProgram(RELAY, args, 'relay started', 60_000);
   return { graphitePort, statsdPort, httpPort, program, args };
 }
 
