@@ -1,7 +1,8 @@
 /**
- * Every line a relay forwards is accounted for on the relay too: points an accumulator refuses (here: stamped
- * before its oldest open window, and ahead of max_future) come back in its acks, and the relay counts them by
- * reason and destination, equal to what the accumulators counted.
+ * Every line a relay forwards is accounted for on the relay too: points an accumulator refuses (here: older than
+ * aggregator.max_lateness, the finest retention of 1 h, and ahead of max_future) come back in its acks, and the
+ * relay counts them by reason and destination, equal to what the accumulators counted. Late points younger than
+ * that are amended by their owners, not refused.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,6 +29,7 @@ describe('refusals travel back in the acks', () => {
     const lines: string[] = [];
     for (let i = 0; i < 60; i++) lines.push(`ok.m${i} ${i} ${now}`);
     for (let i = 0; i < 40; i++) lines.push(`old.m${i} ${i} ${now - 7200}`);
+    for (let i = 0; i < 30; i++) lines.push(`late.m${i} ${i} ${now - 600}`);
     for (let i = 0; i < 25; i++) lines.push(`ahead.m${i} ${i} ${now + 3600}`);
     const sender = await LineSender.open(relay.graphitePort);
     await sender.send(lines.map((l) => `${l}\n`).join(''));
@@ -37,22 +39,31 @@ describe('refusals travel back in the acks', () => {
       metricValue(relay.httpPort, 'relay_points_refused_total', `reason="${reason}"`);
     await waitFor(
       'the relay counted every refusal',
-      async () => (await onRelay('late')) + (await onRelay('future')) === 65,
+      async () => (await onRelay('too_old')) + (await onRelay('future')) === 65,
     );
-    expect(await onRelay('late')).toBe(40);
+    expect(await onRelay('too_old')).toBe(40);
     expect(await onRelay('future')).toBe(25);
+    expect(await onRelay('late')).toBe(0);
     // The same totals as the accumulators' own counters, and split by destination as they were.
-    let late = 0;
+    let tooOld = 0;
     let future = 0;
+    let amended = 0;
     for (const a of accumulators) {
-      const lateHere = await metricValue(a.httpPort, 'aggregator_late_points_total');
-      late += lateHere;
+      const tooOldHere = await metricValue(a.httpPort, 'aggregator_points_refused_total', 'reason="too_old"');
+      tooOld += tooOldHere;
       future += await metricValue(a.httpPort, 'aggregator_future_points_total');
+      amended += await metricValue(a.httpPort, 'aggregator_amended_points_total');
       expect(
-        await metricValue(relay.httpPort, 'relay_points_refused_total', `reason="late",destination="${a.id}"`),
+        await metricValue(relay.httpPort, 'relay_points_refused_total', `reason="too_old",destination="${a.id}"`),
         a.id,
-      ).toBe(lateHere);
+      ).toBe(tooOldHere);
     }
-    expect([late, future]).toEqual([40, 25]);
+    expect([tooOld, future, amended]).toEqual([40, 25, 30]);
+    // Acks mean stored: the batches holding the amended points are acked durable once the amends are written.
+    await waitFor(
+      'every batch acked durable',
+      async () => (await metricValue(relay.httpPort, 'relay_link_queued_batches')) === 0,
+      20_000,
+    );
   });
 });

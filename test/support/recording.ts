@@ -1,5 +1,5 @@
 /** Real sinks and handlers that keep what they are given, for tests to assert on. */
-import { batchPoint, type FlushBatch, type StatPoint } from '@carillon/core';
+import { batchPoint, mergeStatPoint, type FlushBatch, type StatPoint } from '@carillon/core';
 import type { FlushSink } from '@carillon/aggregator';
 import type { IngestHandler, ReceivedBatch } from '@carillon/transport';
 
@@ -17,13 +17,35 @@ export class RecordingSink implements FlushSink {
   order(): string[] {
     return this.batches.map((b) => `${b.resolution.step}@${b.time}`);
   }
+  /** The StatPoint written (not amended) for `name` at that window, without its first/last timestamps. */
   point(step: number, time: number, name: string): StatPoint | undefined {
+    const point = this.timedPoint(step, time, name);
+    if (point === undefined) return undefined;
+    delete point.firstTime;
+    delete point.lastTime;
+    return point;
+  }
+  /** The StatPoint written (not amended) for `name` at that window, with its first/last timestamps. */
+  timedPoint(step: number, time: number, name: string): StatPoint | undefined {
     for (const batch of this.batches) {
-      if (batch.resolution.step !== step || batch.time !== time) continue;
+      if (batch.amend !== undefined || batch.resolution.step !== step || batch.time !== time) continue;
       const i = batch.names.indexOf(name);
       if (i >= 0) return batchPoint(batch, i);
     }
     return undefined;
+  }
+  /** What is stored for `name` at that window once every amend is merged in (core mergeStatPoint, write order). */
+  merged(step: number, time: number, name: string): StatPoint | undefined {
+    let stored: StatPoint | undefined;
+    for (const batch of this.batches) {
+      if (batch.resolution.step !== step || batch.time !== time) continue;
+      const i = batch.names.indexOf(name);
+      if (i < 0) continue;
+      const point = batchPoint(batch, i);
+      if (batch.amend === undefined || stored === undefined) stored = point;
+      else mergeStatPoint(stored, point);
+    }
+    return stored;
   }
 }
 

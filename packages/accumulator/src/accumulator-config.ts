@@ -176,7 +176,7 @@ export function readAccumulatorConfig(source: ConfigSource): AccumulatorConfig {
   // `required` makes the read refuse "": the listener is never null here.
   const grpcListen = grpc.listen!;
   const member = readMember(source, grpcListen.port);
-  const ring = readRingConfig(source);
+  const ring = readRingConfig(source, node.aggregator.resolutions[0]!.ttl);
   checkStaticMembersIncludeSelf(ring, member);
   const durability = readSection(source, DURABILITY_KEYS);
   const config: AccumulatorConfig = {

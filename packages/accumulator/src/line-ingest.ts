@@ -60,6 +60,13 @@ export interface LineIngestOptions {
    * Points replayed from the log are not: the aggregator counts those as replay refusals.
    */
   restartWatermark?: number;
+  /**
+   * Without a write-ahead log there is no dedupe across a restart: a relay batch received (by the relay) before
+   * this process started may be a replay of points already stored, so its points stamped before the restart
+   * watermark are refused (late_after_restart) instead of amending their windows twice. With a log, replays of
+   * logged batches are dropped as duplicates and everything else is new, so late points amend.
+   */
+  refuseBeforeRestart?: boolean;
   /** The clock for Graphite lines without a timestamp (tests fix it). */
   nowSeconds?: () => number;
 }
@@ -74,6 +81,9 @@ export class LineIngest {
   /** Points stamped before this were flushed by this member before a restart (LineIngestOptions.restartWatermark). */
   private readonly restartWatermark: number;
   private readonly lateAfterRestart: CounterChild | undefined;
+  private readonly refuseBeforeRestart: boolean;
+  /** When this ingest was made (the process start): relay batches received before it may be replays. */
+  private readonly startedAt: number;
   private readonly nowSeconds: () => number;
 
   constructor(
@@ -94,11 +104,13 @@ export class LineIngest {
       this.misrouted = { graphite: misrouted.labels('graphite'), statsd: misrouted.labels('statsd') };
     }
     this.restartWatermark = options.restartWatermark ?? -Infinity;
+    this.refuseBeforeRestart = options.refuseBeforeRestart ?? false;
+    this.startedAt = this.nowSeconds();
     if (options.restartWatermark !== undefined)
       this.lateAfterRestart = registry
         .counter(
           'accumulator_late_after_restart_points_total',
-          'Replayed points for windows flushed before this process started: already written, dropped',
+          'Relay points for windows flushed before this process started (no write-ahead log to dedupe them): already written, dropped',
         )
         .labels();
   }
@@ -114,7 +126,7 @@ export class LineIngest {
     const owned: StatsdSample[] = [];
     const onLine: LineHandler =
       format === 'graphite'
-        ? (buf, start, end) => this.batchGraphiteLine(buf, start, end, receivedAtSeconds, step, outcome)
+        ? (buf, start, end) => this.batchGraphiteLine(buf, start, end, receivedAtSeconds, outcome)
         : (buf, start, end) => this.batchStatsdLine(decodeLine(buf, start, end), receivedAtSeconds, outcome, owned);
     // A batch is bounded as a whole; its lines passed the relay's listeners, which refused over-long ones.
     forEachLineUnbounded(lines, onLine);
@@ -137,7 +149,6 @@ export class LineIngest {
     start: number,
     end: number,
     receivedAtSeconds: number,
-    step: number,
     outcome: BatchOutcome,
   ): void {
     const sample = parseGraphiteBytes(buf, start, end, receivedAtSeconds);
@@ -153,11 +164,18 @@ export class LineIngest {
       this.misrouted!.graphite.value++;
       outcome.misrouted++;
       refuse(outcome, 'misrouted', 1);
+    } else if (
+      this.refuseBeforeRestart &&
+      sample.timestamp < this.restartWatermark &&
+      receivedAtSeconds < this.startedAt &&
+      !this.aggregator.inReplay
+    ) {
+      this.lateAfterRestart!.value++;
+      refuse(outcome, 'late_after_restart', 1);
     } else if (this.aggregator.addGraphite(sample)) {
-      outcome.windowEnd = Math.max(outcome.windowEnd, windowStart(sample.timestamp, step) + step);
+      outcome.windowEnd = Math.max(outcome.windowEnd, this.aggregator.storedWith(sample.timestamp));
     } else {
-      refuse(outcome, this.aggregator.refusalOf(sample.timestamp), 1);
-      if (sample.timestamp < this.restartWatermark && !this.aggregator.inReplay) this.lateAfterRestart!.value++;
+      refuse(outcome, this.aggregator.refusalOf(sample.timestamp, 'graphite'), 1);
     }
   }
 

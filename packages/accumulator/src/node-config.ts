@@ -19,6 +19,7 @@ import {
 import {
   AGGREGATION_KEY,
   AGGREGATOR_KEYS,
+  MAX_LATENESS_KEY,
   readAggregationConfig,
   STATSD_OUTPUT_KEY,
   type AggregatorOptions,
@@ -147,6 +148,7 @@ export const WAL_KEYS = {
 export const NODE_SCHEMA = configSchema(
   [TIMES_KEY, NODE_KEYS.store, LOG_LEVEL_KEY],
   AGGREGATOR_KEYS,
+  [MAX_LATENESS_KEY],
   [NODE_KEYS.writersMaxInFlightPoints, NODE_KEYS.writersMaxRetryPoints, NODE_KEYS.writersRetryIntervalMs],
   WHISPER_KEYS,
   CASSANDRA_KEYS,

@@ -91,6 +91,7 @@ export class AccumulatorNode {
     const ingest = new LineIngest(aggregator, registry, {
       ownership: extras.ownership,
       restartWatermark: resumedFrom,
+      refuseBeforeRestart: logStart === undefined,
     });
     const logged = new LoggedIngest(ingest, aggregator, undefined);
     // What a crash left in the log is aggregated again before any line can arrive (HTTP, listeners, relays).

@@ -66,6 +66,7 @@ export async function openStore(
       aggregationRules: config.aggregationRules,
       maxOpenFiles: config.whisper.maxOpenFiles,
       concurrency: config.whisper.concurrency,
+      maxLatenessSeconds: config.aggregator.maxLatenessSeconds,
     },
     { metrics: registry, logger },
   );

@@ -113,8 +113,12 @@ export class WriterSink implements FlushSink {
   unstoredSince(step: number): number {
     let oldest = Infinity;
     for (const state of this.states)
-      for (const batch of [...state.retries, ...(state.retrying ?? [])])
-        if (batch.resolution.step === step && batch.time < oldest) oldest = batch.time;
+      for (const batch of [...state.retries, ...(state.retrying ?? [])]) {
+        // An unstored amend, at any resolution, holds back the acks of the batches that carried its points.
+        const since =
+          batch.amend !== undefined ? batch.amend.heldFrom : batch.resolution.step === step ? batch.time : Infinity;
+        if (since < oldest) oldest = since;
+      }
     return oldest;
   }
 

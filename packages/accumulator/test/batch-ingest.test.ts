@@ -34,7 +34,12 @@ function setup(nowSeconds: number, restartWatermark?: number) {
     { version: 2, effectiveFrom: 1005, members: [{ id: 'b', address: 'b:1' }] },
   ]);
   const ownership = new RingOwnership('a', new Placement({ schedule: () => schedule }));
-  const ingest = new LineIngest(aggregator, registry, { ownership, restartWatermark, nowSeconds: () => nowSeconds });
+  const ingest = new LineIngest(aggregator, registry, {
+    ownership,
+    restartWatermark,
+    refuseBeforeRestart: true,
+    nowSeconds: () => nowSeconds,
+  });
   return { registry, sink, aggregator, ingest, schedule };
 }
 
@@ -81,14 +86,38 @@ describe('relay batches into the node', () => {
     expect(batchPoint(counts, counts.names.indexOf(`stats_counts.${key}`)).sum).toBe(7);
   });
 
-  it('counts replayed points for windows flushed before a restart apart', () => {
-    const { registry, aggregator, ingest, schedule } = setup(1004, 1003);
+  it('a late point belongs to the owner of its window under the ring version then in force', () => {
+    // Now 1010: version 2 (everything on b) is in force, but the window 1002 was a's under version 1.
+    const a = setup(1010);
+    const key = Array.from({ length: 50 }, (_, i) => `r.${i}`).find(
+      (k) => a.schedule.ownerFor(murmur3String(k), 1002)?.id === 'a',
+    )!;
+    const outcome = a.ingest.ingestBatch('graphite', Buffer.from(`${key} 7 1002\n${key} 8 1010\n`), 1010);
+    // a amends its window 1002 and refuses the point at 1010, which is b's.
+    expect(outcome.refused).toEqual(new Map([['misrouted', 1]]));
+    expect(a.registry.value('aggregator_amended_points_total')).toBe(1);
+    a.aggregator.tick(1012);
+    expect(a.sink.merged(1, 1002, key)).toMatchObject({ sum: 7, count: 1 });
+  });
+
+  it('without a log, refuses points before the restart watermark in batches received before the start', () => {
+    const { registry, aggregator, ingest, schedule, sink } = setup(1004, 1003);
     aggregator.resumeAfter(1003);
     const key = Array.from({ length: 50 }, (_, i) => `r.${i}`).find(
       (k) => schedule.ownerFor(murmur3String(k), 1002)?.id === 'a',
     )!;
-    expect(ingest.ingestBatch('graphite', Buffer.from(`${key} 1 1002\n${key} 1 1003\n`), 1004).windowEnd).toBe(1004);
+    // Received by the relay before this process started: may be a replay of stored points.
+    const replayed = ingest.ingestBatch('graphite', Buffer.from(`${key} 1 1002\n${key} 1 1003\n`), 1003);
+    expect(replayed.windowEnd).toBe(1004);
+    expect(replayed.refused).toEqual(new Map([['late_after_restart', 1]]));
     expect(registry.value('accumulator_late_after_restart_points_total')).toBe(1);
+    // Received after the start: new, so it amends the window flushed before the restart.
+    const fresh = ingest.ingestBatch('graphite', Buffer.from(`${key} 5 1002\n`), 1004);
+    expect(fresh.refused.size).toBe(0);
+    expect(fresh.windowEnd).toBe(1004);
+    aggregator.tick(1006);
+    expect(sink.merged(1, 1002, key)).toMatchObject({ sum: 5, count: 1 });
+    expect(sink.batches.find((b) => b.time === 1002)?.amend).toEqual({ heldFrom: 1003 });
   });
 });
 

@@ -68,7 +68,7 @@ describe('logged ingest', () => {
     for (let second = 0; second < 8; second++) {
       now = T + 3 + second;
       graphite.push(
-        Buffer.from(`g.x ${second} ${now}\ng.y ${second * 2}\ng.late 1 ${T - 100}\ng.future 1 ${now + 600}\n`),
+        Buffer.from(`g.x ${second} ${now}\ng.y ${second * 2}\ng.late 1 ${T - 4000}\ng.future 1 ${now + 600}\n`),
       );
       statsd.push(Buffer.from(`s.hits:${second + 1}|c\ns.lat:${10 * second}|ms\ns.level:${second}|g\n`));
       await Promise.resolve();
@@ -78,7 +78,7 @@ describe('logged ingest', () => {
       });
       live.logged.ingestBody('statsd', Buffer.from(`s.body:1|c\n`), () => undefined);
     }
-    const late = live.registry.value('aggregator_late_points_total');
+    const late = live.registry.value('aggregator_points_refused_total', 'too_old');
     const future = live.registry.value('aggregator_future_points_total');
     expect([late, future]).toEqual([8, 8]);
     // The process dies here (the log was written synchronously); what it would have written, had it lived:

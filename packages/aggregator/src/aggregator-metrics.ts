@@ -7,6 +7,10 @@ export class AggregatorMetrics {
   readonly statsdPoints: CounterChild;
   readonly latePoints: CounterChild;
   readonly futurePoints: CounterChild;
+  /** Graphite points for windows already closed, merged into them (amends). */
+  readonly amendedPoints: CounterChild;
+  /** Graphite points older than max_lateness, refused. */
+  readonly tooOldPoints: CounterChild;
   /** Replay from a log: points refused because their window was written before the crash, or refused then too. */
   readonly replayRefused: { written: CounterChild; refusedThen: CounterChild };
   readonly flushes: CounterChild;
@@ -29,7 +33,16 @@ export class AggregatorMetrics {
     this.statsdPoints = points.labels('statsd');
     this.statsdSamples = registry.counter('aggregator_statsd_samples_total', 'StatsD samples taken in').labels();
     this.latePoints = registry
-      .counter('aggregator_late_points_total', 'Points for windows already closed, dropped')
+      .counter(
+        'aggregator_late_points_total',
+        'StatsD samples (and output) for intervals whose window already closed, dropped',
+      )
+      .labels();
+    this.amendedPoints = registry
+      .counter(
+        'aggregator_amended_points_total',
+        'Graphite points for windows already flushed, merged into the stored windows at every resolution',
+      )
       .labels();
     this.futurePoints = registry
       .counter('aggregator_future_points_total', 'Points stamped too far ahead of the clock, dropped')
@@ -53,13 +66,13 @@ export class AggregatorMetrics {
     this.pointsDropped = registry
       .counter('aggregator_points_dropped_total', 'Points in closed windows dropped past the pending-points limit')
       .labels();
-    this.nonFinitePoints = registry
-      .counter(
-        'aggregator_points_refused_total',
-        'Window StatPoints not handed to the writers, by reason (non_finite: a sum or value overflowed to ±Infinity)',
-        ['reason'],
-      )
-      .labels('non_finite');
+    const refused = registry.counter(
+      'aggregator_points_refused_total',
+      'Points or window StatPoints refused, by reason (non_finite: a sum or value overflowed to ±Infinity; too_old: a Graphite point older than aggregator.max_lateness)',
+      ['reason'],
+    );
+    this.nonFinitePoints = refused.labels('non_finite');
+    this.tooOldPoints = refused.labels('too_old');
     this.statsdValuesDropped = registry
       .counter(
         'aggregator_statsd_values_dropped_total',

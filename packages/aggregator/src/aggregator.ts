@@ -9,6 +9,7 @@ import {
   type Resolution,
   type StatPoint,
   type StatsdSample,
+  windowStart,
 } from '@carillon/core';
 import { AggregatorMetrics } from './aggregator-metrics.js';
 import type { AggregatorOptions } from './options.js';
@@ -92,14 +93,37 @@ export class Aggregator implements PendingSource {
     this.counters = new AggregatorMetrics(deps.metrics ?? new MetricsRegistry());
   }
 
-  /** Adds one Graphite sample to the window of its timestamp; false when it was late or future and dropped. */
+  /**
+   * Adds one Graphite sample to the window of its timestamp, or, when that window was already flushed, amends it
+   * (back to max_lateness); false when it was too old or future and dropped.
+   */
   addGraphite(sample: GraphiteSample): boolean {
     return this.addGraphiteAt(sample, this.replayAt?.nowSeconds ?? this.nowSeconds());
   }
 
-  /** Why a point stamped `timeSeconds` that add* refused just now was refused: its window closed, or too far ahead. */
-  refusalOf(timeSeconds: number): 'late' | 'future' {
-    return timeSeconds < this.acceptFrom ? 'late' : 'future';
+  /**
+   * Why a point stamped `timeSeconds` that add* refused just now was refused: older than max_lateness (Graphite),
+   * its window closed (StatsD, and replay from the log), or too far ahead.
+   */
+  refusalOf(timeSeconds: number, protocol: 'graphite' | 'statsd' = 'statsd'): 'late' | 'future' | 'too_old' {
+    if (timeSeconds >= this.acceptFrom) return 'future';
+    return protocol === 'graphite' && !this.inReplay && timeSeconds < this.amendFrom(this.nowSeconds())
+      ? 'too_old'
+      : 'late';
+  }
+
+  /** Graphite points stamped before this (at `nowSeconds`) are too old to amend their window. */
+  private amendFrom(nowSeconds: number): number {
+    return nowSeconds - (this.options.maxLatenessSeconds ?? this.resolutions[0]!.ttl);
+  }
+
+  /**
+   * End of the finest window whose flush, once written, stores a point stamped `timeSeconds` just accepted: its own
+   * window, or, for an amend, the oldest window open now (the amend is handed over with it).
+   */
+  storedWith(timeSeconds: number): number {
+    const step = this.resolutions[0]!.step;
+    return Math.max(windowStart(timeSeconds, step), this.acceptFrom) + step;
   }
 
   /** Adds many samples, reading the clock once. */
@@ -189,8 +213,9 @@ export class Aggregator implements PendingSource {
    */
   handedThroughAt(resolution: Resolution): number {
     let through = this.rollups.acceptFromAt(resolution.index);
-    for (const { resolution: r, table } of this.queue)
-      if (r.index === resolution.index && table.start < through) through = table.start;
+    for (const { resolution: r, table, amend } of this.queue)
+      if (amend !== undefined) through = Math.min(through, amend.heldFrom);
+      else if (r.index === resolution.index && table.start < through) through = table.start;
     return through;
   }
 
@@ -201,8 +226,9 @@ export class Aggregator implements PendingSource {
   get handedThrough(): number {
     let through = this.rollups.acceptFrom;
     const finest = this.resolutions[0]!.index;
-    for (const { resolution, table } of this.queue)
-      if (resolution.index === finest && table.start < through) through = table.start;
+    for (const { resolution, table, amend } of this.queue)
+      if (amend !== undefined) through = Math.min(through, amend.heldFrom);
+      else if (resolution.index === finest && table.start < through) through = table.start;
     return through;
   }
 
@@ -278,12 +304,18 @@ export class Aggregator implements PendingSource {
     const id = this.series.find(name);
     if (id === undefined) return [];
     const points: StatPoint[] = [];
-    for (const { resolution: r, table } of this.queue) {
-      if (r.index !== resolution.index || table.start < from || table.start >= until) continue;
+    for (const { resolution: r, table, amend } of this.queue) {
+      // An amend holds only the late points, to be merged into the stored window: not a window to read.
+      if (amend !== undefined || r.index !== resolution.index || table.start < from || table.start >= until) continue;
       const point: StatPoint = { time: 0, min: 0, max: 0, sum: 0, first: 0, last: 0, count: 0 };
       if (table.read(id, point)) points.push(point);
     }
     points.push(...this.rollups.openPointsOf(id, resolution, from, until));
+    // Reads need the values only.
+    for (const point of points) {
+      delete point.firstTime;
+      delete point.lastTime;
+    }
     return points;
   }
 
@@ -316,8 +348,18 @@ export class Aggregator implements PendingSource {
       return false;
     }
     if (sample.timestamp < this.acceptFrom) {
-      (this.replayAt ? this.replayRefusal(sample.timestamp) : this.counters.latePoints).value++;
-      return false;
+      // A replayed record rebuilds windows the crash lost; what it amended then is not known to be unstored.
+      if (this.replayAt) {
+        this.replayRefusal(sample.timestamp).value++;
+        return false;
+      }
+      if (sample.timestamp < this.amendFrom(nowSeconds)) {
+        this.counters.tooOldPoints.value++;
+        return false;
+      }
+      this.rollups.amend(this.series.idOf(sample.name), sample.value, sample.timestamp);
+      this.counters.amendedPoints.value++;
+      return true;
     }
     this.rollups.add(this.series.idOf(sample.name), sample.value, sample.timestamp);
     this.counters.graphitePoints.value++;
@@ -352,9 +394,10 @@ export class Aggregator implements PendingSource {
     const refuse = (): void => {
       this.counters.nonFinitePoints.value++;
     };
-    for (const { resolution, table } of queue) {
+    for (const { resolution, table, amend } of queue) {
       if (table.rows === 0) continue;
       const batch = table.toBatch(resolution, nameOf, refuse);
+      if (amend !== undefined) batch.amend = amend;
       if (batch.names.length > 0) this.sink.write(batch);
     }
     this.counters.flushes.value++;
@@ -381,7 +424,7 @@ export class Aggregator implements PendingSource {
   private updateGauges(): void {
     this.counters.series.set(this.series.size);
     this.counters.pendingPoints.set(this.queuedPoints);
-    this.counters.openPoints.set(this.rollups.openPoints());
+    this.counters.openPoints.set(this.rollups.openPoints() + this.rollups.amendPoints());
     const drops = this.statsd.counts.valuesDropped;
     this.counters.statsdValuesDropped.inc(drops - this.statsdDropsSeen);
     this.statsdDropsSeen = drops;

@@ -13,7 +13,7 @@ import {
   type AggregationRule,
   type ConfigSource,
 } from '@carillon/core';
-import { checkGrace, DEFAULT_AGGREGATOR_OPTIONS, type AggregatorOptions } from './options.js';
+import { checkGrace, DEFAULT_AGGREGATOR_OPTIONS, maxLatenessOf, type AggregatorOptions } from './options.js';
 import { DEFAULT_STATSD_OPTIONS, parseStatsdOptions, type StatsdOptions } from './statsd-options.js';
 
 const d = DEFAULT_AGGREGATOR_OPTIONS;
@@ -46,6 +46,16 @@ export const AGGREGATOR_KEYS = {
     description: 'timer values, set members and gauge deltas one StatsD interval may hold',
   }),
 } as const;
+
+/** Read apart from AGGREGATOR_KEYS: its default is the finest retention, known only once `times` is read. */
+export const MAX_LATENESS_KEY = configKey.duration({
+  key: 'aggregator.max_lateness',
+  default: '0s',
+  computedDefault: 'the finest retention (times[0])',
+  readAs: 'seconds',
+  description:
+    'Graphite points for windows already flushed are merged into the stored windows back to this age; older ones are refused as too_old (at most the finest retention)',
+});
 
 /** The reference options the example file shows, with their defaults (the rest are documented in docs/STATSD.md). */
 const STATSD_OUTPUT_EXAMPLE: ReadonlyArray<readonly [string, unknown]> = [
@@ -99,8 +109,13 @@ export function readAggregationConfig(source: ConfigSource): AggregationConfig {
   const values = readSection(source, AGGREGATOR_KEYS);
   checkGrace(values.graceSeconds, resolutions, AGGREGATOR_KEYS.graceSeconds.key);
   const rawRules = source.read(AGGREGATION_KEY);
+  const maxLatenessSeconds = maxLatenessOf(
+    source.read(MAX_LATENESS_KEY, `${resolutions[0]!.ttl}s`),
+    resolutions,
+    MAX_LATENESS_KEY.key,
+  );
   return {
-    aggregator: { resolutions, ...values },
+    aggregator: { resolutions, ...values, maxLatenessSeconds },
     statsd: parseStatsdOptions(source.read(STATSD_OUTPUT_KEY), STATSD_OUTPUT_KEY.key),
     aggregationRules:
       rawRules === undefined ? DEFAULT_AGGREGATION_RULES : parseAggregationRules(rawRules, AGGREGATION_KEY.key),

@@ -6,6 +6,11 @@ export interface AggregatorOptions {
   resolutions: Resolution[];
   /** A window is closed (and flushed) once its end plus this many seconds has passed. */
   graceSeconds: number;
+  /**
+   * Graphite points for windows already flushed are merged into them (amends) back to this many seconds before
+   * now; older ones are refused as too_old. At most the finest retention (its default, as carbon does).
+   */
+  maxLatenessSeconds?: number;
   /** Points stamped more than this many seconds ahead of the clock are counted as future and dropped. */
   maxFutureSeconds: number;
   /** Closed windows waiting for the sink may hold at most this many points; past it the oldest are dropped. */
@@ -21,7 +26,14 @@ export const DEFAULT_AGGREGATOR_OPTIONS = {
   maxStatsdIntervalValues: 10_000_000,
 } as const;
 
-const KNOWN_KEYS = new Set(['times', 'grace', 'max_future', 'max_pending_points', 'max_statsd_interval_values']);
+const KNOWN_KEYS = new Set([
+  'times',
+  'grace',
+  'max_lateness',
+  'max_future',
+  'max_pending_points',
+  'max_statsd_interval_values',
+]);
 
 /**
  * Validates `{ times, grace, max_future, max_pending_points, max_statsd_interval_values }` (durations as
@@ -61,6 +73,11 @@ export function parseAggregatorOptions(raw: unknown, keyPrefix = 'aggregator'): 
   return {
     resolutions,
     graceSeconds,
+    maxLatenessSeconds: maxLatenessOf(
+      table.max_lateness === undefined ? undefined : seconds('max_lateness', 0),
+      resolutions,
+      keyOf('max_lateness'),
+    ),
     maxFutureSeconds: seconds('max_future', DEFAULT_AGGREGATOR_OPTIONS.maxFutureSeconds),
     maxPendingPoints: count('max_pending_points', DEFAULT_AGGREGATOR_OPTIONS.maxPendingPoints),
     maxStatsdIntervalValues: count('max_statsd_interval_values', DEFAULT_AGGREGATOR_OPTIONS.maxStatsdIntervalValues),
@@ -70,4 +87,15 @@ export function parseAggregatorOptions(raw: unknown, keyPrefix = 'aggregator'): 
 /** A window must be flushed before its finest retention ends, or it is written already expired. */
 export function checkGrace(graceSeconds: number, resolutions: readonly Resolution[], key: string): void {
   if (graceSeconds >= resolutions[0]!.ttl) throw new ConfigError(key, 'must be shorter than the finest retention');
+}
+
+/**
+ * The amend horizon: `configured` (undefined: the finest retention, carbon's limit), never past the finest
+ * retention: an older point has no finest window left to amend.
+ */
+export function maxLatenessOf(configured: number | undefined, resolutions: readonly Resolution[], key: string): number {
+  const finest = resolutions[0]!.ttl;
+  if (configured === undefined) return finest;
+  if (configured > finest) throw new ConfigError(key, `must be at most the finest retention (${finest}s)`);
+  return configured;
 }

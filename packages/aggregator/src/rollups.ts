@@ -1,10 +1,12 @@
-import { mergeStatPoint, windowStart, type Resolution, type StatPoint } from '@carillon/core';
+import { mergeStatPoint, windowStart, type AmendInfo, type Resolution, type StatPoint } from '@carillon/core';
 import { WindowTable } from './window-table.js';
 
 /** A window that will accept no more points, waiting to be handed to the sink. */
 export interface ClosedWindow {
   resolution: Resolution;
   table: WindowTable;
+  /** Set for points that arrived after their window closed: merged into the stored window, not written over it. */
+  amend?: AmendInfo;
 }
 
 /** The windows of one resolution that still accept points (finest) or merges of finer windows (coarser). */
@@ -15,6 +17,8 @@ interface Level {
   acceptFrom: number;
   /** Windows starting before this missed data in a restart and are not emitted (see resumeAfter). */
   incompleteBefore: number;
+  /** Late points for windows of this level already closed, by window start: handed over at the next close. */
+  amends: Map<number, WindowTable>;
 }
 
 const emptyPoint = (): StatPoint => ({ time: 0, min: 0, max: 0, sum: 0, first: 0, last: 0, count: 0 });
@@ -44,6 +48,7 @@ export class Rollups {
       open: new Map<number, WindowTable>(),
       acceptFrom: windowStart(nowSeconds - graceSeconds, resolution.step),
       incompleteBefore: -Infinity,
+      amends: new Map<number, WindowTable>(),
     }));
     this.finest = this.levels[0]!;
   }
@@ -88,6 +93,32 @@ export class Rollups {
     return points;
   }
 
+  /**
+   * A sample whose finest window is already closed: an amend of that window, and of each coarser window holding it
+   * that is closed too, handed over at the next close; the first coarser window still open takes it as a point
+   * (exactly as if its finer window had held it when merged) and passes it on to the coarser ones as it merges.
+   */
+  amend(id: number, value: number, timestamp: number): void {
+    if (this.amendHeldFrom > this.finest.acceptFrom) this.amendHeldFrom = this.finest.acceptFrom;
+    for (const level of this.levels) {
+      const start = windowStart(timestamp, level.resolution.step);
+      if (start >= level.acceptFrom) {
+        // Open here, so open at every coarser resolution too: they get it when this window merges into them.
+        this.tableAt(level, start).add(id, value, timestamp);
+        return;
+      }
+      let table = level.amends.get(start);
+      if (table === undefined) {
+        table = new WindowTable(start, start + level.resolution.step, this.seriesCapacity());
+        level.amends.set(start, table);
+      }
+      table.add(id, value, timestamp);
+    }
+  }
+
+  /** Start of the oldest finest window open when a pending amend was taken (Infinity: none pending). */
+  private amendHeldFrom = Infinity;
+
   /** Adds a sample to its finest window; false (and nothing stored) if that window is already closed. */
   add(id: number, value: number, timestamp: number): boolean {
     const step = this.finest.resolution.step;
@@ -98,7 +129,7 @@ export class Rollups {
       table = this.tableAt(this.finest, start);
       this.lastTable = table;
     }
-    table.add(id, value);
+    table.add(id, value, timestamp);
     return true;
   }
 
@@ -115,6 +146,26 @@ export class Rollups {
       const closing = [...level.open.keys()].filter((start) => start < level.acceptFrom).sort((a, b) => a - b);
       for (const start of closing) this.closeWindow(i, start, out);
     }
+    this.handAmends(out);
+  }
+
+  /** Pending amends, after the windows closing with them: a window still queued is written before its amend. */
+  private handAmends(out: ClosedWindow[]): void {
+    if (this.amendHeldFrom === Infinity) return;
+    const amend = { heldFrom: this.amendHeldFrom };
+    this.amendHeldFrom = Infinity;
+    for (const level of this.levels) {
+      const starts = [...level.amends.keys()].sort((a, b) => a - b);
+      for (const start of starts) out.push({ resolution: level.resolution, table: level.amends.get(start)!, amend });
+      level.amends.clear();
+    }
+  }
+
+  /** Points in amends not yet handed over. */
+  amendPoints(): number {
+    let points = 0;
+    for (const level of this.levels) for (const table of level.amends.values()) points += table.rows;
+    return points;
   }
 
   /** Closes every open window regardless of time (shutdown): nothing is accepted for them afterwards. */
@@ -128,6 +179,7 @@ export class Rollups {
         this.closeWindow(i, start, out);
       }
     }
+    this.handAmends(out);
   }
 
   /**

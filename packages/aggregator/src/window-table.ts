@@ -6,6 +6,9 @@ import {
   STAT_MIN as MIN,
   STAT_STRIDE,
   STAT_SUM as SUM,
+  TIME_FIRST,
+  TIME_LAST,
+  TIME_STRIDE,
   type FlushBatch,
   type Resolution,
   type StatPoint,
@@ -22,6 +25,8 @@ export class WindowTable {
   /** Row → series id, in order of first arrival. */
   private seriesOf: Int32Array;
   private stats: Float64Array;
+  /** TIME_STRIDE columns per row: timestamps of the first and last point (first/last go by timestamp). */
+  private times: Float64Array;
   /** Rows in use: the number of points (series) this window holds. */
   rows = 0;
 
@@ -33,6 +38,7 @@ export class WindowTable {
     this.rowOf = new Int32Array(Math.max(16, seriesCapacity));
     this.seriesOf = new Int32Array(64);
     this.stats = new Float64Array(64 * STAT_STRIDE);
+    this.times = new Float64Array(64 * TIME_STRIDE);
   }
 
   /** The row of series `id`, or -1. */
@@ -40,11 +46,14 @@ export class WindowTable {
     return id < this.rowOf.length ? this.rowOf[id]! - 1 : -1;
   }
 
-  /** Adds one sample that arrived after every sample already held for `id` (core addSample, column form). */
-  add(id: number, value: number): void {
+  /**
+   * Adds one sample stamped `timestamp` that arrived after every sample already held for `id` (core addSample,
+   * column form): first is the earliest timestamp (ties: the earlier arrival), last the latest (ties: this one).
+   */
+  add(id: number, value: number, timestamp: number): void {
     const row = this.rowFor(id);
     if (row < 0) {
-      this.append(id, value, value, value, value, value, 1);
+      this.append(id, value, value, value, value, value, 1, timestamp, timestamp);
       return;
     }
     const s = this.stats;
@@ -52,7 +61,16 @@ export class WindowTable {
     if (value < s[o + MIN]!) s[o + MIN] = value;
     if (value > s[o + MAX]!) s[o + MAX] = value;
     s[o + SUM]! += value;
-    s[o + LAST] = value;
+    const t = this.times;
+    const to = row * TIME_STRIDE;
+    if (timestamp < t[to + TIME_FIRST]!) {
+      s[o + FIRST] = value;
+      t[to + TIME_FIRST] = timestamp;
+    }
+    if (timestamp >= t[to + TIME_LAST]!) {
+      s[o + LAST] = value;
+      t[to + TIME_LAST] = timestamp;
+    }
     s[o + COUNT]! += 1;
   }
 
@@ -74,6 +92,8 @@ export class WindowTable {
     into.first = s[o + FIRST]!;
     into.last = s[o + LAST]!;
     into.count = s[o + COUNT]!;
+    into.firstTime = this.times[row * TIME_STRIDE + TIME_FIRST]!;
+    into.lastTime = this.times[row * TIME_STRIDE + TIME_LAST]!;
   }
 
   seriesAt(row: number): number {
@@ -83,10 +103,14 @@ export class WindowTable {
   /** Stores `point` as series `id`'s StatPoint, adding a row if it has none. */
   write(id: number, point: StatPoint): void {
     const row = this.rowFor(id);
+    const firstTime = point.firstTime ?? point.time;
+    const lastTime = point.lastTime ?? point.time;
     if (row < 0) {
-      this.append(id, point.min, point.max, point.sum, point.first, point.last, point.count);
+      this.append(id, point.min, point.max, point.sum, point.first, point.last, point.count, firstTime, lastTime);
       return;
     }
+    this.times[row * TIME_STRIDE + TIME_FIRST] = firstTime;
+    this.times[row * TIME_STRIDE + TIME_LAST] = lastTime;
     const s = this.stats;
     const o = row * STAT_STRIDE;
     s[o + MIN] = point.min;
@@ -97,13 +121,13 @@ export class WindowTable {
     s[o + COUNT] = point.count;
   }
 
-  /** The window as a batch with its own buffer (so it can be transferred), names resolved by `nameOf`. */
   /**
    * The window as a FlushBatch. A row whose StatPoint is not finite (a sum past ±1.8e308, or StatsD output that
    * overflowed) is left out and counted through `onNonFinite`: no store can keep it, and Graphite refuses it.
    */
   toBatch(resolution: Resolution, nameOf: (id: number) => string, onNonFinite: () => void): FlushBatch {
     const stats = this.stats.slice(0, this.rows * STAT_STRIDE);
+    const times = this.times.slice(0, this.rows * TIME_STRIDE);
     const names: string[] = [];
     let kept = 0;
     for (let row = 0; row < this.rows; row++) {
@@ -112,7 +136,10 @@ export class WindowTable {
         onNonFinite();
         continue;
       }
-      if (kept !== row) stats.copyWithin(kept * STAT_STRIDE, o, o + STAT_STRIDE);
+      if (kept !== row) {
+        stats.copyWithin(kept * STAT_STRIDE, o, o + STAT_STRIDE);
+        times.copyWithin(kept * TIME_STRIDE, row * TIME_STRIDE, (row + 1) * TIME_STRIDE);
+      }
       names.push(nameOf(this.seriesOf[row]!));
       kept++;
     }
@@ -121,10 +148,21 @@ export class WindowTable {
       time: this.start,
       names,
       stats: kept === this.rows ? stats : stats.slice(0, kept * STAT_STRIDE),
+      times: kept === this.rows ? times : times.slice(0, kept * TIME_STRIDE),
     };
   }
 
-  private append(id: number, min: number, max: number, sum: number, first: number, last: number, count: number): void {
+  private append(
+    id: number,
+    min: number,
+    max: number,
+    sum: number,
+    first: number,
+    last: number,
+    count: number,
+    firstTime: number,
+    lastTime: number,
+  ): void {
     if (id >= this.rowOf.length) this.rowOf = grow(this.rowOf, id + 1);
     const row = this.rows++;
     if (row >= this.seriesOf.length) {
@@ -132,6 +170,9 @@ export class WindowTable {
       const stats = new Float64Array(this.seriesOf.length * STAT_STRIDE);
       stats.set(this.stats);
       this.stats = stats;
+      const times = new Float64Array(this.seriesOf.length * TIME_STRIDE);
+      times.set(this.times);
+      this.times = times;
     }
     this.rowOf[id] = row + 1;
     this.seriesOf[row] = id;
@@ -143,6 +184,8 @@ export class WindowTable {
     s[o + FIRST] = first;
     s[o + LAST] = last;
     s[o + COUNT] = count;
+    this.times[row * TIME_STRIDE + TIME_FIRST] = firstTime;
+    this.times[row * TIME_STRIDE + TIME_LAST] = lastTime;
   }
 }
 

@@ -5,7 +5,7 @@ import { point, rig, statsdSample } from './helpers.js';
 const g = (name: string, timestamp: number, value: number) => ({ name, timestamp, value });
 
 describe('windows at the finest resolution', () => {
-  it('aggregates a window with first and last by arrival, and flushes it once end + grace has passed', () => {
+  it('aggregates a window with first and last by timestamp, and flushes it once end + grace has passed', () => {
     const r = rig();
     r.aggregator.addGraphiteBatch([g('a', 1203, 3), g('a', 1207, 2), g('a', 1201, 4), g('a', 1209, 5)]);
     r.aggregator.addGraphite(g('b', 1212, 10));
@@ -14,27 +14,90 @@ describe('windows at the finest resolution', () => {
     r.tickAt(1215);
     expect(r.sink.order()).toEqual(['10@1200']);
     expect(r.sink.batches[0]!.names).toEqual(['a']);
-    expect(r.sink.point(10, 1200, 'a')).toEqual({ time: 1200, min: 2, max: 5, sum: 14, first: 3, last: 5, count: 4 });
+    expect(r.sink.timedPoint(10, 1200, 'a')).toEqual({
+      time: 1200,
+      min: 2,
+      max: 5,
+      sum: 14,
+      first: 4,
+      last: 5,
+      count: 4,
+      firstTime: 1201,
+      lastTime: 1209,
+    });
   });
 
-  it('counts a point for a flushed window as late and never merges it elsewhere', () => {
+  it('breaks first/last ties by arrival: the earliest arrival is first, the latest last', () => {
+    const r = rig();
+    r.aggregator.addGraphiteBatch([g('a', 1205, 1), g('a', 1205, 2), g('a', 1201, 3), g('a', 1201, 4)]);
+    r.tickAt(1215);
+    expect(r.sink.timedPoint(10, 1200, 'a')).toMatchObject({ first: 3, firstTime: 1201, last: 2, lastTime: 1205 });
+  });
+
+  it('amends a flushed window with a late point, in its own window only, and the open coarser one', () => {
     const r = rig();
     r.aggregator.addGraphite(g('a', 1201, 1));
     r.tickAt(1215);
     r.aggregator.addGraphite(g('a', 1209, 99));
     r.aggregator.addGraphite(g('a', 1210, 2));
-    expect(r.metrics.value('aggregator_late_points_total')).toBe(1);
+    expect(r.metrics.value('aggregator_late_points_total')).toBe(0);
+    expect(r.metrics.value('aggregator_amended_points_total')).toBe(1);
     r.tickAt(1225);
-    expect(r.sink.point(10, 1200, 'a')).toEqual(point(1200, [1]));
+    expect(r.sink.order()).toEqual(['10@1200', '10@1210', '10@1200']);
+    expect(r.sink.batches[2]!.amend).toEqual({ heldFrom: 1210 });
+    expect(r.sink.merged(10, 1200, 'a')).toEqual({ ...point(1200, [1, 99]), firstTime: 1201, lastTime: 1209 });
     expect(r.sink.point(10, 1210, 'a')).toEqual(point(1210, [2]));
+    for (let t = 1235; t <= 1505; t += 10) r.tickAt(t);
+    // The minute and five minutes were open: the late point joined them as if on time, no amend for them.
+    expect(r.sink.batches.filter((b) => b.amend !== undefined)).toHaveLength(1);
+    expect(r.sink.point(60, 1200, 'a')).toEqual(point(1200, [1, 99, 2]));
+    expect(r.sink.point(300, 1200, 'a')).toEqual(point(1200, [1, 99, 2]));
     expect(r.metrics.value('aggregator_points_total', 'graphite')).toBe(2);
   });
 
-  it('counts points older than the oldest accepted window at start as late', () => {
-    const r = rig(); // now 1200, grace 5: windows from 1190 on are accepted
-    r.aggregator.addGraphite(g('a', 1189, 1));
-    r.aggregator.addGraphite(g('a', 1190, 1));
-    expect(r.metrics.value('aggregator_late_points_total')).toBe(1);
+  it('amends windows closed at every resolution when the coarser ones are closed too', () => {
+    const r = rig({ maxFutureSeconds: 120 });
+    r.aggregator.addGraphiteBatch([g('a', 1201, 5), g('a', 1262, 6)]);
+    for (let t = 1205; t <= 1515; t += 10) r.tickAt(t);
+    const before = r.sink.batches.length;
+    r.aggregator.addGraphite(g('a', 1200, 7)); // earlier than the stored first (1201): the new first
+    r.aggregator.addGraphite(g('a', 1201, 8)); // ties 1201: the stored 5 stays first, 8 is not last
+    r.tickAt(1525);
+    const amends = r.sink.batches.slice(before);
+    expect(amends.map((b) => `${b.resolution.step}@${b.time}`)).toEqual(['10@1200', '60@1200', '300@1200']);
+    for (const step of [10, 60])
+      expect(r.sink.merged(step, 1200, 'a')).toEqual({
+        time: 1200,
+        min: 5,
+        max: 8,
+        sum: 20,
+        first: 7,
+        last: 8,
+        count: 3,
+        firstTime: 1200,
+        lastTime: 1201,
+      });
+    expect(r.sink.merged(300, 1200, 'a')).toEqual({
+      time: 1200,
+      min: 5,
+      max: 8,
+      sum: 26,
+      first: 7,
+      last: 6,
+      count: 4,
+      firstTime: 1200,
+      lastTime: 1262,
+    });
+  });
+
+  it('refuses points older than max_lateness as too_old and amends younger ones', () => {
+    const r = rig({ maxLatenessSeconds: 60 }); // now 1200, grace 5: windows from 1190 on are open
+    expect(r.aggregator.addGraphite(g('a', 1139, 1))).toBe(false);
+    expect(r.aggregator.refusalOf(1139, 'graphite')).toBe('too_old');
+    expect(r.aggregator.addGraphite(g('a', 1140, 1))).toBe(true);
+    expect(r.aggregator.addGraphite(g('a', 1190, 1))).toBe(true);
+    expect(r.metrics.value('aggregator_points_refused_total', 'too_old')).toBe(1);
+    expect(r.metrics.value('aggregator_amended_points_total')).toBe(1);
     expect(r.metrics.value('aggregator_points_total', 'graphite')).toBe(1);
   });
 
@@ -152,7 +215,10 @@ describe('overload policy', () => {
     expect(r.sink.order()).toEqual(['10@1200', '10@1210', '60@1200', '300@1200']);
     expect(r.sink.point(300, 1200, 'a')).toEqual(point(1200, [1, 2]));
     r.aggregator.addGraphite(g('a', 1213, 3));
-    expect(r.metrics.value('aggregator_late_points_total')).toBe(1);
+    expect(r.metrics.value('aggregator_amended_points_total')).toBe(1);
+    r.aggregator.flushAll();
+    expect(r.sink.order().slice(4)).toEqual(['10@1210', '60@1200', '300@1200']);
+    expect(r.sink.merged(300, 1200, 'a')).toMatchObject(point(1200, [1, 2, 3]));
   });
 });
 
@@ -229,21 +295,21 @@ describe('replayed StatsD batches', () => {
 });
 
 describe('resuming after a restart', () => {
-  it('accepts points from the watermark on, counts older ones late, and never emits coarser windows begun before it', () => {
+  it('accepts points from the watermark on, amends older ones, and never emits coarser windows begun before it', () => {
     // Restarted at 1262 (default lateness bound would be 1250); the last flushed finest window ended at 1230.
     const r = rig({}, {}, 1262);
     r.aggregator.resumeAfter(1230);
-    expect(r.aggregator.addGraphite(g('a', 1229, 1))).toBe(false);
+    expect(r.aggregator.addGraphite(g('a', 1229, 1))).toBe(true);
     expect(r.aggregator.addGraphite(g('a', 1230, 2))).toBe(true);
     expect(r.aggregator.addGraphite(g('a', 1262, 3))).toBe(true);
-    expect(r.metrics.value('aggregator_late_points_total')).toBe(1);
+    expect(r.metrics.value('aggregator_amended_points_total')).toBe(1);
     r.tickAt(1265);
-    expect(r.sink.order()).toEqual(['10@1230']);
+    expect(r.sink.order()).toEqual(['10@1230', '10@1220']);
     expect(r.sink.point(10, 1230, 'a')).toEqual(point(1230, [2]));
     r.aggregator.addGraphite(g('a', 1300, 4));
     for (let t = 1275; t <= 1325; t += 10) r.tickAt(t);
     // The minute 1200 lost 1200..1229 in the restart: dropped, not written partially. Minute 1260 is whole.
-    expect(r.sink.order()).toEqual(['10@1230', '10@1260', '10@1300', '60@1260']);
+    expect(r.sink.order()).toEqual(['10@1230', '10@1220', '10@1260', '10@1300', '60@1260']);
     expect(r.sink.point(60, 1260, 'a')).toEqual(point(1260, [3, 4]));
     expect(r.aggregator.incompleteWindows).toEqual({ windows: 1, points: 1 });
   });

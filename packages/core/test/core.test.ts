@@ -14,6 +14,7 @@ import {
   statPointOf,
   addSample,
   windowStart,
+  type StatPoint,
 } from '@carillon/core';
 
 describe('parseMetricName', () => {
@@ -164,5 +165,86 @@ describe('ConfigSource', () => {
     expect(parseListenAddress('127.0.0.1:0', 'k')).toEqual({ host: '127.0.0.1', port: 0 });
     expect(parseListenAddress('', 'k')).toBeNull();
     expect(() => parseListenAddress('host:x', 'k')).toThrowError('config: k:');
+  });
+});
+
+describe('mergeStatPoint with first/last timestamps (amends)', () => {
+  const timed = (time: number, values: [number, number][]): StatPoint => {
+    const point: StatPoint = { time, min: 0, max: 0, sum: 0, first: 0, last: 0, count: 0 };
+    for (const [t, v] of values) addSample(point, v, t);
+    return point;
+  };
+
+  it('gives the same StatPoint as if the late points had arrived in time, whatever the order of timestamps', () => {
+    const stored = timed(100, [
+      [103, 1],
+      [101, 2],
+      [108, 3],
+    ]);
+    const late = timed(100, [
+      [100, 9],
+      [109, -4],
+    ]);
+    mergeStatPoint(stored, late);
+    const inTime = timed(100, [
+      [103, 1],
+      [101, 2],
+      [108, 3],
+      [100, 9],
+      [109, -4],
+    ]);
+    expect(stored).toEqual(inTime);
+    expect(stored).toMatchObject({ first: 9, firstTime: 100, last: -4, lastTime: 109, count: 5, sum: 11 });
+  });
+
+  it('breaks ties by arrival: the stored point keeps first, the later arrival takes last', () => {
+    const stored = timed(100, [
+      [105, 1],
+      [102, 2],
+    ]);
+    mergeStatPoint(
+      stored,
+      timed(100, [
+        [102, 7],
+        [105, 8],
+      ]),
+    );
+    expect(stored).toMatchObject({ first: 2, firstTime: 102, last: 8, lastTime: 105 });
+  });
+
+  it('leaves first and last alone for late points inside the stored span', () => {
+    const stored = timed(100, [
+      [101, 1],
+      [109, 2],
+    ]);
+    mergeStatPoint(stored, timed(100, [[105, 50]]));
+    expect(stored).toEqual({
+      time: 100,
+      min: 1,
+      max: 50,
+      sum: 53,
+      first: 1,
+      last: 2,
+      count: 3,
+      firstTime: 101,
+      lastTime: 109,
+    });
+  });
+
+  it('amends a coarse window exactly: merging fine windows in any order gives the time-ordered merge', () => {
+    const fine = [
+      timed(60, [[61, 4]]),
+      timed(70, [
+        [75, 1],
+        [71, 6],
+      ]),
+      timed(80, [[89, 2]]),
+    ];
+    const inOrder: StatPoint = { time: 60, min: 0, max: 0, sum: 0, first: 0, last: 0, count: 0 };
+    for (const p of fine) mergeStatPoint(inOrder, p);
+    const amended: StatPoint = { time: 60, min: 0, max: 0, sum: 0, first: 0, last: 0, count: 0 };
+    for (const p of [fine[1]!, fine[2]!, fine[0]!]) mergeStatPoint(amended, p);
+    expect(amended).toEqual(inOrder);
+    expect(inOrder).toMatchObject({ first: 4, firstTime: 61, last: 2, lastTime: 89, count: 4 });
   });
 });

@@ -4,8 +4,12 @@ import {
   DEFAULT_AGGREGATION_RULES,
   nowSeconds,
   splitCanonical,
+  mergeStatPoint,
   STAT_STRIDE,
   statPointAt,
+  TIME_FIRST,
+  TIME_LAST,
+  TIME_STRIDE,
   valueOf,
   type AggregationRule,
   type FlushBatch,
@@ -39,6 +43,8 @@ class PointList {
   readonly times: number[] = [];
   /** STAT_STRIDE numbers per point: min, max, sum, first, last, count. */
   readonly stats: number[] = [];
+  /** TIME_STRIDE numbers per point: the first and last point's timestamps. */
+  readonly pointTimes: number[] = [];
   head = 0;
 
   get size(): number {
@@ -57,27 +63,49 @@ class PointList {
     return lo;
   }
 
-  /** Stores the point; a second write of the same window replaces the first. True when the list grew. */
-  put(time: number, source: Float64Array, offset: number): boolean {
-    const row = source.subarray(offset, offset + STAT_STRIDE);
+  /**
+   * Stores the point (times: its first/last timestamps, absent: the window start); a second write of the same
+   * window replaces the first, or with `amend` merges into it (core mergeStatPoint, the stored point first).
+   * True when the list grew.
+   */
+  put(time: number, source: Float64Array, offset: number, times: Float64Array | undefined, amend: boolean): boolean {
+    const row = Array.from(source.subarray(offset, offset + STAT_STRIDE));
+    const k = (offset / STAT_STRIDE) * TIME_STRIDE;
+    const rowTimes = times === undefined ? [time, time] : [times[k + TIME_FIRST]!, times[k + TIME_LAST]!];
     const last = this.times.length - 1;
     if (last < this.head || this.times[last]! < time) {
       this.times.push(time);
-      for (const v of row) this.stats.push(v);
+      this.stats.push(...row);
+      this.pointTimes.push(...rowTimes);
       return true;
     }
     const i = this.lowerBound(time);
     if (this.times[i] === time) {
-      for (let k = 0; k < STAT_STRIDE; k++) this.stats[i * STAT_STRIDE + k] = row[k]!;
+      if (amend) {
+        const stored = this.point(i);
+        const late = statPointAt(row, 0, time);
+        late.firstTime = rowTimes[0]!;
+        late.lastTime = rowTimes[1]!;
+        mergeStatPoint(stored, late);
+        row.splice(0, STAT_STRIDE, stored.min, stored.max, stored.sum, stored.first, stored.last, stored.count);
+        rowTimes.splice(0, TIME_STRIDE, stored.firstTime!, stored.lastTime!);
+      }
+      for (let j = 0; j < STAT_STRIDE; j++) this.stats[i * STAT_STRIDE + j] = row[j]!;
+      for (let j = 0; j < TIME_STRIDE; j++) this.pointTimes[i * TIME_STRIDE + j] = rowTimes[j]!;
       return false;
     }
     this.times.splice(i, 0, time);
     this.stats.splice(i * STAT_STRIDE, 0, ...row);
+    this.pointTimes.splice(i * TIME_STRIDE, 0, ...rowTimes);
     return true;
   }
 
+  /** The StatPoint at `i`, with its first/last timestamps. */
   point(i: number): StatPoint {
-    return statPointAt(this.stats, i, this.times[i]!);
+    const point = statPointAt(this.stats, i, this.times[i]!);
+    point.firstTime = this.pointTimes[i * TIME_STRIDE + TIME_FIRST]!;
+    point.lastTime = this.pointTimes[i * TIME_STRIDE + TIME_LAST]!;
+    return point;
   }
 
   /** Drops points older than `time` (and up to `limit` points at exactly `time`); returns how many. */
@@ -94,6 +122,7 @@ class PointList {
     if (this.head > 64 && this.head * 2 > this.times.length) {
       this.times.splice(0, this.head);
       this.stats.splice(0, this.head * STAT_STRIDE);
+      this.pointTimes.splice(0, this.head * TIME_STRIDE);
       this.head = 0;
     }
     return dropped;
@@ -173,7 +202,7 @@ export class MemoryStore implements Writer, SeriesReader {
         list = new PointList();
         series.set(name, list);
       }
-      if (list.put(batch.time, batch.stats, i * STAT_STRIDE)) this.total++;
+      if (list.put(batch.time, batch.stats, i * STAT_STRIDE, batch.times, batch.amend !== undefined)) this.total++;
       this.expire(list, cutoff);
     });
     if (now - this.lastSweep >= this.sweepInterval) this.sweep(now);
@@ -183,6 +212,16 @@ export class MemoryStore implements Writer, SeriesReader {
 
   close(): Promise<void> {
     return Promise.resolve();
+  }
+
+  /** The stored StatPoints of `name` at `resolution` with window start in [from, until), oldest first. */
+  statPoints(name: string, resolution: Resolution, from: number, until: number): StatPoint[] {
+    const list = this.byResolution.get(resolution.index)?.get(name);
+    if (!list) return [];
+    const points: StatPoint[] = [];
+    for (let i = list.lowerBound(from); i < list.times.length && list.times[i]! < until; i++)
+      points.push(list.point(i));
+    return points;
   }
 
   fetch(name: string, resolution: Resolution, from: number, until: number): Promise<(number | null)[]> {

@@ -9,6 +9,22 @@ const [tenSeconds, oneMinute] = parseResolutions(['10s:1h', '1m:1d']) as [
 ];
 
 describe('MemoryStore', () => {
+  it('merges an amend into the stored window, first/last by timestamp, and stores an amend of an empty window', async () => {
+    const store = new MemoryStore({ now: () => 10_000 });
+    const stored = { time: 9000, min: 2, max: 6, sum: 8, first: 2, last: 6, count: 2, firstTime: 9003, lastTime: 9008 };
+    await store.write(makeBatch(tenSeconds, 9000, [['a', stored]]));
+    const late = { time: 9000, min: 1, max: 1, sum: 1, first: 1, last: 1, count: 1, firstTime: 9001, lastTime: 9001 };
+    await store.write(makeBatch(tenSeconds, 9000, [['a', late]], { heldFrom: 9990 }));
+    await store.write(makeBatch(tenSeconds, 9010, [['a', late]], { heldFrom: 9990 }));
+    expect(store.statPoints('a', tenSeconds, 9000, 9020)).toEqual([
+      { time: 9000, min: 1, max: 6, sum: 9, first: 1, last: 6, count: 3, firstTime: 9001, lastTime: 9008 },
+      { ...late, time: 9010 },
+    ]);
+    // A plain write still replaces.
+    await store.write(makeBatch(tenSeconds, 9000, [['a', late]]));
+    expect(store.statPoints('a', tenSeconds, 9000, 9010)).toEqual([late]);
+  });
+
   it('reads back flushed StatPoints reduced by each series aggregation method', async () => {
     let now = 10_000;
     const store = new MemoryStore({ now: () => now });

@@ -72,7 +72,7 @@ export function readRelayConfig(source: ConfigSource): RelayConfig {
     graphite,
     pickle: readPickleListenerConfig(source),
     statsd,
-    ring: readRingConfig(source),
+    ring: readRingConfig(source, resolutions[0]!.ttl),
     ringStepSeconds: ringStepOf(resolutions),
     link: readLinkConfig(source, Math.max(graphite.maxLineLength, statsd.maxLineLength)),
     spool: readSpoolConfig(source),

@@ -44,7 +44,8 @@ export const RING_KEYS = {
     key: 'ring.retain',
     default: '1h',
     readAs: 'seconds',
-    description: 'superseded ring versions are kept this long',
+    description:
+      'superseded ring versions are kept this long, and at least the finest retention (the longest aggregator.max_lateness may be)',
   }),
   heartbeatIntervalMs: configKey.duration({
     key: 'ring.heartbeat_interval',
@@ -90,9 +91,20 @@ export function parseStaticMembers(entries: readonly string[], key = RING_KEYS.s
   });
 }
 
-export function readRingConfig(source: ConfigSource): RingConfig {
+/**
+ * The ring keys. `finestRetentionSeconds` (the finest resolution's retention, `times[0]`) is the longest
+ * aggregator.max_lateness may be: superseded versions are kept at least that long, so a late point is placed by
+ * the version in force for its window by every relay and accumulator alike (the same `times`, the same rule), and
+ * no window gets two owners. A point older than every kept version falls to the oldest (RingSchedule.versionAt);
+ * it is past max_lateness and refused anyway.
+ */
+export function readRingConfig(source: ConfigSource, finestRetentionSeconds = 0): RingConfig {
   const { staticMembers, ...values } = readSection(source, RING_KEYS);
-  const config: RingConfig = { ...values, staticMembers: parseStaticMembers(staticMembers) };
+  const config: RingConfig = {
+    ...values,
+    retainSeconds: Math.max(values.retainSeconds, finestRetentionSeconds),
+    staticMembers: parseStaticMembers(staticMembers),
+  };
   checkMembershipSource(config);
   checkPlacement(config);
   checkHeartbeat(config);

@@ -1,7 +1,7 @@
 /** readRingConfig: the one reader of ring.*, ring.placement and the static member list for both programs. */
 import { describe, expect, it } from 'vitest';
 import { ConfigError, ConfigSource } from '@carillon/core';
-import { parseStaticMembers, readRingConfig } from '@carillon/ring';
+import { parseStaticMembers, pruneVersions, readRingConfig, RingSchedule } from '@carillon/ring';
 
 const read = (pairs: Record<string, string>) =>
   readRingConfig(new ConfigSource({}, {}, new Map(Object.entries(pairs))));
@@ -17,6 +17,21 @@ function errorOf(pairs: Record<string, string>): ConfigError {
 }
 
 describe('readRingConfig', () => {
+  it('keeps superseded versions at least the finest retention, so late points keep their window owner', () => {
+    const source = (pairs: Record<string, string>) => new ConfigSource({}, {}, new Map(Object.entries(pairs)));
+    const members = { accumulators: 'a=h1:7000' };
+    expect(readRingConfig(source(members), 6 * 3600).retainSeconds).toBe(6 * 3600);
+    expect(readRingConfig(source({ ...members, 'ring.retain': '12h' }), 6 * 3600).retainSeconds).toBe(12 * 3600);
+    // The version in force 6 h ago survives pruning at that retention; an older one goes, and times before the
+    // oldest kept version fall to it (past max_lateness: refused anyway, by every member alike).
+    const v = (version: number, effectiveFrom: number) => ({ version, effectiveFrom, members: [] });
+    const now = 100_000;
+    const kept = pruneVersions([v(1, 0), v(2, now - 8 * 3600), v(3, now - 3600)], now, 6 * 3600);
+    expect(kept.map((x) => x.version)).toEqual([2, 3]);
+    expect(new RingSchedule(kept).versionAt(now - 6 * 3600)?.version).toBe(2);
+    expect(new RingSchedule(kept).versionAt(now - 9 * 3600)?.version).toBe(2);
+  });
+
   it('reads a static list with the defaults', () => {
     expect(read({ accumulators: 'a=h1:7000,b=h2:7000' })).toEqual({
       redisUrl: '',

@@ -65,18 +65,27 @@ export class CassandraBlobWriter implements ShardWriter {
         }),
       );
     else work.push(this.index.write(batch));
-    if (writesBlob(schema))
-      work.push(
-        this.cache.append({
-          resolution: batch.resolution,
-          time: batch.time,
-          ids: batch.ids,
-          stats: batch.stats,
-          count: batch.names.length,
-        }),
-      );
+    let chunkFailed: readonly number[] = [];
+    if (writesBlob(schema)) {
+      const slice = {
+        resolution: batch.resolution,
+        time: batch.time,
+        ids: batch.ids,
+        stats: batch.stats,
+        count: batch.names.length,
+      };
+      if (batch.amend === true)
+        work.push(
+          this.cache.amend({ ...slice, times: batch.times }).then((rows) => {
+            chunkFailed = rows;
+          }),
+        );
+      else work.push(this.cache.append(slice));
+    }
     await Promise.all(work);
-    return failed;
+    if (chunkFailed.length === 0) return failed;
+    // Retried as a whole amend: the flat row (when kept too) and the chunk are both read, merged and rewritten.
+    return [...new Set([...failed, ...chunkFailed])].sort((a, b) => a - b);
   }
 
   stats(): WriterStats {

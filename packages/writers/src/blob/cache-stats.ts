@@ -3,6 +3,7 @@ import { zeroStats } from '../pool/shard-writer.js';
 /** Counters of a worker's chunk cache, reported to the store on the main thread and exported there. */
 export const CHUNK_CACHE_STATS = {
   points_appended: 'Points appended to open chunks',
+  points_amended: 'Late points merged into a stored or open chunk (amends)',
   points_rejected: 'Points not after the last point of their open chunk (a replay of what is stored), not appended',
   chunks_closed: 'Chunks written because their span ended',
   chunks_split: 'Open chunks that reached the per-chunk byte bound: written and continued in a new row',

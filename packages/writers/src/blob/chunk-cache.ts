@@ -9,8 +9,8 @@
  * The first time a series is seen after a start, its latest stored chunk in the current span is read back and
  * continued (ChunkEncoder.fromBytes), so a restart mid-chunk keeps one row per span.
  */
-import { batchPoint, type Resolution } from '@carillon/core';
-import { ChunkEncoder, readChunkHeader } from '@carillon/codec';
+import { batchPoint, mergeStatPoint, type Resolution, type StatPoint } from '@carillon/core';
+import { ChunkEncoder, decodeChunk, encodeChunk, readChunkHeader } from '@carillon/codec';
 import { BoundedSet } from '../cassandra/bounded-set.js';
 import { forEachBounded } from '../cassandra/retry.js';
 import type { WriterStats } from '../pool/shard-writer.js';
@@ -37,6 +37,8 @@ export interface ChunkBatch {
   time: number;
   ids: BigInt64Array;
   stats: Float64Array;
+  /** First/last timestamps (core TIME_STRIDE), for amends. */
+  times?: Float64Array;
   count: number;
 }
 
@@ -121,6 +123,52 @@ export class ChunkCache {
       const chunk = toWrite[i]!;
       if (chunk.dirty) await this.writeChunk(chunk, chunk.encoder.bytes());
     });
+  }
+
+  /**
+   * Merges late StatPoints into the windows stored for them (core mergeStatPoint, the stored point first): the
+   * chunk holding the window is decoded, the point merged or inserted in time order, and the chunk re-encoded —
+   * in memory when it is the open chunk, else read from its row and written back to the same row. Chunks keep no
+   * first/last timestamps, so a stored point's are taken as its window start: min, max, sum and count merge
+   * exactly, the late point becomes last and never first (exact whenever it is later than what is stored).
+   * Returns the indexes of the series not stored (a failed read or write), to retry.
+   */
+  async amend(batch: ChunkBatch): Promise<number[]> {
+    const span = this.spanOf(batch.resolution);
+    const start = spanStart(batch.time, span);
+    const step = batch.resolution.step;
+    const failed: number[] = [];
+    await forEachBounded(batch.count, this.maxInFlight, async (i) => {
+      const id = batch.ids[i]!;
+      const late = batchPoint(batch, i);
+      const open = this.open.get(keyOf(id, step));
+      if (open && open.spanStart === start && open.chunkStart <= batch.time) {
+        const points = mergeInto(decodeChunk(open.encoder.bytes()), late);
+        open.encoder = ChunkEncoder.fromBytes(encodeChunk(points, step));
+        open.dirty = true;
+        this.account(open);
+        this.stats.points_amended++;
+        return;
+      }
+      try {
+        // The row holding the window: the latest chunk of its span starting at or before it.
+        const stored = await this.rows.latest(batch.resolution, id, start, batch.time + 1, () => {
+          this.rowStats.retries++;
+        });
+        const points = stored ? mergeInto(decodeChunk(stored.data), late) : [withoutTimes(late)];
+        const chunkStart = stored ? stored.chunkStart : batch.time;
+        await this.rows.write(batch.resolution, id, chunkStart, encodeChunk(points, step), this.nextTimestamp(), () => {
+          this.rowStats.retries++;
+        });
+        this.rowStats.rows_written++;
+        this.stats.points_amended++;
+      } catch {
+        this.rowStats.rows_failed++;
+        this.stats.chunk_writes_failed++;
+        failed.push(i);
+      }
+    });
+    return failed.sort((a, b) => a - b);
   }
 
   /** Writes every open chunk that changed since it was last written; skipped (counted) while one is running. */
@@ -230,6 +278,23 @@ export class ChunkCache {
       this.stats.chunks_resumed++;
     });
   }
+}
+
+/** `points` (time order) with `late` merged into the point of its window, or inserted where it belongs. */
+function mergeInto(points: StatPoint[], late: StatPoint): StatPoint[] {
+  const at = points.findIndex((p) => p.time >= late.time);
+  if (at >= 0 && points[at]!.time === late.time) {
+    const stored = points[at]!;
+    mergeStatPoint(stored, late);
+    points[at] = withoutTimes(stored);
+  } else points.splice(at < 0 ? points.length : at, 0, withoutTimes(late));
+  return points;
+}
+
+/** Chunks keep no first/last timestamps. */
+function withoutTimes(point: StatPoint): StatPoint {
+  const { time, min, max, sum, first, last, count } = point;
+  return { time, min, max, sum, first, last, count };
 }
 
 function keyOf(id: bigint, step: number): string {

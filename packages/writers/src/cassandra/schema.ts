@@ -38,7 +38,7 @@ export function flatTableCql(keyspace: string, resolution: Resolution): string {
   return timeSeriesTableCql(
     `${keyspace}.${flatTable(resolution)}`,
     'id bigint, time timestamp, min double, max double, sum double, first double, last double, count bigint, ' +
-      'PRIMARY KEY (id, time)',
+      'first_time bigint, last_time bigint, PRIMARY KEY (id, time)',
     'time',
     resolution,
   );
@@ -78,7 +78,24 @@ export function schemaCql(options: CassandraOptions): string[] {
   ];
 }
 
+/** Columns added to the flat tables after their first release: a table made before gets them at start. */
+const ADDED_FLAT_COLUMNS: readonly [string, string][] = [
+  ['first_time', 'bigint'],
+  ['last_time', 'bigint'],
+];
+
 /** Creates the keyspace and tables that do not exist yet (idempotent; the driver waits for schema agreement). */
 export async function ensureSchema(client: CassandraClient, options: CassandraOptions): Promise<void> {
   for (const statement of schemaCql(options)) await client.execute(statement);
+  for (const resolution of options.resolutions) {
+    const table = flatTable(resolution);
+    const result = await client.execute(
+      'SELECT column_name FROM system_schema.columns WHERE keyspace_name = ? AND table_name = ?',
+      [options.keyspace, table],
+      { prepare: true },
+    );
+    const have = new Set(result.rows.map((row) => row.get('column_name') as string));
+    for (const [column, type] of ADDED_FLAT_COLUMNS)
+      if (!have.has(column)) await client.execute(`ALTER TABLE ${options.keyspace}.${table} ADD ${column} ${type}`);
+  }
 }

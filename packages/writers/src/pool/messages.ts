@@ -26,6 +26,8 @@ export type ToWorker =
       names: string[];
       ids: BigInt64Array;
       stats: Float64Array;
+      times?: Float64Array;
+      amend?: boolean;
     }
   | { type: 'close' };
 

@@ -18,6 +18,10 @@ export interface ShardBatch {
   ids: BigInt64Array;
   /** Six columns per series: min, max, sum, first, last, count (core STAT_STRIDE). */
   stats: Float64Array;
+  /** Two columns per series: the first and last point's timestamps (core TIME_STRIDE); absent: the window start. */
+  times?: Float64Array;
+  /** Merge into the stored window (read, core mergeStatPoint with the stored point first, rewrite) rather than write. */
+  amend?: boolean;
 }
 
 /** Counters a writer keeps, summed over workers into the main thread's registry. */

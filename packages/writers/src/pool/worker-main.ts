@@ -103,6 +103,8 @@ port.on('message', (message: ToWorker) => {
       ids: message.ids,
       stats: message.stats,
     };
+    if (message.times !== undefined) batch.times = message.times;
+    if (message.amend === true) batch.amend = true;
     for (const lane of lanes) lane.push(message.seq, batch);
   } else {
     void (async () => {

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import {
   STAT_STRIDE,
+  TIME_STRIDE,
   subsetBatch,
   type FlushBatch,
   type Logger,
@@ -277,6 +278,7 @@ export class WritePool implements Writer {
       names: new Array<string>(size),
       ids: new BigInt64Array(size),
       stats: new Float64Array(size * STAT_STRIDE),
+      times: batch.times === undefined ? undefined : new Float64Array(size * TIME_STRIDE),
       origin: new Int32Array(size),
       n: 0,
     }));
@@ -287,6 +289,7 @@ export class WritePool implements Writer {
       part.names[j] = batch.names[i]!;
       part.ids[j] = ids[i]!;
       part.stats.set(batch.stats.subarray(i * STAT_STRIDE, (i + 1) * STAT_STRIDE), j * STAT_STRIDE);
+      part.times?.set(batch.times!.subarray(i * TIME_STRIDE, (i + 1) * TIME_STRIDE), j * TIME_STRIDE);
     }
     // A worker that died and is not replaced yet takes nothing: its share goes straight back for a retry.
     const failed = new Set<number>();
@@ -321,7 +324,13 @@ export class WritePool implements Writer {
           ids: part.ids,
           stats: part.stats,
         };
-        slot.worker.postMessage(message, [part.ids.buffer, part.stats.buffer]);
+        const transfer: ArrayBuffer[] = [part.ids.buffer, part.stats.buffer];
+        if (part.times !== undefined) {
+          message.times = part.times;
+          transfer.push(part.times.buffer);
+        }
+        if (batch.amend !== undefined) message.amend = true;
+        slot.worker.postMessage(message, transfer);
       });
     });
   }

@@ -24,6 +24,7 @@ import {
   type Resolution,
   type SeriesReader,
   type SeriesValues,
+  type StatPoint,
   type WriteOutcome,
   type Writer,
 } from '@carillon/core';
@@ -42,6 +43,7 @@ import {
   type WhisperHeader,
 } from './format.js';
 import { HandleCache } from './handle-cache.js';
+import { STATS_SUFFIX, StatsSidecar, statsSlots } from './amend-stats.js';
 import { propagateDown } from './propagate.js';
 import { canonicalFromRelativePath, whisperRelativePath } from './layout.js';
 
@@ -55,6 +57,12 @@ export interface WhisperStoreConfig {
   maxOpenFiles?: number;
   /** File operations in flight at once, across writes and reads (default 16). */
   concurrency?: number;
+  /**
+   * Amends (late points) are merged back to this age; for files of the `average` and `last` methods the numbers a
+   * slot cannot hold are kept that long in the `.wsp.stats` sidecar (amend-stats.ts). Default: the finest retention;
+   * 0: amends of such files are refused.
+   */
+  maxLatenessSeconds?: number;
 }
 
 export interface WhisperStoreOptions {
@@ -66,7 +74,13 @@ export interface WhisperStoreOptions {
 
 /** Why a point was not written. Every point of a batch ends up written or counted under one of these. */
 export type WhisperDropReason =
-  'error' | 'outside_retention' | 'invalid_name' | 'unknown_resolution' | 'empty' | 'no_archive';
+  | 'error'
+  | 'outside_retention'
+  | 'invalid_name'
+  | 'unknown_resolution'
+  | 'empty'
+  | 'no_archive'
+  | 'amend_without_stats';
 
 type Operation = 'open' | 'create' | 'write' | 'fetch' | 'list' | 'close';
 
@@ -88,6 +102,10 @@ interface OpenSeries {
   propagation: number[][];
   /** Base interval per archive offset once known; it only moves by whole laps of the ring, so it stays valid. */
   baseIntervals: Map<number, number>;
+  /** The amend sidecar, opened on first need (files of the average and last methods only). */
+  stats: StatsSidecar | undefined;
+  /** Where the sidecar lives: the file's path + STATS_SUFFIX. */
+  statsPath: string;
 }
 
 interface OpenArg {
@@ -107,6 +125,7 @@ export class WhisperStore implements Writer, SeriesReader {
   readonly dataDir: string;
   private readonly resolutions: readonly Resolution[];
   private readonly rules: readonly AggregationRule[];
+  private readonly maxLatenessSeconds: number;
   private readonly clock: () => number;
   private readonly logger?: Logger;
   private readonly files: HandleCache<OpenSeries, OpenArg>;
@@ -132,6 +151,7 @@ export class WhisperStore implements Writer, SeriesReader {
     this.dataDir = config.dataDir;
     this.resolutions = config.resolutions;
     this.rules = config.aggregationRules ?? DEFAULT_AGGREGATION_RULES;
+    this.maxLatenessSeconds = config.maxLatenessSeconds ?? config.resolutions[0]!.ttl;
     this.clock = options.clock ?? nowSeconds;
     this.logger = options.logger;
     this.slots = new Semaphore(config.concurrency ?? 16);
@@ -173,13 +193,17 @@ export class WhisperStore implements Writer, SeriesReader {
       unknown_resolution: drops.labels('unknown_resolution'),
       empty: drops.labels('empty'),
       no_archive: drops.labels('no_archive'),
+      amend_without_stats: drops.labels('amend_without_stats'),
     };
     metrics.gauge('whisper_open_files', 'Whisper files open now', [], (gauge) => gauge.set(this.files.open));
 
     this.files = new HandleCache<OpenSeries, OpenArg>({
       limit: config.maxOpenFiles ?? 1024,
       open: (relativePath, arg) => this.openSeries(relativePath, arg),
-      close: (series) => series.handle.close(),
+      close: async (series) => {
+        await series.stats?.close();
+        await series.handle.close();
+      },
       onEvict: () => this.evictions.inc(),
       onCloseError: (error, relativePath) => this.fail('close', error, relativePath),
     });
@@ -249,12 +273,24 @@ export class WhisperStore implements Writer, SeriesReader {
       const written = await this.withSeries(name, relativePath, async (series) => {
         const targets = series.targets.get(batch.resolution.step);
         if (!targets) return 'no_archive';
-        const value = valueOf(point, series.method);
+        const amend = batch.amend !== undefined;
         let any = false;
+        let refused: WhisperDropReason | undefined;
         for (const index of targets) {
           const archive = series.header.archives[index]!;
           // Beyond the archive's retention the ring slot holds newer data (whisper refuses such points too).
           if (now - batch.time >= archive.retention) continue;
+          const exact = archive.secondsPerPoint === batch.resolution.step;
+          // A foreign archive of another step keeps whisper's last-write-wins: a late point is not merged there.
+          if (amend && !exact) continue;
+          const value = amend
+            ? await this.amendedValue(series, index, archive, batch.time, point)
+            : valueOf(point, series.method);
+          if (value === undefined) {
+            refused = 'amend_without_stats';
+            continue;
+          }
+          if (!amend && exact) await this.keepStats(series, index, archive, batch.time, point);
           const base = await writeArchivePoints(
             series.handle,
             archive,
@@ -267,7 +303,7 @@ export class WhisperStore implements Writer, SeriesReader {
             await propagateDown(series.handle, series.header, index, lower, batch.time, series.baseIntervals);
           any = true;
         }
-        return any ? 'written' : 'outside_retention';
+        return any ? 'written' : (refused ?? 'outside_retention');
       });
       if (written !== 'written') {
         this.dropCounters[written].inc();
@@ -285,6 +321,88 @@ export class WhisperStore implements Writer, SeriesReader {
       return false;
     } finally {
       this.writeLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    }
+  }
+
+  /** The sidecar of a file whose method needs one (average, last), opened on first use; undefined otherwise. */
+  private async sidecarOf(series: OpenSeries): Promise<StatsSidecar | undefined> {
+    if ((series.method !== 'average' && series.method !== 'last') || this.maxLatenessSeconds <= 0) return undefined;
+    if (series.stats === undefined) {
+      const steps = new Set(this.resolutions.map((r) => r.step));
+      series.stats = await StatsSidecar.open(
+        series.statsPath,
+        statsSlots(series.header, steps, this.maxLatenessSeconds),
+      );
+    }
+    return series.stats;
+  }
+
+  /** An on-time write of an average/last file: its sum, count and last timestamp into the sidecar. */
+  private async keepStats(
+    series: OpenSeries,
+    index: number,
+    archive: ArchiveInfo,
+    time: number,
+    point: StatPoint,
+  ): Promise<void> {
+    const stats = await this.sidecarOf(series);
+    if (stats === undefined || !stats.keeps(index)) return;
+    await stats.write(index, archive.secondsPerPoint, time, {
+      sum: point.sum,
+      count: point.count,
+      lastTime: point.lastTime ?? time,
+    });
+  }
+
+  /**
+   * The value of the window at `time` once `late` is merged into what the archive holds, exactly as if it had
+   * been there when written (core mergeStatPoint): sum, min and max from the stored value alone, average and last
+   * with the sidecar's numbers. Undefined when the stored window's numbers are not kept (written before the sidecar
+   * or past max_lateness): the amend is then refused, counted, rather than guessed.
+   */
+  private async amendedValue(
+    series: OpenSeries,
+    index: number,
+    archive: ArchiveInfo,
+    time: number,
+    late: StatPoint,
+  ): Promise<number | undefined> {
+    const [stored] = await readArchiveIntervals(
+      series.handle,
+      archive,
+      time,
+      1,
+      series.baseIntervals.get(archive.offset),
+    );
+    const step = archive.secondsPerPoint;
+    const lateLast = late.lastTime ?? time;
+    if (stored === null || stored === undefined) {
+      // Nothing stored: the amend is the window.
+      await this.keepStats(series, index, archive, time, late);
+      return valueOf(late, series.method);
+    }
+    switch (series.method) {
+      case 'sum':
+        return stored + late.sum;
+      case 'min':
+        return Math.min(stored, late.min);
+      case 'max':
+        return Math.max(stored, late.max);
+      case 'average':
+      case 'last': {
+        const sidecar = await this.sidecarOf(series);
+        const kept = sidecar?.keeps(index) ? await sidecar.read(index, step, time) : undefined;
+        if (sidecar === undefined || kept === undefined) return undefined;
+        const merged = {
+          sum: kept.sum + late.sum,
+          count: kept.count + late.count,
+          lastTime: Math.max(kept.lastTime, lateLast),
+        };
+        await sidecar.write(index, step, time, merged);
+        if (series.method === 'average') return merged.sum / merged.count;
+        // Ties go to the later arrival: the late point.
+        return lateLast >= kept.lastTime ? late.last : stored;
+      }
     }
   }
 
@@ -415,7 +533,7 @@ export class WhisperStore implements Writer, SeriesReader {
     try {
       const header = await readHeader(handle, path);
       if (create) await this.extendTruncated(handle, header, relativePath);
-      return describe(handle, header, this.ruleFor(name).method, this.resolutions);
+      return describe(path, handle, header, this.ruleFor(name).method, this.resolutions);
     } catch (error) {
       await handle.close().catch(() => undefined);
       if (create && error instanceof CorruptWhisperFileError) {
@@ -430,7 +548,7 @@ export class WhisperStore implements Writer, SeriesReader {
     try {
       const { handle, header } = await this.createSeries(path, name);
       this.filesCreated.inc();
-      return describe(handle, header, this.ruleFor(name).method, this.resolutions);
+      return describe(path, handle, header, this.ruleFor(name).method, this.resolutions);
     } catch (createError) {
       if ((createError as NodeJS.ErrnoException).code !== 'EEXIST')
         throw this.openFailed('create', createError, relativePath);
@@ -443,7 +561,7 @@ export class WhisperStore implements Writer, SeriesReader {
       throw this.openFailed('open', reopenError, relativePath);
     }
     try {
-      return describe(handle, await readHeader(handle, path), this.ruleFor(name).method, this.resolutions);
+      return describe(path, handle, await readHeader(handle, path), this.ruleFor(name).method, this.resolutions);
     } catch (error) {
       await handle.close().catch(() => undefined);
       throw this.openFailed('open', error, relativePath);
@@ -514,6 +632,7 @@ export class WhisperStore implements Writer, SeriesReader {
 }
 
 function describe(
+  path: string,
   handle: FdFile,
   header: WhisperHeader,
   ruleMethod: AggregationMethod,
@@ -531,6 +650,8 @@ function describe(
     targets,
     propagation,
     baseIntervals: new Map(),
+    stats: undefined,
+    statsPath: path + STATS_SUFFIX,
   };
 }
 
