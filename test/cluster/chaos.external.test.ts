@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { windowStart } from '@carillon/core';
 import { RingSchedule, RingStore, murmur3String, type RingVersion } from '@carillon/ring';
 import { redisUrl, uniqueName } from '../harness/servers.js';
-import type { RunningProgram } from '../e2e/programs.js';
+import { getJson, type RunningProgram } from '../e2e/programs.js';
 import { startBusyLoops } from '../support/contention.js';
 import { sleep, waitFor } from '../support/wait.js';
 import {
@@ -116,6 +116,17 @@ describe('chaos: join, leave, kill -9 and restart of an accumulator and of a rel
         };
         const relayA = await relayStart('relay-a');
         let relayB = await relayStart('relay-b');
+        // Traffic starts once both relays have their streams open (starting them is not what this run tests).
+        for (const r of [relayA, relayB])
+          await waitFor(
+            'a relay connected to every member',
+            async () =>
+              (
+                await getJson<{ destinations: { connected: boolean }[] }>(`http://127.0.0.1:${r.httpPort}/ring`)
+              ).destinations.every((d) => d.connected),
+            30_000,
+            100,
+          );
         const senderA = await LineSender.open(relayA.graphitePort);
         let senderB: LineSender | undefined = await LineSender.open(relayB.graphitePort);
         const aKeys = Array.from({ length: 1500 }, (_, i) => `chaos.a.host${i % 50}.metric${i}`);

@@ -1,12 +1,12 @@
 /**
  * What accumulators wrote (their StatPoint files), read as a crash leaves them, and compared with the oracle:
- * one owner per (key, window), the value last written equal to the oracle's (windows rebuilt after a crash, or
- * amended by late points, are written again: the last write is what the store holds), nothing missing, nothing
- * extra.
+ * one owner per (key, window), what the store holds equal to the oracle's (windows rebuilt after a crash are
+ * written again, and late points are written as amends merged into the window: `storedPoint`), nothing missing,
+ * nothing extra.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { StatPoint } from '@carillon/core';
+import { mergeStatPoint, type StatPoint } from '@carillon/core';
 import type { StatPointRecord } from '@carillon/accumulator';
 import { keyOf, pointOf, type Accumulator } from './cluster.js';
 
@@ -59,6 +59,17 @@ export interface Problems {
 
 export const NO_PROBLEMS: Problems = { twoOwners: [], wrong: [], missing: [], extra: [] };
 
+/** What the store holds for a (key, window): the last window written, with the amends after it merged in. */
+export function storedPoint(writers: readonly { record: StatPointRecord }[]): StatPoint {
+  let stored: StatPoint | undefined;
+  for (const { record } of writers) {
+    const point: StatPoint = { ...record };
+    if (record.amend !== true || stored === undefined) stored = point;
+    else mergeStatPoint(stored, point);
+  }
+  return stored!;
+}
+
 /** First few problems of each kind, and how many there are in all. */
 export function compareWithOracle(
   written: Written,
@@ -71,7 +82,7 @@ export function compareWithOracle(
     const ids = new Set(writers.map((w) => w.id));
     if (ids.size > 1) problems.twoOwners.push(`${key}: ${[...ids].join(',')}`);
     const want = expected.get(key);
-    const got = JSON.stringify(pointOf(writers[writers.length - 1]!.record));
+    const got = JSON.stringify(pointOf({ ...writers[0]!.record, ...storedPoint(writers) }));
     if (want === undefined) problems.extra.push(key);
     else if (got !== JSON.stringify(want)) problems.wrong.push(`${key}: wrote ${got}, oracle ${JSON.stringify(want)}`);
   }

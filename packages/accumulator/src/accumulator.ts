@@ -43,6 +43,7 @@ interface Running {
   node: AccumulatorNode;
   cycle: FlushCycle;
   server: IngestServer;
+  handler: BatchHandler;
 }
 
 export class Accumulator {
@@ -132,6 +133,7 @@ export class Accumulator {
       registry,
       logger,
     });
+    const handler = new BatchHandler(node.logged, durability, ownership, node.aggregator);
     const server = await startIngestServer(
       {
         host: config.grpc.listen.host,
@@ -143,11 +145,11 @@ export class Accumulator {
         maxRelays: config.durability.maxRelays,
         processedSeed,
       },
-      new BatchHandler(node.logged, durability, ownership, node.aggregator),
+      handler,
       registry,
       logger,
     );
-    this.running = { membership, node, cycle, server };
+    this.running = { membership, node, cycle, server, handler };
     // After a crash, relays reconnect and replay; the windows they rebuild must not close before that.
     cycle.start(node.resumedFrom === undefined ? 0 : config.durability.replayWaitMs);
     logger.info(
@@ -174,8 +176,9 @@ export class Accumulator {
     return this.pinnedSchedule ?? membership.schedule;
   }
 
-  private async leaveAndClose({ membership, node, cycle, server }: Running): Promise<void> {
+  private async leaveAndClose({ membership, node, cycle, server, handler }: Running): Promise<void> {
     const { config, logger } = this;
+    const deadline = Date.now() + config.shutdown.maxWaitMs;
     let until = nowSeconds();
     if (membership instanceof RedisMembership) {
       try {
@@ -200,6 +203,11 @@ export class Accumulator {
       10_000;
     const flushed = await cycle.waitFor(until, Math.min(patienceMs, config.shutdown.maxWaitMs));
     if (!flushed) logger.warn({ until }, 'owned windows not flushed in time: flushing everything now');
+    // A relay slow to send (or reconnecting) can still hold batches for the windows it owned: they amend them. It
+    // stays until no new batch came for durability.replay_wait (relays route nothing new here), within max_wait.
+    const quietMs = config.durability.replayWaitMs;
+    while (Date.now() - handler.lastBatchAtMs < quietMs && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 100));
     // The windows flushAll closes early keep their lines in the log for the next start.
     node.sealLog();
     await cycle.flushAll();
