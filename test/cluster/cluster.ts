@@ -52,7 +52,7 @@ export async function startAccumulator(
   /** More `--set` pairs (e.g. `wal.dir`), over the defaults here. */
   settings: Record<string, string> = {},
   /** How long it may take to log that it started (opening Cassandra under load takes longer). */
-  readyTimeoutMs = 20_000,
+  readyTimeoutMs = 60_000,
 ): Promise<Accumulator> {
   const dataDir = join(cluster.root, id);
   mkdirSync(dataDir, { recursive: true });
@@ -96,9 +96,9 @@ export async function startStaticCluster(
   placement?: StatsdPlacement,
   /** More `--set` pairs for every accumulator; `<dataDir>` in a value becomes the accumulator's data directory. */
   accumulatorSettings: Record<string, string> = {},
-  /** More `--set` pairs for the relay. */
+  /** More `--set` pairs for the relay (e.g. `spool.dir`). */
   relaySettings: Record<string, string> = {},
-): Promise<{ accumulators: Accumulator[]; relay: Relay; members: RingMember[] }> {
+): Promise<{ accumulators: Accumulator[]; relay: Relay; members: RingMember[]; cluster: ClusterOptions }> {
   const ports = await Promise.all(ids.map(async () => ({ grpc: await freePort(), http: await freePort() })));
   const members = ids.map((id, i) => ({ id, address: `127.0.0.1:${ports[i]!.grpc}` }));
   const cluster: ClusterOptions = {
@@ -120,11 +120,11 @@ export async function startStaticCluster(
   }
   const relay = await startRelay(cluster, relaySettings);
   running.push(relay);
-  return { accumulators, relay, members };
+  return { accumulators, relay, members, cluster };
 }
 
 export async function restartAccumulator(accumulator: Accumulator): Promise<Accumulator> {
-  const program = await startProgram(ACCUMULATOR, accumulator.args, 'accumulator started');
+  const program = await startProgram(ACCUMULATOR, accumulator.args, 'accumulator started', 60_000);
   return { ...accumulator, program };
 }
 
@@ -134,11 +134,18 @@ export interface Relay {
   statsdPort: number;
   httpPort: number;
   program: RunningProgram;
+  args: string[];
+}
+
+/** The same relay again (same ports, spool and settings), e.g. after a kill. */
+export async function restartRelay(relay: Relay): Promise<Relay> {
+  const program = await startProgram(RELAY, relay.args, 'relay started', 60_000);
+  return { ...relay, program };
 }
 
 export async function startRelay(
   cluster: ClusterOptions,
-  /** More `--set` pairs over the defaults here (e.g. the cluster token and TLS, `query.*`, or listeners off). */
+  /** More `--set` pairs over the defaults here (e.g. the cluster token and TLS, `spool.dir`, `query.*`). */
   settings: Record<string, string> = {},
 ): Promise<Relay> {
   const graphitePort = await freePort();
@@ -162,8 +169,8 @@ export async function startRelay(
     ...settings,
   };
   const args = Object.entries(pairs).flatMap(([k, v]) => ['--set', `${k}=${v}`]);
-  const program = await startProgram(RELAY, args, 'relay started');
-  return { graphitePort, statsdPort, httpPort, program };
+  const program = await startProgram(RELAY, args, 'relay started', 60_000);
+  return { graphitePort, statsdPort, httpPort, program, args };
 }
 
 /** An ordered TCP connection to a relay (Graphite or StatsD): lines for one key always travel in the order written. */

@@ -46,6 +46,7 @@ interface Running {
   server: IngestServer;
   /** Stops watching the gRPC certificate files. */
   closeTls: () => void;
+  handler: BatchHandler;
 }
 
 export class Accumulator {
@@ -141,6 +142,7 @@ export class Accumulator {
       logger,
     });
     const grpcTls = serverCredentials(config.cluster, registry, logger);
+    const handler = new BatchHandler(node.logged, durability, ownership, node.aggregator);
     const server = await startIngestServer(
       {
         token: config.cluster.token,
@@ -155,11 +157,11 @@ export class Accumulator {
         processedSeed,
         query: queryHandler(node.querySources),
       },
-      new BatchHandler(node.logged, durability, ownership, node.aggregator),
+      handler,
       registry,
       logger,
     );
-    this.running = { membership, node, cycle, server, closeTls: grpcTls.close };
+    this.running = { membership, node, cycle, server, handler, closeTls: grpcTls.close };
     // After a crash, relays reconnect and replay; the windows they rebuild must not close before that.
     cycle.start(node.resumedFrom === undefined ? 0 : config.durability.replayWaitMs);
     logger.info(
@@ -186,8 +188,9 @@ export class Accumulator {
     return this.pinnedSchedule ?? membership.schedule;
   }
 
-  private async leaveAndClose({ membership, node, cycle, server, closeTls }: Running): Promise<void> {
+  private async leaveAndClose({ membership, node, cycle, server, handler, closeTls }: Running): Promise<void> {
     const { config, logger } = this;
+    const deadline = Date.now() + config.shutdown.maxWaitMs;
     let until = nowSeconds();
     if (membership instanceof RedisMembership) {
       try {
@@ -212,6 +215,11 @@ export class Accumulator {
       10_000;
     const flushed = await cycle.waitFor(until, Math.min(patienceMs, config.shutdown.maxWaitMs));
     if (!flushed) logger.warn({ until }, 'owned windows not flushed in time: flushing everything now');
+    // A relay slow to send (or reconnecting) can still hold batches for the windows it owned: they amend them. It
+    // stays until no new batch came for durability.replay_wait (relays route nothing new here), within max_wait.
+    const quietMs = config.durability.replayWaitMs;
+    while (Date.now() - handler.lastBatchAtMs < quietMs && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 100));
     // The windows flushAll closes early keep their lines in the log for the next start.
     node.sealLog();
     await cycle.flushAll();

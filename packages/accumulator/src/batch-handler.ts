@@ -10,6 +10,9 @@ import type { LoggedIngest } from './logged-ingest.js';
 import type { RingOwnership } from './ownership.js';
 
 export class BatchHandler implements IngestHandler {
+  /** When the last new batch was processed (ms): a leaving member waits for quiet before it exits. */
+  lastBatchAtMs = 0;
+
   constructor(
     private readonly ingest: LoggedIngest,
     private readonly durability: DurabilityTracker,
@@ -19,6 +22,7 @@ export class BatchHandler implements IngestHandler {
 
   /** Returns what the batch's points were refused for, by reason (sent back to the relay with the next ack). */
   process(batch: ReceivedBatch): ReadonlyMap<string, number> {
+    this.lastBatchAtMs = Date.now();
     const outcome = this.ingest.ingestBatch(batch.format, batch.lines, Math.floor(batch.receivedAtMs / 1000), {
       relayId: batch.relayId,
       sequence: batch.sequence,

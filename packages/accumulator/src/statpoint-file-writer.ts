@@ -6,12 +6,16 @@
  */
 import { appendFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { statPointAt, type FlushBatch, type StatPoint, type Writer } from '@carillon/core';
+import { batchPoint, type FlushBatch, type StatPoint, type Writer } from '@carillon/core';
 
-/** One line of the file: a StatPoint with its series name and resolution step. */
+/**
+ * One line of the file: a StatPoint with its series name and resolution step. `amend: true` marks late points
+ * to be merged into the window written before (core mergeStatPoint), not a window of their own.
+ */
 export interface StatPointRecord extends StatPoint {
   name: string;
   step: number;
+  amend?: true;
 }
 
 export class StatPointFileWriter implements Writer {
@@ -24,10 +28,11 @@ export class StatPointFileWriter implements Writer {
 
   write(batch: FlushBatch): Promise<void> {
     const lines: string[] = [];
-    const { names, stats, time } = batch;
+    const { names } = batch;
     const step = batch.resolution.step;
     for (let i = 0; i < names.length; i++) {
-      const record: StatPointRecord = { name: names[i]!, step, ...statPointAt(stats, i, time) };
+      const record: StatPointRecord = { name: names[i]!, step, ...batchPoint(batch, i) };
+      if (batch.amend !== undefined) record.amend = true;
       lines.push(JSON.stringify(record));
     }
     const text = lines.length === 0 ? '' : `${lines.join('\n')}\n`;

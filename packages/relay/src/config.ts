@@ -43,6 +43,8 @@ import {
   type AccumulatorLinkOptions,
   type ClusterSecurity,
 } from '@carillon/transport';
+import { SPOOL_KEYS, readSpoolConfig } from './spool/config.js';
+import type { SpoolOptions } from './spool/spool.js';
 
 export const RELAY_HTTP_LISTEN_KEY = configKey.listen({
   key: 'http.listen',
@@ -101,6 +103,7 @@ export const RELAY_SCHEMA = configSchema(
   LISTENER_TLS_SCHEMA,
   RING_KEYS,
   LINK_KEYS,
+  SPOOL_KEYS,
   [RELAY_HTTP_LISTEN_KEY, HTTP_TOKEN_KEY],
   HTTP_TLS_KEYS,
   HTTP_LIMIT_KEYS,
@@ -125,6 +128,8 @@ export interface RelayConfig {
   /** The coarsest resolution step (from `times`): ring versions switch only on its boundaries. */
   ringStepSeconds: number;
   link: AccumulatorLinkOptions;
+  /** The disk spool of the lines read (`dir` "" for none). */
+  spool: SpoolOptions;
   http: {
     listen: ListenAddress | null;
     security: HttpSecurity;
@@ -160,6 +165,7 @@ export function readRelayConfig(source: ConfigSource): RelayConfig {
     ring: readRingConfig(source, resolutions[0]!.ttl),
     ringStepSeconds: ringStepOf(resolutions),
     link: readLinkConfig(source, Math.max(graphite.maxLineLength, statsd.maxLineLength)),
+    spool: readSpoolConfig(source),
     http: {
       listen: source.read(RELAY_HTTP_LISTEN_KEY),
       security: readHttpSecurity(source),

@@ -18,6 +18,7 @@ import {
 import { KeyOwner, type Placement } from '@carillon/ring';
 import type { LineFormat } from '@carillon/transport';
 import type { LinkPool } from './link-pool.js';
+import type { SpoolStage } from './spool-stage.js';
 
 export class LineRouter {
   readonly graphiteCounters: LineCounters;
@@ -33,6 +34,8 @@ export class LineRouter {
     private readonly placement: Placement,
     private readonly pool: LinkPool,
     metrics: MetricsRegistry,
+    /** With a spool, lines wait here until the end of the read, are spooled, then reach their links. */
+    private readonly stage?: SpoolStage,
   ) {
     this.graphiteCounters = new LineCounters(metrics, 'graphite');
     this.statsdCounters = new LineCounters(metrics, 'statsd');
@@ -55,7 +58,7 @@ export class LineRouter {
       if (typeof key === 'string') return counters.reject(key);
       name = key.canonical;
     }
-    const receivedAtMs = Date.now();
+    const receivedAtMs = this.stage?.nowMs() ?? Date.now();
     let time = Math.floor(receivedAtMs / 1000);
     if (fields.timestampEnd > fields.timestampStart) {
       const stamp = readGraphiteTimestamp(buf, fields.timestampStart, fields.timestampEnd);
@@ -80,7 +83,7 @@ export class LineRouter {
       name = canonical.name;
     }
     // StatsD points belong to the window of their arrival.
-    const receivedAtMs = Date.now();
+    const receivedAtMs = this.stage?.nowMs() ?? Date.now();
     const time = Math.floor(receivedAtMs / 1000);
     const owner = this.placement.statsdOwnerOfBytes(buf, start, located.keyEnd, name, time, this.owner);
     this.route('statsd', counters, owner, buf, start, end, receivedAtMs);
@@ -102,6 +105,7 @@ export class LineRouter {
       this.noOwner.inc();
       return;
     }
-    link.appendRange(format, buf, start, end, receivedAtMs, version!.version);
+    if (this.stage) this.stage.add(link, format, version!.version, buf, start, end);
+    else link.appendRange(format, buf, start, end, receivedAtMs, version!.version);
   }
 }

@@ -5,7 +5,13 @@
  */
 import type { Logger, MetricsRegistry } from '@carillon/core';
 import type { PlacedRingVersion, RingMember, RingSchedule } from '@carillon/ring';
-import { AccumulatorLink, type AccumulatorLinkOptions, type LinkDepth, type RelayIdentity } from '@carillon/transport';
+import {
+  AccumulatorLink,
+  type AccumulatorLinkOptions,
+  type LinkDepth,
+  type LinkSpoolHooks,
+  type RelayIdentity,
+} from '@carillon/transport';
 
 function linkKey(member: RingMember): string {
   return `${member.id}@${member.address}`;
@@ -21,6 +27,8 @@ export class LinkPool {
     private readonly options: AccumulatorLinkOptions,
     private readonly metrics: MetricsRegistry,
     private readonly logger?: Logger,
+    /** The relay's spool and the first sequence of this run (spool.ts `firstSequence`). */
+    private readonly spool?: { hooks: LinkSpoolHooks; firstSequence: number },
   ) {}
 
   /** Brings the links in line with a (new) schedule. */
@@ -29,7 +37,18 @@ export class LinkPool {
     for (const version of schedule.versions) for (const member of version.members) wanted.set(linkKey(member), member);
     for (const [key, member] of wanted) {
       if (this.links.has(key)) continue;
-      this.links.set(key, new AccumulatorLink(member, this.relay, this.options, this.metrics, this.logger));
+      this.links.set(
+        key,
+        new AccumulatorLink(
+          member,
+          this.relay,
+          this.options,
+          this.metrics,
+          this.logger,
+          this.spool?.hooks,
+          this.spool?.firstSequence,
+        ),
+      );
       this.logger?.info({ destination: member.id, address: member.address }, 'link opened');
     }
     for (const [key, link] of this.links) {
@@ -51,6 +70,16 @@ export class LinkPool {
   /** Links of `version` in its member order. */
   linksOf(version: PlacedRingVersion): AccumulatorLink[] | undefined {
     return this.linksByVersion.get(version);
+  }
+
+  /** The link of a member (`id@address`), if some ring version still names it. */
+  linkByKey(key: string): AccumulatorLink | undefined {
+    return this.links.get(key);
+  }
+
+  /** Every open link. */
+  all(): Iterable<AccumulatorLink> {
+    return this.links.values();
   }
 
   depths(): LinkDepth[] {

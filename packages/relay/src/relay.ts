@@ -16,6 +16,8 @@ import { Placement, createMembership, type Membership } from '@carillon/ring';
 import { channelCredentials, newRelayIdentity } from '@carillon/transport';
 import { createGraphiteApi, DEFAULT_QUERY_LIMITS } from '@carillon/query';
 import { ClusterRead, NO_PENDING } from './cluster-read.js';
+import { SpoolStage } from './spool-stage.js';
+import { firstSequence, RelaySpool, replaySpool, spoolRelayIdentity } from './spool/index.js';
 import type { RelayConfig } from './config.js';
 import { ringReport, startHttpServer, type RingReport } from './http-server.js';
 import { LineRouter } from './line-router.js';
@@ -47,12 +49,16 @@ export class Relay {
     private readonly cluster: ClusterRead | undefined,
     private readonly logger: Logger,
     private readonly closeTls: () => void,
+    private readonly spool: RelaySpool | undefined,
   ) {}
 
   static async start(config: RelayConfig, logger: Logger, metrics = new MetricsRegistry()): Promise<Relay> {
-    const identity = newRelayIdentity();
-    const relayId = identity.id;
     const { ring } = config;
+    const spooled = config.spool.dir === '' ? undefined : RelaySpool.open(config.spool, metrics);
+    // With a spool the identity outlives the process: rebuilt batches keep their (relay, sequence).
+    const identity = spooled ? spoolRelayIdentity(config.spool.dir) : newRelayIdentity();
+    const relayId = identity.id;
+    const highest = spooled?.contents.batches.reduce((max, b) => Math.max(max, b.sequence), 0) ?? 0;
     const linkTls = channelCredentials(config.cluster, metrics, logger);
     const tlsClosers = [linkTls.close];
     const link = {
@@ -65,7 +71,17 @@ export class Relay {
     };
     // A static list is one version forever: its step is never used.
     const membership = createMembership(ring, { step: config.ringStepSeconds, metrics, logger });
-    const pool = new LinkPool(identity, link, metrics, logger);
+    const pool = new LinkPool(
+      identity,
+      link,
+      metrics,
+      logger,
+      spooled && { hooks: spooled.spool, firstSequence: firstSequence(Date.now(), highest) },
+    );
+    spooled?.spool.attach(
+      () => pool.all(),
+      (key) => pool.linkByKey(key),
+    );
     pool.update(membership.schedule);
     membership.onChange((schedule) => {
       pool.update(schedule);
@@ -123,8 +139,16 @@ export class Relay {
       http?.close();
       throw error;
     }
+    if (spooled) {
+      // Before any new line: what a previous run left is queued first, in its sequence order.
+      const started = performance.now();
+      const counts = replaySpool(spooled.contents, spooled.spool, (key) => pool.linkByKey(key), metrics);
+      spooled.spool.trim();
+      if (spooled.contents.slices.length > 0)
+        logger.info({ ...counts, ms: Math.round(performance.now() - started) }, 'spool replayed');
+    }
     const placement = Placement.of(ring, () => membership.schedule);
-    const router = new LineRouter(placement, pool, metrics);
+    const router = new LineRouter(placement, pool, metrics, spooled && new SpoolStage(spooled.spool));
 
     // carbon's name rules see Graphite and pickle lines before they are placed (the owner is the new name's).
     const graphiteLine = withKeyRules(config.keyRules, router.graphiteCounters, router.graphiteLine);
@@ -164,6 +188,7 @@ export class Relay {
       cluster,
       logger,
       closeTls,
+      spooled?.spool,
     );
   }
 
@@ -174,6 +199,8 @@ export class Relay {
   async stop(): Promise<void> {
     await Promise.all(this.listeners.map((listener) => listener.close()));
     await this.pool.close();
+    // What is not durable stays in the spool for the next start (the links counted it as undelivered).
+    this.spool?.close();
     await this.membership.close();
     this.health.close();
     if (this.http) {

@@ -67,6 +67,35 @@ export const DEFAULT_LINK_OPTIONS: AccumulatorLinkOptions = {
   batchTimeQuantumMs: 1000,
 };
 
+/**
+ * A place in the relay's spool: `record` names the spooled slice (its segment × 2^32 + its offset there), `offset`
+ * is a byte offset in the slice's lines.
+ */
+export interface SpoolPosition {
+  record: number;
+  offset: number;
+}
+
+/** What a link tells the relay's spool (when there is one): batch boundaries, and durable acks. */
+export interface LinkSpoolHooks {
+  /**
+   * A batch closed, before it is queued or sent: its lines of `format` end at `end` of the spool (undefined when
+   * none of its lines is spooled); they began in the spool segment `startSegment`.
+   */
+  batchClosed(
+    link: AccumulatorLink,
+    format: LineFormat,
+    sequence: number,
+    end: SpoolPosition | undefined,
+    startSegment: number | undefined,
+  ): void;
+  /** The destination acked batches up to `durable` durable. */
+  durable(link: AccumulatorLink, durable: number): void;
+}
+
+/** Segment index of a spool record number. */
+export const spoolSegmentOf = (record: number): number => Math.floor(record / 2 ** 32);
+
 /** Why the relay dropped lines on a link. */
 export type LinkDropReason = 'retention_full' | 'line_too_large' | 'link_closed' | 'undelivered_at_shutdown';
 
@@ -189,7 +218,10 @@ export class AccumulatorLink {
   private delayTimer: NodeJS.Timeout | undefined;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private attempt = 0;
-  private nextSequence = 1;
+  private nextSequence: number;
+  /** Per format: where in the spool the open batch's lines end and in which segment they began. */
+  private readonly spoolEnd: Record<LineFormat, SpoolPosition | undefined> = { graphite: undefined, statsd: undefined };
+  private readonly spoolStart: Record<LineFormat, number | undefined> = { graphite: undefined, statsd: undefined };
   private processed = 0;
   private durable = 0;
   private closing = false;
@@ -202,7 +234,11 @@ export class AccumulatorLink {
     private readonly options: AccumulatorLinkOptions,
     metrics: MetricsRegistry,
     private readonly logger?: Logger,
+    /** The relay's spool, if it has one; then sequences begin at `firstSequence` (above any an earlier run used). */
+    private readonly spool?: LinkSpoolHooks,
+    firstSequence = 1,
   ) {
+    this.nextSequence = firstSequence;
     if (options.maxUnackedBytes < options.maxBatchBytes)
       throw new RangeError('maxUnackedBytes must be at least maxBatchBytes');
     this.builders = {
@@ -257,6 +293,59 @@ export class AccumulatorLink {
     builder.add(source, start, end, receivedAtMs, ringVersion);
     this.metrics.linesAppended.inc();
     this.delayTimer ??= setTimeout(() => this.closeOpenBatches(), this.options.maxBatchDelayMs);
+  }
+
+  /**
+   * Appends a spooled slice: newline-terminated `lines` of one format, receive time and ring version, that sit in
+   * the spool at `record` (undefined when the spool could not take them) from byte `from` of its lines on.
+   */
+  appendSlice(
+    format: LineFormat,
+    lines: Buffer,
+    receivedAtMs: number,
+    ringVersion: number,
+    record: number | undefined,
+    from = 0,
+  ): void {
+    let start = from;
+    while (start < lines.length) {
+      let end = lines.indexOf(0x0a, start);
+      if (end < 0) end = lines.length;
+      if (end > start) {
+        this.appendRange(format, lines, start, end, receivedAtMs, ringVersion);
+        if (record !== undefined && !this.closing && end - start + 1 <= this.options.maxBatchBytes) {
+          this.spoolEnd[format] = { record, offset: end + 1 };
+          this.spoolStart[format] ??= spoolSegmentOf(record);
+        }
+      }
+      start = end + 1;
+    }
+  }
+
+  /**
+   * Queues a batch rebuilt from the spool at start-up, with the sequence it was first sent with, so the
+   * accumulator's dedupe drops it if it had processed it. Call in sequence order, before any new line.
+   */
+  retain(batch: WireLineBatch): void {
+    if (batch.sequence >= this.nextSequence) this.nextSequence = batch.sequence + 1;
+    for (const dropped of this.queue.push(batch)) this.countDropped('retention_full', dropped);
+    this.updateGauges();
+    this.pump();
+  }
+
+  /** The oldest spool segment whose lines sit in an open batch (Infinity: none). */
+  get openSpoolSegment(): number {
+    return Math.min(this.spoolStart.graphite ?? Infinity, this.spoolStart.statsd ?? Infinity);
+  }
+
+  /** Highest sequence acked durable. */
+  get durableSequence(): number {
+    return this.durable;
+  }
+
+  /** Highest sequence given to a batch so far. */
+  get lastSequence(): number {
+    return this.nextSequence - 1;
   }
 
   /** Sends whatever the open batches hold now. */
@@ -336,9 +425,21 @@ export class AccumulatorLink {
 
   private closeBatch(builder: BatchBuilder): void {
     const closed = builder.take();
+    const sequence = this.nextSequence++;
+    if (this.spool) {
+      // On disk before the batch can be sent: a restart rebuilds it with this sequence.
+      this.spool.batchClosed(
+        this,
+        closed.format,
+        sequence,
+        this.spoolEnd[closed.format],
+        this.spoolStart[closed.format],
+      );
+      this.spoolStart[closed.format] = undefined;
+    }
     const batch: WireLineBatch = {
-      relayId: this.relay.id,
-      sequence: this.nextSequence++,
+      relayId: this.relayId,
+      sequence,
       format: toWireFormat(closed.format),
       ringVersion: closed.ringVersion,
       lines: closed.lines,
@@ -464,6 +565,7 @@ export class AccumulatorLink {
       this.durable = ack.durable;
       this.queue.release(ack.durable);
       this.updateGauges();
+      this.spool?.durable(this, ack.durable);
     }
     if (this.closing && this.queue.batches === 0) {
       const waiters = this.durableWaiters;

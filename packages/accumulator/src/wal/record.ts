@@ -7,7 +7,7 @@
  *   relayId (UTF-8) | lines.
  * The length and CRC let a reader tell a complete record from a torn tail left by a crash mid-append.
  */
-import { crc32 } from 'node:zlib';
+import { decodeFrame, FRAME_BYTES, frameHeader } from '@carillon/core';
 
 export type WalFormat = 'graphite' | 'statsd';
 
@@ -26,11 +26,8 @@ export interface WalRecord {
 }
 
 export const RECORD_VERSION = 1;
-/** Length and CRC in front of the body. */
-export const FRAME_BYTES = 8;
+export { FRAME_BYTES, MAX_BODY_BYTES } from '@carillon/core';
 const FIXED_BODY_BYTES = 1 + 1 + 2 + 4 + 4 + 4 + 8;
-/** A body longer than this is taken for garbage, not allocated. */
-export const MAX_BODY_BYTES = 1 << 30;
 
 const FORMAT_CODES: Record<WalFormat, number> = { graphite: 0, statsd: 1 };
 const FORMATS: readonly WalFormat[] = ['graphite', 'statsd'];
@@ -52,10 +49,7 @@ export function encodeRecordHeader(record: WalRecord): Buffer {
   at = header.writeUInt32LE(Math.max(0, record.acceptFrom), at);
   at = header.writeDoubleLE(record.sequence, at);
   relayId.copy(header, at);
-  const bodyLength = header.length - FRAME_BYTES + record.lines.length;
-  header.writeUInt32LE(bodyLength, 0);
-  header.writeUInt32LE(crc32(record.lines, crc32(header.subarray(FRAME_BYTES))), 4);
-  return header;
+  return frameHeader(header, [record.lines]);
 }
 
 /** The whole record as one buffer (tests, tools). */
@@ -72,20 +66,23 @@ export type DecodeResult =
 
 /** Decodes the record at `offset` of `data`. The lines are a view into `data`, not a copy. */
 export function decodeRecord(data: Buffer, offset: number): DecodeResult {
-  if (data.length - offset < FRAME_BYTES) return { kind: 'short' };
-  const bodyLength = data.readUInt32LE(offset);
-  if (bodyLength < FIXED_BODY_BYTES || bodyLength > MAX_BODY_BYTES) return { kind: 'corrupt', reason: 'length' };
-  const bodyStart = offset + FRAME_BYTES;
-  const end = bodyStart + bodyLength;
-  if (end > data.length) return { kind: 'short' };
-  const body = data.subarray(bodyStart, end);
-  if (crc32(body) !== data.readUInt32LE(offset + 4)) return { kind: 'corrupt', reason: 'crc' };
-  if (body.readUInt8(0) !== RECORD_VERSION) return { kind: 'corrupt', reason: 'version' };
+  const frame = decodeFrame(data, offset, FIXED_BODY_BYTES);
+  if (frame.kind !== 'frame') return frame;
+  const decoded = decodeRecordBody(frame.body);
+  return typeof decoded === 'string'
+    ? { kind: 'corrupt', reason: decoded }
+    : { kind: 'record', record: decoded, next: frame.next };
+}
+
+/** The record in a frame's body, or the reason it is damaged. */
+export function decodeRecordBody(body: Buffer): WalRecord | string {
+  if (body.length < FIXED_BODY_BYTES) return 'length';
+  if (body.readUInt8(0) !== RECORD_VERSION) return 'version';
   const format = FORMATS[body.readUInt8(1)];
-  if (format === undefined) return { kind: 'corrupt', reason: 'format' };
+  if (format === undefined) return 'format';
   const relayIdLength = body.readUInt16LE(2);
-  if (FIXED_BODY_BYTES + relayIdLength > bodyLength) return { kind: 'corrupt', reason: 'relay_id' };
-  const record: WalRecord = {
+  if (FIXED_BODY_BYTES + relayIdLength > body.length) return 'relay_id';
+  return {
     format,
     receivedAt: body.readUInt32LE(4),
     nodeNow: body.readUInt32LE(8),
@@ -94,5 +91,4 @@ export function decodeRecord(data: Buffer, offset: number): DecodeResult {
     relayId: body.toString('utf8', FIXED_BODY_BYTES, FIXED_BODY_BYTES + relayIdLength),
     lines: body.subarray(FIXED_BODY_BYTES + relayIdLength),
   };
-  return { kind: 'record', record, next: end };
 }
