@@ -24,4 +24,4 @@ export * from './time.js';
 export * from './auth.js';
 export * from './tls.js';
 export * from './http-security.js';
-export * from './log/index.js';
+export * from './append-log/index.js';
