@@ -30,6 +30,8 @@ export interface ClusterReadOptions {
   allowPartial: boolean;
   /** Calls in flight per member. */
   concurrency: number;
+  /** Calls waiting for a member behind those in flight; more are refused (counted, the member reported missing). */
+  maxQueued: number;
   /** Series per Fetch call. */
   maxSeriesPerRequest: number;
   /** The accumulators share one store (Cassandra): see the module comment. */
@@ -53,14 +55,28 @@ export const PARTIAL_HEADER = 'x-carillon-missing-accumulators';
 /** Pending windows are read by the owners with their stored ones (Fetch), so the front has none of its own. */
 export const NO_PENDING: PendingSource = { pending: () => [] };
 
+/** A call refused because query.max_queued calls already wait for one member: reported as that member missing. */
+export class QueryQueueFull extends Error {}
+
+/** `limit` calls in flight, at most `maxWaiting` queued behind them; past it a call is refused (counted). */
 class Limiter {
   private active = 0;
   private readonly waiting: (() => void)[] = [];
 
-  constructor(private readonly limit: number) {}
+  constructor(
+    private readonly limit: number,
+    private readonly maxWaiting: number,
+    private readonly refused: CounterChild,
+  ) {}
 
   async run<T>(task: () => Promise<T>): Promise<T> {
-    if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    if (this.active >= this.limit) {
+      if (this.waiting.length >= this.maxWaiting) {
+        this.refused.inc();
+        throw new QueryQueueFull(`${this.maxWaiting} read calls already wait for this accumulator (query.max_queued)`);
+      }
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+    }
     this.active++;
     try {
       return await task();
@@ -101,6 +117,7 @@ export class ClusterRead implements SeriesReader, SeriesFinder {
   private readonly requests = new AsyncLocalStorage<RequestState>();
   private readonly failures;
   private readonly partialAnswers;
+  private readonly queueFull;
 
   constructor(
     private readonly schedule: () => RingSchedule,
@@ -111,6 +128,11 @@ export class ClusterRead implements SeriesReader, SeriesFinder {
     this.failures = metrics.counter(
       'relay_query_shard_failures_total',
       'Calls to an accumulator for a read that failed or passed the deadline, by accumulator',
+      ['accumulator'],
+    );
+    this.queueFull = metrics.counter(
+      'relay_query_queue_full_total',
+      'Read calls to an accumulator refused because query.max_queued already waited for it, by accumulator',
       ['accumulator'],
     );
     this.partialAnswers = metrics.counter(
@@ -353,7 +375,7 @@ export class ClusterRead implements SeriesReader, SeriesFinder {
           this.options.maxMessageBytes,
           this.options.security,
         ),
-        limiter: new Limiter(this.options.concurrency),
+        limiter: new Limiter(this.options.concurrency, this.options.maxQueued, this.queueFull.labels(member.id)),
         failures: this.failures.labels(member.id),
       };
       this.peers.set(key, peer);

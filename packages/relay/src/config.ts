@@ -76,6 +76,14 @@ export const RELAY_QUERY_KEYS = {
     unit: 'operations',
     description: 'read calls in flight to one accumulator',
   }),
+  maxQueued: configKey.integer({
+    key: 'query.max_queued',
+    default: 1000,
+    min: 1,
+    unit: 'operations',
+    description:
+      'read calls waiting for one accumulator behind those in flight; more are refused (relay_query_queue_full_total) and the accumulator reported missing',
+  }),
   maxSeriesPerRequest: configKey.integer({
     key: 'query.max_series_per_request',
     default: 500,
@@ -144,6 +152,7 @@ export interface RelayConfig {
     timeoutMs: number;
     allowPartial: boolean;
     concurrency: number;
+    maxQueued: number;
     maxSeriesPerRequest: number;
     sharedStore: boolean;
   };

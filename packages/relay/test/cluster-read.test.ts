@@ -103,10 +103,29 @@ describe('ClusterRead', () => {
     timeoutMs: 1000,
     allowPartial: true,
     concurrency: 2,
+    maxQueued: 1000,
     maxSeriesPerRequest: 7,
     maxMessageBytes: 1 << 24,
     maxTagSeries: 1000,
   };
+
+  it('refuses read calls past query.max_queued per member, counted, and never waits without bound', async () => {
+    const registry = new MetricsRegistry();
+    const read = new ClusterRead(
+      () => schedule,
+      { ...options, concurrency: 1, maxQueued: 1, maxSeriesPerRequest: 1, sharedStore: false },
+      registry,
+      createLogger('t', 'silent'),
+    );
+    const from = base + 300;
+    const until = base + 2400;
+    const answers = await Promise.allSettled(NAMES.map((name) => read.fetch(name, resolution, from, until)));
+    const refused = members.reduce((n, m) => n + registry.value('relay_query_queue_full_total', m.member.id), 0);
+    expect(refused).toBeGreaterThan(0);
+    // every call answered (a value or a refusal), none left waiting
+    expect(answers.length).toBe(NAMES.length);
+    read.close();
+  });
 
   it('reads every window from its owner and asks nobody else', async () => {
     const read = new ClusterRead(
