@@ -25,6 +25,12 @@ describe('[cassandra] node config', () => {
       retryDelayMs: 100,
       retryMaxDelayMs: 5_000,
       indexCacheSize: 1_000_000,
+      username: '',
+      password: '',
+      tls: false,
+      tlsCa: '',
+      tlsCert: '',
+      tlsKey: '',
     });
   });
 
