@@ -3,10 +3,10 @@
  * daemon's output options, validated by parseStatsdOptions) and `[[aggregation]]` (how a stored value is derived
  * from a window, validated by core's parseAggregationRules, or read from carbon's `storage-aggregation.conf`).
  */
-import { readFileSync } from 'node:fs';
 import { getHeapStatistics } from 'node:v8';
 import {
   ConfigError,
+  readConfiguredFile,
   configKey,
   DEFAULT_AGGREGATION_RULES,
   AGGREGATION_RULES_KEY,
@@ -169,14 +169,6 @@ export function readAggregationConfig(source: ConfigSource): AggregationConfig {
   };
 }
 
-function readText(key: { key: string }, path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new ConfigError(key.key, `cannot read ${path}: ${(error as Error).message}`);
-  }
-}
-
 const withOutputRules = (
   outputs: readonly AggregationRule[],
   rules: readonly AggregationRule[],
@@ -187,7 +179,9 @@ function readAggregationOutputRules(source: ConfigSource, steps: readonly number
   const path = source.read(AGGREGATION_RULES_KEY);
   if (path === '') return [];
   const where = `${AGGREGATION_RULES_KEY.key} (${path})`;
-  return outputStorageRules(parseCarbonAggregationRules(readText(AGGREGATION_RULES_KEY, path), where, steps));
+  return outputStorageRules(
+    parseCarbonAggregationRules(readConfiguredFile(AGGREGATION_RULES_KEY.key, path), where, steps),
+  );
 }
 
 function readAggregationRules(source: ConfigSource): readonly AggregationRule[] {
@@ -197,5 +191,8 @@ function readAggregationRules(source: ConfigSource): readonly AggregationRule[] 
     return rawRules === undefined ? DEFAULT_AGGREGATION_RULES : parseAggregationRules(rawRules, AGGREGATION_KEY.key);
   if (rawRules !== undefined)
     throw new ConfigError(STORAGE_AGGREGATION_KEY.key, 'is set beside [[aggregation]]: keep one of them');
-  return parseStorageAggregation(readText(STORAGE_AGGREGATION_KEY, file), `${STORAGE_AGGREGATION_KEY.key} (${file})`);
+  return parseStorageAggregation(
+    readConfiguredFile(STORAGE_AGGREGATION_KEY.key, file),
+    `${STORAGE_AGGREGATION_KEY.key} (${file})`,
+  );
 }

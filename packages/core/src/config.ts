@@ -26,14 +26,18 @@ export function envNameOf(key: string): string {
   return `CARILLON_${key.toUpperCase().replace(/[.-]/g, '_')}`;
 }
 
+/** The file at `path`, which config key `key` names; one it cannot read is a ConfigError naming the key. */
+export function readConfiguredFile(key: string, path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(key, `cannot read ${path}: ${(error as Error).message}`);
+  }
+}
+
 /** Reads a TOML file; a missing file or a syntax error is a ConfigError naming the file. */
 export function readTomlFile(path: string): RawTable {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new ConfigError('--config', `cannot read ${path}: ${(error as Error).message}`);
-  }
+  const text = readConfiguredFile('--config', path);
   try {
     return parseToml(text) as RawTable;
   } catch (error) {

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { createSecureContext, type SecureContextOptions, type Server as TlsServer } from 'node:tls';
 import { configKey, type ConfigSection, type OneOfKey, type StringKey } from './config-schema.js';
 import { ConfigError } from './errors.js';
-import type { ConfigSource } from './config.js';
+import { readConfiguredFile, type ConfigSource } from './config.js';
 import type { Logger } from './log.js';
 import { MetricsRegistry } from './metrics.js';
 
@@ -94,12 +94,7 @@ export function readTlsFiles(source: ConfigSource, keys: TlsKeys): TlsFiles | un
     [keys.key.key, key],
     [keys.ca.key, ca],
   ] as const) {
-    if (path === '') continue;
-    try {
-      readFileSync(path);
-    } catch (error) {
-      throw new ConfigError(name, `cannot read ${path}: ${(error as Error).message}`);
-    }
+    if (path !== '') readConfiguredFile(name, path);
   }
   return files;
 }

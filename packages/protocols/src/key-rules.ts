@@ -5,7 +5,6 @@
  * name), carbon-aggregator's `aggregation-rules.conf` adds its outputs (core/carbon-aggregation-rules.ts), and the
  * `[post]` rules rewrite them all. Patterns run on the linear-time engine: names come from clients.
  */
-import { readFileSync } from 'node:fs';
 import {
   AGGREGATION_RULES_KEY,
   aggregateNameOf,
@@ -13,6 +12,7 @@ import {
   parseCarbonAggregationRules,
   type CarbonAggregationRule,
   ConfigError,
+  readConfiguredFile,
   configKey,
   readSection,
   type ConfigSource,
@@ -181,19 +181,11 @@ export function parseRewriteRules(text: string, where: string): { pre: RewriteRu
   return sections;
 }
 
-function readFile(path: string, key: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new ConfigError(key, `cannot read ${path}: ${(error as Error).message}`);
-  }
-}
-
 /** `steps`: the resolutions' steps, which aggregation rules' frequencies must be among. */
 export function readKeyRules(source: ConfigSource, steps: readonly number[]): KeyRules {
   // carbon.aggregation_rules is the node's too (for the outputs' methods): the schema lists it with the node's keys.
   const files = { ...readSection(source, KEY_RULES_KEYS), aggregationRules: source.read(AGGREGATION_RULES_KEY) };
-  const text = (key: { key: string }, path: string): string => (path === '' ? '' : readFile(path, key.key));
+  const text = (key: { key: string }, path: string): string => (path === '' ? '' : readConfiguredFile(key.key, path));
   const where = (key: { key: string }, path: string): string => `${key.key} (${path})`;
   const { pre, post } = parseRewriteRules(
     text(KEY_RULES_KEYS.rewriteRules, files.rewriteRules),

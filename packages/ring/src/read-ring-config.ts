@@ -2,8 +2,7 @@
  * Reads the `ring.*` keys, `ring.placement` and the static member list `accumulators = ["id=host:port", ...]`
  * into a RingConfig, the same way for the relay and the accumulator so one file can serve both.
  */
-import { readFileSync } from 'node:fs';
-import { ConfigError, configKey, readSection, type ConfigSource } from '@carillon/core';
+import { ConfigError, configKey, readConfiguredFile, readSection, type ConfigSource } from '@carillon/core';
 import { DEFAULT_REPLICAS } from './hash-ring.js';
 import { PLACEMENT_KEY, STATSD_PLACEMENTS } from './placement.js';
 import type { RingConfig } from './ring-config.js';
@@ -154,11 +153,7 @@ function checkRedisTls(config: RingConfig): void {
   for (const [key, path] of files) {
     if (path === '') continue;
     if (!tlsOn) throw new ConfigError(key, `is set but ${RING_KEYS.redisTls.key} is false`);
-    try {
-      readFileSync(path);
-    } catch (error) {
-      throw new ConfigError(key, `cannot read ${path}: ${(error as Error).message}`);
-    }
+    readConfiguredFile(key, path);
   }
   if ((config.redisTlsCert === '') !== (config.redisTlsKey === ''))
     throw new ConfigError(RING_KEYS.redisTlsCert.key, `set with ${RING_KEYS.redisTlsKey.key}, or neither`);
