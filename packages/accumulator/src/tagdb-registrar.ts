@@ -141,7 +141,12 @@ export class TagDbRegistrar implements Writer {
 
   private async postAll(): Promise<void> {
     while (this.queue.size > 0) {
-      const names = [...this.queue].slice(0, this.config.batchSize);
+      // The first batch_size waiting, without copying the whole queue for each batch.
+      const names: string[] = [];
+      for (const name of this.queue) {
+        if (names.length === this.config.batchSize) break;
+        names.push(name);
+      }
       if (!(await this.postBatch(names))) return;
       for (const name of names) {
         this.queue.delete(name);
