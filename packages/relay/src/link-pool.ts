@@ -20,6 +20,12 @@ function linkKey(member: RingMember): string {
 export class LinkPool {
   private readonly links = new Map<string, AccumulatorLink>();
   private readonly closing = new Set<Promise<void>>();
+  /**
+   * By member id, of each member whose link was closed: the closing, and the last sequence that link used. A
+   * member that comes back (Redis lost the ring, a pod rejoined at a new address) keeps its dedupe state, so its
+   * new link waits for the old one and goes on above that sequence.
+   */
+  private readonly closedLinks = new Map<string, { closed: Promise<void>; lastSequence: number }>();
   private linksByVersion = new Map<PlacedRingVersion, AccumulatorLink[]>();
 
   constructor(
@@ -35,8 +41,21 @@ export class LinkPool {
   update(schedule: RingSchedule): void {
     const wanted = new Map<string, RingMember>();
     for (const version of schedule.versions) for (const member of version.members) wanted.set(linkKey(member), member);
+    // Closing first: a member at a new address is the same member, and its new link goes on from the old one.
+    for (const [key, link] of this.links) {
+      if (wanted.has(key)) continue;
+      this.links.delete(key);
+      this.logger?.info({ destination: link.destination.id }, 'member left every ring version; closing its link');
+      const closed = link.close().finally(() => this.closing.delete(closed));
+      this.closing.add(closed);
+      // close() has put the open batches in their own sequences by now: this one is the link's last.
+      this.closedLinks.set(link.destination.id, { closed, lastSequence: link.lastSequence });
+    }
     for (const [key, member] of wanted) {
       if (this.links.has(key)) continue;
+      const earlier = this.closedLinks.get(member.id);
+      this.closedLinks.delete(member.id);
+      const firstSequence = Math.max(this.spool?.firstSequence ?? 1, (earlier?.lastSequence ?? 0) + 1);
       this.links.set(
         key,
         new AccumulatorLink(
@@ -46,17 +65,11 @@ export class LinkPool {
           this.metrics,
           this.logger,
           this.spool?.hooks,
-          this.spool?.firstSequence,
+          firstSequence,
+          earlier?.closed,
         ),
       );
       this.logger?.info({ destination: member.id, address: member.address }, 'link opened');
-    }
-    for (const [key, link] of this.links) {
-      if (wanted.has(key)) continue;
-      this.links.delete(key);
-      this.logger?.info({ destination: link.destination.id }, 'member left every ring version; closing its link');
-      const closed = link.close().finally(() => this.closing.delete(closed));
-      this.closing.add(closed);
     }
     const byVersion = new Map<PlacedRingVersion, AccumulatorLink[]>();
     for (const version of schedule.versions)

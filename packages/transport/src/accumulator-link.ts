@@ -237,6 +237,11 @@ export class AccumulatorLink {
     /** The relay's spool, if it has one; then sequences begin at `firstSequence` (above any an earlier run used). */
     private readonly spool?: LinkSpoolHooks,
     firstSequence = 1,
+    /**
+     * Connect only once this settles: the closing link an earlier schedule had to the same member. Its batches
+     * carry lower sequences, and the accumulator drops a batch at or below the highest it processed of this relay.
+     */
+    startAfter?: Promise<void>,
   ) {
     this.nextSequence = firstSequence;
     if (options.maxUnackedBytes < options.maxBatchBytes)
@@ -258,7 +263,8 @@ export class AccumulatorLink {
       'grpc.initial_reconnect_backoff_ms': options.backoffInitialMs,
       'grpc.max_reconnect_backoff_ms': options.backoffMaxMs,
     }) as unknown as IngestClient;
-    this.connect();
+    if (startAfter) void startAfter.then(() => this.connect());
+    else this.connect();
   }
 
   get relayId(): string {
