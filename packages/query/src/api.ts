@@ -1,6 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   DEFAULT_AGGREGATION_RULES,
+  hasRetentionRules,
+  retentionFor,
+  type RetentionRule,
   nowSeconds,
   sendJson,
   type AggregationRule,
@@ -73,6 +76,8 @@ export interface GraphiteApiDeps {
   resolutions: readonly Resolution[];
   /** The rules the store reduces StatPoints with; pending windows are reduced the same way. Default: core's. */
   aggregationRules?: readonly AggregationRule[];
+  /** The resolutions each series is stored at (core retentionRules); default `resolutions` for every series. */
+  retentionRules?: readonly RetentionRule[];
   /** Now in epoch seconds; default the wall clock. */
   now?: () => number;
   limits?: Partial<QueryLimits>;
@@ -117,6 +122,7 @@ export function createGraphiteApi(deps: GraphiteApiDeps): GraphiteApi {
     reader: deps.reader,
     pending: deps.pending,
     aggregationRules: deps.aggregationRules ?? DEFAULT_AGGREGATION_RULES,
+    ...retentionSource(deps.retentionRules),
   };
   const pool =
     deps.render && deps.render.workers > 0 ? new RenderPool(deps.render, deps.metrics, deps.logger) : undefined;
@@ -497,4 +503,12 @@ function sendBody(res: ServerResponse, answer: RenderBody): void {
   if (typeof answer.body === 'string') return sendText(res, answer.contentType, answer.body);
   res.writeHead(200, { 'content-type': answer.contentType, 'content-length': answer.body.length });
   res.end(answer.body);
+}
+
+/** A series' own resolutions when rules give some series others than `times`. */
+function retentionSource(rules: readonly RetentionRule[] | undefined): {
+  retentionOf?: (name: string) => readonly Resolution[];
+} {
+  if (rules === undefined || !hasRetentionRules(rules)) return {};
+  return { retentionOf: (name) => retentionFor(name, rules) };
 }

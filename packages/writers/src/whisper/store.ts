@@ -12,6 +12,7 @@ import {
   DEFAULT_AGGREGATION_RULES,
   MetricsRegistry,
   nowSeconds,
+  retentionFor,
   splitCanonical,
   subsetBatch,
   valueOf,
@@ -22,6 +23,7 @@ import {
   type HistogramChild,
   type Logger,
   type Resolution,
+  type RetentionRule,
   type SeriesReader,
   type SeriesValues,
   type StatPoint,
@@ -59,6 +61,11 @@ export interface WhisperStoreConfig {
   resolutions: readonly Resolution[];
   /** Aggregation method and xFilesFactor per series path, first match wins (core's DEFAULT_AGGREGATION_RULES). */
   aggregationRules?: readonly AggregationRule[];
+  /**
+   * The archives a new file gets, by series path, first match wins (core's retentionRules, whose steps are all
+   * steps of `resolutions`). Default: `resolutions` for every series. Existing files keep their archives.
+   */
+  retentionRules?: readonly RetentionRule[];
   /** Open file handles kept in the LRU (default 1024). */
   maxOpenFiles?: number;
   /** File operations in flight at once, across writes and reads (default 16). */
@@ -133,6 +140,7 @@ export class WhisperStore implements Writer, SeriesReader {
   private readonly dataDirBytes: number;
   private readonly resolutions: readonly Resolution[];
   private readonly rules: readonly AggregationRule[];
+  private readonly retention: readonly RetentionRule[];
   private readonly maxLatenessSeconds: number;
   private readonly clock: () => number;
   private readonly logger?: Logger;
@@ -160,6 +168,16 @@ export class WhisperStore implements Writer, SeriesReader {
     this.dataDirBytes = Buffer.byteLength(resolvePath(config.dataDir));
     this.resolutions = config.resolutions;
     this.rules = config.aggregationRules ?? DEFAULT_AGGREGATION_RULES;
+    const steps = new Set(config.resolutions.map((r) => r.step));
+    for (const rule of config.retentionRules ?? [])
+      for (const resolution of rule.resolutions) {
+        // A rule step the aggregator does not flush would leave that archive empty for ever.
+        if (!steps.has(resolution.step))
+          throw new RangeError(`whisper: retention ${resolution.name} of ${rule.pattern} has no step of resolutions`);
+        if (resolution.ttl % resolution.step !== 0)
+          throw new RangeError(`whisper: retention of ${resolution.name} is not a whole number of steps`);
+      }
+    this.retention = config.retentionRules ?? [{ pattern: /(?:)/, resolutions: config.resolutions }];
     this.maxLatenessSeconds = config.maxLatenessSeconds ?? config.resolutions[0]!.ttl;
     this.clock = options.clock ?? nowSeconds;
     this.logger = options.logger;
@@ -636,7 +654,7 @@ export class WhisperStore implements Writer, SeriesReader {
   private async createSeries(path: string, name: string) {
     const rule = this.ruleFor(name);
     const header = layoutHeader(
-      this.resolutions.map((r) => ({ secondsPerPoint: r.step, points: r.ttl / r.step })),
+      retentionFor(name, this.retention).map((r) => ({ secondsPerPoint: r.step, points: r.ttl / r.step })),
       rule.method,
       rule.xFilesFactor,
     );
