@@ -87,13 +87,7 @@ export interface WhisperStoreOptions {
 
 /** Why a point was not written. Every point of a batch ends up written or counted under one of these. */
 export type WhisperDropReason =
-  | 'error'
-  | 'outside_retention'
-  | 'invalid_name'
-  | 'unknown_resolution'
-  | 'empty'
-  | 'no_archive'
-  | 'amend_without_stats';
+  'error' | 'outside_retention' | 'invalid_name' | 'unknown_resolution' | 'empty' | 'amend_without_stats';
 
 type Operation = 'open' | 'create' | 'write' | 'fetch' | 'list' | 'close';
 
@@ -154,6 +148,7 @@ export class WhisperStore implements Writer, SeriesReader {
   private readonly mended: Record<'extended' | 'quarantined', CounterChild>;
   private readonly staleTempsRemoved: CounterChild;
   private readonly pointsWritten: CounterChild;
+  private readonly notKept: CounterChild;
   private readonly evictions: CounterChild;
   private readonly writeLatency: HistogramChild;
   private readonly errorCounters: Record<Operation, CounterChild>;
@@ -195,6 +190,13 @@ export class WhisperStore implements Writer, SeriesReader {
       .counter('whisper_stale_temp_files_removed_total', 'Creation temp files left by a crash, removed at start-up')
       .labels();
     this.pointsWritten = metrics.counter('whisper_points_written_total', 'Points written to whisper files').labels();
+    // Not a loss: the file keeps no archive of that step by design (its retention rule, or a carbon file's schema).
+    this.notKept = metrics
+      .counter(
+        'whisper_points_not_kept_total',
+        "Windows of a resolution the series' file has no archive of (its retention rule or its own schema)",
+      )
+      .labels();
     this.evictions = metrics
       .counter('whisper_open_file_evictions_total', 'Open whisper files closed to stay within maxOpenFiles')
       .labels();
@@ -219,7 +221,6 @@ export class WhisperStore implements Writer, SeriesReader {
       invalid_name: drops.labels('invalid_name'),
       unknown_resolution: drops.labels('unknown_resolution'),
       empty: drops.labels('empty'),
-      no_archive: drops.labels('no_archive'),
       amend_without_stats: drops.labels('amend_without_stats'),
     };
     metrics.gauge('whisper_open_files', 'Whisper files open now', [], (gauge) => gauge.set(this.files.open));
@@ -304,7 +305,7 @@ export class WhisperStore implements Writer, SeriesReader {
     try {
       const written = await this.withSeries(name, relativePath, async (series) => {
         const targets = series.targets.get(batch.resolution.step);
-        if (!targets) return 'no_archive';
+        if (!targets) return 'not_kept';
         const amend = batch.amend !== undefined;
         let any = false;
         let refused: WhisperDropReason | undefined;
@@ -337,6 +338,10 @@ export class WhisperStore implements Writer, SeriesReader {
         }
         return any ? 'written' : (refused ?? 'outside_retention');
       });
+      if (written === 'not_kept') {
+        this.notKept.inc();
+        return true;
+      }
       if (written !== 'written') {
         this.dropCounters[written].inc();
         return true;
