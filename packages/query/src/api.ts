@@ -169,8 +169,9 @@ export function createGraphiteApi(deps: GraphiteApiDeps): GraphiteApi {
     else if (format === 'pickle' || format === 'msgpack') {
       // what graphite-web's remote finder (CLUSTER_SERVERS) reads: path, is_leaf, and a leaf's intervals
       const current = now();
-      const maxRetention = Math.max(...deps.resolutions.map((r) => r.ttl));
-      const info = remoteNodes(nodes, current - maxRetention, current);
+      // A leaf's interval reaches back its own longest retention (its retention rule's, else times').
+      const resolutionsOf = sources.retentionOf ?? (() => deps.resolutions);
+      const info = remoteNodes(nodes, (path) => current - Math.max(...resolutionsOf(path).map((r) => r.ttl)), current);
       sendBody(
         res,
         format === 'pickle'
@@ -476,10 +477,10 @@ function treeJson(query: string, nodes: readonly FoundNode[], wildcards: boolean
 }
 
 /** graphite-web's pickle_nodes/msgpack_nodes: a leaf is readable over the whole retention. */
-function remoteNodes(nodes: readonly FoundNode[], start: number, end: number): WireValue {
+function remoteNodes(nodes: readonly FoundNode[], startOf: (path: string) => number, end: number): WireValue {
   return nodes.map((n) => {
     const info: { [key: string]: WireValue } = { path: n.path, is_leaf: n.leaf };
-    if (n.leaf) info.intervals = [[new WireInt(start), new WireInt(end)]];
+    if (n.leaf) info.intervals = [[new WireInt(startOf(n.path)), new WireInt(end)]];
     return info;
   });
 }
