@@ -165,6 +165,7 @@ export class AccumulatorNode {
       pending,
       resolutions: config.aggregator.resolutions,
       aggregationRules: config.aggregationRules,
+      retentionRules: config.retentionRules,
       cors: { allowedOrigins: config.http.corsAllowedOrigins },
       logger,
       render: config.query.render,

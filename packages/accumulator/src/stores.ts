@@ -74,6 +74,7 @@ export async function openStore(
       dataDir: config.whisper.dataDir,
       resolutions: config.aggregator.resolutions,
       aggregationRules: config.aggregationRules,
+      retentionRules: config.retentionRules,
       maxOpenFiles: config.whisper.maxOpenFiles,
       concurrency: config.whisper.concurrency,
       maxLatenessSeconds: config.aggregator.maxLatenessSeconds,

@@ -9,7 +9,7 @@ import { consolidatedValues, consolidateForMaxDataPoints, type ConsolidationFunc
 import { QueryError } from './errors.js';
 import { hasGlob } from './glob.js';
 import { makeSeries } from './series.js';
-import { fetchSeriesFloat64, fetchWindow, type SeriesSources } from './series-fetch.js';
+import { fetchSeriesFloat64, fetchWindow, type FetchWindow, type SeriesSources } from './series-fetch.js';
 import type { SeriesFinder } from './series-finder.js';
 import { parseTagQuery } from './tag-expression.js';
 
@@ -113,26 +113,44 @@ export class SeriesLoader {
   ): Promise<LoadedSeries[]> {
     this.throwIfCancelled();
     const { limits, sources, resolutions } = this.deps;
-    const window = fetchWindow(resolutions, request.startTime, request.endTime, request.now);
-    if (!window) return [];
-    const unique = [...new Set(names)].sort(byCodePoint);
+    const windowOf = (own: readonly Resolution[]): FetchWindow | null =>
+      fetchWindow(own, request.startTime, request.endTime, request.now);
+    const common = windowOf(resolutions);
+    // With retention rules each series is read at its own resolutions (one window per distinct rule).
+    const byRule = new Map<readonly Resolution[], FetchWindow | null>();
+    const byName = new Map<string, FetchWindow | null>();
+    const seriesWindow = (name: string): FetchWindow | null => {
+      if (sources.retentionOf === undefined) return common;
+      if (byName.has(name)) return byName.get(name)!;
+      const own = sources.retentionOf(name);
+      if (!byRule.has(own)) byRule.set(own, own === resolutions ? common : windowOf(own));
+      const window = byRule.get(own)!;
+      byName.set(name, window);
+      return window;
+    };
+    const unique = [...new Set(names)].sort(byCodePoint).filter((name) => seriesWindow(name) !== null);
+    if (unique.length === 0) return [];
     this.series += unique.length;
     if (this.series > limits.maxSeries)
       throw new QueryError(`render reads more than ${limits.maxSeries} series; narrow the targets`);
     // Refused before reading when even the consolidated values cannot fit.
-    const perSeries = request.consolidate
-      ? Math.min(window.count, request.consolidate.maxDataPoints + 1)
-      : window.count;
-    this.charge(unique.length * perSeries * 8, 0);
+    const windowBytes = (name: string): number => {
+      const count = seriesWindow(name)!.count;
+      return (request.consolidate ? Math.min(count, request.consolidate.maxDataPoints + 1) : count) * 8;
+    };
+    let estimate = 0;
+    for (const name of unique) estimate += windowBytes(name);
+    this.charge(estimate, 0);
     const result: LoadedSeries[] = [];
     for (let i = 0; i < unique.length; i += limits.fetchConcurrency) {
       this.throwIfCancelled();
       const chunk = unique.slice(i, i + limits.fetchConcurrency);
-      const fetched = await Promise.all(chunk.map((name) => fetchSeriesFloat64(name, window, sources)));
+      const fetched = await Promise.all(chunk.map((name) => fetchSeriesFloat64(name, seriesWindow(name)!, sources)));
       for (let j = 0; j < chunk.length; j++) {
         const raw = fetched[j]!;
         if (keep && !(await keep(raw))) continue;
         const name = chunk[j]!;
+        const window = seriesWindow(name)!;
         const c = request.consolidate;
         if (!c) {
           result.push({
@@ -174,7 +192,7 @@ export class SeriesLoader {
     // the estimate charged above, replaced by what is held
     let held = 0;
     for (const s of result) held += s.values.byteLength;
-    this.charge(held, unique.length * perSeries * 8);
+    this.charge(held, estimate);
     return result;
   }
 
