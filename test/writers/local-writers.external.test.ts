@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readTsv } from './file-read.js';
-import { checkRecords, runScenario, STEPS, type ReadRecord, type ScenarioRun } from './scenario.js';
+import { checkCounters, checkRecords, runScenario, STEPS, type ReadRecord, type ScenarioRun } from './scenario.js';
 
 function zstdAvailable(): void {
   try {
@@ -27,6 +27,7 @@ describe('log, file and archive writers', () => {
     zstdAvailable();
     run = await runScenario({
       bulk: 200,
+      settle: true,
       writersToml: [
         '[[writers]]',
         'type = "log"',
@@ -50,6 +51,8 @@ describe('log, file and archive writers', () => {
   it('exits cleanly with every writer flushed', () => {
     expect(run.exitCode, run.output).toBe(0);
     expect(run.output).not.toContain('spilled');
+    for (const writer of ['log', 'file', 'archive'])
+      checkCounters(run.metricsBeforeStop, writer, run.expected.length + 6);
   });
 
   it('log: one line per StatPoint', () => {

@@ -8,7 +8,7 @@ import mysql from 'mysql2/promise';
 import { seriesId, splitCanonical } from '@carillon/core';
 import { mysqlServer, uniqueName, type MysqlAddress } from '../harness/servers.js';
 import { readRows } from './mysql-read.js';
-import { checkRecords, metricValue, runScenario, STATSD, type ScenarioRun } from './scenario.js';
+import { checkCounters, checkRecords, metricValue, runScenario, STATSD, type ScenarioRun } from './scenario.js';
 
 const uid = (name: string): string => {
   const { path, tags } = splitCanonical(name);
@@ -24,6 +24,7 @@ describe('mysql writer end to end', () => {
     address = await mysqlServer();
     run = await runScenario({
       bulk: 100,
+      settle: true,
       writersToml: [
         '[[writers]]',
         'type = "mysql"',
@@ -50,6 +51,7 @@ describe('mysql writer end to end', () => {
     const rows = await readRows(address, database);
     checkRecords(rows, run);
     expect(rows.filter((r) => r.uid !== uid(r.name)).map((r) => r.name)).toEqual([]);
+    checkCounters(run.metricsBeforeStop, 'mysql', run.expected.length + 6);
     expect(
       metricValue(run.metricsBeforeStop, 'carillon_mysql_writer_inserts_total', '{writer="mysql"}'),
     ).toBeGreaterThan(0);

@@ -187,9 +187,12 @@ export interface ScenarioOptions {
   /** Extra series (volume). */
   bulk?: number;
   /**
-   * Called with the program still running once every window of the traffic has closed and been flushed (a pull
-   * writer is read here); without it the program is stopped as soon as the traffic is in, and SIGTERM flushes.
+   * Wait, with the program running, until every window of the traffic has closed and been flushed, so that
+   * `metricsBeforeStop` counts all of it; otherwise the program is stopped as soon as the traffic is in, and
+   * SIGTERM flushes.
    */
+  settle?: boolean;
+  /** Called once settled (implies `settle`), with the program still running: a pull writer is read here. */
   whileSettled?: (carillon: Carillon, run: Pick<ScenarioRun, 'base' | 'expected'>) => Promise<void>;
 }
 
@@ -208,11 +211,11 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRun
       // The StatsD interval flushes at its end plus the grace (2 s + 1 s).
       await sleep(4_000);
       const expected = oracle(lines);
-      if (options.whileSettled !== undefined) {
+      if (options.settle === true || options.whileSettled !== undefined) {
         // The 10 s window closes at base + 10 + grace; the writers' flush follows.
         const settled = (base + 10 + GRACE_S) * 1000 + 1_500 - Date.now();
         if (settled > 0) await sleep(settled);
-        await options.whileSettled(carillon, { base, expected });
+        await options.whileSettled?.(carillon, { base, expected });
       }
       const metricsBeforeStop = await carillon.metrics();
       const exitCode = await carillon.program.stop();
@@ -312,4 +315,20 @@ export function writerTotal(text: string, name: string, writer: string): number 
     .split('\n')
     .filter((line) => line.startsWith(`${name}{writer="${writer}"`))
     .reduce((n, line) => n + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
+}
+
+/**
+ * The per-writer counters of a run that delivered everything: every point written (`points` at least), in
+ * deliveries whose bytes and latency are counted, no error, nothing dropped, nothing left queued.
+ */
+export function checkCounters(metrics: string, writer: string, points: number): void {
+  const labels = `{writer="${writer}"}`;
+  const deliveries = metricValue(metrics, 'carillon_writer_deliveries_total', labels);
+  expect(metricValue(metrics, 'carillon_writer_points_written_total', labels)).toBeGreaterThanOrEqual(points);
+  expect(deliveries).toBeGreaterThan(0);
+  expect(metricValue(metrics, 'carillon_writer_bytes_total', labels)).toBeGreaterThan(0);
+  expect(metricValue(metrics, 'carillon_writer_delivery_seconds_count', labels)).toBe(deliveries);
+  expect(writerTotal(metrics, 'carillon_writer_errors_total', writer), 'errors').toBe(0);
+  expect(writerTotal(metrics, 'carillon_writer_dropped_points_total', writer), 'dropped').toBe(0);
+  expect(metricValue(metrics, 'carillon_writer_queue_points', labels), 'queued').toBe(0);
 }
