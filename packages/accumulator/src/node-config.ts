@@ -209,7 +209,7 @@ export interface NodeConfig {
   aggregator: AggregatorOptions;
   statsd: StatsdOptions;
   aggregationRules: readonly AggregationRule[];
-  /** The resolutions each series is stored at (whisper only), `times` last. */
+  /** The resolutions each series is stored at (whisper and Cassandra), `times` last. */
   retentionRules: readonly RetentionRule[];
   store: StoreKind;
   whisper: WhisperConfig;
@@ -245,11 +245,11 @@ export function readNodeConfig(source: ConfigSource): NodeConfig {
   const { aggregator, statsd, aggregationRules, retentionRules } = readAggregationConfig(source);
   const { indexMaxBytes, ...nodeKeys } = NODE_KEYS;
   const node = readSection(source, nodeKeys);
-  // Cassandra's tables and the memory store keep every resolution of times for every series.
-  if (hasRetentionRules(retentionRules) && node.store !== 'whisper')
+  // The memory store keeps every resolution of times for every series (it is for tests and trials).
+  if (hasRetentionRules(retentionRules) && node.store === 'memory')
     throw new ConfigError(
       retentionSourceKey(source),
-      `per-pattern retention is served by store = "whisper" only, not "${node.store}" (which keeps times for every series)`,
+      'per-pattern retention is served by store = "whisper" or "cassandra", not "memory" (which keeps times for every series)',
     );
   const whisper = readWhisperConfig(source);
   const wal = readSection(source, WAL_KEYS);

@@ -47,6 +47,7 @@ async function openCassandra(config: NodeConfig, registry: MetricsRegistry, logg
     metrics: registry,
     logger,
     aggregationRules: config.aggregationRules,
+    retentionRules: config.retentionRules,
     finder: { compilePathGlob, tooLarge: (message: string) => new QueryError(message) },
   };
   // Chunks in any resolution: the blob writer (which writes the flat rows too where configured).

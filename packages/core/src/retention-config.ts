@@ -13,7 +13,7 @@ export const RETENTION_KEY = configKey.table({
   key: 'retention',
   defaultText: 'times for every series',
   description:
-    '{ pattern, times } rules choosing the resolutions a series is stored at, by path, first match wins, times for the rest; every step must be a step of times (store = "whisper" only)',
+    '{ pattern, times } rules choosing the resolutions a series is stored at, by path, first match wins, times for the rest; every step must be a step of times (store = "whisper" or "cassandra")',
   example: ['# [[retention]]', '# pattern = "^carbon\\\\."', '# times = ["1m:90d"]'],
 });
 
