@@ -5,6 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { getJson, getText, startProgram, type RunningProgram } from '../e2e/programs.js';
+import { REFERENCE_UDP_RECEIVE_BUFFER_BYTES } from './reference-daemon.js';
 
 export const ALLINONE = 'services/allinone/dist/main.js';
 
@@ -50,7 +51,7 @@ export async function startCarillon(
     '[statsd]',
     'tcp_listen = ""',
     `udp_listen = "127.0.0.1:${udpPort}"`,
-    'udp_receive_buffer_bytes = 4194304',
+    `udp_receive_buffer_bytes = ${REFERENCE_UDP_RECEIVE_BUFFER_BYTES}`,
     '[statsd.output]',
     ...Object.entries(output).map(([key, value]) => `${key} = ${toml(value)}`),
   ];

@@ -63,6 +63,9 @@ export class GraphiteCapture {
   }
 }
 
+/** The reference's UDP receive buffer: carillon's in this test (test/statsd/carillon.ts). */
+export const REFERENCE_UDP_RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024;
+
 export interface ReferenceDaemon {
   udpPort: number;
   capture: GraphiteCapture;
@@ -89,8 +92,14 @@ export async function startReferenceDaemon(
     const configFile = join(dir, `reference-${attempt}.js`);
     const config = {
       ...options,
-      port: udpPort,
-      address: '127.0.0.1',
+      servers: [
+        {
+          server: join(repoRoot, 'test/statsd/reference-udp-server.mjs'),
+          port: udpPort,
+          address: '127.0.0.1',
+          recvBufferSize: REFERENCE_UDP_RECEIVE_BUFFER_BYTES,
+        },
+      ],
       mgmt_port: mgmtPort,
       mgmt_address: '127.0.0.1',
       graphiteHost: '127.0.0.1',
