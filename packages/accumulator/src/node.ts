@@ -162,6 +162,7 @@ export class AccumulatorNode {
       index,
       finder: querySources.finder,
       reader: store,
+      workerReader: store.workerReader?.(),
       pending,
       resolutions: config.aggregator.resolutions,
       aggregationRules: config.aggregationRules,

@@ -9,6 +9,7 @@ import {
   type PendingSource,
   type Resolution,
   type SeriesReader,
+  type WorkerReaderSpec,
 } from '@carillon/core';
 import { answerPreflight, applyCors, type CorsOptions } from './cors.js';
 import { QueryError } from './errors.js';
@@ -68,6 +69,11 @@ export interface GraphiteApiDeps {
   /** Where find and tag queries are answered (e.g. a store's path index unioned with `index`). */
   finder?: SeriesFinder;
   reader: SeriesReader;
+  /**
+   * How render workers open their own reader of the same store (whisper), so the values are read there, off this
+   * thread; without, the render workers ask this thread for every read.
+   */
+  workerReader?: WorkerReaderSpec;
   pending: PendingSource;
   /** Finest first, as core's parseResolutions returns them. */
   resolutions: readonly Resolution[];
@@ -118,13 +124,30 @@ export function createGraphiteApi(deps: GraphiteApiDeps): GraphiteApi {
     pending: deps.pending,
     aggregationRules: deps.aggregationRules ?? DEFAULT_AGGREGATION_RULES,
   };
+  const renderLimits = {
+    maxSeries: limits.maxSeriesPerRender,
+    maxBytes: limits.maxRenderBytes,
+    fetchConcurrency: limits.fetchConcurrency,
+  };
   const pool =
-    deps.render && deps.render.workers > 0 ? new RenderPool(deps.render, deps.metrics, deps.logger) : undefined;
+    deps.render && deps.render.workers > 0
+      ? new RenderPool(
+          deps.render,
+          deps.metrics,
+          deps.logger,
+          deps.workerReader ? { reader: deps.workerReader, limits: renderLimits } : undefined,
+        )
+      : undefined;
   // globs and regexes over the in-memory index are tested off this thread too
   const matchPool =
     deps.render && deps.render.workers > 0
       ? new MatchPool(
-          { workers: deps.render.workers, timeBudgetMs: deps.render.timeBudgetMs, maxQueued: deps.render.maxQueued },
+          {
+            workers: deps.render.workers,
+            timeBudgetMs: deps.render.timeBudgetMs,
+            maxQueued: deps.render.maxQueued,
+            workerNice: deps.render.workerNice,
+          },
           deps.metrics,
           deps.logger,
         )
@@ -234,11 +257,7 @@ export function createGraphiteApi(deps: GraphiteApiDeps): GraphiteApi {
       finder: index,
       sources,
       resolutions: deps.resolutions,
-      limits: {
-        maxSeries: limits.maxSeriesPerRender,
-        maxBytes: limits.maxRenderBytes,
-        fetchConcurrency: limits.fetchConcurrency,
-      },
+      limits: renderLimits,
     });
     let answer: RenderBody;
     try {
