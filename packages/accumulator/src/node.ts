@@ -172,6 +172,8 @@ export class AccumulatorNode {
       limits: { maxRenderBytes: config.query.maxRenderBytes, maxSeriesPerRender: config.query.maxSeriesPerRender },
       metrics: registry,
     });
+    // a cluster Fetch reads in the render workers too, where they read the store themselves
+    querySources.fetchMany = graphiteApi.fetchMany;
     const http = config.http.listen
       ? await startHttpServer(
           {

@@ -7,11 +7,11 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
-import { MetricsRegistry, parseResolutions, type PendingSource } from '@carillon/core';
+import { DEFAULT_AGGREGATION_RULES, MetricsRegistry, parseResolutions, type PendingSource } from '@carillon/core';
 import { Aggregator, DEFAULT_STATSD_OPTIONS } from '@carillon/aggregator';
-import { createGraphiteApi, SeriesIndex, type GraphiteApi } from '@carillon/query';
+import { createGraphiteApi, indexFinder, SeriesIndex, type GraphiteApi } from '@carillon/query';
 import { WhisperStore } from '@carillon/writers';
-import { WriterSink } from '@carillon/accumulator';
+import { queryHandler, WriterSink } from '@carillon/accumulator';
 import { useTempDir } from '../../../test/support/temp-dir.js';
 
 const dataDir = useTempDir('worker-reads');
@@ -110,7 +110,7 @@ describe('render workers reading the whisper files', () => {
         await new Promise<void>((resolve) => served.server.close(() => resolve()));
         await api.close();
       });
-      return served;
+      return { ...served, api };
     };
     const workersRead = await open(RENDER, true);
     const mainReads = await open(RENDER, false);
@@ -129,7 +129,25 @@ describe('render workers reading the whisper files', () => {
       `/render?target=w.*.*&from=${start - 3600}&until=${start + 200}&maxDataPoints=7`,
     ];
     const answers = await Promise.all(paths.map((p) => workersRead.get(p)));
+    // a cluster Fetch of many series, read in a worker, while the sink's write may be under way
+    expect(workersRead.api.fetchMany).toBeDefined();
+    expect(mainReads.api.fetchMany).toBeUndefined();
+    const fetchSources = {
+      finder: indexFinder(index),
+      reader: store,
+      pending,
+      resolutions,
+      aggregationRules: DEFAULT_AGGREGATION_RULES,
+    };
+    const fetchNames = [...names, 'w.hidden.count', 'w.none.count'];
+    const fetched = queryHandler({ ...fetchSources, fetchMany: workersRead.api.fetchMany }).fetch(
+      fetchNames,
+      10,
+      start - 10,
+      start + 120,
+    );
     await sink.drain();
+    expect(await fetched).toEqual(await queryHandler(fetchSources).fetch(fetchNames, 10, start - 10, start + 120));
     for (const [i, path] of paths.entries()) {
       expect(answers[i]!.startsWith('200 '), path).toBe(true);
       expect(answers[i], path).toBe(await mainReads.get(path));

@@ -19,7 +19,8 @@ import { runRender, type RenderJob } from './render-job.js';
 import { graphiteJson, type RenderBody } from './render-output.js';
 import { MatchPool } from './match-pool.js';
 import { RenderPool, type RenderPoolOptions } from './render-pool.js';
-import { SeriesLoader } from './series-loader.js';
+import { pendingSlots, type FetchWindow, type PendingSlots } from './series-fetch.js';
+import { fromFloat64, SeriesLoader } from './series-loader.js';
 import { encodeMsgpack, encodePickle, WireInt, type WireValue } from './wire-encoding.js';
 import { compileAnchoredRegex, type SafeRegex } from './regex.js';
 import { readRequestParams } from './request-params.js';
@@ -102,6 +103,11 @@ export type GraphiteApiHandler = (req: IncomingMessage, res: ServerResponse) => 
 export interface GraphiteApi {
   (req: IncomingMessage, res: ServerResponse): Promise<boolean>;
   close(): Promise<void>;
+  /**
+   * With render workers that read the store themselves: the values of many series (stored, pending included), read
+   * in a worker under the render budgets, for a cluster Fetch. Undefined otherwise.
+   */
+  fetchMany: ((names: readonly string[], window: FetchWindow) => Promise<(number | null)[][]>) | undefined;
 }
 
 /** graphite-web's tag database writes; here tags only come from ingested names. */
@@ -404,10 +410,20 @@ export function createGraphiteApi(deps: GraphiteApiDeps): GraphiteApi {
     }
     return true;
   };
+  async function fetchMany(names: readonly string[], window: FetchWindow): Promise<(number | null)[][]> {
+    // the windows only this thread holds, taken before the worker reads the files
+    const pending = new Map<string, PendingSlots>();
+    for (const name of names) {
+      const slots = pendingSlots(name, window, sources);
+      if (slots) pending.set(name, slots);
+    }
+    return (await pool!.read([...names], window, pending)).map(fromFloat64);
+  }
   return Object.assign(handler, {
     close: async () => {
       await Promise.all([pool?.close(), matchPool?.close()]);
     },
+    fetchMany: pool?.readsInWorkers ? fetchMany : undefined,
   });
 }
 

@@ -14,12 +14,14 @@ import type { CounterChild, Logger, MetricsRegistry, WorkerReaderSpec } from '@c
 import { QueryError } from './errors.js';
 import type { RenderJob } from './render-job.js';
 import type { RenderBody } from './render-output.js';
+import type { FetchWindow, PendingSlots } from './series-fetch.js';
 import type { LoadedSeries, LoadRequest, RenderLimits, ResolvedRead, SeriesLoader } from './series-loader.js';
 
 type Failure = { message: string; status: number };
 
 export type ToWorker =
   | { type: 'render'; id: number; job: RenderJob }
+  | { type: 'read'; id: number; names: string[]; window: FetchWindow; pending: Map<string, PendingSlots> }
   | { type: 'loaded'; id: number; loadId: number; series?: LoadedSeries[]; error?: Failure }
   | { type: 'resolved'; id: number; loadId: number; read?: ResolvedRead; error?: Failure }
   | { type: 'cancel'; id: number; reason: string };
@@ -29,6 +31,7 @@ export type FromWorker =
   | { type: 'load'; id: number; loadId: number; request: LoadRequest }
   | { type: 'resolve'; id: number; loadId: number; request: LoadRequest }
   | { type: 'done'; id: number; contentType: string; text: boolean; body: Uint8Array; readErrors: number }
+  | { type: 'read-done'; id: number; values: Float64Array[]; readErrors: number }
   | { type: 'failed'; id: number; message: string; status: number; readErrors: number };
 
 /** What a worker reads the store with, given at its start (workerData). */
@@ -62,11 +65,13 @@ const KILL_GRACE_MS = 1_000;
 export const REFUSAL_REASONS = ['queue_full', 'time_budget', 'memory_budget', 'worker_failed'] as const;
 type RefusalReason = (typeof REFUSAL_REASONS)[number];
 
+/** A render, or a read of many series (a cluster Fetch) made by the worker's own reader. */
 interface Task {
   id: number;
-  job: RenderJob;
-  loader: SeriesLoader;
-  resolve: (answer: RenderBody) => void;
+  message: Extract<ToWorker, { type: 'render' | 'read' }>;
+  /** A render's reads; none for a read task. */
+  loader?: SeriesLoader;
+  resolve: (answer: RenderBody | Float64Array[]) => void;
   reject: (error: Error) => void;
   timer: NodeJS.Timeout;
   slot?: Slot;
@@ -140,6 +145,33 @@ export class RenderPool {
 
   /** Evaluates a render in a worker; its reads go through `loader`. Rejects with a QueryError on refusal. */
   run(job: RenderJob, loader: SeriesLoader): Promise<RenderBody> {
+    const id = this.nextId++;
+    return this.enqueue({ type: 'render', id, job }, loader) as Promise<RenderBody>;
+  }
+
+  /** Whether workers read the store themselves (so `read` may be used). */
+  get readsInWorkers(): boolean {
+    return this.reads !== undefined;
+  }
+
+  /**
+   * The values of `names` over `window` (NaN for none), read by a worker with its own reader and `pending` (taken
+   * before, by name) filling the empty slots; under the render budgets (time, queue, bytes).
+   */
+  read(names: string[], window: FetchWindow, pending: Map<string, PendingSlots>): Promise<Float64Array[]> {
+    if (!this.reads) return Promise.reject(new Error('render workers have no reader of the store'));
+    const bytes = names.length * window.count * 8;
+    if (bytes > this.reads.limits.maxBytes)
+      return Promise.reject(
+        new QueryError(
+          `fetch reads ${bytes} bytes of values, more than ${this.reads.limits.maxBytes} (query.render_max_bytes); fetch fewer series at once`,
+        ),
+      );
+    const id = this.nextId++;
+    return this.enqueue({ type: 'read', id, names, window, pending }, undefined) as Promise<Float64Array[]>;
+  }
+
+  private enqueue(message: Task['message'], loader: SeriesLoader | undefined): Promise<RenderBody | Float64Array[]> {
     if (this.closed) return Promise.reject(new QueryError('the server is stopping', 503));
     return new Promise((resolve, reject) => {
       const free = this.slots.find((s) => !s.task);
@@ -154,8 +186,8 @@ export class RenderPool {
         return;
       }
       const task: Task = {
-        id: this.nextId++,
-        job,
+        id: message.id,
+        message,
         loader,
         resolve,
         reject,
@@ -196,7 +228,7 @@ export class RenderPool {
       const outOfMemory = (failure as { code?: string } | undefined)?.code === 'ERR_WORKER_OUT_OF_MEMORY';
       if (task && !task.abandoned) {
         this.refused[outOfMemory ? 'memory_budget' : 'worker_failed']?.inc();
-        task.loader.cancel('the render was stopped');
+        task.loader?.cancel('the render was stopped');
         this.finish(
           task,
           outOfMemory
@@ -223,7 +255,7 @@ export class RenderPool {
   private start(slot: Slot, task: Task): void {
     slot.task = task;
     task.slot = slot;
-    slot.worker.postMessage({ type: 'render', id: task.id, job: task.job } satisfies ToWorker);
+    slot.worker.postMessage(task.message satisfies ToWorker);
   }
 
   private next(slot: Slot): void {
@@ -231,7 +263,7 @@ export class RenderPool {
     if (task) this.start(slot, task);
   }
 
-  private finish(task: Task, outcome: RenderBody | Error): void {
+  private finish(task: Task, outcome: RenderBody | Float64Array[] | Error): void {
     clearTimeout(task.timer);
     if (task.slot?.task === task) task.slot.task = undefined;
     if (task.abandoned) return;
@@ -241,7 +273,7 @@ export class RenderPool {
 
   private overBudget(task: Task): void {
     this.refused.time_budget?.inc();
-    task.loader.cancel('the render ran out of time');
+    task.loader?.cancel('the render ran out of time');
     const slot = task.slot;
     // a worker reading the store itself stops at its next chunk of reads
     slot?.worker.postMessage({ type: 'cancel', id: task.id, reason: 'the render ran out of time' } satisfies ToWorker);
@@ -271,8 +303,9 @@ export class RenderPool {
     const slot = this.slots.find((s) => s.worker === worker);
     const task = slot?.task;
     if (!slot || !task || task.id !== message.id) return;
-    if (message.type === 'resolve') {
-      task.loader.resolve(message.request, true).then(
+    const loader = task.loader;
+    if (message.type === 'resolve' && loader) {
+      loader.resolve(message.request, true).then(
         (read) => {
           if (slot.task === task)
             worker.postMessage({ type: 'resolved', id: task.id, loadId: message.loadId, read } satisfies ToWorker);
@@ -289,8 +322,8 @@ export class RenderPool {
       );
       return;
     }
-    if (message.type === 'load') {
-      task.loader.load(message.request).then(
+    if (message.type === 'load' && loader) {
+      loader.load(message.request).then(
         (series) => {
           if (slot.task !== task) return;
           worker.postMessage(
@@ -310,8 +343,11 @@ export class RenderPool {
       );
       return;
     }
+    if (message.type === 'resolve' || message.type === 'load') return;
     if (message.readErrors > 0) this.readErrors?.inc(message.readErrors);
-    if (message.type === 'done') {
+    if (message.type === 'read-done') {
+      this.finish(task, message.values);
+    } else if (message.type === 'done') {
       const bytes = Buffer.from(message.body.buffer, message.body.byteOffset, message.body.byteLength);
       const contentType = message.text ? `${message.contentType}; charset=utf-8` : message.contentType;
       this.finish(task, { contentType, body: bytes });

@@ -64,6 +64,28 @@ function loaderFor(id: number): (request: LoadRequest) => Promise<LoadedSeries[]
   };
 }
 
+/** A read task (a cluster Fetch): each series stored plus pending, in chunks that let a cancel arrive. */
+async function readMany(message: Extract<ToWorker, { type: 'read' }>): Promise<Float64Array[]> {
+  if (!reads || !reader) throw new Error('render worker has no reader of the store');
+  const store = await reader;
+  const own = new SeriesReads(reads.limits, () => setImmediate());
+  running = { id: message.id, reads: own };
+  const { names, window, pending } = message;
+  const out: Float64Array[] = [];
+  for (let i = 0; i < names.length; i += reads.limits.fetchConcurrency) {
+    if (i > 0) await own.pause();
+    const chunk = names.slice(i, i + reads.limits.fetchConcurrency);
+    for (const name of chunk)
+      out.push(
+        withPending(
+          storedFloat64(await store.fetch(name, window.resolution, window.start, window.end), window),
+          pending.get(name),
+        ),
+      );
+  }
+  return out;
+}
+
 /** Failed reads since the last answer. */
 async function readErrors(): Promise<number> {
   if (!reader) return 0;
@@ -103,6 +125,28 @@ port.on('message', (message: ToWorker | ToMatchWorker) => {
     loads.delete(message.loadId);
     if (message.error) load.reject(new QueryError(message.error.message, message.error.status));
     else load.resolve(message.type === 'loaded' ? (message.series ?? []) : message.read);
+    return;
+  }
+  if (message.type === 'read') {
+    const { id } = message;
+    readMany(message).then(
+      async (values) => {
+        send(
+          { type: 'read-done', id, values, readErrors: await readErrors() },
+          values.map((v) => v.buffer as ArrayBuffer),
+        );
+      },
+      async (error: unknown) => {
+        const status = error instanceof QueryError ? error.status : 500;
+        send({
+          type: 'failed',
+          id,
+          message: String(error instanceof Error ? error.message : error),
+          status,
+          readErrors: await readErrors(),
+        });
+      },
+    );
     return;
   }
   const { id, job } = message;

@@ -187,10 +187,10 @@ export class SeriesReads {
   private bytes = 0;
   private cancelled: string | undefined;
 
-  /** `pause` runs between chunks of reads, so a cancel message can arrive (a worker's reads do not yield). */
+  /** `yieldTurn` runs between chunks of reads, so a cancel message can arrive (a worker's reads do not yield). */
   constructor(
     private readonly limits: RenderLimits,
-    private readonly pause?: () => Promise<void>,
+    private readonly yieldTurn?: () => Promise<void>,
   ) {}
 
   get bytesHeld(): number {
@@ -199,6 +199,12 @@ export class SeriesReads {
 
   cancel(reason: string): void {
     this.cancelled = reason;
+  }
+
+  /** Between chunks of reads: lets a cancel arrive, then throws if one did. */
+  async pause(): Promise<void> {
+    await this.yieldTurn?.();
+    this.throwIfCancelled();
   }
 
   async read(
@@ -223,8 +229,8 @@ export class SeriesReads {
     };
     const result: LoadedSeries[] = [];
     for (let i = 0; i < unique.length; i += limits.fetchConcurrency) {
-      if (i > 0) await this.pause?.();
-      this.throwIfCancelled();
+      if (i > 0) await this.pause();
+      else this.throwIfCancelled();
       const chunk = unique.slice(i, i + limits.fetchConcurrency);
       const fetched = await Promise.all(chunk.map((name) => readValues(name, window, resolved.pending?.get(name))));
       for (let j = 0; j < chunk.length; j++) {
