@@ -1,8 +1,9 @@
 /**
  * A carbon data directory, made with Graphite's own `whisper-create` and `whisper-update` (two archive schemas, a
- * sum series, a tagged series in carbon's default hash-named file), and carbon's storage-aggregation.conf:
- * carillon starts on it as it is, serves the old points, takes new ones into the same files (the lower archive
- * fed), creates a new series with the method the conf gives, and Graphite's `whisper-fetch` reads it all after.
+ * sum series, a tagged series in carbon's default hash-named file), and carbon's storage-aggregation.conf and
+ * storage-schemas.conf: carillon starts on it as it is, serves the old points, takes new ones into the same files
+ * (the lower archive fed), creates a new series with the method and archives the confs give, and Graphite's
+ * `whisper-fetch` reads it all after.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -74,6 +75,12 @@ describe('carillon on a carbon data directory', () => {
     }
     const conf = join(dir(), 'storage-aggregation.conf');
     writeFileSync(conf, '[count]\npattern = \\.count$\nxFilesFactor = 0\naggregationMethod = sum\n');
+    // Existing files keep their archives; a new series gets its section's.
+    const schemas = join(dir(), 'storage-schemas.conf');
+    writeFileSync(
+      schemas,
+      '[requests]\npattern = \\.requests\\.\nretentions = 60s:12h,1h:7d\n[default]\npattern = .*\nretentions = 60:1440,1h:30d\n',
+    );
 
     const [http, graphite] = [await freePort(), await freePort()];
     const set = (pairs: string[]): string[] => pairs.flatMap((pair) => ['--set', pair]);
@@ -82,6 +89,7 @@ describe('carillon on a carbon data directory', () => {
       set([
         `whisper.data_dir=${data}`,
         `carbon.storage_aggregation=${conf}`,
+        `carbon.storage_schemas=${schemas}`,
         `http.listen=127.0.0.1:${http}`,
         `graphite.tcp_listen=127.0.0.1:${graphite}`,
         'graphite.udp_listen=',
@@ -161,10 +169,17 @@ describe('carillon on a carbon data directory', () => {
     expect(tool('find', [data, '-name', '*disk.used*'])).toBe('');
     // A new series takes the method storage-aggregation.conf gives it.
     const created = file('new/web1/requests/count.wsp');
-    expect(JSON.parse(tool('whisper-info', ['--json', created]))).toMatchObject({
-      aggregationMethod: 'sum',
-      xFilesFactor: 0,
-    });
+    const info = JSON.parse(tool('whisper-info', ['--json', created])) as {
+      aggregationMethod: string;
+      xFilesFactor: number;
+      archives: { secondsPerPoint: number; points: number }[];
+    };
+    expect(info).toMatchObject({ aggregationMethod: 'sum', xFilesFactor: 0 });
+    // ... and the archives storage-schemas.conf gives it.
+    expect(info.archives.map((a) => [a.secondsPerPoint, a.points])).toEqual([
+      [60, 720],
+      [3600, 168],
+    ]);
     expect(fetchPoints(created, old - 1, until)).toEqual([[fresh, 5]]);
   }, 60_000);
 });

@@ -1,162 +1,236 @@
 /**
- * The fault frame of the connection-based writers: carillon with a writer to a server the test owns and a healthy
- * writer beside it, steady Graphite traffic, the owned server stopped for 60 s and started again. Every (series,
- * resolution, window) the traffic made is the oracle: afterwards both servers must hold each exactly, the outage
- * must show in the faulty writer's counters and nowhere in the healthy one's (its queue stays short and it keeps
- * delivering at the traffic's pace through the outage). All of it under CPU contention.
+ * The one fault frame of the connection-based writers: Graphite traffic for 85 s into a program running the writer
+ * under test and a file writer beside it, all under CPU contention; the writer's server is stopped for 60 s of it
+ * and started again, then SIGTERM flushes every window. The oracle is every (series, resolution, window) the
+ * traffic made. Afterwards the server must hold each exactly (nothing lost within the bounds: the writer's queue
+ * and retries are configured to outlast the outage), the outage must be counted (errors by kind, retries), nothing
+ * dropped by either writer, and the file writer unaffected: every window, a short queue, and through the outage
+ * the throughput of a run without the fault (within 10 %), which is the rate at which the traffic's windows close.
  */
-import { createConnection, type Socket } from 'node:net';
-import { expect } from 'vitest';
-import type { StatPoint } from '@carillon/core';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OwnServer } from '../harness/own-servers.js';
 import { startBusyLoops } from '../support/contention.js';
-import { pointOfSamples } from '../support/stat-points.js';
 import { sleep } from '../support/wait.js';
-import { metricValue, STEPS, type Carillon } from './carillon.js';
+import { sendTcp } from '../e2e/programs.js';
+import { readTsv } from './file-read.js';
+import {
+  checkWindows,
+  metricValue,
+  missingWindows,
+  oracle,
+  startCarillon,
+  writerTotal,
+  type Expected,
+  type ReadRecord,
+} from './scenario.js';
 
-export interface Window {
-  name: string;
-  step: number;
-  point: StatPoint;
+export const SERIES = 40;
+const TICK_MS = 250;
+const OUTAGE_FROM_S = 10;
+export const OUTAGE_S = 60;
+const TRAFFIC_S = 85;
+/** Where the fault's traffic lives; a reader of the writer's server filters on it. */
+export const FAULT_PREFIX = 'wt.fault.';
+
+/** What the frame needs of the writer's server. */
+export interface FaultServer {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** A harness-owned server (Redis, MariaDB) as a FaultServer. */
+export function ownedFaultServer(server: OwnServer): FaultServer {
+  return { start: () => server.launch(), stop: () => server.stop() };
 }
 
 export interface FaultRun {
-  windows: Window[];
-  faultyErrors: number;
-  faultyDropped: number;
-  healthyDropped: number;
-  /** The healthy writer's largest queue seen during the outage, and what it wrote during it. */
-  healthyMaxQueue: number;
-  healthyWrittenDuringOutage: number;
-  /** Points the traffic made during the outage that the healthy writer could have written (closed windows). */
-  pointsDuringOutage: number;
+  expected: Expected[];
+  /** /metrics text just before SIGTERM. */
+  metrics: string;
+  /** Points the file writer delivered while the server was down, and its largest queue meanwhile. */
+  fileDuringOutage: number;
+  fileMaxQueue: number;
+  tsvDir: string;
+  exitCode: number | null;
+  output: string;
 }
 
-interface Options {
-  carillon: Carillon;
-  server: OwnServer;
-  prefix: string;
-  faulty: string;
-  healthy: string;
-  series?: number;
-  outageMs?: number;
-}
-
-/** Steady traffic: every 250 ms one point per series, valued by a counter, at the current second. */
-export async function runFault(options: Options): Promise<FaultRun> {
-  const series = options.series ?? 20;
-  const outageMs = options.outageMs ?? 60_000;
-  const samples = new Map<string, number[]>();
-  // The run must hold under CPU contention too: two busy loops (one per core) for its whole length, bounded.
-  const contention = startBusyLoops(2, 180_000);
+/** `writerToml`: the writer under test; a file writer under `tsvDir` runs beside it. */
+export async function runFault(writerToml: string, tsvDir: string, server: FaultServer): Promise<FaultRun> {
+  // Bounded: the run takes about 100 s; the loops stop at the end in any case.
+  const busy = startBusyLoops(2, 240_000);
   try {
-    return await faultRun(options, series, outageMs, samples);
+    return await faultRun(writerToml, tsvDir, server);
   } finally {
-    contention.stop();
+    busy.stop();
   }
 }
 
-async function faultRun(
-  options: Options,
-  series: number,
-  outageMs: number,
-  samples: Map<string, number[]>,
-): Promise<FaultRun> {
-  const { carillon, server, prefix, faulty, healthy } = options;
-  const socket: Socket = await new Promise((resolve, reject) => {
-    const s = createConnection({ host: '127.0.0.1', port: carillon.ports.graphite }, () => resolve(s));
-    s.once('error', reject);
-  });
-  let value = 0;
-  let sending = true;
-  const sender = (async () => {
-    // Bounded: at most 10 minutes of sends whatever happens.
-    const until = Date.now() + 600_000;
-    while (sending && Date.now() < until) {
-      const time = Math.floor(Date.now() / 1000);
-      let text = '';
-      for (let j = 0; j < series; j++) {
-        const name = `${prefix}.s${j}`;
-        value += 1;
-        text += `${name} ${value} ${time}\n`;
-        for (const step of STEPS) {
-          const key = `${name}\u0000${step}\u0000${time - (time % step)}`;
-          const list = samples.get(key);
-          if (list) list.push(value);
-          else samples.set(key, [value]);
-        }
+async function faultRun(writerToml: string, tsvDir: string, server: FaultServer): Promise<FaultRun> {
+  const carillon = await startCarillon(
+    [
+      writerToml,
+      '[[writers]]',
+      'type = "file"',
+      'name = "file"',
+      `base = "${tsvDir}/stats"`,
+      'flush_interval = "500ms"',
+    ].join('\n'),
+  );
+  try {
+    const lines: [string, number, number][] = [];
+    const fileMetric = async (name: string): Promise<number> =>
+      metricValue(await carillon.metrics(), name, '{writer="file"}');
+    const t0 = Date.now();
+    let tick = 0;
+    let outage: 'before' | 'down' | 'up' = 'before';
+    let fileAtDown = 0;
+    let fileDuringOutage = 0;
+    let fileMaxQueue = 0;
+    while (Date.now() - t0 < TRAFFIC_S * 1000) {
+      const elapsed = (Date.now() - t0) / 1000;
+      if (outage === 'before' && elapsed >= OUTAGE_FROM_S) {
+        await server.stop();
+        fileAtDown = await fileMetric('carillon_writer_points_written_total');
+        outage = 'down';
+      } else if (outage === 'down' && elapsed >= OUTAGE_FROM_S + OUTAGE_S) {
+        fileDuringOutage = (await fileMetric('carillon_writer_points_written_total')) - fileAtDown;
+        await server.start();
+        outage = 'up';
+      } else if (outage === 'down' && tick % 8 === 0)
+        fileMaxQueue = Math.max(fileMaxQueue, await fileMetric('carillon_writer_queue_points'));
+      const now = Math.floor(Date.now() / 1000);
+      const batch: string[] = [];
+      for (let i = 0; i < SERIES; i++) {
+        lines.push([`${FAULT_PREFIX}s${i}`, tick, now]);
+        batch.push(`${FAULT_PREFIX}s${i} ${tick} ${now}\n`);
       }
-      socket.write(text);
-      await sleep(250);
+      tick++;
+      await sendTcp(carillon.ports.graphite, batch.join(''));
+      await sleep(TICK_MS);
     }
-  })();
-  const metrics = async (): Promise<string> => carillon.metrics();
-  const written = (text: string, writer: string): number =>
-    metricValue(text, 'carillon_writer_points_written_total', `{writer="${writer}"}`);
-
-  await sleep(6_000);
-  await server.stop();
-  const outageStart = Date.now();
-  const before = written(await metrics(), healthy);
-  let healthyMaxQueue = 0;
-  while (Date.now() - outageStart < outageMs) {
-    await sleep(2_000);
-    const text = await metrics();
-    healthyMaxQueue = Math.max(
-      healthyMaxQueue,
-      metricValue(text, 'carillon_writer_queue_points', `{writer="${healthy}"}`),
-    );
+    await sleep(3_000);
+    const metrics = await carillon.metrics();
+    const exitCode = await carillon.program.stop();
+    return {
+      expected: oracle(lines),
+      metrics,
+      fileDuringOutage,
+      fileMaxQueue,
+      tsvDir,
+      exitCode,
+      output: carillon.program.output(),
+    };
+  } finally {
+    await carillon.cleanup();
   }
-  const healthyWrittenDuringOutage = written(await metrics(), healthy) - before;
-  await server.launch();
-  await sleep(4_000);
-  sending = false;
-  await sender;
-  socket.end();
-  // The last 10 s window closes 11 s after its start; then the faulty writer catches up.
-  await sleep(13_000);
-  const text = await metrics();
-  const windows: Window[] = [...samples].map(([key, values]) => {
-    const [name, step, time] = key.split('\u0000') as [string, string, string];
-    return { name, step: Number(step), point: pointOfSamples(Number(time), values) };
-  });
-  // One point per series and window at each resolution, for the windows that closed in the outage.
-  const windowsPerSecond = STEPS.reduce((n, step) => n + 1 / step, 0);
-  return {
-    windows,
-    faultyErrors: metricValue(text, 'carillon_writer_errors_total', `{writer="${faulty}",kind="connect"}`),
-    faultyDropped: droppedTotal(text, faulty),
-    healthyDropped: droppedTotal(text, healthy),
-    healthyMaxQueue,
-    healthyWrittenDuringOutage,
-    pointsDuringOutage: Math.floor((outageMs / 1000) * windowsPerSecond * series),
-  };
 }
 
-function droppedTotal(text: string, writer: string): number {
-  return text
-    .split('\n')
-    .filter((line) => line.startsWith(`carillon_writer_dropped_points_total{writer="${writer}",`))
-    .reduce((n, line) => n + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
+/** The failures counted for `writer` (errors of any kind, retries), nothing dropped by either writer. */
+export function checkCounted(run: FaultRun, writer: string): void {
+  expect(run.exitCode, run.output).toBe(0);
+  expect(writerTotal(run.metrics, 'carillon_writer_errors_total', writer), 'errors counted').toBeGreaterThan(2);
+  expect(metricValue(run.metrics, 'carillon_writer_retries_total', `{writer="${writer}"}`)).toBeGreaterThan(2);
+  expect(writerTotal(run.metrics, 'carillon_writer_dropped_points_total', writer), 'dropped').toBe(0);
+  expect(writerTotal(run.metrics, 'carillon_writer_dropped_points_total', 'file'), 'file dropped').toBe(0);
 }
 
-/** The checks every fault test makes beyond reading the servers back. */
-export function expectFaultCounted(run: FaultRun): void {
-  expect(run.faultyErrors, 'the outage shows in the faulty writer').toBeGreaterThan(0);
-  expect(run.faultyDropped, 'nothing dropped within the bounds').toBe(0);
-  expect(run.healthyDropped).toBe(0);
-  // The healthy writer kept its pace: its queue stayed short, and it wrote (within 10 %) what closed meanwhile.
-  expect(run.healthyMaxQueue).toBeLessThan(500);
-  expect(run.healthyWrittenDuringOutage).toBeGreaterThanOrEqual(run.pointsDuringOutage * 0.9);
+/** The file writer kept the rate of a run without the fault (within 10%), a short queue, and every window. */
+export function checkFileUnaffected(run: FaultRun): void {
+  // Per second, SERIES windows of 2 s and of 10 s close: SERIES / 2 + SERIES / 10 points.
+  const rate = SERIES / 2 + SERIES / 10;
+  expect(run.fileDuringOutage).toBeGreaterThanOrEqual(0.9 * rate * OUTAGE_S);
+  expect(run.fileDuringOutage).toBeLessThanOrEqual(1.1 * rate * OUTAGE_S);
+  expect(run.fileMaxQueue).toBeLessThan(500);
+  checkWindows(readTsv(run.tsvDir), run.expected);
 }
 
-/** Asks `problems` until it finds none or `timeoutMs` passed; the last answer. */
-export async function eventually(problems: () => Promise<string[]>, timeoutMs = 40_000): Promise<string[]> {
+/**
+ * Reads the writer's server until it holds every window of the run (the writer may still be working through its
+ * backlog: a bounded while), then checks them all exactly.
+ */
+export async function checkServerHoldsAll(
+  read: () => Promise<ReadRecord[]>,
+  run: FaultRun,
+  timeoutMs = 60_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  let found = await problems();
-  while (found.length > 0 && Date.now() < deadline) {
+  let records = await read();
+  while (missingWindows(records, run.expected).length > 0 && Date.now() < deadline) {
     await sleep(1_000);
-    found = await problems();
+    records = await read();
   }
-  return found;
+  checkWindows(
+    records.filter((r) => r.name.startsWith(FAULT_PREFIX)),
+    run.expected,
+  );
+}
+
+/**
+ * The writer's bounds for the fault run, as TOML lines: retries and a queue enough to outlast the outage (what
+ * "nothing lost within the bounds" means here), a timeout on every write and a capped backoff.
+ */
+function outlastingOutage(writeTimeout: string): string[] {
+  return [
+    `write_timeout = "${writeTimeout}"`,
+    'retry_backoff = "200ms"',
+    'retry_backoff_max = "2s"',
+    'max_retries = 1000',
+    'queue_max_points = 200000',
+  ];
+}
+
+/** One connection-based writer's fault test. */
+export interface FaultCase<S> {
+  /** The writer's `type`; also its `name`, which its counters are labelled with. */
+  writer: string;
+  /** What stands in the test's title: "the broker", "the server". */
+  server: string;
+  /** Starts the writer's own server (its files under `dir`). */
+  start(dir: string): Promise<S>;
+  /** The server as the frame stops and starts it. */
+  faultServer(server: S): FaultServer;
+  close(server: S): Promise<void>;
+  /** The writer's `[[writers]]` keys beyond type, name and the bounds. */
+  writerToml(server: S): string[];
+  /** The writer's write timeout; 2 s unless a client needs more to fail over. */
+  writeTimeout?: string;
+  /** Checks that the server holds every window of the run exactly (checkServerHoldsAll). */
+  holdsAll(server: S, run: FaultRun): Promise<void>;
+}
+
+/** The fault test of `c`: the run, then what it must show (counted, nothing lost, the file writer unaffected). */
+export function describeFault<S>(c: FaultCase<S>): void {
+  describe(`${c.writer} writer: ${c.server} down for ${OUTAGE_S} s under traffic`, () => {
+    const dir = mkdtempSync(join(tmpdir(), `carillon-${c.writer}-fault-`));
+    let server: S | undefined;
+    let run: FaultRun;
+
+    beforeAll(async () => {
+      server = await c.start(dir);
+      const toml = [
+        '[[writers]]',
+        `type = "${c.writer}"`,
+        `name = "${c.writer}"`,
+        ...c.writerToml(server),
+        ...outlastingOutage(c.writeTimeout ?? '2s'),
+      ];
+      run = await runFault(toml.join('\n'), join(dir, 'tsv'), c.faultServer(server));
+    }, 300_000);
+
+    afterAll(async () => {
+      if (server !== undefined) await c.close(server);
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('counts the outage: errors by kind and retries, nothing dropped', () => checkCounted(run, c.writer));
+
+    it(`${c.server} holds every window exactly after it comes back`, () => c.holdsAll(server!, run), 120_000);
+
+    it('the file writer is unaffected: its throughput and queue through the outage, and every window', () =>
+      checkFileUnaffected(run));
+  });
 }

@@ -22,7 +22,6 @@ describe('http writer (InfluxDB line protocol)', () => {
     [vm, influx] = await Promise.all([startVictoriaMetrics(dir), startInfluxDb(dir, 'carillon')]);
     run = await runScenario({
       bulk: 300,
-      contention: true,
       writersToml: [
         '[[writers]]',
         'type = "http"',

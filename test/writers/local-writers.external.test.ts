@@ -8,7 +8,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkRecords, runScenario, STEPS, type ReadRecord, type ScenarioRun } from './scenario.js';
+import { readTsv } from './file-read.js';
+import { checkCounters, checkRecords, runScenario, STEPS, type ReadRecord, type ScenarioRun } from './scenario.js';
 
 function zstdAvailable(): void {
   try {
@@ -26,7 +27,7 @@ describe('log, file and archive writers', () => {
     zstdAvailable();
     run = await runScenario({
       bulk: 200,
-      contention: true,
+      settle: true,
       writersToml: [
         '[[writers]]',
         'type = "log"',
@@ -50,6 +51,8 @@ describe('log, file and archive writers', () => {
   it('exits cleanly with every writer flushed', () => {
     expect(run.exitCode, run.output).toBe(0);
     expect(run.output).not.toContain('spilled');
+    for (const writer of ['log', 'file', 'archive'])
+      checkCounters(run.metricsBeforeStop, writer, run.expected.length + 6);
   });
 
   it('log: one line per StatPoint', () => {
@@ -69,32 +72,9 @@ describe('log, file and archive writers', () => {
     for (const step of STEPS) expect(files).toContain(`stats_${step}s`);
     // 200+ series at ~70 bytes a line over 4 KiB: rotated files, never over the limit
     expect(files.filter((f) => /^stats_2s\.\d{8}T\d{6}\.\d{3}Z(-\d+)?$/.test(f)).length).toBeGreaterThan(1);
-    const records: ReadRecord[] = [];
-    for (const file of files) {
-      const text = readFileSync(join(dir, 'tsv', file), 'utf8');
-      for (const line of text.split('\n')) {
-        if (line === '') continue;
-        const c = line.split('\t');
-        expect(c).toHaveLength(11);
-        const [name, sum, mean, min, max, first, last, count, resolution, timeNs, ttlNs] = c;
-        expect(timeNs!.endsWith('000000000')).toBe(true);
-        records.push({
-          name: name!,
-          sum: Number(sum),
-          mean: Number(mean),
-          min: Number(min),
-          max: Number(max),
-          first: Number(first),
-          last: Number(last),
-          count: Number(count),
-          step: Number(resolution),
-          time: Number(BigInt(timeNs!) / 1_000_000_000n),
-          ttl: Number(BigInt(ttlNs!) / 1_000_000_000n),
-        });
-      }
-      if (file.includes('.')) expect(statSync(join(dir, 'tsv', file)).size).toBeLessThanOrEqual(4096);
-    }
-    checkRecords(records, run);
+    for (const file of files.filter((f) => f.includes('.')))
+      expect(statSync(join(dir, 'tsv', file)).size).toBeLessThanOrEqual(4096);
+    checkRecords(readTsv(join(dir, 'tsv')), run);
   });
 
   it('archive: zstd JSON lines in exclusive files with the modes asked for, read by the zstd CLI', () => {

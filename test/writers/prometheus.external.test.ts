@@ -1,111 +1,111 @@
 /**
- * carillon with the `prometheus` writer, end to end: known Graphite and StatsD traffic in; a real Prometheus
- * (Debian's) scrapes the exporter, and its own query API answers the latest value of every series, by the series'
- * aggregation method, under the names and labels the mapping rules give.
+ * carillon with the `prometheus` writer, end to end (scenario.ts): known Graphite and StatsD traffic in under CPU
+ * contention; a real Prometheus (Debian's) scrapes the exporter, and once every window has closed its own query
+ * API answers the latest value of every series, by the series' aggregation method, under the names and labels the
+ * mapping rules give.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { aggregationRuleFor, splitCanonical, valueOf } from '@carillon/core';
-import { uniqueName } from '../harness/servers.js';
 import { ownPrometheus, type OwnServer } from '../harness/own-servers.js';
 import { freePort } from '../support/ports.js';
 import { waitFor } from '../support/wait.js';
-import {
-  metricValue,
-  sendKnownTraffic,
-  startCarillon,
-  untilSettled,
-  type Carillon,
-  type Expected,
-} from './carillon.js';
+import { metricValue, runScenario, STATSD, type Expected, type ScenarioRun } from './scenario.js';
 
 interface Sample {
   metric: Record<string, string>;
   value: [number, string];
 }
 
+const RUN_LABEL = 'wt';
+
+async function query(prometheusUrl: string, promql: string): Promise<Sample[]> {
+  const response = await fetch(`${prometheusUrl}/api/v1/query?query=${encodeURIComponent(promql)}`, {
+    signal: AbortSignal.timeout(5_000),
+  });
+  const body = (await response.json()) as { status: string; data: { result: Sample[] } };
+  if (body.status !== 'success') throw new Error(`query ${promql}: ${JSON.stringify(body)}`);
+  return body.data.result;
+}
+
+/** The newest finest window of each Graphite series, reduced by its aggregation method, as the rules name it. */
+function expectedSamples(expected: readonly Expected[]): { metric: Record<string, string>; value: number }[] {
+  const newest = new Map<string, Expected>();
+  for (const e of expected) if (e.step === 2 && (newest.get(e.name)?.time ?? -1) < e.time) newest.set(e.name, e);
+  const samples = [...newest.values()].map((e): { metric: Record<string, string>; value: number } => {
+    const { path, tags } = splitCanonical(e.name);
+    return {
+      metric: { __name__: `carillon_e2e_${path.slice('wt.g.'.length)}`, run: RUN_LABEL, ...Object.fromEntries(tags) },
+      value: valueOf(e, aggregationRuleFor(path).method),
+    };
+  });
+  samples.push(
+    { metric: { __name__: STATSD.counter.replaceAll('.', '_') }, value: STATSD.counterValue },
+    { metric: { __name__: STATSD.gauge.replaceAll('.', '_') }, value: STATSD.gaugeValue },
+  );
+  return samples;
+}
+
 describe('prometheus writer end to end', () => {
-  const prefix = uniqueName('e2e');
-  let exporterPort: number;
-  let carillon: Carillon;
   let prometheus: OwnServer & { url: string };
+  let run: ScenarioRun;
+  let expected: { metric: Record<string, string>; value: number }[] = [];
+  const seen = new Map<string, number>();
+  let exporterMetrics = '';
 
   beforeAll(async () => {
-    exporterPort = await freePort();
-    carillon = await startCarillon(
-      [
+    const exporterPort = await freePort();
+    prometheus = await ownPrometheus({ targets: [`127.0.0.1:${exporterPort}`], scrapeInterval: '1s' });
+    run = await runScenario({
+      writersToml: [
         '[[writers]]',
         'type = "prometheus"',
         `listen = "127.0.0.1:${exporterPort}"`,
         '[[writers.rules]]',
-        `match = "${prefix}.*"`,
+        'match = "wt.g.*"',
         'name = "carillon_e2e_$1"',
-        `labels = { run = "${prefix}" }`,
+        `labels = { run = "${RUN_LABEL}" }`,
       ].join('\n'),
-    );
-    prometheus = await ownPrometheus({ targets: [`127.0.0.1:${exporterPort}`], scrapeInterval: '1s' });
+      // A pull writer is read while the program runs, once every window has closed.
+      whileSettled: async (carillon, settled) => {
+        expected = expectedSamples(settled.expected);
+        const key = (metric: Record<string, string>): string => JSON.stringify(Object.entries(metric).sort());
+        await waitFor(
+          'Prometheus to scrape the settled values',
+          async () => {
+            const result = [
+              ...(await query(prometheus.url, `{run="${RUN_LABEL}"}`)),
+              ...(await query(prometheus.url, '{__name__=~"stats_(counts|gauges)_wt_s_.*"}')),
+            ];
+            seen.clear();
+            for (const sample of result) {
+              const { job: _job, instance: _instance, ...labels } = sample.metric;
+              seen.set(key(labels), Number(sample.value[1]));
+            }
+            return expected.every((e) => seen.get(key(e.metric)) === e.value);
+          },
+          30_000,
+          500,
+        ).catch((error: unknown) => {
+          throw new Error(`${(error as Error).message}; Prometheus has ${JSON.stringify([...seen])}`);
+        });
+        exporterMetrics = await carillon.metrics();
+      },
+    });
   }, 120_000);
 
   afterAll(async () => {
     await prometheus?.close();
-    await carillon?.stop();
   });
 
-  async function query(promql: string): Promise<Sample[]> {
-    const response = await fetch(`${prometheus.url}/api/v1/query?query=${encodeURIComponent(promql)}`, {
-      signal: AbortSignal.timeout(5_000),
-    });
-    const body = (await response.json()) as { status: string; data: { result: Sample[] } };
-    if (body.status !== 'success') throw new Error(`query ${promql}: ${JSON.stringify(body)}`);
-    return body.data.result;
-  }
-
-  it('serves the latest value of every series, scraped by Prometheus, exactly', { timeout: 90_000 }, async () => {
-    const traffic = await sendKnownTraffic(carillon, prefix);
-    await untilSettled(traffic);
-    // The newest finest window of each Graphite series, reduced by its aggregation method.
-    const newest = new Map<string, Expected>();
-    for (const e of traffic.graphite)
-      if (e.step === 2 && (newest.get(e.name)?.point.time ?? -1) < e.point.time) newest.set(e.name, e);
-    const expected = [...newest.values()].map((e) => {
-      const { path, tags } = splitCanonical(e.name);
-      const node = path.slice(prefix.length + 1);
-      return {
-        metric: { __name__: `carillon_e2e_${node}`, run: prefix, ...Object.fromEntries(tags) },
-        value: valueOf(e.point, aggregationRuleFor(path).method),
-      };
-    });
-    expected.push(
-      { metric: { __name__: `stats_counts_${prefix}_hits` } as never, value: traffic.statsd.counterValue },
-      { metric: { __name__: `stats_gauges_${prefix}_temp` } as never, value: traffic.statsd.gaugeValue },
-    );
-    const seen = new Map<string, number>();
-    await waitFor(
-      'Prometheus to scrape the settled values',
-      async () => {
-        const result = [
-          ...(await query(`{run="${prefix}"}`)),
-          ...(await query(`{__name__=~"stats_(counts|gauges)_${prefix}_.*"}`)),
-        ];
-        seen.clear();
-        for (const sample of result) {
-          const { job: _job, instance: _instance, ...labels } = sample.metric;
-          seen.set(JSON.stringify(Object.entries(labels).sort()), Number(sample.value[1]));
-        }
-        return expected.every((e) => seen.get(JSON.stringify(Object.entries(e.metric).sort())) === e.value);
-      },
-      30_000,
-      500,
-    ).catch((error: unknown) => {
-      throw new Error(`${(error as Error).message}; Prometheus has ${JSON.stringify([...seen])}`);
-    });
+  it('serves the latest value of every series, scraped by Prometheus, exactly', () => {
+    expect(run.exitCode, run.output).toBe(0);
     expect(seen.size).toBe(expected.length);
-    const metrics = await carillon.metrics();
     // Beside these, StatsD's rate (stats.<name>) and its own counters are exported too.
-    expect(metricValue(metrics, 'carillon_prometheus_writer_series', '{writer="prometheus"}')).toBeGreaterThan(
+    expect(metricValue(exporterMetrics, 'carillon_prometheus_writer_series', '{writer="prometheus"}')).toBeGreaterThan(
       expected.length,
     );
-    expect(metricValue(metrics, 'carillon_prometheus_writer_scrapes_total', '{writer="prometheus"}')).toBeGreaterThan(
-      0,
-    );
+    expect(
+      metricValue(exporterMetrics, 'carillon_prometheus_writer_scrapes_total', '{writer="prometheus"}'),
+    ).toBeGreaterThan(0);
   });
 });

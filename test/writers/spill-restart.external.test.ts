@@ -14,7 +14,7 @@ import {
   checkRecords,
   metricValue,
   runScenario,
-  startWithWriters,
+  startCarillon,
   type ReadRecord,
   type ScenarioRun,
 } from './scenario.js';
@@ -57,7 +57,7 @@ describe('a writer spills at shutdown and delivers first after restart', () => {
 
   it('delivers the spill after a restart, exactly, and removes the file', async () => {
     await vm.start();
-    const again = await startWithWriters(toml);
+    const again = await startCarillon(toml);
     try {
       let records: ReadRecord[] = [];
       await waitFor(

@@ -102,10 +102,11 @@ export class LoggedIngest implements BodyIngest {
 
   /**
    * One logged record again, under the clock and lateness bound it was first received with; nothing before the
-   * log's replay floor `floor` is rebuilt (those windows were written, or their log dropped).
+   * log's replay floor `floor` is rebuilt (those windows were written, or their log dropped). Its amends are done
+   * again unless `amendsStored` (the amend mark, wal/amend-mark.ts) says they are in the store.
    */
-  replay(record: WalRecord, floor: number): { outcome: BatchOutcome; coarseEnd: number } {
-    const moment = { nowSeconds: record.nodeNow, acceptFrom: Math.max(record.acceptFrom, floor), floor };
+  replay(record: WalRecord, floor: number, amendsStored = true): { outcome: BatchOutcome; coarseEnd: number } {
+    const moment = { nowSeconds: record.nodeNow, acceptFrom: record.acceptFrom, floor, amendsStored };
     const outcome = this.aggregator.replaying(moment, () =>
       this.ingest.ingestBatch(record.format, record.lines, record.receivedAt),
     );

@@ -18,7 +18,12 @@ import {
   type HttpSecurity,
   readSection,
   TIMES_KEY,
+  hasRetentionRules,
+  RETENTION_KEY,
+  retentionSourceKey,
+  STORAGE_SCHEMAS_KEY,
   type AggregationRule,
+  type RetentionRule,
   type ConfigSource,
   type ListenAddress,
   type LogLevel,
@@ -188,7 +193,15 @@ export const NODE_SCHEMA = configSchema(
   Object.values(QUERY_KEYS),
   [WAL_KEYS.dir, WAL_KEYS.segmentBytes, WAL_KEYS.maxBytes, WAL_KEYS.syncIntervalMs],
   TAGDB_KEYS,
-  [STATSD_OUTPUT_KEY, AGGREGATION_KEY, STORAGE_AGGREGATION_KEY, AGGREGATION_RULES_KEY, WRITERS_KEY],
+  [
+    STATSD_OUTPUT_KEY,
+    AGGREGATION_KEY,
+    STORAGE_AGGREGATION_KEY,
+    RETENTION_KEY,
+    STORAGE_SCHEMAS_KEY,
+    AGGREGATION_RULES_KEY,
+    WRITERS_KEY,
+  ],
 );
 
 export interface NodeConfig {
@@ -196,6 +209,8 @@ export interface NodeConfig {
   aggregator: AggregatorOptions;
   statsd: StatsdOptions;
   aggregationRules: readonly AggregationRule[];
+  /** The resolutions each series is stored at (whisper and Cassandra), `times` last. */
+  retentionRules: readonly RetentionRule[];
   store: StoreKind;
   whisper: WhisperConfig;
   memory: { maxPoints: number };
@@ -227,9 +242,15 @@ export interface NodeConfig {
 }
 
 export function readNodeConfig(source: ConfigSource): NodeConfig {
-  const { aggregator, statsd, aggregationRules } = readAggregationConfig(source);
+  const { aggregator, statsd, aggregationRules, retentionRules } = readAggregationConfig(source);
   const { indexMaxBytes, ...nodeKeys } = NODE_KEYS;
   const node = readSection(source, nodeKeys);
+  // The memory store keeps every resolution of times for every series (it is for tests and trials).
+  if (hasRetentionRules(retentionRules) && node.store === 'memory')
+    throw new ConfigError(
+      retentionSourceKey(source),
+      'per-pattern retention is served by store = "whisper" or "cassandra", not "memory" (which keeps times for every series)',
+    );
   const whisper = readWhisperConfig(source);
   const wal = readSection(source, WAL_KEYS);
   if (wal.maxBytes < 2 * wal.segmentBytes)
@@ -242,6 +263,7 @@ export function readNodeConfig(source: ConfigSource): NodeConfig {
     aggregator,
     statsd,
     aggregationRules,
+    retentionRules,
     store: node.store,
     whisper,
     memory: { maxPoints: node.memoryMaxPoints },

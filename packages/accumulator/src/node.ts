@@ -8,6 +8,7 @@ import {
   MetricsRegistry,
   windowStart,
   type HealthCheck,
+  type LogPosition,
   type Logger,
   type PendingSource,
   type Writer,
@@ -24,6 +25,7 @@ import { TagDbRegistrar } from './tagdb-registrar.js';
 import type { QuerySources } from './query-handler.js';
 import { WriterSink } from './writer-sink.js';
 import type { WalWriter } from './wal/writer.js';
+import { isBefore, writeAmendMark } from './wal/amend-mark.js';
 import { openWal, walStart, type ReplayedRecord } from './wal-startup.js';
 
 /** What a program built on the node adds to it. */
@@ -57,6 +59,11 @@ export class AccumulatorNode {
   private trimming = false;
   /** Set before a shutdown closes windows early: the log then keeps their lines (see sealLog). */
   private sealed = false;
+  /** The chain of amend mark updates (wal/amend-mark.ts): one at a time, in tick order. */
+  private marking: Promise<void> = Promise.resolve();
+  /** The mark last written (undefined: none by this process). */
+  private marked: LogPosition | undefined;
+  private readonly markErrors;
 
   private constructor(
     readonly config: NodeConfig,
@@ -79,10 +86,40 @@ export class AccumulatorNode {
     readonly health: Health,
     private readonly graphiteApi: GraphiteApi,
   ) {
+    this.markErrors = registry
+      .counter(
+        'accumulator_wal_amend_mark_errors_total',
+        'Failed writes of the amend mark: a crash before the next one merges the amends since the last one twice',
+      )
+      .labels();
     if (wal !== undefined) {
       this.trimTimer = setInterval(() => void this.trimLog(), config.aggregator.resolutions[0]!.step * 1000);
       this.trimTimer.unref();
+      aggregator.onTick(() => this.markAmends(wal));
     }
+  }
+
+  /**
+   * After a flush tick, which handed every amend taken so far to the writers (unless the sink was overloaded):
+   * once they are stored, the amend mark moves to the log position at the tick, so a replay does not merge them
+   * again. Written as soon as the writes end; a kill between the two merges them twice (docs/ARCHITECTURE.md).
+   */
+  private markAmends(wal: WalWriter): void {
+    if (this.aggregator.holdsAmends) return;
+    const position = wal.position;
+    if (this.marked !== undefined && !isBefore(this.marked, position)) return;
+    const written = this.sink.barrier();
+    this.marking = this.marking.then(async () => {
+      await written;
+      if (this.sink.holdsUnstoredAmends()) return;
+      try {
+        writeAmendMark(this.config.wal.dir, position);
+        this.marked = position;
+      } catch (error) {
+        this.markErrors.value++;
+        this.logger.error({ err: error }, 'could not write the amend mark');
+      }
+    });
   }
 
   static async start(
@@ -166,6 +203,7 @@ export class AccumulatorNode {
       pending,
       resolutions: config.aggregator.resolutions,
       aggregationRules: config.aggregationRules,
+      retentionRules: config.retentionRules,
       cors: { allowedOrigins: config.http.corsAllowedOrigins },
       logger,
       render: config.query.render,
@@ -275,6 +313,7 @@ export class AccumulatorNode {
     this.sealLog();
     this.aggregator.flushAll();
     await this.sink.close();
+    await this.marking;
     this.wal?.close();
     this.health.close();
     await this.http?.close();

@@ -49,6 +49,7 @@ async function openCassandra(config: NodeConfig, registry: MetricsRegistry, logg
     metrics: registry,
     logger,
     aggregationRules: config.aggregationRules,
+    retentionRules: config.retentionRules,
     finder: { compilePathGlob, tooLarge: (message: string) => new QueryError(message) },
   };
   // Chunks in any resolution: the blob writer (which writes the flat rows too where configured).
@@ -76,6 +77,7 @@ export async function openStore(
       dataDir: config.whisper.dataDir,
       resolutions: config.aggregator.resolutions,
       aggregationRules: config.aggregationRules,
+      retentionRules: config.retentionRules,
       maxOpenFiles: config.whisper.maxOpenFiles,
       concurrency: config.whisper.concurrency,
       maxLatenessSeconds: config.aggregator.maxLatenessSeconds,

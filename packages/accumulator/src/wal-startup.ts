@@ -7,6 +7,7 @@ import { windowStart, type Logger, type MetricsRegistry } from '@carillon/core';
 import type { BatchOutcome } from './line-ingest.js';
 import type { LoggedIngest } from './logged-ingest.js';
 import type { NodeConfig } from './node-config.js';
+import { isBefore, readAmendMark, writeAmendMark } from './wal/amend-mark.js';
 import { readReplayFloor, writeReplayFloor } from './wal/checkpoint.js';
 import { WalMetrics } from './wal/metrics.js';
 import type { WalRecord } from './wal/record.js';
@@ -61,10 +62,13 @@ export function openWal(
     segments: sizes.wal === undefined ? 0 : sizes.wal.segmentCount + 1,
   }));
   const started = performance.now();
+  // None in a log kept before the mark existed: its amends below the floor are not merged again.
+  const amendMark = start === undefined ? undefined : readAmendMark(dir);
   const segments = replayWal(
     dir,
-    (record) => {
-      const { outcome, coarseEnd } = logged.replay(record, start?.floor ?? 0);
+    (record, position) => {
+      const amendsStored = amendMark === undefined || isBefore(position, amendMark);
+      const { outcome, coarseEnd } = logged.replay(record, start?.floor ?? 0, amendsStored);
       onRecord?.(record, outcome);
       return coarseEnd;
     },
@@ -80,6 +84,8 @@ export function openWal(
     writeReplayFloor(dir, floor);
   }
   const wal = new WalWriter({ dir, segmentBytes, maxBytes, syncIntervalMs }, segments, floor, metrics);
+  // Nothing is appended yet: every amend in the log from here on is after the mark.
+  if (amendMark === undefined) writeAmendMark(dir, wal.position);
   sizes.wal = wal;
   logged.attach(wal);
   if (segments.length > 0)

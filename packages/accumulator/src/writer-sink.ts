@@ -153,6 +153,13 @@ export class WriterSink implements FlushSink {
     return oldest;
   }
 
+  /** Whether some writer holds an amend it has not stored yet (waiting for a retry). */
+  holdsUnstoredAmends(): boolean {
+    return this.states.some((state) =>
+      [...state.retries, ...(state.retrying ?? [])].some((batch) => batch.amend !== undefined),
+    );
+  }
+
   /**
    * Resolves once every batch handed over before this call is written, failed or queued for a retry; later
    * batches are not waited for (so a busy sink cannot postpone it forever).

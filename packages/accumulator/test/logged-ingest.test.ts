@@ -105,4 +105,49 @@ describe('logged ingest', () => {
     expect(rebuilt.registry.value('aggregator_future_points_total')).toBe(0);
     expect(rebuilt.registry.value('aggregator_replay_refused_points_total', 'refused_then')).toBe(16);
   });
+
+  it('replay redoes amends: rebuilt into windows at or past the floor, merged again below it unless stored', () => {
+    const now = T + 30;
+    const live = node(() => now, true);
+    // Windows from T + 28 are open: both points are amends of windows already closed.
+    live.logged.ingestBatch('graphite', Buffer.from(`x 5 ${T + 26}\ny 7 ${T + 21}\nx 1 ${T + 29}\n`), now, {
+      relayId: 'relay-1',
+      sequence: 1,
+    });
+    expect(live.registry.value('aggregator_amended_points_total')).toBe(2);
+    live.wal!.close();
+    const floor = T + 25;
+
+    const replayed = (amendsStored: boolean) => {
+      const rebuilt = node(() => now + 2, false);
+      rebuilt.aggregator.resumeAfter(floor);
+      replayWal(dir(), (record) => rebuilt.logged.replay(record, floor, amendsStored).coarseEnd, rebuilt.metrics);
+      rebuilt.aggregator.flushAll();
+      const windows = new Map<string, string>();
+      for (const batch of rebuilt.sink.batches)
+        batch.names.forEach((name, i) => {
+          const { sum, count } = batchPoint(batch, i);
+          const kind = batch.amend === undefined ? 'window' : 'amend';
+          windows.set(`${name}|${batch.resolution.step}|${batch.time}`, `${kind} ${sum}/${count}`);
+        });
+      return { windows, registry: rebuilt.registry };
+    };
+
+    // At or past the floor the window is rebuilt whole (it is written over the store): the late point is in it.
+    // Below the floor the amend is merged into the store again, at both resolutions, when the mark says unstored.
+    const unstored = replayed(false);
+    expect(Object.fromEntries(unstored.windows)).toEqual({
+      [`x|1|${T + 26}`]: 'window 5/1',
+      [`x|1|${T + 29}`]: 'window 1/1',
+      [`x|5|${T + 25}`]: 'window 6/2',
+      [`y|1|${T + 21}`]: 'amend 7/1',
+      [`y|5|${T + 20}`]: 'amend 7/1',
+    });
+    // Stored before the crash: not merged twice, refused as written.
+    const stored = replayed(true);
+    expect(stored.windows.has(`y|1|${T + 21}`)).toBe(false);
+    expect(stored.windows.has(`y|5|${T + 20}`)).toBe(false);
+    expect(stored.windows.get(`x|5|${T + 25}`)).toBe('window 6/2');
+    expect(stored.registry.value('aggregator_replay_refused_points_total', 'written')).toBe(1);
+  });
 });

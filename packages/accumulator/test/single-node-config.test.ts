@@ -49,4 +49,20 @@ describe('all-in-one configuration', () => {
       'config: cassandra.retry_delay_ms: unknown key',
     );
   });
+
+  it('[[retention]] reaches the node, on whisper and Cassandra; the memory store refuses it, naming the key', () => {
+    const retention = [{ pattern: '^carbon\\.', times: ['1m:90d'] }];
+    const config = readAllInOneConfig(new ConfigSource({ retention }));
+    expect(config.node.retentionRules.map((r) => [r.pattern.source, r.resolutions.map((x) => x.name)])).toEqual([
+      ['^carbon\\.', ['1m:90d']],
+      ['(?:)', ['10s:1w', '1m:30d', '10m:900d']],
+    ]);
+    expect(() => readAllInOneConfig(new ConfigSource({ store: 'memory', retention }))).toThrowError(
+      /config: retention: per-pattern retention is served by store = "whisper" or "cassandra", not "memory"/,
+    );
+    expect(readAllInOneConfig(new ConfigSource({ store: 'cassandra', retention })).node.retentionRules).toHaveLength(2);
+    expect(() =>
+      readAllInOneConfig(new ConfigSource({ retention: [{ pattern: 'x', times: ['30s:1d'] }] })),
+    ).toThrowError(/config: retention\[0\]\.times\[0\]: step 30s is not one of the steps of times/);
+  });
 });

@@ -22,7 +22,18 @@ import { FlushTicker, systemClock, systemScheduler, type Clock, type Scheduler }
 /** The clock and lateness bound a logged record was first received under (Aggregator.replaying). */
 export interface ReplayMoment {
   nowSeconds: number;
+  /** Start of the oldest finest window open when the record was received: older Graphite points were amends. */
   acceptFrom: number;
+  /**
+   * The log's replay floor: windows from here on are rebuilt from the log and written over what is stored, so an
+   * amend of one of them is rebuilt into it like any point. Older windows are not rebuilt (0: every window is).
+   */
+  floor?: number;
+  /**
+   * False when the record's amends are not known to be in the store (it lies at or past the log's amend mark, see
+   * accumulator wal/amend-mark.ts): those of windows below the floor are merged into the store again.
+   */
+  amendsStored?: boolean;
 }
 
 /** Where closed windows go: in production the write pool. */
@@ -72,6 +83,7 @@ export class Aggregator implements PendingSource {
   private statsdDisownedSeen = 0;
   /** While replaying a logged record: the clock and lateness bound in force when it was first received. */
   private replayAt: ReplayMoment | undefined;
+  private readonly tickListeners: (() => void)[] = [];
 
   constructor(
     readonly options: AggregatorOptions,
@@ -201,9 +213,10 @@ export class Aggregator implements PendingSource {
 
   /** Start of the oldest finest window accepting points now (a log record keeps it for its replay). */
   get acceptFrom(): number {
-    const floor = this.replayAt?.acceptFrom;
+    const replay = this.replayAt;
     const open = this.rollups.acceptFrom;
-    return floor !== undefined && floor > open ? floor : open;
+    if (replay === undefined) return open;
+    return Math.max(replay.acceptFrom, replay.floor ?? 0, open);
   }
 
   /** The aggregator's clock, in epoch seconds. */
@@ -234,6 +247,11 @@ export class Aggregator implements PendingSource {
       if (amend !== undefined) through = Math.min(through, amend.heldFrom);
       else if (resolution.index === finest && table.start < through) through = table.start;
     return through;
+  }
+
+  /** Whether amends are held here (queued while the sink is overloaded, or taken since the last tick). */
+  get holdsAmends(): boolean {
+    return this.rollups.amendPoints() > 0 || this.queue.some(({ amend }) => amend !== undefined);
   }
 
   /** Coarser windows dropped as incomplete after a restart (see resumeAfter): windows and points. */
@@ -274,6 +292,12 @@ export class Aggregator implements PendingSource {
     this.forgetIdle(nowSeconds);
     this.updateGauges();
     this.counters.flushDuration.observe((performance.now() - started) / 1000);
+    for (const listener of this.tickListeners) listener();
+  }
+
+  /** `listener` runs after each tick and flushAll, once what closed is handed to the sink (or kept pending). */
+  onTick(listener: () => void): void {
+    this.tickListeners.push(listener);
   }
 
   /**
@@ -302,6 +326,7 @@ export class Aggregator implements PendingSource {
     this.writeQueue();
     this.updateGauges();
     this.counters.flushDuration.observe((performance.now() - started) / 1000);
+    for (const listener of this.tickListeners) listener();
   }
 
   /** Starts ticking on wall-clock boundaries of the finest step, offset by the grace period. */
@@ -388,11 +413,7 @@ export class Aggregator implements PendingSource {
       return false;
     }
     if (sample.timestamp < this.acceptFrom) {
-      // A replayed record rebuilds windows the crash lost; what it amended then is not known to be unstored.
-      if (this.replayAt) {
-        this.replayRefusal(sample.timestamp).value++;
-        return false;
-      }
+      if (this.replayAt) return this.replayLate(sample, this.replayAt);
       if (sample.timestamp < this.amendFrom(nowSeconds)) {
         this.counters.tooOldPoints.value++;
         return false;
@@ -409,6 +430,37 @@ export class Aggregator implements PendingSource {
     this.rollups.add(id, sample.value, sample.timestamp);
     this.counters.graphitePoints.value++;
     return true;
+  }
+
+  /**
+   * A replayed Graphite point older than the windows the replay accepts on time. Was it an amend when received
+   * (older than the oldest window then open, not past max_lateness), it is done again unless it is known stored:
+   * into the rebuilt window when its window is at or past the floor (the rebuild is written over the store, so
+   * with it the window is whole, and without it the amend is lost even when it was stored), or as an amend merged
+   * into the store when its window is older and the amend mark says it was not stored yet. Anything else was
+   * refused then, or its window (and any amend of it) is stored: refused again and counted.
+   */
+  private replayLate(sample: GraphiteSample, at: ReplayMoment): boolean {
+    const time = sample.timestamp;
+    const wasAmend = time < at.acceptFrom && time >= this.amendFrom(at.nowSeconds);
+    if (wasAmend) {
+      const floor = at.floor ?? 0;
+      const rebuilt = time >= floor && time >= this.rollups.acceptFrom;
+      const unstored = time < floor && at.amendsStored === false;
+      if (rebuilt || unstored) {
+        const id = this.series.idOf(sample.name);
+        if (id < 0) {
+          this.counters.budgetRefused.value++;
+          return false;
+        }
+        if (rebuilt) this.rollups.add(id, sample.value, time);
+        else this.rollups.amend(id, sample.value, time);
+        this.counters.amendedPoints.value++;
+        return true;
+      }
+    }
+    this.replayRefusal(time).value++;
+    return false;
   }
 
   /** Why a replayed point stamped `time` is refused: written before the restart, or refused when received. */

@@ -15,10 +15,12 @@ import {
   parseCarbonAggregationRules,
   parseResolutions,
   parseStorageAggregation,
+  readRetentionRules,
   readSection,
   TIMES_KEY,
   type AggregationRule,
   type ConfigSource,
+  type RetentionRule,
 } from '@carillon/core';
 import { checkGrace, DEFAULT_AGGREGATOR_OPTIONS, maxLatenessOf, type AggregatorOptions } from './options.js';
 import { DEFAULT_STATSD_OPTIONS, parseStatsdOptions, type StatsdOptions } from './statsd-options.js';
@@ -135,6 +137,8 @@ export interface AggregationConfig {
   aggregator: AggregatorOptions;
   statsd: StatsdOptions;
   aggregationRules: readonly AggregationRule[];
+  /** The resolutions each series is stored at, the last rule (times) matching every series. */
+  retentionRules: readonly RetentionRule[];
 }
 
 export function readAggregationConfig(source: ConfigSource): AggregationConfig {
@@ -166,6 +170,7 @@ export function readAggregationConfig(source: ConfigSource): AggregationConfig {
       ),
       readAggregationRules(source),
     ),
+    retentionRules: readRetentionRules(source, resolutions),
   };
 }
 

@@ -11,10 +11,14 @@ import { XorColumnsDecoder, XorColumnsEncoder } from './xor-columns.js';
 //   kind bit: 1 = single value (count is 1 and min, max, sum, first, last have identical bits), 0 = full
 //   delta-of-delta of the time (not for the first point, whose time is in the header); the delta before
 //     the first one is taken to be the step, so a regular series costs one bit per point
+//   (version 2) times bit: 0 = the same first/last timestamp offsets as the point before, 1 = new offsets
+//     follow, the first's and the last's (timestamp - window start), each XORed against its previous; NaN
+//     offsets mean a point without timestamps (taken as its window start), as every point of version 1 is
 //   single: the value, XORed against the `last` column; every other column then takes it (count 1)
 //   full:   min, max, sum, first, last, count, each XORed against its own previous value
 // Values are raw float64 bits, so everything round-trips exactly: NaN payloads, ±Infinity, -0, subnormals,
-// and counts above 2^53 (count is a float64 like the rest).
+// and counts above 2^53 (count is a float64 like the rest). The timestamps are kept so an amend merges first
+// and last by timestamp exactly (core mergeStatPoint); a series reporting at a steady phase pays one bit a point.
 
 const MIN = 0;
 const MAX = 1;
@@ -22,7 +26,17 @@ const SUM = 2;
 const FIRST = 3;
 const LAST = 4;
 const COUNT = 5;
-const COLUMNS = 6;
+const FIRST_OFFSET = 6;
+const LAST_OFFSET = 7;
+const COLUMNS = 8;
+
+/**
+ * A timestamp as its offset from the window start. Exact both ways: a timestamp lies in [time, time + step), and
+ * the difference of two floats within a factor of two of each other is exact (Sterbenz), as is adding it back.
+ */
+function offsetOf(timestamp: number | undefined, time: number): number {
+  return timestamp === undefined ? NaN : timestamp - time;
+}
 
 function isSingleValue(point: StatPoint): boolean {
   const value = point.last;
@@ -46,6 +60,9 @@ export class ChunkEncoder {
   private firstTime = 0;
   private previousTime = 0;
   private previousDelta: number;
+  /** The timestamp offsets of the point before (NaN: none), against which the times bit is written. */
+  private previousFirstOffset = NaN;
+  private previousLastOffset = NaN;
 
   /** `step`: the resolution's step in seconds, a positive integer ≤ MAX_CHUNK_STEP. */
   constructor(
@@ -108,6 +125,17 @@ export class ChunkEncoder {
     this.pointCount++;
 
     const values = this.values;
+    const firstOffset = offsetOf(point.firstTime, time);
+    const lastOffset = offsetOf(point.lastTime, time);
+    if (sameBits(firstOffset, this.previousFirstOffset) && sameBits(lastOffset, this.previousLastOffset)) {
+      body.writeBit(0);
+    } else {
+      body.writeBit(1);
+      values.encode(body, FIRST_OFFSET, firstOffset);
+      values.encode(body, LAST_OFFSET, lastOffset);
+      this.previousFirstOffset = firstOffset;
+      this.previousLastOffset = lastOffset;
+    }
     if (single) {
       const value = point.last;
       values.encode(body, LAST, value);
@@ -155,6 +183,9 @@ export function decodeChunk(bytes: Uint8Array): StatPoint[] {
   const points: StatPoint[] = [];
   let time = header.firstTime ?? 0;
   let previousDelta = header.step;
+  const withTimes = header.version >= 2;
+  let firstOffset = NaN;
+  let lastOffset = NaN;
   for (let i = 0; i < header.count; i++) {
     const single = input.readBit() === 1;
     if (i > 0) {
@@ -165,6 +196,11 @@ export function decodeChunk(bytes: Uint8Array): StatPoint[] {
       }
       previousDelta = delta;
     }
+    if (withTimes && input.readBit() === 1) {
+      firstOffset = values.decode(input, FIRST_OFFSET);
+      lastOffset = values.decode(input, LAST_OFFSET);
+    }
+    let point: StatPoint;
     if (single) {
       const value = values.decode(input, LAST);
       values.assume(MIN, value);
@@ -172,7 +208,7 @@ export function decodeChunk(bytes: Uint8Array): StatPoint[] {
       values.assume(SUM, value);
       values.assume(FIRST, value);
       values.assume(COUNT, 1);
-      points.push({ time, min: value, max: value, sum: value, first: value, last: value, count: 1 });
+      point = { time, min: value, max: value, sum: value, first: value, last: value, count: 1 };
     } else {
       const min = values.decode(input, MIN);
       const max = values.decode(input, MAX);
@@ -180,8 +216,11 @@ export function decodeChunk(bytes: Uint8Array): StatPoint[] {
       const first = values.decode(input, FIRST);
       const last = values.decode(input, LAST);
       const count = values.decode(input, COUNT);
-      points.push({ time, min, max, sum, first, last, count });
+      point = { time, min, max, sum, first, last, count };
     }
+    if (!Number.isNaN(firstOffset)) point.firstTime = time + firstOffset;
+    if (!Number.isNaN(lastOffset)) point.lastTime = time + lastOffset;
+    points.push(point);
   }
   if (!input.atPaddedEnd()) throw new ChunkFormatError('trailing bytes after the last point');
   return points;

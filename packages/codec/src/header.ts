@@ -1,7 +1,10 @@
 import { ChunkFormatError } from './errors.js';
 
-/** The format version this build writes and the only one it reads. */
-export const CHUNK_FORMAT_VERSION = 1;
+/** The format version this build writes. Version 2 added each point's first/last timestamps (chunk.ts). */
+export const CHUNK_FORMAT_VERSION = 2;
+
+/** Versions this build reads: 1 (no timestamps: they are taken as the window start) and 2. */
+export const READABLE_CHUNK_VERSIONS: readonly number[] = [1, 2];
 
 /** Largest |time| a chunk holds (about 71 million years of epoch seconds): keeps every delta-of-delta exact. */
 export const MAX_CHUNK_TIME = 2 ** 51;
@@ -61,9 +64,11 @@ export function writeHeader(target: Uint8Array, step: number, count: number, fir
 /** Reads and validates a chunk's header. Throws `ChunkFormatError` on an unknown version or a bad header. */
 export function readChunkHeader(bytes: Uint8Array): ChunkHeader {
   if (bytes.length === 0) throw new ChunkFormatError('empty input');
-  const version = bytes[0];
-  if (version !== CHUNK_FORMAT_VERSION) {
-    throw new ChunkFormatError(`unknown format version ${version} (this build reads version ${CHUNK_FORMAT_VERSION})`);
+  const version = bytes[0]!;
+  if (!READABLE_CHUNK_VERSIONS.includes(version)) {
+    throw new ChunkFormatError(
+      `unknown format version ${version} (this build reads versions ${READABLE_CHUNK_VERSIONS.join(', ')})`,
+    );
   }
   const cursor = { at: 1 };
   const step = readVarUint(bytes, cursor, 'step');

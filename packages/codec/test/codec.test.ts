@@ -4,6 +4,7 @@ import {
   BitReader,
   BitWriter,
   CHUNK_FORMAT_VERSION,
+  READABLE_CHUNK_VERSIONS,
   ChunkEncoder,
   ChunkFormatError,
   MAX_CHUNK_TIME,
@@ -23,11 +24,11 @@ function floatOfBits(bits: bigint): number {
   return bitsView.getFloat64(0);
 }
 
-const FIELDS = ['time', 'min', 'max', 'sum', 'first', 'last', 'count'] as const;
+const FIELDS = ['time', 'min', 'max', 'sum', 'first', 'last', 'count', 'firstTime', 'lastTime'] as const;
 
-/** Points as raw bit patterns, so NaN payloads and -0 are compared exactly. */
+/** Points as raw bit patterns, so NaN payloads and -0 are compared exactly (a missing timestamp as '-'). */
 function asBits(points: readonly StatPoint[]): string[][] {
-  return points.map((p) => FIELDS.map((f) => bitsOf(p[f]).toString(16)));
+  return points.map((p) => FIELDS.map((f) => (p[f] === undefined ? '-' : bitsOf(p[f]).toString(16))));
 }
 
 function expectRoundTrip(points: readonly StatPoint[], step: number): Uint8Array {
@@ -213,14 +214,70 @@ describe('chunk round trip', () => {
   });
 });
 
-describe('compression', () => {
-  it('a regular constant series costs about 3 bits a point (kind, delta-of-delta, unchanged value)', () => {
-    const points = Array.from({ length: 1000 }, (_, i) => statPointOf(1_700_000_000 + i * 10, 7));
-    const bytes = expectRoundTrip(points, 10);
-    expect(bytes.length).toBeLessThan(20 + (1000 * 3) / 8);
+describe('first and last timestamps (version 2)', () => {
+  it('round-trip exactly, fractional and at the window edges, beside points without them', () => {
+    const r = mulberry32(11);
+    const points: StatPoint[] = [];
+    for (let i = 0; i < 400; i++) {
+      const time = 1_700_000_000 + i * 10;
+      const point: StatPoint = { time, min: 1, max: 4, sum: 9, first: 4, last: 1, count: 3 };
+      const kind = i % 5;
+      if (kind === 1) Object.assign(point, { firstTime: time, lastTime: time + 9 });
+      if (kind === 2) Object.assign(point, { firstTime: time + r() * 10, lastTime: time + 9.999999 });
+      if (kind === 3) Object.assign(point, { firstTime: time + Math.floor(r() * 10), lastTime: time + 9 });
+      if (kind === 4) point.firstTime = time + 2; // only one of the two known
+      points.push(point);
+    }
+    expectRoundTrip(points, 10);
+    // And through an encoder continued from persisted bytes.
+    const half = encodeChunk(points.slice(0, 200), 10);
+    const continued = ChunkEncoder.fromBytes(half);
+    for (const point of points.slice(200)) continued.append(point);
+    expect(asBits(decodeChunk(continued.bytes()))).toEqual(asBits(points));
   });
 
-  it('a regular timer series with unchanged values costs about 8 bits a point', () => {
+  it('still reads version 1 chunks (stored before timestamps were kept), and continues them as version 2', () => {
+    // Written by the version 1 encoder: the three points below, step 10.
+    const v1 = Buffer.from(
+      '010a0380c49fd50ce227ff3095fff099ff9c267fef099ff9c257ffc257ff453015ffe003c006800f80affe',
+      'hex',
+    );
+    const stored: StatPoint[] = [
+      { time: 1700000000, min: 1, max: 1, sum: 1, first: 1, last: 1, count: 1 },
+      { time: 1700000010, min: 2, max: 5, sum: 7, first: 5, last: 2, count: 2 },
+      { time: 1700000030, min: -0.5, max: 3, sum: 2.5, first: 3, last: -0.5, count: 2 },
+    ];
+    expect(readChunkHeader(v1).version).toBe(1);
+    expect(asBits(decodeChunk(v1))).toEqual(asBits(stored));
+    const continued = ChunkEncoder.fromBytes(v1);
+    const later = { ...statPointOf(1700000040, 6), firstTime: 1700000041, lastTime: 1700000041 };
+    continued.append(later);
+    expect(readChunkHeader(continued.bytes()).version).toBe(CHUNK_FORMAT_VERSION);
+    expect(asBits(decodeChunk(continued.bytes()))).toEqual(asBits([...stored, later]));
+  });
+});
+
+describe('compression', () => {
+  it('a regular constant series costs about 4 bits a point (kind, delta-of-delta, unchanged times and value)', () => {
+    const points = Array.from({ length: 1000 }, (_, i) => statPointOf(1_700_000_000 + i * 10, 7));
+    const bytes = expectRoundTrip(points, 10);
+    expect(bytes.length).toBeLessThan(20 + (1000 * 4) / 8);
+  });
+
+  it('timestamps at a steady phase cost one bit a point once the first point has set them', () => {
+    const at = (i: number, phase: number): StatPoint => ({
+      ...statPointOf(1_700_000_000 + i * 10, 7),
+      firstTime: 1_700_000_000 + i * 10 + phase,
+      lastTime: 1_700_000_000 + i * 10 + phase,
+    });
+    const steady = expectRoundTrip(
+      Array.from({ length: 1000 }, (_, i) => at(i, 3)),
+      10,
+    );
+    expect(steady.length).toBeLessThan(40 + (1000 * 4) / 8);
+  });
+
+  it('a regular timer series with unchanged values costs about 9 bits a point', () => {
     const points = Array.from({ length: 1000 }, (_, i) => ({
       time: i * 60,
       min: 1,
@@ -230,7 +287,7 @@ describe('compression', () => {
       last: 4,
       count: 10,
     }));
-    expect(expectRoundTrip(points, 60).length).toBeLessThan(40 + 1000);
+    expect(expectRoundTrip(points, 60).length).toBeLessThan(40 + (1000 * 9) / 8);
   });
 
   it('prints bytes per point for realistic series and beats the flat 56-byte row', () => {
@@ -333,11 +390,13 @@ describe('decoding bad bytes', () => {
   const good = encodeChunk(series(3, 100, valueSources.random!, timeSources.jitter!, 10), 10);
 
   it('rejects an unknown version byte with a clear error', () => {
-    for (const version of [0, 2, 255]) {
+    for (const version of [0, CHUNK_FORMAT_VERSION + 1, 255]) {
       const bytes = good.slice();
       bytes[0] = version;
       expect(() => decodeChunk(bytes)).toThrow(
-        new ChunkFormatError(`unknown format version ${version} (this build reads version ${CHUNK_FORMAT_VERSION})`),
+        new ChunkFormatError(
+          `unknown format version ${version} (this build reads versions ${READABLE_CHUNK_VERSIONS.join(', ')})`,
+        ),
       );
     }
   });

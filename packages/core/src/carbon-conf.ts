@@ -86,3 +86,87 @@ export function parseStorageAggregation(text: string, where: string): Aggregatio
   });
   return [...rules, DEFAULT_RULE];
 }
+
+/** carbon.util's UnitMultipliers: one letter each (carbon's loader, unlike whisper's, takes no `min` or `days`). */
+const UNIT_SECONDS: Readonly<Record<string, number>> = {
+  s: 1,
+  m: 60,
+  h: 3600,
+  d: 86400,
+  w: 86400 * 7,
+  y: 86400 * 365,
+};
+
+function unitSeconds(unit: string, key: string, spec: string): number {
+  const seconds = UNIT_SECONDS[unit];
+  if (seconds === undefined) throw new ConfigError(key, `invalid unit '${unit}' in retention "${spec}"`);
+  return seconds;
+}
+
+/**
+ * carbon.util's parseRetentionDef: `precision:points`, precision in seconds or with a unit (`10s`, `1m`), points a
+ * count or a duration (`7d`, divided by the precision and rounded down as carbon's Archive does). As `step:ttl`.
+ */
+export function carbonRetention(spec: string, key: string): string {
+  const parts = /^([^:]*):([^:]*)$/.exec(spec.trim());
+  if (!parts) throw new ConfigError(key, `invalid retention definition "${spec}"`);
+  const [precisionText, pointsText] = [parts[1]!, parts[2]!];
+  const withUnit = /^(\d+)([a-z]+)$/;
+  let precision: number;
+  if (/^\d+$/.test(precisionText)) precision = Number(precisionText);
+  else {
+    const match = withUnit.exec(precisionText);
+    if (!match) throw new ConfigError(key, `invalid precision specification "${precisionText}" in "${spec}"`);
+    precision = Number(match[1]) * unitSeconds(match[2]!, key, spec);
+  }
+  let points: number;
+  if (/^\d+$/.test(pointsText)) points = Number(pointsText);
+  else {
+    const match = withUnit.exec(pointsText);
+    if (!match) throw new ConfigError(key, `invalid retention specification "${pointsText}" in "${spec}"`);
+    if (precision === 0) throw new ConfigError(key, `precision of "${spec}" is zero`);
+    points = Math.floor((Number(match[1]) * unitSeconds(match[2]!, key, spec)) / precision);
+  }
+  if (precision <= 0 || points <= 0)
+    throw new ConfigError(key, `"${spec}" must have a precision and a number of points above zero`);
+  return `${precision}s:${precision * points}s`;
+}
+
+/** One `storage-schemas.conf` section: its pattern and its archives as `times` text. */
+export interface StorageSchema {
+  name: string;
+  pattern: RegExp;
+  times: string[];
+  /** Names the section in errors, as `<key> (<path>): [section] line n`. */
+  key: string;
+}
+
+/**
+ * A `storage-schemas.conf` in file order (carbon's match order). carbon skips a section without `pattern` or
+ * `retentions` with a log line and stops on a retention it cannot parse; carillon refuses both, naming the section.
+ * carbon's own fallback (60s for 7 days) is not appended: series no section matches keep `times`.
+ */
+export function parseStorageSchemas(text: string, where: string): StorageSchema[] {
+  return parseCarbonConf(text, where).map((section): StorageSchema => {
+    const at = (name: string): string => {
+      const option = section.options.get(name);
+      return `${where}: [${section.name}] line ${option?.line ?? section.line}`;
+    };
+    const pattern = section.options.get('pattern')?.value;
+    if (pattern === undefined || pattern === '') throw new ConfigError(at('pattern'), 'has no pattern');
+    const retentions = section.options.get('retentions')?.value;
+    if (retentions === undefined) throw new ConfigError(at('retentions'), 'has no retentions');
+    let regexp: RegExp;
+    try {
+      regexp = new RegExp(pattern);
+    } catch (error) {
+      throw new ConfigError(at('pattern'), `pattern is not a valid regular expression: ${(error as Error).message}`);
+    }
+    return {
+      name: section.name,
+      pattern: regexp,
+      times: retentions.split(',').map((spec) => carbonRetention(spec, at('retentions'))),
+      key: at('retentions'),
+    };
+  });
+}

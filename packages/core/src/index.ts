@@ -16,6 +16,8 @@ export * from './log.js';
 export * from './metrics.js';
 export * from './program.js';
 export * from './resolution.js';
+export * from './retention.js';
+export * from './retention-config.js';
 export * from './safe-regex.js';
 export * from './samples.js';
 export * from './statpoint.js';

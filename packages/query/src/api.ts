@@ -1,6 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   DEFAULT_AGGREGATION_RULES,
+  hasRetentionRules,
+  retentionFor,
+  type RetentionRule,
   nowSeconds,
   sendJson,
   type AggregationRule,
@@ -80,6 +83,8 @@ export interface GraphiteApiDeps {
   resolutions: readonly Resolution[];
   /** The rules the store reduces StatPoints with; pending windows are reduced the same way. Default: core's. */
   aggregationRules?: readonly AggregationRule[];
+  /** The resolutions each series is stored at (core retentionRules); default `resolutions` for every series. */
+  retentionRules?: readonly RetentionRule[];
   /** Now in epoch seconds; default the wall clock. */
   now?: () => number;
   limits?: Partial<QueryLimits>;
@@ -129,6 +134,7 @@ export function createGraphiteApi(deps: GraphiteApiDeps): GraphiteApi {
     reader: deps.reader,
     pending: deps.pending,
     aggregationRules: deps.aggregationRules ?? DEFAULT_AGGREGATION_RULES,
+    ...retentionSource(deps.retentionRules),
   };
   const renderLimits = {
     maxSeries: limits.maxSeriesPerRender,
@@ -192,8 +198,9 @@ export function createGraphiteApi(deps: GraphiteApiDeps): GraphiteApi {
     else if (format === 'pickle' || format === 'msgpack') {
       // what graphite-web's remote finder (CLUSTER_SERVERS) reads: path, is_leaf, and a leaf's intervals
       const current = now();
-      const maxRetention = Math.max(...deps.resolutions.map((r) => r.ttl));
-      const info = remoteNodes(nodes, current - maxRetention, current);
+      // A leaf's interval reaches back its own longest retention (its retention rule's, else times').
+      const resolutionsOf = sources.retentionOf ?? (() => deps.resolutions);
+      const info = remoteNodes(nodes, (path) => current - Math.max(...resolutionsOf(path).map((r) => r.ttl)), current);
       sendBody(
         res,
         format === 'pickle'
@@ -505,10 +512,10 @@ function treeJson(query: string, nodes: readonly FoundNode[], wildcards: boolean
 }
 
 /** graphite-web's pickle_nodes/msgpack_nodes: a leaf is readable over the whole retention. */
-function remoteNodes(nodes: readonly FoundNode[], start: number, end: number): WireValue {
+function remoteNodes(nodes: readonly FoundNode[], startOf: (path: string) => number, end: number): WireValue {
   return nodes.map((n) => {
     const info: { [key: string]: WireValue } = { path: n.path, is_leaf: n.leaf };
-    if (n.leaf) info.intervals = [[new WireInt(start), new WireInt(end)]];
+    if (n.leaf) info.intervals = [[new WireInt(startOf(n.path)), new WireInt(end)]];
     return info;
   });
 }
@@ -532,4 +539,12 @@ function sendBody(res: ServerResponse, answer: RenderBody): void {
   if (typeof answer.body === 'string') return sendText(res, answer.contentType, answer.body);
   res.writeHead(200, { 'content-type': answer.contentType, 'content-length': answer.body.length });
   res.end(answer.body);
+}
+
+/** A series' own resolutions when rules give some series others than `times`. */
+function retentionSource(rules: readonly RetentionRule[] | undefined): {
+  retentionOf?: (name: string) => readonly Resolution[];
+} {
+  if (rules === undefined || !hasRetentionRules(rules)) return {};
+  return { retentionOf: (name) => retentionFor(name, rules) };
 }

@@ -53,6 +53,11 @@ export interface SeriesSources {
   reader: SeriesReader;
   pending: PendingSource;
   aggregationRules: readonly AggregationRule[];
+  /**
+   * The resolutions a series is stored at when retention rules give it others than `times` (core retentionFor):
+   * its window is chosen from those, as whisper's fetch chooses from the file's archives.
+   */
+  retentionOf?: (name: string) => readonly Resolution[];
 }
 
 /** The value of each window (by slot of a FetchWindow) that the pending sources hold and the store may not. */

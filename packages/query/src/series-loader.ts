@@ -86,7 +86,8 @@ export interface ResolvedRead {
   /** Unique, sorted by code point. */
   names: string[];
   pathExpression: string;
-  window: FetchWindow | null;
+  /** The window each name is read over (its own resolutions under retention rules); names without one are left out. */
+  windows: FetchWindow[];
   /** A plain name (no glob): kept only when the store has a value for it or the index knows it. */
   literal: boolean;
   /** For a literal: whether the index knows it, when asked before the read (undefined: ask after, if needed). */
@@ -157,18 +158,35 @@ export class SeriesLoader {
       literal = true;
     }
     this.throwIfCancelled();
-    const window = fetchWindow(resolutions, request.startTime, request.endTime, request.now);
-    if (!window) return { names: [], pathExpression, window, literal };
-    const unique = [...new Set(names)].sort(byCodePoint);
+    const windowOf = (own: readonly Resolution[]): FetchWindow | null =>
+      fetchWindow(own, request.startTime, request.endTime, request.now);
+    const common = windowOf(resolutions);
+    // With retention rules each series is read at its own resolutions (one window per distinct rule).
+    const byRule = new Map<readonly Resolution[], FetchWindow | null>();
+    const seriesWindow = (name: string): FetchWindow | null => {
+      if (sources.retentionOf === undefined) return common;
+      const own = sources.retentionOf(name);
+      if (!byRule.has(own)) byRule.set(own, own === resolutions ? common : windowOf(own));
+      return byRule.get(own)!;
+    };
+    const unique: string[] = [];
+    const windows: FetchWindow[] = [];
+    for (const name of [...new Set(names)].sort(byCodePoint)) {
+      const window = seriesWindow(name);
+      if (window === null) continue;
+      unique.push(name);
+      windows.push(window);
+    }
+    const resolved: ResolvedRead = { names: unique, pathExpression, windows, literal };
+    if (unique.length === 0) return resolved;
     this.series += unique.length;
     if (this.series > limits.maxSeries)
       throw new QueryError(`render reads more than ${limits.maxSeries} series; narrow the targets`);
-    const resolved: ResolvedRead = { names: unique, pathExpression, window, literal };
     if (!withPending) return resolved;
     if (literal) resolved.known = await finder.has(unique[0]!);
     resolved.pending = new Map();
-    for (const name of unique) {
-      const slots = pendingSlots(name, window, sources);
+    for (const [i, name] of unique.entries()) {
+      const slots = pendingSlots(name, windows[i]!, sources);
       if (slots) resolved.pending.set(name, slots);
     }
     return resolved;
@@ -215,13 +233,13 @@ export class SeriesReads {
   ): Promise<LoadedSeries[]> {
     this.throwIfCancelled();
     const { limits } = this;
-    const { window, names: unique, pathExpression } = resolved;
-    if (!window) return [];
+    const { windows, names: unique, pathExpression } = resolved;
+    if (unique.length === 0) return [];
     // Refused before reading when even the consolidated values cannot fit.
-    const perSeries = request.consolidate
-      ? Math.min(window.count, request.consolidate.maxDataPoints + 1)
-      : window.count;
-    this.charge(unique.length * perSeries * 8, 0);
+    let estimate = 0;
+    for (const { count } of windows)
+      estimate += (request.consolidate ? Math.min(count, request.consolidate.maxDataPoints + 1) : count) * 8;
+    this.charge(estimate, 0);
     const keep = async (name: string, values: Float64Array): Promise<boolean> => {
       if (!resolved.literal) return true;
       for (const v of values) if (!Number.isNaN(v)) return true;
@@ -232,10 +250,13 @@ export class SeriesReads {
       if (i > 0) await this.pause();
       else this.throwIfCancelled();
       const chunk = unique.slice(i, i + limits.fetchConcurrency);
-      const fetched = await Promise.all(chunk.map((name) => readValues(name, window, resolved.pending?.get(name))));
+      const fetched = await Promise.all(
+        chunk.map((name, j) => readValues(name, windows[i + j]!, resolved.pending?.get(name))),
+      );
       for (let j = 0; j < chunk.length; j++) {
         const raw = fetched[j]!;
         const name = chunk[j]!;
+        const window = windows[i + j]!;
         if (!(await keep(name, raw))) continue;
         const c = request.consolidate;
         if (!c) {
@@ -278,7 +299,7 @@ export class SeriesReads {
     // the estimate charged above, replaced by what is held
     let held = 0;
     for (const s of result) held += s.values.byteLength;
-    this.charge(held, unique.length * perSeries * 8);
+    this.charge(held, estimate);
     return result;
   }
 

@@ -16,6 +16,10 @@ import {
   LOG_LEVEL_KEY,
   parseResolutions,
   TIMES_KEY,
+  readRetentionRules,
+  RETENTION_KEY,
+  STORAGE_SCHEMAS_KEY,
+  type RetentionRule,
   type ConfigSource,
   type ListenAddress,
   type LogLevel,
@@ -102,7 +106,7 @@ export const RELAY_QUERY_KEYS = {
 
 /** Every key the relay reads. */
 export const RELAY_SCHEMA = configSchema(
-  [TIMES_KEY, LOG_LEVEL_KEY],
+  [TIMES_KEY, LOG_LEVEL_KEY, RETENTION_KEY, STORAGE_SCHEMAS_KEY],
   GRAPHITE_LISTENER_KEYS,
   PICKLE_LISTENER_KEYS,
   STATSD_LISTENER_KEYS,
@@ -148,6 +152,8 @@ export interface RelayConfig {
   cluster: ClusterSecurity;
   /** Finest first: the windows the Graphite API reads, the same `times` as the accumulators'. */
   resolutions: Resolution[];
+  /** The accumulators' retention rules: each series is read at the resolutions its files keep. */
+  retentionRules: readonly RetentionRule[];
   query: {
     timeoutMs: number;
     allowPartial: boolean;
@@ -182,6 +188,7 @@ export function readRelayConfig(source: ConfigSource): RelayConfig {
     },
     cluster: readClusterSecurity(source, 'relay'),
     resolutions,
+    retentionRules: readRetentionRules(source, resolutions),
     query: readSection(source, RELAY_QUERY_KEYS),
   };
   source.assertAllKeysKnown();

@@ -115,6 +115,7 @@ export class Relay {
         reader: read,
         pending: NO_PENDING,
         resolutions: config.resolutions,
+        retentionRules: config.retentionRules,
         // ClusterRead bounds the calls itself (per member, in calls of query.max_series_per_request series): a
         // render's reads start together so each owner gets one call instead of one per 32 series.
         limits: { fetchConcurrency: config.query.maxSeriesPerRequest },

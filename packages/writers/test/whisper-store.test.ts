@@ -8,11 +8,12 @@ import {
   MetricsRegistry,
   nowSeconds,
   parseResolutions,
+  retentionRules,
   windowStart,
   type StatPoint,
 } from '@carillon/core';
-import { WhisperStore } from '@carillon/writers';
-import { expectedBy, fine, resolutions, stat4 } from './whisper-fixtures.js';
+import { FdFile, readHeader, whisperRelativePath, WhisperStore } from '@carillon/writers';
+import { coarse, expectedBy, fine, resolutions, stat4 } from './whisper-fixtures.js';
 import { useTempDir } from '../../../test/support/temp-dir.js';
 
 const dataDir = useTempDir('whisper-store');
@@ -86,5 +87,50 @@ describe('WhisperStore', () => {
     await store.close();
     await store.write(makeBatch(fine, now - 10, one(now - 10)));
     expect(metrics.value('whisper_points_dropped_total', 'error')).toBe(1);
+  });
+
+  it("creates a new file with its retention rule's archives and does not count the steps it keeps none of", async () => {
+    const metrics = new MetricsRegistry();
+    const rules = retentionRules(
+      [{ pattern: /^short\./, times: ['10s:30m', '10m:60d'], key: 'retention[0].times' }],
+      resolutions,
+    );
+    const store = new WhisperStore({ dataDir: dataDir(), resolutions, retentionRules: rules }, { metrics });
+    const now = nowSeconds();
+    const names = ['short.a', 'other.b'];
+    for (const [k, resolution] of resolutions.entries()) {
+      const time = windowStart(now, resolution.step) - resolution.step;
+      await store.write(
+        makeBatch(
+          resolution,
+          time,
+          names.map((n) => [n, stat4(time, k)]),
+        ),
+      );
+    }
+    const archives = async (name: string) => {
+      const file = await FdFile.open(join(dataDir(), whisperRelativePath(name)!), 'r');
+      try {
+        return (await readHeader(file)).archives.map((a) => [a.secondsPerPoint, a.points]);
+      } finally {
+        await file.close();
+      }
+    };
+    expect(await archives('short.a')).toEqual([
+      [10, 180],
+      [600, 8640],
+    ]);
+    expect(await archives('other.b')).toEqual([
+      [10, 360],
+      [60, 1440],
+      [600, 4320],
+    ]);
+    // short.a's 1 m window has no archive by its rule: not kept, not a drop.
+    expect(metrics.value('whisper_points_written_total')).toBe(5);
+    expect(metrics.value('whisper_points_not_kept_total')).toBe(1);
+    expect(metrics.render()).not.toMatch(/whisper_points_dropped_total\{[^}]*\} [1-9]/);
+    const coarseTime = windowStart(now, coarse.step) - coarse.step;
+    expect(await store.fetch('short.a', coarse, coarseTime, coarseTime + coarse.step)).toEqual([expectedBy.average(2)]);
+    await store.close();
   });
 });

@@ -1,3 +1,4 @@
+export * from './amend-mark.js';
 export * from './checkpoint.js';
 export * from './metrics.js';
 export * from './record.js';

@@ -4,7 +4,7 @@
  * coarsest resolution; past max bytes the oldest segments are dropped (counted) and the replay floor rises past
  * every window they touched, so a crash never rebuilds a window partially.
  */
-import { LogWriter } from '@carillon/core';
+import { LogWriter, type LogPosition } from '@carillon/core';
 import { writeReplayFloor } from './checkpoint.js';
 import type { WalMetrics } from './metrics.js';
 import { encodeRecordHeader, type WalRecord } from './record.js';
@@ -50,6 +50,12 @@ export class WalWriter {
 
   get bytes(): number {
     return this.log.bytes;
+  }
+
+  /** Where the next record goes, or later: every record appended so far lies before it. */
+  get position(): LogPosition {
+    const current = this.log.current;
+    return { segment: current.index, offset: current.bytes };
   }
 
   /** Closed segments (the current one not counted). */

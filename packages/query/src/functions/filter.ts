@@ -25,12 +25,50 @@ export function sortByKey(list: Series[], key: (s: Series) => number, reverse: b
   return keyed.map(({ s }) => s);
 }
 
-function highest(list: Series[], n: number, func: string): Series[] {
-  return sortByKey(list, keyOf(getAggFunc(func)), true).slice(0, Math.max(n, 0));
+/** The first n of the list by an aggregate of each series, highest first or lowest first (graphite-web's). */
+function ranked(list: Series[], n: number, func: string, highestFirst: boolean): Series[] {
+  return sortByKey(list, keyOf(getAggFunc(func)), highestFirst).slice(0, Math.max(n, 0));
 }
 
-function lowest(list: Series[], n: number, func: string): Series[] {
-  return sortByKey(list, keyOf(getAggFunc(func)), false).slice(0, Math.max(n, 0));
+/** highest / lowest: the aggregation is an argument. */
+function rankedByArgument(name: string, highestFirst: boolean, description: string): RenderFunction {
+  return {
+    name,
+    group: 'Filter Series',
+    description,
+    params: [SERIES_LIST, N, { name: 'func', type: 'aggFunc', default: 'average', options: AGG_FUNC_NAMES }],
+    run: (_context, args) =>
+      ranked(args.series('seriesList'), args.integer('n'), args.string('func', 'average'), highestFirst),
+  };
+}
+
+/** highestCurrent, lowestAverage, …: the aggregation is in the name. */
+function rankedBy(name: string, func: string, highestFirst: boolean, description: string): RenderFunction {
+  return {
+    name,
+    group: 'Filter Series',
+    description,
+    params: [SERIES_LIST, N],
+    run: (_context, args) => ranked(args.series('seriesList'), args.integer('n'), func, highestFirst),
+  };
+}
+
+/** removeBelowValue / removeAboveValue: each datapoint `drop` picks becomes null. */
+function removeValues(name: string, drop: (v: number, n: number) => boolean, description: string): RenderFunction {
+  return {
+    name,
+    group: 'Filter Data',
+    description,
+    params: [SERIES_LIST, { name: 'n', type: 'float', required: true }],
+    run(_context, args) {
+      const n = args.number('n');
+      return args.series('seriesList').map((s) => {
+        const renamed = `${name}(${s.name}, ${pyG(n)})`;
+        const values = s.values.map((v) => (v === null || drop(v, n) ? null : v));
+        return { ...s, name: renamed, pathExpression: renamed, values };
+      });
+    },
+  };
 }
 
 const OPERATORS: Record<string, (value: number | null, threshold: number) => boolean> = {
@@ -43,62 +81,46 @@ const OPERATORS: Record<string, (value: number | null, threshold: number) => boo
 };
 
 export const FILTER_FUNCTIONS: RenderFunction[] = [
-  {
-    name: 'highest',
-    group: 'Filter Series',
-    description:
-      'Takes one metric or a wildcard seriesList followed by an integer N and an aggregation function. Out of all metrics passed, draws only the N metrics with the highest aggregated value.',
-    params: [SERIES_LIST, N, { name: 'func', type: 'aggFunc', default: 'average', options: AGG_FUNC_NAMES }],
-    run: (_context, args) => highest(args.series('seriesList'), args.integer('n'), args.string('func', 'average')),
-  },
-  {
-    name: 'lowest',
-    group: 'Filter Series',
-    description:
-      'Takes one metric or a wildcard seriesList followed by an integer N and an aggregation function. Out of all metrics passed, draws only the N metrics with the lowest aggregated value.',
-    params: [SERIES_LIST, N, { name: 'func', type: 'aggFunc', default: 'average', options: AGG_FUNC_NAMES }],
-    run: (_context, args) => lowest(args.series('seriesList'), args.integer('n'), args.string('func', 'average')),
-  },
-  {
-    name: 'highestCurrent',
-    group: 'Filter Series',
-    description:
-      'Takes one metric or a wildcard seriesList followed by an integer N. Out of all metrics passed, draws only the N metrics with the highest value at the end of the time period specified.',
-    params: [SERIES_LIST, N],
-    run: (_context, args) => highest(args.series('seriesList'), args.integer('n'), 'current'),
-  },
-  {
-    name: 'highestMax',
-    group: 'Filter Series',
-    description:
-      'Takes one metric or a wildcard seriesList followed by an integer N. Out of all metrics passed, draws only the N metrics with the highest maximum value in the time period specified.',
-    params: [SERIES_LIST, N],
-    run: (_context, args) => highest(args.series('seriesList'), args.integer('n'), 'max'),
-  },
-  {
-    name: 'highestAverage',
-    group: 'Filter Series',
-    description:
-      'Takes one metric or a wildcard seriesList followed by an integer N. Out of all metrics passed, draws only the top N metrics with the highest average value for the time period specified.',
-    params: [SERIES_LIST, N],
-    run: (_context, args) => highest(args.series('seriesList'), args.integer('n'), 'average'),
-  },
-  {
-    name: 'lowestCurrent',
-    group: 'Filter Series',
-    description:
-      'Takes one metric or a wildcard seriesList followed by an integer N. Out of all metrics passed, draws only the N metrics with the lowest value at the end of the time period specified.',
-    params: [SERIES_LIST, N],
-    run: (_context, args) => lowest(args.series('seriesList'), args.integer('n'), 'current'),
-  },
-  {
-    name: 'lowestAverage',
-    group: 'Filter Series',
-    description:
-      'Takes one metric or a wildcard seriesList followed by an integer N. Out of all metrics passed, draws only the bottom N metrics with the lowest average value for the time period specified.',
-    params: [SERIES_LIST, N],
-    run: (_context, args) => lowest(args.series('seriesList'), args.integer('n'), 'average'),
-  },
+  rankedByArgument(
+    'highest',
+    true,
+    'Takes one metric or a wildcard seriesList followed by an integer N and an aggregation function. Out of all metrics passed, draws only the N metrics with the highest aggregated value.',
+  ),
+  rankedByArgument(
+    'lowest',
+    false,
+    'Takes one metric or a wildcard seriesList followed by an integer N and an aggregation function. Out of all metrics passed, draws only the N metrics with the lowest aggregated value.',
+  ),
+  rankedBy(
+    'highestCurrent',
+    'current',
+    true,
+    'Takes one metric or a wildcard seriesList followed by an integer N. Out of all metrics passed, draws only the N metrics with the highest value at the end of the time period specified.',
+  ),
+  rankedBy(
+    'highestMax',
+    'max',
+    true,
+    'Takes one metric or a wildcard seriesList followed by an integer N. Out of all metrics passed, draws only the N metrics with the highest maximum value in the time period specified.',
+  ),
+  rankedBy(
+    'highestAverage',
+    'average',
+    true,
+    'Takes one metric or a wildcard seriesList followed by an integer N. Out of all metrics passed, draws only the top N metrics with the highest average value for the time period specified.',
+  ),
+  rankedBy(
+    'lowestCurrent',
+    'current',
+    false,
+    'Takes one metric or a wildcard seriesList followed by an integer N. Out of all metrics passed, draws only the N metrics with the lowest value at the end of the time period specified.',
+  ),
+  rankedBy(
+    'lowestAverage',
+    'average',
+    false,
+    'Takes one metric or a wildcard seriesList followed by an integer N. Out of all metrics passed, draws only the bottom N metrics with the lowest average value for the time period specified.',
+  ),
   {
     name: 'limit',
     group: 'Filter Series',
@@ -151,32 +173,16 @@ export const FILTER_FUNCTIONS: RenderFunction[] = [
       return args.series('seriesList').filter((s) => operator(fn(consolidatedValues(s)), threshold));
     },
   },
-  {
-    name: 'removeBelowValue',
-    group: 'Filter Data',
-    description: 'Removes data below the given threshold from the series or list of series provided.',
-    params: [SERIES_LIST, { name: 'n', type: 'float', required: true }],
-    run(_context, args) {
-      const n = args.number('n');
-      return args.series('seriesList').map((s) => {
-        const name = `removeBelowValue(${s.name}, ${pyG(n)})`;
-        return { ...s, name, pathExpression: name, values: s.values.map((v) => (v === null || v < n ? null : v)) };
-      });
-    },
-  },
-  {
-    name: 'removeAboveValue',
-    group: 'Filter Data',
-    description: 'Removes data above the given threshold from the series or list of series provided.',
-    params: [SERIES_LIST, { name: 'n', type: 'float', required: true }],
-    run(_context, args) {
-      const n = args.number('n');
-      return args.series('seriesList').map((s) => {
-        const name = `removeAboveValue(${s.name}, ${pyG(n)})`;
-        return { ...s, name, pathExpression: name, values: s.values.map((v) => (v !== null && v > n ? null : v)) };
-      });
-    },
-  },
+  removeValues(
+    'removeBelowValue',
+    (v, n) => v < n,
+    'Removes data below the given threshold from the series or list of series provided.',
+  ),
+  removeValues(
+    'removeAboveValue',
+    (v, n) => v > n,
+    'Removes data above the given threshold from the series or list of series provided.',
+  ),
 ];
 
 function filterBy(name: string, func: string, operator: string, description: string): RenderFunction {

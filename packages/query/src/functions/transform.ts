@@ -48,6 +48,18 @@ function inPlace(
   };
 }
 
+/** scale, offset, pow: each datapoint with a constant `factor`, the factor in the name and the tag. */
+function withFactor(name: string, description: string, op: (v: Value, factor: number) => Value): RenderFunction {
+  return inPlace(name, [SERIES_LIST, { name: 'factor', type: 'float', required: true }], description, (args) => {
+    const factor = args.number('factor');
+    return {
+      suffix: `,${pyG(factor)}`,
+      tag: [name, pyStr(factor, args.isInt('factor'))],
+      map: (v) => op(v, factor),
+    };
+  });
+}
+
 function nonNegativeDelta(val: Value, prev: Value, maxValue: number | null, minValue: number | null): [Value, Value] {
   if (maxValue !== null && val !== null && val > maxValue) return [null, null];
   if (minValue !== null && val !== null && val < minValue) return [null, null];
@@ -259,31 +271,15 @@ async function hitcount(context: RenderContext, args: Args): Promise<Series[]> {
 }
 
 export const TRANSFORM_FUNCTIONS: RenderFunction[] = [
-  inPlace(
+  withFactor(
     'scale',
-    [SERIES_LIST, { name: 'factor', type: 'float', required: true }],
     'Takes one metric or a wildcard seriesList followed by a constant, and multiplies the datapoint by the constant provided at each point.',
-    (args) => {
-      const factor = args.number('factor');
-      return {
-        suffix: `,${pyG(factor)}`,
-        tag: ['scale', pyStr(factor, args.isInt('factor'))],
-        map: (v) => safeMul(v, factor),
-      };
-    },
+    (v, factor) => safeMul(v, factor),
   ),
-  inPlace(
+  withFactor(
     'offset',
-    [SERIES_LIST, { name: 'factor', type: 'float', required: true }],
     'Takes one metric or a wildcard seriesList followed by a constant, and adds the constant to each datapoint.',
-    (args) => {
-      const factor = args.number('factor');
-      return {
-        suffix: `,${pyG(factor)}`,
-        tag: ['offset', pyStr(factor, args.isInt('factor'))],
-        map: (v) => (v === null ? null : v + factor),
-      };
-    },
+    (v, factor) => (v === null ? null : v + factor),
   ),
   inPlace(
     'absolute',
@@ -297,18 +293,10 @@ export const TRANSFORM_FUNCTIONS: RenderFunction[] = [
     'Takes one metric or a wildcard seriesList, and inverts each datapoint (i.e. 1/x).',
     () => ({ suffix: '', tag: ['invert', '1'], map: (v) => safePow(v, -1) }),
   ),
-  inPlace(
+  withFactor(
     'pow',
-    [SERIES_LIST, { name: 'factor', type: 'float', required: true }],
     'Takes one metric or a wildcard seriesList followed by a constant, and raises the datapoint by the power of the constant provided at each point.',
-    (args) => {
-      const factor = args.number('factor');
-      return {
-        suffix: `,${pyG(factor)}`,
-        tag: ['pow', pyStr(factor, args.isInt('factor'))],
-        map: (v) => safePow(v, factor),
-      };
-    },
+    (v, factor) => safePow(v, factor),
   ),
   inPlace(
     'squareRoot',

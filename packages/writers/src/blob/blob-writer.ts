@@ -72,11 +72,12 @@ export class CassandraBlobWriter implements ShardWriter {
         time: batch.time,
         ids: batch.ids,
         stats: batch.stats,
+        times: batch.times,
         count: batch.names.length,
       };
       if (batch.amend === true)
         work.push(
-          this.cache.amend({ ...slice, times: batch.times }).then((rows) => {
+          this.cache.amend(slice).then((rows) => {
             chunkFailed = rows;
           }),
         );

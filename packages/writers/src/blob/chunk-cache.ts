@@ -37,7 +37,7 @@ export interface ChunkBatch {
   time: number;
   ids: BigInt64Array;
   stats: Float64Array;
-  /** First/last timestamps (core TIME_STRIDE), for amends. */
+  /** First/last timestamps (core TIME_STRIDE), kept in the chunk so amends merge first and last exactly. */
   times?: Float64Array;
   count: number;
 }
@@ -128,9 +128,9 @@ export class ChunkCache {
   /**
    * Merges late StatPoints into the windows stored for them (core mergeStatPoint, the stored point first): the
    * chunk holding the window is decoded, the point merged or inserted in time order, and the chunk re-encoded —
-   * in memory when it is the open chunk, else read from its row and written back to the same row. Chunks keep no
-   * first/last timestamps, so a stored point's are taken as its window start: min, max, sum and count merge
-   * exactly, the late point becomes last and never first (exact whenever it is later than what is stored).
+   * in memory when it is the open chunk, else read from its row and written back to the same row. Chunks keep
+   * each point's first/last timestamps (codec version 2), so every column merges exactly; a point of a version 1
+   * chunk has none, and its are taken as its window start.
    * Returns the indexes of the series not stored (a failed read or write), to retry.
    */
   async amend(batch: ChunkBatch): Promise<number[]> {
@@ -155,7 +155,7 @@ export class ChunkCache {
         const stored = await this.rows.latest(batch.resolution, id, start, batch.time + 1, () => {
           this.rowStats.retries++;
         });
-        const points = stored ? mergeInto(decodeChunk(stored.data), late) : [withoutTimes(late)];
+        const points = stored ? mergeInto(decodeChunk(stored.data), late) : [late];
         const chunkStart = stored ? stored.chunkStart : batch.time;
         await this.rows.write(batch.resolution, id, chunkStart, encodeChunk(points, step), this.nextTimestamp(), () => {
           this.rowStats.retries++;
@@ -284,17 +284,9 @@ export class ChunkCache {
 function mergeInto(points: StatPoint[], late: StatPoint): StatPoint[] {
   const at = points.findIndex((p) => p.time >= late.time);
   if (at >= 0 && points[at]!.time === late.time) {
-    const stored = points[at]!;
-    mergeStatPoint(stored, late);
-    points[at] = withoutTimes(stored);
-  } else points.splice(at < 0 ? points.length : at, 0, withoutTimes(late));
+    mergeStatPoint(points[at]!, late);
+  } else points.splice(at < 0 ? points.length : at, 0, late);
   return points;
-}
-
-/** Chunks keep no first/last timestamps. */
-function withoutTimes(point: StatPoint): StatPoint {
-  const { time, min, max, sum, first, last, count } = point;
-  return { time, min, max, sum, first, last, count };
 }
 
 function keyOf(id: bigint, step: number): string {

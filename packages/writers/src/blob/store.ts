@@ -11,7 +11,13 @@ import type { CassandraClient } from '../cassandra/client.js';
 import { CassandraFinder } from '../cassandra/finder.js';
 import type { CassandraOptions } from '../cassandra/options.js';
 import { CassandraReader } from '../cassandra/reader.js';
-import { connectWithSchema, type CassandraPoolOptions, type CassandraStoreDeps } from '../cassandra/store.js';
+import type { RetentionSplit } from '../cassandra/retention-split.js';
+import {
+  connectWithSchema,
+  retentionSplit,
+  type CassandraPoolOptions,
+  type CassandraStoreDeps,
+} from '../cassandra/store.js';
 import { CHUNK_CACHE_STATS, emptyChunkCacheStats, type ChunkCacheStatName } from './cache-stats.js';
 import { ChunkRows } from './chunk-rows.js';
 import { OpenChunkRequester } from './open-chunk-channel.js';
@@ -33,6 +39,7 @@ export class CassandraBlobStore implements Writer, SeriesReader {
     readonly blobReader: BlobReader,
     readonly finder: CassandraFinder,
     private readonly openChunks: OpenChunkRequester,
+    private readonly retention: RetentionSplit,
   ) {}
 
   static async open(
@@ -97,6 +104,7 @@ export class CassandraBlobStore implements Writer, SeriesReader {
       reader,
       new CassandraFinder(client, options, deps.finder),
       openChunks,
+      retentionSplit(deps),
     );
   }
 
@@ -109,7 +117,7 @@ export class CassandraBlobStore implements Writer, SeriesReader {
   }
 
   write(batch: FlushBatch): Promise<WriteOutcome> {
-    return this.pool.write(batch);
+    return this.retention.write(batch, (part) => this.pool.write(part));
   }
 
   /** Flat rows where they are written (flat, both), chunks where only chunks are. */

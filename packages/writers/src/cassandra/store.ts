@@ -8,6 +8,7 @@ import type {
   Logger,
   MetricsRegistry,
   Resolution,
+  RetentionRule,
   SeriesReader,
   WriteOutcome,
   Writer,
@@ -17,6 +18,7 @@ import { createCassandraClient, type CassandraClient } from './client.js';
 import { CassandraFinder, type FinderDeps } from './finder.js';
 import { CassandraReader } from './reader.js';
 import { withRetries } from './retry.js';
+import { RetentionSplit } from './retention-split.js';
 import { ensureSchema } from './schema.js';
 import type { CassandraOptions } from './options.js';
 
@@ -27,7 +29,20 @@ export interface CassandraStoreDeps {
   metrics: MetricsRegistry;
   logger?: Logger;
   aggregationRules: readonly AggregationRule[];
+  /** Per-pattern retention (core retentionRules); none: every series keeps `times`. */
+  retentionRules?: readonly RetentionRule[];
   finder: FinderDeps;
+}
+
+/** The retention split of a store's writes, with its counter. */
+export function retentionSplit(deps: CassandraStoreDeps): RetentionSplit {
+  const notKept = deps.metrics
+    .counter(
+      'cassandra_points_not_kept_total',
+      'Points of a step the series retention rule does not keep (not written)',
+    )
+    .labels();
+  return new RetentionSplit(deps.retentionRules ?? [], notKept);
 }
 
 /**
@@ -62,6 +77,7 @@ export class CassandraStore implements Writer, SeriesReader {
     readonly pool: WritePool,
     readonly reader: CassandraReader,
     readonly finder: CassandraFinder,
+    private readonly retention: RetentionSplit,
   ) {}
 
   /** Connects, makes the schema (retrying with backoff while Cassandra does not answer), starts the pool. */
@@ -84,6 +100,7 @@ export class CassandraStore implements Writer, SeriesReader {
       writePool,
       new CassandraReader(client, options, deps.aggregationRules),
       new CassandraFinder(client, options, deps.finder),
+      retentionSplit(deps),
     );
   }
 
@@ -97,7 +114,7 @@ export class CassandraStore implements Writer, SeriesReader {
   }
 
   write(batch: FlushBatch): Promise<WriteOutcome> {
-    return this.pool.write(batch);
+    return this.retention.write(batch, (part) => this.pool.write(part));
   }
 
   fetch(name: string, resolution: Resolution, from: number, until: number): Promise<(number | null)[]> {

@@ -12,6 +12,8 @@ export * from './log/log-writer.js';
 export * from './rows.js';
 export * from './file/file-writer.js';
 export * from './archive/archive-writer.js';
+export * from './archive/encode.js';
+export * from './archive/encoder.js';
 export * from './http/line-protocol.js';
 export * from './http/http-writer.js';
 export * from './kafka/kafka-messages.js';

@@ -25,8 +25,13 @@ export interface PointRow {
   count: number;
 }
 
+/** What of a FlushBatch a row is made of (a batch posted to a thread may carry only this). */
+export type RowBatch = Pick<FlushBatch, 'time' | 'names' | 'stats'> & {
+  resolution: Pick<FlushBatch['resolution'], 'step' | 'ttl'>;
+};
+
 /** Calls `each` for every point of the chunk, in order. */
-export function forEachRow(chunk: readonly FlushBatch[], each: (row: PointRow) => void): void {
+export function forEachRow(chunk: readonly RowBatch[], each: (row: PointRow) => void): void {
   for (const batch of chunk) {
     const { stats, names, time } = batch;
     const { step, ttl } = batch.resolution;

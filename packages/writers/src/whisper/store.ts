@@ -12,6 +12,7 @@ import {
   DEFAULT_AGGREGATION_RULES,
   MetricsRegistry,
   nowSeconds,
+  retentionFor,
   splitCanonical,
   subsetBatch,
   valueOf,
@@ -22,6 +23,7 @@ import {
   type HistogramChild,
   type Logger,
   type Resolution,
+  type RetentionRule,
   type SeriesReader,
   type SeriesValues,
   type StatPoint,
@@ -61,6 +63,11 @@ export interface WhisperStoreConfig {
   resolutions: readonly Resolution[];
   /** Aggregation method and xFilesFactor per series path, first match wins (core's DEFAULT_AGGREGATION_RULES). */
   aggregationRules?: readonly AggregationRule[];
+  /**
+   * The archives a new file gets, by series path, first match wins (core's retentionRules, whose steps are all
+   * steps of `resolutions`). Default: `resolutions` for every series. Existing files keep their archives.
+   */
+  retentionRules?: readonly RetentionRule[];
   /** Open file handles kept in the LRU (default 1024). */
   maxOpenFiles?: number;
   /** File operations in flight at once, across writes and reads (default 16). */
@@ -82,13 +89,7 @@ export interface WhisperStoreOptions {
 
 /** Why a point was not written. Every point of a batch ends up written or counted under one of these. */
 export type WhisperDropReason =
-  | 'error'
-  | 'outside_retention'
-  | 'invalid_name'
-  | 'unknown_resolution'
-  | 'empty'
-  | 'no_archive'
-  | 'amend_without_stats';
+  'error' | 'outside_retention' | 'invalid_name' | 'unknown_resolution' | 'empty' | 'amend_without_stats';
 
 type Operation = 'open' | 'create' | 'write' | 'fetch' | 'list' | 'close';
 
@@ -135,6 +136,7 @@ export class WhisperStore implements Writer, SeriesReader {
   private readonly dataDirBytes: number;
   private readonly resolutions: readonly Resolution[];
   private readonly rules: readonly AggregationRule[];
+  private readonly retention: readonly RetentionRule[];
   private readonly maxLatenessSeconds: number;
   private readonly clock: () => number;
   private readonly logger?: Logger;
@@ -148,6 +150,7 @@ export class WhisperStore implements Writer, SeriesReader {
   private readonly mended: Record<'extended' | 'quarantined', CounterChild>;
   private readonly staleTempsRemoved: CounterChild;
   private readonly pointsWritten: CounterChild;
+  private readonly notKept: CounterChild;
   private readonly evictions: CounterChild;
   private readonly writeLatency: HistogramChild;
   private readonly errorCounters: Record<Operation, CounterChild>;
@@ -162,6 +165,16 @@ export class WhisperStore implements Writer, SeriesReader {
     this.dataDirBytes = Buffer.byteLength(resolvePath(config.dataDir));
     this.resolutions = config.resolutions;
     this.rules = config.aggregationRules ?? DEFAULT_AGGREGATION_RULES;
+    const steps = new Set(config.resolutions.map((r) => r.step));
+    for (const rule of config.retentionRules ?? [])
+      for (const resolution of rule.resolutions) {
+        // A rule step the aggregator does not flush would leave that archive empty for ever.
+        if (!steps.has(resolution.step))
+          throw new RangeError(`whisper: retention ${resolution.name} of ${rule.pattern} has no step of resolutions`);
+        if (resolution.ttl % resolution.step !== 0)
+          throw new RangeError(`whisper: retention of ${resolution.name} is not a whole number of steps`);
+      }
+    this.retention = config.retentionRules ?? [{ pattern: /(?:)/, resolutions: config.resolutions }];
     this.maxLatenessSeconds = config.maxLatenessSeconds ?? config.resolutions[0]!.ttl;
     this.clock = options.clock ?? nowSeconds;
     this.logger = options.logger;
@@ -179,6 +192,13 @@ export class WhisperStore implements Writer, SeriesReader {
       .counter('whisper_stale_temp_files_removed_total', 'Creation temp files left by a crash, removed at start-up')
       .labels();
     this.pointsWritten = metrics.counter('whisper_points_written_total', 'Points written to whisper files').labels();
+    // Not a loss: the file keeps no archive of that step by design (its retention rule, or a carbon file's schema).
+    this.notKept = metrics
+      .counter(
+        'whisper_points_not_kept_total',
+        "Windows of a resolution the series' file has no archive of (its retention rule or its own schema)",
+      )
+      .labels();
     this.evictions = metrics
       .counter('whisper_open_file_evictions_total', 'Open whisper files closed to stay within maxOpenFiles')
       .labels();
@@ -203,7 +223,6 @@ export class WhisperStore implements Writer, SeriesReader {
       invalid_name: drops.labels('invalid_name'),
       unknown_resolution: drops.labels('unknown_resolution'),
       empty: drops.labels('empty'),
-      no_archive: drops.labels('no_archive'),
       amend_without_stats: drops.labels('amend_without_stats'),
     };
     metrics.gauge('whisper_open_files', 'Whisper files open now', [], (gauge) => gauge.set(this.files.open));
@@ -288,7 +307,7 @@ export class WhisperStore implements Writer, SeriesReader {
     try {
       const written = await this.withSeries(name, relativePath, async (series) => {
         const targets = series.targets.get(batch.resolution.step);
-        if (!targets) return 'no_archive';
+        if (!targets) return 'not_kept';
         const amend = batch.amend !== undefined;
         let any = false;
         let refused: WhisperDropReason | undefined;
@@ -321,6 +340,10 @@ export class WhisperStore implements Writer, SeriesReader {
         }
         return any ? 'written' : (refused ?? 'outside_retention');
       });
+      if (written === 'not_kept') {
+        this.notKept.inc();
+        return true;
+      }
       if (written !== 'written') {
         this.dropCounters[written].inc();
         return true;
@@ -642,7 +665,7 @@ export class WhisperStore implements Writer, SeriesReader {
   private async createSeries(path: string, name: string) {
     const rule = this.ruleFor(name);
     const header = layoutHeader(
-      this.resolutions.map((r) => ({ secondsPerPoint: r.step, points: r.ttl / r.step })),
+      retentionFor(name, this.retention).map((r) => ({ secondsPerPoint: r.step, points: r.ttl / r.step })),
       rule.method,
       rule.xFilesFactor,
     );

@@ -4,18 +4,18 @@
  * `batch_max_bytes` (10 MiB) or every `flush_interval` (60 s). Each file is named by the UTC time it was begun,
  * `<dir>/<prefix>-<UTC>.jsonl.zst`, written under a temp name and linked into place, so a file appears only
  * complete and never replaces another (a name taken gets a `-N` suffix); files and directories get explicit
- * modes. The files read back with the standard `zstd -d`.
+ * modes. The files read back with the standard `zstd -d`. The encoding (JSON and zstd) runs on a thread of its own
+ * (encoder.ts); this module does the file work.
  */
 import { mkdir, link, open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { zstdCompress, constants as zlib } from 'node:zlib';
 import { ConfigError, configKey } from '@carillon/core';
 import type { Delivery } from '../queued-writer.js';
-import { forEachRow, utcStamp } from '../rows.js';
+import { utcStamp } from '../rows.js';
 import { defineWriterType } from '../writer-type.js';
+import { ArchiveEncoder } from './encoder.js';
 
-const compress = promisify(zstdCompress);
+export type { ArchiveRecord } from './encode.js';
 
 export const ARCHIVE_WRITER_KEYS = {
   dir: configKey.string({ key: 'dir', default: '', description: 'directory of the archive files (required)' }),
@@ -41,21 +41,6 @@ export const ARCHIVE_WRITER_KEYS = {
   }),
 } as const;
 
-/** One archived line. */
-export interface ArchiveRecord {
-  name: string;
-  resolution: number;
-  time: number;
-  sum: number;
-  mean: number;
-  min: number;
-  max: number;
-  first: number;
-  last: number;
-  count: number;
-  ttl: number;
-}
-
 export const ARCHIVE_WRITER = defineWriterType({
   type: 'archive',
   archetypes: ['batched'],
@@ -74,28 +59,10 @@ export const ARCHIVE_WRITER = defineWriterType({
   },
   open: async ({ dir, prefix, level, fileMode, dirMode }): Promise<Delivery> => {
     await mkdir(dir, { recursive: true, mode: dirMode });
+    const encoder = new ArchiveEncoder(`archive-${prefix}`);
     const delivery: Delivery = {
       async deliver(chunk) {
-        const lines: string[] = [];
-        forEachRow(chunk, (r) => {
-          const record: ArchiveRecord = {
-            name: r.name,
-            resolution: r.step,
-            time: r.time,
-            sum: r.sum,
-            mean: r.mean,
-            min: r.min,
-            max: r.max,
-            first: r.first,
-            last: r.last,
-            count: r.count,
-            ttl: r.ttl,
-          };
-          lines.push(JSON.stringify(record));
-        });
-        const data = await compress(Buffer.from(`${lines.join('\n')}\n`), {
-          params: { [zlib.ZSTD_c_compressionLevel]: level, [zlib.ZSTD_c_checksumFlag]: 1 },
-        });
+        const data = await encoder.encode(chunk, level);
         const temp = join(dir, `.${prefix}-${process.pid}-${Date.now()}.tmp`);
         const file = await open(temp, 'wx', fileMode);
         try {
@@ -121,7 +88,7 @@ export const ARCHIVE_WRITER = defineWriterType({
         return data.length;
       },
       sizeOf: (batch) => batch.names.reduce((n, name) => n + name.length + 170, 0),
-      close: () => Promise.resolve(),
+      close: () => encoder.close(),
     };
     return delivery;
   },
