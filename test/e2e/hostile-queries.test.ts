@@ -7,7 +7,7 @@
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createConnection, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBusyLoops } from '../support/contention.js';
@@ -22,12 +22,14 @@ const BUDGET_MS = 3_000;
 /** A hostile query may be answered this much after its budget ran out (the answer itself, a busy machine). */
 const ANSWER_MARGIN_MS = 3_000;
 /**
- * The issue asks 100 ms. The whisper reads of the matched series still run on the ingest thread, and with this
- * test's two busy loops and 50 hostile clients on a shared 2-core machine p99 was 150 ms at load 12 and seconds at
- * load 30 (docs/GRAPHITE.md). 500 ms is what this test holds; before the render workers one query froze it for
- * minutes.
+ * The issue asks 100 ms. The ingest thread now only finds names and takes the pending windows (the render workers
+ * read the whisper files and run at nice 10), and its own p50 is 1.5-3 ms; the p99 is set by the shared 2-core
+ * machine's scheduler: with this test's two busy loops, 50 hostile clients and the other jobs on it, p99 was
+ * 22-69 ms at load average 4-5, 73-183 ms at load 8-12 and up to 274 ms at load 18 (before the change: 100-137 ms
+ * at load 5-8, up to 429 ms at load 12-18). 400 ms is what it holds with margin (docs/GRAPHITE.md); 100 ms only
+ * on a quieter machine.
  */
-const HEALTHZ_P99_MS = 500;
+const HEALTHZ_P99_MS = 400;
 const LONG = 'a'.repeat(60);
 const q = encodeURIComponent;
 
@@ -166,6 +168,8 @@ describe('hostile queries against a running node', () => {
         expect(mismatch).toBe('');
         const metrics = await getText(url('/metrics'));
         expect(metrics).toMatch(/query_renders_total\{outcome="ok"\} [1-9]/);
+        const restarts = /query_render_worker_restarts_total\S* (\d+)/.exec(metrics)?.[1];
+        console.log(`render workers replaced: ${restarts}; load average ${loadavg()[0]!.toFixed(1)}`);
         // after the oracle, so a slow machine still shows whether every line held
         expect(answers.length).toBeGreaterThan(CONCURRENT);
         for (const a of answers) {

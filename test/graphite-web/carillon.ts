@@ -26,6 +26,8 @@ export async function startCarillon(whisperDir: string, now: number): Promise<Ca
   const api = createGraphiteApi({
     index,
     reader: store,
+    // the workers read the files themselves, as a node's do
+    workerReader: store.workerReader(),
     pending: NOTHING_PENDING,
     resolutions: RESOLUTIONS,
     now: () => now,

@@ -199,6 +199,7 @@ export class AccumulatorNode {
       index,
       finder: querySources.finder,
       reader: store,
+      workerReader: store.workerReader?.(),
       pending,
       resolutions: config.aggregator.resolutions,
       aggregationRules: config.aggregationRules,
@@ -209,6 +210,8 @@ export class AccumulatorNode {
       limits: { maxRenderBytes: config.query.maxRenderBytes, maxSeriesPerRender: config.query.maxSeriesPerRender },
       metrics: registry,
     });
+    // a cluster Fetch reads in the render workers too, where they read the store themselves
+    querySources.fetchMany = graphiteApi.fetchMany;
     const http = config.http.listen
       ? await startHttpServer(
           {

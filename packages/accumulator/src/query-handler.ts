@@ -3,7 +3,7 @@
  * stored-plus-pending reads its own Graphite API uses, so a relay's merged answer equals what each member holds.
  */
 import type { AggregationRule, PendingSource, Resolution, SeriesReader } from '@carillon/core';
-import { fetchSeriesValues, parseTagQuery, QueryError, type SeriesFinder } from '@carillon/query';
+import { fetchSeriesValues, parseTagQuery, QueryError, type GraphiteApi, type SeriesFinder } from '@carillon/query';
 import type { QueryHandler } from '@carillon/transport';
 
 export interface QuerySources {
@@ -12,6 +12,8 @@ export interface QuerySources {
   pending: PendingSource;
   resolutions: readonly Resolution[];
   aggregationRules: readonly AggregationRule[];
+  /** Reads many series in a render worker, off the ingest thread (the Graphite API's, with a whisper store). */
+  fetchMany?: GraphiteApi['fetchMany'];
 }
 
 /** Series read at once for one Fetch: the store's reads in flight stay bounded. */
@@ -31,6 +33,7 @@ export function queryHandler(sources: QuerySources): QueryHandler {
       if (from % step !== 0 || until % step !== 0 || until < from)
         throw new QueryError(`fetch range [${from}, ${until}) is not aligned to ${step} s`);
       const window = { resolution, start: from, end: until, count: (until - from) / step };
+      if (sources.fetchMany) return sources.fetchMany(names, window);
       const out: (number | null)[][] = [];
       for (let i = 0; i < names.length; i += FETCH_CONCURRENCY) {
         const chunk = names.slice(i, i + FETCH_CONCURRENCY);

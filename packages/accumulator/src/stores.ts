@@ -1,5 +1,5 @@
 /** Opening the configured store: the embedded whisper files (default), memory, or Cassandra through the write pool. */
-import type { Logger, MetricsRegistry, SeriesReader, Writer } from '@carillon/core';
+import type { Logger, MetricsRegistry, SeriesReader, WorkerReaderSpec, Writer } from '@carillon/core';
 import { compilePathGlob, MemoryStore, QueryError, type SeriesFinder, type SeriesIndex } from '@carillon/query';
 import { CassandraBlobStore, CassandraStore, usesBlobs, WhisperStore } from '@carillon/writers';
 import type { NodeConfig } from './node-config.js';
@@ -15,6 +15,8 @@ export type Store = Writer &
     finder?: SeriesFinder;
     /** False for a name the store cannot keep (whisper: too long for a file); ingest refuses it. */
     storable?(name: string): boolean;
+    /** How a render worker reads the store itself, off the ingest thread (whisper). */
+    workerReader?(): WorkerReaderSpec;
     /** Liveness of the store's own machinery (the write pool's workers). */
     notLive?(): string | undefined;
   };

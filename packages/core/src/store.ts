@@ -40,3 +40,15 @@ export interface PendingSource {
   /** StatPoints of `name` at `resolution` whose window starts in [from, until), oldest first. */
   pending(name: string, resolution: Resolution, from: number, until: number): StatPoint[];
 }
+
+/**
+ * How a worker thread opens its own read-only SeriesReader of a store (render workers read there, off the ingest
+ * thread): `module` (a file URL) exports `openWorkerReader(options)`; `options` must survive structured cloning.
+ */
+export interface WorkerReaderSpec {
+  module: string;
+  options: Record<string, string | number | boolean>;
+}
+
+/** What a WorkerReaderSpec's module exports: a reader that counts the reads it failed (read as empty). */
+export type OpenWorkerReader = (options: WorkerReaderSpec['options']) => SeriesReader & { readonly errors: number };

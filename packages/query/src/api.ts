@@ -12,6 +12,7 @@ import {
   type PendingSource,
   type Resolution,
   type SeriesReader,
+  type WorkerReaderSpec,
 } from '@carillon/core';
 import { answerPreflight, applyCors, type CorsOptions } from './cors.js';
 import { QueryError } from './errors.js';
@@ -21,7 +22,8 @@ import { runRender, type RenderJob } from './render-job.js';
 import { graphiteJson, type RenderBody } from './render-output.js';
 import { MatchPool } from './match-pool.js';
 import { RenderPool, type RenderPoolOptions } from './render-pool.js';
-import { SeriesLoader } from './series-loader.js';
+import { pendingSlots, type FetchWindow, type PendingSlots } from './series-fetch.js';
+import { fromFloat64, SeriesLoader } from './series-loader.js';
 import { encodeMsgpack, encodePickle, WireInt, type WireValue } from './wire-encoding.js';
 import { compileAnchoredRegex, type SafeRegex } from './regex.js';
 import { readRequestParams } from './request-params.js';
@@ -71,6 +73,11 @@ export interface GraphiteApiDeps {
   /** Where find and tag queries are answered (e.g. a store's path index unioned with `index`). */
   finder?: SeriesFinder;
   reader: SeriesReader;
+  /**
+   * How render workers open their own reader of the same store (whisper), so the values are read there, off this
+   * thread; without, the render workers ask this thread for every read.
+   */
+  workerReader?: WorkerReaderSpec;
   pending: PendingSource;
   /** Finest first, as core's parseResolutions returns them. */
   resolutions: readonly Resolution[];
@@ -101,6 +108,11 @@ export type GraphiteApiHandler = (req: IncomingMessage, res: ServerResponse) => 
 export interface GraphiteApi {
   (req: IncomingMessage, res: ServerResponse): Promise<boolean>;
   close(): Promise<void>;
+  /**
+   * With render workers that read the store themselves: the values of many series (stored, pending included), read
+   * in a worker under the render budgets, for a cluster Fetch. Undefined otherwise.
+   */
+  fetchMany: ((names: readonly string[], window: FetchWindow) => Promise<(number | null)[][]>) | undefined;
 }
 
 /** graphite-web's tag database writes; here tags only come from ingested names. */
@@ -124,13 +136,30 @@ export function createGraphiteApi(deps: GraphiteApiDeps): GraphiteApi {
     aggregationRules: deps.aggregationRules ?? DEFAULT_AGGREGATION_RULES,
     ...retentionSource(deps.retentionRules),
   };
+  const renderLimits = {
+    maxSeries: limits.maxSeriesPerRender,
+    maxBytes: limits.maxRenderBytes,
+    fetchConcurrency: limits.fetchConcurrency,
+  };
   const pool =
-    deps.render && deps.render.workers > 0 ? new RenderPool(deps.render, deps.metrics, deps.logger) : undefined;
+    deps.render && deps.render.workers > 0
+      ? new RenderPool(
+          deps.render,
+          deps.metrics,
+          deps.logger,
+          deps.workerReader ? { reader: deps.workerReader, limits: renderLimits } : undefined,
+        )
+      : undefined;
   // globs and regexes over the in-memory index are tested off this thread too
   const matchPool =
     deps.render && deps.render.workers > 0
       ? new MatchPool(
-          { workers: deps.render.workers, timeBudgetMs: deps.render.timeBudgetMs, maxQueued: deps.render.maxQueued },
+          {
+            workers: deps.render.workers,
+            timeBudgetMs: deps.render.timeBudgetMs,
+            maxQueued: deps.render.maxQueued,
+            workerNice: deps.render.workerNice,
+          },
           deps.metrics,
           deps.logger,
         )
@@ -241,11 +270,7 @@ export function createGraphiteApi(deps: GraphiteApiDeps): GraphiteApi {
       finder: index,
       sources,
       resolutions: deps.resolutions,
-      limits: {
-        maxSeries: limits.maxSeriesPerRender,
-        maxBytes: limits.maxRenderBytes,
-        fetchConcurrency: limits.fetchConcurrency,
-      },
+      limits: renderLimits,
     });
     let answer: RenderBody;
     try {
@@ -392,10 +417,20 @@ export function createGraphiteApi(deps: GraphiteApiDeps): GraphiteApi {
     }
     return true;
   };
+  async function fetchMany(names: readonly string[], window: FetchWindow): Promise<(number | null)[][]> {
+    // the windows only this thread holds, taken before the worker reads the files
+    const pending = new Map<string, PendingSlots>();
+    for (const name of names) {
+      const slots = pendingSlots(name, window, sources);
+      if (slots) pending.set(name, slots);
+    }
+    return (await pool!.read([...names], window, pending)).map(fromFloat64);
+  }
   return Object.assign(handler, {
     close: async () => {
       await Promise.all([pool?.close(), matchPool?.close()]);
     },
+    fetchMany: pool?.readsInWorkers ? fetchMany : undefined,
   });
 }
 

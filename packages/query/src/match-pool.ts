@@ -9,7 +9,7 @@ import type { CounterChild, Logger, MetricsRegistry } from '@carillon/core';
 import { QueryError } from './errors.js';
 import { compileNodeGlob } from './glob.js';
 import { compileAnchoredRegex } from './regex.js';
-import { renderWorkerPath } from './render-pool.js';
+import { checkWorkerNice, renderWorkerPath } from './render-pool.js';
 
 /** `glob`: one path node's glob; `anchored`: a regex anchored at the start (re.match). */
 export type MatchKind = 'glob' | 'anchored';
@@ -37,6 +37,8 @@ export interface MatchPoolOptions {
   chunkSize?: number;
   /** Sets this small are matched on the calling thread. */
   inlineBelow?: number;
+  /** Nice value of the worker threads (render-pool.ts). */
+  workerNice?: number;
 }
 
 interface Request {
@@ -74,6 +76,7 @@ export class MatchPool {
     metrics?: MetricsRegistry,
     private readonly logger?: Logger,
   ) {
+    checkWorkerNice(options.workerNice);
     this.chunkSize = options.chunkSize ?? 512;
     this.inlineBelow = options.inlineBelow ?? 16;
     this.overBudget = metrics
@@ -124,7 +127,7 @@ export class MatchPool {
   }
 
   private spawn(index: number): Worker {
-    const worker = new Worker(this.script, { name: `match-${index}` });
+    const worker = new Worker(this.script, { name: `match-${index}`, workerData: { nice: this.options.workerNice } });
     worker.unref();
     worker.on('message', (message: FromMatchWorker) => this.onMessage(worker, message));
     worker.on('error', (error) => this.logger?.error({ err: error }, 'match worker failed'));

@@ -34,6 +34,14 @@ export const QUERY_KEYS = {
     unit: 'items',
     description: 'renders waiting for a free worker; more are answered 503 (reason="queue_full")',
   }),
+  workerNice: configKey.integer({
+    key: 'query.worker_nice',
+    default: 10,
+    min: 0,
+    max: 19,
+    description:
+      'nice value of the render and match worker threads (Linux), so on a busy machine the ingest thread (listeners, /healthz) is scheduled before render work; 0 keeps their priority',
+  }),
   renderMaxBytes: configKey.integer({
     key: 'query.render_max_bytes',
     default: 256 << 20,
@@ -65,6 +73,7 @@ export function readQueryConfig(source: ConfigSource): QueryConfig {
       timeBudgetMs: q.renderTimeBudgetMs,
       memoryBudgetBytes: q.renderMemoryBudgetBytes,
       maxQueued: q.renderMaxQueued,
+      workerNice: q.workerNice,
     },
     maxRenderBytes: q.renderMaxBytes,
     maxSeriesPerRender: q.renderMaxSeries,

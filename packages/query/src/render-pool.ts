@@ -1,7 +1,8 @@
 /**
  * Render workers: renders are evaluated in worker_threads, off the thread that ingests, so a render's functions,
- * consolidation and encoding never stall ingest or /healthz. Each worker runs one render at a time; reads are
- * answered here (where the store, index and aggregator live) with values transferred as Float64Arrays. Every
+ * consolidation and encoding never stall ingest or /healthz. Each worker runs one render at a time. Names and the
+ * windows not stored yet are found here (where the index and aggregator live); with a worker reader of the store
+ * (whisper) the worker reads the values itself, else they are read here and transferred as Float64Arrays. Every
  * render has a time budget (from its arrival: queue wait included; past it the worker is terminated and
  * replaced) and a memory budget (the worker's heap limit); renders beyond the workers wait in a bounded queue.
  * Each refusal is a 503 with the reason, counted.
@@ -9,26 +10,35 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { CounterChild, Logger, MetricsRegistry } from '@carillon/core';
+import type { CounterChild, Logger, MetricsRegistry, WorkerReaderSpec } from '@carillon/core';
 import { QueryError } from './errors.js';
 import type { RenderJob } from './render-job.js';
 import type { RenderBody } from './render-output.js';
-import type { LoadedSeries, LoadRequest, SeriesLoader } from './series-loader.js';
+import type { FetchWindow, PendingSlots } from './series-fetch.js';
+import type { LoadedSeries, LoadRequest, RenderLimits, ResolvedRead, SeriesLoader } from './series-loader.js';
+
+type Failure = { message: string; status: number };
 
 export type ToWorker =
   | { type: 'render'; id: number; job: RenderJob }
-  | {
-      type: 'loaded';
-      id: number;
-      loadId: number;
-      series?: LoadedSeries[];
-      error?: { message: string; status: number };
-    };
+  | { type: 'read'; id: number; names: string[]; window: FetchWindow; pending: Map<string, PendingSlots> }
+  | { type: 'loaded'; id: number; loadId: number; series?: LoadedSeries[]; error?: Failure }
+  | { type: 'resolved'; id: number; loadId: number; read?: ResolvedRead; error?: Failure }
+  | { type: 'cancel'; id: number; reason: string };
 
+/** `readErrors`: the worker reader's failed reads since the worker's last answer (read as empty). */
 export type FromWorker =
   | { type: 'load'; id: number; loadId: number; request: LoadRequest }
-  | { type: 'done'; id: number; contentType: string; text: boolean; body: Uint8Array }
-  | { type: 'failed'; id: number; message: string; status: number };
+  | { type: 'resolve'; id: number; loadId: number; request: LoadRequest }
+  | { type: 'done'; id: number; contentType: string; text: boolean; body: Uint8Array; readErrors: number }
+  | { type: 'read-done'; id: number; values: Float64Array[]; readErrors: number }
+  | { type: 'failed'; id: number; message: string; status: number; readErrors: number };
+
+/** What a worker reads the store with, given at its start (workerData). */
+export interface WorkerReads {
+  reader: WorkerReaderSpec;
+  limits: RenderLimits;
+}
 
 export interface RenderPoolOptions {
   /** Worker threads; each runs one render at a time. */
@@ -39,6 +49,14 @@ export interface RenderPoolOptions {
   memoryBudgetBytes: number;
   /** Renders waiting for a worker; more are refused. */
   maxQueued: number;
+  /** Nice value of the worker threads (0–19; Linux), so the ingest thread is scheduled first. Default 0. */
+  workerNice?: number;
+}
+
+/** Checks a worker nice value (query.worker_nice). */
+export function checkWorkerNice(nice: number | undefined): void {
+  if (nice !== undefined && (!Number.isInteger(nice) || nice < 0 || nice > 19))
+    throw new Error('worker nice value must be an integer from 0 to 19');
 }
 
 /** How long a worker may take to give up a render answered 503 for its time budget before it is stopped. */
@@ -47,11 +65,13 @@ const KILL_GRACE_MS = 1_000;
 export const REFUSAL_REASONS = ['queue_full', 'time_budget', 'memory_budget', 'worker_failed'] as const;
 type RefusalReason = (typeof REFUSAL_REASONS)[number];
 
+/** A render, or a read of many series (a cluster Fetch) made by the worker's own reader. */
 interface Task {
   id: number;
-  job: RenderJob;
-  loader: SeriesLoader;
-  resolve: (answer: RenderBody) => void;
+  message: Extract<ToWorker, { type: 'render' | 'read' }>;
+  /** A render's reads; none for a read task. */
+  loader?: SeriesLoader;
+  resolve: (answer: RenderBody | Float64Array[]) => void;
   reject: (error: Error) => void;
   timer: NodeJS.Timeout;
   slot?: Slot;
@@ -83,14 +103,24 @@ export class RenderPool {
   private closed = false;
   private readonly refused: Record<RefusalReason, CounterChild | undefined>;
   private readonly restarts: CounterChild | undefined;
+  private readonly readErrors: CounterChild | undefined;
 
+  /** With `reads`, workers read the store themselves; without, every read is made here. */
   constructor(
     private readonly options: RenderPoolOptions,
     metrics?: MetricsRegistry,
     private readonly logger?: Logger,
+    private readonly reads?: WorkerReads,
   ) {
     for (const [key, value] of Object.entries(options))
-      if (!Number.isInteger(value) || value < 1) throw new Error(`render pool ${key} must be a positive integer`);
+      if (key !== 'workerNice' && (!Number.isInteger(value) || value < 1))
+        throw new Error(`render pool ${key} must be a positive integer`);
+    checkWorkerNice(options.workerNice);
+    const readerModule = reads && fileURLToPath(reads.reader.module);
+    if (readerModule && !existsSync(readerModule))
+      throw new Error(
+        `render worker reader ${readerModule} is missing: build first with \`npx tsc -b tsconfig.build.json\``,
+      );
     const refusedFamily = metrics?.counter(
       'query_render_refused_total',
       'Renders answered 503: no room in the queue, past the time or memory budget, or a worker that failed',
@@ -103,6 +133,9 @@ export class RenderPool {
     this.restarts = metrics
       ?.counter('query_render_worker_restarts_total', 'Render workers replaced (time budget, memory budget, crash)')
       .labels();
+    this.readErrors = metrics
+      ?.counter('query_render_read_errors_total', 'Store reads a render worker made that failed (read as empty)')
+      .labels();
     metrics?.gauge('query_render_running', 'Renders being evaluated in a worker', [], (g) =>
       g.labels().set(this.slots.filter((s) => s.task).length),
     );
@@ -112,6 +145,33 @@ export class RenderPool {
 
   /** Evaluates a render in a worker; its reads go through `loader`. Rejects with a QueryError on refusal. */
   run(job: RenderJob, loader: SeriesLoader): Promise<RenderBody> {
+    const id = this.nextId++;
+    return this.enqueue({ type: 'render', id, job }, loader) as Promise<RenderBody>;
+  }
+
+  /** Whether workers read the store themselves (so `read` may be used). */
+  get readsInWorkers(): boolean {
+    return this.reads !== undefined;
+  }
+
+  /**
+   * The values of `names` over `window` (NaN for none), read by a worker with its own reader and `pending` (taken
+   * before, by name) filling the empty slots; under the render budgets (time, queue, bytes).
+   */
+  read(names: string[], window: FetchWindow, pending: Map<string, PendingSlots>): Promise<Float64Array[]> {
+    if (!this.reads) return Promise.reject(new Error('render workers have no reader of the store'));
+    const bytes = names.length * window.count * 8;
+    if (bytes > this.reads.limits.maxBytes)
+      return Promise.reject(
+        new QueryError(
+          `fetch reads ${bytes} bytes of values, more than ${this.reads.limits.maxBytes} (query.render_max_bytes); fetch fewer series at once`,
+        ),
+      );
+    const id = this.nextId++;
+    return this.enqueue({ type: 'read', id, names, window, pending }, undefined) as Promise<Float64Array[]>;
+  }
+
+  private enqueue(message: Task['message'], loader: SeriesLoader | undefined): Promise<RenderBody | Float64Array[]> {
     if (this.closed) return Promise.reject(new QueryError('the server is stopping', 503));
     return new Promise((resolve, reject) => {
       const free = this.slots.find((s) => !s.task);
@@ -126,8 +186,8 @@ export class RenderPool {
         return;
       }
       const task: Task = {
-        id: this.nextId++,
-        job,
+        id: message.id,
+        message,
         loader,
         resolve,
         reject,
@@ -152,6 +212,7 @@ export class RenderPool {
   private spawn(index: number): Worker {
     const worker = new Worker(this.script, {
       name: `render-${index}`,
+      workerData: { reads: this.reads, nice: this.options.workerNice },
       resourceLimits: { maxOldGenerationSizeMb: Math.max(16, Math.floor(this.options.memoryBudgetBytes / 2 ** 20)) },
     });
     worker.unref();
@@ -167,7 +228,7 @@ export class RenderPool {
       const outOfMemory = (failure as { code?: string } | undefined)?.code === 'ERR_WORKER_OUT_OF_MEMORY';
       if (task && !task.abandoned) {
         this.refused[outOfMemory ? 'memory_budget' : 'worker_failed']?.inc();
-        task.loader.cancel('the render was stopped');
+        task.loader?.cancel('the render was stopped');
         this.finish(
           task,
           outOfMemory
@@ -194,7 +255,7 @@ export class RenderPool {
   private start(slot: Slot, task: Task): void {
     slot.task = task;
     task.slot = slot;
-    slot.worker.postMessage({ type: 'render', id: task.id, job: task.job } satisfies ToWorker);
+    slot.worker.postMessage(task.message satisfies ToWorker);
   }
 
   private next(slot: Slot): void {
@@ -202,7 +263,7 @@ export class RenderPool {
     if (task) this.start(slot, task);
   }
 
-  private finish(task: Task, outcome: RenderBody | Error): void {
+  private finish(task: Task, outcome: RenderBody | Float64Array[] | Error): void {
     clearTimeout(task.timer);
     if (task.slot?.task === task) task.slot.task = undefined;
     if (task.abandoned) return;
@@ -212,8 +273,10 @@ export class RenderPool {
 
   private overBudget(task: Task): void {
     this.refused.time_budget?.inc();
-    task.loader.cancel('the render ran out of time');
+    task.loader?.cancel('the render ran out of time');
     const slot = task.slot;
+    // a worker reading the store itself stops at its next chunk of reads
+    slot?.worker.postMessage({ type: 'cancel', id: task.id, reason: 'the render ran out of time' } satisfies ToWorker);
     const queued = this.queue.indexOf(task);
     if (queued >= 0) this.queue.splice(queued, 1);
     this.finish(
@@ -240,8 +303,27 @@ export class RenderPool {
     const slot = this.slots.find((s) => s.worker === worker);
     const task = slot?.task;
     if (!slot || !task || task.id !== message.id) return;
-    if (message.type === 'load') {
-      task.loader.load(message.request).then(
+    const loader = task.loader;
+    if (message.type === 'resolve' && loader) {
+      loader.resolve(message.request, true).then(
+        (read) => {
+          if (slot.task === task)
+            worker.postMessage({ type: 'resolved', id: task.id, loadId: message.loadId, read } satisfies ToWorker);
+        },
+        (error: unknown) => {
+          if (slot.task === task)
+            worker.postMessage({
+              type: 'resolved',
+              id: task.id,
+              loadId: message.loadId,
+              error: this.failure(error),
+            } satisfies ToWorker);
+        },
+      );
+      return;
+    }
+    if (message.type === 'load' && loader) {
+      loader.load(message.request).then(
         (series) => {
           if (slot.task !== task) return;
           worker.postMessage(
@@ -251,20 +333,21 @@ export class RenderPool {
         },
         (error: unknown) => {
           if (slot.task !== task) return;
-          const status = error instanceof QueryError ? error.status : 500;
-          if (!(error instanceof QueryError)) this.logger?.error({ err: error }, 'render read failed');
-          const text = error instanceof QueryError ? error.message : 'store read failed';
           worker.postMessage({
             type: 'loaded',
             id: task.id,
             loadId: message.loadId,
-            error: { message: text, status },
+            error: this.failure(error),
           } satisfies ToWorker);
         },
       );
       return;
     }
-    if (message.type === 'done') {
+    if (message.type === 'resolve' || message.type === 'load') return;
+    if (message.readErrors > 0) this.readErrors?.inc(message.readErrors);
+    if (message.type === 'read-done') {
+      this.finish(task, message.values);
+    } else if (message.type === 'done') {
       const bytes = Buffer.from(message.body.buffer, message.body.byteOffset, message.body.byteLength);
       const contentType = message.text ? `${message.contentType}; charset=utf-8` : message.contentType;
       this.finish(task, { contentType, body: bytes });
@@ -273,5 +356,12 @@ export class RenderPool {
       this.finish(task, new QueryError(message.status === 500 ? 'internal error' : message.message, message.status));
     }
     this.next(slot);
+  }
+
+  /** A read's error as the worker rethrows it: a QueryError's status and text, else a 500 logged here. */
+  private failure(error: unknown): Failure {
+    if (error instanceof QueryError) return { message: error.message, status: error.status };
+    this.logger?.error({ err: error }, 'render read failed');
+    return { message: 'store read failed', status: 500 };
   }
 }

@@ -60,9 +60,45 @@ export interface SeriesSources {
   retentionOf?: (name: string) => readonly Resolution[];
 }
 
+/** The value of each window (by slot of a FetchWindow) that the pending sources hold and the store may not. */
+export type PendingSlots = Map<number, number>;
+
+/**
+ * The windows of `name` in `window` the aggregator has not flushed (or the sink not written) yet, each reduced to
+ * one value by the series' aggregation method, as the store does; a source may hand several partial points for
+ * one window, merged before reducing. `stored(slot)` true skips a window the store has a value for.
+ */
+export function pendingSlots(
+  name: string,
+  window: FetchWindow,
+  sources: Pick<SeriesSources, 'pending' | 'aggregationRules'>,
+  stored: (slot: number) => boolean = () => false,
+): PendingSlots | undefined {
+  const { resolution, start, end, count } = window;
+  const pendingPoints = sources.pending.pending(name, resolution, start, end);
+  if (pendingPoints.length === 0) return undefined;
+  const bySlot = new Map<number, StatPoint>();
+  for (const point of pendingPoints) {
+    const slot = Math.floor((point.time - start) / resolution.step);
+    if (slot < 0 || slot >= count || stored(slot)) continue;
+    const existing = bySlot.get(slot);
+    if (existing) mergeStatPoint(existing, point);
+    else bySlot.set(slot, { ...point });
+  }
+  if (bySlot.size === 0) return undefined;
+  const method = aggregationRuleFor(splitCanonical(name).path, sources.aggregationRules).method;
+  const values: PendingSlots = new Map();
+  for (const [slot, point] of bySlot) {
+    if (point.count === 0) continue;
+    const value = valueOf(point, method);
+    if (Number.isFinite(value)) values.set(slot, value);
+  }
+  return values.size === 0 ? undefined : values;
+}
+
 /**
  * Stored values of one series with the windows the aggregator has not flushed yet filling the slots the store has
- * no value for; a pending window is reduced to one value by the series' aggregation method, as the store does.
+ * no value for (pendingSlots).
  */
 export async function fetchSeriesValues(
   name: string,
@@ -76,25 +112,8 @@ export async function fetchSeriesValues(
     const v = stored[i];
     values[i] = typeof v === 'number' && Number.isFinite(v) ? v : null;
   }
-  const pendingPoints = sources.pending.pending(name, resolution, start, end);
-  if (pendingPoints.length === 0) return values;
-
-  // A source may hand several partial points for one window; merge them before reducing.
-  const bySlot = new Map<number, StatPoint>();
-  for (const point of pendingPoints) {
-    const slot = Math.floor((point.time - start) / resolution.step);
-    if (slot < 0 || slot >= count || values[slot] !== null) continue;
-    const existing = bySlot.get(slot);
-    if (existing) mergeStatPoint(existing, point);
-    else bySlot.set(slot, { ...point });
-  }
-  if (bySlot.size === 0) return values;
-  const method = aggregationRuleFor(splitCanonical(name).path, sources.aggregationRules).method;
-  for (const [slot, point] of bySlot) {
-    if (point.count === 0) continue;
-    const value = valueOf(point, method);
-    if (Number.isFinite(value)) values[slot] = value;
-  }
+  const pending = pendingSlots(name, window, sources, (slot) => values[slot] !== null);
+  if (pending) for (const [slot, value] of pending) values[slot] = value;
   return values;
 }
 
@@ -107,29 +126,25 @@ export async function fetchSeriesFloat64(
   window: FetchWindow,
   sources: SeriesSources,
 ): Promise<Float64Array> {
-  const { resolution, start, end, count } = window;
-  const stored = await sources.reader.fetch(name, resolution, start, end);
-  const values = new Float64Array(count);
-  for (let i = 0; i < count; i++) {
+  const values = storedFloat64(await sources.reader.fetch(name, window.resolution, window.start, window.end), window);
+  return withPending(
+    values,
+    pendingSlots(name, window, sources, (slot) => !Number.isNaN(values[slot]!)),
+  );
+}
+
+/** Stored values as a Float64Array of the window's length, NaN where there is none. */
+export function storedFloat64(stored: readonly (number | null)[], window: FetchWindow): Float64Array {
+  const values = new Float64Array(window.count);
+  for (let i = 0; i < window.count; i++) {
     const v = stored[i];
     values[i] = typeof v === 'number' && Number.isFinite(v) ? v : NaN;
   }
-  const pendingPoints = sources.pending.pending(name, resolution, start, end);
-  if (pendingPoints.length === 0) return values;
-  const bySlot = new Map<number, StatPoint>();
-  for (const point of pendingPoints) {
-    const slot = Math.floor((point.time - start) / resolution.step);
-    if (slot < 0 || slot >= count || !Number.isNaN(values[slot]!)) continue;
-    const existing = bySlot.get(slot);
-    if (existing) mergeStatPoint(existing, point);
-    else bySlot.set(slot, { ...point });
-  }
-  if (bySlot.size === 0) return values;
-  const method = aggregationRuleFor(splitCanonical(name).path, sources.aggregationRules).method;
-  for (const [slot, point] of bySlot) {
-    if (point.count === 0) continue;
-    const value = valueOf(point, method);
-    if (Number.isFinite(value)) values[slot] = value;
-  }
+  return values;
+}
+
+/** Fills the slots the store has no value for with the pending windows' values (taken before the store's read). */
+export function withPending(values: Float64Array, pending: PendingSlots | undefined): Float64Array {
+  if (pending) for (const [slot, value] of pending) if (Number.isNaN(values[slot]!)) values[slot] = value;
   return values;
 }

@@ -1,15 +1,23 @@
 /**
  * Where a render's series come from: names found for a path expression or a seriesByTag call, read from the store
- * and the pending windows, bounded by the render's series and byte budgets. It runs where the store, the index and
- * the aggregator are (the ingest thread); a render evaluated in a worker asks it through messages. Values travel
- * as Float64Arrays (NaN for None: stored values are finite), which transfer without a copy.
+ * and the pending windows, bounded by the render's series and byte budgets. The names and the pending windows are
+ * found where the index and the aggregator are (the ingest thread, SeriesLoader); the values are read there too,
+ * or, when the store has a worker reader (whisper), by the render worker itself (SeriesReads), so reading hundreds
+ * of files never holds the ingest thread. Values are Float64Arrays (NaN for None: stored values are finite).
  */
 import { parseMetricName, type Resolution } from '@carillon/core';
 import { consolidatedValues, consolidateForMaxDataPoints, type ConsolidationFunction } from './consolidation.js';
 import { QueryError } from './errors.js';
 import { hasGlob } from './glob.js';
 import { makeSeries } from './series.js';
-import { fetchSeriesFloat64, fetchWindow, type FetchWindow, type SeriesSources } from './series-fetch.js';
+import {
+  fetchSeriesFloat64,
+  fetchWindow,
+  pendingSlots,
+  type FetchWindow,
+  type PendingSlots,
+  type SeriesSources,
+} from './series-fetch.js';
 import type { SeriesFinder } from './series-finder.js';
 import { parseTagQuery } from './tag-expression.js';
 
@@ -32,7 +40,7 @@ export interface ReadConsolidation {
   xFilesFactor: number;
 }
 
-interface LoadCommon {
+export interface LoadCommon {
   startTime: number;
   endTime: number;
   now: number;
@@ -69,13 +77,139 @@ export function byCodePoint(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** The reads of one render, with its budgets; `cancel()` stops reads still to be made (the render gave up). */
+/**
+ * The names one read of a render covers, found where the index is, with the window to read. `pending` holds the
+ * windows not stored yet by name when the values are read on another thread (a render worker reading the whisper
+ * files itself): taken before the store is read, so a window written meanwhile is in one or the other.
+ */
+export interface ResolvedRead {
+  /** Unique, sorted by code point. */
+  names: string[];
+  pathExpression: string;
+  /** The window each name is read over (its own resolutions under retention rules); names without one are left out. */
+  windows: FetchWindow[];
+  /** A plain name (no glob): kept only when the store has a value for it or the index knows it. */
+  literal: boolean;
+  /** For a literal: whether the index knows it, when asked before the read (undefined: ask after, if needed). */
+  known?: boolean;
+  pending?: Map<string, PendingSlots>;
+}
+
+/** The values of one series over a window, stored and pending (`pending`: taken by resolve, when it was). */
+export type ReadValues = (
+  name: string,
+  window: FetchWindow,
+  pending: PendingSlots | undefined,
+) => Promise<Float64Array>;
+
+/**
+ * The reads of one render: finding the names (with the series budget) and reading the values, both here, or only
+ * the finding here when a render worker reads the values itself (`resolve` with pending windows).
+ * `cancel()` stops reads still to be made (the render gave up).
+ */
 export class SeriesLoader {
   private series = 0;
+  private cancelled: string | undefined;
+  private readonly reads: SeriesReads;
+
+  constructor(private readonly deps: LoaderDeps) {
+    this.reads = new SeriesReads(deps.limits);
+  }
+
+  get bytesHeld(): number {
+    return this.reads.bytesHeld;
+  }
+
+  cancel(reason: string): void {
+    this.cancelled = reason;
+    this.reads.cancel(reason);
+  }
+
+  readonly load: SeriesLoad = async (request) => {
+    const resolved = await this.resolve(request, false);
+    const { sources, finder } = this.deps;
+    return this.reads.read(
+      resolved,
+      request,
+      (name, window) => fetchSeriesFloat64(name, window, sources),
+      (name) => finder.has(name),
+    );
+  };
+
+  /** The names of `request` with the series budget charged; with `withPending`, their pending windows too. */
+  async resolve(request: LoadRequest, withPending: boolean): Promise<ResolvedRead> {
+    this.throwIfCancelled();
+    const { finder, limits, resolutions, sources } = this.deps;
+    let names: readonly string[];
+    let pathExpression: string;
+    let literal = false;
+    if (request.kind === 'tagged') {
+      names = await finder.findTagged(parseTagQuery(request.expressions), limits.maxSeries);
+      pathExpression = request.call;
+    } else if (hasGlob(request.pathExpression)) {
+      pathExpression = request.pathExpression;
+      names = (await finder.find(pathExpression, limits.maxSeries)).filter((n) => n.leaf).map((n) => n.path);
+    } else {
+      pathExpression = request.pathExpression;
+      const key = parseMetricName(pathExpression);
+      if (typeof key === 'string') throw new QueryError(`invalid series name "${pathExpression}" (${key})`);
+      // The index may lag the store: a name it does not know is kept when the store has a value for it.
+      names = [key.canonical];
+      literal = true;
+    }
+    this.throwIfCancelled();
+    const windowOf = (own: readonly Resolution[]): FetchWindow | null =>
+      fetchWindow(own, request.startTime, request.endTime, request.now);
+    const common = windowOf(resolutions);
+    // With retention rules each series is read at its own resolutions (one window per distinct rule).
+    const byRule = new Map<readonly Resolution[], FetchWindow | null>();
+    const seriesWindow = (name: string): FetchWindow | null => {
+      if (sources.retentionOf === undefined) return common;
+      const own = sources.retentionOf(name);
+      if (!byRule.has(own)) byRule.set(own, own === resolutions ? common : windowOf(own));
+      return byRule.get(own)!;
+    };
+    const unique: string[] = [];
+    const windows: FetchWindow[] = [];
+    for (const name of [...new Set(names)].sort(byCodePoint)) {
+      const window = seriesWindow(name);
+      if (window === null) continue;
+      unique.push(name);
+      windows.push(window);
+    }
+    const resolved: ResolvedRead = { names: unique, pathExpression, windows, literal };
+    if (unique.length === 0) return resolved;
+    this.series += unique.length;
+    if (this.series > limits.maxSeries)
+      throw new QueryError(`render reads more than ${limits.maxSeries} series; narrow the targets`);
+    if (!withPending) return resolved;
+    if (literal) resolved.known = await finder.has(unique[0]!);
+    resolved.pending = new Map();
+    for (const [i, name] of unique.entries()) {
+      const slots = pendingSlots(name, windows[i]!, sources);
+      if (slots) resolved.pending.set(name, slots);
+    }
+    return resolved;
+  }
+
+  private throwIfCancelled(): void {
+    if (this.cancelled !== undefined) throw new QueryError(this.cancelled, 503);
+  }
+}
+
+/**
+ * Reading the values of resolved reads with the render's byte budget, consolidating as read where the plan says;
+ * wherever the reads happen (the ingest thread, or a render worker with its own reader of the store).
+ */
+export class SeriesReads {
   private bytes = 0;
   private cancelled: string | undefined;
 
-  constructor(private readonly deps: LoaderDeps) {}
+  /** `yieldTurn` runs between chunks of reads, so a cancel message can arrive (a worker's reads do not yield). */
+  constructor(
+    private readonly limits: RenderLimits,
+    private readonly yieldTurn?: () => Promise<void>,
+  ) {}
 
   get bytesHeld(): number {
     return this.bytes;
@@ -85,72 +219,45 @@ export class SeriesLoader {
     this.cancelled = reason;
   }
 
-  readonly load: SeriesLoad = async (request) => {
-    const { finder, limits } = this.deps;
-    if (request.kind === 'tagged') {
-      const names = await finder.findTagged(parseTagQuery(request.expressions), limits.maxSeries);
-      return this.read(names, request.call, request);
-    }
-    const { pathExpression } = request;
-    if (hasGlob(pathExpression)) {
-      const names = (await finder.find(pathExpression, limits.maxSeries)).filter((n) => n.leaf).map((n) => n.path);
-      return this.read(names, pathExpression, request);
-    }
-    const key = parseMetricName(pathExpression);
-    if (typeof key === 'string') throw new QueryError(`invalid series name "${pathExpression}" (${key})`);
-    // The index may lag the store: a name it does not know is kept when the store has a value for it.
-    return this.read([key.canonical], pathExpression, request, async (values) => {
-      for (const v of values) if (!Number.isNaN(v)) return true;
-      return finder.has(key.canonical);
-    });
-  };
+  /** Between chunks of reads: lets a cancel arrive, then throws if one did. */
+  async pause(): Promise<void> {
+    await this.yieldTurn?.();
+    this.throwIfCancelled();
+  }
 
-  private async read(
-    names: readonly string[],
-    pathExpression: string,
+  async read(
+    resolved: ResolvedRead,
     request: LoadCommon,
-    keep?: (values: Float64Array) => Promise<boolean>,
+    readValues: ReadValues,
+    known?: (name: string) => Promise<boolean>,
   ): Promise<LoadedSeries[]> {
     this.throwIfCancelled();
-    const { limits, sources, resolutions } = this.deps;
-    const windowOf = (own: readonly Resolution[]): FetchWindow | null =>
-      fetchWindow(own, request.startTime, request.endTime, request.now);
-    const common = windowOf(resolutions);
-    // With retention rules each series is read at its own resolutions (one window per distinct rule).
-    const byRule = new Map<readonly Resolution[], FetchWindow | null>();
-    const byName = new Map<string, FetchWindow | null>();
-    const seriesWindow = (name: string): FetchWindow | null => {
-      if (sources.retentionOf === undefined) return common;
-      if (byName.has(name)) return byName.get(name)!;
-      const own = sources.retentionOf(name);
-      if (!byRule.has(own)) byRule.set(own, own === resolutions ? common : windowOf(own));
-      const window = byRule.get(own)!;
-      byName.set(name, window);
-      return window;
-    };
-    const unique = [...new Set(names)].sort(byCodePoint).filter((name) => seriesWindow(name) !== null);
+    const { limits } = this;
+    const { windows, names: unique, pathExpression } = resolved;
     if (unique.length === 0) return [];
-    this.series += unique.length;
-    if (this.series > limits.maxSeries)
-      throw new QueryError(`render reads more than ${limits.maxSeries} series; narrow the targets`);
     // Refused before reading when even the consolidated values cannot fit.
-    const windowBytes = (name: string): number => {
-      const count = seriesWindow(name)!.count;
-      return (request.consolidate ? Math.min(count, request.consolidate.maxDataPoints + 1) : count) * 8;
-    };
     let estimate = 0;
-    for (const name of unique) estimate += windowBytes(name);
+    for (const { count } of windows)
+      estimate += (request.consolidate ? Math.min(count, request.consolidate.maxDataPoints + 1) : count) * 8;
     this.charge(estimate, 0);
+    const keep = async (name: string, values: Float64Array): Promise<boolean> => {
+      if (!resolved.literal) return true;
+      for (const v of values) if (!Number.isNaN(v)) return true;
+      return resolved.known ?? (known ? known(name) : false);
+    };
     const result: LoadedSeries[] = [];
     for (let i = 0; i < unique.length; i += limits.fetchConcurrency) {
-      this.throwIfCancelled();
+      if (i > 0) await this.pause();
+      else this.throwIfCancelled();
       const chunk = unique.slice(i, i + limits.fetchConcurrency);
-      const fetched = await Promise.all(chunk.map((name) => fetchSeriesFloat64(name, seriesWindow(name)!, sources)));
+      const fetched = await Promise.all(
+        chunk.map((name, j) => readValues(name, windows[i + j]!, resolved.pending?.get(name))),
+      );
       for (let j = 0; j < chunk.length; j++) {
         const raw = fetched[j]!;
-        if (keep && !(await keep(raw))) continue;
         const name = chunk[j]!;
-        const window = seriesWindow(name)!;
+        const window = windows[i + j]!;
+        if (!(await keep(name, raw))) continue;
         const c = request.consolidate;
         if (!c) {
           result.push({
@@ -198,9 +305,9 @@ export class SeriesLoader {
 
   private charge(add: number, release: number): void {
     this.bytes += add - release;
-    if (this.bytes > this.deps.limits.maxBytes)
+    if (this.bytes > this.limits.maxBytes)
       throw new QueryError(
-        `render holds more than ${this.deps.limits.maxBytes} bytes of values (query.render_max_bytes); shorten the time range, narrow the targets or give maxDataPoints`,
+        `render holds more than ${this.limits.maxBytes} bytes of values (query.render_max_bytes); shorten the time range, narrow the targets or give maxDataPoints`,
       );
   }
 

@@ -65,3 +65,36 @@ export class FdFile implements RandomAccessFile {
     return new Promise((resolve, reject) => fs.close(this.fd, (error) => (error ? reject(error) : resolve())));
   }
 }
+
+/**
+ * A file read with synchronous positioned reads, for a worker thread that owns its thread: no round trip through
+ * libuv's thread pool, which the ingest thread's whisper writes share. Read-only: writes are refused.
+ */
+export class SyncReadFile implements RandomAccessFile {
+  private constructor(readonly fd: number) {}
+
+  static open(path: string): SyncReadFile {
+    return new SyncReadFile(fs.openSync(path, 'r'));
+  }
+
+  read(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesRead: number }> {
+    try {
+      return Promise.resolve({ bytesRead: fs.readSync(this.fd, buffer, offset, length, position) });
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+  }
+
+  write(): Promise<void> {
+    return Promise.reject(new Error('SyncReadFile is read-only'));
+  }
+
+  truncate(): Promise<void> {
+    return Promise.reject(new Error('SyncReadFile is read-only'));
+  }
+
+  close(): Promise<void> {
+    fs.closeSync(this.fd);
+    return Promise.resolve();
+  }
+}

@@ -5,3 +5,4 @@ export { HandleCache, type HandleCacheOptions } from './handle-cache.js';
 export { KeyedLock, Semaphore } from './concurrency.js';
 export { FdFile, type RandomAccessFile } from './fd-file.js';
 export * from './config.js';
+export * from './reader.js';

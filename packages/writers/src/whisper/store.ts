@@ -27,6 +27,7 @@ import {
   type SeriesReader,
   type SeriesValues,
   type StatPoint,
+  type WorkerReaderSpec,
   type WriteOutcome,
   type Writer,
 } from '@carillon/core';
@@ -47,6 +48,7 @@ import {
 import { HandleCache } from './handle-cache.js';
 import { STATS_SUFFIX, StatsSidecar, statsSlots } from './amend-stats.js';
 import { propagateDown } from './propagate.js';
+import { readSlots, whisperWorkerReader } from './reader.js';
 import {
   canonicalFromRelativePath,
   hashNamedRelativePath,
@@ -452,11 +454,15 @@ export class WhisperStore implements Writer, SeriesReader {
     return (await this.fetchSeries(name, resolution, from, until)).values;
   }
 
+  /** How a render worker reads these files itself, read-only (reader.ts), off the thread that writes them. */
+  workerReader(): WorkerReaderSpec {
+    return whisperWorkerReader(this.dataDir);
+  }
+
   /** Like `fetch`, and says which window the first value is for. */
   async fetchSeries(name: string, resolution: Resolution, from: number, until: number): Promise<SeriesValues> {
     const step = resolution.step;
-    const start = Math.ceil(from / step) * step;
-    const count = Math.max(0, Math.ceil((until - start) / step));
+    const { start, count } = readSlots(step, from, until);
     const empty = (): SeriesValues => ({ start, step, values: new Array<null>(count).fill(null) });
     const relativePath = whisperRelativePath(name);
     if (!relativePath || count === 0 || this.closed) return empty();

@@ -1,0 +1,79 @@
+/**
+ * Read-only access to the whisper files of a data directory, for a worker thread (a render worker): the same
+ * layout and format code as WhisperStore, files opened read-only for the one read and closed after it, with
+ * synchronous reads (the worker owns its thread; libuv's pool stays free for the ingest thread's writes). Nothing
+ * is cached, so a file the store creates, extends or replaces is read as it is now.
+ */
+import { join } from 'node:path';
+import type { OpenWorkerReader, Resolution, SeriesReader, WorkerReaderSpec } from '@carillon/core';
+import { SyncReadFile } from './fd-file.js';
+import { readArchiveIntervals, readHeader } from './format.js';
+import { hashNamedRelativePath, whisperRelativePath } from './layout.js';
+
+/** The windows a read of [from, until) covers at `step`: the first starts at `from` rounded up to the step. */
+export function readSlots(step: number, from: number, until: number): { start: number; count: number } {
+  const start = Math.ceil(from / step) * step;
+  return { start, count: Math.max(0, Math.ceil((until - start) / step)) };
+}
+
+export class WhisperFileReader implements SeriesReader {
+  /** Reads that failed other than for a missing file (read as empty, as WhisperStore does). */
+  errors = 0;
+
+  constructor(readonly dataDir: string) {}
+
+  /** As WhisperStore.fetch: one slot per window in [from, until), `null` where nothing is stored. */
+  fetch(name: string, resolution: Resolution, from: number, until: number): Promise<(number | null)[]> {
+    const { start, count } = readSlots(resolution.step, from, until);
+    const empty = (): (number | null)[] => new Array<null>(count).fill(null);
+    const relativePath = whisperRelativePath(name);
+    if (!relativePath || count === 0) return Promise.resolve(empty());
+    const file = this.open(relativePath, name);
+    if (!file) return Promise.resolve(empty());
+    return this.read(file, resolution.step, start, count).then(
+      (values) => values ?? empty(),
+      () => {
+        this.errors++;
+        return empty();
+      },
+    );
+  }
+
+  private async read(file: SyncReadFile, step: number, start: number, count: number) {
+    try {
+      const header = await readHeader(file);
+      const archive = header.archives.find((a) => a.secondsPerPoint === step);
+      return archive ? await readArchiveIntervals(file, archive, start, count) : null;
+    } finally {
+      await file.close();
+    }
+  }
+
+  /** The readable file, else a carbon tree's hash-named one (as WhisperStore looks); undefined when neither. */
+  private open(relativePath: string, name: string): SyncReadFile | undefined {
+    for (const path of [relativePath, hashNamedRelativePath(name)]) {
+      if (path === null) continue;
+      try {
+        return SyncReadFile.open(join(this.dataDir, path));
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+          this.errors++;
+          return undefined;
+        }
+      }
+    }
+    return undefined;
+  }
+}
+
+/** The WorkerReaderSpec's entry point (WhisperStore.workerReader). */
+export const openWorkerReader: OpenWorkerReader = (options) => {
+  if (typeof options.dataDir !== 'string') throw new Error('whisper worker reader needs options.dataDir');
+  return new WhisperFileReader(options.dataDir);
+};
+
+/** Where this module is built: a worker thread imports the compiled file (tests run the package from src). */
+export function whisperWorkerReader(dataDir: string): WorkerReaderSpec {
+  const module = import.meta.url.replace(/\/src\/whisper\/reader\.ts$/, '/dist/whisper/reader.js');
+  return { module, options: { dataDir } };
+}

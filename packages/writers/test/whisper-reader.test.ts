@@ -1,0 +1,64 @@
+/**
+ * The read-only reader render workers use reads what WhisperStore reads: the same values over the same windows,
+ * tagged series in both carbon layouts, nothing for a missing file, and a broken file read as empty and counted.
+ */
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { makeBatch, nowSeconds, windowStart } from '@carillon/core';
+import {
+  hashNamedRelativePath,
+  openWorkerReader,
+  whisperRelativePath,
+  WhisperFileReader,
+  WhisperStore,
+} from '@carillon/writers';
+import { fine, resolutions, stat4 } from './whisper-fixtures.js';
+import { useTempDir } from '../../../test/support/temp-dir.js';
+
+const dataDir = useTempDir('whisper-reader');
+
+describe('WhisperFileReader', () => {
+  it('reads what the store reads, from the files alone', async () => {
+    const dir = dataDir();
+    const store = new WhisperStore({ dataDir: dir, resolutions });
+    const first = windowStart(nowSeconds(), 10) - 100;
+    const names = ['r.a', 'r.b.count', 'r.c;k=v.1', 'r.d;k=hashed'];
+    // every other window, so the reads have gaps
+    for (let w = 0; w < 10; w += 2)
+      await store.write(
+        makeBatch(
+          fine,
+          first + w * 10,
+          names.map((n, i) => [n, stat4(first + w * 10, i + w)]),
+        ),
+      );
+    await store.close();
+    // a carbon tree's hash-named file (TAG_HASH_FILENAMES) instead of the readable one
+    const hashed = join(dir, hashNamedRelativePath('r.d;k=hashed')!);
+    await mkdir(dirname(hashed), { recursive: true });
+    await rename(join(dir, whisperRelativePath('r.d;k=hashed')!), hashed);
+
+    const reader = openWorkerReader({ dataDir: dir });
+    const again = new WhisperStore({ dataDir: dir, resolutions });
+    for (const name of [...names, 'r.missing'])
+      for (const [from, until] of [
+        [first - 15, first + 95],
+        [first + 3, first + 41],
+        [first + 20, first + 20],
+      ] as const) {
+        const read = await reader.fetch(name, fine, from, until);
+        expect(read, `${name} [${from}, ${until})`).toEqual(await again.fetch(name, fine, from, until));
+        if (name !== 'r.missing' && until - from > 50) expect(read.filter((v) => v !== null)).toHaveLength(5);
+      }
+    expect(reader.errors).toBe(0);
+    await again.close();
+
+    // not a whisper file: read as empty, counted
+    const broken = join(dir, whisperRelativePath('r.broken')!);
+    await writeFile(broken, 'not whisper');
+    expect(await reader.fetch('r.broken', fine, first, first + 30)).toEqual([null, null, null]);
+    expect(reader.errors).toBe(1);
+    expect(reader).toBeInstanceOf(WhisperFileReader);
+  });
+});
