@@ -12,22 +12,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { RingSchedule, murmur3String } from '@carillon/ring';
 import { getJson, sendTcp, type RunningProgram } from '../e2e/programs.js';
 import { startBusyLoops, type Contention } from '../support/contention.js';
+import { averages, type Points } from '../support/retention-traffic.js';
 import { waitFor } from '../support/wait.js';
 import { healthOf, startStaticCluster } from './cluster.js';
-
-type Points = [number, number][];
-
-/** The oracle: the average of the values sent into each window of `step`, by window start. */
-function averages(sent: Points, step: number): Points {
-  const windows = new Map<number, number[]>();
-  for (const [t, v] of sent) {
-    const start = Math.floor(t / step) * step;
-    windows.set(start, [...(windows.get(start) ?? []), v]);
-  }
-  return [...windows]
-    .sort(([a], [b]) => a - b)
-    .map(([start, values]) => [start, values.reduce((a, b) => a + b, 0) / values.length]);
-}
 
 type Rendered = { target: string; datapoints: [number | null, number][] }[];
 

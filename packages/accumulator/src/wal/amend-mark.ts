@@ -7,10 +7,9 @@
  * Raised after each flush once the writers stored its amends; written synchronously and atomically (temporary
  * file, fsync, rename).
  */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LogPosition } from '@carillon/core';
-import { syncDirectory } from './segments.js';
+import { readStateFile, writeStateFile } from './state-file.js';
 
 /** Whether `a` comes before `b` in the log. */
 export function isBefore(a: LogPosition, b: LogPosition): boolean {
@@ -26,35 +25,14 @@ export function amendMarkPath(dir: string): string {
 /** The stored mark, or undefined when there is none. A damaged file is an error naming the path. */
 export function readAmendMark(dir: string): LogPosition | undefined {
   const path = amendMarkPath(dir);
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
-  let mark: { segment?: unknown; offset?: unknown };
-  try {
-    mark = (JSON.parse(text) as { storedBefore?: { segment?: unknown; offset?: unknown } }).storedBefore ?? {};
-  } catch {
-    throw new Error(`${path} is not JSON: delete it to start without merging amends again on replay`);
-  }
-  const { segment, offset } = mark;
+  const state = readStateFile(path, 'delete it to start without merging amends again on replay');
+  if (state === undefined) return undefined;
+  const { segment, offset } = (state.storedBefore ?? {}) as { segment?: unknown; offset?: unknown };
   if (!isWhole(segment) || !isWhole(offset))
     throw new Error(`${path} holds no storedBefore position: delete it to start without merging amends again`);
   return { segment, offset };
 }
 
 export function writeAmendMark(dir: string, storedBefore: LogPosition): void {
-  const path = amendMarkPath(dir);
-  const temporary = `${path}.tmp`;
-  const fd = openSync(temporary, 'w');
-  try {
-    writeSync(fd, JSON.stringify({ storedBefore, writtenAtMs: Date.now() }));
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(temporary, path);
-  syncDirectory(dir);
+  writeStateFile(dir, amendMarkPath(dir), { storedBefore });
 }

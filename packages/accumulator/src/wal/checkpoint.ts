@@ -5,9 +5,8 @@
  * values with smaller ones). Written synchronously and atomically (temporary file, fsync, rename): it moves
  * once per coarsest step, and it must be on disk before the segments it lets go are deleted.
  */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { syncDirectory } from './segments.js';
+import { readStateFile, writeStateFile } from './state-file.js';
 
 export function checkpointPath(dir: string): string {
   return join(dir, 'replay-from.json');
@@ -16,34 +15,14 @@ export function checkpointPath(dir: string): string {
 /** The stored floor, or undefined when there is none. A damaged file is an error naming the path. */
 export function readReplayFloor(dir: string): number | undefined {
   const path = checkpointPath(dir);
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
-  let floor: unknown;
-  try {
-    floor = (JSON.parse(text) as { replayFrom?: unknown }).replayFrom;
-  } catch {
-    throw new Error(`${path} is not JSON: delete it (and the segments beside it) to start without replaying`);
-  }
+  const state = readStateFile(path, 'delete it (and the segments beside it) to start without replaying');
+  if (state === undefined) return undefined;
+  const floor = state.replayFrom;
   if (typeof floor !== 'number' || !Number.isInteger(floor) || floor < 0)
     throw new Error(`${path} holds no whole replayFrom: delete it (and the segments beside it) to start afresh`);
   return floor;
 }
 
 export function writeReplayFloor(dir: string, floor: number): void {
-  const path = checkpointPath(dir);
-  const temporary = `${path}.tmp`;
-  const fd = openSync(temporary, 'w');
-  try {
-    writeSync(fd, JSON.stringify({ replayFrom: floor, writtenAtMs: Date.now() }));
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(temporary, path);
-  syncDirectory(dir);
+  writeStateFile(dir, checkpointPath(dir), { replayFrom: floor });
 }
