@@ -9,7 +9,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readTsv } from './file-read.js';
-import { checkCounters, checkRecords, runScenario, STEPS, type ReadRecord, type ScenarioRun } from './scenario.js';
+import {
+  checkCounters,
+  checkRecords,
+  runScenario,
+  STEPS,
+  type ReadRecord,
+  type ScenarioRun,
+  STATSD_STATPOINTS,
+} from './scenario.js';
 
 function zstdAvailable(): void {
   try {
@@ -52,7 +60,7 @@ describe('log, file and archive writers', () => {
     expect(run.exitCode, run.output).toBe(0);
     expect(run.output).not.toContain('spilled');
     for (const writer of ['log', 'file', 'archive'])
-      checkCounters(run.metricsBeforeStop, writer, run.expected.length + 6);
+      checkCounters(run.metricsBeforeStop, writer, run.expected.length + STATSD_STATPOINTS);
   });
 
   it('log: one line per StatPoint', () => {

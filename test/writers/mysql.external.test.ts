@@ -8,7 +8,15 @@ import mysql from 'mysql2/promise';
 import { seriesId, splitCanonical } from '@carillon/core';
 import { mysqlServer, uniqueName, type MysqlAddress } from '../harness/servers.js';
 import { readRows } from './mysql-read.js';
-import { checkCounters, checkRecords, metricValue, runScenario, STATSD, type ScenarioRun } from './scenario.js';
+import {
+  checkCounters,
+  checkRecords,
+  metricValue,
+  runScenario,
+  STATSD,
+  type ScenarioRun,
+  STATSD_STATPOINTS,
+} from './scenario.js';
 
 const uid = (name: string): string => {
   const { path, tags } = splitCanonical(name);
@@ -51,7 +59,7 @@ describe('mysql writer end to end', () => {
     const rows = await readRows(address, database);
     checkRecords(rows, run);
     expect(rows.filter((r) => r.uid !== uid(r.name)).map((r) => r.name)).toEqual([]);
-    checkCounters(run.metricsBeforeStop, 'mysql', run.expected.length + 6);
+    checkCounters(run.metricsBeforeStop, 'mysql', run.expected.length + STATSD_STATPOINTS);
     expect(
       metricValue(run.metricsBeforeStop, 'carillon_mysql_writer_inserts_total', '{writer="mysql"}'),
     ).toBeGreaterThan(0);

@@ -14,6 +14,7 @@ import {
   type Expected,
   type ReadRecord,
   type ScenarioRun,
+  STATSD_STATPOINTS,
 } from './scenario.js';
 
 describe('redis writer end to end', () => {
@@ -47,7 +48,7 @@ describe('redis writer end to end', () => {
   it('stores every window in the streams, exactly', async () => {
     expect(run.exitCode, run.output).toBe(0);
     checkRecords(await readStreams(redis, prefix), run);
-    checkCounters(run.metricsBeforeStop, 'redis', run.expected.length + 6);
+    checkCounters(run.metricsBeforeStop, 'redis', run.expected.length + STATSD_STATPOINTS);
   });
 
   it('keeps the newest window of each series and resolution in its hash, exactly', async () => {

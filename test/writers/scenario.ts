@@ -196,6 +196,22 @@ export interface ScenarioOptions {
   whileSettled?: (carillon: Carillon, run: Pick<ScenarioRun, 'base' | 'expected'>) => Promise<void>;
 }
 
+/** StatPoints the StatsD traffic adds beyond the Graphite oracle: hits, its count and temp, at both steps. */
+export const STATSD_STATPOINTS = 6;
+
+/** Polls /metrics until every writer has delivered at least `points`, for at most 30 s (then the checks tell). */
+async function waitForDeliveries(carillon: Carillon, points: number): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    const delivered = (await carillon.metrics())
+      .split('\n')
+      .filter((line) => line.startsWith('carillon_writer_points_written_total{'))
+      .map((line) => Number(line.slice(line.lastIndexOf(' ') + 1)));
+    if (delivered.length > 0 && delivered.every((n) => n >= points)) return;
+    await sleep(250);
+  }
+}
+
 /** Runs the program with the writers, sends the traffic, stops it; the writers have delivered by then. */
 export async function runScenario(options: ScenarioOptions): Promise<ScenarioRun> {
   // Bounded: the longest run (settling included) is well under two minutes.
@@ -215,6 +231,8 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRun
         // The 10 s window closes at base + 10 + grace; the writers' flush follows.
         const settled = (base + 10 + GRACE_S) * 1000 + 1_500 - Date.now();
         if (settled > 0) await sleep(settled);
+        // Then the writers' own batching (a time threshold, a loaded machine): wait for the deliveries themselves.
+        await waitForDeliveries(carillon, expected.length + STATSD_STATPOINTS);
         await options.whileSettled?.(carillon, { base, expected });
       }
       const metricsBeforeStop = await carillon.metrics();
