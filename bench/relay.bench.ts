@@ -1,9 +1,11 @@
-// Relay throughput: lines/s forwarded by one carillon relay process (the built services/relay/dist/main.js,
-// as a child) to 3 accumulator sinks (in-process IngestServers that count lines and ack everything durable),
-// and the same load through carbon-c-relay (carbon_ch cluster of 3 plain-TCP sinks counting lines).
-// Load: realistic Graphite plaintext over several TCP connections, a fixed number of lines; the figure is lines
-// that ARRIVED at the sinks divided by the time from the first byte sent to the last line received.
-// Bounded: LINES lines, RUN_TIMEOUT_MS per run; loopback only. Load generator and sinks share this process.
+// Relay throughput and CPU per line: one carillon relay process (the built services/relay/dist/main.js, as a
+// child) forwarding to 3 accumulator sinks (in-process IngestServers that count lines and ack everything durable),
+// against carbon-c-relay (carbon_ch cluster of 3 plain-TCP sinks counting lines), on the same load in the same run.
+// Load: realistic Graphite plaintext from separate sender processes (bench/load), a fixed number of lines per
+// round; lines/s is lines that ARRIVED at the sinks over the time from the first byte sent to the last line
+// received, and CPU per line is the relay process's own user + system time over that interval
+// (bench/peer-rounds.ts). Rounds alternate the two relays. Bounded: LINES lines a round, RUN_TIMEOUT_MS per
+// round; loopback only.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync, existsSync } from 'node:fs';
 import { createConnection, createServer, type AddressInfo, type Server } from 'node:net';
@@ -13,12 +15,20 @@ import { fileURLToPath } from 'node:url';
 import type { IngestHandler, IngestServer, ReceivedBatch } from '@carillon/transport';
 import { freePort } from '../test/support/ports.ts';
 import { sleep } from '../test/support/wait.ts';
+import { GraphiteLoad } from './load/graphite-load.ts';
+import { alternateRounds, comparisonRows, measuredRound, type Contender, type RoundResult } from './peer-rounds.ts';
 import type { BenchRow } from './row.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const LINES = Number(process.env.RELAY_BENCH_LINES ?? 2_000_000);
-const CONNECTIONS = 4;
-const LINES_PER_CHUNK = 1000;
+const ROUNDS = Number(process.env.RELAY_BENCH_ROUNDS ?? 3);
+/** `relay.workers` of the carillon relay; unset: its default. */
+const WORKERS = process.env.RELAY_BENCH_WORKERS;
+/** carbon-c-relay's worker threads (`-w`). */
+const CCR_WORKERS = Number(process.env.RELAY_BENCH_CCR_WORKERS ?? 2);
+const SENDER_PROCESSES = 2;
+const CONNECTIONS_PER_SENDER = 2;
+const SERIES = 200_000;
 const RUN_TIMEOUT_MS = 90_000;
 const START_TIMEOUT_MS = 10_000;
 
@@ -28,49 +38,12 @@ interface Counter {
   lastAt: bigint;
 }
 
-interface Measured {
-  sent: number;
-  arrived: number;
-  seconds: number;
-  rate: number;
-}
-
-/** Pre-built chunks of newline-terminated lines: 200k distinct series over hosts, metrics and instances. */
-function buildChunks(): Buffer[] {
-  const metrics = ['cpu.user', 'cpu.system', 'cpu.idle', 'memory.used', 'disk.sda.reads', 'net.eth0.rx_bytes'];
-  const now = Math.floor(Date.now() / 1000);
-  const chunks: Buffer[] = [];
-  let n = 0;
-  for (let c = 0; c < 200; c++) {
-    const lines: string[] = [];
-    for (let i = 0; i < LINES_PER_CHUNK; i++, n++) {
-      const host = n % 2000;
-      const metric = metrics[n % metrics.length]!; // n % length is an index
-      lines.push(`prod.servers.web-${host}.${metric}.i${(n >> 4) % 17} ${(n % 1000) * 0.37} ${now - (n % 30)}`);
-    }
-    chunks.push(Buffer.from(lines.join('\n') + '\n'));
-  }
-  return chunks;
-}
-
-/** Sends LINES lines spread over CONNECTIONS sockets, respecting socket backpressure. */
-async function sendLoad(port: number, chunks: Buffer[]): Promise<number> {
-  const perConnection = Math.ceil(LINES / LINES_PER_CHUNK / CONNECTIONS);
-  let chunksLeft = Math.ceil(LINES / LINES_PER_CHUNK);
-  const one = (offset: number): Promise<void> =>
-    new Promise((resolve, reject) => {
-      const socket = createConnection(port, '127.0.0.1');
-      socket.on('error', reject);
-      socket.on('connect', async () => {
-        for (let i = 0; i < perConnection && chunksLeft > 0; i++) {
-          chunksLeft--;
-          if (!socket.write(chunks[(offset + i) % chunks.length]!)) await new Promise((r) => socket.once('drain', r));
-        }
-        socket.end(() => resolve());
-      });
-    });
-  await Promise.all(Array.from({ length: CONNECTIONS }, (_, c) => one(c * 37)));
-  return Math.ceil(LINES / LINES_PER_CHUNK) * LINES_PER_CHUNK;
+/** A relay under test: its process, the port it listens on, and what its sinks counted. */
+interface RunningRelay {
+  child: ChildProcess;
+  port: number;
+  counter: Counter;
+  stop: () => Promise<void>;
 }
 
 async function waitForPort(port: number, child: ChildProcess): Promise<void> {
@@ -88,22 +61,35 @@ async function waitForPort(port: number, child: ChildProcess): Promise<void> {
   throw new Error(`nothing listening on ${port} after ${START_TIMEOUT_MS} ms`);
 }
 
-/** Drives the load and waits until `arrived()` reaches the total, or the run times out. */
-async function measure(port: number, chunks: Buffer[], counter: Counter): Promise<Measured> {
-  const started = process.hrtime.bigint();
-  const sent = await sendLoad(port, chunks);
-  const deadline = Date.now() + RUN_TIMEOUT_MS;
-  while (counter.lines < sent && Date.now() < deadline) await sleep(10);
-  const seconds = Number(counter.lastAt - started) / 1e9;
-  return { sent, arrived: counter.lines, seconds, rate: counter.lines / seconds };
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
 }
 
-async function benchCarillon(chunks: Buffer[]): Promise<Measured | { error: string }> {
-  const distDir = join(root, 'packages/transport/dist/index.js');
+/** One round: the load sent once, timed until every line arrived (or the round times out). */
+function round(relay: RunningRelay, load: GraphiteLoad): Promise<RoundResult> {
+  return measuredRound(relay.child.pid!, async () => {
+    const before = relay.counter.lines;
+    const started = process.hrtime.bigint();
+    const sent = await load.send(relay.port);
+    const deadline = Date.now() + RUN_TIMEOUT_MS;
+    while (relay.counter.lines - before < sent && Date.now() < deadline) await sleep(5);
+    return {
+      lines: relay.counter.lines - before,
+      sent,
+      seconds: Number(relay.counter.lastAt - started) / 1e9,
+    };
+  });
+}
+
+async function startCarillon(): Promise<RunningRelay | { error: string }> {
+  const transportJs = join(root, 'packages/transport/dist/index.js');
   const mainJs = join(root, 'services/relay/dist/main.js');
-  if (!existsSync(distDir) || !existsSync(mainJs)) return { error: 'not built: run npx tsc -b tsconfig.build.json' };
+  if (!existsSync(transportJs) || !existsSync(mainJs)) return { error: 'not built: run npm run build' };
   // Imported only once known to be built, so an unbuilt tree gives a row saying so instead of a crash.
-  const { startIngestServer } = (await import(distDir)) as typeof import('@carillon/transport');
+  const { startIngestServer } = (await import(transportJs)) as typeof import('@carillon/transport');
   const { MetricsRegistry } = (await import(
     join(root, 'packages/core/dist/index.js')
   )) as typeof import('@carillon/core');
@@ -130,34 +116,31 @@ async function benchCarillon(chunks: Buffer[]): Promise<Measured | { error: stri
     );
   }
   const port = await freePort();
-  const args = [
-    mainJs,
-    '--set',
+  const settings = [
     `accumulators=${servers.map((s, i) => `sink-${i}=127.0.0.1:${s.port}`).join(',')}`,
-    '--set',
     `graphite.tcp_listen=127.0.0.1:${port}`,
-    '--set',
     'graphite.udp_listen=',
-    '--set',
     'statsd.tcp_listen=',
     'pickle.tcp_listen=',
-    '--set',
     'statsd.udp_listen=',
-    '--set',
     'http.listen=',
-    '--set',
     'log_level=warn',
+    ...(WORKERS === undefined ? [] : [`relay.workers=${WORKERS}`]),
   ];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'] });
-  try {
-    await waitForPort(port, child);
-    await sleep(300); // links connect
-    return await measure(port, chunks, counter);
-  } finally {
-    child.kill('SIGTERM');
-    await new Promise<void>((resolve) => (child.exitCode !== null ? resolve() : child.once('exit', () => resolve())));
-    await Promise.all(servers.map((s) => s.close()));
-  }
+  const child = spawn(process.execPath, [mainJs, ...settings.flatMap((s) => ['--set', s])], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  await waitForPort(port, child);
+  await sleep(300); // links connect
+  return {
+    child,
+    port,
+    counter,
+    stop: async () => {
+      await stopChild(child);
+      await Promise.all(servers.map((s) => s.close()));
+    },
+  };
 }
 
 async function lineCountingSink(counter: Counter): Promise<Server> {
@@ -174,7 +157,7 @@ async function lineCountingSink(counter: Counter): Promise<Server> {
   return server;
 }
 
-async function benchCarbonCRelay(chunks: Buffer[], binary: string): Promise<Measured> {
+async function startCarbonCRelay(binary: string): Promise<RunningRelay> {
   const counter: Counter = { lines: 0, lastAt: process.hrtime.bigint() };
   const sinks: Server[] = [];
   for (let i = 0; i < 3; i++) sinks.push(await lineCountingSink(counter));
@@ -185,20 +168,23 @@ async function benchCarbonCRelay(chunks: Buffer[], binary: string): Promise<Meas
     conf,
     `listen type linemode 127.0.0.1:${port} proto tcp;\ncluster sinks carbon_ch\n  ${sinks.map((s) => `127.0.0.1:${(s.address() as AddressInfo).port}`).join('\n  ')}\n  ;\nmatch * send to sinks stop;\n`,
   );
-  // -s: submission mode, no statistics lines of its own mixed into the counted stream. -w 2 workers, -b batch size, -q queue size per destination (large enough not to drop in this run).
-  const child = spawn(binary, ['-f', conf, '-s', '-w', '2', '-q', '2000000', '-b', '2500'], {
+  // -s: submission mode, no statistics lines of its own mixed into the counted stream. -w workers, -b batch size,
+  // -q queue size per destination (large enough not to drop in this run).
+  const child = spawn(binary, ['-f', conf, '-s', '-w', String(CCR_WORKERS), '-q', '2000000', '-b', '2500'], {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
-  try {
-    await waitForPort(port, child);
-    await sleep(300);
-    return await measure(port, chunks, counter);
-  } finally {
-    child.kill('SIGTERM');
-    await new Promise<void>((resolve) => (child.exitCode !== null ? resolve() : child.once('exit', () => resolve())));
-    for (const s of sinks) s.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  await waitForPort(port, child);
+  await sleep(300);
+  return {
+    child,
+    port,
+    counter,
+    stop: async () => {
+      await stopChild(child);
+      for (const s of sinks) s.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 function findCarbonCRelay(): string | undefined {
@@ -210,35 +196,43 @@ function findCarbonCRelay(): string | undefined {
 }
 
 export default async function run(): Promise<BenchRow[]> {
-  const chunks = buildChunks();
-  const rows: BenchRow[] = [];
-  const carillon = await benchCarillon(chunks);
-  if ('error' in carillon) return [{ name: 'relay: carillon lines/s', value: 0, unit: 'n/a', note: carillon.error }];
-  const note = (r: Measured): string =>
-    `${r.arrived.toLocaleString('en-US')}/${r.sent.toLocaleString('en-US')} lines arrived in ${r.seconds.toFixed(2)} s, ${CONNECTIONS} TCP connections, 3 sinks`;
-  rows.push({
-    name: 'relay: carillon relay → 3 gRPC sinks',
-    value: carillon.rate,
-    unit: 'lines/s',
-    note: note(carillon),
-  });
   const binary = findCarbonCRelay();
-  if (!binary) {
+  const load = await GraphiteLoad.start({
+    processes: SENDER_PROCESSES,
+    connectionsPerProcess: CONNECTIONS_PER_SENDER,
+    lines: LINES,
+    series: SERIES,
+  });
+  const running: RunningRelay[] = [];
+  try {
+    const carillon = await startCarillon();
+    if ('error' in carillon) return [{ name: 'relay: carillon lines/s', value: 0, unit: 'n/a', note: carillon.error }];
+    running.push(carillon);
+    const contenders: Contender[] = [
+      {
+        name: `carillon relay${WORKERS === undefined ? '' : ` workers=${WORKERS}`}`,
+        round: () => round(carillon, load),
+      },
+    ];
+    if (binary) {
+      const ccr = await startCarbonCRelay(binary);
+      running.push(ccr);
+      contenders.push({ name: `carbon-c-relay -w ${CCR_WORKERS}`, round: () => round(ccr, load) });
+    }
+    // One unmeasured round each warms the JIT, the links and the sinks' connections.
+    for (const c of contenders) await c.round();
+    const rows = comparisonRows('relay → 3 sinks', await alternateRounds(contenders, ROUNDS));
+    if (!binary)
+      rows.push({ name: 'relay: carbon-c-relay', value: 0, unit: 'n/a', note: 'carbon-c-relay not installed' });
     rows.push({
-      name: 'relay: carbon-c-relay',
-      value: 0,
-      unit: 'n/a',
-      note: 'carbon-c-relay not installed; no comparison',
+      name: 'relay: load',
+      value: LINES,
+      unit: 'lines a round',
+      note: `${SERIES.toLocaleString('en-US')} series, ${SENDER_PROCESSES} sender processes × ${CONNECTIONS_PER_SENDER} TCP connections, ${ROUNDS} rounds`,
     });
     return rows;
+  } finally {
+    load.stop();
+    for (const r of running) await r.stop();
   }
-  const ccr = await benchCarbonCRelay(chunks, binary);
-  rows.push({
-    name: 'relay: carbon-c-relay -w 2 → 3 TCP sinks (carbon_ch)',
-    value: ccr.rate,
-    unit: 'lines/s',
-    note: note(ccr),
-  });
-  rows.push({ name: 'relay: carillon / carbon-c-relay', value: carillon.rate / ccr.rate, unit: 'ratio' });
-  return rows;
 }

@@ -1,7 +1,8 @@
-// StatsD lines per second aggregated by carillon's all-in-one against the reference daemon (npm statsd 0.9.0)
-// on the same UDP load in the same run. Lines are counted as processed by each daemon, not as sent: carillon's
-// carillon_lines_accepted_total{protocol="statsd"} (/metrics), the reference's statsd.metrics_received counter
-// (management port `counters`). Each daemon gets the load alone (2 cores: sender + daemon); the time is from
+// StatsD lines per second, and CPU per line, of carillon's all-in-one against the reference daemon (npm statsd
+// 0.9.0) on the same UDP load in the same run, in rounds that alternate the two (bench/peer-rounds.ts: each
+// daemon's own user + system time over the measured interval, median and spread of STATSD_BENCH_ROUNDS).
+// Lines are counted as processed by each daemon, not as sent: carillon's carillon_lines_accepted_total{protocol="statsd"}
+// (/metrics), the reference's statsd.metrics_received counter (management port `counters`). Each daemon gets the load alone (2 cores: sender + daemon); the time is from
 // the first datagram to the last increase of its counter, polled every POLL_MS. Both use the OS default UDP
 // receive buffer (the reference cannot set one). The load is offered at a fixed rate above what either keeps up
 // with on 2 cores; what a daemon drops is not counted. (Much faster offers measure the sender, not the daemons;
@@ -17,6 +18,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../test/support/ports.ts';
 import { sleep } from '../test/support/wait.ts';
+import { alternateRounds, comparisonRows, measuredRound, type RoundResult } from './peer-rounds.ts';
 import type { BenchRow } from './row.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -26,6 +28,7 @@ const LINES_PER_DATAGRAM = 40;
 const OFFERED_RATE = 1_000_000;
 const OFFERED_SECONDS = 2;
 const POLL_MS = 100;
+const ROUNDS = Number(process.env.STATSD_BENCH_ROUNDS ?? 3);
 
 /** What one daemon processed of one trial's load. */
 interface Trial {
@@ -156,11 +159,12 @@ async function trial(
   return { lines: last - before, sent: load.length * linesPerDatagram, seconds: (lastChange - started) / 1000 };
 }
 
-/** The same bounded load for each daemon, after a warm-up of an eighth of it. */
-async function measure(port: number, counter: () => Promise<number>): Promise<Trial & { rate: number }> {
-  const load = datagrams(Math.round((OFFERED_RATE * OFFERED_SECONDS) / LINES_PER_DATAGRAM) * LINES_PER_DATAGRAM, 3);
-  await trial(load.slice(0, load.length / 8), port, counter, OFFERED_RATE);
-  return { rate: OFFERED_RATE, ...(await trial(load, port, counter, OFFERED_RATE)) };
+/** One round: the same bounded load, measured over the daemon's process. */
+function round(pid: number, load: Buffer[], port: number, counter: () => Promise<number>): Promise<RoundResult> {
+  return measuredRound(pid, async () => {
+    const t = await trial(load, port, counter, OFFERED_RATE);
+    return { lines: t.lines, sent: t.sent, seconds: t.seconds };
+  });
 }
 
 export default async function run(): Promise<BenchRow[]> {
@@ -190,8 +194,6 @@ export default async function run(): Promise<BenchRow[]> {
       ].join('\n'),
     );
     carillon = await startChild([join(root, 'services/allinone/dist/main.js'), '--config', config], 'carillon started');
-    const ours = await measure(carillonUdp, () => carillonAccepted(httpPort));
-    await stopChild(carillon);
 
     // No graphiteHost: the reference computes its flushes and discards them; a long interval keeps its
     // metrics_received counter from being reset during the run.
@@ -222,27 +224,28 @@ export default async function run(): Promise<BenchRow[]> {
         await sleep(100);
       }
     }
-    const theirs = await measure(referenceUdp, () => referenceReceived(mgmtPort));
-
-    const rate = (r: Trial): number => r.lines / r.seconds;
-    const note = (r: Trial & { rate: number }): string =>
-      `${r.lines.toLocaleString('en-US')} of ${r.sent.toLocaleString('en-US')} lines processed at an offered ` +
-      `${Math.round(r.rate).toLocaleString('en-US')} lines/s`;
-    rows.push(
+    const load = datagrams(Math.round((OFFERED_RATE * OFFERED_SECONDS) / LINES_PER_DATAGRAM) * LINES_PER_DATAGRAM, 3);
+    const ours = carillon;
+    const theirs = reference;
+    const contenders = [
       {
-        name: 'statsd UDP lines/s processed, carillon all-in-one',
-        value: rate(ours),
-        unit: 'lines/s',
-        note: note(ours),
+        name: 'carillon all-in-one',
+        round: () => round(ours.pid!, load, carillonUdp, () => carillonAccepted(httpPort)),
       },
       {
-        name: 'statsd UDP lines/s processed, reference statsd 0.9.0',
-        value: rate(theirs),
-        unit: 'lines/s',
-        note: note(theirs),
+        name: 'reference statsd 0.9.0',
+        round: () => round(theirs.pid!, load, referenceUdp, () => referenceReceived(mgmtPort)),
       },
-      { name: 'statsd UDP lines/s processed, ratio carillon / reference', value: rate(ours) / rate(theirs), unit: 'x' },
-    );
+    ];
+    // A warm-up of an eighth of the load each, unmeasured.
+    await trial(load.slice(0, load.length / 8), carillonUdp, () => carillonAccepted(httpPort), OFFERED_RATE);
+    await trial(load.slice(0, load.length / 8), referenceUdp, () => referenceReceived(mgmtPort), OFFERED_RATE);
+    rows.push(...comparisonRows('statsd UDP', await alternateRounds(contenders, ROUNDS)), {
+      name: 'statsd UDP: offered load',
+      value: OFFERED_RATE,
+      unit: 'lines/s',
+      note: `${(OFFERED_RATE * OFFERED_SECONDS).toLocaleString('en-US')} lines a round, ${KEYS.toLocaleString('en-US')} keys, ${LINES_PER_DATAGRAM} lines a datagram`,
+    });
   } finally {
     if (carillon) await stopChild(carillon);
     if (reference) await stopChild(reference);

@@ -1,0 +1,62 @@
+// A Graphite plaintext load sender, run as its own process by graphite-load.ts so the load generator's CPU is
+// not the measured program's, nor the bench process's. It builds its lines once (pre-built buffers), says
+// "ready", then for every "go <port>" on stdin sends its share over its connections (respecting backpressure)
+// and answers "sent <lines>". Arguments: one JSON object (GraphiteSenderOptions). Bounded: `lines` per go.
+import { createConnection } from 'node:net';
+import { createInterface } from 'node:readline';
+
+export interface GraphiteSenderOptions {
+  /** Lines this sender sends per go. */
+  lines: number;
+  /** Distinct series the lines cycle over. */
+  series: number;
+  connections: number;
+  /** Offsets this sender's series numbers, so several senders can share or split a name space. */
+  seed: number;
+}
+
+const LINES_PER_CHUNK = 1000;
+const METRICS = ['cpu.user', 'cpu.system', 'cpu.idle', 'memory.used', 'disk.sda.reads', 'net.eth0.rx_bytes'];
+
+/** `count` lines over `series` realistic names: host, metric and instance, values and recent timestamps. */
+function buildChunks(options: GraphiteSenderOptions): Buffer[] {
+  const now = Math.floor(Date.now() / 1000);
+  const chunks: Buffer[] = [];
+  for (let first = 0; first < options.lines; first += LINES_PER_CHUNK) {
+    const lines: string[] = [];
+    for (let n = first; n < Math.min(options.lines, first + LINES_PER_CHUNK); n++) {
+      const s = (n * 7919 + options.seed) % options.series;
+      const metric = METRICS[s % METRICS.length]!; // an index below the length
+      const host = Math.floor(s / METRICS.length);
+      lines.push(
+        `prod.servers.web-${host % 5000}.${metric}.i${Math.floor(host / 5000)} ${(n % 1000) * 0.37} ${now - (n % 30)}`,
+      );
+    }
+    chunks.push(Buffer.from(lines.join('\n') + '\n'));
+  }
+  return chunks;
+}
+
+async function send(port: number, chunks: Buffer[], connections: number): Promise<void> {
+  const one = (c: number): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const socket = createConnection(port, '127.0.0.1');
+      socket.once('error', reject);
+      socket.once('connect', async () => {
+        for (let i = c; i < chunks.length; i += connections)
+          if (!socket.write(chunks[i]!)) await new Promise((r) => socket.once('drain', r));
+        socket.end(() => resolve());
+      });
+    });
+  await Promise.all(Array.from({ length: connections }, (_, c) => one(c)));
+}
+
+const options = JSON.parse(process.argv[2] ?? '{}') as GraphiteSenderOptions;
+const chunks = buildChunks(options);
+process.stdout.write('ready\n');
+for await (const line of createInterface({ input: process.stdin })) {
+  const [command, port] = line.split(' ');
+  if (command !== 'go') continue;
+  await send(Number(port), chunks, options.connections);
+  process.stdout.write(`sent ${options.lines}\n`);
+}
