@@ -1,8 +1,9 @@
 // StatsD lines per second, and CPU per line, of carillon's all-in-one against the reference daemon (npm statsd
 // 0.9.0) on the same UDP load in the same run, in rounds that alternate the two (bench/peer-rounds.ts: each
 // daemon's own user + system time over the measured interval, median and spread of STATSD_BENCH_ROUNDS).
-// Lines are counted as processed by each daemon, not as sent: carillon's carillon_lines_accepted_total{protocol="statsd"}
-// (/metrics), the reference's statsd.metrics_received counter (management port `counters`). Each daemon gets the load alone (2 cores: sender + daemon); the time is from
+// Lines are counted as processed by each daemon, not as sent: carillon's
+// carillon_lines_accepted_total{protocol="statsd"} (/metrics), the reference's statsd.metrics_received counter
+// (management port `counters`). Each daemon gets the load alone (2 cores: sender + daemon); the time is from
 // the first datagram to the last increase of its counter, polled every POLL_MS. Both use the OS default UDP
 // receive buffer (the reference cannot set one). The load is offered at a fixed rate above what either keeps up
 // with on 2 cores; what a daemon drops is not counted. (Much faster offers measure the sender, not the daemons;
