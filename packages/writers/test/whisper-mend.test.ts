@@ -41,6 +41,25 @@ describe('whisper files mended', () => {
     expect((await readdir(join(dataDir, 'mend/web1'))).sort()).toEqual(['cpu.wsp', 'cpu.wsp.stats']);
   });
 
+  it('leaves the amend sidecar sparse: a week of lateness costs no disk until windows are written', async () => {
+    // The default times and lateness (the finest retention, 7 days): the sidecar spans about 2.3 MB.
+    const store = new WhisperStore({ dataDir, resolutions: parseResolutions(['10s:168h', '1m:720h', '10m:21600h']) });
+    await writeAt(store, t0, 1);
+    await store.write(makeBatch(fine, t0 + 10, [[NAME, point(t0 + 10, 3)]]));
+    await store.close();
+    const sidecar = await stat(join(dataDir, `${FILE}.stats`));
+    expect(sidecar.size).toBeGreaterThan(2_000_000);
+    expect(sidecar.blocks * 512).toBeLessThan(64 * 1024);
+    // An amend still reads what the on-time write kept there: the late point merges exactly into the average.
+    const reopened = new WhisperStore({
+      dataDir,
+      resolutions: parseResolutions(['10s:168h', '1m:720h', '10m:21600h']),
+    });
+    await reopened.write(makeBatch(fine, t0, [[NAME, point(t0, 4)]], { heldFrom: t0 + 600 }));
+    expect(await reopened.fetch(NAME, fine, t0, t0 + 20)).toEqual([2.5, 3]);
+    await reopened.close();
+  });
+
   for (const [what, content] of [
     ['that is empty', Buffer.alloc(0)],
     ['that is not whisper', Buffer.from('this is not a whisper file at all, just text\n'.repeat(4))],

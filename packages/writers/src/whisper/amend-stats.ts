@@ -73,12 +73,15 @@ export class StatsSidecar {
     const found = Buffer.alloc(header.length);
     const { bytesRead } = await file.read(found, 0, found.length, 0);
     if (bytesRead !== header.length || !found.equals(header)) {
-      // Unknown or changed layout: its entries would be read at the wrong places. Written out in full (not
-      // sparse), so later entries are rewritten in place and a full disk cannot fail them halfway through an amend.
-      const whole = Buffer.alloc(header.length + slots.reduce((a, n) => a + n, 0) * SLOT_BYTES);
-      header.copy(whole, 0);
+      // Unknown or changed layout: its entries would be read at the wrong places. The entries are left sparse, as
+      // the whisper file's data area is: at the default lateness (the finest retention) a sidecar spans about
+      // 2.3 MB, which written out would cost every average series that much disk at creation. A hole reads as
+      // zeros, an entry of no window. On a full disk an on-time entry's write can fail, before its slot is written,
+      // and the series' write is retried whole; an amend rewrites an entry written on time, whose block is on disk
+      // already, so it cannot fail halfway for space.
       await file.truncate(0);
-      await file.write(whole, 0, whole.length, 0);
+      await file.write(header, 0, header.length, 0);
+      await file.truncate(header.length + slots.reduce((a, n) => a + n, 0) * SLOT_BYTES);
     }
     return new StatsSidecar(file, slots);
   }
