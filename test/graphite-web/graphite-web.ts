@@ -55,6 +55,18 @@ export interface ReferenceAnswer {
   body: Buffer;
 }
 
+export interface GraphiteWebOptions {
+  /** graphite-web's CLUSTER_SERVERS (`host:port`), to read through it from those servers. */
+  clusterServers?: readonly string[];
+  /**
+   * Also serve HTTP on 127.0.0.1 there (for carillon's tagMultiSeries posts); the fixture's tagged series are then
+   * not put in the tag database beforehand.
+   */
+  httpPort?: number;
+  /** A remote tag database (graphite-web's HttpTagDB, TAGDB_HTTP_URL) instead of its local one. */
+  tagdbUrl?: string;
+}
+
 export class GraphiteWeb {
   private readonly waiting: ((line: string) => void)[] = [];
   private readonly lines: Interface;
@@ -72,20 +84,11 @@ export class GraphiteWeb {
     });
   }
 
-  /**
-   * `clusterServers`: graphite-web's CLUSTER_SERVERS (`host:port`), to read through it from those servers.
-   * `httpPort`: also serve HTTP on 127.0.0.1 there (for carillon's tagMultiSeries posts); the fixture's tagged
-   * series are then not put in the tag database beforehand.
-   */
-  static async start(
-    whisperDir: string,
-    storageDir: string,
-    clusterServers: readonly string[] = [],
-    httpPort?: number,
-  ): Promise<GraphiteWeb> {
+  /** How graphite-web is started beyond its directories. */
+  static async start(whisperDir: string, storageDir: string, options: GraphiteWebOptions = {}): Promise<GraphiteWeb> {
     ensureGraphiteWeb();
-    const args = [HELPER, 'serve', whisperDir, storageDir, clusterServers.join(',')];
-    if (httpPort !== undefined) args.push(String(httpPort));
+    const args = [HELPER, 'serve', whisperDir, storageDir, (options.clusterServers ?? []).join(',')];
+    args.push(options.httpPort === undefined ? '' : String(options.httpPort), options.tagdbUrl ?? '');
     const child = spawn(PYTHON, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     const server = new GraphiteWeb(child);
     const ready = await Promise.race([

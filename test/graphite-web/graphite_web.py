@@ -2,7 +2,7 @@
 The graphite-web side of the differential test (graphite-web.test.ts).
 
   graphite_web.py fixture WHISPER_DIR NOW   writes the whisper files both servers read
-  graphite_web.py serve WHISPER_DIR STORAGE_DIR [CLUSTER_SERVERS] [HTTP_PORT]
+  graphite_web.py serve WHISPER_DIR STORAGE_DIR [CLUSTER_SERVERS] [HTTP_PORT] [TAGDB_HTTP_URL]
       runs graphite-web 1.1.8 in this process (Django's test client: no port, no server to wait for) and answers
       one JSON request per stdin line, {"path": "/render?..."}, with one JSON line {"status", "type", "body"}
       (body base64, so pickle and msgpack arrive intact); {"decode": "pickle"|"msgpack", "body": base64} answers
@@ -121,7 +121,7 @@ CLUSTER_SERVERS = {cluster!r}
 SECRET_KEY = 'carillon-differential-test'
 TIME_ZONE = 'UTC'
 DEFAULT_CACHE_DURATION = 0
-TAGDB = 'graphite.tags.localdatabase.LocalDatabaseTagDB'
+{tagdb}
 ALLOWED_HOSTS = ['*']
 LOG_RENDERING_PERFORMANCE = False
 LOG_CACHE_PERFORMANCE = False
@@ -187,12 +187,20 @@ def serve_http(port):
     threading.Thread(target=server.serve_forever, daemon=True).start()
 
 
-def serve(whisper_dir, storage_dir, cluster, http_port=None):
+LOCAL_TAGDB = "TAGDB = 'graphite.tags.localdatabase.LocalDatabaseTagDB'"
+# graphite-web's client of a remote tag database: seriesByTag, /tags and autocomplete are asked of that server
+HTTP_TAGDB = """TAGDB = 'graphite.tags.http.HttpTagDB'
+TAGDB_HTTP_URL = {url!r}
+TAGDB_HTTP_AUTOCOMPLETE = True"""
+
+
+def serve(whisper_dir, storage_dir, cluster, http_port=None, tagdb_url=None):
     os.makedirs(os.path.join(storage_dir, 'log'), exist_ok=True)
     with open(os.path.join(storage_dir, 'carillon_gw_settings.py'), 'w') as f:
         f.write(SETTINGS.format(
             storage=storage_dir, whisper=whisper_dir.rstrip('/') + '/', log=os.path.join(storage_dir, 'log'), cluster=cluster,
-            index=os.path.join(storage_dir, 'index'), db=os.path.join(storage_dir, 'graphite.db')))
+            index=os.path.join(storage_dir, 'index'), db=os.path.join(storage_dir, 'graphite.db'),
+            tagdb=HTTP_TAGDB.format(url=tagdb_url) if tagdb_url else LOCAL_TAGDB))
     sys.path.insert(0, storage_dir)
     os.environ['DJANGO_SETTINGS_MODULE'] = 'graphite.settings'
     os.environ['GRAPHITE_SETTINGS_MODULE'] = 'carillon_gw_settings'
@@ -239,8 +247,10 @@ if __name__ == '__main__':
     if sys.argv[1] == 'fixture':
         fixture(sys.argv[2], int(sys.argv[3]))
     elif sys.argv[1] == 'serve':
-        # optional: CLUSTER_SERVERS, comma-separated (graphite-web federating to them), and an HTTP port
+        # optional: CLUSTER_SERVERS, comma-separated (graphite-web federating to them), an HTTP port and the URL of a
+        # remote tag database (each '' for none)
         cluster = [s for s in (sys.argv[4] if len(sys.argv) > 4 else '').split(',') if s]
-        serve(sys.argv[2], sys.argv[3], cluster, int(sys.argv[5]) if len(sys.argv) > 5 else None)
+        http_port = int(sys.argv[5]) if len(sys.argv) > 5 and sys.argv[5] else None
+        serve(sys.argv[2], sys.argv[3], cluster, http_port, sys.argv[6] if len(sys.argv) > 6 and sys.argv[6] else None)
     else:
-        raise SystemExit('usage: graphite_web.py fixture WHISPER_DIR NOW | serve WHISPER_DIR STORAGE_DIR [CLUSTER_SERVERS] [HTTP_PORT]')
+        raise SystemExit('usage: graphite_web.py fixture WHISPER_DIR NOW | serve WHISPER_DIR STORAGE_DIR [CLUSTER_SERVERS] [HTTP_PORT] [TAGDB_HTTP_URL]')

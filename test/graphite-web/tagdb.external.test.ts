@@ -70,7 +70,7 @@ describe('graphite-web finds carillon tagged series (tagMultiSeries)', () => {
     );
     expect(metric(await metrics(), 'carillon_tagdb_queue_series')).toBe(3);
 
-    graphiteWeb = await GraphiteWeb.start(`${dir()}/whisper`, `${dir()}/graphite-web`, [], graphiteWebPort);
+    graphiteWeb = await GraphiteWeb.start(`${dir()}/whisper`, `${dir()}/graphite-web`, { httpPort: graphiteWebPort });
     await waitFor(
       'the three tagged series posted',
       async () => {

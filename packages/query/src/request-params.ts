@@ -1,10 +1,12 @@
 import type { IncomingMessage } from 'node:http';
 import { BodyTooLargeError, readBodyLimited } from '@carillon/core';
 import { QueryError } from './errors.js';
+import { appendMultipartFields, multipartBoundary } from './multipart-form.js';
 
 /**
  * The parameters of a Graphite API request: the query string plus, for a POST, an
- * `application/x-www-form-urlencoded` body (what Grafana posts), merged as graphite-web does. The body is read up
+ * `application/x-www-form-urlencoded` body (what Grafana posts), a JSON object, or a `multipart/form-data` body
+ * (what graphite-web's HttpTagDB posts), merged as graphite-web does. The body is read up
  * to `maxBodyBytes`; a larger one is refused with 413 before it is buffered.
  */
 export async function readRequestParams(req: IncomingMessage, maxBodyBytes: number): Promise<URLSearchParams> {
@@ -15,14 +17,17 @@ export async function readRequestParams(req: IncomingMessage, maxBodyBytes: numb
   const body = await readBody(req, maxBodyBytes);
   if (body.length === 0) return params;
 
-  const contentType = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  const header = req.headers['content-type'] ?? '';
+  const contentType = header.split(';')[0]!.trim().toLowerCase();
   if (contentType === 'application/x-www-form-urlencoded' || contentType === '') {
     for (const [key, value] of new URLSearchParams(body.toString('utf8'))) params.append(key, value);
   } else if (contentType === 'application/json') {
     appendJson(params, body);
+  } else if (contentType === 'multipart/form-data') {
+    appendMultipartFields(params, body, multipartBoundary(header));
   } else {
     throw new QueryError(
-      `unsupported content type "${contentType}": post application/x-www-form-urlencoded or application/json`,
+      `unsupported content type "${contentType}": post application/x-www-form-urlencoded, multipart/form-data or application/json`,
       415,
     );
   }
