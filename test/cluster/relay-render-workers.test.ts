@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RingSchedule, keyHashOfName } from '@carillon/ring';
 import type { RunningProgram } from '../e2e/programs.js';
+import { startBusyLoops } from '../support/contention.js';
 import { sleep, waitFor } from '../support/wait.js';
 import {
   LineSender,
@@ -113,15 +114,22 @@ describe('renders of a relay in its render workers', () => {
 
   it('answers a render past its time budget 503 while /healthz and the listeners keep up', async () => {
     const H = relays.H;
+    // two busy loops take the cores the relay's threads compete for (the worker runs at query.worker_nice)
+    const contention = startBusyLoops(2, 15_000);
     const started = performance.now();
     let answered = false;
+    let answeredMs = 0;
     const heavy = get(H, `/render?target=${q("randomWalk('heavy', 1)")}&from=-1y`, 20_000).finally(() => {
       answered = true;
+      answeredMs = performance.now() - started;
     });
-    // /healthz polled, and lines sent to H, for as long as the render runs (bounded: at most 10 s)
+    // /healthz polled, and lines sent to H, for as long as the worker computes: past the answer at the 1 s budget
+    // it runs on until the pool stops it a second later (bounded: at most 10 s)
+    const busy = (): boolean =>
+      (!answered || performance.now() - started < 3_000) && performance.now() - started < 10_000;
     const health: number[] = [];
     const poll = (async () => {
-      while (!answered && performance.now() - started < 10_000) {
+      while (busy()) {
         const t = performance.now();
         const response = await fetch(`http://127.0.0.1:${H.httpPort}/healthz`, { signal: AbortSignal.timeout(3_000) });
         await response.arrayBuffer();
@@ -133,7 +141,7 @@ describe('renders of a relay in its render workers', () => {
     let sent = 0;
     const send = (async () => {
       const sender = await LineSender.open(H.graphitePort);
-      for (let batch = 0; !answered && batch < 200; batch++) {
+      for (let batch = 0; busy() && batch < 200; batch++) {
         const now = Math.floor(Date.now() / 1000);
         const lines = Array.from({ length: 20 }, (_, k) => `rwload.s${k}.count 1 ${now}\n`);
         await sender.send(lines.join(''));
@@ -142,21 +150,30 @@ describe('renders of a relay in its render workers', () => {
       }
       await sender.close();
     })();
-    const [answer] = await Promise.all([heavy, poll, send]);
-    const ms = performance.now() - started;
+    const [answer] = await Promise.all([heavy, poll, send]).finally(() => contention.stop());
     expect(answer.status, answer.body.toString()).toBe(503);
     expect(answer.body.toString()).toContain('query.render_time_budget');
-    expect(ms).toBeLessThan(5_000);
+    expect(answeredMs).toBeLessThan(5_000);
     expect(await metricValue(H.httpPort, 'query_render_refused_total', 'reason="time_budget"')).toBe(1);
     expect(await metricValue(H.httpPort, 'query_renders_total', 'outcome="refused"')).toBe(1);
+    // the worker was still deep in randomWalk after the answer: stopped and replaced
+    await waitFor(
+      'the worker replaced',
+      async () => (await metricValue(H.httpPort, 'query_render_worker_restarts_total')) > 0,
+      5_000,
+      100,
+    );
+    expect(await metricValue(H.httpPort, 'query_render_worker_restarts_total')).toBe(1);
 
     const sorted = [...health].sort((a, b) => a - b);
     console.log(
-      `heavy render answered in ${ms.toFixed(0)} ms; /healthz ${health.length} polls, p50 ${sorted[Math.floor(sorted.length / 2)]?.toFixed(1)} ms, max ${sorted[sorted.length - 1]?.toFixed(1)} ms; ${sent} lines sent`,
+      `heavy render answered in ${answeredMs.toFixed(0)} ms; /healthz ${health.length} polls, p50 ${sorted[Math.floor(sorted.length / 2)]?.toFixed(1)} ms, max ${sorted[sorted.length - 1]?.toFixed(1)} ms; ${sent} lines sent`,
     );
-    expect(health.length).toBeGreaterThan(10);
+    // Typical: p50 2-10 ms, max 30-650 ms at load average 5 with the busy loops; on the ingest thread (render_workers
+    // = 0) the render holds /healthz for longer than the poll's 3 s timeout.
+    expect(health.length).toBeGreaterThan(20);
     expect(sorted[Math.floor(sorted.length / 2)]!).toBeLessThan(100);
-    expect(sorted[sorted.length - 1]!).toBeLessThan(1_500);
+    expect(sorted[sorted.length - 1]!).toBeLessThan(2_000);
 
     // every line sent during the render is in a window the accumulators wrote
     const arrived = (): number => {
