@@ -3,8 +3,8 @@
  * Relay W renders in workers (the default), relay Z on its ingest thread (`query.render_workers = 0`), relay H in
  * one worker with a 1 s time budget and partial answers off. Every render (functions, maxDataPoints, several
  * formats) is byte-identical on the three, and the values equal an oracle of what was sent. A heavy render on H
- * answers 503 past `query.render_time_budget`, counted, while H's /healthz keeps answering at once and every line
- * sent to H meanwhile reaches the accumulators. With an accumulator stopped, the answers rendered in workers still
+ * answers 503 past `query.render_time_budget`, counted, while (under two busy loops) H's /healthz keeps answering
+ * at once and every line sent to H meanwhile reaches the accumulators. With an accumulator stopped, the answers rendered in workers still
  * name it (200 with the header on W as on Z; 503 on H): the reads made for a worker run in its request's context.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
