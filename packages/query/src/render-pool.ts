@@ -7,6 +7,7 @@
  * replaced) and a memory budget (the worker's heap limit); renders beyond the workers wait in a bounded queue.
  * Each refusal is a 503 with the reason, counted.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -71,6 +72,12 @@ interface Task {
   message: Extract<ToWorker, { type: 'render' | 'read' }>;
   /** A render's reads; none for a read task. */
   loader?: SeriesLoader;
+  /**
+   * Runs a read in the async context of the request that queued the render: a worker's messages arrive in the
+   * context the worker was spawned in, and a reader may keep per-request state there (the relay's ClusterRead
+   * names the accumulators missing from this answer).
+   */
+  inRequest: <R>(read: () => R) => R;
   resolve: (answer: RenderBody | Float64Array[]) => void;
   reject: (error: Error) => void;
   timer: NodeJS.Timeout;
@@ -189,6 +196,7 @@ export class RenderPool {
         id: message.id,
         message,
         loader,
+        inRequest: AsyncLocalStorage.snapshot(),
         resolve,
         reject,
         timer: setTimeout(() => this.overBudget(task), this.options.timeBudgetMs),
@@ -305,42 +313,46 @@ export class RenderPool {
     if (!slot || !task || task.id !== message.id) return;
     const loader = task.loader;
     if (message.type === 'resolve' && loader) {
-      loader.resolve(message.request, true).then(
-        (read) => {
-          if (slot.task === task)
-            worker.postMessage({ type: 'resolved', id: task.id, loadId: message.loadId, read } satisfies ToWorker);
-        },
-        (error: unknown) => {
-          if (slot.task === task)
+      task
+        .inRequest(() => loader.resolve(message.request, true))
+        .then(
+          (read) => {
+            if (slot.task === task)
+              worker.postMessage({ type: 'resolved', id: task.id, loadId: message.loadId, read } satisfies ToWorker);
+          },
+          (error: unknown) => {
+            if (slot.task === task)
+              worker.postMessage({
+                type: 'resolved',
+                id: task.id,
+                loadId: message.loadId,
+                error: this.failure(error),
+              } satisfies ToWorker);
+          },
+        );
+      return;
+    }
+    if (message.type === 'load' && loader) {
+      task
+        .inRequest(() => loader.load(message.request))
+        .then(
+          (series) => {
+            if (slot.task !== task) return;
+            worker.postMessage(
+              { type: 'loaded', id: task.id, loadId: message.loadId, series } satisfies ToWorker,
+              series.map((s) => s.values.buffer as ArrayBuffer),
+            );
+          },
+          (error: unknown) => {
+            if (slot.task !== task) return;
             worker.postMessage({
-              type: 'resolved',
+              type: 'loaded',
               id: task.id,
               loadId: message.loadId,
               error: this.failure(error),
             } satisfies ToWorker);
-        },
-      );
-      return;
-    }
-    if (message.type === 'load' && loader) {
-      loader.load(message.request).then(
-        (series) => {
-          if (slot.task !== task) return;
-          worker.postMessage(
-            { type: 'loaded', id: task.id, loadId: message.loadId, series } satisfies ToWorker,
-            series.map((s) => s.values.buffer as ArrayBuffer),
-          );
-        },
-        (error: unknown) => {
-          if (slot.task !== task) return;
-          worker.postMessage({
-            type: 'loaded',
-            id: task.id,
-            loadId: message.loadId,
-            error: this.failure(error),
-          } satisfies ToWorker);
-        },
-      );
+          },
+        );
       return;
     }
     if (message.type === 'resolve' || message.type === 'load') return;

@@ -3,6 +3,7 @@
  * 503 with the reason and is counted; past the byte budget 400; the workers keep answering afterwards, and a render
  * through the workers answers what the calling thread answers.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -94,6 +95,33 @@ describe('render workers and their budgets', () => {
         expect(b.body).toBe(a.body);
       }
     expect(there.registry.render()).toMatch(/query_renders_total\{outcome="ok"\} 12/);
+  });
+
+  it("makes each render's reads on this thread in the async context of its request", async () => {
+    // a reader may keep per-request state there (the relay's ClusterRead names the members missing from an answer)
+    const request = new AsyncLocalStorage<string>();
+    const seen: string[] = [];
+    const api = createGraphiteApi({
+      index,
+      reader: {
+        fetch: (name, resolution, from, until) => {
+          seen.push(`${request.getStore()} read ${name}`);
+          return store.fetch(name, resolution, from, until);
+        },
+      },
+      pending: { pending: () => [] },
+      resolutions,
+      now: () => NOW,
+      render: workers({ workers: 1 }),
+    });
+    const server = createServer((req, res) => request.run(req.url!, () => void api(req, res)));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    running.push({ base: '', registry: new MetricsRegistry(), api, server });
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const paths = ['budget.s1', 'budget.s2', 'budget.s3'].map((t) => `/render?target=${t}&from=-1min`);
+    const answers = await Promise.all(paths.map((path) => fetch(base + path, { signal: AbortSignal.timeout(30_000) })));
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200]);
+    expect(seen.sort()).toEqual(paths.map((path, i) => `${path} read budget.s${i + 1}`));
   });
 
   it('answers 503 past the time budget, counts it, and keeps answering', async () => {

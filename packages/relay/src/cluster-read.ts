@@ -1,6 +1,6 @@
 /**
  * Reading the whole cluster: a SeriesReader and SeriesFinder over the accumulators, for the relay's Graphite API
- * (query's createGraphiteApi evaluates functions once, here, over the merged series).
+ * (query's createGraphiteApi evaluates functions once, at the relay, in its render workers, over the merged series).
  *
  * Where data is: a window of a series was aggregated, and so is stored or pending, at the member the ring version
  * in force at the window's start names (versions switch on coarsest boundaries, so every window of every

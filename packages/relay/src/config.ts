@@ -38,6 +38,7 @@ import {
   STATSD_LISTENER_KEYS,
   type LineListenerConfig,
 } from '@carillon/protocols';
+import { QUERY_KEYS, readQueryConfig, type QueryConfig } from '@carillon/query';
 import { RING_KEYS, readRingConfig, ringStepOf, type RingConfig } from '@carillon/ring';
 import {
   CLUSTER_KEYS,
@@ -57,7 +58,11 @@ export const RELAY_HTTP_LISTEN_KEY = configKey.listen({
     '/metrics, /livez, /readyz, /healthz, /ring (versions, members, per-destination queues and connection state) and the Graphite API for the whole cluster',
 });
 
-/** How the relay reads the cluster for its Graphite API (cluster-read.ts). */
+/**
+ * How the relay reads the cluster for its Graphite API (cluster-read.ts). Its render workers and budgets are the
+ * accumulator's `[query]` keys (QUERY_KEYS, query-config.ts), read by the same code; none of these names is one
+ * of those.
+ */
 export const RELAY_QUERY_KEYS = {
   timeoutMs: configKey.duration({
     key: 'query.timeout',
@@ -122,6 +127,7 @@ export const RELAY_SCHEMA = configSchema(
   CLUSTER_KEYS,
   [TLS_RELOAD_INTERVAL_KEY],
   RELAY_QUERY_KEYS,
+  QUERY_KEYS,
 );
 
 export interface RelayConfig {
@@ -154,14 +160,17 @@ export interface RelayConfig {
   resolutions: Resolution[];
   /** The accumulators' retention rules: each series is read at the resolutions its files keep. */
   retentionRules: readonly RetentionRule[];
-  query: {
-    timeoutMs: number;
-    allowPartial: boolean;
-    concurrency: number;
-    maxQueued: number;
-    maxSeriesPerRequest: number;
-    sharedStore: boolean;
-  };
+  /** The cluster reads (RELAY_QUERY_KEYS) and the render workers and budgets (`render`, as an accumulator's). */
+  query: RelayQueryConfig & QueryConfig;
+}
+
+export interface RelayQueryConfig {
+  timeoutMs: number;
+  allowPartial: boolean;
+  concurrency: number;
+  maxQueued: number;
+  maxSeriesPerRequest: number;
+  sharedStore: boolean;
 }
 
 export function readRelayConfig(source: ConfigSource): RelayConfig {
@@ -189,7 +198,7 @@ export function readRelayConfig(source: ConfigSource): RelayConfig {
     cluster: readClusterSecurity(source, 'relay'),
     resolutions,
     retentionRules: readRetentionRules(source, resolutions),
-    query: readSection(source, RELAY_QUERY_KEYS),
+    query: { ...readSection(source, RELAY_QUERY_KEYS), ...readQueryConfig(source) },
   };
   source.assertAllKeysKnown();
   return config;

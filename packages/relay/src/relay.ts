@@ -1,7 +1,7 @@
 /**
  * A running relay: membership (Redis watcher or static list) → ring schedule → link pool, listeners feeding the
- * line router, and the HTTP surface. `stop()` closes listeners, then flushes links and waits (bounded) for
- * durable acks.
+ * line router, and the HTTP surface (the Graphite API over the cluster, rendered in the render workers).
+ * `stop()` closes listeners, then flushes links and waits (bounded) for durable acks, then stops the render workers.
  */
 import type { Server } from 'node:http';
 import { Health, MetricsRegistry, type Logger } from '@carillon/core';
@@ -14,7 +14,7 @@ import {
 } from '@carillon/protocols';
 import { Placement, createMembership, type Membership } from '@carillon/ring';
 import { channelCredentials, newRelayIdentity } from '@carillon/transport';
-import { createGraphiteApi, DEFAULT_QUERY_LIMITS } from '@carillon/query';
+import { createGraphiteApi, DEFAULT_QUERY_LIMITS, type GraphiteApi } from '@carillon/query';
 import { ClusterRead, NO_PENDING } from './cluster-read.js';
 import { SpoolStage } from './spool-stage.js';
 import { firstSequence, RelaySpool, replaySpool, spoolRelayIdentity } from './spool/index.js';
@@ -47,6 +47,7 @@ export class Relay {
     private readonly http: Server | undefined,
     private readonly health: Health,
     private readonly cluster: ClusterRead | undefined,
+    private readonly graphiteApi: GraphiteApi | undefined,
     private readonly logger: Logger,
     private readonly closeTls: () => void,
     private readonly spool: RelaySpool | undefined,
@@ -95,11 +96,18 @@ export class Relay {
     const ports: RelayPorts = {};
     let http: Server | undefined;
     let cluster: ClusterRead | undefined;
+    let api: GraphiteApi | undefined;
     if (config.http.listen) {
+      const { query } = config;
       cluster = new ClusterRead(
         () => membership.schedule,
         {
-          ...config.query,
+          timeoutMs: query.timeoutMs,
+          allowPartial: query.allowPartial,
+          concurrency: query.concurrency,
+          maxQueued: query.maxQueued,
+          maxSeriesPerRequest: query.maxSeriesPerRequest,
+          sharedStore: query.sharedStore,
           // Replies carry up to query.max_series_per_request series of a render's windows.
           maxMessageBytes: READ_REPLY_MAX_BYTES,
           maxTagSeries: DEFAULT_QUERY_LIMITS.maxTagSeries,
@@ -110,24 +118,34 @@ export class Relay {
       );
       const read = cluster;
       membership.onChange(() => read.prune());
-      const api = createGraphiteApi({
+      // Renders run in the render workers, as on an accumulator: the functions, consolidation and encoding never
+      // hold the listeners or /healthz. The reads come back here (ClusterRead has no worker reader: its gRPC
+      // clients live on this thread) and the values cross to the worker as Float64Arrays.
+      const graphite = createGraphiteApi({
         finder: read,
         reader: read,
         pending: NO_PENDING,
         resolutions: config.resolutions,
         retentionRules: config.retentionRules,
-        // ClusterRead bounds the calls itself (per member, in calls of query.max_series_per_request series): a
-        // render's reads start together so each owner gets one call instead of one per 32 series.
-        limits: { fetchConcurrency: config.query.maxSeriesPerRequest },
+        render: query.render,
+        limits: {
+          maxRenderBytes: query.maxRenderBytes,
+          maxSeriesPerRender: query.maxSeriesPerRender,
+          // ClusterRead bounds the calls itself (per member, in calls of query.max_series_per_request series): a
+          // render's reads start together so each owner gets one call instead of one per 32 series.
+          fetchConcurrency: query.maxSeriesPerRequest,
+        },
         logger,
+        metrics,
       });
+      api = graphite;
       const started = await startHttpServer(
         config.http,
         metrics,
         health,
         () => ringReport(relayId, membership.schedule, pool.depths()),
         config.http.security,
-        (request, response) => read.serve(response, () => api(request, response)),
+        (request, response) => read.serve(response, () => graphite(request, response)),
         logger,
       );
       tlsClosers.push(started.closeTls);
@@ -138,6 +156,8 @@ export class Relay {
       await membership.start();
     } catch (error) {
       http?.close();
+      await api?.close();
+      cluster?.close();
       throw error;
     }
     if (spooled) {
@@ -187,6 +207,7 @@ export class Relay {
       http,
       health,
       cluster,
+      api,
       logger,
       closeTls,
       spooled?.spool,
@@ -208,6 +229,8 @@ export class Relay {
       this.http.closeAllConnections();
       await new Promise<void>((resolve) => this.http!.close(() => resolve()));
     }
+    // after the HTTP server: no render is left to answer, and each worker is terminated
+    await this.graphiteApi?.close();
     this.closeTls();
     this.cluster?.close();
     this.logger.info('relay stopped');

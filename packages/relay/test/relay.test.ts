@@ -5,7 +5,8 @@ import { ConfigError, ConfigSource, MetricsRegistry, createLogger, parseMetricNa
 import { statsdCanonicalName } from '@carillon/protocols';
 import { Placement, RingSchedule, murmur3String } from '@carillon/ring';
 import { DEFAULT_LINK_OPTIONS, relayIdentityFromKey, startIngestServer, type IngestServer } from '@carillon/transport';
-import { LineRouter, LinkPool, Relay, readRelayConfig, type RelayConfig } from '@carillon/relay';
+import { QUERY_KEYS } from '@carillon/query';
+import { LineRouter, LinkPool, RELAY_SCHEMA, Relay, readRelayConfig, type RelayConfig } from '@carillon/relay';
 import { RecordingHandler } from '../../../test/support/recording.js';
 import { proxyRing } from '../../../test/support/proxy-ring.js';
 import { waitFor } from '../../../test/support/wait.js';
@@ -355,6 +356,27 @@ describe('relay config', () => {
   it('reads link durations as milliseconds', () => {
     const config = read({ accumulators: 'a=h:1', 'link.max_batch_delay': '20ms', 'link.backoff_initial': '1s' });
     expect((config as RelayConfig).link).toMatchObject({ maxBatchDelayMs: 20, backoffInitialMs: 1000 });
+  });
+
+  it("reads the render workers and budgets from an accumulator's [query] keys, beside its own query keys", () => {
+    const config = read({
+      accumulators: 'a=h:1',
+      'query.max_queued': '5',
+      'query.render_max_queued': '7',
+      'query.render_workers': '3',
+      'query.render_time_budget': '2s',
+      'query.render_max_series': '42',
+    }) as RelayConfig;
+    expect(config.query).toMatchObject({
+      maxQueued: 5,
+      maxSeriesPerRender: 42,
+      render: { workers: 3, timeBudgetMs: 2000, maxQueued: 7, workerNice: 10 },
+    });
+    expect(keyOf({ accumulators: 'a=h:1', 'query.render_time_budget': '1ms' })).toBe('query.render_time_budget');
+    // each key once: the relay's own query keys and the render keys are distinct names
+    const keys = RELAY_SCHEMA.map((k) => k.key);
+    expect(new Set(keys).size).toBe(keys.length);
+    expect(keys).toEqual(expect.arrayContaining(Object.values(QUERY_KEYS).map((k) => k.key)));
   });
 
   it('takes the ring step from the coarsest resolution, with the aggregator default times', () => {
