@@ -67,6 +67,8 @@ export async function startHttpServer(
   security?: HttpSecurity,
   api?: ApiHandler,
   logger?: Logger,
+  /** Brings the metrics up to date before a /metrics render (the ingest workers' counters). */
+  collect?: () => Promise<void>,
 ): Promise<{ server: Server; port: number; closeTls: () => void }> {
   const listen = http.listen!;
   const limits: HttpLimits = { ...http, requestTimeoutMs: RELAY_REQUEST_TIMEOUT_MS };
@@ -93,7 +95,11 @@ export async function startHttpServer(
         return;
       }
       if (path === '/metrics') {
-        response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(metrics.render());
+        const render = (): void => {
+          response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(metrics.render());
+        };
+        if (collect) void collect().then(render);
+        else render();
       } else if (path === '/livez') {
         sendHealth(response, health.liveness());
       } else if (path === '/readyz' || path === '/healthz') {
