@@ -38,13 +38,12 @@ class DatagramSender implements TextSender {
 }
 
 interface RingPage {
-  destinations: { destination: string; relayId: string; lastSequence: number }[];
+  destinations: { destination: string; queuedBatches: number }[];
+  workers: { relayId: string; destinations: { destination: string; lastSequence: number }[] }[];
 }
 
 const relayIdsOf = async (relay: Relay): Promise<string[]> =>
-  [
-    ...new Set((await getJson<RingPage>(`http://127.0.0.1:${relay.httpPort}/ring`)).destinations.map((d) => d.relayId)),
-  ].sort();
+  (await getJson<RingPage>(`http://127.0.0.1:${relay.httpPort}/ring`)).workers.map((w) => w.relayId).sort();
 
 describe('cluster: a relay with two ingest workers', () => {
   const root = mkdtempSync(join(tmpdir(), 'carillon-relayworkers-'));
@@ -105,8 +104,10 @@ describe('cluster: a relay with two ingest workers', () => {
 
     // Both workers sent batches, each under its own identity.
     const ring = await getJson<RingPage>(`http://127.0.0.1:${relay.httpPort}/ring`);
-    const senders = new Set(ring.destinations.filter((d) => d.lastSequence > 0).map((d) => d.relayId));
-    expect(senders.size).toBe(2);
+    // One entry per member, merged over the workers.
+    expect(ring.destinations.map((d) => d.destination).sort()).toEqual(['rw-0', 'rw-1']);
+    const senders = ring.workers.filter((w) => w.destinations.some((d) => d.lastSequence > 0));
+    expect(senders).toHaveLength(2);
     const ids = await relayIdsOf(relay);
     expect(ids).toHaveLength(2);
     expect(existsSync(join(spoolDir, 'relay-identity'))).toBe(true);

@@ -28,6 +28,8 @@ export interface RingReport {
   current: VersionReport | null;
   pending: VersionReport[];
   destinations: LinkDepth[];
+  /** With ingest workers (`relay.workers` > 1): each one's identity and links; `destinations` merges them. */
+  workers?: { relayId: string; destinations: LinkDepth[] }[];
 }
 
 interface VersionReport {
@@ -36,7 +38,12 @@ interface VersionReport {
   members: { id: string; address: string; weight: number }[];
 }
 
-export function ringReport(relayId: string, schedule: RingSchedule, destinations: LinkDepth[]): RingReport {
+export function ringReport(
+  relayId: string,
+  schedule: RingSchedule,
+  destinations: LinkDepth[],
+  workers?: RingReport['workers'],
+): RingReport {
   const now = nowSeconds();
   const current = schedule.versionAt(now);
   const describe = (v: NonNullable<typeof current>): VersionReport => ({
@@ -50,6 +57,7 @@ export function ringReport(relayId: string, schedule: RingSchedule, destinations
     current: current ? describe(current) : null,
     pending: schedule.versions.filter((v) => v.effectiveFrom > now && v !== current).map(describe),
     destinations,
+    ...(workers ? { workers } : {}),
   };
 }
 

@@ -32,8 +32,37 @@ export type ToMain =
   | { type: 'metrics'; snapshot: MetricsSnapshot; depths: LinkDepth[]; id?: number }
   | { type: 'stopped'; snapshot: MetricsSnapshot; depths: LinkDepth[] };
 
-/** A destination's queue in one worker, named by the worker's relay id. */
-export type WorkerLinkDepth = LinkDepth & { relayId: string };
+/** One worker's links, as /ring lists them. */
+export interface WorkerDepths {
+  relayId: string;
+  destinations: LinkDepth[];
+}
+
+/**
+ * The workers' links to each destination as one: counts summed, connected only when every worker's link is, and
+ * each sequence the highest (sequences are per identity: each worker's own are in `WorkerDepths`).
+ */
+export function mergeDepths(workers: readonly WorkerDepths[]): LinkDepth[] {
+  const merged = new Map<string, LinkDepth>();
+  for (const { destinations } of workers)
+    for (const d of destinations) {
+      const key = `${d.destination}@${d.address}`;
+      const into = merged.get(key);
+      if (into === undefined) merged.set(key, { ...d });
+      else {
+        into.connected &&= d.connected;
+        into.queuedBatches += d.queuedBatches;
+        into.queuedBytes += d.queuedBytes;
+        into.unsentBatches += d.unsentBatches;
+        into.unackedBatches += d.unackedBatches;
+        into.openBatchBytes += d.openBatchBytes;
+        into.lastSequence = Math.max(into.lastSequence, d.lastSequence);
+        into.processedSequence = Math.max(into.processedSequence, d.processedSequence);
+        into.durableSequence = Math.max(into.durableSequence, d.durableSequence);
+      }
+    }
+  return [...merged.values()];
+}
 
 /** How long a /metrics render waits for the workers' fresh counters before serving the last ones they sent. */
 const COLLECT_TIMEOUT_MS = 1000;
@@ -215,9 +244,14 @@ export class IngestWorkers {
     await Promise.all(this.workers.map((w) => w.collect(id, COLLECT_TIMEOUT_MS)));
   }
 
-  /** Every worker's link queues, as last reported. */
-  depths(): WorkerLinkDepth[] {
-    return this.workers.flatMap((w) => w.depths.map((d) => ({ ...d, relayId: w.relayId })));
+  /** Each worker's link queues, as last reported. */
+  workerDepths(): WorkerDepths[] {
+    return this.workers.map((w) => ({ relayId: w.relayId, destinations: w.depths }));
+  }
+
+  /** The link queues per destination over every worker (`mergeDepths`). */
+  depths(): LinkDepth[] {
+    return mergeDepths(this.workerDepths());
   }
 
   async stop(): Promise<void> {

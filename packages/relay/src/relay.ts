@@ -97,7 +97,7 @@ export class Relay {
         config.http,
         metrics,
         health,
-        () => ringReport(relayId(), membership.schedule, depths()),
+        () => ringReport(relayId(), membership.schedule, depths(), workers?.workerDepths()),
         config.http.security,
         (request, response) => read.serve(response, () => api(request, response)),
         logger,
@@ -154,7 +154,8 @@ export class Relay {
   }
 
   ring(): RingReport {
-    return ringReport(this.relayId, this.membership.schedule, this.ingest.depths());
+    const workers = this.ingest instanceof IngestWorkers ? this.ingest.workerDepths() : undefined;
+    return ringReport(this.relayId, this.membership.schedule, this.ingest.depths(), workers);
   }
 
   /** Brings `metrics` up to date with the ingest workers' counters (nothing to do on one thread). */
