@@ -9,7 +9,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync, existsSync } from 'node:fs';
 import { createConnection, createServer, type AddressInfo, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { IngestHandler, IngestServer, ReceivedBatch } from '@carillon/transport';
@@ -22,8 +22,8 @@ import type { BenchRow } from './row.ts';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const LINES = Number(process.env.RELAY_BENCH_LINES ?? 2_000_000);
 const ROUNDS = Number(process.env.RELAY_BENCH_ROUNDS ?? 3);
-/** `relay.workers` of the carillon relay; unset: its default. */
-const WORKERS = process.env.RELAY_BENCH_WORKERS;
+/** The `relay.workers` of each carillon relay run (0 = one per core), e.g. RELAY_BENCH_WORKERS=1,2,4. */
+const WORKERS = (process.env.RELAY_BENCH_WORKERS ?? '1,0').split(',').map(Number);
 /** carbon-c-relay's worker threads (`-w`). */
 const CCR_WORKERS = Number(process.env.RELAY_BENCH_CCR_WORKERS ?? 2);
 const SENDER_PROCESSES = 2;
@@ -84,7 +84,7 @@ function round(relay: RunningRelay, load: GraphiteLoad): Promise<RoundResult> {
   });
 }
 
-async function startCarillon(): Promise<RunningRelay | { error: string }> {
+async function startCarillon(workers: number): Promise<RunningRelay | { error: string }> {
   const transportJs = join(root, 'packages/transport/dist/index.js');
   const mainJs = join(root, 'services/relay/dist/main.js');
   if (!existsSync(transportJs) || !existsSync(mainJs)) return { error: 'not built: run npm run build' };
@@ -125,7 +125,7 @@ async function startCarillon(): Promise<RunningRelay | { error: string }> {
     'statsd.udp_listen=',
     'http.listen=',
     'log_level=warn',
-    ...(WORKERS === undefined ? [] : [`relay.workers=${WORKERS}`]),
+    `relay.workers=${workers}`,
   ];
   const child = spawn(process.execPath, [mainJs, ...settings.flatMap((s) => ['--set', s])], {
     stdio: ['ignore', 'inherit', 'inherit'],
@@ -205,15 +205,15 @@ export default async function run(): Promise<BenchRow[]> {
   });
   const running: RunningRelay[] = [];
   try {
-    const carillon = await startCarillon();
-    if ('error' in carillon) return [{ name: 'relay: carillon lines/s', value: 0, unit: 'n/a', note: carillon.error }];
-    running.push(carillon);
-    const contenders: Contender[] = [
-      {
-        name: `carillon relay${WORKERS === undefined ? '' : ` workers=${WORKERS}`}`,
-        round: () => round(carillon, load),
-      },
-    ];
+    const contenders: Contender[] = [];
+    for (const workers of WORKERS) {
+      const carillon = await startCarillon(workers);
+      if ('error' in carillon)
+        return [{ name: 'relay: carillon lines/s', value: 0, unit: 'n/a', note: carillon.error }];
+      running.push(carillon);
+      const name = `carillon relay workers=${workers === 0 ? `${availableParallelism()} (all cores)` : workers}`;
+      contenders.push({ name, round: () => round(carillon, load) });
+    }
     if (binary) {
       const ccr = await startCarbonCRelay(binary);
       running.push(ccr);

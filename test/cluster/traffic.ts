@@ -4,10 +4,15 @@
  * (ordered per key). A relay's keys can be paused while it is down. The oracle holds every point sent.
  */
 import { sleep } from '../support/wait.js';
-import { Oracle, type LineSender } from './cluster.js';
+import { Oracle } from './cluster.js';
+
+/** Where a route's lines go: a LineSender (TCP), or anything else that sends text and says when it is sent. */
+export interface TextSender {
+  send(text: string): Promise<void>;
+}
 
 export interface TrafficRoute {
-  sender: () => LineSender | undefined;
+  sender: () => TextSender | undefined;
   keys: string[];
 }
 

@@ -61,8 +61,23 @@ interface NumberBounds {
   max?: number;
 }
 
+/** What a ConfigSource reads, as plain data (structured-cloneable): a worker thread rebuilds the source from it. */
+export interface ConfigInputs {
+  file: RawTable;
+  env: Record<string, string | undefined>;
+  overrides: [string, string][];
+}
+
 export class ConfigSource {
   private readonly keysRead = new Set<string>();
+
+  static fromInputs(inputs: ConfigInputs): ConfigSource {
+    return new ConfigSource(inputs.file, inputs.env, new Map(inputs.overrides));
+  }
+
+  inputs(): ConfigInputs {
+    return { file: this.file, env: { ...this.env }, overrides: [...this.overrides] };
+  }
 
   constructor(
     private readonly file: RawTable = {},

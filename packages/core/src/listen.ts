@@ -23,14 +23,17 @@ export async function bindAnyFamily<T>(host: string, bind: (host: string) => Pro
   }
 }
 
-/** `server.listen` as a promise over `bindAnyFamily`; rejects with the bind error. */
-export function listenServer(server: Server, host: string, port: number): Promise<void> {
+/**
+ * `server.listen` as a promise over `bindAnyFamily`; rejects with the bind error. `reusePort` (SO_REUSEPORT) lets
+ * several threads bind the same port, the kernel spreading connections over them (the relay's ingest workers).
+ */
+export function listenServer(server: Server, host: string, port: number, reusePort = false): Promise<void> {
   return bindAnyFamily(
     host,
     (address) =>
       new Promise<void>((resolve, reject) => {
         server.once('error', reject);
-        server.listen({ host: address, port }, () => {
+        server.listen({ host: address, port, ...(reusePort ? { reusePort } : {}) }, () => {
           server.off('error', reject);
           resolve();
         });

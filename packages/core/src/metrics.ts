@@ -133,8 +133,47 @@ function formatNumber(value: number): string {
   return String(value);
 }
 
+/** One family's children as plain data: what a worker thread sends its parent to be merged there. */
+export interface FamilySnapshot {
+  name: string;
+  help: string;
+  kind: Kind;
+  labelNames: string[];
+  buckets?: number[];
+  children: ChildSnapshot[];
+}
+
+interface ChildSnapshot {
+  labels: string[];
+  /** A counter's or gauge's value; a histogram's is in counts, sum and count. */
+  value: number;
+  counts?: number[];
+  sum?: number;
+  count?: number;
+}
+
+export type MetricsSnapshot = FamilySnapshot[];
+
+function childSnapshot(labels: Labels, child: CounterChild | GaugeChild | HistogramChild): ChildSnapshot {
+  if (child instanceof HistogramChild)
+    return { labels: [...labels], value: 0, counts: [...child.counts], sum: child.sum, count: child.count };
+  return { labels: [...labels], value: child.value };
+}
+
+/** Adds `from` into `into` (same family, same label values). */
+function addChild(into: ChildSnapshot, from: ChildSnapshot): void {
+  into.value += from.value;
+  if (into.counts && from.counts) {
+    from.counts.forEach((n, i) => (into.counts![i] = (into.counts![i] ?? 0) + n));
+    into.sum = (into.sum ?? 0) + (from.sum ?? 0);
+    into.count = (into.count ?? 0) + (from.count ?? 0);
+  }
+}
+
 export class MetricsRegistry {
   private readonly families = new Map<string, Counter | Gauge | Histogram>();
+  /** The last snapshot of each other registry merged into this one (worker threads), by source. */
+  private readonly absorbed = new Map<string, MetricsSnapshot>();
 
   constructor(readonly prefix = 'carillon_') {}
 
@@ -163,36 +202,93 @@ export class MetricsRegistry {
     return family;
   }
 
-  /** The value of one counter or gauge child, for tests and health checks. */
+  /**
+   * Merges another registry's snapshot into what this one reports, replacing that source's previous one: counters
+   * and histograms are summed per label set, and so are gauges (every merged gauge is a count: connections,
+   * queued batches, bytes).
+   */
+  absorb(source: string, snapshot: MetricsSnapshot): void {
+    this.absorbed.set(source, snapshot);
+  }
+
+  /** Every family as plain data (gauges collected first), merged sources included. */
+  snapshot(): MetricsSnapshot {
+    const merged = new Map<string, { family: FamilySnapshot; byLabels: Map<string, ChildSnapshot> }>();
+    const add = (family: Omit<FamilySnapshot, 'children'>, children: Iterable<ChildSnapshot>): void => {
+      let entry = merged.get(family.name);
+      if (!entry) {
+        entry = { family: { ...family, children: [] }, byLabels: new Map() };
+        merged.set(family.name, entry);
+      }
+      for (const child of children) {
+        const id = child.labels.join('\u0000');
+        const existing = entry.byLabels.get(id);
+        if (existing) addChild(existing, child);
+        else {
+          // A copy: adding later sources must not change the snapshot it came from.
+          const copy = { ...child, counts: child.counts && [...child.counts] };
+          entry.byLabels.set(id, copy);
+          entry.family.children.push(copy);
+        }
+      }
+    };
+    for (const family of this.families.values()) {
+      if (family instanceof Gauge) family.collect?.();
+      const children = [...family.entries()].map(({ labels, child }) => childSnapshot(labels, child));
+      add(
+        {
+          name: family.name,
+          help: family.help,
+          kind: family.kind,
+          labelNames: [...family.labelNames],
+          ...(family instanceof Histogram ? { buckets: [...family.buckets] } : {}),
+        },
+        children,
+      );
+    }
+    for (const snapshot of this.absorbed.values()) for (const family of snapshot) add(family, family.children);
+    return [...merged.values()].map((entry) => entry.family);
+  }
+
+  /** The value of one counter or gauge child (merged sources included), for tests and health checks. */
   value(name: string, ...labels: string[]): number {
+    const id = labels.join('\u0000');
+    let total = 0;
     const family = this.families.get(this.prefix + name);
-    if (!family || family.kind === 'histogram') return 0;
-    for (const { labels: l, child } of family.entries())
-      if (l.join('\u0000') === labels.join('\u0000')) return child.value;
-    return 0;
+    if (family && family.kind !== 'histogram')
+      for (const { labels: l, child } of family.entries()) if (l.join('\u0000') === id) total += child.value;
+    for (const snapshot of this.absorbed.values())
+      for (const f of snapshot)
+        if (f.name === this.prefix + name && f.kind !== 'histogram')
+          for (const child of f.children) if (child.labels.join('\u0000') === id) total += child.value;
+    return total;
   }
 
   render(): string {
     const lines: string[] = [];
-    for (const family of this.families.values()) {
-      if (family instanceof Gauge) family.collect?.();
+    for (const family of this.snapshot()) {
       lines.push(`# HELP ${family.name} ${family.help}`, `# TYPE ${family.name} ${family.kind}`);
-      if (family instanceof Histogram) {
-        for (const { labels, child } of family.entries()) {
+      if (family.kind === 'histogram') {
+        const buckets = family.buckets ?? [];
+        for (const child of family.children) {
           let cumulative = 0;
-          child.buckets.forEach((bound, i) => {
-            cumulative += child.counts[i]!;
+          buckets.forEach((bound, i) => {
+            cumulative += child.counts?.[i] ?? 0;
             lines.push(
-              `${family.name}_bucket${formatLabels(family.labelNames, labels, `le="${formatNumber(bound)}"`)} ${cumulative}`,
+              `${family.name}_bucket${formatLabels(family.labelNames, child.labels, `le="${formatNumber(bound)}"`)} ${cumulative}`,
             );
           });
-          lines.push(`${family.name}_bucket${formatLabels(family.labelNames, labels, 'le="+Inf"')} ${child.count}`);
-          lines.push(`${family.name}_sum${formatLabels(family.labelNames, labels)} ${formatNumber(child.sum)}`);
-          lines.push(`${family.name}_count${formatLabels(family.labelNames, labels)} ${child.count}`);
+          lines.push(
+            `${family.name}_bucket${formatLabels(family.labelNames, child.labels, 'le="+Inf"')} ${child.count}`,
+          );
+          lines.push(
+            `${family.name}_sum${formatLabels(family.labelNames, child.labels)} ${formatNumber(child.sum ?? 0)}`,
+          );
+          lines.push(`${family.name}_count${formatLabels(family.labelNames, child.labels)} ${child.count}`);
         }
       } else {
-        for (const { labels, child } of family.entries())
-          lines.push(`${family.name}${formatLabels(family.labelNames, labels)} ${formatNumber(child.value)}`);
+        for (const child of family.children)
+          lines.push(`${family.name}${formatLabels(family.labelNames, child.labels)} ${formatNumber(child.value)}`);
       }
     }
     return lines.join('\n') + '\n';

@@ -125,6 +125,34 @@ describe('MetricsRegistry', () => {
     expect(text).toContain('carillon_write_seconds_bucket{le="+Inf"} 2');
     expect(registry.value('lines_rejected_total', 'invalid_value')).toBe(3);
   });
+
+  it('merges other registries by label set: the last snapshot of each source, summed with its own', () => {
+    const worker = (lines: number, queued: number, slow: number): MetricsRegistry => {
+      const r = new MetricsRegistry();
+      r.counter('lines_total', 'Lines', ['protocol']).labels('graphite').inc(lines);
+      r.counter('lines_total', 'Lines', ['protocol']).labels('statsd').inc(1);
+      r.gauge('queued', 'Queued', ['destination'], (g) => g.labels('a').set(queued));
+      r.histogram('seconds', 'Latency', [0.1, 1]).observe(slow);
+      return r;
+    };
+    const main = new MetricsRegistry();
+    main.counter('lines_total', 'Lines', ['protocol']).labels('graphite').inc(1);
+    main.absorb('w0', worker(10, 2, 0.05).snapshot());
+    main.absorb('w1', worker(20, 3, 5).snapshot());
+    // A source's new snapshot replaces its old one.
+    main.absorb('w1', worker(30, 4, 5).snapshot());
+    expect(main.value('lines_total', 'graphite')).toBe(41);
+    expect(main.value('lines_total', 'statsd')).toBe(2);
+    expect(main.value('queued', 'a')).toBe(6);
+    const text = main.render();
+    expect(text).toContain('carillon_lines_total{protocol="graphite"} 41');
+    expect(text).toContain('carillon_queued{destination="a"} 6');
+    expect(text).toContain('carillon_seconds_bucket{le="0.1"} 1');
+    expect(text).toContain('carillon_seconds_bucket{le="+Inf"} 2');
+    expect(text.match(/# TYPE carillon_lines_total counter/g)).toHaveLength(1);
+    // Rendering twice does not add the sources twice.
+    expect(main.render()).toBe(text);
+  });
 });
 
 describe('ConfigSource', () => {

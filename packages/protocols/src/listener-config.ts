@@ -105,6 +105,8 @@ export async function startLineListeners(
   lines: LineCounters,
   onLine: LineHandler,
   logger?: Logger,
+  /** SO_REUSEPORT on both sockets (listeners.ts `reusePort`). */
+  reusePort = false,
 ): Promise<LineListeners> {
   const { maxLineLength } = config;
   const tcp = config.tcp
@@ -116,12 +118,16 @@ export async function startLineListeners(
           maxConnections: config.maxConnections,
           idleTimeoutMs: config.idleTimeoutMs,
           tls: config.tls,
+          reusePort,
         },
         onLine,
       )
     : undefined;
   const udp = config.udp
-    ? await listenUdp({ ...config.udp, lines, maxLineLength, receiveBufferSize: config.udpReceiveBufferBytes }, onLine)
+    ? await listenUdp(
+        { ...config.udp, lines, maxLineLength, receiveBufferSize: config.udpReceiveBufferBytes, reusePort },
+        onLine,
+      )
     : undefined;
   for (const [transport, listener] of [
     ['tcp', tcp],

@@ -36,6 +36,8 @@ export interface ListenerOptions {
   lines: LineCounters;
   /** Longest accepted line in bytes, without `\r\n`. Default 64 KiB. */
   maxLineLength?: number;
+  /** SO_REUSEPORT: other threads bind the same port and the kernel spreads connections or datagrams over them. */
+  reusePort?: boolean;
 }
 
 export interface TcpListenerOptions extends ListenerOptions {
@@ -177,7 +179,7 @@ export async function listenTcp(options: TcpListenerOptions, onLine: LineHandler
   const server: Server = tls ? createTlsServer(tls.serverOptions(), onConnection) : createServer(onConnection);
   if (tls) attachTls(server as ReturnType<typeof createTlsServer>, tls, options.lines.registry);
 
-  await listenServer(server, options.host, options.port);
+  await listenServer(server, options.host, options.port, options.reusePort);
   server.on('error', () => metrics.socketErrors.inc());
   const address = server.address();
   let closing: Promise<void> | undefined;
@@ -205,6 +207,7 @@ function bindUdp(options: UdpListenerOptions, onLine: LineHandler): Promise<List
   const rejectLine = (reason: RejectReason): void => options.lines.reject(reason);
   const socket: UdpSocket = createSocket({
     type: isIPv6(options.host) ? 'udp6' : 'udp4',
+    ...(options.reusePort ? { reusePort: true } : {}),
     ...(options.receiveBufferSize === undefined
       ? {}
       : { recvBufferSize: checkPositive('receiveBufferSize', options.receiveBufferSize) }),

@@ -67,6 +67,8 @@ export async function startPickleListener(
   lines: LineCounters,
   onGraphiteLine: LineHandler,
   logger?: Logger,
+  /** SO_REUSEPORT (listeners.ts `reusePort`). */
+  reusePort = false,
 ): Promise<Listener | undefined> {
   if (!config.tcp) return undefined;
   const frames = lines.registry.counter('pickle_frames_rejected_total', 'Pickle frames refused whole, by reason', [
@@ -89,6 +91,7 @@ export async function startPickleListener(
       idleTimeoutMs: config.idleTimeoutMs,
       framer: (onLine) => new PickleFramer(limits, onLine, reject),
       tls: config.tls,
+      reusePort,
     },
     onGraphiteLine,
   );

@@ -2,6 +2,7 @@
  * The relay's configuration, read through ConfigSource (TOML file, environment, `--set`); every error names
  * its key. Ring keys are read by the same code as the accumulator's (`readRingConfig`), so one file can serve both.
  */
+import { availableParallelism } from 'node:os';
 import {
   AGGREGATION_RULES_KEY,
   HTTP_TLS_KEYS,
@@ -20,6 +21,7 @@ import {
   RETENTION_KEY,
   STORAGE_SCHEMAS_KEY,
   type RetentionRule,
+  type ConfigInputs,
   type ConfigSource,
   type ListenAddress,
   type LogLevel,
@@ -56,6 +58,16 @@ export const RELAY_HTTP_LISTEN_KEY = configKey.listen({
   default: ':8090',
   description:
     '/metrics, /livez, /readyz, /healthz, /ring (versions, members, per-destination queues and connection state) and the Graphite API for the whole cluster',
+});
+
+export const RELAY_WORKERS_KEY = configKey.integer({
+  key: 'relay.workers',
+  default: 0,
+  min: 0,
+  max: 256,
+  unit: 'threads',
+  description:
+    'ingest threads: each binds the listener ports (SO_REUSEPORT, the kernel spreads connections and datagrams) and routes its lines over its own links under its own relay identity; the main thread keeps membership and the HTTP surface. 0 = one per core (os.availableParallelism()); 1 = listeners and links on the main thread',
 });
 
 /**
@@ -121,7 +133,7 @@ export const RELAY_SCHEMA = configSchema(
   RING_KEYS,
   LINK_KEYS,
   SPOOL_KEYS,
-  [RELAY_HTTP_LISTEN_KEY, HTTP_TOKEN_KEY],
+  [RELAY_HTTP_LISTEN_KEY, HTTP_TOKEN_KEY, RELAY_WORKERS_KEY],
   HTTP_TLS_KEYS,
   HTTP_LIMIT_KEYS,
   CLUSTER_KEYS,
@@ -132,6 +144,10 @@ export const RELAY_SCHEMA = configSchema(
 
 export interface RelayConfig {
   logLevel: LogLevel;
+  /** Ingest threads (`relay.workers`, 0 resolved to the cores); 1 runs them on the main thread. */
+  workers: number;
+  /** What the config was read from: each ingest worker reads the same config again (its rules hold classes). */
+  inputs: ConfigInputs;
   graphite: LineListenerConfig;
   /** carbon's pickle receiver; its points are routed as Graphite lines. */
   pickle: PickleListenerConfig;
@@ -177,8 +193,11 @@ export function readRelayConfig(source: ConfigSource): RelayConfig {
   const resolutions = parseResolutions(source.read(TIMES_KEY), TIMES_KEY.key);
   const graphite = readLineListenerConfig(source, GRAPHITE_LISTENER_KEYS);
   const statsd = readLineListenerConfig(source, STATSD_LISTENER_KEYS);
+  const workers = source.read(RELAY_WORKERS_KEY);
   const config: RelayConfig = {
     logLevel: source.read(LOG_LEVEL_KEY),
+    workers: workers === 0 ? availableParallelism() : workers,
+    inputs: source.inputs(),
     graphite,
     pickle: readPickleListenerConfig(source),
     statsd,

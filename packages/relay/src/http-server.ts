@@ -28,6 +28,8 @@ export interface RingReport {
   current: VersionReport | null;
   pending: VersionReport[];
   destinations: LinkDepth[];
+  /** With ingest workers (`relay.workers` > 1): each one's identity and links; `destinations` merges them. */
+  workers?: { relayId: string; destinations: LinkDepth[] }[];
 }
 
 interface VersionReport {
@@ -36,7 +38,12 @@ interface VersionReport {
   members: { id: string; address: string; weight: number }[];
 }
 
-export function ringReport(relayId: string, schedule: RingSchedule, destinations: LinkDepth[]): RingReport {
+export function ringReport(
+  relayId: string,
+  schedule: RingSchedule,
+  destinations: LinkDepth[],
+  workers?: RingReport['workers'],
+): RingReport {
   const now = nowSeconds();
   const current = schedule.versionAt(now);
   const describe = (v: NonNullable<typeof current>): VersionReport => ({
@@ -50,6 +57,7 @@ export function ringReport(relayId: string, schedule: RingSchedule, destinations
     current: current ? describe(current) : null,
     pending: schedule.versions.filter((v) => v.effectiveFrom > now && v !== current).map(describe),
     destinations,
+    ...(workers ? { workers } : {}),
   };
 }
 
@@ -67,6 +75,8 @@ export async function startHttpServer(
   security?: HttpSecurity,
   api?: ApiHandler,
   logger?: Logger,
+  /** Brings the metrics up to date before a /metrics render (the ingest workers' counters). */
+  collect?: () => Promise<void>,
 ): Promise<{ server: Server; port: number; closeTls: () => void }> {
   const listen = http.listen!;
   const limits: HttpLimits = { ...http, requestTimeoutMs: RELAY_REQUEST_TIMEOUT_MS };
@@ -93,7 +103,11 @@ export async function startHttpServer(
         return;
       }
       if (path === '/metrics') {
-        response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(metrics.render());
+        const render = (): void => {
+          response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(metrics.render());
+        };
+        if (collect) void collect().then(render);
+        else render();
       } else if (path === '/livez') {
         sendHealth(response, health.liveness());
       } else if (path === '/readyz' || path === '/healthz') {

@@ -6,3 +6,5 @@ export * from './relay.js';
 export * from './cluster-read.js';
 export * from './spool-stage.js';
 export * from './spool/index.js';
+export * from './ingest.js';
+export * from './ingest-workers.js';

@@ -1,98 +1,71 @@
 /**
- * A running relay: membership (Redis watcher or static list) → ring schedule → link pool, listeners feeding the
- * line router, and the HTTP surface (the Graphite API over the cluster, rendered in the render workers).
- * `stop()` closes listeners, then flushes links and waits (bounded) for durable acks, then stops the render workers.
+ * A running relay: membership (Redis watcher or static list) → ring schedule → the ingest (links, line router,
+ * listeners) and the HTTP surface. With `relay.workers` = 1 the ingest runs on this thread; with more, each
+ * ingest worker thread runs one on the shared listener ports (ingest-workers.ts) and this thread keeps membership
+ * and the HTTP surface (the Graphite API over the cluster, rendered in the render workers), sending every
+ * schedule change and serving the workers' metrics merged. `stop()` closes listeners, then flushes links and
+ * waits (bounded) for durable acks, then stops the render workers.
  */
 import type { Server } from 'node:http';
 import { Health, MetricsRegistry, type Logger } from '@carillon/core';
-import {
-  LineCounters,
-  startLineListeners,
-  startPickleListener,
-  withKeyRules,
-  type Listener,
-} from '@carillon/protocols';
-import { Placement, createMembership, type Membership } from '@carillon/ring';
-import { channelCredentials, newRelayIdentity } from '@carillon/transport';
+import { createMembership, type Membership } from '@carillon/ring';
+import { channelCredentials } from '@carillon/transport';
 import { createGraphiteApi, DEFAULT_QUERY_LIMITS, type GraphiteApi } from '@carillon/query';
 import { ClusterRead, NO_PENDING } from './cluster-read.js';
-import { SpoolStage } from './spool-stage.js';
-import { firstSequence, RelaySpool, replaySpool, spoolRelayIdentity } from './spool/index.js';
 import type { RelayConfig } from './config.js';
 import { ringReport, startHttpServer, type RingReport } from './http-server.js';
-import { LineRouter } from './line-router.js';
-import { LinkPool } from './link-pool.js';
+import { linkOptionsOf, RelayIngest, type RelayPorts } from './ingest.js';
+import { IngestWorkers } from './ingest-workers.js';
+import type { LineRouter } from './line-router.js';
 
-export interface RelayPorts {
-  graphiteTcp?: number;
-  graphiteUdp?: number;
-  pickleTcp?: number;
-  statsdTcp?: number;
-  statsdUdp?: number;
-  http?: number;
-}
+export type { RelayPorts } from './ingest.js';
 
 /** Bound on one read reply from an accumulator. */
 const READ_REPLY_MAX_BYTES = 256 * 1024 * 1024;
 
 export class Relay {
   private constructor(
+    /** The relay's identity; with workers, the first worker's (each sends under its own: `relayIds`). */
     readonly relayId: string,
+    readonly relayIds: readonly string[],
     readonly metrics: MetricsRegistry,
-    readonly router: LineRouter,
+    /** The line router of the single-thread relay (undefined with workers: each has its own). */
+    readonly router: LineRouter | undefined,
     readonly ports: RelayPorts,
     private readonly membership: Membership,
-    private readonly pool: LinkPool,
-    private readonly listeners: Listener[],
+    private readonly ingest: RelayIngest | IngestWorkers,
     private readonly http: Server | undefined,
     private readonly health: Health,
     private readonly cluster: ClusterRead | undefined,
     private readonly graphiteApi: GraphiteApi | undefined,
     private readonly logger: Logger,
     private readonly closeTls: () => void,
-    private readonly spool: RelaySpool | undefined,
   ) {}
 
   static async start(config: RelayConfig, logger: Logger, metrics = new MetricsRegistry()): Promise<Relay> {
     const { ring } = config;
-    const spooled = config.spool.dir === '' ? undefined : RelaySpool.open(config.spool, metrics);
-    // With a spool the identity outlives the process: rebuilt batches keep their (relay, sequence).
-    const identity = spooled ? spoolRelayIdentity(config.spool.dir) : newRelayIdentity();
-    const relayId = identity.id;
-    const highest = spooled?.contents.batches.reduce((max, b) => Math.max(max, b.sequence), 0) ?? 0;
+    const threaded = config.workers > 1;
     const linkTls = channelCredentials(config.cluster, metrics, logger);
     const tlsClosers = [linkTls.close];
-    const link = {
-      ...config.link,
-      security: {
-        token: config.cluster.token,
-        credentials: linkTls.credentials,
-        serverName: config.cluster.tls?.serverName || undefined,
-      },
-    };
+    const link = linkOptionsOf(config, linkTls.credentials);
     // A static list is one version forever: its step is never used.
     const membership = createMembership(ring, { step: config.ringStepSeconds, metrics, logger });
-    const pool = new LinkPool(
-      identity,
-      link,
-      metrics,
-      logger,
-      spooled && { hooks: spooled.spool, firstSequence: firstSequence(Date.now(), highest) },
-    );
-    spooled?.spool.attach(
-      () => pool.all(),
-      (key) => pool.linkByKey(key),
-    );
-    pool.update(membership.schedule);
+    const local = threaded
+      ? undefined
+      : RelayIngest.open(config, config.spool, link, () => membership.schedule, metrics, logger);
+    let workers: IngestWorkers | undefined;
     membership.onChange((schedule) => {
-      pool.update(schedule);
+      local?.update(schedule);
+      workers?.update(schedule);
       logger.info({ versions: schedule.versions.map((v) => [v.version, v.effectiveFrom]) }, 'ring schedule changed');
     });
+    const relayId = (): string => local?.relayId ?? workers?.relayIds[0] ?? '';
+    const depths = (): RingReport['destinations'] => local?.depths() ?? workers?.depths() ?? [];
     // HTTP first: while start-up waits for Redis, /livez answers and /readyz says what it waits for.
     let listening = false;
     const health = new Health()
       .addReadiness('membership', () => membership.notReady())
-      .addReadiness('listeners', () => (listening ? undefined : 'listeners not bound yet'));
+      .addReadiness('listeners', () => (listening ? workers?.notReady() : 'listeners not bound yet'));
     const ports: RelayPorts = {};
     let http: Server | undefined;
     let cluster: ClusterRead | undefined;
@@ -143,51 +116,41 @@ export class Relay {
         config.http,
         metrics,
         health,
-        () => ringReport(relayId, membership.schedule, pool.depths()),
+        () => ringReport(relayId(), membership.schedule, depths(), workers?.workerDepths()),
         config.http.security,
         (request, response) => read.serve(response, () => graphite(request, response)),
         logger,
+        threaded ? () => workers?.collect() ?? Promise.resolve() : undefined,
       );
       tlsClosers.push(started.closeTls);
       http = started.server;
       ports.http = started.port;
     }
+    const closeTls = (): void => tlsClosers.forEach((close) => close());
     try {
       await membership.start();
+      if (local) Object.assign(ports, await local.listen(false));
+      else {
+        workers = await IngestWorkers.start(config, membership.schedule, metrics, logger);
+        // A change while they started reached none of them.
+        workers.update(membership.schedule);
+        Object.assign(ports, workers.ports);
+      }
     } catch (error) {
       http?.close();
       await api?.close();
       cluster?.close();
+      await local?.stop();
+      await membership.close();
+      closeTls();
       throw error;
     }
-    if (spooled) {
-      // Before any new line: what a previous run left is queued first, in its sequence order.
-      const started = performance.now();
-      const counts = replaySpool(spooled.contents, spooled.spool, (key) => pool.linkByKey(key), metrics);
-      spooled.spool.trim();
-      if (spooled.contents.slices.length > 0)
-        logger.info({ ...counts, ms: Math.round(performance.now() - started) }, 'spool replayed');
-    }
-    const placement = Placement.of(ring, () => membership.schedule);
-    const router = new LineRouter(placement, pool, metrics, spooled && new SpoolStage(spooled.spool));
-
-    // carbon's name rules see Graphite and pickle lines before they are placed (the owner is the new name's).
-    const graphiteLine = withKeyRules(config.keyRules, router.graphiteCounters, router.graphiteLine);
-    const graphite = await startLineListeners(config.graphite, router.graphiteCounters, graphiteLine, logger);
-    const statsd = await startLineListeners(config.statsd, router.statsdCounters, router.statsdLine, logger);
-    const pickle = await startPickleListener(config.pickle, new LineCounters(metrics, 'pickle'), graphiteLine, logger);
-    const listeners = [graphite.tcp, graphite.udp, pickle, statsd.tcp, statsd.udp].filter((l): l is Listener => !!l);
-    Object.assign(ports, {
-      graphiteTcp: graphite.tcp?.port,
-      graphiteUdp: graphite.udp?.port,
-      pickleTcp: pickle?.port,
-      statsdTcp: statsd.tcp?.port,
-      statsdUdp: statsd.udp?.port,
-    });
     listening = true;
+    const ingest = (local ?? workers)!;
     logger.info(
       {
-        relayId,
+        relayId: relayId(),
+        workers: workers?.relayIds.length ?? 1,
         ports,
         redis: ring.redisUrl !== '',
         clusterTls: !!config.cluster.tls,
@@ -195,34 +158,37 @@ export class Relay {
       },
       'relay started',
     );
-    const closeTls = (): void => tlsClosers.forEach((close) => close());
     return new Relay(
-      relayId,
+      relayId(),
+      local ? [local.relayId] : workers!.relayIds,
       metrics,
-      router,
+      local?.router,
       ports,
       membership,
-      pool,
-      listeners,
+      ingest,
       http,
       health,
       cluster,
       api,
       logger,
       closeTls,
-      spooled?.spool,
     );
   }
 
   ring(): RingReport {
-    return ringReport(this.relayId, this.membership.schedule, this.pool.depths());
+    const workers = this.ingest instanceof IngestWorkers ? this.ingest.workerDepths() : undefined;
+    return ringReport(this.relayId, this.membership.schedule, this.ingest.depths(), workers);
+  }
+
+  /** Brings `metrics` up to date with the ingest workers' counters (nothing to do on one thread). */
+  async collectMetrics(): Promise<void> {
+    if (this.ingest instanceof IngestWorkers) await this.ingest.collect();
   }
 
   async stop(): Promise<void> {
-    await Promise.all(this.listeners.map((listener) => listener.close()));
-    await this.pool.close();
-    // What is not durable stays in the spool for the next start (the links counted it as undelivered).
-    this.spool?.close();
+    // Listeners close first, then links flush and wait (bounded) for durable acks; what is not durable stays in
+    // the spool for the next start (the links counted it as undelivered).
+    await this.ingest.stop();
     await this.membership.close();
     this.health.close();
     if (this.http) {

@@ -100,6 +100,7 @@ describe('relay with carbon rewrite rules and lists', () => {
       for (const line of acc.handler.lines())
         expect(schedule.ownerFor(murmur3String(line.split(' ')[0]!), now)?.id).toBe(acc.id);
     }
+    await relay.collectMetrics();
     expect(registry.value('lines_rejected_total', 'graphite', 'blocked')).toBe(2);
     expect(registry.value('lines_rejected_total', 'graphite', 'not_allowed')).toBe(3);
     expect(registry.value('lines_accepted_total', 'graphite')).toBe(expected.length);

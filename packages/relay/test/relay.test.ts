@@ -102,7 +102,8 @@ describe('relay', () => {
     for (const acc of accs) {
       perDestination[acc.id] = acc.handler.lines().length;
       for (const batch of acc.handler.batches) {
-        expect(batch.relayId).toBe(relay.relayId);
+        // Each ingest thread sends under its own identity.
+        expect(relay.relayIds).toContain(batch.relayId);
         expect(batch.ringVersion).toBe(1);
         for (const line of batch.lines.toString().split('\n').slice(0, -1)) {
           const name =
@@ -119,6 +120,7 @@ describe('relay', () => {
     const all = accs.flatMap((a) => a.handler.lines()).sort();
     expect(all).toEqual([...graphite, ...statsd].sort());
 
+    await relay.collectMetrics();
     const m = relay.metrics;
     expect(m.value('lines_accepted_total', 'graphite')).toBe(graphite.length);
     expect(m.value('lines_rejected_total', 'graphite', 'malformed_line')).toBe(2);
@@ -319,6 +321,7 @@ describe('relay', () => {
       for (const line of acc.handler.lines())
         expect(schedule.ownerFor(murmur3String(line.split(' ')[0]!), now)?.id).toBe(acc.id);
     expect(lines().sort()).toEqual(points.map((p) => `${p.path} ${p.value} ${p.timestamp}`).sort());
+    await relay.collectMetrics();
     expect(registry.value('lines_rejected_total', 'pickle', 'invalid_pickle')).toBe(1);
     expect(registry.value('pickle_frames_rejected_total', 'unsafe_opcode')).toBe(1);
   });

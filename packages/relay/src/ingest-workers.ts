@@ -1,0 +1,261 @@
+/**
+ * The main thread's side of the ingest workers (`relay.workers` > 1, ingest-worker.ts): starts them (the first
+ * binds the configured ports, the others the ports it got, so a port 0 is shared too), sends each ring schedule
+ * change, merges their metrics into the relay's registry (summed per label set, gauges included: every relay gauge
+ * is a count) and stops them: each closes its listeners, flushes its links and waits (bounded) for durable acks.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { ConfigInputs, Logger, MetricsRegistry, MetricsSnapshot } from '@carillon/core';
+import type { RingSchedule, RingVersion } from '@carillon/ring';
+import type { LinkDepth } from '@carillon/transport';
+import type { RelayConfig } from './config.js';
+import type { RelayPorts } from './ingest.js';
+import type { SpoolOptions } from './spool/index.js';
+
+export interface WorkerStart {
+  index: number;
+  inputs: ConfigInputs;
+  spool: SpoolOptions;
+  versions: RingVersion[];
+  ports?: RelayPorts;
+}
+
+export type ToWorker =
+  { type: 'schedule'; versions: RingVersion[] } | { type: 'collect'; id: number } | { type: 'stop' };
+
+export type ToMain =
+  | { type: 'listening'; relayId: string; ports: RelayPorts; snapshot: MetricsSnapshot; depths: LinkDepth[] }
+  | { type: 'failed'; message: string }
+  | { type: 'metrics'; snapshot: MetricsSnapshot; depths: LinkDepth[]; id?: number }
+  | { type: 'stopped'; snapshot: MetricsSnapshot; depths: LinkDepth[] };
+
+/** One worker's links, as /ring lists them. */
+export interface WorkerDepths {
+  relayId: string;
+  destinations: LinkDepth[];
+}
+
+/**
+ * The workers' links to each destination as one: counts summed, connected only when every worker's link is, and
+ * each sequence the highest (sequences are per identity: each worker's own are in `WorkerDepths`).
+ */
+export function mergeDepths(workers: readonly WorkerDepths[]): LinkDepth[] {
+  const merged = new Map<string, LinkDepth>();
+  for (const { destinations } of workers)
+    for (const d of destinations) {
+      const key = `${d.destination}@${d.address}`;
+      const into = merged.get(key);
+      if (into === undefined) merged.set(key, { ...d });
+      else {
+        into.connected &&= d.connected;
+        into.queuedBatches += d.queuedBatches;
+        into.queuedBytes += d.queuedBytes;
+        into.unsentBatches += d.unsentBatches;
+        into.unackedBatches += d.unackedBatches;
+        into.openBatchBytes += d.openBatchBytes;
+        into.lastSequence = Math.max(into.lastSequence, d.lastSequence);
+        into.processedSequence = Math.max(into.processedSequence, d.processedSequence);
+        into.durableSequence = Math.max(into.durableSequence, d.durableSequence);
+      }
+    }
+  return [...merged.values()];
+}
+
+/** How long a /metrics render waits for the workers' fresh counters before serving the last ones they sent. */
+const COLLECT_TIMEOUT_MS = 1000;
+/** Past the links' close timeout, how long a stopping worker may take before it is terminated. */
+const STOP_GRACE_MS = 5000;
+
+/** The built worker script: tests run the relay from src (vitest), but a worker thread needs the compiled file. */
+export function ingestWorkerPath(): string {
+  const here = fileURLToPath(import.meta.url);
+  const built = here
+    .replace(/([\\/])src([\\/])ingest-workers\.ts$/, '$1dist$2ingest-workers.js')
+    .replace(/ingest-workers\.js$/, 'ingest-worker.js');
+  if (!existsSync(built))
+    throw new Error(`ingest worker ${built} is missing: build first with \`npx tsc -b tsconfig.build.json\``);
+  return built;
+}
+
+const versionsOf = (schedule: RingSchedule): RingVersion[] =>
+  schedule.versions.map((v) => ({ version: v.version, effectiveFrom: v.effectiveFrom, members: v.members }));
+
+/**
+ * Worker `index`'s spool: the first keeps `spool.dir` itself (so going from one thread to several keeps its
+ * identity and what it spooled), the others `<dir>/w<index>`; `spool.max_bytes` is shared out evenly.
+ */
+export function workerSpool(spool: SpoolOptions, index: number, count: number): SpoolOptions {
+  if (spool.dir === '') return spool;
+  return {
+    ...spool,
+    dir: index === 0 ? spool.dir : join(spool.dir, `w${index}`),
+    maxBytes: Math.max(spool.segmentBytes, Math.floor(spool.maxBytes / count)),
+  };
+}
+
+class IngestWorker {
+  relayId = '';
+  depths: LinkDepth[] = [];
+  exited = false;
+  private readonly collects = new Map<number, () => void>();
+  private stopped: (() => void) | undefined;
+
+  constructor(
+    readonly index: number,
+    readonly worker: Worker,
+    private readonly metrics: MetricsRegistry,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Resolves with the bound ports once it listens; rejects if it fails to start. */
+  started(): Promise<RelayPorts> {
+    return new Promise((resolve, reject) => {
+      this.worker.on('message', (message: ToMain) => {
+        if (message.type === 'failed') reject(new Error(`ingest worker ${this.index}: ${message.message}`));
+        else {
+          this.metrics.absorb(`w${this.index}`, message.snapshot);
+          this.depths = message.depths;
+          if (message.type === 'listening') {
+            this.relayId = message.relayId;
+            resolve(message.ports);
+          } else if (message.type === 'stopped') this.stopped?.();
+          else if (message.id !== undefined) this.collects.get(message.id)?.();
+        }
+      });
+      // Also after listening: an uncaught error ends the worker (its exit makes the relay not ready).
+      this.worker.on('error', (error) => {
+        this.logger.error({ err: error, worker: this.index }, 'ingest worker failed');
+        reject(error);
+      });
+      this.worker.once('exit', (code) => {
+        this.exited = true;
+        this.stopped?.();
+        for (const done of this.collects.values()) done();
+        reject(new Error(`ingest worker ${this.index} exited (code ${code}) before listening`));
+      });
+    });
+  }
+
+  send(message: ToWorker): void {
+    if (!this.exited) this.worker.postMessage(message);
+  }
+
+  /** Fresh metrics, or after `timeoutMs` the last ones sent. */
+  collect(id: number, timeoutMs: number): Promise<void> {
+    if (this.exited) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, timeoutMs);
+      const collects = this.collects;
+      function done(): void {
+        clearTimeout(timer);
+        collects.delete(id);
+        resolve();
+      }
+      collects.set(id, done);
+      this.send({ type: 'collect', id });
+    });
+  }
+
+  async stop(timeoutMs: number): Promise<void> {
+    if (!this.exited) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, timeoutMs);
+        this.stopped = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        this.send({ type: 'stop' });
+      });
+    }
+    await this.worker.terminate();
+  }
+}
+
+export class IngestWorkers {
+  private collectId = 0;
+
+  private constructor(
+    private readonly workers: IngestWorker[],
+    readonly ports: RelayPorts,
+    private readonly closeTimeoutMs: number,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Starts `config.workers` workers on `schedule`; resolves once every one listens. */
+  static async start(
+    config: RelayConfig,
+    schedule: RingSchedule,
+    metrics: MetricsRegistry,
+    logger: Logger,
+  ): Promise<IngestWorkers> {
+    const script = ingestWorkerPath();
+    const count = config.workers;
+    const workers: IngestWorker[] = [];
+    const spawn = (index: number, ports?: RelayPorts): Promise<RelayPorts> => {
+      const workerData: WorkerStart = {
+        index,
+        inputs: config.inputs,
+        spool: workerSpool(config.spool, index, count),
+        versions: versionsOf(schedule),
+        ...(ports ? { ports } : {}),
+      };
+      const worker = new IngestWorker(
+        index,
+        new Worker(script, { name: `ingest-${index}`, workerData }),
+        metrics,
+        logger,
+      );
+      workers.push(worker);
+      return worker.started();
+    };
+    const pool = new IngestWorkers(workers, {}, config.link.closeTimeoutMs, logger);
+    try {
+      const ports = await spawn(0);
+      await Promise.all(Array.from({ length: count - 1 }, (_, i) => spawn(i + 1, ports)));
+      Object.assign(pool.ports, ports);
+    } catch (error) {
+      await pool.stop();
+      throw error;
+    }
+    return pool;
+  }
+
+  get relayIds(): string[] {
+    return this.workers.map((w) => w.relayId);
+  }
+
+  /** Why the relay is not ready: a worker that exited (its share of the ports is gone with it). */
+  notReady(): string | undefined {
+    const gone = this.workers.filter((w) => w.exited).map((w) => w.index);
+    return gone.length === 0 ? undefined : `ingest workers ${gone.join(', ')} exited`;
+  }
+
+  update(schedule: RingSchedule): void {
+    const versions = versionsOf(schedule);
+    for (const worker of this.workers) worker.send({ type: 'schedule', versions });
+  }
+
+  /** Brings the merged metrics up to date (bounded wait). */
+  async collect(): Promise<void> {
+    const id = ++this.collectId;
+    await Promise.all(this.workers.map((w) => w.collect(id, COLLECT_TIMEOUT_MS)));
+  }
+
+  /** Each worker's link queues, as last reported. */
+  workerDepths(): WorkerDepths[] {
+    return this.workers.map((w) => ({ relayId: w.relayId, destinations: w.depths }));
+  }
+
+  /** The link queues per destination over every worker (`mergeDepths`). */
+  depths(): LinkDepth[] {
+    return mergeDepths(this.workerDepths());
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.stop(this.closeTimeoutMs + STOP_GRACE_MS)));
+    this.logger.info({ workers: this.workers.length }, 'ingest workers stopped');
+  }
+}
