@@ -27,3 +27,4 @@ export * from './auth.js';
 export * from './tls.js';
 export * from './http-security.js';
 export * from './append-log/index.js';
+export * from './worker-script.js';

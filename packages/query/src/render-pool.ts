@@ -11,7 +11,13 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { CounterChild, Logger, MetricsRegistry, WorkerReaderSpec } from '@carillon/core';
+import {
+  builtWorkerScript,
+  type CounterChild,
+  type Logger,
+  type MetricsRegistry,
+  type WorkerReaderSpec,
+} from '@carillon/core';
 import { QueryError } from './errors.js';
 import type { RenderJob } from './render-job.js';
 import type { RenderBody } from './render-output.js';
@@ -91,15 +97,9 @@ interface Slot {
   task?: Task;
 }
 
-/** The built worker script: tests run the pool from src (vitest), but a worker thread needs the compiled file. */
+/** The render (and match) workers' script. */
 export function renderWorkerPath(): string {
-  const here = fileURLToPath(import.meta.url);
-  const built = here
-    .replace(/([\\/])src([\\/])render-pool\.ts$/, '$1dist$2render-pool.js')
-    .replace(/render-pool\.js$/, 'render-worker.js');
-  if (!existsSync(built))
-    throw new Error(`render worker ${built} is missing: build first with \`npx tsc -b tsconfig.build.json\``);
-  return built;
+  return builtWorkerScript(import.meta.url, 'render-worker');
 }
 
 export class RenderPool {

@@ -4,11 +4,15 @@
  * change, merges their metrics into the relay's registry (summed per label set, gauges included: every relay gauge
  * is a count) and stops them: each closes its listeners, flushes its links and waits (bounded) for durable acks.
  */
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { ConfigInputs, Logger, MetricsRegistry, MetricsSnapshot } from '@carillon/core';
+import {
+  builtWorkerScript,
+  type ConfigInputs,
+  type Logger,
+  type MetricsRegistry,
+  type MetricsSnapshot,
+} from '@carillon/core';
 import type { RingSchedule, RingVersion } from '@carillon/ring';
 import type { LinkDepth } from '@carillon/transport';
 import type { RelayConfig } from './config.js';
@@ -69,15 +73,9 @@ const COLLECT_TIMEOUT_MS = 1000;
 /** Past the links' close timeout, how long a stopping worker may take before it is terminated. */
 const STOP_GRACE_MS = 5000;
 
-/** The built worker script: tests run the relay from src (vitest), but a worker thread needs the compiled file. */
+/** The ingest workers' script. */
 export function ingestWorkerPath(): string {
-  const here = fileURLToPath(import.meta.url);
-  const built = here
-    .replace(/([\\/])src([\\/])ingest-workers\.ts$/, '$1dist$2ingest-workers.js')
-    .replace(/ingest-workers\.js$/, 'ingest-worker.js');
-  if (!existsSync(built))
-    throw new Error(`ingest worker ${built} is missing: build first with \`npx tsc -b tsconfig.build.json\``);
-  return built;
+  return builtWorkerScript(import.meta.url, 'ingest-worker');
 }
 
 const versionsOf = (schedule: RingSchedule): RingVersion[] =>
