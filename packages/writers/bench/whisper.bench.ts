@@ -162,11 +162,13 @@ async function sustainedScenarios(): Promise<BenchRow[]> {
 
 // The peer: Debian's carbon-cache (graphite-carbon) on the same files (pre-made alike), fed the same 10 s points
 // over its plaintext port, with its rate limits off (MAX_UPDATES_PER_SECOND, MAX_CREATES_PER_MINUTE = inf) so it
-// writes as fast as it can. It writes the 1 m and 10 m archives by whisper's propagation, as carbon does.
+// writes as fast as it can (CARILLON_BENCH_CARBON_UPDATES=500 gives it its shipped update limit). It writes the 1 m and 10 m archives by whisper's propagation, as carbon does.
 const CARBON = '/usr/bin/carbon-cache';
 /** First of three loopback ports: plaintext, pickle, cache query (CARILLON_BENCH_CARBON_PORT). */
 const CARBON_PORT = Number(process.env.CARILLON_BENCH_CARBON_PORT ?? 27203);
 const CARBON_TIMEOUT_MS = 600_000;
+/** carbon's MAX_UPDATES_PER_SECOND (CARILLON_BENCH_CARBON_UPDATES): inf by default, its shipped config says 500. */
+const CARBON_UPDATES = process.env.CARILLON_BENCH_CARBON_UPDATES ?? 'inf';
 
 function carbonConfig(root: string): string {
   const conf = join(root, 'conf');
@@ -182,7 +184,7 @@ LOG_DIR = ${root}/log/
 PID_DIR = ${root}/run/
 ENABLE_LOGROTATION = False
 MAX_CACHE_SIZE = inf
-MAX_UPDATES_PER_SECOND = inf
+MAX_UPDATES_PER_SECOND = ${CARBON_UPDATES}
 MAX_CREATES_PER_MINUTE = inf
 LINE_RECEIVER_INTERFACE = 127.0.0.1
 LINE_RECEIVER_PORT = ${CARBON_PORT}
@@ -250,7 +252,7 @@ async function sendLines(port: number, lines: () => Generator<string>): Promise<
 }
 
 async function carbonPeer(): Promise<BenchRow[]> {
-  const name = `carbon-cache sustained ${SUSTAIN_SERIES} series`;
+  const name = `carbon-cache sustained ${SUSTAIN_SERIES} series, MAX_UPDATES_PER_SECOND ${CARBON_UPDATES}`;
   if (!existsSync(CARBON))
     return [{ name, value: 0, unit: 'points/s', note: 'not run: apt-get install -y graphite-carbon' }];
   const root = await mkdtemp(join(tmpdir(), 'carillon-carbon-peer-'));

@@ -721,9 +721,10 @@ export class WhisperStore implements Writer, SeriesReader {
       return this.createOrOpenSeries(path, relativePath, name);
     }
     try {
-      const header = await readHeader(handle, path);
+      const bases = new Map<number, number>();
+      const header = await readHeader(handle, path, bases);
       if (create) await this.extendTruncated(handle, header, relativePath);
-      return describe(path, handle, header, this.ruleFor(name).method, this.resolutions);
+      return describe(path, handle, header, this.ruleFor(name).method, this.resolutions, bases);
     } catch (error) {
       await handle.close().catch(() => undefined);
       if (create && error instanceof CorruptWhisperFileError) {
@@ -839,6 +840,7 @@ function describe(
   header: WhisperHeader,
   ruleMethod: AggregationMethod,
   resolutions: readonly Resolution[],
+  baseIntervals = new Map<number, number>(),
 ): OpenSeries {
   const fileMethod = header.aggregationMethod;
   const { targets, propagation } = writePlan(header, resolutions);
@@ -851,7 +853,7 @@ function describe(
     archiveByStep: new Map(header.archives.map((archive) => [archive.secondsPerPoint, archive])),
     targets,
     propagation,
-    baseIntervals: new Map(),
+    baseIntervals,
     stats: undefined,
     statsPath: path + STATS_SUFFIX,
   };
