@@ -146,13 +146,71 @@ async function sustained(dataDir: string, coalesce: boolean): Promise<BenchRow> 
   }
 }
 
+/** Finest windows of the paced run: one handed over every 10 s of real time, as the aggregator flushes them. */
+const PACED_WINDOWS = 6;
+
+/**
+ * Real time: a window of every series handed over every 10 s (and the 1 m window when one closes), not awaited, as
+ * the sink does. It keeps up when the lag (hand-over to written) stops growing; a store that cannot falls further
+ * behind with every window.
+ */
+async function paced(dataDir: string, coalesce: boolean): Promise<BenchRow> {
+  const metrics = new MetricsRegistry();
+  const store = new WhisperStore({ dataDir, resolutions, coalesce }, { metrics });
+  const mid = resolutions[1]!;
+  const first = windowStart(nowSeconds(), 10) - 10;
+  const lags: number[] = [];
+  const writes: Promise<void>[] = [];
+  let points = 0;
+  const t = performance.now();
+  try {
+    for (let w = 0; w < PACED_WINDOWS; w++) {
+      const due = t + 10_000 * w;
+      if (performance.now() < due) await new Promise((resolve) => setTimeout(resolve, due - performance.now()));
+      const time = first + 10 * w;
+      const batches = [sustainBatch(finest, time)];
+      if ((time + 10) % 60 === 0) batches.push(sustainBatch(mid, time + 10 - 60));
+      const handed = performance.now();
+      for (const batch of batches) {
+        points += batch.names.length;
+        writes.push(
+          store.write(batch).then((outcome) => {
+            if (outcome.retry) throw new Error(`${outcome.retry.names.length} points handed back`);
+            if (batch.resolution === finest) lags[w] = (performance.now() - handed) / 1000;
+          }),
+        );
+      }
+    }
+    await Promise.all(writes);
+    const seconds = (performance.now() - t) / 1000;
+    if (metrics.value('whisper_points_written_total') !== points) throw new Error('points missing');
+    const last = lags[lags.length - 1]!;
+    const keepsUp = last <= 2 * 10 && last <= Math.max(...lags.slice(0, -1)) + 1;
+    return {
+      name: `whisper paced ${SUSTAIN_SERIES} series at 10 s, ${coalesce ? 'coalescing' : 'one batch at a time'}`,
+      value: points / seconds,
+      unit: 'points/s',
+      note:
+        `${PACED_WINDOWS} windows in real time, lag per window ${lags.map((l) => l.toFixed(1)).join(' ')} s: ` +
+        `${keepsUp ? 'keeps up' : 'BEHIND'}; coalesced batches ${metrics.value('whisper_coalesced_batches_total')}`,
+    };
+  } finally {
+    await store.close();
+  }
+}
+
 async function sustainedScenarios(): Promise<BenchRow[]> {
   const dataDir = await mkdtemp(join(tmpdir(), 'carillon-whisper-sustain-'));
   try {
     const t = performance.now();
     precreate(dataDir);
     const setup = (performance.now() - t) / 1000;
-    const rows = [await sustained(dataDir, false), await sustained(dataDir, true)];
+    const rows = [
+      await sustained(dataDir, false),
+      await sustained(dataDir, true),
+      await paced(dataDir, false),
+      await paced(dataDir, true),
+    ];
     for (const row of rows) row.note += `; ${SUSTAIN_SERIES} files made in ${setup.toFixed(0)} s of setup`;
     return rows;
   } finally {
