@@ -80,6 +80,8 @@ export async function openStore(
       retentionRules: config.retentionRules,
       maxOpenFiles: config.whisper.maxOpenFiles,
       concurrency: config.whisper.concurrency,
+      maxQueuedPoints: config.whisper.maxQueuedPoints,
+      maxCreatesPerSecond: config.whisper.maxCreatesPerSecond,
       maxLatenessSeconds: config.aggregator.maxLatenessSeconds,
     },
     { metrics: registry, logger },

@@ -22,12 +22,35 @@ export const WHISPER_KEYS = {
     unit: 'operations',
     description: 'file operations in flight',
   }),
+  // Default: writers.max_in_flight_points plus writers.max_retry_points (2 M each), so with the writer defaults the
+  // sink's overload check stops the flow first and this only refuses when those are raised.
+  maxQueuedPoints: configKey.integer({
+    key: 'whisper.max_queued_points',
+    default: 4_000_000,
+    min: 1,
+    unit: 'points',
+    description:
+      'write-back queue while the disk is behind (one update per file for all waiting batches); past it a batch goes back to the writer retry queue, counted',
+  }),
+  // Our files are sparse: a creation costs an fsync and a directory entry, not carbon's preallocated megabytes (its
+  // 50/min default is for that). 500/s creates 100k new series in 200 s, while the points waiting meanwhile stay
+  // within writers.max_retry_points (about 10 windows of half of them at the worst moment).
+  maxCreatesPerSecond: configKey.integer({
+    key: 'whisper.max_creates_per_second',
+    default: 500,
+    min: 0,
+    unit: 'files',
+    description:
+      "files created per second at most (carbon's MAX_CREATES_PER_MINUTE); past it a series keeps its points for a retry, counted; 0: no limit",
+  }),
 } as const;
 
 export interface WhisperConfig {
   dataDir: string;
   maxOpenFiles: number;
   concurrency: number;
+  maxQueuedPoints: number;
+  maxCreatesPerSecond: number;
 }
 
 export function readWhisperConfig(source: ConfigSource): WhisperConfig {

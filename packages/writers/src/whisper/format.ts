@@ -217,15 +217,30 @@ function parseHeader(bytes: Buffer, path: string): WhisperHeader | null {
   return { aggregationMethod, maxRetention, xFilesFactor, archives };
 }
 
-/** Reads and checks the header, as whisper's __readHeader. */
-export async function readHeader(handle: RandomAccessFile, path = '<file>'): Promise<WhisperHeader> {
+/**
+ * Reads and checks the header, as whisper's __readHeader. `bases`, when given, gets the base interval of every
+ * archive whose first slot the same read covered (the first archive of a file with up to 16 archives), so a write
+ * there needs no read of its own.
+ */
+export async function readHeader(
+  handle: RandomAccessFile,
+  path = '<file>',
+  bases?: Map<number, number>,
+): Promise<WhisperHeader> {
   // One read covers the header of any file with up to 20 archives; more archives cost a second read.
   let length = METADATA_SIZE + 20 * ARCHIVE_INFO_SIZE;
   for (;;) {
     const buffer = Buffer.alloc(length);
     const { bytesRead } = await handle.read(buffer, 0, length, 0);
     const header = parseHeader(buffer.subarray(0, bytesRead), path);
-    if (header) return header;
+    if (header) {
+      for (const archive of header.archives) {
+        // 0: never written; the write that starts the ring reads it again.
+        const base = archive.offset + 4 <= bytesRead ? buffer.readUInt32BE(archive.offset) : 0;
+        if (bases && base !== 0) bases.set(archive.offset, base);
+      }
+      return header;
+    }
     if (bytesRead < length) throw new CorruptWhisperFileError('Unable to read archive metadata', path);
     length = METADATA_SIZE + buffer.readUInt32BE(12) * ARCHIVE_INFO_SIZE;
   }

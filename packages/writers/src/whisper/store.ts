@@ -43,8 +43,11 @@ import {
   readHeader,
   writeArchivePoints,
   type ArchiveInfo,
+  type TimedValue,
   type WhisperHeader,
 } from './format.js';
+import { CreationLimit } from './create-limit.js';
+import { rowsBySeries, WriteQueue, type QueuedBatch, type RoundRow } from './write-queue.js';
 import { HandleCache } from './handle-cache.js';
 import { STATS_SUFFIX, StatsSidecar, statsSlots } from './amend-stats.js';
 import { propagateDown } from './propagate.js';
@@ -78,6 +81,12 @@ export interface WhisperStoreConfig {
    * 0: amends of such files are refused.
    */
   maxLatenessSeconds?: number;
+  /** Points waiting in the write-back queue at most; a batch past it is handed back for a retry (default 4 M). */
+  maxQueuedPoints?: number;
+  /** Files created per second at most; a series whose file must wait is handed back for a retry (default 500). */
+  maxCreatesPerSecond?: number;
+  /** A round writes every waiting batch (default), or one batch at a time (for benchmarks and tests). */
+  coalesce?: boolean;
 }
 
 export interface WhisperStoreOptions {
@@ -124,6 +133,15 @@ interface OpenArg {
   create: boolean;
 }
 
+/** One row of a round, for one series' file update. */
+interface SeriesItem {
+  queued: QueuedBatch;
+  row: number;
+  point: StatPoint;
+  /** Written (or counted as not written): a failure after it must not hand it back, or an amend would repeat. */
+  done: boolean;
+}
+
 /** A creation takes milliseconds; a temp file this old was left by a crash. */
 const STALE_TEMP_MS = 60_000;
 
@@ -144,6 +162,10 @@ export class WhisperStore implements Writer, SeriesReader {
   private readonly perFile = new KeyedLock();
   private readonly slots: Semaphore;
   private readonly inFlight = new Set<Promise<unknown>>();
+  private readonly queue: WriteQueue;
+  private readonly creations: CreationLimit;
+  /** A round runner is active (startRounds). */
+  private writing = false;
   private closed = false;
 
   private readonly filesCreated: CounterChild;
@@ -152,6 +174,9 @@ export class WhisperStore implements Writer, SeriesReader {
   private readonly pointsWritten: CounterChild;
   private readonly notKept: CounterChild;
   private readonly evictions: CounterChild;
+  private readonly queueRefused: CounterChild;
+  private readonly creationsDeferred: CounterChild;
+  private readonly coalescedBatches: CounterChild;
   private readonly writeLatency: HistogramChild;
   private readonly errorCounters: Record<Operation, CounterChild>;
   private readonly dropCounters: Record<WhisperDropReason, CounterChild>;
@@ -179,6 +204,8 @@ export class WhisperStore implements Writer, SeriesReader {
     this.clock = options.clock ?? nowSeconds;
     this.logger = options.logger;
     this.slots = new Semaphore(config.concurrency ?? 16);
+    this.queue = new WriteQueue(config.maxQueuedPoints ?? 4_000_000, config.coalesce ?? true);
+    this.creations = new CreationLimit(config.maxCreatesPerSecond ?? 500);
 
     const metrics = options.metrics ?? new MetricsRegistry();
     this.filesCreated = metrics.counter('whisper_files_created_total', 'Whisper files created').labels();
@@ -203,8 +230,26 @@ export class WhisperStore implements Writer, SeriesReader {
       .counter('whisper_open_file_evictions_total', 'Open whisper files closed to stay within maxOpenFiles')
       .labels();
     this.writeLatency = metrics
-      .histogram('whisper_write_seconds', 'Time to write one series into its whisper file', LATENCY_BUCKETS)
+      .histogram('whisper_write_seconds', 'Time of one file update (one series, one or more batches)', LATENCY_BUCKETS)
       .labels();
+    this.queueRefused = metrics
+      .counter(
+        'whisper_queue_refused_points_total',
+        'Points refused past whisper.max_queued_points, handed back to the writer sink for a retry',
+      )
+      .labels();
+    this.creationsDeferred = metrics
+      .counter(
+        'whisper_creations_deferred_points_total',
+        'Points whose file could not be created yet (whisper.max_creates_per_second), handed back for a retry',
+      )
+      .labels();
+    this.coalescedBatches = metrics
+      .counter('whisper_coalesced_batches_total', 'Batches written in a round together with others (store behind)')
+      .labels();
+    metrics.gauge('whisper_queued_points', 'Points waiting in the write-back queue', [], (gauge) =>
+      gauge.set(this.queue.points),
+    );
     const errors = metrics.counter('whisper_errors_total', 'Failed whisper file operations', ['operation']);
     this.errorCounters = {
       open: errors.labels('open'),
@@ -239,6 +284,11 @@ export class WhisperStore implements Writer, SeriesReader {
     });
   }
 
+  /** Whether `name` can be a file here (layout.ts); ingest refuses the others as unstorable_name. */
+  storable(name: string): boolean {
+    return isStorableWhisperName(name, this.dataDirBytes);
+  }
+
   /**
    * Writes every series of `batch` into the archive of `batch.resolution`. Whisper would normally propagate a fine
    * point into the coarser archives by aggregating the finer slots (subject to xFilesFactor); in our own files we do
@@ -247,120 +297,207 @@ export class WhisperStore implements Writer, SeriesReader {
    * averages, weighted wrongly) or drop them under xFilesFactor. Files with other archives (carbon's) are written
    * by writePlan: exact where a step matches, whisper's own propagation for the rest. Never throws: failures are
    * counted per series, and one failing file does not stop the others.
+   *
+   * The batch waits in the write-back queue (write-queue.ts) for a round; a round takes every batch waiting, so a
+   * store that falls behind updates each file once for several batches. Resolves once its points are in the files
+   * (or handed back in `retry`: failed, deferred by the creation limit, or refused by a full queue).
    */
-  /** Whether `name` can be a file here (layout.ts); ingest refuses the others as unstorable_name. */
-  storable(name: string): boolean {
-    return isStorableWhisperName(name, this.dataDirBytes);
-  }
-
-  async write(batch: FlushBatch): Promise<WriteOutcome> {
+  write(batch: FlushBatch): Promise<WriteOutcome> {
     const count = batch.names.length;
     if (this.closed) {
       this.dropCounters.error.inc(count);
       this.fail('write', new Error('store is closed'), '');
-      return {};
+      return Promise.resolve({});
     }
     const resolution = this.resolutions.find((r) => r.step === batch.resolution.step);
     if (!resolution) {
       this.dropCounters.unknown_resolution.inc(count);
-      return {};
+      return Promise.resolve({});
     }
     const now = this.clock();
     // Whisper refuses points beyond an archive's retention: in the ring they would overwrite newer ones.
     if (batch.time <= 0 || batch.time > 0xffffffff || now - batch.time >= resolution.ttl || batch.time > now) {
       this.dropCounters.outside_retention.inc(count);
-      return {};
+      return Promise.resolve({});
     }
-    const failed: number[] = [];
-    await this.track(async () => {
-      let next = 0;
-      const worker = async () => {
-        for (let i = next++; i < count; i = next++) if (!(await this.writeSeries(batch, i, now))) failed.push(i);
-      };
-      await Promise.all(Array.from({ length: Math.min(this.slots.limit, count) }, worker));
+    return new Promise<WriteOutcome>((resolve) => {
+      if (!this.queue.offer({ batch, now, failed: [], settle: resolve })) {
+        this.queueRefused.inc(count);
+        resolve({ retry: batch });
+        return;
+      }
+      this.startRounds();
     });
-    // An I/O failure (a full disk, say) may pass: those series go back to the caller to be written again.
-    return failed.length === 0
-      ? {}
-      : {
-          retry: subsetBatch(
-            batch,
-            failed.sort((a, b) => a - b),
-          ),
-        };
   }
 
-  /** Writes series i of the batch; false when it failed in a way that may pass (counted as an error). */
-  private async writeSeries(batch: FlushBatch, i: number, now: number): Promise<boolean> {
-    const name = batch.names[i]!;
-    const point = batchPoint(batch, i);
-    if (point.count === 0) {
-      this.dropCounters.empty.inc();
-      return true;
+  /** Runs rounds until the queue is empty; one runner at a time, so batches that arrive meanwhile wait together. */
+  private startRounds(): void {
+    if (this.writing) return;
+    this.writing = true;
+    void this.track(async () => {
+      try {
+        // Batches handed over in the same tick (a flush's resolutions) join the first round.
+        await Promise.resolve();
+        for (let round = this.queue.take(); round.length > 0; round = this.queue.take()) await this.writeRound(round);
+      } finally {
+        this.writing = false;
+      }
+    });
+  }
+
+  /** One file update per series of the round, then every batch of it settled with the rows to retry. */
+  private async writeRound(round: QueuedBatch[]): Promise<void> {
+    if (round.length > 1) this.coalescedBatches.inc(round.length);
+    const work = [...rowsBySeries(round)];
+    let next = 0;
+    const worker = async () => {
+      for (let i = next++; i < work.length; i = next++) await this.writeSeries(work[i]![0], work[i]![1]);
+    };
+    await Promise.all(Array.from({ length: Math.min(this.slots.limit, work.length) }, worker));
+    for (const { batch, failed, settle } of round)
+      // An I/O failure (a full disk, say) may pass: those series go back to the caller to be written again.
+      settle(
+        failed.length === 0
+          ? {}
+          : {
+              retry: subsetBatch(
+                batch,
+                failed.sort((a, b) => a - b),
+              ),
+            },
+      );
+  }
+
+  /**
+   * Writes the rows of one series (from one batch or several) in one file update. A row that failed in a way that
+   * may pass (counted as an error, or a creation deferred) goes to its batch's `failed`.
+   */
+  private async writeSeries(name: string, rows: readonly RoundRow[]): Promise<void> {
+    const items: SeriesItem[] = [];
+    for (const { queued, row } of rows) {
+      const point = batchPoint(queued.batch, row);
+      if (point.count === 0) this.dropCounters.empty.inc();
+      else items.push({ queued, row, point, done: false });
     }
+    if (items.length === 0) return;
     const relativePath = whisperRelativePath(name);
     if (!relativePath) {
-      this.dropCounters.invalid_name.inc();
-      return true;
+      this.dropCounters.invalid_name.inc(items.length);
+      return;
     }
     const started = process.hrtime.bigint();
     try {
-      const written = await this.withSeries(name, relativePath, async (series) => {
-        const targets = series.targets.get(batch.resolution.step);
-        if (!targets) return 'not_kept';
-        const amend = batch.amend !== undefined;
-        let any = false;
-        let refused: WhisperDropReason | undefined;
-        for (const index of targets) {
-          const archive = series.header.archives[index]!;
-          // Beyond the archive's retention the ring slot holds newer data (whisper refuses such points too).
-          if (now - batch.time >= archive.retention) continue;
-          const exact = archive.secondsPerPoint === batch.resolution.step;
-          // A foreign archive of another step keeps whisper's last-write-wins: a late point is not merged there.
-          if (amend && !exact) continue;
-          const value = amend
-            ? await this.amendedValue(series, index, archive, batch.time, point)
-            : valueOf(point, series.method);
-          if (value === undefined) {
-            refused = 'amend_without_stats';
-            continue;
-          }
-          if (!amend && exact) await this.keepStats(series, index, archive, batch.time, point);
-          const base = await writeArchivePoints(
-            series.handle,
-            archive,
-            [{ time: batch.time, value }],
-            series.baseIntervals.get(archive.offset),
-          );
-          series.baseIntervals.set(archive.offset, base);
-          const lower = series.propagation[index];
-          if (lower && lower.length > 0)
-            await propagateDown(series.handle, series.header, index, lower, batch.time, series.baseIntervals);
-          any = true;
-        }
-        return any ? 'written' : (refused ?? 'outside_retention');
-      });
-      if (written === 'not_kept') {
-        this.notKept.inc();
-        return true;
-      }
-      if (written !== 'written') {
-        this.dropCounters[written].inc();
-        return true;
-      }
-      this.pointsWritten.inc();
-      return true;
+      await this.withSeries(name, relativePath, (series) => this.updateSeries(series, items));
     } catch (error) {
-      // Not dropped: handed back for a retry (counted in whisper_errors_total by operation).
-      if (!(error instanceof OpenError)) {
+      // Not dropped: handed back for a retry (counted in whisper_errors_total by operation, or as deferred).
+      const undone = items.filter((item) => !item.done);
+      for (const item of undone) item.queued.failed.push(item.row);
+      if (error instanceof OpenError && error.operation === 'deferred') this.creationsDeferred.inc(undone.length);
+      else if (!(error instanceof OpenError)) {
         this.fail('write', error, relativePath);
         // The handle may be in doubt after a failed write; reopen it next time.
         await this.files.discard(relativePath);
       }
-      return false;
     } finally {
       this.writeLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
     }
+  }
+
+  /**
+   * On-time rows are written together: per archive one write of each run of slots, then whisper's propagation
+   * once per interval of the archive below. An amend reads the slot it merges into, so it waits for the rows
+   * before it and is applied on its own, in arrival order: the file ends exactly as after one update per row.
+   */
+  private async updateSeries(series: OpenSeries, items: SeriesItem[]): Promise<void> {
+    let from = 0;
+    for (let i = 0; i < items.length; i++) {
+      if (items[i]!.queued.batch.amend === undefined) continue;
+      await this.writeOnTime(series, items.slice(from, i));
+      await this.writeAmend(series, items[i]!);
+      from = i + 1;
+    }
+    await this.writeOnTime(series, items.slice(from));
+  }
+
+  private async writeOnTime(series: OpenSeries, items: readonly SeriesItem[]): Promise<void> {
+    if (items.length === 0) return;
+    // Per archive: value by interval, the later row winning an interval (as the later of two updates would).
+    const slots = new Map<number, Map<number, number>>();
+    const outcomes: ('written' | 'not_kept' | 'outside_retention')[] = [];
+    for (const { queued, point } of items) {
+      const { batch, now } = queued;
+      const targets = series.targets.get(batch.resolution.step);
+      if (!targets) {
+        outcomes.push('not_kept');
+        continue;
+      }
+      let any = false;
+      for (const index of targets) {
+        const archive = series.header.archives[index]!;
+        // Beyond the archive's retention the ring slot holds newer data (whisper refuses such points too).
+        if (now - batch.time >= archive.retention) continue;
+        if (archive.secondsPerPoint === batch.resolution.step)
+          await this.keepStats(series, index, archive, batch.time, point);
+        const interval = batch.time - (batch.time % archive.secondsPerPoint);
+        let values = slots.get(index);
+        if (!values) slots.set(index, (values = new Map()));
+        values.set(interval, valueOf(point, series.method));
+        any = true;
+      }
+      outcomes.push(any ? 'written' : 'outside_retention');
+    }
+    for (const [index, values] of slots) {
+      const points = [...values].sort((a, b) => a[0] - b[0]).map(([time, value]) => ({ time, value }));
+      await this.writeArchive(series, index, points);
+    }
+    items.forEach((item, i) => {
+      item.done = true;
+      this.countOutcome(outcomes[i]!);
+    });
+  }
+
+  /** A late row merged into what its slots hold (amendedValue); exact archives only. */
+  private async writeAmend(series: OpenSeries, item: SeriesItem): Promise<void> {
+    const { batch, now } = item.queued;
+    const targets = series.targets.get(batch.resolution.step);
+    let outcome: 'written' | 'not_kept' | WhisperDropReason = targets ? 'outside_retention' : 'not_kept';
+    let refused = false;
+    for (const index of targets ?? []) {
+      const archive = series.header.archives[index]!;
+      if (now - batch.time >= archive.retention) continue;
+      // A foreign archive of another step keeps whisper's last-write-wins: a late point is not merged there.
+      if (archive.secondsPerPoint !== batch.resolution.step) continue;
+      const value = await this.amendedValue(series, index, archive, batch.time, item.point);
+      if (value === undefined) {
+        refused = true;
+        continue;
+      }
+      await this.writeArchive(series, index, [{ time: batch.time, value }]);
+      outcome = 'written';
+    }
+    if (outcome !== 'written' && refused) outcome = 'amend_without_stats';
+    item.done = true;
+    this.countOutcome(outcome);
+  }
+
+  /** Points (oldest first, one per interval) into one archive, then whisper's propagation below it if any. */
+  private async writeArchive(series: OpenSeries, index: number, points: readonly TimedValue[]): Promise<void> {
+    const archive = series.header.archives[index]!;
+    const base = await writeArchivePoints(series.handle, archive, points, series.baseIntervals.get(archive.offset));
+    series.baseIntervals.set(archive.offset, base);
+    const lower = series.propagation[index];
+    if (!lower || lower.length === 0) return;
+    // Once per interval of the next archive: each run recomputes it from every slot written above.
+    const step = series.header.archives[lower[0]!]!.secondsPerPoint;
+    const spans = new Set(points.map(({ time }) => time - (time % step)));
+    for (const span of spans)
+      await propagateDown(series.handle, series.header, index, lower, span, series.baseIntervals);
+  }
+
+  private countOutcome(outcome: 'written' | 'not_kept' | WhisperDropReason): void {
+    if (outcome === 'written') this.pointsWritten.inc();
+    else if (outcome === 'not_kept') this.notKept.inc();
+    else this.dropCounters[outcome].inc();
   }
 
   /** The sidecar of a file whose method needs one (average, last), opened on first use; undefined otherwise. */
@@ -579,12 +716,15 @@ export class WhisperStore implements Writer, SeriesReader {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw this.openFailed('open', error, relativePath);
       if (!create) throw new OpenError('missing', relativePath);
+      // Not counted as an error: the points wait for the sink's retry (counted as deferred).
+      if (!this.creations.take()) throw new OpenError('deferred', relativePath);
       return this.createOrOpenSeries(path, relativePath, name);
     }
     try {
-      const header = await readHeader(handle, path);
+      const bases = new Map<number, number>();
+      const header = await readHeader(handle, path, bases);
       if (create) await this.extendTruncated(handle, header, relativePath);
-      return describe(path, handle, header, this.ruleFor(name).method, this.resolutions);
+      return describe(path, handle, header, this.ruleFor(name).method, this.resolutions, bases);
     } catch (error) {
       await handle.close().catch(() => undefined);
       if (create && error instanceof CorruptWhisperFileError) {
@@ -700,6 +840,7 @@ function describe(
   header: WhisperHeader,
   ruleMethod: AggregationMethod,
   resolutions: readonly Resolution[],
+  baseIntervals = new Map<number, number>(),
 ): OpenSeries {
   const fileMethod = header.aggregationMethod;
   const { targets, propagation } = writePlan(header, resolutions);
@@ -712,7 +853,7 @@ function describe(
     archiveByStep: new Map(header.archives.map((archive) => [archive.secondsPerPoint, archive])),
     targets,
     propagation,
-    baseIntervals: new Map(),
+    baseIntervals,
     stats: undefined,
     statsPath: path + STATS_SUFFIX,
   };
@@ -757,7 +898,7 @@ function writePlan(
 /** Opening or creating a series file failed; already counted under its operation. */
 class OpenError extends Error {
   constructor(
-    readonly operation: Operation | 'missing',
+    readonly operation: Operation | 'missing' | 'deferred',
     readonly relativePath: string,
     cause?: unknown,
   ) {
