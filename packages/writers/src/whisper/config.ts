@@ -11,8 +11,9 @@ export const WHISPER_KEYS = {
     key: 'whisper.max_open_files',
     default: 1024,
     min: 1,
-    unit: 'files',
-    description: 'open-file LRU; evictions are counted',
+    unit: 'series',
+    description:
+      "series whose files stay open (an LRU; evictions are counted); an average or last series' .stats sidecar stays open with its .wsp, so up to twice this many descriptors: keep the process's limit (ulimit -n) above that",
   }),
   concurrency: configKey.integer({
     key: 'whisper.concurrency',
