@@ -29,6 +29,8 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const SERIES = Number(process.env.SINGLE_NODE_BENCH_SERIES ?? 10_000);
 const LINES = Number(process.env.SINGLE_NODE_BENCH_LINES ?? 2_000_000);
 const ROUNDS = Number(process.env.SINGLE_NODE_BENCH_ROUNDS ?? 3);
+/** Which carillon stores run (a million series would be a million whisper files: SINGLE_NODE_BENCH_STORES=memory). */
+const STORES = (process.env.SINGLE_NODE_BENCH_STORES ?? 'memory,whisper').split(',');
 const SENDER_PROCESSES = 2;
 const CONNECTIONS_PER_SENDER = 2;
 const POLL_MS = 25;
@@ -155,11 +157,11 @@ export default async function run(): Promise<BenchRow[]> {
   const programs: Program[] = [];
   try {
     const contenders: Contender[] = [];
-    for (const [name, start] of [
-      ['carillon memory store', () => startCarillon(dir, 'memory')],
-      ['carillon whisper + log', () => startCarillon(dir, 'whisper')],
-      ['VictoriaMetrics 1.79', () => startVictoriaMetrics(dir)],
-    ] as const) {
+    const starts: [string, () => Promise<Program>][] = [];
+    if (STORES.includes('memory')) starts.push(['carillon memory store', () => startCarillon(dir, 'memory')]);
+    if (STORES.includes('whisper')) starts.push(['carillon whisper + log', () => startCarillon(dir, 'whisper')]);
+    starts.push(['VictoriaMetrics 1.79', () => startVictoriaMetrics(dir)]);
+    for (const [name, start] of starts) {
       const program = await start();
       programs.push(program);
       contenders.push({ name, round: () => round(program, load) });
