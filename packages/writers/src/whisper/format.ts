@@ -308,6 +308,50 @@ function packRun(run: { start: number; intervals: number[]; values: number[] }):
 }
 
 /**
+ * The bytes of the `count` consecutive slots starting at `firstInterval`'s (at most one lap of the ring, in at
+ * most two reads); undefined when the archive has never been written (base interval 0). Without the base
+ * interval, a read of half the ring or more reads the whole ring at once (base and slots in one read).
+ */
+async function readArchiveSlots(
+  handle: RandomAccessFile,
+  archive: ArchiveInfo,
+  firstInterval: number,
+  count: number,
+  baseInterval: number | undefined,
+): Promise<{ bytes: Buffer; slots: number } | undefined> {
+  const slots = Math.min(count, archive.points);
+  if (!baseInterval && slots * 2 >= archive.points) return readWholeRing(handle, archive, firstInterval, slots);
+  const base = baseInterval || (await readBaseInterval(handle, archive));
+  if (base === 0) return undefined;
+  const bytes = Buffer.alloc(slots * POINT_SIZE);
+  const position = slotOffset(archive, base, firstInterval);
+  const archiveEnd = archive.offset + archive.size;
+  const firstPart = Math.min(bytes.length, archiveEnd - position);
+  await readFully(handle, bytes, 0, firstPart, position);
+  if (firstPart < bytes.length) await readFully(handle, bytes, firstPart, bytes.length - firstPart, archive.offset);
+  return { bytes, slots };
+}
+
+/** readArchiveSlots with the whole ring read at once: its first point gives the base interval. */
+async function readWholeRing(
+  handle: RandomAccessFile,
+  archive: ArchiveInfo,
+  firstInterval: number,
+  slots: number,
+): Promise<{ bytes: Buffer; slots: number } | undefined> {
+  const ring = Buffer.alloc(archive.size);
+  await readFully(handle, ring, 0, ring.length, archive.offset);
+  const base = ring.readUInt32BE(0);
+  if (base === 0) return undefined;
+  const bytes = Buffer.alloc(slots * POINT_SIZE);
+  const position = slotOffset(archive, base, firstInterval) - archive.offset;
+  const firstPart = Math.min(bytes.length, ring.length - position);
+  ring.copy(bytes, 0, position, position + firstPart);
+  if (firstPart < bytes.length) ring.copy(bytes, firstPart, 0, bytes.length - firstPart);
+  return { bytes, slots };
+}
+
+/**
  * Values of the `count` consecutive intervals starting at `firstInterval` (aligned to the step): `null` where the
  * slot holds another interval or nothing. Reads at most one lap of the ring, in at most two reads.
  */
@@ -320,20 +364,43 @@ export async function readArchiveIntervals(
 ): Promise<(number | null)[]> {
   const values = new Array<number | null>(Math.max(0, count)).fill(null);
   if (count <= 0) return values;
-  const base = baseInterval || (await readBaseInterval(handle, archive));
-  if (base === 0) return values;
-  const slots = Math.min(count, archive.points);
-  const bytes = Buffer.alloc(slots * POINT_SIZE);
-  const position = slotOffset(archive, base, firstInterval);
-  const archiveEnd = archive.offset + archive.size;
-  const firstPart = Math.min(bytes.length, archiveEnd - position);
-  await readFully(handle, bytes, 0, firstPart, position);
-  if (firstPart < bytes.length) await readFully(handle, bytes, firstPart, bytes.length - firstPart, archive.offset);
+  const read = await readArchiveSlots(handle, archive, firstInterval, count, baseInterval);
+  if (!read) return values;
+  const { bytes, slots } = read;
   const step = archive.secondsPerPoint;
   for (let i = 0; i < count; i++) {
     // Past one lap, slot i shares its position with slot i - points; at most one of them can match.
     const o = (i % slots) * POINT_SIZE;
     if (bytes.readUInt32BE(o) === firstInterval + i * step) values[i] = bytes.readDoubleBE(o + 4);
+  }
+  return values;
+}
+
+/**
+ * readArchiveIntervals as a Float64Array, NaN where it has `null` and where the stored value is not finite (what a
+ * render reads as None): no boxed number per point, and a DataView rather than Buffer's byte-swapping reads.
+ */
+export async function readArchiveFloat64(
+  handle: RandomAccessFile,
+  archive: ArchiveInfo,
+  firstInterval: number,
+  count: number,
+  baseInterval?: number,
+): Promise<Float64Array> {
+  const values = new Float64Array(Math.max(0, count)).fill(NaN);
+  if (count <= 0) return values;
+  const read = await readArchiveSlots(handle, archive, firstInterval, count, baseInterval);
+  if (!read) return values;
+  const { bytes, slots } = read;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const step = archive.secondsPerPoint;
+  for (let i = 0; i < count; i++) {
+    const o = (i % slots) * POINT_SIZE;
+    if (view.getUint32(o) === firstInterval + i * step) {
+      const v = view.getFloat64(o + 4);
+      // v - v is NaN for NaN and the infinities: finite values only
+      if (v - v === 0) values[i] = v;
+    }
   }
   return values;
 }
