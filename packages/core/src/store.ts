@@ -33,6 +33,11 @@ export interface SeriesValues {
 /** What a store answers for reads: stored values of one series, one slot per window in [from, until). */
 export interface SeriesReader {
   fetch(name: string, resolution: Resolution, from: number, until: number): Promise<(number | null)[]>;
+  /**
+   * `fetch` as a Float64Array of the same length, NaN where `fetch` has `null` or a value that is not finite (what
+   * a render reads as None), for a reader that can make it without a boxed number per value (renders use it).
+   */
+  fetchFloat64?(name: string, resolution: Resolution, from: number, until: number): Promise<Float64Array>;
 }
 
 /** Windows the aggregator holds that no store has yet, so reads can include them. */

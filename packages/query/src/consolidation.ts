@@ -1,5 +1,5 @@
 import { QueryError } from './errors.js';
-import type { Series } from './series.js';
+import { dropValues, float64Of, shallowCopy, toFloat64, valuesLength, type Series } from './series.js';
 
 /** How consecutive values are reduced to one when a series is read consolidated (`consolidateBy`). */
 export type ConsolidationFunction = 'average' | 'avg' | 'avg_zero' | 'sum' | 'min' | 'max' | 'first' | 'last';
@@ -60,6 +60,56 @@ export function consolidatedValues(series: Series): (number | null)[] {
   return result;
 }
 
+/**
+ * consolidatedValues as a Float64Array (NaN for None), for a series still unboxed (float64Of): the same runs, the
+ * same reductions in the same order, without a boxed number per value. Other series are boxed, then converted.
+ */
+export function consolidatedFloat64(series: Series): Float64Array {
+  const raw = float64Of(series);
+  if (!raw) return toFloat64(consolidatedValues(series));
+  const perPoint = series.valuesPerPoint;
+  if (perPoint <= 1) return raw;
+  const { consolidationFunc: fn, xFilesFactor } = series;
+  const out = new Float64Array(Math.ceil(raw.length / perPoint));
+  if (fn === 'sum' || fn === 'average' || fn === 'avg') {
+    // the common case in a loop of its own: the known values added in order
+    for (let i = 0, p = 0; i < raw.length; i += perPoint, p++) {
+      const stop = Math.min(i + perPoint, raw.length);
+      let known = 0;
+      let total = NaN;
+      for (let j = i; j < stop; j++) {
+        const v = raw[j]!;
+        if (Number.isNaN(v)) continue;
+        total = known === 0 ? v : total + v;
+        known++;
+      }
+      out[p] = known > 0 && known / perPoint >= xFilesFactor ? (fn === 'sum' ? total : total / known) : NaN;
+    }
+    return out;
+  }
+  for (let i = 0, p = 0; i < raw.length; i += perPoint, p++) {
+    const stop = Math.min(i + perPoint, raw.length);
+    let nonNull = 0;
+    let taken = 0;
+    let result = NaN;
+    for (let j = i; j < stop; j++) {
+      let v = raw[j]!;
+      if (Number.isNaN(v)) {
+        if (fn !== 'avg_zero') continue;
+        v = 0;
+      } else nonNull++;
+      if (taken === 0) result = v;
+      else if (fn === 'min') result = v < result ? v : result;
+      else if (fn === 'max') result = v > result ? v : result;
+      else if (fn === 'last') result = v;
+      else if (fn !== 'first') result += v;
+      taken++;
+    }
+    out[p] = nonNull > 0 && nonNull / perPoint >= xFilesFactor ? (fn === 'avg_zero' ? result / taken : result) : NaN;
+  }
+  return out;
+}
+
 export type Datapoint = [number | null, number];
 
 /** TimeSeries.datapoints(): values zipped with range(start, end + 1, step * valuesPerPoint). */
@@ -79,19 +129,19 @@ export function datapointsOf(series: Series): Datapoint[] {
  * does); `maxDataPoints = 1` reduces the whole series to one point. Returns a new series.
  */
 export function consolidateForMaxDataPoints(series: Series, timeRange: number, maxDataPoints: number): Series {
-  const s: Series = { ...series };
   if (maxDataPoints === 1) {
-    s.valuesPerPoint = s.values.length;
+    const s = shallowCopy(series);
+    s.valuesPerPoint = valuesLength(s);
     return s;
   }
-  const numberOfDataPoints = timeRange / s.step;
-  if (maxDataPoints >= numberOfDataPoints) return s;
+  const numberOfDataPoints = timeRange / series.step;
+  if (maxDataPoints >= numberOfDataPoints) return shallowCopy(series);
   const valuesPerPoint = Math.ceil(numberOfDataPoints / maxDataPoints);
-  const secondsPerPoint = Math.trunc(valuesPerPoint * s.step);
-  const nudge = secondsPerPoint + pyMod(s.start, s.step) - pyMod(s.start, secondsPerPoint);
+  const secondsPerPoint = Math.trunc(valuesPerPoint * series.step);
+  const nudge = secondsPerPoint + pyMod(series.start, series.step) - pyMod(series.start, secondsPerPoint);
+  const valuesToLose = Math.trunc(nudge / series.step);
+  const s = dropValues(series, Math.max(valuesToLose - 1, 0));
   s.start += nudge;
-  const valuesToLose = Math.trunc(nudge / s.step);
-  s.values = s.values.slice(Math.max(valuesToLose - 1, 0));
   s.valuesPerPoint = valuesPerPoint;
   return s;
 }

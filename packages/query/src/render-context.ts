@@ -1,9 +1,8 @@
 import type { Resolution } from '@carillon/core';
-import { makeSeries, type Series } from './series.js';
+import { makeSeries, seriesOfFloat64, shallowCopy, type Series } from './series.js';
 import type { SeriesSources } from './series-fetch.js';
 import type { SeriesFinder } from './series-finder.js';
 import {
-  fromFloat64,
   SeriesLoader,
   type LoadRequest,
   type ReadConsolidation,
@@ -109,21 +108,23 @@ export class RenderContext {
     let result = this.cache.get(key);
     if (!result) {
       result = this.budget.loader(request).then((loaded) =>
-        loaded.map((s) =>
-          makeSeries({
+        loaded.map((s) => {
+          const { values: _none, ...fields } = makeSeries({
             name: s.name,
             start: s.start,
             end: s.end,
             step: s.step,
-            values: fromFloat64(s.values),
+            values: [],
             xFilesFactor: this.xFilesFactor,
             pathExpression: s.pathExpression,
-          }),
-        ),
+          });
+          // boxed only if a function reads `values` (most of the time the combining and output paths do not)
+          return seriesOfFloat64(fields, s.values);
+        }),
       );
       this.cache.set(key, result);
     }
     // functions never change values or tags in place, only the series object (normalize sets valuesPerPoint)
-    return result.then((list) => list.map((s) => ({ ...s })));
+    return result.then((list) => list.map(shallowCopy));
   }
 }

@@ -1,7 +1,8 @@
 /** The render answers graphite-web's views make from a list of series: json (and jsonp), csv, raw, pickle, msgpack. */
-import { consolidatedValues, consolidateForMaxDataPoints, datapointsOf } from './consolidation.js';
+import { consolidatedFloat64, consolidatedValues, consolidateForMaxDataPoints } from './consolidation.js';
 import { pyFloat } from './functions/python-format.js';
-import type { Series } from './series.js';
+import { JsonBytes } from './json-bytes.js';
+import { float64Of, valuesLength, type Series } from './series.js';
 import { encodeMsgpack, encodePickle, WireFloat, WireInt, type WireValue } from './wire-encoding.js';
 
 export interface RenderBody {
@@ -15,29 +16,79 @@ export interface JsonOptions {
   jsonp?: string;
 }
 
-/** renderViewJson: maxDataPoints consolidation over the answer's whole time range, then datapoints. */
+/**
+ * renderViewJson: maxDataPoints consolidation over the answer's whole time range, then datapoints; written as
+ * bytes (JSON.stringify of the same list with graphiteJson's numbers, byte for byte).
+ */
 export function jsonBody(series: readonly Series[], options: JsonOptions): RenderBody {
-  const out: object[] = [];
+  const out = new JsonBytes();
+  if (options.jsonp !== undefined) out.text(`${options.jsonp}(`);
+  out.ascii('[');
   // graphite-web's `if any(data)`: a series is a list, so when every one has no values the answer is []
-  if (series.some((s) => s.values.length > 0)) {
+  if (series.some((s) => valuesLength(s) > 0)) {
     const startTime = Math.min(...series.map((s) => s.start));
     const endTime = Math.max(...series.map((s) => s.end));
+    let first = true;
     for (const original of series) {
       const s =
         options.maxDataPoints === undefined
           ? original
           : consolidateForMaxDataPoints(original, endTime - startTime, options.maxDataPoints);
-      let datapoints = datapointsOf(s);
-      if (options.noNullPoints) {
-        datapoints = datapoints.filter(([v]) => v !== null && !Number.isNaN(v));
-        if (datapoints.length === 0) continue;
-      }
-      out.push({ target: s.name, tags: s.tags, datapoints });
+      if (options.noNullPoints && !hasPoint(s)) continue;
+      out.text(`${first ? '' : ','}{"target":${graphiteJson(s.name)},"tags":${graphiteJson(s.tags)},"datapoints":`);
+      writeDatapoints(out, s, options.noNullPoints);
+      out.ascii('}');
+      first = false;
     }
   }
-  const json = graphiteJson(out);
-  if (options.jsonp !== undefined) return { contentType: 'text/javascript', body: `${options.jsonp}(${json})` };
-  return { contentType: 'application/json', body: json };
+  out.ascii(']');
+  if (options.jsonp !== undefined) out.ascii(')');
+  const contentType = options.jsonp !== undefined ? 'text/javascript' : 'application/json';
+  return { contentType: `${contentType}; charset=utf-8`, body: out.result() };
+}
+
+/** The values datapointsOf zips with times: NaN (or null) for None. */
+function pointValues(s: Series): Float64Array | readonly (number | null)[] {
+  return float64Of(s) ? consolidatedFloat64(s) : consolidatedValues(s);
+}
+
+function pointCount(s: Series, values: { length: number }): number {
+  const stride = s.step * Math.max(s.valuesPerPoint, 1);
+  let n = 0;
+  for (let t = s.start; n < values.length && t < s.end + 1; n++, t += stride);
+  return n;
+}
+
+/** Whether noNullPoints keeps a point of `s`. */
+function hasPoint(s: Series): boolean {
+  const values = pointValues(s);
+  const n = pointCount(s, values);
+  for (let i = 0; i < n; i++) {
+    const v = values[i];
+    // as graphite-web's filter (and JSON.stringify of a hole, written null but kept)
+    if (v === undefined || (v !== null && !Number.isNaN(v))) return true;
+  }
+  return false;
+}
+
+/** graphiteJson(datapointsOf(s)), without a [value, time] pair per point; noNullPoints leaves out the empty ones. */
+function writeDatapoints(out: JsonBytes, s: Series, noNullPoints: boolean): void {
+  const values = pointValues(s);
+  const stride = s.step * Math.max(s.valuesPerPoint, 1);
+  out.ascii('[');
+  let written = 0;
+  for (let i = 0, t = s.start; i < values.length && t < s.end + 1; i++, t += stride) {
+    const v = values[i];
+    if (noNullPoints && (v === null || (v !== undefined && Number.isNaN(v)))) continue;
+    out.ascii(written === 0 ? '[' : ',[');
+    if (v === null || v === undefined) out.ascii('null');
+    else out.number(v);
+    out.ascii(',');
+    out.number(t);
+    out.ascii(']');
+    written++;
+  }
+  out.ascii(']');
 }
 
 /**

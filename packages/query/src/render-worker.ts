@@ -12,7 +12,7 @@ import { QueryError } from './errors.js';
 import { runRender } from './render-job.js';
 import { matchHere, type FromMatchWorker, type ToMatchWorker } from './match-pool.js';
 import type { FromWorker, ToWorker, WorkerReads } from './render-pool.js';
-import { storedFloat64, withPending } from './series-fetch.js';
+import { storedValues, withPending } from './series-fetch.js';
 import { SeriesReads, type LoadedSeries, type LoadRequest, type ResolvedRead } from './series-loader.js';
 import { niceThisThread } from './thread-priority.js';
 
@@ -59,7 +59,7 @@ function loaderFor(id: number): (request: LoadRequest) => Promise<LoadedSeries[]
     const resolved = await ask<ResolvedRead>('resolve', id, request);
     const store = await reader;
     return own.read(resolved, request, async (name, window, pending) =>
-      withPending(storedFloat64(await store.fetch(name, window.resolution, window.start, window.end), window), pending),
+      withPending(await storedValues(store, name, window), pending),
     );
   };
 }
@@ -75,13 +75,7 @@ async function readMany(message: Extract<ToWorker, { type: 'read' }>): Promise<F
   for (let i = 0; i < names.length; i += reads.limits.fetchConcurrency) {
     if (i > 0) await own.pause();
     const chunk = names.slice(i, i + reads.limits.fetchConcurrency);
-    for (const name of chunk)
-      out.push(
-        withPending(
-          storedFloat64(await store.fetch(name, window.resolution, window.start, window.end), window),
-          pending.get(name),
-        ),
-      );
+    for (const name of chunk) out.push(withPending(await storedValues(store, name, window), pending.get(name)));
   }
   return out;
 }

@@ -126,11 +126,25 @@ export async function fetchSeriesFloat64(
   window: FetchWindow,
   sources: SeriesSources,
 ): Promise<Float64Array> {
-  const values = storedFloat64(await sources.reader.fetch(name, window.resolution, window.start, window.end), window);
+  const values = await storedValues(sources.reader, name, window);
   return withPending(
     values,
     pendingSlots(name, window, sources, (slot) => !Number.isNaN(values[slot]!)),
   );
+}
+
+/**
+ * The stored values of `name` over `window` as a Float64Array of the window's length, NaN where there is none;
+ * through the reader's fetchFloat64 where it has one (no boxed list per read).
+ */
+export async function storedValues(reader: SeriesReader, name: string, window: FetchWindow): Promise<Float64Array> {
+  const { resolution, start, end, count } = window;
+  if (!reader.fetchFloat64) return storedFloat64(await reader.fetch(name, resolution, start, end), window);
+  const values = await reader.fetchFloat64(name, resolution, start, end);
+  if (values.length === count) return values;
+  const sized = new Float64Array(count).fill(NaN);
+  sized.set(values.subarray(0, count));
+  return sized;
 }
 
 /** Stored values as a Float64Array of the window's length, NaN where there is none. */

@@ -6,10 +6,10 @@
  * of files never holds the ingest thread. Values are Float64Arrays (NaN for None: stored values are finite).
  */
 import { parseMetricName, type Resolution } from '@carillon/core';
-import { consolidatedValues, consolidateForMaxDataPoints, type ConsolidationFunction } from './consolidation.js';
+import { consolidatedFloat64, consolidateForMaxDataPoints, type ConsolidationFunction } from './consolidation.js';
 import { QueryError } from './errors.js';
 import { hasGlob } from './glob.js';
-import { makeSeries } from './series.js';
+import { makeSeries, seriesOfFloat64 } from './series.js';
 import {
   fetchSeriesFloat64,
   fetchWindow,
@@ -270,19 +270,17 @@ export class SeriesReads {
           });
           continue;
         }
+        const { values: _none, ...fields } = makeSeries({
+          name,
+          start: window.start,
+          end: window.end,
+          step: window.resolution.step,
+          values: [],
+          xFilesFactor: c.xFilesFactor,
+          pathExpression,
+        });
         const consolidated = consolidateForMaxDataPoints(
-          {
-            ...makeSeries({
-              name,
-              start: window.start,
-              end: window.end,
-              step: window.resolution.step,
-              values: fromFloat64(raw),
-              xFilesFactor: c.xFilesFactor,
-              pathExpression,
-            }),
-            consolidationFunc: c.consolidationFunc,
-          },
+          seriesOfFloat64({ ...fields, consolidationFunc: c.consolidationFunc }, raw),
           window.end - window.start,
           c.maxDataPoints,
         );
@@ -291,7 +289,7 @@ export class SeriesReads {
           start: consolidated.start,
           end: consolidated.end,
           step: consolidated.step * consolidated.valuesPerPoint,
-          values: toFloat64(consolidatedValues(consolidated)),
+          values: consolidatedFloat64(consolidated),
           pathExpression,
         });
       }
@@ -314,22 +312,4 @@ export class SeriesReads {
   private throwIfCancelled(): void {
     if (this.cancelled !== undefined) throw new QueryError(this.cancelled, 503);
   }
-}
-
-export function toFloat64(values: readonly (number | null)[]): Float64Array {
-  const out = new Float64Array(values.length);
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    out[i] = v === null || v === undefined ? NaN : v;
-  }
-  return out;
-}
-
-export function fromFloat64(values: Float64Array): (number | null)[] {
-  const out = new Array<number | null>(values.length);
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i]!;
-    out[i] = Number.isNaN(v) ? null : v;
-  }
-  return out;
 }

@@ -92,3 +92,82 @@ export function copySeries(s: Series, changes: Partial<NewSeries> = {}): Series 
     pathExpression: changes.name ?? s.name,
   };
 }
+
+export function toFloat64(values: readonly (number | null)[]): Float64Array {
+  const out = new Float64Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    out[i] = v === null || v === undefined ? NaN : v;
+  }
+  return out;
+}
+
+export function fromFloat64(values: Float64Array): (number | null)[] {
+  const out = new Array<number | null>(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    out[i] = Number.isNaN(v) ? null : v;
+  }
+  return out;
+}
+
+/**
+ * Series whose `values` are still the Float64Array they were read as (NaN for None; never written to): boxed into
+ * a list only when a function reads `values`, so the functions that have a Float64Array path (combining, the JSON
+ * answer) spare a boxed number per value and its garbage. Reading or assigning `values` drops the entry.
+ */
+const unboxed = new WeakMap<Series, Float64Array>();
+
+/** The Float64Array `s.values` would be boxed from, while it has not been. */
+export function float64Of(s: Series): Float64Array | undefined {
+  return unboxed.get(s);
+}
+
+function setValues(s: Series, values: (number | null)[]): void {
+  unboxed.delete(s);
+  Object.defineProperty(s, 'values', { value: values, writable: true, enumerable: true, configurable: true });
+}
+
+/** A series of `fields` whose values are `values` (NaN for None), boxed on first use. */
+export function seriesOfFloat64(fields: Omit<Series, 'values'>, values: Float64Array): Series {
+  const s = { ...fields } as Series;
+  unboxed.set(s, values);
+  Object.defineProperty(s, 'values', {
+    enumerable: true,
+    configurable: true,
+    get(this: Series): (number | null)[] {
+      const boxed = fromFloat64(values);
+      setValues(this, boxed);
+      return boxed;
+    },
+    set(this: Series, v: (number | null)[]) {
+      setValues(this, v);
+    },
+  });
+  return s;
+}
+
+/** The own properties of `s` but `values`, read without boxing them. */
+function fieldsOf(s: Series): Omit<Series, 'values'> {
+  const fields: Record<string, unknown> = {};
+  for (const key of Object.keys(s)) if (key !== 'values') fields[key] = (s as unknown as Record<string, unknown>)[key];
+  return fields as unknown as Omit<Series, 'values'>;
+}
+
+/** `{ ...s }` that keeps values unboxed (a spread would box them). */
+export function shallowCopy(s: Series): Series {
+  const values = unboxed.get(s);
+  return values ? seriesOfFloat64(fieldsOf(s), values) : { ...s };
+}
+
+/** How many values `s` holds, without boxing them. */
+export function valuesLength(s: Series): number {
+  return (unboxed.get(s) ?? s.values).length;
+}
+
+/** A shallow copy of `s` without its first `from` values, unboxed when `s` is. */
+export function dropValues(s: Series, from: number): Series {
+  const values = unboxed.get(s);
+  if (!values) return { ...s, values: s.values.slice(from) };
+  return seriesOfFloat64(fieldsOf(s), values.subarray(from));
+}

@@ -46,9 +46,16 @@ describe('WhisperFileReader', () => {
         [first - 15, first + 95],
         [first + 3, first + 41],
         [first + 20, first + 20],
+        // half the ring or more (read whole), and more than one lap of it
+        [first - 3000, first + 200],
+        [first - 4000, first + 200],
       ] as const) {
         const read = await reader.fetch(name, fine, from, until);
         expect(read, `${name} [${from}, ${until})`).toEqual(await again.fetch(name, fine, from, until));
+        // fetchFloat64 is fetch with NaN for null, from both
+        const floats = Float64Array.from(read, (v) => v ?? NaN);
+        expect(await reader.fetchFloat64!(name, fine, from, until)).toEqual(floats);
+        expect(await again.fetchFloat64(name, fine, from, until)).toEqual(floats);
         if (name !== 'r.missing' && until - from > 50) expect(read.filter((v) => v !== null)).toHaveLength(5);
       }
     expect(reader.errors).toBe(0);

@@ -1,8 +1,8 @@
 /** What graphite-web's functions share: normalize, the name of a combined list, node and tag keys. */
-import { consolidatedValues } from '../consolidation.js';
+import { consolidatedFloat64, consolidatedValues } from '../consolidation.js';
 import { QueryError } from '../errors.js';
 import { compileRegex, type SafeRegex } from '../regex.js';
-import type { Series } from '../series.js';
+import { float64Of, type Series } from '../series.js';
 import { firstPathExpression } from '../target-expression.js';
 import type { Value } from './safe.js';
 
@@ -87,12 +87,23 @@ export function mapRows<T>(series: readonly Series[], fn: (row: readonly Value[]
 export function reduceColumns(series: readonly Series[], func: string, xFilesFactor: number): Value[] | undefined {
   const kind = func === 'total' ? 'sum' : func === 'avg' ? 'average' : func;
   if (kind !== 'sum' && kind !== 'average' && kind !== 'count') return undefined;
-  const columns = series.map((s) => consolidatedValues(s));
+  // a series still as read (Float64Array, NaN for None) is summed as it is, without boxing its values
+  const columns = series.map((s) => (float64Of(s) ? consolidatedFloat64(s) : consolidatedValues(s)));
   let length = 0;
   for (const c of columns) if (c.length > length) length = c.length;
   const totals = new Float64Array(length);
   const known = new Int32Array(length);
-  for (const c of columns)
+  for (const c of columns) {
+    if (c instanceof Float64Array) {
+      for (let i = 0; i < c.length; i++) {
+        const v = c[i]!;
+        if (!Number.isNaN(v)) {
+          totals[i] = totals[i]! + v;
+          known[i]!++;
+        }
+      }
+      continue;
+    }
     for (let i = 0; i < c.length; i++) {
       const v = c[i];
       if (v !== null && v !== undefined) {
@@ -100,6 +111,7 @@ export function reduceColumns(series: readonly Series[], func: string, xFilesFac
         known[i]!++;
       }
     }
+  }
   const result = new Array<Value>(length);
   for (let i = 0; i < length; i++) {
     const n = known[i]!;

@@ -323,6 +323,38 @@ function packRun(run: { start: number; intervals: number[]; values: number[] }):
 }
 
 /**
+ * The bytes holding the `count` consecutive slots from `firstInterval`'s: slot k (k < `slots`) at byte
+ * (`start` + k × 12) modulo the bytes' length. At most one lap of the ring, in at most two reads; undefined when
+ * the archive has never been written (base interval 0). Without the base interval, a read of half the ring or
+ * more reads the whole ring at once (base and slots in one read).
+ */
+async function readArchiveSlots(
+  handle: RandomAccessFile,
+  archive: ArchiveInfo,
+  firstInterval: number,
+  count: number,
+  baseInterval: number | undefined,
+): Promise<{ bytes: Buffer; start: number; slots: number } | undefined> {
+  const slots = Math.min(count, archive.points);
+  if (!baseInterval && slots * 2 >= archive.points) {
+    const ring = Buffer.allocUnsafe(archive.size);
+    await readFully(handle, ring, 0, ring.length, archive.offset);
+    const base = ring.readUInt32BE(0);
+    if (base === 0) return undefined;
+    return { bytes: ring, start: slotOffset(archive, base, firstInterval) - archive.offset, slots };
+  }
+  const base = baseInterval || (await readBaseInterval(handle, archive));
+  if (base === 0) return undefined;
+  const bytes = Buffer.allocUnsafe(slots * POINT_SIZE);
+  const position = slotOffset(archive, base, firstInterval);
+  const archiveEnd = archive.offset + archive.size;
+  const firstPart = Math.min(bytes.length, archiveEnd - position);
+  await readFully(handle, bytes, 0, firstPart, position);
+  if (firstPart < bytes.length) await readFully(handle, bytes, firstPart, bytes.length - firstPart, archive.offset);
+  return { bytes, start: 0, slots };
+}
+
+/**
  * Values of the `count` consecutive intervals starting at `firstInterval` (aligned to the step): `null` where the
  * slot holds another interval or nothing. Reads at most one lap of the ring, in at most two reads.
  */
@@ -335,20 +367,61 @@ export async function readArchiveIntervals(
 ): Promise<(number | null)[]> {
   const values = new Array<number | null>(Math.max(0, count)).fill(null);
   if (count <= 0) return values;
-  const base = baseInterval || (await readBaseInterval(handle, archive));
-  if (base === 0) return values;
-  const slots = Math.min(count, archive.points);
-  const bytes = Buffer.alloc(slots * POINT_SIZE);
-  const position = slotOffset(archive, base, firstInterval);
-  const archiveEnd = archive.offset + archive.size;
-  const firstPart = Math.min(bytes.length, archiveEnd - position);
-  await readFully(handle, bytes, 0, firstPart, position);
-  if (firstPart < bytes.length) await readFully(handle, bytes, firstPart, bytes.length - firstPart, archive.offset);
+  const read = await readArchiveSlots(handle, archive, firstInterval, count, baseInterval);
+  if (!read) return values;
+  const { bytes, start, slots } = read;
   const step = archive.secondsPerPoint;
   for (let i = 0; i < count; i++) {
     // Past one lap, slot i shares its position with slot i - points; at most one of them can match.
-    const o = (i % slots) * POINT_SIZE;
+    const o = (start + (i % slots) * POINT_SIZE) % bytes.length;
     if (bytes.readUInt32BE(o) === firstInterval + i * step) values[i] = bytes.readDoubleBE(o + 4);
+  }
+  return values;
+}
+
+/**
+ * readArchiveIntervals as a Float64Array, NaN where it has `null` and where the stored value is not finite (what a
+ * render reads as None): no boxed number per point, and a DataView rather than Buffer's byte-swapping reads.
+ */
+export async function readArchiveFloat64(
+  handle: RandomAccessFile,
+  archive: ArchiveInfo,
+  firstInterval: number,
+  count: number,
+  baseInterval?: number,
+): Promise<Float64Array> {
+  if (count <= 0) return new Float64Array(0);
+  const read = await readArchiveSlots(handle, archive, firstInterval, count, baseInterval);
+  if (!read) return new Float64Array(count).fill(NaN);
+  return decodeFloat64(read.bytes, read.start, read.slots, count, firstInterval, archive.secondsPerPoint);
+}
+
+/** readArchiveFloat64's decoding, in a function of its own: a loop in an async function is left unoptimized. */
+function decodeFloat64(
+  bytes: Buffer,
+  start: number,
+  slots: number,
+  count: number,
+  firstInterval: number,
+  step: number,
+): Float64Array {
+  const values = new Float64Array(count);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const length = bytes.length;
+  let o = start;
+  let k = 0;
+  let interval = firstInterval;
+  for (let i = 0; i < count; i++, interval += step) {
+    const v = view.getUint32(o) === interval ? view.getFloat64(o + 4) : NaN;
+    // v - v is NaN for NaN and the infinities: finite values only
+    values[i] = v - v === 0 ? v : NaN;
+    // the next slot, wrapping at the end of the bytes, and past one lap back to the first
+    o += POINT_SIZE;
+    if (o >= length) o -= length;
+    if (++k === slots) {
+      k = 0;
+      o = start;
+    }
   }
   return values;
 }
@@ -357,7 +430,11 @@ async function readFully(handle: RandomAccessFile, buffer: Buffer, offset: numbe
   let done = 0;
   while (done < length) {
     const { bytesRead } = await handle.read(buffer, offset + done, length - done, position + done);
-    if (bytesRead === 0) return; // past the end of a truncated file: the rest stays zero, i.e. empty
+    if (bytesRead === 0) {
+      // past the end of a truncated file: the rest reads as zero, i.e. empty
+      buffer.fill(0, offset + done, offset + length);
+      return;
+    }
     done += bytesRead;
   }
 }

@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import type { OpenWorkerReader, Resolution, SeriesReader, WorkerReaderSpec } from '@carillon/core';
 import { SyncReadFile } from './fd-file.js';
-import { readArchiveIntervals, readHeader } from './format.js';
+import { readArchiveFloat64, readArchiveIntervals, readHeader, type ArchiveInfo } from './format.js';
 import { hashNamedRelativePath, whisperRelativePath } from './layout.js';
 
 /** The windows a read of [from, until) covers at `step`: the first starts at `from` rounded up to the step. */
@@ -24,26 +24,51 @@ export class WhisperFileReader implements SeriesReader {
 
   /** As WhisperStore.fetch: one slot per window in [from, until), `null` where nothing is stored. */
   fetch(name: string, resolution: Resolution, from: number, until: number): Promise<(number | null)[]> {
+    return this.readValues(name, resolution, from, until, readArchiveIntervals, (count) =>
+      new Array<null>(count).fill(null),
+    );
+  }
+
+  /** As WhisperStore.fetchFloat64: NaN where nothing is stored or it is not finite. */
+  fetchFloat64(name: string, resolution: Resolution, from: number, until: number): Promise<Float64Array> {
+    return this.readValues(name, resolution, from, until, readArchiveFloat64, (count) =>
+      new Float64Array(count).fill(NaN),
+    );
+  }
+
+  private readValues<T>(
+    name: string,
+    resolution: Resolution,
+    from: number,
+    until: number,
+    decode: (file: SyncReadFile, archive: ArchiveInfo, start: number, count: number) => Promise<T>,
+    empty: (count: number) => T,
+  ): Promise<T> {
     const { start, count } = readSlots(resolution.step, from, until);
-    const empty = (): (number | null)[] => new Array<null>(count).fill(null);
     const relativePath = whisperRelativePath(name);
-    if (!relativePath || count === 0) return Promise.resolve(empty());
+    if (!relativePath || count === 0) return Promise.resolve(empty(count));
     const file = this.open(relativePath, name);
-    if (!file) return Promise.resolve(empty());
-    return this.read(file, resolution.step, start, count).then(
-      (values) => values ?? empty(),
+    if (!file) return Promise.resolve(empty(count));
+    return this.read(file, resolution.step, start, count, decode).then(
+      (values) => values ?? empty(count),
       () => {
         this.errors++;
-        return empty();
+        return empty(count);
       },
     );
   }
 
-  private async read(file: SyncReadFile, step: number, start: number, count: number) {
+  private async read<T>(
+    file: SyncReadFile,
+    step: number,
+    start: number,
+    count: number,
+    decode: (file: SyncReadFile, archive: ArchiveInfo, start: number, count: number) => Promise<T>,
+  ): Promise<T | null> {
     try {
       const header = await readHeader(file);
       const archive = header.archives.find((a) => a.secondsPerPoint === step);
-      return archive ? await readArchiveIntervals(file, archive, start, count) : null;
+      return archive ? await decode(file, archive, start, count) : null;
     } finally {
       await file.close();
     }

@@ -39,7 +39,9 @@ import {
   fileSizeOf,
   isCreationTemp,
   layoutHeader,
+  readArchiveFloat64,
   readArchiveIntervals,
+  readBaseInterval,
   readHeader,
   writeArchivePoints,
   type ArchiveInfo,
@@ -598,11 +600,31 @@ export class WhisperStore implements Writer, SeriesReader {
 
   /** Like `fetch`, and says which window the first value is for. */
   async fetchSeries(name: string, resolution: Resolution, from: number, until: number): Promise<SeriesValues> {
-    const step = resolution.step;
-    const { start, count } = readSlots(step, from, until);
-    const empty = (): SeriesValues => ({ start, step, values: new Array<null>(count).fill(null) });
+    const { start, step, count } = this.slotsOf(resolution, from, until);
+    const values = await this.readArchive(name, step, start, count, readArchiveIntervals);
+    return { start, step, values: values ?? new Array<null>(count).fill(null) };
+  }
+
+  /** `fetch` as a Float64Array (SeriesReader.fetchFloat64): NaN where nothing is stored or it is not finite. */
+  async fetchFloat64(name: string, resolution: Resolution, from: number, until: number): Promise<Float64Array> {
+    const { start, step, count } = this.slotsOf(resolution, from, until);
+    return (await this.readArchive(name, step, start, count, readArchiveFloat64)) ?? new Float64Array(count).fill(NaN);
+  }
+
+  private slotsOf(resolution: Resolution, from: number, until: number): { start: number; step: number; count: number } {
+    return { ...readSlots(resolution.step, from, until), step: resolution.step };
+  }
+
+  /** `count` slots of `name`'s archive of `step` from `start`, decoded by `read`; undefined when empty. */
+  private async readArchive<T>(
+    name: string,
+    step: number,
+    start: number,
+    count: number,
+    read: (handle: FdFile, archive: ArchiveInfo, start: number, count: number, base?: number) => Promise<T>,
+  ): Promise<T | undefined> {
     const relativePath = whisperRelativePath(name);
-    if (!relativePath || count === 0 || this.closed) return empty();
+    if (!relativePath || count === 0 || this.closed) return undefined;
     try {
       // Tracked like writes, so `close` never leaves a file opened by a read still running.
       const values = await this.track(() =>
@@ -612,16 +634,22 @@ export class WhisperStore implements Writer, SeriesReader {
           async (series) => {
             const archive = series.archiveByStep.get(step);
             if (!archive) return null;
-            const known = series.baseIntervals.get(archive.offset);
-            return readArchiveIntervals(series.handle, archive, start, count, known);
+            let known = series.baseIntervals.get(archive.offset);
+            if (known === undefined) {
+              // learnt once, as writes learn it: it only moves by whole laps of the ring
+              known = await readBaseInterval(series.handle, archive);
+              if (known === 0) return null;
+              series.baseIntervals.set(archive.offset, known);
+            }
+            return read(series.handle, archive, start, count, known);
           },
           false,
         ),
       );
-      return values ? { start, step, values } : empty();
+      return values ?? undefined;
     } catch (error) {
       if (!(error instanceof OpenError) || error.operation !== 'missing') this.fail('fetch', error, relativePath);
-      return empty();
+      return undefined;
     }
   }
 
