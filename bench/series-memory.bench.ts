@@ -6,9 +6,10 @@
 // input arrays are dropped before the second reading. The goal: at most 200 bytes a series.
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { parseResolutions, type FlushBatch } from '@carillon/core';
+import type { FlushBatch } from '@carillon/core';
 import { Aggregator, DEFAULT_STATSD_OPTIONS } from '@carillon/aggregator';
 import { SeriesIndex } from '@carillon/query';
+import { benchAggregatorOptions } from '../packages/aggregator/bench/bench-aggregator.ts';
 import type { BenchRow } from './row.ts';
 
 const SERIES = Number(process.env.SERIES_MEMORY_BENCH_SERIES ?? 1_000_000);
@@ -38,17 +39,10 @@ function measure(withAggregator: boolean, withIndex: boolean): number {
   const before = heldBytes();
   const index = withIndex ? new SeriesIndex({ maxSeries: SERIES * 2 }) : undefined;
   const aggregator = withAggregator
-    ? new Aggregator(
-        {
-          resolutions: parseResolutions(['10s:168h', '1m:720h', '10m:21600h']),
-          graceSeconds: 5,
-          maxFutureSeconds: 60,
-          maxPendingPoints: 50_000_000,
-          maxStatsdIntervalValues: 50_000_000,
-        },
-        DEFAULT_STATSD_OPTIONS,
-        { sink: { overloaded: () => false, write: (_batch: FlushBatch) => undefined }, clock: { now: () => nowMs } },
-      )
+    ? new Aggregator(benchAggregatorOptions(), DEFAULT_STATSD_OPTIONS, {
+        sink: { overloaded: () => false, write: (_batch: FlushBatch) => undefined },
+        clock: { now: () => nowMs },
+      })
     : undefined;
   if (aggregator && index) aggregator.onNewSeries((name) => index.add(name));
   const addAll = (timestamp: number): void => {

@@ -4,11 +4,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MetricsRegistry, parseResolutions, type FlushBatch } from '@carillon/core';
+import { MetricsRegistry, type FlushBatch } from '@carillon/core';
 import { Aggregator, DEFAULT_STATSD_OPTIONS } from '@carillon/aggregator';
 import { LineSplitter } from '@carillon/protocols';
 import { LineIngest, LoggedIngest, WalMetrics, WalWriter } from '@carillon/accumulator';
 import type { BenchRow } from '../../../bench/row.ts';
+import { benchAggregatorOptions } from '../../aggregator/bench/bench-aggregator.ts';
 
 const SERIES = 20_000;
 const CHUNK = 64 * 1024;
@@ -27,17 +28,7 @@ function chunks(now: number): Buffer[] {
 function setup(withLog: boolean, dir: string) {
   const registry = new MetricsRegistry();
   const sink = { overloaded: () => false, write: (_batch: FlushBatch) => undefined };
-  const aggregator = new Aggregator(
-    {
-      resolutions: parseResolutions(['10s:168h', '1m:720h', '10m:21600h']),
-      graceSeconds: 5,
-      maxFutureSeconds: 60,
-      maxPendingPoints: 50_000_000,
-      maxStatsdIntervalValues: 50_000_000,
-    },
-    DEFAULT_STATSD_OPTIONS,
-    { sink, metrics: registry },
-  );
+  const aggregator = new Aggregator(benchAggregatorOptions(), DEFAULT_STATSD_OPTIONS, { sink, metrics: registry });
   const ingest = new LineIngest(aggregator, registry);
   const wal = withLog
     ? new WalWriter(

@@ -1,8 +1,9 @@
 // Aggregation throughput on one core: Graphite samples into 100k series, StatsD samples, and the time one flush
 // tick takes to close, merge and hand over a window of 100k series.
-import { parseResolutions, type FlushBatch, type GraphiteSample, type StatsdSample } from '@carillon/core';
+import type { FlushBatch, GraphiteSample, StatsdSample } from '@carillon/core';
 import { Aggregator, DEFAULT_STATSD_OPTIONS } from '@carillon/aggregator';
 import type { BenchRow } from '../../../bench/row.ts';
+import { benchAggregatorOptions } from './bench-aggregator.ts';
 
 const SERIES = 100_000;
 const T0 = 1_700_000_000 - (1_700_000_000 % 600);
@@ -12,17 +13,7 @@ function setup() {
   const clock = { now: () => nowMs };
   let written = 0;
   const sink = { overloaded: () => false, write: (batch: FlushBatch) => (written += batch.names.length) };
-  const aggregator = new Aggregator(
-    {
-      resolutions: parseResolutions(['10s:168h', '1m:720h', '10m:21600h']),
-      graceSeconds: 5,
-      maxFutureSeconds: 60,
-      maxPendingPoints: 50_000_000,
-      maxStatsdIntervalValues: 50_000_000,
-    },
-    DEFAULT_STATSD_OPTIONS,
-    { sink, clock },
-  );
+  const aggregator = new Aggregator(benchAggregatorOptions(), DEFAULT_STATSD_OPTIONS, { sink, clock });
   return { aggregator, setNow: (s: number) => (nowMs = s * 1000), written: () => written };
 }
 
