@@ -56,32 +56,50 @@ export async function startAccumulator(
 ): Promise<Accumulator> {
   const dataDir = join(cluster.root, id);
   mkdirSync(dataDir, { recursive: true });
-  const grpcPort = ports?.grpc ?? (await freePort());
-  const httpPort = ports?.http ?? (await freePort());
-  const set = (pairs: Record<string, string>): string[] =>
-    Object.entries(pairs).flatMap(([k, v]) => ['--set', `${k}=${v}`]);
-  const args = set({
-    'member.id': id,
-    'member.address': `127.0.0.1:${grpcPort}`,
-    'grpc.listen': `127.0.0.1:${grpcPort}`,
-    'http.listen': `127.0.0.1:${httpPort}`,
-    ...ringSource(cluster),
-    'ring.prefix': cluster.prefix,
-    'ring.propagation_delay': '2s',
-    'ring.heartbeat_interval': '1s',
-    'ring.heartbeat_ttl': '6s',
-    'ring.poll_interval': '1s',
-    times: TIMES,
-    'aggregator.grace': GRACE,
-    store: 'memory',
-    'whisper.data_dir': dataDir,
-    'statpoint_file.path': join(dataDir, 'statpoints.jsonl'),
-    'durability.replay_wait': '3s',
-    log_level: 'info',
-    ...settings,
+  // Ports the test chose (a static member list names them) cannot be chosen again.
+  return onFreePorts(ports === undefined ? 3 : 1, async () => {
+    const grpcPort = ports?.grpc ?? (await freePort());
+    const httpPort = ports?.http ?? (await freePort());
+    const set = (pairs: Record<string, string>): string[] =>
+      Object.entries(pairs).flatMap(([k, v]) => ['--set', `${k}=${v}`]);
+    const args = set({
+      'member.id': id,
+      'member.address': `127.0.0.1:${grpcPort}`,
+      'grpc.listen': `127.0.0.1:${grpcPort}`,
+      'http.listen': `127.0.0.1:${httpPort}`,
+      ...ringSource(cluster),
+      'ring.prefix': cluster.prefix,
+      'ring.propagation_delay': '2s',
+      'ring.heartbeat_interval': '1s',
+      'ring.heartbeat_ttl': '6s',
+      'ring.poll_interval': '1s',
+      times: TIMES,
+      'aggregator.grace': GRACE,
+      store: 'memory',
+      'whisper.data_dir': dataDir,
+      'statpoint_file.path': join(dataDir, 'statpoints.jsonl'),
+      'durability.replay_wait': '3s',
+      log_level: 'info',
+      ...settings,
+    });
+    const program = await startProgram(ACCUMULATOR, args, 'accumulator started', readyTimeoutMs);
+    return { id, dataDir, grpcPort, httpPort, program, args };
   });
-  const program = await startProgram(ACCUMULATOR, args, 'accumulator started', readyTimeoutMs);
-  return { id, dataDir, grpcPort, httpPort, program, args };
+}
+
+/**
+ * Starts a program on ports `freePort` found, again on new ones (at most `attempts` times in all) when one was
+ * taken before the program bound it: a port is free when found, and another process (an outgoing connection's
+ * ephemeral port, a parallel test file) may take it in between.
+ */
+async function onFreePorts<T>(attempts: number, start: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (error) {
+      if (attempt >= attempts || !String(error).includes('EADDRINUSE')) throw error;
+    }
+  }
 }
 
 /** The same member again (same id, ports and data directory), e.g. after a kill. */
@@ -148,29 +166,31 @@ export async function startRelay(
   /** More `--set` pairs over the defaults here (e.g. the cluster token and TLS, `spool.dir`, `query.*`). */
   settings: Record<string, string> = {},
 ): Promise<Relay> {
-  const graphitePort = await freePort();
-  const statsdPort = await freePort();
-  const httpPort = await freePort();
-  const pairs: Record<string, string> = {
-    'graphite.tcp_listen': `127.0.0.1:${graphitePort}`,
-    'graphite.udp_listen': '',
-    'statsd.tcp_listen': `127.0.0.1:${statsdPort}`,
-    'pickle.tcp_listen': '',
-    'statsd.udp_listen': '',
-    'http.listen': `127.0.0.1:${httpPort}`,
-    ...ringSource(cluster),
-    'ring.prefix': cluster.prefix,
-    'ring.propagation_delay': '2s',
-    'ring.poll_interval': '1s',
-    times: TIMES,
-    'link.backoff_initial': '50ms',
-    'link.backoff_max': '1s',
-    'link.max_batch_delay': '20ms',
-    ...settings,
-  };
-  const args = Object.entries(pairs).flatMap(([k, v]) => ['--set', `${k}=${v}`]);
-  const program = await startProgram(RELAY, args, 'relay started', 60_000);
-  return { graphitePort, statsdPort, httpPort, program, args };
+  return onFreePorts(3, async () => {
+    const graphitePort = await freePort();
+    const statsdPort = await freePort();
+    const httpPort = await freePort();
+    const pairs: Record<string, string> = {
+      'graphite.tcp_listen': `127.0.0.1:${graphitePort}`,
+      'graphite.udp_listen': '',
+      'statsd.tcp_listen': `127.0.0.1:${statsdPort}`,
+      'pickle.tcp_listen': '',
+      'statsd.udp_listen': '',
+      'http.listen': `127.0.0.1:${httpPort}`,
+      ...ringSource(cluster),
+      'ring.prefix': cluster.prefix,
+      'ring.propagation_delay': '2s',
+      'ring.poll_interval': '1s',
+      times: TIMES,
+      'link.backoff_initial': '50ms',
+      'link.backoff_max': '1s',
+      'link.max_batch_delay': '20ms',
+      ...settings,
+    };
+    const args = Object.entries(pairs).flatMap(([k, v]) => ['--set', `${k}=${v}`]);
+    const program = await startProgram(RELAY, args, 'relay started', 60_000);
+    return { graphitePort, statsdPort, httpPort, program, args };
+  });
 }
 
 /** An ordered TCP connection to a relay (Graphite or StatsD): lines for one key always travel in the order written. */
