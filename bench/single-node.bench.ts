@@ -89,10 +89,10 @@ async function startCarillon(dir: string, store: 'memory' | 'whisper'): Promise<
     config,
     [
       `store = "${store}"`,
+      'log_level = "warn"',
       // Room for every point of the run: the memory store evicts past memory.max_points (2 M by default), and
       // evicting sorts every time held, which would be measured instead of ingest at a million series.
       `[memory]\nmax_points = ${Math.max(2_000_000, SERIES * 8)}`,
-      'log_level = "warn"',
       `[whisper]\ndata_dir = "${join(dir, `whisper-${store}`)}"`,
       `[http]\nlisten = "127.0.0.1:${httpPort}"`,
       `[graphite]\ntcp_listen = "127.0.0.1:${graphitePort}"\nudp_listen = ""`,
