@@ -20,8 +20,11 @@ export function multipartBoundary(contentType: string): string {
 /** Appends each field of `body` (delimited by `boundary`) to `params`, in order. */
 export function appendMultipartFields(params: URLSearchParams, body: Buffer, boundary: string): void {
   const delimiter = Buffer.from(`--${boundary}`);
-  let at = body.indexOf(delimiter);
+  // Every delimiter after the first starts a line (RFC 2046 5.1.1); the first may also start the body.
+  const lineDelimiter = Buffer.from(`\r\n--${boundary}`);
+  let at = body.subarray(0, delimiter.length).equals(delimiter) ? 0 : body.indexOf(lineDelimiter);
   if (at < 0) throw new QueryError('multipart/form-data body without its boundary');
+  if (at > 0) at += 2;
   for (;;) {
     at += delimiter.length;
     // `--` after a delimiter closes the body; anything after it is an epilogue, ignored.
@@ -29,7 +32,7 @@ export function appendMultipartFields(params: URLSearchParams, body: Buffer, bou
     if (!body.subarray(at, at + 2).equals(CRLF)) throw new QueryError('malformed multipart/form-data delimiter');
     const headersEnd = body.indexOf(HEADERS_END, at);
     if (headersEnd < 0) throw new QueryError('multipart/form-data part without the end of its headers');
-    const next = body.indexOf(Buffer.from(`\r\n--${boundary}`), headersEnd + 4);
+    const next = body.indexOf(lineDelimiter, headersEnd + 4);
     if (next < 0) throw new QueryError('multipart/form-data body not closed by its boundary');
     const name = fieldName(body.toString('utf8', at + 2, headersEnd));
     params.append(name, body.toString('utf8', headersEnd + 4, next));

@@ -40,6 +40,11 @@ describe('multipart/form-data fields', () => {
     expect(fields(Buffer.from('--x--\r\n'), 'x')).toEqual([]);
   });
 
+  it('takes a delimiter only at the start of a line: the boundary inside a preamble line is text', () => {
+    const raw = 'see --x here\r\n--x\r\nContent-Disposition: form-data; name="a"\r\n\r\n1\r\n--x--';
+    expect(fields(Buffer.from(raw), 'x')).toEqual([['a', '1']]);
+  });
+
   it.each([
     ['no boundary in the header', () => multipartBoundary('multipart/form-data')],
     ['a body without the boundary', () => fields(Buffer.from('name=value'), 'x')],
