@@ -3,7 +3,7 @@
 // maxDataPoints (what Grafana sends), and a 100-target dashboard in one request. graphite-web runs as the
 // differential test starts it (Debian's package, in-process through Django's test client: no HTTP server in
 // front of it, which only flatters it); carillon is createGraphiteApi over a WhisperStore with its render
-// workers, on a loopback HTTP port. Each query is timed ROUNDS times per server after one warm-up; figures are
+// workers reading the files themselves (as a node's do), on a loopback HTTP port. Each query is timed ROUNDS times per server after one warm-up; figures are
 // the median wall time, the spread (min–max) and CPU seconds per query (carillon: this process, all threads,
 // minus the client's share measured alone is not subtracted; graphite-web: its process's utime+stime).
 import { execFileSync } from 'node:child_process';
@@ -99,6 +99,8 @@ export default async function run(): Promise<BenchRow[]> {
     const filled = createGraphiteApi({
       index,
       reader: store,
+      // the render workers read the files themselves, as a node's do (node.ts passes the store's worker reader)
+      workerReader: store.workerReader(),
       pending: { pending: () => [] },
       resolutions: RESOLUTIONS,
       now: () => NOW,

@@ -68,4 +68,41 @@ describe('WhisperFileReader', () => {
     expect(reader.errors).toBe(1);
     expect(reader).toBeInstanceOf(WhisperFileReader);
   });
+
+  it('answers reads made all at once each with its own file, though they share one read buffer', async () => {
+    const dir = dataDir();
+    const store = new WhisperStore({ dataDir: dir, resolutions });
+    const first = windowStart(nowSeconds(), 10) - 100;
+    const names = Array.from({ length: 40 }, (_, i) => `many.s${i}`);
+    for (let w = 0; w < 10; w++)
+      await store.write(
+        makeBatch(
+          fine,
+          first + w * 10,
+          names.map((n, i) => [n, stat4(first + w * 10, i * 100 + w)]),
+        ),
+      );
+    await store.close();
+    const reader = openWorkerReader({ dataDir: dir });
+    // short reads (a slot run) and whole-ring reads, interleaved, with a missing file and a broken one among them
+    await writeFile(join(dir, whisperRelativePath('many.broken')!), 'not whisper');
+    const ranges = [
+      [first, first + 100],
+      [first - 3000, first + 200],
+    ] as const;
+    const asked = [...names, 'many.missing', 'many.broken'].flatMap((name) =>
+      ranges.map(([from, until]) => ({ name, from, until })),
+    );
+    const together = await Promise.all(asked.map((a) => reader.fetchFloat64!(a.name, fine, a.from, a.until)));
+    for (const [i, a] of asked.entries())
+      expect(together[i], `${a.name} [${a.from}, ${a.until})`).toEqual(
+        await reader.fetchFloat64!(a.name, fine, a.from, a.until),
+      );
+    // each series' own values: its index in the hundreds
+    for (const [i, name] of names.entries()) {
+      const values = [...together[2 * i]!].filter((v) => !Number.isNaN(v));
+      expect(values, name).toHaveLength(10);
+      for (const v of values) expect(Math.floor(v / 100), name).toBe(i);
+    }
+  });
 });

@@ -322,6 +322,9 @@ function packRun(run: { start: number; intervals: number[]; values: number[] }):
   return { start: run.start, bytes };
 }
 
+/** Where a read puts its bytes: a buffer of exactly `size` bytes, Buffer.allocUnsafe unless a reader reuses one. */
+export type ReadBuffer = (size: number) => Buffer;
+
 /**
  * The bytes holding the `count` consecutive slots from `firstInterval`'s: slot k (k < `slots`) at byte
  * (`start` + k × 12) modulo the bytes' length. At most one lap of the ring, in at most two reads; undefined when
@@ -334,10 +337,11 @@ async function readArchiveSlots(
   firstInterval: number,
   count: number,
   baseInterval: number | undefined,
+  buffer: ReadBuffer = Buffer.allocUnsafe,
 ): Promise<{ bytes: Buffer; start: number; slots: number } | undefined> {
   const slots = Math.min(count, archive.points);
   if (!baseInterval && slots * 2 >= archive.points) {
-    const ring = Buffer.allocUnsafe(archive.size);
+    const ring = buffer(archive.size);
     await readFully(handle, ring, 0, ring.length, archive.offset);
     const base = ring.readUInt32BE(0);
     if (base === 0) return undefined;
@@ -345,7 +349,7 @@ async function readArchiveSlots(
   }
   const base = baseInterval || (await readBaseInterval(handle, archive));
   if (base === 0) return undefined;
-  const bytes = Buffer.allocUnsafe(slots * POINT_SIZE);
+  const bytes = buffer(slots * POINT_SIZE);
   const position = slotOffset(archive, base, firstInterval);
   const archiveEnd = archive.offset + archive.size;
   const firstPart = Math.min(bytes.length, archiveEnd - position);
@@ -382,6 +386,7 @@ export async function readArchiveIntervals(
 /**
  * readArchiveIntervals as a Float64Array, NaN where it has `null` and where the stored value is not finite (what a
  * render reads as None): no boxed number per point, and a DataView rather than Buffer's byte-swapping reads.
+ * `buffer` may hand out the same bytes to every read: they are decoded before this returns.
  */
 export async function readArchiveFloat64(
   handle: RandomAccessFile,
@@ -389,9 +394,10 @@ export async function readArchiveFloat64(
   firstInterval: number,
   count: number,
   baseInterval?: number,
+  buffer?: ReadBuffer,
 ): Promise<Float64Array> {
   if (count <= 0) return new Float64Array(0);
-  const read = await readArchiveSlots(handle, archive, firstInterval, count, baseInterval);
+  const read = await readArchiveSlots(handle, archive, firstInterval, count, baseInterval, buffer);
   if (!read) return new Float64Array(count).fill(NaN);
   return decodeFloat64(read.bytes, read.start, read.slots, count, firstInterval, archive.secondsPerPoint);
 }

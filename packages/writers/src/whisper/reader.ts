@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import type { OpenWorkerReader, Resolution, SeriesReader, WorkerReaderSpec } from '@carillon/core';
 import { SyncReadFile } from './fd-file.js';
-import { readArchiveFloat64, readArchiveIntervals, readHeader, type ArchiveInfo } from './format.js';
+import { readArchiveFloat64, readArchiveIntervals, readHeader, type ArchiveInfo, type ReadBuffer } from './format.js';
 import { hashNamedRelativePath, whisperRelativePath } from './layout.js';
 
 /** The windows a read of [from, until) covers at `step`: the first starts at `from` rounded up to the step. */
@@ -16,9 +16,23 @@ export function readSlots(step: number, from: number, until: number): { start: n
   return { start, count: Math.max(0, Math.ceil((until - start) / step)) };
 }
 
+/** The largest read that reuses the reader's buffer (a 1-day archive at 10 s is 104 KB); larger reads allocate. */
+const REUSED_BUFFER_BYTES = 4 << 20;
+
 export class WhisperFileReader implements SeriesReader {
   /** Reads that failed other than for a missing file (read as empty, as WhisperStore does). */
   errors = 0;
+  /**
+   * One read runs at a time: the reads are synchronous anyway, and so every Float64 read can decode from the same
+   * buffer (a 1,000-series render otherwise allocates 100 MB of read buffers for the collector to free).
+   */
+  private reads: Promise<unknown> = Promise.resolve();
+  private buffer = Buffer.alloc(0);
+  private readonly reusedBuffer: ReadBuffer = (size) => {
+    if (size > REUSED_BUFFER_BYTES) return Buffer.allocUnsafe(size);
+    if (this.buffer.length < size) this.buffer = Buffer.allocUnsafe(Math.max(size, 2 * this.buffer.length));
+    return this.buffer.subarray(0, size);
+  };
 
   constructor(readonly dataDir: string) {}
 
@@ -31,9 +45,9 @@ export class WhisperFileReader implements SeriesReader {
 
   /** As WhisperStore.fetchFloat64: NaN where nothing is stored or it is not finite. */
   fetchFloat64(name: string, resolution: Resolution, from: number, until: number): Promise<Float64Array> {
-    return this.readValues(name, resolution, from, until, readArchiveFloat64, (count) =>
-      new Float64Array(count).fill(NaN),
-    );
+    const decode = (file: SyncReadFile, archive: ArchiveInfo, start: number, count: number) =>
+      readArchiveFloat64(file, archive, start, count, undefined, this.reusedBuffer);
+    return this.readValues(name, resolution, from, until, decode, (count) => new Float64Array(count).fill(NaN));
   }
 
   private readValues<T>(
@@ -47,15 +61,19 @@ export class WhisperFileReader implements SeriesReader {
     const { start, count } = readSlots(resolution.step, from, until);
     const relativePath = whisperRelativePath(name);
     if (!relativePath || count === 0) return Promise.resolve(empty(count));
-    const file = this.open(relativePath, name);
-    if (!file) return Promise.resolve(empty(count));
-    return this.read(file, resolution.step, start, count, decode).then(
-      (values) => values ?? empty(count),
-      () => {
-        this.errors++;
-        return empty(count);
-      },
-    );
+    const read = this.reads.then(() => {
+      const file = this.open(relativePath, name);
+      if (!file) return empty(count);
+      return this.read(file, resolution.step, start, count, decode).then(
+        (values) => values ?? empty(count),
+        () => {
+          this.errors++;
+          return empty(count);
+        },
+      );
+    });
+    this.reads = read.catch(() => undefined); // a failed read must not stop the ones queued after it
+    return read;
   }
 
   private async read<T>(
