@@ -34,7 +34,7 @@ for m in range(${METRICS}):
     path = os.path.join(d, 'perf', 'h0', 'm%d.wsp' % m)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     whisper.create(path, [(10, 8640)], xFilesFactor=0.0, aggregationMethod='average')
-    start = now - now % 10 - 8630
+    start = now - now % 10 - 86390
     pts = [(t, 50 + 40 * math.sin(t / 3600.0 + m) + (t // 10 % 7)) for t in range(start, now + 1, 10) if (t // 10 + m) % 97]
     whisper.update_many(path, pts, now=now)
 `;

@@ -241,8 +241,7 @@ export class SeriesReads {
       estimate += (request.consolidate ? Math.min(count, request.consolidate.maxDataPoints + 1) : count) * 8;
     this.charge(estimate, 0);
     const keep = async (name: string, values: Float64Array): Promise<boolean> => {
-      if (!resolved.literal) return true;
-      for (const v of values) if (!Number.isNaN(v)) return true;
+      if (!resolved.literal || hasValue(values)) return true;
       return resolved.known ?? (known ? known(name) : false);
     };
     const result: LoadedSeries[] = [];
@@ -312,4 +311,10 @@ export class SeriesReads {
   private throwIfCancelled(): void {
     if (this.cancelled !== undefined) throw new QueryError(this.cancelled, 503);
   }
+}
+
+/** Whether any value is not NaN: a plain loop, outside the async read (a series empty for most of a range is scanned whole). */
+function hasValue(values: Float64Array): boolean {
+  for (let i = 0; i < values.length; i++) if (!Number.isNaN(values[i]!)) return true;
+  return false;
 }
