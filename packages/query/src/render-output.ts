@@ -84,7 +84,7 @@ function writeDatapoints(out: JsonBytes, s: Series, noNullPoints: boolean): void
     if (v === null || v === undefined) out.ascii('null');
     else out.number(v);
     out.ascii(',');
-    out.number(t);
+    out.time(s.start, stride, i);
     out.ascii(']');
     written++;
   }
