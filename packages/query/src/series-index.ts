@@ -1,4 +1,4 @@
-import { CounterChild, splitCanonical, type MetricsRegistry } from '@carillon/core';
+import { CounterChild, NameTable, splitCanonical, type MetricsRegistry } from '@carillon/core';
 import { QueryError } from './errors.js';
 import { compilePathGlob, splitPathQuery } from './glob.js';
 import type { BatchMatch } from './match-pool.js';
@@ -26,23 +26,33 @@ export interface SeriesIndexOptions {
 
 export const DEFAULT_MAX_SERIES = 1_000_000;
 
+/** At most this many distinct path parts, each this short, are shared: about 5 MiB where no part repeats. */
+const MAX_SHARED_PARTS = 65_536;
+const MAX_SHARED_PART_LENGTH = 32;
+
 class PathNode {
   children: Map<string, PathNode> | undefined;
   leaf = false;
 }
 
+/** The one node every childless leaf shares (most series): replaced by a node of its own when it gets a child. */
+const LEAF: PathNode = Object.freeze(Object.assign(new PathNode(), { leaf: true }));
+
 /**
  * Every known canonical series name: untagged paths in a tree of path nodes (for find and globs), tagged series in
- * an inverted index tag → value → names (for seriesByTag and tag autocomplete), as Graphite keeps them apart.
+ * an inverted index tag → value → series ids (for seriesByTag and tag autocomplete), as Graphite keeps them apart.
+ * The names themselves are kept once, as UTF-8 in a NameTable, and made strings when an answer lists them.
  */
 export class SeriesIndex {
   readonly maxSeries: number;
   readonly maxBytes: number;
   /** Estimated bytes held: the names and the tree or tag entries they added. */
   private heldBytes = 0;
-  private readonly known = new Set<string>();
+  private readonly known = new NameTable();
   private readonly root = new PathNode();
-  private readonly byTag = new Map<string, Map<string, Set<string>>>();
+  private readonly byTag = new Map<string, Map<string, Set<number>>>();
+  /** Path parts kept once: most repeat across series (hosts, metrics, instances). Bounded: see internPart. */
+  private readonly parts = new Map<string, string>();
   private readonly refusedCounter: CounterChild;
 
   constructor(options: SeriesIndexOptions = {}) {
@@ -71,21 +81,21 @@ export class SeriesIndex {
 
   /** Adds a canonical name; a known name costs one Set lookup. False when the index is full and refused it. */
   add(name: string): boolean {
-    if (this.known.has(name)) return true;
-    const cost = indexCost(name);
+    if (this.known.find(name) >= 0) return true;
+    const cost = indexCost(name, this.known.foundByteLength);
     if (this.known.size >= this.maxSeries || this.heldBytes + cost > this.maxBytes) {
       this.refusedCounter.inc();
       return false;
     }
     this.heldBytes += cost;
-    this.known.add(name);
-    if (name.includes(';')) this.addTagged(name);
+    const id = this.known.insertFound();
+    if (name.includes(';')) this.addTagged(name, id);
     else this.addPath(name);
     return true;
   }
 
   has(name: string): boolean {
-    return this.known.has(name);
+    return this.known.find(name) >= 0;
   }
 
   get size(): number {
@@ -103,41 +113,58 @@ export class SeriesIndex {
   }
 
   names(): IterableIterator<string> {
-    return this.known.values();
+    return this.known.names();
   }
 
   private addPath(path: string): void {
+    const parts = path.split('.');
     let node = this.root;
-    for (const part of path.split('.')) {
+    for (let i = 0; i < parts.length; i++) {
+      const part = parts[i]!;
+      const last = i === parts.length - 1;
       node.children ??= new Map();
-      let child = node.children.get(part);
-      if (!child) {
-        child = new PathNode();
-        node.children.set(part, child);
-      }
-      node = child;
+      const child = node.children.get(part);
+      if (child === undefined) {
+        const added = last ? LEAF : new PathNode();
+        node.children.set(this.internPart(part), added);
+        node = added;
+      } else if (child === LEAF && !last) {
+        // A leaf that now gets children: its own node from here on.
+        const own = new PathNode();
+        own.leaf = true;
+        node.children.set(part, own);
+        node = own;
+      } else node = child;
     }
-    node.leaf = true;
+    if (node !== LEAF) node.leaf = true;
   }
 
-  private addTagged(name: string): void {
+  /** `part`, or the equal string already held; a part is kept for sharing while the pool has room. */
+  private internPart(part: string): string {
+    const held = this.parts.get(part);
+    if (held !== undefined) return held;
+    if (this.parts.size < MAX_SHARED_PARTS && part.length <= MAX_SHARED_PART_LENGTH) this.parts.set(part, part);
+    return part;
+  }
+
+  private addTagged(name: string, id: number): void {
     const { path, tags } = splitCanonical(name);
-    this.addTagValue('name', path, name);
-    for (const [tag, value] of tags) this.addTagValue(tag, value, name);
+    this.addTagValue('name', path, id);
+    for (const [tag, value] of tags) this.addTagValue(tag, value, id);
   }
 
-  private addTagValue(tag: string, value: string, name: string): void {
+  private addTagValue(tag: string, value: string, id: number): void {
     let values = this.byTag.get(tag);
     if (!values) {
       values = new Map();
       this.byTag.set(tag, values);
     }
-    let names = values.get(value);
-    if (!names) {
-      names = new Set();
-      values.set(value, names);
+    let ids = values.get(value);
+    if (!ids) {
+      ids = new Set();
+      values.set(value, ids);
     }
-    names.add(name);
+    ids.add(id);
   }
 
   /**
@@ -231,7 +258,8 @@ export class SeriesIndex {
   findTagged(expressions: readonly TagExpression[], limit: number): string[] {
     const candidates = this.candidates(expressions);
     const result: string[] = [];
-    for (const name of candidates) {
+    for (const id of candidates) {
+      const name = this.known.nameOf(id);
       const tags = seriesTags(name);
       if (!expressions.every((e) => e.test(tags[e.tag] ?? ''))) continue;
       result.push(name);
@@ -243,14 +271,14 @@ export class SeriesIndex {
     return result.sort(compare);
   }
 
-  /** The smallest set of names that some value-requiring expression allows; the others filter it. */
-  private candidates(expressions: readonly TagExpression[]): Iterable<string> {
-    let best: Set<string>[] | undefined;
+  /** The smallest set of series ids that some value-requiring expression allows; the others filter it. */
+  private candidates(expressions: readonly TagExpression[]): Iterable<number> {
+    let best: Set<number>[] | undefined;
     let bestSize = Infinity;
     for (const expression of expressions) {
       if (!expression.requiresValue) continue;
       const values = this.byTag.get(expression.tag);
-      const sets: Set<string>[] = [];
+      const sets: Set<number>[] = [];
       let size = 0;
       if (values) {
         if (expression.operator === '=') {
@@ -268,8 +296,8 @@ export class SeriesIndex {
     }
     if (!best) return [];
     if (best.length === 1) return best[0]!;
-    const union = new Set<string>();
-    for (const set of best) for (const name of set) union.add(name);
+    const union = new Set<number>();
+    for (const set of best) for (const id of set) union.add(id);
     return union;
   }
 
@@ -289,16 +317,17 @@ export class SeriesIndex {
 }
 
 /**
- * What one name is taken to cost: its characters twice (the Set holds the name, the tree or tag maps its parts;
- * two bytes each at worst) and an entry per node or tag. It errs high so the budget holds against the heap.
+ * What one name is taken to cost: its UTF-8 bytes twice (the NameTable's arena grows by doubling) and its id's
+ * slots there, its characters again as the tree's or tag maps' parts (two bytes each at worst), and an entry per
+ * node or tag. It errs high so the budget holds against the heap.
  */
-function indexCost(name: string): number {
+function indexCost(name: string, byteLength: number): number {
   let entries = 1;
   for (let i = 0; i < name.length; i++) {
     const c = name.charCodeAt(i);
     if (c === 0x2e || c === 0x3b) entries++;
   }
-  return 4 * name.length + 112 * entries;
+  return 2 * byteLength + 40 + 2 * name.length + 112 * entries;
 }
 
 function compare(a: string, b: string): number {
