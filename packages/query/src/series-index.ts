@@ -31,11 +31,27 @@ const MAX_SHARED_PARTS = 65_536;
 const MAX_SHARED_PART_LENGTH = 32;
 
 class PathNode {
+  /** Children with children of their own (each may be a series too). */
   children: Map<string, PathNode> | undefined;
+  /** Children that are series without children (most of them): a Set entry costs less than a Map entry. */
+  leaves: Set<string> | undefined;
   leaf = false;
+
+  child(part: string): PathNode | undefined {
+    return this.children?.get(part) ?? (this.leaves?.has(part) ? LEAF : undefined);
+  }
+
+  *entries(): IterableIterator<[string, PathNode]> {
+    if (this.children) yield* this.children;
+    if (this.leaves) for (const part of this.leaves) yield [part, LEAF];
+  }
+
+  get branch(): boolean {
+    return this.children !== undefined || this.leaves !== undefined;
+  }
 }
 
-/** The one node every childless leaf shares (most series): replaced by a node of its own when it gets a child. */
+/** What a childless series child of a node stands for while a query walks the tree. */
 const LEAF: PathNode = Object.freeze(Object.assign(new PathNode(), { leaf: true }));
 
 /**
@@ -122,21 +138,26 @@ export class SeriesIndex {
     for (let i = 0; i < parts.length; i++) {
       const part = parts[i]!;
       const last = i === parts.length - 1;
-      node.children ??= new Map();
-      const child = node.children.get(part);
-      if (child === undefined) {
-        const added = last ? LEAF : new PathNode();
-        node.children.set(this.internPart(part), added);
-        node = added;
-      } else if (child === LEAF && !last) {
-        // A leaf that now gets children: its own node from here on.
+      const child = node.child(part);
+      if (child === LEAF) {
+        if (last) return;
+        // A childless series that now gets children: a node of its own from here on.
+        node.leaves!.delete(part);
         const own = new PathNode();
         own.leaf = true;
-        node.children.set(part, own);
+        (node.children ??= new Map()).set(this.internPart(part), own);
         node = own;
-      } else node = child;
+      } else if (child !== undefined) node = child;
+      else if (last) {
+        (node.leaves ??= new Set()).add(this.internPart(part));
+        return;
+      } else {
+        const added = new PathNode();
+        (node.children ??= new Map()).set(this.internPart(part), added);
+        node = added;
+      }
     }
-    if (node !== LEAF) node.leaf = true;
+    node.leaf = true;
   }
 
   /** `part`, or the equal string already held; a part is kept for sharing while the pool has room. */
@@ -177,9 +198,9 @@ export class SeriesIndex {
     for (const matcher of matchers) {
       const next: typeof frontier = [];
       for (const { path, node } of frontier) {
-        if (!node.children) continue;
+        if (!node.branch) continue;
         if (matcher.literal !== null) {
-          const child = node.children.get(matcher.literal);
+          const child = node.child(matcher.literal);
           if (child)
             next.push({
               path: path ? `${path}.${matcher.literal}` : matcher.literal,
@@ -187,7 +208,7 @@ export class SeriesIndex {
               node: child,
             });
         } else {
-          for (const [name, child] of node.children) {
+          for (const [name, child] of node.entries()) {
             if (!matcher.test(name)) continue;
             next.push({ path: path ? `${path}.${name}` : name, name, node: child });
           }
@@ -197,7 +218,7 @@ export class SeriesIndex {
       frontier = next;
     }
     return frontier
-      .map(({ path, name, node }) => ({ path, name, leaf: node.leaf, branch: node.children !== undefined }))
+      .map(({ path, name, node }) => ({ path, name, leaf: node.leaf, branch: node.branch }))
       .sort((a, b) => compare(a.path, b.path));
   }
 
@@ -212,13 +233,13 @@ export class SeriesIndex {
       if (matcher.literal !== null) {
         const literal = matcher.literal;
         for (const { path, node } of frontier) {
-          const child = node.children?.get(literal);
+          const child = node.child(literal);
           if (child) next.push({ path: path ? `${path}.${literal}` : literal, name: literal, node: child });
         }
       } else {
         const candidates: typeof frontier = [];
         for (const { path, node } of frontier)
-          for (const [name, child] of node.children ?? [])
+          for (const [name, child] of node.entries())
             candidates.push({ path: path ? `${path}.${name}` : name, name, node: child });
         const mask = await match(
           'glob',
@@ -231,7 +252,7 @@ export class SeriesIndex {
       frontier = next;
     }
     return frontier
-      .map(({ path, name, node }) => ({ path, name, leaf: node.leaf, branch: node.children !== undefined }))
+      .map(({ path, name, node }) => ({ path, name, leaf: node.leaf, branch: node.branch }))
       .sort((a, b) => compare(a.path, b.path));
   }
 
