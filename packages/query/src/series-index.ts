@@ -57,14 +57,18 @@ const LEAF: PathNode = Object.freeze(Object.assign(new PathNode(), { leaf: true 
 /**
  * Every known canonical series name: untagged paths in a tree of path nodes (for find and globs), tagged series in
  * an inverted index tag → value → series ids (for seriesByTag and tag autocomplete), as Graphite keeps them apart.
- * The names themselves are kept once, as UTF-8 in a NameTable, and made strings when an answer lists them.
+ * An untagged name is kept only as its path in the tree; a tagged one once, as UTF-8 in a NameTable, made a string
+ * when an answer lists it.
  */
 export class SeriesIndex {
   readonly maxSeries: number;
   readonly maxBytes: number;
   /** Estimated bytes held: the names and the tree or tag entries they added. */
   private heldBytes = 0;
-  private readonly known = new NameTable();
+  /** Tagged series names; their ids fill the tag index. */
+  private readonly tagged = new NameTable();
+  /** Untagged series: the tree's leaves. */
+  private paths = 0;
   private readonly root = new PathNode();
   private readonly byTag = new Map<string, Map<string, Set<number>>>();
   /** Path parts kept once: most repeat across series (hosts, metrics, instances). Bounded: see internPart. */
@@ -85,7 +89,7 @@ export class SeriesIndex {
           .labels()
       : new CounterChild();
     options.metrics?.gauge('query_index_series', 'Series names in the query index', [], (gauge) =>
-      gauge.set(this.known.size),
+      gauge.set(this.size),
     );
     options.metrics?.gauge(
       'query_index_bytes',
@@ -95,27 +99,30 @@ export class SeriesIndex {
     );
   }
 
-  /** Adds a canonical name; a known name costs one Set lookup. False when the index is full and refused it. */
+  /** Adds a canonical name (a known one is only looked up). False when the index is full and refused it. */
   add(name: string): boolean {
-    if (this.known.find(name) >= 0) return true;
-    const cost = indexCost(name, this.known.foundByteLength);
-    if (this.known.size >= this.maxSeries || this.heldBytes + cost > this.maxBytes) {
+    const tagged = name.includes(';');
+    if (tagged ? this.tagged.find(name) >= 0 : this.hasPath(name)) return true;
+    const cost = indexCost(name, tagged ? this.tagged.foundByteLength : 0);
+    if (this.size >= this.maxSeries || this.heldBytes + cost > this.maxBytes) {
       this.refusedCounter.inc();
       return false;
     }
     this.heldBytes += cost;
-    const id = this.known.insertFound();
-    if (name.includes(';')) this.addTagged(name, id);
-    else this.addPath(name);
+    if (tagged) this.addTagged(name, this.tagged.insertFound());
+    else {
+      this.addPath(name);
+      this.paths++;
+    }
     return true;
   }
 
   has(name: string): boolean {
-    return this.known.find(name) >= 0;
+    return name.includes(';') ? this.tagged.find(name) >= 0 : this.hasPath(name);
   }
 
   get size(): number {
-    return this.known.size;
+    return this.paths + this.tagged.size;
   }
 
   /** Estimated bytes held (index.max_bytes bounds it). */
@@ -128,8 +135,28 @@ export class SeriesIndex {
     return this.refusedCounter.value;
   }
 
-  names(): IterableIterator<string> {
-    return this.known.names();
+  /** Every name: the tree's series, depth first, then the tagged ones. */
+  *names(): IterableIterator<string> {
+    const stack: { path: string; node: PathNode }[] = [{ path: '', node: this.root }];
+    for (let top = stack.pop(); top !== undefined; top = stack.pop())
+      for (const [part, child] of top.node.entries()) {
+        const path = top.node === this.root ? part : `${top.path}.${part}`;
+        if (child.leaf) yield path;
+        if (child.branch) stack.push({ path, node: child });
+      }
+    yield* this.tagged.names();
+  }
+
+  private hasPath(path: string): boolean {
+    let node: PathNode | undefined = this.root;
+    let from = 0;
+    for (;;) {
+      const dot = path.indexOf('.', from);
+      node = node.child(dot < 0 ? path.slice(from) : path.slice(from, dot));
+      if (node === undefined) return false;
+      if (dot < 0) return node.leaf;
+      from = dot + 1;
+    }
   }
 
   private addPath(path: string): void {
@@ -280,7 +307,7 @@ export class SeriesIndex {
     const candidates = this.candidates(expressions);
     const result: string[] = [];
     for (const id of candidates) {
-      const name = this.known.nameOf(id);
+      const name = this.tagged.nameOf(id);
       const tags = seriesTags(name);
       if (!expressions.every((e) => e.test(tags[e.tag] ?? ''))) continue;
       result.push(name);
@@ -338,17 +365,17 @@ export class SeriesIndex {
 }
 
 /**
- * What one name is taken to cost: its UTF-8 bytes twice (the NameTable's arena grows by doubling) and its id's
- * slots there, its characters again as the tree's or tag maps' parts (two bytes each at worst), and an entry per
- * node or tag. It errs high so the budget holds against the heap.
+ * What one name is taken to cost: a tagged name's UTF-8 bytes (`tableBytes`) twice (the NameTable's arena grows by
+ * doubling) and its id's slots there, its characters as the tree's or tag maps' parts (two bytes each at worst),
+ * and an entry per node or tag. It errs high so the budget holds against the heap.
  */
-function indexCost(name: string, byteLength: number): number {
+function indexCost(name: string, tableBytes: number): number {
   let entries = 1;
   for (let i = 0; i < name.length; i++) {
     const c = name.charCodeAt(i);
     if (c === 0x2e || c === 0x3b) entries++;
   }
-  return 2 * byteLength + 40 + 2 * name.length + 112 * entries;
+  return (tableBytes > 0 ? 2 * tableBytes + 40 : 0) + 2 * name.length + 112 * entries;
 }
 
 function compare(a: string, b: string): number {

@@ -53,7 +53,8 @@ describe('SeriesIndex paths', () => {
       ['x.w.v', true, false],
       ['x.y.z', true, false],
     ]);
-    expect([...later.names()]).toEqual(['x.y.z', 'x.y', 'x.w', 'x.w.v']);
+    expect([...later.names()].sort()).toEqual(['x.w', 'x.w.v', 'x.y', 'x.y.z']);
+    expect(later.has('x.y') && later.has('x.w.v') && !later.has('x') && !later.has('x.y.q')).toBe(true);
   });
 
   it('keeps tagged series out of the path tree', () => {
