@@ -29,6 +29,8 @@ export class NameTable {
   private key = Buffer.allocUnsafe(256);
   /** Where the key last looked up lies (`key` or the caller's bytes): `insertFound` adds it without a new look. */
   private keySource: Uint8Array = this.key;
+  /** Or, for an ASCII name `find` did not encode, the name itself. */
+  private keyText: string | undefined;
   private keyStart = 0;
   private keyLength = 0;
   private keyHash = 0;
@@ -42,8 +44,37 @@ export class NameTable {
     return this.keyLength;
   }
 
-  /** The id of `name`, or -1. Remembers the name's bytes for `insertFound`. */
+  /**
+   * The id of `name`, or -1. Remembers the name for `insertFound`. An ASCII name (most) is hashed and compared
+   * from its characters, which are its UTF-8 bytes, so it is not encoded at all; any other is encoded first.
+   */
   find(name: string): number {
+    const length = name.length;
+    let hash = FNV_OFFSET;
+    for (let i = 0; i < length; i++) {
+      const c = name.charCodeAt(i);
+      if (c >= 0x80) return this.findEncoded(name);
+      hash = Math.imul(hash ^ c, FNV_PRIME);
+    }
+    hash = finish(hash);
+    this.keyText = name;
+    this.keyHash = hash;
+    this.keyLength = length;
+    for (let slot = hash & this.mask; ; slot = (slot + 1) & this.mask) {
+      const entry = this.slots[slot]!;
+      if (entry === 0) return -1;
+      const id = entry - 1;
+      if (this.hashes[id] !== hash || this.lengths[id] !== length) continue;
+      const offset = this.offsets[id]!;
+      const chunk = this.chunks[offset >>> CHUNK_BITS]!;
+      const at = offset & CHUNK_MASK;
+      let i = 0;
+      while (i < length && chunk[at + i] === name.charCodeAt(i)) i++;
+      if (i === length) return id;
+    }
+  }
+
+  private findEncoded(name: string): number {
     if (this.key.length < name.length * 3) this.key = Buffer.allocUnsafe(name.length * 3);
     const length = this.key.write(name, 0, 'utf8');
     return this.findKey(this.key, 0, length);
@@ -62,10 +93,9 @@ export class NameTable {
     const length = this.keyLength;
     if ((this.live + 1) * 4 > this.mask * 3) this.growSlots();
     const offset = this.reserve(length);
-    this.chunks[offset >>> CHUNK_BITS]!.set(
-      this.keySource.subarray(this.keyStart, this.keyStart + length),
-      offset & CHUNK_MASK,
-    );
+    const chunk = this.chunks[offset >>> CHUNK_BITS]!;
+    if (this.keyText !== undefined) chunk.write(this.keyText, offset & CHUNK_MASK, 'latin1');
+    else chunk.set(this.keySource.subarray(this.keyStart, this.keyStart + length), offset & CHUNK_MASK);
     this.liveBytes += length;
     const id = this.free.pop() ?? this.nextId++;
     if (id >= this.offsets.length) this.growIds();
@@ -130,7 +160,9 @@ export class NameTable {
   private findKey(bytes: Uint8Array, start: number, end: number): number {
     let hash = FNV_OFFSET;
     for (let i = start; i < end; i++) hash = Math.imul(hash ^ bytes[i]!, FNV_PRIME);
+    hash = finish(hash);
     const length = end - start;
+    this.keyText = undefined;
     this.keyHash = hash;
     this.keySource = bytes;
     this.keyStart = start;
@@ -227,3 +259,12 @@ const FIRST_CHUNK = 4096;
 const DEAD = 0xffffffff;
 const FNV_OFFSET = 0x811c9dc5 | 0;
 const FNV_PRIME = 0x01000193;
+
+/** FNV-1a's low bits, which pick the slot, mixed with its high ones (murmur3's finalizer). */
+function finish(hash: number): number {
+  let h = hash ^ (hash >>> 16);
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}

@@ -51,6 +51,11 @@ describe('NameTable', () => {
     const line = Buffer.from('xx c.d 1 2\n');
     expect(table.findBytes(line, 3, 6)).toBe(c);
     expect(table.findBytes(line, 3, 5)).toBe(-1);
+    const wide = table.intern('ß.温度');
+    const wideBytes = Buffer.from('ß.温度');
+    expect(table.findBytes(wideBytes, 0, wideBytes.length)).toBe(wide);
+    expect(table.nameOf(wide)).toBe('ß.温度');
+    table.remove(wide);
     table.remove(a);
     expect(table.has(a)).toBe(false);
     expect(table.find('a.b')).toBe(-1);

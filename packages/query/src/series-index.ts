@@ -365,8 +365,8 @@ export class SeriesIndex {
 }
 
 /**
- * What one name is taken to cost: a tagged name's UTF-8 bytes (`tableBytes`) twice (the NameTable's arena grows by
- * doubling) and its id's slots there, its characters as the tree's or tag maps' parts (two bytes each at worst),
+ * What one name is taken to cost: a tagged name's UTF-8 bytes (`tableBytes`) twice and its id's slots in the
+ * NameTable, its characters as the tree's or tag maps' parts (two bytes each at worst),
  * and an entry per node or tag. It errs high so the budget holds against the heap.
  */
 function indexCost(name: string, tableBytes: number): number {
