@@ -56,22 +56,10 @@ export class NameTable {
       if (c >= 0x80) return this.findEncoded(name);
       hash = Math.imul(hash ^ c, FNV_PRIME);
     }
-    hash = finish(hash);
     this.keyText = name;
-    this.keyHash = hash;
+    this.keyHash = finish(hash);
     this.keyLength = length;
-    for (let slot = hash & this.mask; ; slot = (slot + 1) & this.mask) {
-      const entry = this.slots[slot]!;
-      if (entry === 0) return -1;
-      const id = entry - 1;
-      if (this.hashes[id] !== hash || this.lengths[id] !== length) continue;
-      const offset = this.offsets[id]!;
-      const chunk = this.chunks[offset >>> CHUNK_BITS]!;
-      const at = offset & CHUNK_MASK;
-      let i = 0;
-      while (i < length && chunk[at + i] === name.charCodeAt(i)) i++;
-      if (i === length) return id;
-    }
+    return this.probe();
   }
 
   private findEncoded(name: string): number {
@@ -160,25 +148,40 @@ export class NameTable {
   private findKey(bytes: Uint8Array, start: number, end: number): number {
     let hash = FNV_OFFSET;
     for (let i = start; i < end; i++) hash = Math.imul(hash ^ bytes[i]!, FNV_PRIME);
-    hash = finish(hash);
-    const length = end - start;
     this.keyText = undefined;
-    this.keyHash = hash;
+    this.keyHash = finish(hash);
     this.keySource = bytes;
     this.keyStart = start;
-    this.keyLength = length;
+    this.keyLength = end - start;
+    return this.probe();
+  }
+
+  /** The id of the key `find` or `findKey` just took in, or -1. */
+  private probe(): number {
+    const hash = this.keyHash;
+    const length = this.keyLength;
     for (let slot = hash & this.mask; ; slot = (slot + 1) & this.mask) {
       const entry = this.slots[slot]!;
       if (entry === 0) return -1;
       const id = entry - 1;
-      if (this.hashes[id] !== hash || this.lengths[id] !== length) continue;
-      const offset = this.offsets[id]!;
-      const chunk = this.chunks[offset >>> CHUNK_BITS]!;
-      const at = offset & CHUNK_MASK;
-      let i = 0;
-      while (i < length && chunk[at + i] === bytes[start + i]) i++;
-      if (i === length) return id;
+      if (this.hashes[id] === hash && this.lengths[id] === length && this.holdsKey(id, length)) return id;
     }
+  }
+
+  /** Whether the name under `id` (of `length` bytes) is the key, byte for byte. */
+  private holdsKey(id: number, length: number): boolean {
+    const offset = this.offsets[id]!;
+    const chunk = this.chunks[offset >>> CHUNK_BITS]!;
+    const at = offset & CHUNK_MASK;
+    const text = this.keyText;
+    if (text !== undefined) {
+      for (let i = 0; i < length; i++) if (chunk[at + i] !== text.charCodeAt(i)) return false;
+      return true;
+    }
+    const bytes = this.keySource;
+    const start = this.keyStart;
+    for (let i = 0; i < length; i++) if (chunk[at + i] !== bytes[start + i]) return false;
+    return true;
   }
 
   private slotOf(id: number): number {
