@@ -1,28 +1,39 @@
+import { NameTable } from '@carillon/core';
+
 /** Called once for every series name the aggregator sees for the first time (the store's path index uses it). */
 export type NewSeriesListener = (name: string) => void;
 
 /**
- * What one name is taken to cost in memory: its characters (two bytes each at worst: V8 keeps non-Latin-1
- * strings in UTF-16), the Map entry, the name slot and the last-seen slot. An estimate that errs high, so the
- * budget holds against the heap.
+ * What one name is taken to cost in memory, in the registry's layout (NameTable): its UTF-8 bytes twice (a
+ * forgotten name's bytes stay in the arena until half of it is dead and it compacts), its id's columns (offset,
+ * length, hash, last seen: 16 bytes, twice as the columns grow by doubling) and its share of the hash table (at
+ * most 11 bytes at the lowest load), rounded up. An estimate that errs high, so the budget holds against the heap.
  */
 export function seriesNameCost(name: string): number {
-  return 2 * name.length + 96;
+  return nameCost(Buffer.byteLength(name, 'utf8'));
+}
+
+function nameCost(byteLength: number): number {
+  return 2 * byteLength + 48;
 }
 
 /**
  * Canonical series names and the small integer ids the window tables index by. Ids are dense so that a
- * window can find a series' row with an array lookup. Names are bounded in bytes (`maxBytes`); a series silent
- * long enough is forgotten (`forgetIdle`) and its id reused.
+ * window can find a series' row with an array lookup. Names are kept once, as UTF-8 in a NameTable, and made
+ * strings only when a flush or a read asks. Names are bounded in bytes (`maxBytes`); a series silent long enough
+ * is forgotten (`forgetIdle`) and its id reused.
  */
 export class SeriesRegistry {
-  private readonly ids = new Map<string, number>();
-  private readonly names: string[] = [];
-  /** Id → the registry's clock when the series last had a point (see `now`). */
-  private lastSeen = new Float64Array(1024);
-  /** Ids of forgotten series, reused first. */
-  private readonly free: number[] = [];
+  private readonly table = new NameTable();
+  /** Id → the registry's clock when the series last had a point (see `now`), epoch seconds. */
+  private lastSeen = new Uint32Array(1024);
   private readonly listeners: NewSeriesListener[] = [];
+  /**
+   * The name looked up last and what the table answered: ingest asks about a line's name (knows, admits) and then
+   * adds its point (idOf), and one encoding and hash serves all three. Reset whenever the table changes.
+   */
+  private lookedUp: string | undefined;
+  private lookedUpId = -1;
   /** Estimated bytes of the names held. */
   bytes = 0;
   /** Set by the aggregator at each tick: what `lastSeen` records (a tick's resolution is enough for idleness). */
@@ -31,29 +42,28 @@ export class SeriesRegistry {
   constructor(readonly maxBytes = Infinity) {}
 
   get size(): number {
-    return this.ids.size;
+    return this.table.size;
   }
 
   /** Whether `name` is known or would fit in the budget. */
   admits(name: string): boolean {
-    return this.ids.has(name) || this.bytes + seriesNameCost(name) <= this.maxBytes;
+    return this.lookup(name) >= 0 || this.bytes + nameCost(this.table.foundByteLength) <= this.maxBytes;
   }
 
   /** The id of `name`, registering it (and telling the listeners) on first sight; -1 when the budget is spent. */
   idOf(name: string): number {
-    const known = this.ids.get(name);
-    if (known !== undefined) {
+    const known = this.lookup(name);
+    if (known >= 0) {
       this.lastSeen[known] = this.now;
       return known;
     }
-    const cost = seriesNameCost(name);
+    const cost = nameCost(this.table.foundByteLength);
     if (this.bytes + cost > this.maxBytes) return -1;
     this.bytes += cost;
-    const id = this.free.pop() ?? this.names.length;
-    this.ids.set(name, id);
-    this.names[id] = name;
+    const id = this.table.insertFound();
+    this.lookedUpId = id;
     if (id >= this.lastSeen.length) {
-      const grown = new Float64Array(this.lastSeen.length * 2);
+      const grown = new Uint32Array(this.lastSeen.length * 2);
       grown.set(this.lastSeen);
       this.lastSeen = grown;
     }
@@ -64,15 +74,25 @@ export class SeriesRegistry {
 
   /** The id of `name` if it is known, without registering it. */
   find(name: string): number | undefined {
-    return this.ids.get(name);
+    const id = this.lookup(name);
+    return id >= 0 ? id : undefined;
+  }
+
+  /** The table's answer for `name`; its bytes stay the table's found key (for insertFound) until the next lookup. */
+  private lookup(name: string): number {
+    if (name !== this.lookedUp) {
+      this.lookedUpId = this.table.find(name);
+      this.lookedUp = name;
+    }
+    return this.lookedUpId;
   }
 
   nameOf(id: number): string {
-    return this.names[id]!;
+    return this.table.nameOf(id);
   }
 
   allNames(): IterableIterator<string> {
-    return this.ids.keys();
+    return this.table.names();
   }
 
   /**
@@ -81,17 +101,15 @@ export class SeriesRegistry {
    */
   forgetIdle(before: number, inUse: (id: number) => boolean): number {
     let forgotten = 0;
-    for (const [name, id] of this.ids) {
+    for (const id of this.table.ids()) {
       if (this.lastSeen[id]! >= before || inUse(id)) continue;
-      this.ids.delete(name);
-      this.names[id] = '';
-      this.free.push(id);
-      this.bytes -= seriesNameCost(name);
+      this.bytes -= nameCost(this.table.byteLengthOf(id));
+      this.table.remove(id);
+      this.lookedUp = undefined;
       forgotten++;
     }
     return forgotten;
   }
-
   /** Adds a listener; returns the function that removes it. */
   onNewSeries(listener: NewSeriesListener): () => void {
     this.listeners.push(listener);

@@ -25,8 +25,11 @@ export class WindowTable {
   /** Row → series id, in order of first arrival. */
   private seriesOf: Int32Array;
   private stats: Float64Array;
-  /** TIME_STRIDE columns per row: timestamps of the first and last point (first/last go by timestamp). */
-  private times: Float64Array;
+  /**
+   * TIME_STRIDE columns per row: timestamps of the first and last point (first/last go by timestamp). Whole epoch
+   * seconds (GraphiteSample.timestamp), so 32 bits hold them exactly, through 2106, at half a Float64's room.
+   */
+  private times: Uint32Array;
   /** Rows in use: the number of points (series) this window holds. */
   rows = 0;
 
@@ -38,7 +41,7 @@ export class WindowTable {
     this.rowOf = new Int32Array(Math.max(16, seriesCapacity));
     this.seriesOf = new Int32Array(64);
     this.stats = new Float64Array(64 * STAT_STRIDE);
-    this.times = new Float64Array(64 * TIME_STRIDE);
+    this.times = new Uint32Array(64 * TIME_STRIDE);
   }
 
   /** The row of series `id`, or -1. */
@@ -127,7 +130,7 @@ export class WindowTable {
    */
   toBatch(resolution: Resolution, nameOf: (id: number) => string, onNonFinite: () => void): FlushBatch {
     const stats = this.stats.slice(0, this.rows * STAT_STRIDE);
-    const times = this.times.slice(0, this.rows * TIME_STRIDE);
+    const times = Float64Array.from(this.times.subarray(0, this.rows * TIME_STRIDE));
     const names: string[] = [];
     let kept = 0;
     for (let row = 0; row < this.rows; row++) {
@@ -170,7 +173,7 @@ export class WindowTable {
       const stats = new Float64Array(this.seriesOf.length * STAT_STRIDE);
       stats.set(this.stats);
       this.stats = stats;
-      const times = new Float64Array(this.seriesOf.length * TIME_STRIDE);
+      const times = new Uint32Array(this.seriesOf.length * TIME_STRIDE);
       times.set(this.times);
       this.times = times;
     }

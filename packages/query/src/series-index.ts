@@ -1,4 +1,4 @@
-import { CounterChild, splitCanonical, type MetricsRegistry } from '@carillon/core';
+import { CounterChild, NameTable, splitCanonical, type MetricsRegistry } from '@carillon/core';
 import { QueryError } from './errors.js';
 import { compilePathGlob, splitPathQuery } from './glob.js';
 import type { BatchMatch } from './match-pool.js';
@@ -26,23 +26,53 @@ export interface SeriesIndexOptions {
 
 export const DEFAULT_MAX_SERIES = 1_000_000;
 
+/** At most this many distinct path parts, each this short, are shared: about 5 MiB where no part repeats. */
+const MAX_SHARED_PARTS = 65_536;
+const MAX_SHARED_PART_LENGTH = 32;
+
 class PathNode {
+  /** Children with children of their own (each may be a series too). */
   children: Map<string, PathNode> | undefined;
+  /** Children that are series without children (most of them): a Set entry costs less than a Map entry. */
+  leaves: Set<string> | undefined;
   leaf = false;
+
+  child(part: string): PathNode | undefined {
+    return this.children?.get(part) ?? (this.leaves?.has(part) ? LEAF : undefined);
+  }
+
+  *entries(): IterableIterator<[string, PathNode]> {
+    if (this.children) yield* this.children;
+    if (this.leaves) for (const part of this.leaves) yield [part, LEAF];
+  }
+
+  get branch(): boolean {
+    return this.children !== undefined || this.leaves !== undefined;
+  }
 }
+
+/** What a childless series child of a node stands for while a query walks the tree. */
+const LEAF: PathNode = Object.freeze(Object.assign(new PathNode(), { leaf: true }));
 
 /**
  * Every known canonical series name: untagged paths in a tree of path nodes (for find and globs), tagged series in
- * an inverted index tag → value → names (for seriesByTag and tag autocomplete), as Graphite keeps them apart.
+ * an inverted index tag → value → series ids (for seriesByTag and tag autocomplete), as Graphite keeps them apart.
+ * An untagged name is kept only as its path in the tree; a tagged one once, as UTF-8 in a NameTable, made a string
+ * when an answer lists it.
  */
 export class SeriesIndex {
   readonly maxSeries: number;
   readonly maxBytes: number;
   /** Estimated bytes held: the names and the tree or tag entries they added. */
   private heldBytes = 0;
-  private readonly known = new Set<string>();
+  /** Tagged series names; their ids fill the tag index. */
+  private readonly tagged = new NameTable();
+  /** Untagged series: the tree's leaves. */
+  private paths = 0;
   private readonly root = new PathNode();
-  private readonly byTag = new Map<string, Map<string, Set<string>>>();
+  private readonly byTag = new Map<string, Map<string, Set<number>>>();
+  /** Path parts kept once: most repeat across series (hosts, metrics, instances). Bounded: see internPart. */
+  private readonly parts = new Map<string, string>();
   private readonly refusedCounter: CounterChild;
 
   constructor(options: SeriesIndexOptions = {}) {
@@ -59,7 +89,7 @@ export class SeriesIndex {
           .labels()
       : new CounterChild();
     options.metrics?.gauge('query_index_series', 'Series names in the query index', [], (gauge) =>
-      gauge.set(this.known.size),
+      gauge.set(this.size),
     );
     options.metrics?.gauge(
       'query_index_bytes',
@@ -69,27 +99,30 @@ export class SeriesIndex {
     );
   }
 
-  /** Adds a canonical name; a known name costs one Set lookup. False when the index is full and refused it. */
+  /** Adds a canonical name (a known one is only looked up). False when the index is full and refused it. */
   add(name: string): boolean {
-    if (this.known.has(name)) return true;
-    const cost = indexCost(name);
-    if (this.known.size >= this.maxSeries || this.heldBytes + cost > this.maxBytes) {
+    const tagged = name.includes(';');
+    if (tagged ? this.tagged.find(name) >= 0 : this.hasPath(name)) return true;
+    const cost = indexCost(name, tagged ? this.tagged.foundByteLength : 0);
+    if (this.size >= this.maxSeries || this.heldBytes + cost > this.maxBytes) {
       this.refusedCounter.inc();
       return false;
     }
     this.heldBytes += cost;
-    this.known.add(name);
-    if (name.includes(';')) this.addTagged(name);
-    else this.addPath(name);
+    if (tagged) this.addTagged(name, this.tagged.insertFound());
+    else {
+      this.addPath(name);
+      this.paths++;
+    }
     return true;
   }
 
   has(name: string): boolean {
-    return this.known.has(name);
+    return name.includes(';') ? this.tagged.find(name) >= 0 : this.hasPath(name);
   }
 
   get size(): number {
-    return this.known.size;
+    return this.paths + this.tagged.size;
   }
 
   /** Estimated bytes held (index.max_bytes bounds it). */
@@ -102,42 +135,84 @@ export class SeriesIndex {
     return this.refusedCounter.value;
   }
 
-  names(): IterableIterator<string> {
-    return this.known.values();
+  /** Every name: the tree's series, depth first, then the tagged ones. */
+  *names(): IterableIterator<string> {
+    const stack: { path: string; node: PathNode }[] = [{ path: '', node: this.root }];
+    for (let top = stack.pop(); top !== undefined; top = stack.pop())
+      for (const [part, child] of top.node.entries()) {
+        const path = top.node === this.root ? part : `${top.path}.${part}`;
+        if (child.leaf) yield path;
+        if (child.branch) stack.push({ path, node: child });
+      }
+    yield* this.tagged.names();
+  }
+
+  private hasPath(path: string): boolean {
+    let node: PathNode | undefined = this.root;
+    let from = 0;
+    for (;;) {
+      const dot = path.indexOf('.', from);
+      node = node.child(dot < 0 ? path.slice(from) : path.slice(from, dot));
+      if (node === undefined) return false;
+      if (dot < 0) return node.leaf;
+      from = dot + 1;
+    }
   }
 
   private addPath(path: string): void {
+    const parts = path.split('.');
     let node = this.root;
-    for (const part of path.split('.')) {
-      node.children ??= new Map();
-      let child = node.children.get(part);
-      if (!child) {
-        child = new PathNode();
-        node.children.set(part, child);
+    for (let i = 0; i < parts.length; i++) {
+      const part = parts[i]!;
+      const last = i === parts.length - 1;
+      const child = node.child(part);
+      if (child === LEAF) {
+        if (last) return;
+        // A childless series that now gets children: a node of its own from here on.
+        node.leaves!.delete(part);
+        const own = new PathNode();
+        own.leaf = true;
+        (node.children ??= new Map()).set(this.internPart(part), own);
+        node = own;
+      } else if (child !== undefined) node = child;
+      else if (last) {
+        (node.leaves ??= new Set()).add(this.internPart(part));
+        return;
+      } else {
+        const added = new PathNode();
+        (node.children ??= new Map()).set(this.internPart(part), added);
+        node = added;
       }
-      node = child;
     }
     node.leaf = true;
   }
 
-  private addTagged(name: string): void {
-    const { path, tags } = splitCanonical(name);
-    this.addTagValue('name', path, name);
-    for (const [tag, value] of tags) this.addTagValue(tag, value, name);
+  /** `part`, or the equal string already held; a part is kept for sharing while the pool has room. */
+  private internPart(part: string): string {
+    const held = this.parts.get(part);
+    if (held !== undefined) return held;
+    if (this.parts.size < MAX_SHARED_PARTS && part.length <= MAX_SHARED_PART_LENGTH) this.parts.set(part, part);
+    return part;
   }
 
-  private addTagValue(tag: string, value: string, name: string): void {
+  private addTagged(name: string, id: number): void {
+    const { path, tags } = splitCanonical(name);
+    this.addTagValue('name', path, id);
+    for (const [tag, value] of tags) this.addTagValue(tag, value, id);
+  }
+
+  private addTagValue(tag: string, value: string, id: number): void {
     let values = this.byTag.get(tag);
     if (!values) {
       values = new Map();
       this.byTag.set(tag, values);
     }
-    let names = values.get(value);
-    if (!names) {
-      names = new Set();
-      values.set(value, names);
+    let ids = values.get(value);
+    if (!ids) {
+      ids = new Set();
+      values.set(value, ids);
     }
-    names.add(name);
+    ids.add(id);
   }
 
   /**
@@ -150,9 +225,9 @@ export class SeriesIndex {
     for (const matcher of matchers) {
       const next: typeof frontier = [];
       for (const { path, node } of frontier) {
-        if (!node.children) continue;
+        if (!node.branch) continue;
         if (matcher.literal !== null) {
-          const child = node.children.get(matcher.literal);
+          const child = node.child(matcher.literal);
           if (child)
             next.push({
               path: path ? `${path}.${matcher.literal}` : matcher.literal,
@@ -160,7 +235,7 @@ export class SeriesIndex {
               node: child,
             });
         } else {
-          for (const [name, child] of node.children) {
+          for (const [name, child] of node.entries()) {
             if (!matcher.test(name)) continue;
             next.push({ path: path ? `${path}.${name}` : name, name, node: child });
           }
@@ -170,7 +245,7 @@ export class SeriesIndex {
       frontier = next;
     }
     return frontier
-      .map(({ path, name, node }) => ({ path, name, leaf: node.leaf, branch: node.children !== undefined }))
+      .map(({ path, name, node }) => ({ path, name, leaf: node.leaf, branch: node.branch }))
       .sort((a, b) => compare(a.path, b.path));
   }
 
@@ -185,13 +260,13 @@ export class SeriesIndex {
       if (matcher.literal !== null) {
         const literal = matcher.literal;
         for (const { path, node } of frontier) {
-          const child = node.children?.get(literal);
+          const child = node.child(literal);
           if (child) next.push({ path: path ? `${path}.${literal}` : literal, name: literal, node: child });
         }
       } else {
         const candidates: typeof frontier = [];
         for (const { path, node } of frontier)
-          for (const [name, child] of node.children ?? [])
+          for (const [name, child] of node.entries())
             candidates.push({ path: path ? `${path}.${name}` : name, name, node: child });
         const mask = await match(
           'glob',
@@ -204,7 +279,7 @@ export class SeriesIndex {
       frontier = next;
     }
     return frontier
-      .map(({ path, name, node }) => ({ path, name, leaf: node.leaf, branch: node.children !== undefined }))
+      .map(({ path, name, node }) => ({ path, name, leaf: node.leaf, branch: node.branch }))
       .sort((a, b) => compare(a.path, b.path));
   }
 
@@ -231,7 +306,8 @@ export class SeriesIndex {
   findTagged(expressions: readonly TagExpression[], limit: number): string[] {
     const candidates = this.candidates(expressions);
     const result: string[] = [];
-    for (const name of candidates) {
+    for (const id of candidates) {
+      const name = this.tagged.nameOf(id);
       const tags = seriesTags(name);
       if (!expressions.every((e) => e.test(tags[e.tag] ?? ''))) continue;
       result.push(name);
@@ -243,14 +319,14 @@ export class SeriesIndex {
     return result.sort(compare);
   }
 
-  /** The smallest set of names that some value-requiring expression allows; the others filter it. */
-  private candidates(expressions: readonly TagExpression[]): Iterable<string> {
-    let best: Set<string>[] | undefined;
+  /** The smallest set of series ids that some value-requiring expression allows; the others filter it. */
+  private candidates(expressions: readonly TagExpression[]): Iterable<number> {
+    let best: Set<number>[] | undefined;
     let bestSize = Infinity;
     for (const expression of expressions) {
       if (!expression.requiresValue) continue;
       const values = this.byTag.get(expression.tag);
-      const sets: Set<string>[] = [];
+      const sets: Set<number>[] = [];
       let size = 0;
       if (values) {
         if (expression.operator === '=') {
@@ -268,8 +344,8 @@ export class SeriesIndex {
     }
     if (!best) return [];
     if (best.length === 1) return best[0]!;
-    const union = new Set<string>();
-    for (const set of best) for (const name of set) union.add(name);
+    const union = new Set<number>();
+    for (const set of best) for (const id of set) union.add(id);
     return union;
   }
 
@@ -289,16 +365,17 @@ export class SeriesIndex {
 }
 
 /**
- * What one name is taken to cost: its characters twice (the Set holds the name, the tree or tag maps its parts;
- * two bytes each at worst) and an entry per node or tag. It errs high so the budget holds against the heap.
+ * What one name is taken to cost: a tagged name's UTF-8 bytes (`tableBytes`) twice and its id's slots in the
+ * NameTable, its characters as the tree's or tag maps' parts (two bytes each at worst),
+ * and an entry per node or tag. It errs high so the budget holds against the heap.
  */
-function indexCost(name: string): number {
+function indexCost(name: string, tableBytes: number): number {
   let entries = 1;
   for (let i = 0; i < name.length; i++) {
     const c = name.charCodeAt(i);
     if (c === 0x2e || c === 0x3b) entries++;
   }
-  return 4 * name.length + 112 * entries;
+  return (tableBytes > 0 ? 2 * tableBytes + 40 : 0) + 2 * name.length + 112 * entries;
 }
 
 function compare(a: string, b: string): number {

@@ -43,6 +43,20 @@ describe('SeriesIndex paths', () => {
     expect(() => index.find('servers.*', 2)).toThrow(/matches more than 2 nodes/);
   });
 
+  it('marks a node leaf and branch whichever of its series and its children came first', () => {
+    const later = indexOf(['x.y.z', 'x.y', 'x.w', 'x.w.v']);
+    expect(later.find('x.*', 10)).toEqual([
+      { path: 'x.w', name: 'w', leaf: true, branch: true },
+      { path: 'x.y', name: 'y', leaf: true, branch: true },
+    ]);
+    expect(later.find('x.*.*', 10).map((n) => [n.path, n.leaf, n.branch])).toEqual([
+      ['x.w.v', true, false],
+      ['x.y.z', true, false],
+    ]);
+    expect([...later.names()].sort()).toEqual(['x.w', 'x.w.v', 'x.y', 'x.y.z']);
+    expect(later.has('x.y') && later.has('x.w.v') && !later.has('x') && !later.has('x.y.q')).toBe(true);
+  });
+
   it('keeps tagged series out of the path tree', () => {
     const tagged = indexOf(['disk.used;dc=east']);
     expect(tagged.find('disk.*', 10)).toEqual([]);
