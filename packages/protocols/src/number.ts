@@ -63,3 +63,32 @@ function parseSpecial(text: string, start: number, end: number, negative: boolea
   if (word === 'inf' || word === 'infinity') return negative ? -Infinity : Infinity;
   return undefined;
 }
+
+/**
+ * The common number of a field as bytes, `[+-]digits[.digits]` with at most 15 digits, exactly as parseDecimal
+ * reads it; undefined for anything else (an exponent, `nan`, more digits, not a number), which the caller hands
+ * to parseDecimal as text.
+ */
+export function parsePlainDecimalBytes(buf: Uint8Array, start: number, end: number): number | undefined {
+  let i = start;
+  let c = buf[i];
+  const negative = c === 0x2d; /* - */
+  if (negative || c === 0x2b /* + */) i++;
+  let mantissa = 0;
+  let digits = 0;
+  let fractionDigits = 0;
+  let sawDot = false;
+  for (; i < end; i++) {
+    c = buf[i]!;
+    if (c >= 0x30 && c <= 0x39) {
+      mantissa = mantissa * 10 + (c - 0x30);
+      digits++;
+      if (sawDot) fractionDigits++;
+    } else if (c === 0x2e /* . */ && !sawDot) {
+      sawDot = true;
+    } else return undefined;
+  }
+  if (digits === 0 || digits > MAX_FAST_DIGITS) return undefined;
+  const value = fractionDigits === 0 ? mantissa : mantissa / POW10[fractionDigits]!;
+  return negative ? -value : value;
+}
