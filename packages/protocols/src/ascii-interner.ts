@@ -20,9 +20,11 @@ export function hashByte(hash: number, byte: number): number {
 
 export class AsciiInterner {
   private readonly mask: number;
-  /** Per slot: the hash and length of the string held (length 0: empty), checked before the string is read. */
-  private readonly hashes: Int32Array;
-  private readonly lengths: Int32Array;
+  /**
+   * Per slot, side by side (one cache line for both): the hash and the length of the string held (length 0:
+   * empty), checked before the string itself is read.
+   */
+  private readonly hashAndLength: Int32Array;
   private readonly strings: string[];
   /** Round-robin over the probed slots when all are taken, so no one slot is evicted every time. */
   private evictNext = 0;
@@ -37,8 +39,7 @@ export class AsciiInterner {
   ) {
     const slots = 1 << slotsLog2;
     this.mask = slots - 1;
-    this.hashes = new Int32Array(slots);
-    this.lengths = new Int32Array(slots);
+    this.hashAndLength = new Int32Array(2 * slots);
     this.strings = new Array<string>(slots).fill('');
   }
 
@@ -52,10 +53,10 @@ export class AsciiInterner {
     let free = -1;
     for (let probe = 0; probe < PROBES; probe++) {
       const slot = (hash + probe) & this.mask;
-      const held = this.lengths[slot];
+      const held = this.hashAndLength[2 * slot + 1];
       if (held === 0) {
         if (free < 0) free = slot;
-      } else if (held === length && this.hashes[slot] === hash) {
+      } else if (held === length && this.hashAndLength[2 * slot] === hash) {
         const text = this.strings[slot]!;
         if (sameBytes(text, buf, start)) return text;
       }
@@ -63,8 +64,8 @@ export class AsciiInterner {
     const slot = free >= 0 ? free : (hash + (this.evictNext++ % PROBES)) & this.mask;
     const text = latin1(buf, start, end);
     this.strings[slot] = text;
-    this.hashes[slot] = hash;
-    this.lengths[slot] = length;
+    this.hashAndLength[2 * slot] = hash;
+    this.hashAndLength[2 * slot + 1] = length;
     return text;
   }
 }
