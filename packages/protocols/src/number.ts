@@ -71,24 +71,21 @@ function parseSpecial(text: string, start: number, end: number, negative: boolea
  */
 export function parsePlainDecimalBytes(buf: Uint8Array, start: number, end: number): number | undefined {
   let i = start;
-  let c = buf[i];
-  const negative = c === 0x2d; /* - */
-  if (negative || c === 0x2b /* + */) i++;
+  const sign = buf[i];
+  if (sign === 0x2d /* - */ || sign === 0x2b /* + */) i++;
   let mantissa = 0;
-  let digits = 0;
+  let c = 0;
+  const integerStart = i;
+  for (; i < end && (c = buf[i]!) >= 0x30 && c <= 0x39; i++) mantissa = mantissa * 10 + (c - 0x30);
+  let digits = i - integerStart;
   let fractionDigits = 0;
-  let sawDot = false;
-  for (; i < end; i++) {
-    c = buf[i]!;
-    if (c >= 0x30 && c <= 0x39) {
-      mantissa = mantissa * 10 + (c - 0x30);
-      digits++;
-      if (sawDot) fractionDigits++;
-    } else if (c === 0x2e /* . */ && !sawDot) {
-      sawDot = true;
-    } else return undefined;
+  if (i < end && buf[i] === 0x2e /* . */) {
+    const fractionStart = ++i;
+    for (; i < end && (c = buf[i]!) >= 0x30 && c <= 0x39; i++) mantissa = mantissa * 10 + (c - 0x30);
+    fractionDigits = i - fractionStart;
+    digits += fractionDigits;
   }
-  if (digits === 0 || digits > MAX_FAST_DIGITS) return undefined;
+  if (i !== end || digits === 0 || digits > MAX_FAST_DIGITS) return undefined;
   const value = fractionDigits === 0 ? mantissa : mantissa / POW10[fractionDigits]!;
-  return negative ? -value : value;
+  return sign === 0x2d ? -value : value;
 }
