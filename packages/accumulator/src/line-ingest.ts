@@ -11,6 +11,7 @@ import {
 } from '@carillon/core';
 import type { Aggregator } from '@carillon/aggregator';
 import {
+  AsciiInterner,
   checkNameLength,
   checkNameTags,
   DEFAULT_NAME_LIMITS,
@@ -18,6 +19,7 @@ import {
   type NameLimits,
   decodeLine,
   forEachLineUnbounded,
+  parseCommonStatsdLine,
   parseGraphiteBytes,
   parseStatsdLine,
   type LineHandler,
@@ -84,6 +86,18 @@ export class LineIngest {
   readonly statsdCounters: LineCounters;
   /** Reused for each StatsD line (a packed line yields several samples). */
   private readonly statsdSamples: StatsdSample[] = [];
+  /** Reused for each common StatsD line (parseCommonStatsdLine): the aggregator keeps none of it. */
+  private readonly commonSample: StatsdSample = {
+    name: '',
+    type: 'c',
+    value: 0,
+    member: '',
+    sampleRate: 1,
+    gaugeDelta: false,
+  };
+  /** StatsD keys and set members as strings, without decoding them per line (a fixed-size cache). */
+  private readonly statsdKeys = new AsciiInterner(16, 256);
+  private readonly statsdMembers = new AsciiInterner(14, 64);
   private readonly ownership: OwnershipCheck | undefined;
   private readonly misrouted: { graphite: CounterChild; statsd: CounterChild } | undefined;
   /** Points stamped before this were flushed by this member before a restart (LineIngestOptions.restartWatermark). */
@@ -139,7 +153,7 @@ export class LineIngest {
     const onLine: LineHandler =
       format === 'graphite'
         ? (buf, start, end) => this.batchGraphiteLine(buf, start, end, receivedAtSeconds, outcome)
-        : (buf, start, end) => this.batchStatsdLine(decodeLine(buf, start, end), receivedAtSeconds, outcome, owned);
+        : (buf, start, end) => this.batchStatsdLine(buf, start, end, receivedAtSeconds, outcome, owned);
     // A batch is bounded as a whole; its lines passed the relay's listeners, which refused over-long ones.
     forEachLineUnbounded(lines, onLine);
     if (owned.length > 0) {
@@ -193,7 +207,22 @@ export class LineIngest {
   }
 
   /** Parses one StatsD line of a batch; its owned samples join `owned`, aggregated together at the end. */
-  private batchStatsdLine(line: string, receivedAtSeconds: number, outcome: BatchOutcome, owned: StatsdSample[]): void {
+  private batchStatsdLine(
+    buf: Buffer,
+    start: number,
+    end: number,
+    receivedAtSeconds: number,
+    outcome: BatchOutcome,
+    owned: StatsdSample[],
+  ): void {
+    // Without a ring every line is owned, so a common line needs no text at all (with one, routing reads it).
+    if (this.ownership === undefined && this.parseCommon(buf, start, end)) {
+      this.statsdCounters.accept();
+      outcome.accepted++;
+      owned.push({ ...this.commonSample });
+      return;
+    }
+    const line = decodeLine(buf, start, end);
     const samples = this.statsdSamples;
     samples.length = 0;
     const problem = parseStatsdLine(line, samples) ?? this.admitStatsd(samples[0]!.name);
@@ -228,6 +257,22 @@ export class LineIngest {
   }
 
   /**
+   * Reads a common StatsD line into commonSample; false for any other line. Its key is plain ASCII without tags,
+   * so within names.max_length it passes admitStatsd, which it therefore skips.
+   */
+  private parseCommon(buf: Buffer, start: number, end: number): boolean {
+    return parseCommonStatsdLine(
+      buf,
+      start,
+      end,
+      this.names.maxLength,
+      this.statsdKeys,
+      this.statsdMembers,
+      this.commonSample,
+    );
+  }
+
+  /**
    * A StatsD key: its length and tags. The series are the flush's output names (`stats.counters.<key>.count`), which
    * the aggregator's budget bounds when they are made; checking the store's rule on every line's key would cost a
    * path per sample.
@@ -257,17 +302,38 @@ export class LineIngest {
     return undefined;
   }
 
-  /** A StatsD line as a byte range (listener callback shape); returns why it was refused, if it was. */
-  readonly statsdLine = (buf: Buffer, start: number, end: number): RejectReason | undefined =>
-    this.statsdLineAt(buf, start, end, undefined);
+  /**
+   * A StatsD line as a byte range (listener callback shape); returns why it was refused, if it was. The lines of
+   * one event-loop turn (a datagram, a read) arrive together: the clock is read once for them.
+   */
+  readonly statsdLine = (buf: Buffer, start: number, end: number): RejectReason | undefined => {
+    let now = this.turnNow;
+    if (now === undefined) {
+      now = this.turnNow = this.aggregator.now;
+      queueMicrotask(this.endTurn);
+    }
+    return this.statsdLineAt(buf, start, end, now, now);
+  };
 
-  /** A StatsD line that arrived at `receivedAtSeconds` (undefined: now). */
+  /** The clock as read for this turn's StatsD lines (statsdLine). */
+  private turnNow: number | undefined;
+  private readonly endTurn = (): void => {
+    this.turnNow = undefined;
+  };
+
+  /** A StatsD line that arrived at `receivedAtSeconds` (undefined: now); `nowSeconds`: the clock, if just read. */
   private statsdLineAt(
     buf: Buffer,
     start: number,
     end: number,
     receivedAtSeconds: number | undefined,
+    nowSeconds?: number,
   ): RejectReason | undefined {
+    if (this.parseCommon(buf, start, end)) {
+      this.statsdCounters.accept();
+      this.aggregator.addStatsdSample(this.commonSample, receivedAtSeconds, nowSeconds);
+      return undefined;
+    }
     const samples = this.statsdSamples;
     samples.length = 0;
     const problem = parseStatsdLine(decodeLine(buf, start, end), samples) ?? this.admitStatsd(samples[0]!.name);

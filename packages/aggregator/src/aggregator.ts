@@ -83,6 +83,8 @@ export class Aggregator implements PendingSource {
   private statsdDisownedSeen = 0;
   /** While replaying a logged record: the clock and lateness bound in force when it was first received. */
   private replayAt: ReplayMoment | undefined;
+  /** The arrival of the StatsD samples last refused (statsdArrival, statsdRefusal). */
+  private refusedStatsdArrival = 0;
   private readonly tickListeners: (() => void)[] = [];
 
   constructor(
@@ -160,15 +162,9 @@ export class Aggregator implements PendingSource {
    * future), when that interval's window is already closed (or too far ahead of the clock).
    */
   addStatsdBatch(samples: Iterable<StatsdSample>, arrivalSeconds?: number): boolean {
-    const now = this.replayAt?.nowSeconds ?? this.nowSeconds();
-    const arrival = arrivalSeconds ?? now;
-    const late = arrival < this.acceptFrom;
-    if (late || arrival > now + this.options.maxFutureSeconds) {
-      const refused = this.replayAt
-        ? this.replayRefusal(arrival)
-        : late
-          ? this.counters.latePoints
-          : this.counters.futurePoints;
+    const arrival = this.statsdArrival(arrivalSeconds);
+    if (arrival === undefined) {
+      const refused = this.statsdRefusal();
       for (const sample of samples) if (sample) refused.value++;
       return false;
     }
@@ -179,6 +175,40 @@ export class Aggregator implements PendingSource {
     }
     this.counters.statsdSamples.value += n;
     return true;
+  }
+
+  /**
+   * addStatsdBatch of one sample, without the batch (a line's only sample; `sample` is not kept). `nowSeconds`:
+   * the clock as the caller read it just now, when it did (a listener reads it once per datagram, not per line).
+   */
+  addStatsdSample(sample: StatsdSample, arrivalSeconds?: number, nowSeconds?: number): boolean {
+    const arrival = this.statsdArrival(arrivalSeconds, nowSeconds);
+    if (arrival === undefined) {
+      this.statsdRefusal().value++;
+      return false;
+    }
+    this.statsd.add(sample, arrival);
+    this.counters.statsdSamples.value++;
+    return true;
+  }
+
+  /**
+   * The arrival time StatsD samples of `arrivalSeconds` (default now) are added at; undefined when their window
+   * is closed or too far ahead, that arrival kept for statsdRefusal.
+   */
+  private statsdArrival(arrivalSeconds: number | undefined, nowSeconds?: number): number | undefined {
+    const now = this.replayAt?.nowSeconds ?? nowSeconds ?? this.nowSeconds();
+    const arrival = arrivalSeconds ?? now;
+    if (arrival >= this.acceptFrom && arrival <= now + this.options.maxFutureSeconds) return arrival;
+    this.refusedStatsdArrival = arrival;
+    return undefined;
+  }
+
+  /** The counter of the StatsD samples statsdArrival just refused (late or future). */
+  private statsdRefusal(): CounterChild {
+    const arrival = this.refusedStatsdArrival;
+    if (this.replayAt) return this.replayRefusal(arrival);
+    return arrival < this.acceptFrom ? this.counters.latePoints : this.counters.futurePoints;
   }
 
   /**

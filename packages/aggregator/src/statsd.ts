@@ -22,12 +22,6 @@ export type StatsdEmit = (name: string, value: number, time: number) => void;
  */
 export type StatsdKeyOwnership = (name: string, windowStart: number) => boolean;
 
-interface TimerValues {
-  values: number[];
-  /** Sum of 1 / sampleRate: the reference's timer_counters. */
-  count: number;
-}
-
 /** What one flush interval did to a gauge: replaced it (then maybe added deltas), or only added deltas. */
 interface GaugeOps {
   replaced: boolean;
@@ -37,15 +31,80 @@ interface GaugeOps {
   deltas: number[];
 }
 
-/** Everything that arrived in one flush interval. */
+/**
+ * Everything that arrived in one flush interval. Counters and timers are numbered slots in flat arrays rather
+ * than an object per key: a sample then costs one Map probe and writes memory that stays in cache (timer values
+ * are appended to one log, grouped by key only at flush), where objects per key cost cache misses per sample.
+ */
 class IntervalState {
+  /** Counter key → its slot in counterSums. */
   readonly counters = new Map<string, number>();
-  readonly timers = new Map<string, TimerValues>();
+  counterSums = new Float64Array(256);
+  private counterSlots = 0;
+  /** Timer key → its slot in timerCounts, which its values in timerLog carry. */
+  readonly timers = new Map<string, number>();
+  /** Slots numbered (a flush may drop keys from `timers`, never their slots). */
+  private timerSlots = 0;
+  /** Per timer slot, the sum of 1 / sampleRate: the reference's timer_counters. */
+  timerCounts = new Float64Array(256);
+  /** Timer values in arrival order, and the slot of each. */
+  timerLog = new Float64Array(4096);
+  timerLogSlots = new Int32Array(4096);
+  timerLogLength = 0;
   readonly gauges = new Map<string, GaugeOps>();
   readonly sets = new Map<string, Set<string>>();
   /** Timer values, set members and gauge deltas held: what `maxValues` bounds. */
   values = 0;
   constructor(readonly start: number) {}
+
+  /** The slot of counter `name`, numbered on its first sample. */
+  counterSlot(name: string): number {
+    let slot = this.counters.get(name);
+    if (slot === undefined) {
+      slot = this.counterSlots++;
+      this.counters.set(name, slot);
+      if (slot === this.counterSums.length) this.counterSums = grown(this.counterSums);
+    }
+    return slot;
+  }
+
+  addTimerValue(name: string, value: number, count: number): void {
+    let slot = this.timers.get(name);
+    if (slot === undefined) {
+      slot = this.timerSlots++;
+      this.timers.set(name, slot);
+      if (slot === this.timerCounts.length) this.timerCounts = grown(this.timerCounts);
+    }
+    this.timerCounts[slot] = this.timerCounts[slot]! + count;
+    const at = this.timerLogLength++;
+    if (at === this.timerLog.length) {
+      this.timerLog = grown(this.timerLog);
+      this.timerLogSlots = grown(this.timerLogSlots);
+    }
+    this.timerLog[at] = value;
+    this.timerLogSlots[at] = slot;
+  }
+
+  /** Timer values grouped by slot: slot s holds values[offsets[s], offsets[s + 1]), in arrival order. */
+  timerValues(): { values: Float64Array; offsets: Int32Array } {
+    const slots = this.timerSlots;
+    const offsets = new Int32Array(slots + 1);
+    const log = this.timerLogSlots;
+    const n = this.timerLogLength;
+    for (let i = 0; i < n; i++) offsets[log[i]! + 1]!++;
+    for (let s = 0; s < slots; s++) offsets[s + 1]! += offsets[s]!;
+    const next = offsets.slice(0, slots);
+    const values = new Float64Array(n);
+    for (let i = 0; i < n; i++) values[next[log[i]!]!++] = this.timerLog[i]!;
+    return { values, offsets };
+  }
+}
+
+/** `array` copied into one twice its length. */
+function grown<T extends Float64Array | Int32Array>(array: T): T {
+  const bigger = new (array.constructor as new (length: number) => T)(array.length * 2);
+  bigger.set(array);
+  return bigger;
 }
 
 export interface StatsdCounts {
@@ -122,20 +181,15 @@ export class StatsdAggregator {
       case 'c': {
         // value * (1 / rate), not value / rate: the reference's float expression.
         const add = sample.value * (1 / sample.sampleRate);
-        state.counters.set(name, (state.counters.get(name) ?? 0) + add);
+        const slot = state.counterSlot(name);
+        state.counterSums[slot] = state.counterSums[slot]! + add;
         return;
       }
       case 'ms':
       case 'h':
       case 'd': {
         if (!this.hold(state)) return;
-        let timer = state.timers.get(name);
-        if (timer === undefined) {
-          timer = { values: [], count: 0 };
-          state.timers.set(name, timer);
-        }
-        timer.values.push(sample.value);
-        timer.count += 1 / sample.sampleRate;
+        state.addTimerValue(name, sample.value, 1 / sample.sampleRate);
         return;
       }
       case 'g': {
@@ -164,6 +218,12 @@ export class StatsdAggregator {
         }
         // The reference stores `member || '0'`.
         const member = sample.member === '' ? '0' : sample.member;
+        if (state.values < this.maxIntervalValues) {
+          // Room for a new member, so add at once: one lookup, and a new member is held (what hold() counts).
+          const size = members.size;
+          if (members.add(member).size > size) state.values++;
+          return;
+        }
         if (members.has(member)) return;
         if (!this.hold(state)) return;
         members.add(member);
@@ -226,7 +286,8 @@ export class StatsdAggregator {
     if (!options.deleteCounters) for (const key of state.counters.keys()) this.knownCounters.add(key);
     const counterKeys = options.deleteCounters ? state.counters.keys() : this.knownCounters.values();
     for (const key of counterKeys) {
-      const value = state.counters.get(key) ?? 0;
+      const slot = state.counters.get(key);
+      const value = slot === undefined ? 0 : state.counterSums[slot]!;
       const cache = this.namesOf(key);
       emit(
         cached(cache, ':rate', () => names.counterRate(key)),
@@ -244,8 +305,9 @@ export class StatsdAggregator {
     // Timers: the full statistics, or count/count_ps 0 for a kept idle timer.
     if (!options.deleteTimers) for (const key of state.timers.keys()) this.knownTimers.add(key);
     const timerKeys = options.deleteTimers ? state.timers.keys() : this.knownTimers.values();
+    const timerValues = state.timerValues();
     for (const key of timerKeys) {
-      const timer = state.timers.get(key);
+      const slot = state.timers.get(key);
       const cache = this.namesOf(key);
       const send = (metric: string, value: number): void =>
         emit(
@@ -253,13 +315,15 @@ export class StatsdAggregator {
           value,
           stamp,
         );
-      if (timer === undefined || timer.values.length === 0) {
+      const from = slot === undefined ? 0 : timerValues.offsets[slot]!;
+      const to = slot === undefined ? 0 : timerValues.offsets[slot + 1]!;
+      if (to === from) {
         emitIdleTimer(this.wanted, send);
         continue;
       }
-      const values = Float64Array.from(timer.values).sort();
+      const values = timerValues.values.subarray(from, to).sort();
       const bins = histogramBinsFor(options.histogram, this.bins, key);
-      computeTimer(values, timer.count, stepSeconds, this.percentiles, bins, this.wanted, send);
+      computeTimer(values, state.timerCounts[slot!]!, stepSeconds, this.percentiles, bins, this.wanted, send);
     }
 
     // Gauges keep their value across flushes; with deleteGauges they expire after gaugesMaxTTL idle flushes.

@@ -13,3 +13,5 @@ export * from './pickle-listener.js';
 export * from './key-rules.js';
 export * from './listener-tls.js';
 export * from './name-limits.js';
+export * from './ascii-interner.js';
+export * from './statsd-bytes.js';

@@ -63,3 +63,29 @@ function parseSpecial(text: string, start: number, end: number, negative: boolea
   if (word === 'inf' || word === 'infinity') return negative ? -Infinity : Infinity;
   return undefined;
 }
+
+/**
+ * The common number of a field as bytes, `[+-]digits[.digits]` with at most 15 digits, exactly as parseDecimal
+ * reads it; undefined for anything else (an exponent, `nan`, more digits, not a number), which the caller hands
+ * to parseDecimal as text.
+ */
+export function parsePlainDecimalBytes(buf: Uint8Array, start: number, end: number): number | undefined {
+  let i = start;
+  const sign = buf[i];
+  if (sign === 0x2d /* - */ || sign === 0x2b /* + */) i++;
+  let mantissa = 0;
+  let c = 0;
+  const integerStart = i;
+  for (; i < end && (c = buf[i]!) >= 0x30 && c <= 0x39; i++) mantissa = mantissa * 10 + (c - 0x30);
+  let digits = i - integerStart;
+  let fractionDigits = 0;
+  if (i < end && buf[i] === 0x2e /* . */) {
+    const fractionStart = ++i;
+    for (; i < end && (c = buf[i]!) >= 0x30 && c <= 0x39; i++) mantissa = mantissa * 10 + (c - 0x30);
+    fractionDigits = i - fractionStart;
+    digits += fractionDigits;
+  }
+  if (i !== end || digits === 0 || digits > MAX_FAST_DIGITS) return undefined;
+  const value = fractionDigits === 0 ? mantissa : mantissa / POW10[fractionDigits]!;
+  return sign === 0x2d ? -value : value;
+}

@@ -38,8 +38,11 @@ const PIPE = 0x7c;
 const HASH = 0x23;
 const AT = 0x40;
 
-/** [a-zA-Z0-9_\-.]: bytes that pass the reference sanitizer unchanged and need no tag handling. */
-const PLAIN_KEY_BYTE = new Uint8Array(256);
+/**
+ * [a-zA-Z0-9_\-.]: bytes that pass the reference sanitizer unchanged and need no tag handling; 2 for the node
+ * separator `.`, 1 for the others, 0 for every other byte.
+ */
+export const PLAIN_KEY_BYTE = new Uint8Array(256);
 for (let c = 0; c < 256; c++) {
   PLAIN_KEY_BYTE[c] =
     (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f || c === 0x2d

@@ -1,0 +1,97 @@
+/**
+ * The common StatsD line read straight from its bytes: `key:value|type` or `key:value|type|@rate`, one value, a
+ * plain key (only `[a-zA-Z0-9_\-.]`, a valid path) and nothing else. Such a line is most of any real traffic;
+ * reading it without decoding it, with the key and set member strings interned, is what keeps StatsD ingest
+ * cheap per line.
+ *
+ * It is a shortcut, not a second parser: it takes a line only when parseStatsdLine would accept it with this
+ * very sample, and answers false for everything else (tags, packed values, odd numbers, any refusal), which then
+ * goes through decodeLine and parseStatsdLine as before.
+ */
+import type { StatsdSample, StatsdType } from '@carillon/core';
+import { HASH_SEED, hashByte, type AsciiInterner } from './ascii-interner.js';
+import { parsePlainDecimalBytes } from './number.js';
+import { PLAIN_KEY_BYTE } from './statsd.js';
+
+const COLON = 0x3a;
+const PIPE = 0x7c;
+const AT = 0x40;
+
+/** The type field `buf[start, end)`, or undefined. */
+function typeAt(buf: Uint8Array, start: number, end: number): StatsdType | undefined {
+  const c = buf[start];
+  if (end - start === 1) {
+    if (c === 0x63) return 'c';
+    if (c === 0x67) return 'g';
+    if (c === 0x73) return 's';
+    if (c === 0x68) return 'h';
+    if (c === 0x64) return 'd';
+  } else if (end - start === 2 && c === 0x6d /* m */ && buf[start + 1] === 0x73 /* s */) return 'ms';
+  return undefined;
+}
+
+/**
+ * Reads the line `buf[start, end)` into `out` when it is a common line (above) whose key is at most
+ * `maxKeyLength` bytes; returns false, `out` in an unspecified state, for any other line. `keys` and `members`
+ * give the name and set member strings.
+ */
+export function parseCommonStatsdLine(
+  buf: Uint8Array,
+  start: number,
+  end: number,
+  maxKeyLength: number,
+  keys: AsciiInterner,
+  members: AsciiInterner,
+  out: StatsdSample,
+): boolean {
+  // The key: plain bytes, no empty node (nor a last one: `a.:1|c`), up to the first `:`.
+  let i = start;
+  let nodeLength = 0;
+  let keyHash = HASH_SEED;
+  for (; i < end; i++) {
+    const c = buf[i]!;
+    const kind = PLAIN_KEY_BYTE[c];
+    if (kind === 1) nodeLength++;
+    else if (kind === 2 && nodeLength > 0) nodeLength = 0;
+    else break;
+    keyHash = hashByte(keyHash, c);
+  }
+  const keyEnd = i;
+  if (keyEnd === end || buf[keyEnd] !== COLON || nodeLength === 0 || keyEnd - start > maxKeyLength) return false;
+  // One value, up to the first `|` (a `:` would be packed values).
+  const valueStart = keyEnd + 1;
+  for (i = valueStart; i < end; i++) {
+    const c = buf[i]!;
+    if (c === PIPE) break;
+    if (c === COLON || c >= 0x80) return false;
+  }
+  const pipe = i;
+  if (pipe === end) return false;
+  for (i = pipe + 1; i < end && buf[i] !== PIPE; i++);
+  const type = typeAt(buf, pipe + 1, i);
+  if (type === undefined) return false;
+  let sampleRate = 1;
+  if (i < end) {
+    // Only `|@rate` may follow, to the end of the line.
+    if (buf[i + 1] !== AT) return false;
+    const rate = parsePlainDecimalBytes(buf, i + 2, end);
+    if (rate === undefined || !(rate > 0 && rate <= 1) || !Number.isFinite(1 / rate)) return false;
+    sampleRate = rate;
+  }
+  if (type === 's') {
+    out.value = NaN;
+    out.member = pipe === valueStart ? '0' : members.intern(buf, valueStart, pipe);
+    out.gaugeDelta = false;
+  } else {
+    const value = parsePlainDecimalBytes(buf, valueStart, pipe);
+    if (value === undefined || (type === 'ms' && value < 0)) return false;
+    out.value = value;
+    out.member = '';
+    const sign = buf[valueStart];
+    out.gaugeDelta = type === 'g' && (sign === 0x2b || sign === 0x2d);
+  }
+  out.name = keys.intern(buf, start, keyEnd, keyHash);
+  out.type = type;
+  out.sampleRate = sampleRate;
+  return true;
+}
