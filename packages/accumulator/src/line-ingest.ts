@@ -6,6 +6,7 @@ import {
   nowSeconds as wallClockSeconds,
   windowStart,
   type CounterChild,
+  type GraphiteSample,
   type MetricsRegistry,
   type StatsdSample,
 } from '@carillon/core';
@@ -19,6 +20,7 @@ import {
   type NameLimits,
   decodeLine,
   forEachLineUnbounded,
+  parseCommonGraphiteLine,
   parseCommonStatsdLine,
   parseGraphiteBytes,
   parseStatsdLine,
@@ -95,6 +97,9 @@ export class LineIngest {
     sampleRate: 1,
     gaugeDelta: false,
   };
+  /** Graphite paths as strings without decoding them per line (a fixed-size cache), and the sample read into. */
+  private readonly graphitePaths = new AsciiInterner(16, 256);
+  private readonly graphiteSample: GraphiteSample = { name: '', value: 0, timestamp: 0 };
   /** StatsD keys and set members as strings, without decoding them per line (a fixed-size cache). */
   private readonly statsdKeys = new AsciiInterner(16, 256);
   private readonly statsdMembers = new AsciiInterner(14, 64);
@@ -177,7 +182,7 @@ export class LineIngest {
     receivedAtSeconds: number,
     outcome: BatchOutcome,
   ): void {
-    const parsed = parseGraphiteBytes(buf, start, end, receivedAtSeconds);
+    const parsed = this.parseGraphite(buf, start, end, receivedAtSeconds);
     const sample = typeof parsed === 'string' ? parsed : (this.admit(parsed.name) ?? parsed);
     if (typeof sample === 'string') {
       this.graphiteCounters.reject(sample);
@@ -257,6 +262,21 @@ export class LineIngest {
   }
 
   /**
+   * A Graphite line's sample (graphiteSample, read again by the next line: nothing keeps it) or why it is refused;
+   * a common line is read from its bytes.
+   */
+  private parseGraphite(
+    buf: Buffer,
+    start: number,
+    end: number,
+    receivedAtSeconds: number,
+  ): GraphiteSample | RejectReason {
+    return parseCommonGraphiteLine(buf, start, end, receivedAtSeconds, this.graphitePaths, this.graphiteSample)
+      ? this.graphiteSample
+      : parseGraphiteBytes(buf, start, end, receivedAtSeconds);
+  }
+
+  /**
    * Reads a common StatsD line into commonSample; false for any other line. Its key is plain ASCII without tags,
    * so within names.max_length it passes admitStatsd, which it therefore skips.
    */
@@ -291,7 +311,7 @@ export class LineIngest {
 
   /** A Graphite line received at `receivedAtSeconds` (its time when it has none). */
   private graphiteLineAt(buf: Buffer, start: number, end: number, receivedAtSeconds: number): RejectReason | undefined {
-    const parsed = parseGraphiteBytes(buf, start, end, receivedAtSeconds);
+    const parsed = this.parseGraphite(buf, start, end, receivedAtSeconds);
     const sample = typeof parsed === 'string' ? parsed : (this.admit(parsed.name) ?? parsed);
     if (typeof sample === 'string') {
       this.graphiteCounters.reject(sample);

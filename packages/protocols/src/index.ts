@@ -15,3 +15,4 @@ export * from './listener-tls.js';
 export * from './name-limits.js';
 export * from './ascii-interner.js';
 export * from './statsd-bytes.js';
+export * from './graphite-bytes.js';
