@@ -155,9 +155,10 @@ export class LineIngest {
     const outcome: BatchOutcome = { accepted: 0, rejected: 0, misrouted: 0, windowEnd: 0, refused: new Map() };
     const step = this.aggregator.resolutions[0]!.step;
     const owned: StatsdSample[] = [];
+    const now = this.aggregator.now; // once for the batch, as for the lines of one turn
     const onLine: LineHandler =
       format === 'graphite'
-        ? (buf, start, end) => this.batchGraphiteLine(buf, start, end, receivedAtSeconds, outcome)
+        ? (buf, start, end) => this.batchGraphiteLine(buf, start, end, receivedAtSeconds, now, outcome)
         : (buf, start, end) => this.batchStatsdLine(buf, start, end, receivedAtSeconds, outcome, owned);
     // A batch is bounded as a whole; its lines passed the relay's listeners, which refused over-long ones.
     forEachLineUnbounded(lines, onLine);
@@ -180,6 +181,7 @@ export class LineIngest {
     start: number,
     end: number,
     receivedAtSeconds: number,
+    nowSeconds: number,
     outcome: BatchOutcome,
   ): void {
     const parsed = this.parseGraphite(buf, start, end, receivedAtSeconds);
@@ -204,7 +206,7 @@ export class LineIngest {
     ) {
       this.lateAfterRestart!.value++;
       refuse(outcome, 'late_after_restart', 1);
-    } else if (this.aggregator.addGraphite(sample)) {
+    } else if (this.aggregator.addGraphite(sample, nowSeconds)) {
       outcome.windowEnd = Math.max(outcome.windowEnd, this.aggregator.storedWith(sample.timestamp));
     } else {
       refuse(outcome, this.aggregator.refusalOf(sample.timestamp, 'graphite'), 1);
@@ -305,12 +307,23 @@ export class LineIngest {
     return format === 'graphite' ? this.graphiteCounters : this.statsdCounters;
   }
 
-  /** A Graphite line as a byte range (listener callback shape); returns why it was refused, if it was. */
-  readonly graphiteLine = (buf: Buffer, start: number, end: number): RejectReason | undefined =>
-    this.graphiteLineAt(buf, start, end, this.nowSeconds());
+  /**
+   * A Graphite line as a byte range (listener callback shape); returns why it was refused, if it was. The lines of
+   * one event-loop turn (a read) arrive together: the clocks are read once for them.
+   */
+  readonly graphiteLine = (buf: Buffer, start: number, end: number): RejectReason | undefined => {
+    const turn = this.turnClocks();
+    return this.graphiteLineAt(buf, start, end, turn.stamp, turn.now);
+  };
 
-  /** A Graphite line received at `receivedAtSeconds` (its time when it has none). */
-  private graphiteLineAt(buf: Buffer, start: number, end: number, receivedAtSeconds: number): RejectReason | undefined {
+  /** A Graphite line received at `receivedAtSeconds` (its time when it has none); `nowSeconds`: the clock, if read. */
+  private graphiteLineAt(
+    buf: Buffer,
+    start: number,
+    end: number,
+    receivedAtSeconds: number,
+    nowSeconds?: number,
+  ): RejectReason | undefined {
     const parsed = this.parseGraphite(buf, start, end, receivedAtSeconds);
     const sample = typeof parsed === 'string' ? parsed : (this.admit(parsed.name) ?? parsed);
     if (typeof sample === 'string') {
@@ -318,7 +331,7 @@ export class LineIngest {
       return sample;
     }
     this.graphiteCounters.accept();
-    this.aggregator.addGraphite(sample);
+    this.aggregator.addGraphite(sample, nowSeconds);
     return undefined;
   }
 
@@ -327,18 +340,24 @@ export class LineIngest {
    * one event-loop turn (a datagram, a read) arrive together: the clock is read once for them.
    */
   readonly statsdLine = (buf: Buffer, start: number, end: number): RejectReason | undefined => {
-    let now = this.turnNow;
-    if (now === undefined) {
-      now = this.turnNow = this.aggregator.now;
-      queueMicrotask(this.endTurn);
-    }
+    const { now } = this.turnClocks();
     return this.statsdLineAt(buf, start, end, now, now);
   };
 
-  /** The clock as read for this turn's StatsD lines (statsdLine). */
-  private turnNow: number | undefined;
+  /**
+   * The clocks as read for this turn's listener lines: the aggregator's (`now`) and the stamp of a Graphite line
+   * without a time (`stamp`, this ingest's own clock); read again in the next turn.
+   */
+  private turn: { now: number; stamp: number } | undefined;
+  private turnClocks(): { now: number; stamp: number } {
+    if (this.turn === undefined) {
+      this.turn = { now: this.aggregator.now, stamp: this.nowSeconds() };
+      queueMicrotask(this.endTurn);
+    }
+    return this.turn;
+  }
   private readonly endTurn = (): void => {
-    this.turnNow = undefined;
+    this.turn = undefined;
   };
 
   /** A StatsD line that arrived at `receivedAtSeconds` (undefined: now); `nowSeconds`: the clock, if just read. */

@@ -113,10 +113,11 @@ export class Aggregator implements PendingSource {
 
   /**
    * Adds one Graphite sample to the window of its timestamp, or, when that window was already flushed, amends it
-   * (back to max_lateness); false when it was too old or future and dropped.
+   * (back to max_lateness); false when it was too old or future and dropped. `nowSeconds`: the clock, when the
+   * caller read it already for the lines of this turn.
    */
-  addGraphite(sample: GraphiteSample): boolean {
-    return this.addGraphiteAt(sample, this.replayAt?.nowSeconds ?? this.nowSeconds());
+  addGraphite(sample: GraphiteSample, nowSeconds?: number): boolean {
+    return this.addGraphiteAt(sample, this.replayAt?.nowSeconds ?? nowSeconds ?? this.nowSeconds());
   }
 
   /**
