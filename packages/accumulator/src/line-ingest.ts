@@ -20,6 +20,7 @@ import {
   type NameLimits,
   decodeLine,
   forEachLineUnbounded,
+  CommonGraphiteLine,
   parseCommonGraphiteLine,
   parseCommonStatsdLine,
   parseGraphiteBytes,
@@ -97,9 +98,12 @@ export class LineIngest {
     sampleRate: 1,
     gaugeDelta: false,
   };
-  /** Graphite paths as strings without decoding them per line (a fixed-size cache), and the sample read into. */
+  /** Graphite paths as strings without decoding them per line (a fixed-size cache), the line and sample read into. */
   private readonly graphitePaths = new AsciiInterner(16, 256);
+  private readonly commonLine = new CommonGraphiteLine();
   private readonly graphiteSample: GraphiteSample = { name: '', value: 0, timestamp: 0 };
+  /** The id of the known series the last Graphite line read names (readGraphite), else -1. */
+  private knownId = -1;
   /** StatsD keys and set members as strings, without decoding them per line (a fixed-size cache). */
   private readonly statsdKeys = new AsciiInterner(16, 256);
   private readonly statsdMembers = new AsciiInterner(14, 64);
@@ -184,8 +188,9 @@ export class LineIngest {
     nowSeconds: number,
     outcome: BatchOutcome,
   ): void {
-    const parsed = this.parseGraphite(buf, start, end, receivedAtSeconds);
-    const sample = typeof parsed === 'string' ? parsed : (this.admit(parsed.name) ?? parsed);
+    const parsed = this.readGraphite(buf, start, end, receivedAtSeconds);
+    const known = this.knownId;
+    const sample = typeof parsed === 'string' || known >= 0 ? parsed : (this.admit(parsed.name) ?? parsed);
     if (typeof sample === 'string') {
       this.graphiteCounters.reject(sample);
       outcome.rejected++;
@@ -206,7 +211,7 @@ export class LineIngest {
     ) {
       this.lateAfterRestart!.value++;
       refuse(outcome, 'late_after_restart', 1);
-    } else if (this.aggregator.addGraphite(sample, nowSeconds)) {
+    } else if (this.aggregator.addGraphite(sample, nowSeconds, known)) {
       outcome.windowEnd = Math.max(outcome.windowEnd, this.aggregator.storedWith(sample.timestamp));
     } else {
       refuse(outcome, this.aggregator.refusalOf(sample.timestamp, 'graphite'), 1);
@@ -264,18 +269,33 @@ export class LineIngest {
   }
 
   /**
-   * A Graphite line's sample (graphiteSample, read again by the next line: nothing keeps it) or why it is refused;
-   * a common line is read from its bytes.
+   * A Graphite line's sample (graphiteSample, read again by the next line: nothing keeps it) or why it is refused.
+   * A common line is read from its bytes, and when it names a series the aggregator knows, found by them: then
+   * `knownId` is its id and the sample has no name (''), for a known name passed admission when first seen. A
+   * cluster member reads every name (its ownership check hashes it).
    */
-  private parseGraphite(
+  private readGraphite(
     buf: Buffer,
     start: number,
     end: number,
     receivedAtSeconds: number,
   ): GraphiteSample | RejectReason {
-    return parseCommonGraphiteLine(buf, start, end, receivedAtSeconds, this.graphitePaths, this.graphiteSample)
-      ? this.graphiteSample
-      : parseGraphiteBytes(buf, start, end, receivedAtSeconds);
+    this.knownId = -1;
+    const line = this.commonLine;
+    if (!parseCommonGraphiteLine(buf, start, end, receivedAtSeconds, line))
+      return parseGraphiteBytes(buf, start, end, receivedAtSeconds);
+    const sample = this.graphiteSample;
+    sample.value = line.value;
+    sample.timestamp = line.timestamp;
+    if (this.ownership === undefined && line.keyEnd - line.keyStart <= this.names.maxLength) {
+      this.knownId = this.aggregator.knownSeries(buf, line.keyStart, line.keyEnd);
+      if (this.knownId >= 0) {
+        sample.name = '';
+        return sample;
+      }
+    }
+    sample.name = this.graphitePaths.intern(buf, line.keyStart, line.keyEnd, line.keyHash);
+    return sample;
   }
 
   /**
@@ -324,14 +344,15 @@ export class LineIngest {
     receivedAtSeconds: number,
     nowSeconds?: number,
   ): RejectReason | undefined {
-    const parsed = this.parseGraphite(buf, start, end, receivedAtSeconds);
-    const sample = typeof parsed === 'string' ? parsed : (this.admit(parsed.name) ?? parsed);
+    const parsed = this.readGraphite(buf, start, end, receivedAtSeconds);
+    const known = this.knownId;
+    const sample = typeof parsed === 'string' || known >= 0 ? parsed : (this.admit(parsed.name) ?? parsed);
     if (typeof sample === 'string') {
       this.graphiteCounters.reject(sample);
       return sample;
     }
     this.graphiteCounters.accept();
-    this.aggregator.addGraphite(sample, nowSeconds);
+    this.aggregator.addGraphite(sample, nowSeconds, known);
     return undefined;
   }
 

@@ -114,10 +114,19 @@ export class Aggregator implements PendingSource {
   /**
    * Adds one Graphite sample to the window of its timestamp, or, when that window was already flushed, amends it
    * (back to max_lateness); false when it was too old or future and dropped. `nowSeconds`: the clock, when the
-   * caller read it already for the lines of this turn.
+   * caller read it already for the lines of this turn. `knownId`: the series' id when the caller found it by its
+   * name's bytes (knownSeries); then `sample.name` is not read.
    */
-  addGraphite(sample: GraphiteSample, nowSeconds?: number): boolean {
-    return this.addGraphiteAt(sample, this.replayAt?.nowSeconds ?? nowSeconds ?? this.nowSeconds());
+  addGraphite(sample: GraphiteSample, nowSeconds?: number, knownId = -1): boolean {
+    return this.addGraphiteAt(sample, this.replayAt?.nowSeconds ?? nowSeconds ?? this.nowSeconds(), knownId);
+  }
+
+  /**
+   * The id of the known series whose name's UTF-8 bytes are `bytes[start, end)` (a line's key, read in place), or
+   * -1; always -1 in a replay, whose late points are added by name.
+   */
+  knownSeries(bytes: Uint8Array, start: number, end: number): number {
+    return this.replayAt ? -1 : this.series.findBytes(bytes, start, end);
   }
 
   /**
@@ -438,7 +447,8 @@ export class Aggregator implements PendingSource {
     return Math.floor(this.clock.now() / 1000);
   }
 
-  private addGraphiteAt(sample: GraphiteSample, nowSeconds: number): boolean {
+  /** `knownId`: the series' id when the caller has it (knownSeries), else -1 and it is found by name. */
+  private addGraphiteAt(sample: GraphiteSample, nowSeconds: number, knownId = -1): boolean {
     if (sample.timestamp > nowSeconds + this.options.maxFutureSeconds) {
       (this.replayAt ? this.counters.replayRefused.refusedThen : this.counters.futurePoints).value++;
       return false;
@@ -449,11 +459,11 @@ export class Aggregator implements PendingSource {
         this.counters.tooOldPoints.value++;
         return false;
       }
-      this.rollups.amend(this.series.idOf(sample.name), sample.value, sample.timestamp);
+      this.rollups.amend(this.seriesId(sample.name, knownId), sample.value, sample.timestamp);
       this.counters.amendedPoints.value++;
       return true;
     }
-    const id = this.series.idOf(sample.name);
+    const id = this.seriesId(sample.name, knownId);
     if (id < 0) {
       this.counters.budgetRefused.value++;
       return false;
@@ -461,6 +471,13 @@ export class Aggregator implements PendingSource {
     this.rollups.add(id, sample.value, sample.timestamp);
     this.counters.graphitePoints.value++;
     return true;
+  }
+
+  /** The id of the series `name`, registering it; or `knownId`, marked as seen, when the caller gave it. */
+  private seriesId(name: string, knownId: number): number {
+    if (knownId < 0) return this.series.idOf(name);
+    this.series.touch(knownId);
+    return knownId;
   }
 
   /**

@@ -72,6 +72,17 @@ export class SeriesRegistry {
     return id;
   }
 
+  /** The id of the known series whose name's UTF-8 bytes are `bytes[start, end)`, or -1; no string is made. */
+  findBytes(bytes: Uint8Array, start: number, end: number): number {
+    this.lookedUp = undefined; // the table's found key is now these bytes
+    return this.table.findBytes(bytes, start, end);
+  }
+
+  /** Marks a known series (`findBytes`) as having had a point now, as idOf does. */
+  touch(id: number): void {
+    this.lastSeen[id] = this.now;
+  }
+
   /** The id of `name` if it is known, without registering it. */
   find(name: string): number | undefined {
     const id = this.lookup(name);

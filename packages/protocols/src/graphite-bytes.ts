@@ -1,15 +1,14 @@
 /**
  * The common Graphite line read straight from its bytes: `path value [timestamp]` with a plain path (printable
  * ASCII but `;` and `/`, no empty node), a value of at most 15 digits without an exponent, a valid timestamp or
- * none, and nothing else. Such a line is nearly all real traffic; reading it without decoding it, the path's
- * string interned, is what keeps a node's Graphite ingest cheap per line.
+ * none, and nothing else. Such a line is nearly all real traffic; reading it without decoding it (the caller
+ * finds a known series by the path's bytes, or interns its string) is what keeps a node's ingest cheap per line.
  *
  * It is a shortcut, not a second parser: it takes a line only when parseGraphiteBytes would accept it with this
  * very sample, and answers false for everything else (tags, other numbers, non-ASCII bytes, any refusal), which
  * then goes through parseGraphiteBytes as before.
  */
-import type { GraphiteSample } from '@carillon/core';
-import { HASH_SEED, hashByte, type AsciiInterner } from './ascii-interner.js';
+import { HASH_SEED, hashByte } from './ascii-interner.js';
 import { GraphiteFields, scanGraphiteFields } from './graphite-fields.js';
 import { readGraphiteTimestamp } from './graphite.js';
 import { parsePlainDecimalBytes } from './number.js';
@@ -20,17 +19,25 @@ for (let c = 0x21; c < 0x7f; c++) PLAIN_PATH_BYTE[c] = c === 0x3b /* ; */ || c =
 
 const fields = new GraphiteFields();
 
+/** A common line as read: where its path lies (and the path's AsciiInterner hash), its value and its time. */
+export class CommonGraphiteLine {
+  keyStart = 0;
+  keyEnd = 0;
+  keyHash = 0;
+  value = 0;
+  timestamp = 0;
+}
+
 /**
- * Reads the line `buf[start, end)` into `out` when it is a common line (above); returns false, `out` unchanged,
- * for any other line. `nowSeconds` stamps a line without a timestamp; `paths` gives the name strings.
+ * Reads the line `buf[start, end)` into `out` when it is a common line (above); returns false, `out` in an
+ * unspecified state, for any other line. `nowSeconds` stamps a line without a timestamp.
  */
 export function parseCommonGraphiteLine(
   buf: Buffer,
   start: number,
   end: number,
   nowSeconds: number,
-  paths: AsciiInterner,
-  out: GraphiteSample,
+  out: CommonGraphiteLine,
 ): boolean {
   const { keyStart, keyEnd, valueStart, valueEnd, timestampStart, timestampEnd, extra } = scanGraphiteFields(
     buf,
@@ -59,7 +66,9 @@ export function parseCommonGraphiteLine(
     if (Number.isNaN(seconds)) return false;
     if (seconds !== -1) timestamp = seconds;
   }
-  out.name = paths.intern(buf, keyStart, keyEnd, hash);
+  out.keyStart = keyStart;
+  out.keyEnd = keyEnd;
+  out.keyHash = hash;
   out.value = value;
   out.timestamp = timestamp;
   return true;

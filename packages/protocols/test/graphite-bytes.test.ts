@@ -1,14 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import type { GraphiteSample } from '@carillon/core';
-import { AsciiInterner, parseCommonGraphiteLine, parseGraphiteBytes } from '@carillon/protocols';
+import { AsciiInterner, CommonGraphiteLine, parseCommonGraphiteLine, parseGraphiteBytes } from '@carillon/protocols';
 
 const paths = new AsciiInterner(8, 64);
 const NOW = 1_767_225_605;
 
+/** The line's sample as the shortcut reads it, its path interned as the ingest does. */
 function common(line: string | Buffer): GraphiteSample | undefined {
   const buf = typeof line === 'string' ? Buffer.from(line, 'latin1') : line;
-  const out: GraphiteSample = { name: '', value: 0, timestamp: 0 };
-  return parseCommonGraphiteLine(buf, 0, buf.length, NOW, paths, out) ? out : undefined;
+  const out = new CommonGraphiteLine();
+  if (!parseCommonGraphiteLine(buf, 0, buf.length, NOW, out)) return undefined;
+  return { name: paths.intern(buf, out.keyStart, out.keyEnd, out.keyHash), value: out.value, timestamp: out.timestamp };
 }
 
 /** The shortcut must take a line only when parseGraphiteBytes accepts it with that very sample. */
