@@ -199,7 +199,7 @@ export class LineIngest {
     }
     this.graphiteCounters.accept();
     outcome.accepted++;
-    if (this.ownership !== undefined && !this.ownership.owns(sample.name, sample.timestamp)) {
+    if (this.ownership !== undefined && !this.ownsGraphite(this.ownership, buf, sample, known)) {
       this.misrouted!.graphite.value++;
       outcome.misrouted++;
       refuse(outcome, 'misrouted', 1);
@@ -271,8 +271,8 @@ export class LineIngest {
   /**
    * A Graphite line's sample (graphiteSample, read again by the next line: nothing keeps it) or why it is refused.
    * A common line is read from its bytes, and when it names a series the aggregator knows, found by them: then
-   * `knownId` is its id and the sample has no name (''), for a known name passed admission when first seen. A
-   * cluster member reads every name (its ownership check hashes it).
+   * `knownId` is its id and the sample has no name (''), for a known name passed admission when first seen (and
+   * the ownership check hashes the path's bytes: ownsGraphite).
    */
   private readGraphite(
     buf: Buffer,
@@ -287,7 +287,7 @@ export class LineIngest {
     const sample = this.graphiteSample;
     sample.value = line.value;
     sample.timestamp = line.timestamp;
-    if (this.ownership === undefined && line.keyEnd - line.keyStart <= this.names.maxLength) {
+    if (line.keyEnd - line.keyStart <= this.names.maxLength) {
       this.knownId = this.aggregator.knownSeries(buf, line.keyStart, line.keyEnd);
       if (this.knownId >= 0) {
         sample.name = '';
@@ -296,6 +296,12 @@ export class LineIngest {
     }
     sample.name = this.graphitePaths.intern(buf, line.keyStart, line.keyEnd, line.keyHash);
     return sample;
+  }
+
+  /** Whether this member owns a Graphite point just read: by its name, or for a known series by its path's bytes. */
+  private ownsGraphite(ownership: OwnershipCheck, buf: Buffer, sample: GraphiteSample, known: number): boolean {
+    if (known < 0) return ownership.owns(sample.name, sample.timestamp);
+    return ownership.ownsBytes(buf, this.commonLine.keyStart, this.commonLine.keyEnd, sample.timestamp);
   }
 
   /**

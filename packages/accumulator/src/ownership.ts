@@ -7,6 +7,8 @@ import { KeyOwner, type Placement } from '@carillon/ring';
 export interface OwnershipCheck {
   /** A Graphite point by its canonical name, at its timestamp. */
   owns(name: string, timeSeconds: number): boolean;
+  /** The same for a canonical name given as its UTF-8 bytes `bytes[start, end)` (a line's plain path, in place). */
+  ownsBytes(bytes: Uint8Array, start: number, end: number, timeSeconds: number): boolean;
   /**
    * A parsed StatsD line, at its arrival time: `line` is its raw text, `name` the canonical name every sample of
    * the line shares.
@@ -25,6 +27,10 @@ export class RingOwnership implements OwnershipCheck {
 
   owns(name: string, timeSeconds: number): boolean {
     return this.placement.graphiteOwner(name, timeSeconds, this.owner).member?.id === this.memberId;
+  }
+
+  ownsBytes(bytes: Uint8Array, start: number, end: number, timeSeconds: number): boolean {
+    return this.placement.graphiteOwnerOfBytes(bytes, start, end, timeSeconds, this.owner).member?.id === this.memberId;
   }
 
   ownsStatsd(line: string, name: string, timeSeconds: number): boolean {
