@@ -11,7 +11,7 @@ import {
   type WireLineBatch,
 } from '@carillon/transport';
 import { RecordingHandler } from '../../../test/support/recording.js';
-import { waitFor } from '../../../test/support/wait.js';
+import { sleep, waitFor } from '../../../test/support/wait.js';
 
 const serverOptions = {
   host: '127.0.0.1',
@@ -138,5 +138,44 @@ describe('IngestServer', () => {
     expect(status.code).toBe(grpc.status.OK);
     expect(acks.at(-1)).toEqual({ processed: 7, durable: 7, refused: [] });
     client.close();
+  });
+
+  it('counts a relay whose stream ended as away until it streams again, for as long as asked', async () => {
+    server = await startIngestServer(serverOptions, new RecordingHandler(), new MetricsRegistry());
+    const open = (): grpc.ClientDuplexStream<WireLineBatch, WireAck> => {
+      const call = rawClient(server!.port)['Stream']!(callMetadata('', A)) as grpc.ClientDuplexStream<
+        WireLineBatch,
+        WireAck
+      >;
+      call.on('error', () => {});
+      call.on('data', () => {});
+      return call;
+    };
+    // Streams that never carried a batch count too: a relay's open batch may be all it had for here.
+    const broken = open();
+    await sleep(200);
+    broken.cancel();
+    await waitFor('the broken stream seen', () => server!.relaysAway(60_000) === 1);
+    expect(server.relaysAway(0)).toBe(0);
+    expect(server.lastReturnAtMs).toBe(0);
+
+    const back = open();
+    await waitFor('the relay back', () => server!.relaysAway(60_000) === 0);
+    expect(server.lastReturnAtMs).toBeGreaterThan(0);
+    // An end without the goodbye is a relay that may be restarting; with it, one that holds nothing more.
+    back.end();
+    await waitFor('the relay away again', () => server!.relaysAway(60_000) === 1);
+    const last = open();
+    await waitFor('the relay back again', () => server!.relaysAway(60_000) === 0);
+    last.write({ ...batch(0, ''), lineCount: 0, last: true });
+    last.end();
+    await sleep(300);
+    expect(server.relaysAway(60_000)).toBe(0);
+    // The server's own closing is not a relay leaving.
+    open();
+    await sleep(200);
+    await server.close();
+    await sleep(100);
+    expect(server.relaysAway(60_000)).toBe(0);
   });
 });
