@@ -190,7 +190,8 @@ export class Accumulator {
 
   private async leaveAndClose({ membership, node, cycle, server, handler, closeTls }: Running): Promise<void> {
     const { config, logger } = this;
-    const deadline = Date.now() + config.shutdown.maxWaitMs;
+    const leftAtMs = Date.now();
+    const deadline = leftAtMs + config.shutdown.maxWaitMs;
     let until = nowSeconds();
     if (membership instanceof RedisMembership) {
       try {
@@ -217,13 +218,14 @@ export class Accumulator {
     if (!flushed) logger.warn({ until }, 'owned windows not flushed in time: flushing everything now');
     // A relay slow to send (or reconnecting) can still hold batches for the windows it owned: they amend them. It
     // stays until no new batch came for durability.replay_wait (relays route nothing new here), within max_wait.
-    // A relay that crashed holds on its spool what it had not sent yet: a relay whose stream ended is waited for
-    // (shutdown.relay_return_wait from its end), and the quiet counts from its return.
+    // A relay that crashed holds on its spool what it had not sent yet: one whose stream ended without its goodbye
+    // since the leave began is waited for (shutdown.relay_return_wait from that end), and the quiet counts from its
+    // return. (One gone before the leave began had the leave's whole wait to come back.)
     const quietMs = config.durability.replayWaitMs;
     const returnWaitMs = config.shutdown.relayReturnWaitMs;
     let waitingFor = 0;
     for (;;) {
-      const away = server.relaysAway(returnWaitMs);
+      const away = server.relaysAway(returnWaitMs, leftAtMs);
       if (away !== waitingFor) logger.info({ relays: away }, 'leaving: relays whose streams ended, not back yet');
       waitingFor = away;
       const quietSince = Math.max(handler.lastBatchAtMs, server.lastReturnAtMs);

@@ -77,10 +77,10 @@ export interface IngestServer {
   readonly port: number;
   /**
    * Relays whose last stream here ended without their goodbye (`last`: a crash, a cut connection; not this
-   * server closing) less than `withinMs` ago, and that have not opened one since: they may come back and replay
-   * from their spool what they hold for here.
+   * server closing) at or after `sinceMs` and less than `withinMs` ago, and that have not opened one since: they
+   * may come back and replay from their spool what they hold for here.
    */
-  relaysAway(withinMs: number): number;
+  relaysAway(withinMs: number, sinceMs?: number): number;
   /** When a relay that was away last opened a stream again (ms since the epoch; 0 if none did). */
   readonly lastReturnAtMs: number;
   /** Send a fresh Ack {processed, durable} on every open stream (called after a flush was written). */
@@ -415,8 +415,8 @@ export async function startIngestServer(
   return {
     port,
     notifyDurable,
-    relaysAway(withinMs: number): number {
-      const since = Date.now() - withinMs;
+    relaysAway(withinMs: number, sinceMs = 0): number {
+      const since = Math.max(sinceMs - 1, Date.now() - withinMs);
       let count = 0;
       for (const brokeAt of away.values()) if (brokeAt > since) count++;
       return count;

@@ -157,6 +157,8 @@ describe('IngestServer', () => {
     broken.cancel();
     await waitFor('the broken stream seen', () => server!.relaysAway(60_000) === 1);
     expect(server.relaysAway(0)).toBe(0);
+    // Only ends at or after `sinceMs` count.
+    expect(server.relaysAway(60_000, Date.now() + 1)).toBe(0);
     expect(server.lastReturnAtMs).toBe(0);
 
     const back = open();
