@@ -116,7 +116,7 @@ export const SHUTDOWN_RELAY_RETURN_WAIT_KEY = configKey.duration({
   default: '60s',
   readAs: 'milliseconds',
   description:
-    'after SIGTERM, a relay whose stream ended without its goodbye (a kill, a crash) since then and less than this long ago is waited for (within shutdown.max_wait): it may come back and replay from its spool lines for the windows this member owned; keep it above a relay restart',
+    'after SIGTERM, a relay whose stream ended without its goodbye (a kill, a crash) less than this long ago, with batches here not durable yet, is waited for (within shutdown.max_wait): it comes back and replays from its spool lines for the windows this member owned; keep it above a relay restart',
 });
 
 export const FILE_WRITER_PATH_KEY = configKey.string({

@@ -190,8 +190,7 @@ export class Accumulator {
 
   private async leaveAndClose({ membership, node, cycle, server, handler, closeTls }: Running): Promise<void> {
     const { config, logger } = this;
-    const leftAtMs = Date.now();
-    const deadline = leftAtMs + config.shutdown.maxWaitMs;
+    const deadline = Date.now() + config.shutdown.maxWaitMs;
     let until = nowSeconds();
     if (membership instanceof RedisMembership) {
       try {
@@ -218,14 +217,14 @@ export class Accumulator {
     if (!flushed) logger.warn({ until }, 'owned windows not flushed in time: flushing everything now');
     // A relay slow to send (or reconnecting) can still hold batches for the windows it owned: they amend them. It
     // stays until no new batch came for durability.replay_wait (relays route nothing new here), within max_wait.
-    // A relay that crashed holds on its spool what it had not sent yet: one whose stream ended without its goodbye
-    // since the leave began is waited for (shutdown.relay_return_wait from that end), and the quiet counts from its
-    // return. (One gone before the leave began had the leave's whole wait to come back.)
+    // A relay that crashed while sending here holds on its spool what it had not sent yet: one whose stream ended
+    // without its goodbye, with batches here not durable, is waited for (shutdown.relay_return_wait from that
+    // end), and the quiet counts from its return.
     const quietMs = config.durability.replayWaitMs;
     const returnWaitMs = config.shutdown.relayReturnWaitMs;
     let waitingFor = 0;
     for (;;) {
-      const away = server.relaysAway(returnWaitMs, leftAtMs);
+      const away = server.relaysAway(returnWaitMs);
       if (away !== waitingFor) logger.info({ relays: away }, 'leaving: relays whose streams ended, not back yet');
       waitingFor = away;
       const quietSince = Math.max(handler.lastBatchAtMs, server.lastReturnAtMs);

@@ -77,10 +77,10 @@ export interface IngestServer {
   readonly port: number;
   /**
    * Relays whose last stream here ended without their goodbye (`last`: a crash, a cut connection; not this
-   * server closing) at or after `sinceMs` and less than `withinMs` ago, and that have not opened one since: they
-   * may come back and replay from their spool what they hold for here.
+   * server closing) less than `withinMs` ago, with batches processed here and not durable yet, and that have not
+   * opened one since: they may come back and replay from their spool what they hold for here.
    */
-  relaysAway(withinMs: number, sinceMs?: number): number;
+  relaysAway(withinMs: number): number;
   /** When a relay that was away last opened a stream again (ms since the epoch; 0 if none did). */
   readonly lastReturnAtMs: number;
   /** Send a fresh Ack {processed, durable} on every open stream (called after a flush was written). */
@@ -215,12 +215,18 @@ export async function startIngestServer(
   const countersByHost = new Map<string, RelayCounters>();
   const streams = new Set<IngestStream>();
   let closing = false;
-  /** Relay id → when its last stream ended without a goodbye (none open since); oldest first, at most maxRelays. */
+  /** Relay id → when its last stream ended without a goodbye, not all durable (none open since); oldest first. */
   const away = new Map<string, number>();
   let lastReturnAtMs = 0;
   const streamBroke = (relayId: string): void => {
     // A reconnect can open the next stream before the old one's breaking is seen.
     for (const open of streams) if (open.relayId === relayId) return;
+    // A relay whose every batch here was durable was not sending for windows still open (one killed idle, or
+    // long after its last line for here): nothing is waited for. One with batches not durable retains them and
+    // what it read after them, and sends them again when it comes back.
+    const { processed, durable } = ackFor(relayId);
+    if (processed <= durable) return;
+    logger?.info({ relayId, processed, durable }, 'relay stream ended without its goodbye, batches not durable');
     away.delete(relayId);
     away.set(relayId, Date.now());
     if (away.size > maxRelays) away.delete(away.keys().next().value!);
@@ -415,8 +421,8 @@ export async function startIngestServer(
   return {
     port,
     notifyDurable,
-    relaysAway(withinMs: number, sinceMs = 0): number {
-      const since = Math.max(sinceMs - 1, Date.now() - withinMs);
+    relaysAway(withinMs: number): number {
+      const since = Date.now() - withinMs;
       let count = 0;
       for (const brokeAt of away.values()) if (brokeAt > since) count++;
       return count;

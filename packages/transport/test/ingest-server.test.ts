@@ -140,8 +140,9 @@ describe('IngestServer', () => {
     client.close();
   });
 
-  it('counts a relay whose stream ended as away until it streams again, for as long as asked', async () => {
-    server = await startIngestServer(serverOptions, new RecordingHandler(), new MetricsRegistry());
+  it('counts a relay cut with batches not durable as away until it streams again, for as long as asked', async () => {
+    const handler = new RecordingHandler();
+    server = await startIngestServer(serverOptions, handler, new MetricsRegistry());
     const open = (): grpc.ClientDuplexStream<WireLineBatch, WireAck> => {
       const call = rawClient(server!.port)['Stream']!(callMetadata('', A)) as grpc.ClientDuplexStream<
         WireLineBatch,
@@ -151,29 +152,37 @@ describe('IngestServer', () => {
       call.on('data', () => {});
       return call;
     };
-    // Streams that never carried a batch count too: a relay's open batch may be all it had for here.
+    // Cut while its batch 1 is processed but not durable: it will send it again, and what it read after.
     const broken = open();
-    await sleep(200);
+    broken.write(batch(1));
+    await waitFor('batch 1 processed', () => handler.batches.length === 1);
     broken.cancel();
     await waitFor('the broken stream seen', () => server!.relaysAway(60_000) === 1);
     expect(server.relaysAway(0)).toBe(0);
-    // Only ends at or after `sinceMs` count.
-    expect(server.relaysAway(60_000, Date.now() + 1)).toBe(0);
     expect(server.lastReturnAtMs).toBe(0);
 
     const back = open();
     await waitFor('the relay back', () => server!.relaysAway(60_000) === 0);
     expect(server.lastReturnAtMs).toBeGreaterThan(0);
-    // An end without the goodbye is a relay that may be restarting; with it, one that holds nothing more.
+    // An end without the goodbye looks like a kill.
     back.end();
     await waitFor('the relay away again', () => server!.relaysAway(60_000) === 1);
+    // With the goodbye it holds nothing more for here.
     const last = open();
     await waitFor('the relay back again', () => server!.relaysAway(60_000) === 0);
-    last.write({ ...batch(0, ''), lineCount: 0, last: true });
+    last.write({ ...batch(1, ''), lineCount: 0, last: true });
     last.end();
     await sleep(300);
     expect(server.relaysAway(60_000)).toBe(0);
+    // Cut with everything durable: it was not sending for open windows, nothing to wait for.
+    handler.makeAllDurable();
+    const idle = open();
+    await sleep(200);
+    idle.cancel();
+    await sleep(300);
+    expect(server.relaysAway(60_000)).toBe(0);
     // The server's own closing is not a relay leaving.
+    handler.durable.clear();
     open();
     await sleep(200);
     await server.close();
