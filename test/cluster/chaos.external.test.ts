@@ -5,13 +5,13 @@
  * and a relay is killed -9 and started again on its spool. Then every (key, window) at both resolutions, over
  * every member, equals the single-process oracle: nothing lost, nothing wrong, nothing counted twice, one owner.
  */
-import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { windowStart } from '@carillon/core';
-import { RingSchedule, RingStore, murmur3String, type RingVersion } from '@carillon/ring';
+import { RingSchedule, RingStore, murmur3String } from '@carillon/ring';
 import { redisUrl, uniqueName } from '../harness/servers.js';
 import { getJson, type RunningProgram } from '../e2e/programs.js';
 import { startBusyLoops } from '../support/contention.js';
@@ -25,6 +25,8 @@ import {
   restartRelay,
   startAccumulator,
   startRelay,
+  versionInForce,
+  within,
   type Accumulator,
   type ClusterOptions,
   type Relay,
@@ -39,32 +41,6 @@ const began = Date.now();
 const PROGRESS = join(tmpdir(), 'carillon-chaos-progress.log');
 const step = (text: string): void =>
   appendFileSync(PROGRESS, `[chaos +${((Date.now() - began) / 1000).toFixed(1)}s] ${text}\n`);
-
-/** Fails after `ms`: every wait here is bounded. */
-function within<T>(what: string, promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-async function versionInForce(redis: Redis, prefix: string, ids: string[], timeoutMs = 30_000): Promise<RingVersion> {
-  let found: RingVersion | undefined;
-  await waitFor(
-    `ring version with ${ids.join(',')} in force`,
-    async () => {
-      const versions = await new RingStore(redis, prefix).readVersions();
-      const latest = versions[versions.length - 1];
-      const same = latest && [...latest.members.map((m) => m.id)].sort().join() === [...ids].sort().join();
-      if (same && latest.effectiveFrom <= Date.now() / 1000) found = latest;
-      return found !== undefined;
-    },
-    timeoutMs,
-    200,
-  );
-  return found!;
-}
 
 const killed = (program: RunningProgram): Promise<unknown> =>
   within('a killed program to exit', new Promise((resolve) => program.child.once('exit', resolve)), 10_000);
@@ -86,8 +62,11 @@ describe('chaos: join, leave, kill -9 and restart of an accumulator and of a rel
   afterAll(async () => {
     for (const r of running) if (r.program.child.exitCode === null) r.program.child.kill('SIGKILL');
     await redis?.quit();
-    if (keep) step(`kept ${root}`);
-    else rmSync(root, { recursive: true, force: true });
+    if (keep) {
+      // Each program's log beside its directories: which relay, worker and phase a lost line went through.
+      running.forEach((r, i) => writeFileSync(join(root, `program-${i}.log`), r.program.output()));
+      step(`kept ${root}`);
+    } else rmSync(root, { recursive: true, force: true });
   });
 
   for (let run = 1; run <= RUNS; run++)

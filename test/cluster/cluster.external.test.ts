@@ -32,6 +32,8 @@ import {
   pointOf,
   startAccumulator,
   startRelay,
+  versionInForce,
+  within,
   writtenBy,
   type Accumulator,
   type ClusterOptions,
@@ -45,14 +47,6 @@ const PROGRESS = join(tmpdir(), 'carillon-cluster-progress.log');
 const step = (text: string): void =>
   appendFileSync(PROGRESS, `[cluster +${((Date.now() - began) / 1000).toFixed(1)}s] ${text}\n`);
 
-/** A program's exit code, failing after `ms` (every wait in this file is bounded). */
-function within<T>(what: string, promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 const COARSE = STEPS[STEPS.length - 1]!;
 
 /** Traffic: every `periodMs` one point per key, stamped with the current second, in a fixed order per sender. */
@@ -199,23 +193,6 @@ function statsdProblems(
 
 async function ringVersions(redis: Redis, prefix: string): Promise<RingVersion[]> {
   return new RingStore(redis, prefix).readVersions();
-}
-
-/** Waits until a version with exactly `ids` is in force, and returns it. */
-async function versionInForce(redis: Redis, prefix: string, ids: string[], timeoutMs = 20_000): Promise<RingVersion> {
-  let found: RingVersion | undefined;
-  await waitFor(
-    `ring version with ${ids.join(',')} in force`,
-    async () => {
-      const versions = await ringVersions(redis, prefix);
-      const latest = versions[versions.length - 1];
-      const same = latest && [...latest.members.map((m) => m.id)].sort().join() === [...ids].sort().join();
-      if (same && latest.effectiveFrom <= Date.now() / 1000) found = latest;
-      return found !== undefined;
-    },
-    timeoutMs,
-  );
-  return found!;
 }
 
 /** Waits until every accumulator has flushed and written every finest window ending at or before `through`. */

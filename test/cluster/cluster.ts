@@ -7,9 +7,11 @@ import { join } from 'node:path';
 import { createConnection, type Socket } from 'node:net';
 import { addSample, mergeStatPoint, statPointOf, windowStart, type StatPoint } from '@carillon/core';
 import { parseStatPointLines, type StatPointRecord } from '@carillon/accumulator';
-import type { RingMember, StatsdPlacement } from '@carillon/ring';
+import type { Redis } from 'ioredis';
+import { RingStore, type RingMember, type RingVersion, type StatsdPlacement } from '@carillon/ring';
 import { freePort } from '../support/ports.js';
 import { getText, startProgram, type RunningProgram } from '../e2e/programs.js';
+import { waitFor } from '../support/wait.js';
 
 export const ACCUMULATOR = 'services/accumulator/dist/main.js';
 export const RELAY = 'services/relay/dist/main.js';
@@ -292,6 +294,8 @@ export interface Health {
   ringVersion: number;
   flushWatermark?: number;
   resumedAfter?: number;
+  /** Set once a SIGTERM made it leave: when the version without it takes over. */
+  leavingAt?: number;
 }
 
 /** The accumulator's /healthz counts, whether it is ready (200) or not (503, with its reasons). */
@@ -315,4 +319,36 @@ export async function metricValue(port: number, metric: string, labels = ''): Pr
     total += Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return total;
+}
+
+/** Fails after `ms`: every wait of a cluster test is bounded. */
+export function within<T>(what: string, promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** The latest ring version in Redis once it has exactly `ids` and is in force. */
+export async function versionInForce(
+  redis: Redis,
+  prefix: string,
+  ids: string[],
+  timeoutMs = 30_000,
+): Promise<RingVersion> {
+  let found: RingVersion | undefined;
+  await waitFor(
+    `ring version with ${ids.join(',')} in force`,
+    async () => {
+      const versions = await new RingStore(redis, prefix).readVersions();
+      const latest = versions[versions.length - 1];
+      const same = latest && [...latest.members.map((m) => m.id)].sort().join() === [...ids].sort().join();
+      if (same && latest.effectiveFrom <= Date.now() / 1000) found = latest;
+      return found !== undefined;
+    },
+    timeoutMs,
+    200,
+  );
+  return found!;
 }

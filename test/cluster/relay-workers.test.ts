@@ -3,7 +3,8 @@
  * Graphite lines over many TCP connections and UDP sockets (the kernel spreads them over the workers' shared
  * ports) all arrive exactly once, every (key, window) at both resolutions equal to the single-process oracle; the
  * counters on the relay's /metrics (merged from the workers) equal the lines sent; both workers sent, each under
- * its own relay identity; and a restart on the same spool keeps each worker's identity.
+ * its own relay identity; and a restart on the same spool keeps each worker's identity, also when fewer threads
+ * are asked for than the spool has worker spools.
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -11,11 +12,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { windowStart } from '@carillon/core';
-import { getJson, type RunningProgram } from '../e2e/programs.js';
+import { getJson, startProgram, type RunningProgram } from '../e2e/programs.js';
 import { startBusyLoops } from '../support/contention.js';
 import { freePort } from '../support/ports.js';
 import { waitFor } from '../support/wait.js';
-import { LineSender, STEPS, healthOf, metricValue, restartRelay, startStaticCluster, type Relay } from './cluster.js';
+import {
+  LineSender,
+  RELAY,
+  STEPS,
+  healthOf,
+  metricValue,
+  restartRelay,
+  startStaticCluster,
+  type Relay,
+} from './cluster.js';
 import { SecondlyTraffic, type TextSender } from './traffic.js';
 import { NO_PROBLEMS, collectWritten, compareWithOracle } from './written.js';
 
@@ -116,6 +126,14 @@ describe('cluster: a relay with two ingest workers', () => {
     // A stop and a start on the same spool: the same two identities.
     await relay.program.stop();
     relay = await restartRelay(relay);
+    running.push(relay);
+    expect(await relayIdsOf(relay)).toEqual(ids);
+    // Fewer threads asked for than the spool has worker spools: it still runs both, so w1's spool is replayed.
+    await relay.program.stop();
+    relay = {
+      ...relay,
+      program: await startProgram(RELAY, [...relay.args, '--set', 'relay.workers=1'], 'relay started'),
+    };
     running.push(relay);
     expect(await relayIdsOf(relay)).toEqual(ids);
 

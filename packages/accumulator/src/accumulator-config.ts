@@ -111,6 +111,14 @@ export const SHUTDOWN_MAX_WAIT_KEY = configKey.duration({
   description: 'bound on serving owned windows after SIGTERM',
 });
 
+export const SHUTDOWN_RELAY_RETURN_WAIT_KEY = configKey.duration({
+  key: 'shutdown.relay_return_wait',
+  default: '60s',
+  readAs: 'milliseconds',
+  description:
+    'after SIGTERM, a relay whose stream ended without its goodbye (a kill, a crash) less than this long ago, with batches here not durable yet, is waited for (within shutdown.max_wait): it comes back and replays from its spool lines for the windows this member owned; keep it above a relay restart',
+});
+
 export const FILE_WRITER_PATH_KEY = configKey.string({
   key: 'statpoint_file.path',
   default: '',
@@ -120,6 +128,7 @@ export const FILE_WRITER_PATH_KEY = configKey.string({
 /** The keys the accumulator adds to a node's. */
 export const ACCUMULATOR_OWN_SCHEMA = configSchema(MEMBER_KEYS, GRPC_KEYS, CLUSTER_KEYS, RING_KEYS, DURABILITY_KEYS, [
   SHUTDOWN_MAX_WAIT_KEY,
+  SHUTDOWN_RELAY_RETURN_WAIT_KEY,
   FILE_WRITER_PATH_KEY,
 ]);
 
@@ -148,7 +157,8 @@ export interface AccumulatorConfig {
     /** A watermark older than this is not resumed from (the relays no longer hold that much). */
     maxResumeAgeSeconds: number;
   };
-  shutdown: { maxWaitMs: number };
+  /** Bound on serving after SIGTERM, and how long a crashed relay is waited for (SHUTDOWN_RELAY_RETURN_WAIT_KEY). */
+  shutdown: { maxWaitMs: number; relayReturnWaitMs: number };
   /** The StatPoint file writer's path; '' for none. */
   fileWriterPath: string;
 }
@@ -192,7 +202,10 @@ export function readAccumulatorConfig(source: ConfigSource): AccumulatorConfig {
       ...durability,
       watermarkFile: source.read(DURABILITY_KEYS.watermarkFile, join(node.whisper.dataDir, 'flush-watermark.json')),
     },
-    shutdown: { maxWaitMs: source.read(SHUTDOWN_MAX_WAIT_KEY) },
+    shutdown: {
+      maxWaitMs: source.read(SHUTDOWN_MAX_WAIT_KEY),
+      relayReturnWaitMs: source.read(SHUTDOWN_RELAY_RETURN_WAIT_KEY),
+    },
     fileWriterPath: source.read(FILE_WRITER_PATH_KEY),
   };
   source.assertAllKeysKnown();

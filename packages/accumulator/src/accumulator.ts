@@ -217,9 +217,20 @@ export class Accumulator {
     if (!flushed) logger.warn({ until }, 'owned windows not flushed in time: flushing everything now');
     // A relay slow to send (or reconnecting) can still hold batches for the windows it owned: they amend them. It
     // stays until no new batch came for durability.replay_wait (relays route nothing new here), within max_wait.
+    // A relay that crashed while sending here holds on its spool what it had not sent yet: one whose stream ended
+    // without its goodbye, with batches here not durable, is waited for (shutdown.relay_return_wait from that
+    // end), and the quiet counts from its return.
     const quietMs = config.durability.replayWaitMs;
-    while (Date.now() - handler.lastBatchAtMs < quietMs && Date.now() < deadline)
+    const returnWaitMs = config.shutdown.relayReturnWaitMs;
+    let waitingFor = 0;
+    for (;;) {
+      const away = server.relaysAway(returnWaitMs);
+      if (away !== waitingFor) logger.info({ relays: away }, 'leaving: relays whose streams ended, not back yet');
+      waitingFor = away;
+      const quietSince = Math.max(handler.lastBatchAtMs, server.lastReturnAtMs);
+      if ((away === 0 && Date.now() - quietSince >= quietMs) || Date.now() >= deadline) break;
       await new Promise((resolve) => setTimeout(resolve, 100));
+    }
     // The windows flushAll closes early keep their lines in the log for the next start.
     node.sealLog();
     await cycle.flushAll();

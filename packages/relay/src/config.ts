@@ -62,8 +62,9 @@ export const RELAY_HTTP_LISTEN_KEY = configKey.listen({
 
 export const RELAY_WORKERS_KEY = configKey.integer({
   key: 'relay.workers',
-  // One until the chaos run passes with several (docs/ARCHITECTURE.md, "Relay threads").
-  default: 1,
+  // Every core: the chaos run's lost window with several threads was the leaving member's (docs/ARCHITECTURE.md,
+  // "Relay threads").
+  default: 0,
   min: 0,
   max: 256,
   unit: 'threads',

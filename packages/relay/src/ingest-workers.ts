@@ -1,9 +1,10 @@
 /**
- * The main thread's side of the ingest workers (`relay.workers` > 1, ingest-worker.ts): starts them (the first
- * binds the configured ports, the others the ports it got, so a port 0 is shared too), sends each ring schedule
+ * The main thread's side of the ingest workers (`relay.workers` > 1, ingest-worker.ts): starts them (all at once
+ * on fixed ports; with a port 0 the first binds first and the others the ports it got), sends each ring schedule
  * change, merges their metrics into the relay's registry (summed per label set, gauges included: every relay gauge
  * is a count) and stops them: each closes its listeners, flushes its links and waits (bounded) for durable acks.
  */
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import {
@@ -92,6 +93,28 @@ export function workerSpool(spool: SpoolOptions, index: number, count: number): 
     dir: index === 0 ? spool.dir : join(spool.dir, `w${index}`),
     maxBytes: Math.max(spool.segmentBytes, Math.floor(spool.maxBytes / count)),
   };
+}
+
+/**
+ * How many ingest threads the spool needs: one more than the highest `<dir>/w<i>` an earlier run left, so a run
+ * with fewer threads (a lower `relay.workers`, fewer cores for 0) still replays every worker's spool under the
+ * identity it was sent with. 1 without a spool or without worker spools.
+ */
+export function spooledWorkers(spool: SpoolOptions): number {
+  if (spool.dir === '') return 1;
+  let entries: string[];
+  try {
+    entries = readdirSync(spool.dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 1;
+    throw error;
+  }
+  let count = 1;
+  for (const name of entries) {
+    const index = /^w([1-9][0-9]*)$/.exec(name)?.[1];
+    if (index !== undefined) count = Math.max(count, Number(index) + 1);
+  }
+  return count;
 }
 
 class IngestWorker {
@@ -210,10 +233,19 @@ export class IngestWorkers {
       return worker.started();
     };
     const pool = new IngestWorkers(workers, {}, config.link.closeTimeoutMs, logger);
+    const { graphite, statsd, pickle } = config;
+    const listens = [graphite.tcp, graphite.udp, statsd.tcp, statsd.udp, pickle.tcp];
     try {
-      const ports = await spawn(0);
-      await Promise.all(Array.from({ length: count - 1 }, (_, i) => spawn(i + 1, ports)));
-      Object.assign(pool.ports, ports);
+      if (listens.some((address) => address?.port === 0)) {
+        // The others bind the ports the first got for a 0.
+        const ports = await spawn(0);
+        await Promise.all(Array.from({ length: count - 1 }, (_, i) => spawn(i + 1, ports)));
+        Object.assign(pool.ports, ports);
+      } else {
+        // Fixed ports: every worker loads, replays its spool and binds at once (a restart is not the sum of them).
+        const all = await Promise.all(Array.from({ length: count }, (_, i) => spawn(i)));
+        Object.assign(pool.ports, all[0]);
+      }
     } catch (error) {
       await pool.stop();
       throw error;

@@ -15,7 +15,7 @@ import { ClusterRead, NO_PENDING } from './cluster-read.js';
 import type { RelayConfig } from './config.js';
 import { ringReport, startHttpServer, type RingReport } from './http-server.js';
 import { linkOptionsOf, RelayIngest, type RelayPorts } from './ingest.js';
-import { IngestWorkers } from './ingest-workers.js';
+import { IngestWorkers, spooledWorkers } from './ingest-workers.js';
 import type { LineRouter } from './line-router.js';
 
 export type { RelayPorts } from './ingest.js';
@@ -42,8 +42,16 @@ export class Relay {
     private readonly closeTls: () => void,
   ) {}
 
-  static async start(config: RelayConfig, logger: Logger, metrics = new MetricsRegistry()): Promise<Relay> {
-    const { ring } = config;
+  static async start(configured: RelayConfig, logger: Logger, metrics = new MetricsRegistry()): Promise<Relay> {
+    const { ring } = configured;
+    // Never fewer threads than an earlier run left worker spools for: what they hold is replayed, not orphaned.
+    const spooled = spooledWorkers(configured.spool);
+    if (spooled > configured.workers)
+      logger.warn(
+        { workers: configured.workers, spooled },
+        'the spool holds worker spools of an earlier run with more ingest threads: running that many to replay them',
+      );
+    const config = { ...configured, workers: Math.max(configured.workers, spooled) };
     const threaded = config.workers > 1;
     const linkTls = channelCredentials(config.cluster, metrics, logger);
     const tlsClosers = [linkTls.close];

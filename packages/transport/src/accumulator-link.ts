@@ -406,6 +406,18 @@ export class AccumulatorLink {
     this.call = undefined;
     this.setConnected(false);
     if (call) {
+      // Everything is durable there: say so, and a leaving accumulator does not wait for this relay's return.
+      if (leftover.length === 0)
+        call.write({
+          relayId: this.relayId,
+          sequence: this.nextSequence - 1,
+          format: 'FORMAT_UNSPECIFIED',
+          ringVersion: 0,
+          lines: Buffer.alloc(0),
+          lineCount: 0,
+          receivedAtMs: 0,
+          last: true,
+        } satisfies WireLineBatch);
       // Give the server a moment to answer our end; then cut the call so close() stays bounded.
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {

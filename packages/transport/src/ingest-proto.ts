@@ -19,6 +19,8 @@ export interface WireLineBatch {
   lines: Buffer;
   lineCount: number;
   receivedAtMs: number;
+  /** The link's goodbye (no lines): it holds nothing more for this accumulator; absent (false) otherwise. */
+  last?: boolean;
 }
 
 export interface WireAck {

@@ -75,6 +75,14 @@ export interface IngestServerOptions {
 
 export interface IngestServer {
   readonly port: number;
+  /**
+   * Relays whose last stream here ended without their goodbye (`last`: a crash, a cut connection; not this
+   * server closing) less than `withinMs` ago, with batches processed here and not durable yet, and that have not
+   * opened one since: they may come back and replay from their spool what they hold for here.
+   */
+  relaysAway(withinMs: number): number;
+  /** When a relay that was away last opened a stream again (ms since the epoch; 0 if none did). */
+  readonly lastReturnAtMs: number;
   /** Send a fresh Ack {processed, durable} on every open stream (called after a flush was written). */
   notifyDurable(): void;
   /** Stop accepting, end streams after sending a last ack, resolve when closed (bounded by a timeout). */
@@ -98,6 +106,8 @@ class IngestStream {
   relayId: string | undefined;
   /** Set when a batch was refused as forged: the stream is ending, and nothing more of it is processed. */
   forged = false;
+  /** Set by the relay's goodbye (`last`): it holds nothing more for here. */
+  saidLast = false;
   private ackScheduled = false;
   private waitingDrain = false;
   private ackOwed = false;
@@ -205,6 +215,22 @@ export async function startIngestServer(
   const countersByHost = new Map<string, RelayCounters>();
   const streams = new Set<IngestStream>();
   let closing = false;
+  /** Relay id → when its last stream ended without a goodbye, not all durable (none open since); oldest first. */
+  const away = new Map<string, number>();
+  let lastReturnAtMs = 0;
+  const streamBroke = (relayId: string): void => {
+    // A reconnect can open the next stream before the old one's breaking is seen.
+    for (const open of streams) if (open.relayId === relayId) return;
+    // A relay whose every batch here was durable was not sending for windows still open (one killed idle, or
+    // long after its last line for here): nothing is waited for. One with batches not durable retains them and
+    // what it read after them, and sends them again when it comes back.
+    const { processed, durable } = ackFor(relayId);
+    if (processed <= durable) return;
+    logger?.info({ relayId, processed, durable }, 'relay stream ended without its goodbye, batches not durable');
+    away.delete(relayId);
+    away.set(relayId, Date.now());
+    if (away.size > maxRelays) away.delete(away.keys().next().value!);
+  };
 
   const countersFor = (relayId: string): RelayCounters => {
     const host = relayHost(relayId);
@@ -239,6 +265,10 @@ export async function startIngestServer(
       invalidBatches.labels('relay_id_mismatch').inc();
       stream.forged = true;
       stream.call.emit('error', refusal(grpc.status.PERMISSION_DENIED, 'relay_id is not the one this stream proved'));
+      return;
+    }
+    if (batch.last === true) {
+      stream.saidLast = true;
       return;
     }
     if (!Number.isSafeInteger(batch.sequence) || batch.sequence < 1) {
@@ -306,8 +336,15 @@ export async function startIngestServer(
     stream.relayId = relayId;
     streams.add(stream);
     streamsOpen.set(streams.size);
+    if (away.delete(relayId)) lastReturnAtMs = Date.now();
     const forget = (): void => {
       if (streams.delete(stream)) streamsOpen.set(streams.size);
+    };
+    // Ended without the relay's goodbye, nor by this server closing: the relay may be restarting. (A kill and a
+    // clean end of the call look the same here, 'end' then 'cancelled': only the goodbye tells them apart.)
+    const broke = (): void => {
+      forget();
+      if (!closing && !stream.forged && !stream.saidLast) streamBroke(relayId);
     };
     call.on('data', (batch: WireLineBatch) => onBatch(stream, batch));
     call.on('end', () => {
@@ -316,11 +353,11 @@ export async function startIngestServer(
       if (!call.writableEnded) call.end();
     });
     call.on('error', (error: Error) => {
-      forget();
+      broke();
       logger?.debug({ err: error, relayId: stream.relayId }, 'ingest stream error');
     });
     call.on('close', forget);
-    call.on('cancelled', forget);
+    call.on('cancelled', broke);
   };
 
   /** The cluster token check of every call; a refused call is ended here. */
@@ -384,6 +421,15 @@ export async function startIngestServer(
   return {
     port,
     notifyDurable,
+    relaysAway(withinMs: number): number {
+      const since = Date.now() - withinMs;
+      let count = 0;
+      for (const brokeAt of away.values()) if (brokeAt > since) count++;
+      return count;
+    },
+    get lastReturnAtMs() {
+      return lastReturnAtMs;
+    },
     close(): Promise<void> {
       closed ??= new Promise<void>((resolve) => {
         closing = true;

@@ -11,7 +11,7 @@ import {
   type WireLineBatch,
 } from '@carillon/transport';
 import { RecordingHandler } from '../../../test/support/recording.js';
-import { waitFor } from '../../../test/support/wait.js';
+import { sleep, waitFor } from '../../../test/support/wait.js';
 
 const serverOptions = {
   host: '127.0.0.1',
@@ -138,5 +138,55 @@ describe('IngestServer', () => {
     expect(status.code).toBe(grpc.status.OK);
     expect(acks.at(-1)).toEqual({ processed: 7, durable: 7, refused: [] });
     client.close();
+  });
+
+  it('counts a relay cut with batches not durable as away until it streams again, for as long as asked', async () => {
+    const handler = new RecordingHandler();
+    server = await startIngestServer(serverOptions, handler, new MetricsRegistry());
+    const open = (): grpc.ClientDuplexStream<WireLineBatch, WireAck> => {
+      const call = rawClient(server!.port)['Stream']!(callMetadata('', A)) as grpc.ClientDuplexStream<
+        WireLineBatch,
+        WireAck
+      >;
+      call.on('error', () => {});
+      call.on('data', () => {});
+      return call;
+    };
+    // Cut while its batch 1 is processed but not durable: it will send it again, and what it read after.
+    const broken = open();
+    broken.write(batch(1));
+    await waitFor('batch 1 processed', () => handler.batches.length === 1);
+    broken.cancel();
+    await waitFor('the broken stream seen', () => server!.relaysAway(60_000) === 1);
+    expect(server.relaysAway(0)).toBe(0);
+    expect(server.lastReturnAtMs).toBe(0);
+
+    const back = open();
+    await waitFor('the relay back', () => server!.relaysAway(60_000) === 0);
+    expect(server.lastReturnAtMs).toBeGreaterThan(0);
+    // An end without the goodbye looks like a kill.
+    back.end();
+    await waitFor('the relay away again', () => server!.relaysAway(60_000) === 1);
+    // With the goodbye it holds nothing more for here.
+    const last = open();
+    await waitFor('the relay back again', () => server!.relaysAway(60_000) === 0);
+    last.write({ ...batch(1, ''), lineCount: 0, last: true });
+    last.end();
+    await sleep(300);
+    expect(server.relaysAway(60_000)).toBe(0);
+    // Cut with everything durable: it was not sending for open windows, nothing to wait for.
+    handler.makeAllDurable();
+    const idle = open();
+    await sleep(200);
+    idle.cancel();
+    await sleep(300);
+    expect(server.relaysAway(60_000)).toBe(0);
+    // The server's own closing is not a relay leaving.
+    handler.durable.clear();
+    open();
+    await sleep(200);
+    await server.close();
+    await sleep(100);
+    expect(server.relaysAway(60_000)).toBe(0);
   });
 });
