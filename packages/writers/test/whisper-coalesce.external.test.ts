@@ -111,7 +111,8 @@ describe('WhisperStore write-back queue', () => {
     for (let time = start; time < end; time += fine.step) {
       k++;
       for (const resolution of [fine, mid, coarse]) {
-        if (time % resolution.step !== 0 || Math.floor(time / 60) % 7 === 3) continue;
+        // a window left out now and then, never the first (it fixes where each archive's ring starts)
+        if (time % resolution.step !== 0 || (time !== start && Math.floor(time / 60) % 7 === 3)) continue;
         const batch = makeBatch(
           resolution,
           time,
@@ -184,10 +185,12 @@ describe('WhisperStore write-back queue', () => {
       if (file.startsWith('carbon/')) expect(slotsOf(join(merged, file)), file).toEqual(slotsOf(join(single, file)));
       else expect(b.equals(a), file).toBe(true);
     }
-    // And what was written is there (a window with neither a late point nor a second write).
-    const t2 = start + fine.step;
+    // And what was written is there: the first window after `start` written once, with no late point.
+    let t2 = start + fine.step;
+    const kOf = (time: number): number => (time - start) / fine.step + 1;
+    while (Math.floor(t2 / 60) % 7 === 3 || kOf(t2) % 9 === 0 || kOf(t2) % 13 === 0) t2 += fine.step;
     expect(pythonFetch(join(merged, 'app', 'requests.wsp'), t2 - fine.step, t2, now, fine.step)?.[1]).toEqual([
-      4 * (2 * 10 + 1) + 2,
+      4 * (kOf(t2) * 10 + 1) + 2,
     ]);
   });
 
