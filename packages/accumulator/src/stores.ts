@@ -1,7 +1,7 @@
 /** Opening the configured store: the embedded whisper files (default), memory, or Cassandra through the write pool. */
 import type { Logger, MetricsRegistry, SeriesReader, WorkerReaderSpec, Writer } from '@carillon/core';
 import { compilePathGlob, MemoryStore, QueryError, type SeriesFinder, type SeriesIndex } from '@carillon/query';
-import { CassandraBlobStore, CassandraStore, usesBlobs, WhisperStore } from '@carillon/writers';
+import { CassandraBlobStore, CassandraStore, ThreadedWhisperStore, usesBlobs } from '@carillon/writers';
 import type { NodeConfig } from './node-config.js';
 
 /**
@@ -72,7 +72,8 @@ export async function openStore(
       metrics: registry,
     });
   }
-  const store = new WhisperStore(
+  // Written on a thread of its own (write-thread.ts); read here and in the render workers.
+  const store = new ThreadedWhisperStore(
     {
       dataDir: config.whisper.dataDir,
       resolutions: config.aggregator.resolutions,

@@ -11,7 +11,6 @@ import {
   mkdirSync,
   openSync,
   readdirSync,
-  readFileSync,
   writeFileSync,
   writeSync,
 } from 'node:fs';
@@ -21,8 +20,15 @@ import { tmpdir } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { makeBatch, MetricsRegistry, nowSeconds, parseResolutions, windowStart, type FlushBatch } from '@carillon/core';
-import { encodeHeader, fileSizeOf, layoutHeader, WhisperStore } from '@carillon/writers';
+import { encodeHeader, fileSizeOf, layoutHeader, ThreadedWhisperStore, WhisperStore } from '@carillon/writers';
 import type { BenchRow } from '../../../bench/row.ts';
+import {
+  alternateRounds,
+  comparisonRows,
+  measuredRound,
+  processCpuSeconds,
+  type Contender,
+} from '../../../bench/peer-rounds.ts';
 
 const SERIES = 10_000;
 const FLUSHES = 5;
@@ -108,9 +114,23 @@ function sustainBatch(resolution: (typeof resolutions)[number], time: number): F
   );
 }
 
-async function sustained(dataDir: string, coalesce: boolean): Promise<BenchRow> {
+/** How the sustained scenarios write: the store on the calling thread one batch at a time or coalescing, or the node's. */
+type SustainMode = 'one batch at a time' | 'coalescing' | 'coalescing on the write thread (the node)';
+
+function sustainStore(
+  dataDir: string,
+  mode: SustainMode,
+  metrics: MetricsRegistry,
+): WhisperStore | ThreadedWhisperStore {
+  const config = { dataDir, resolutions, coalesce: mode !== 'one batch at a time' };
+  return mode === 'coalescing on the write thread (the node)'
+    ? new ThreadedWhisperStore(config, { metrics })
+    : new WhisperStore(config, { metrics });
+}
+
+async function sustained(dataDir: string, mode: SustainMode): Promise<BenchRow> {
   const metrics = new MetricsRegistry();
-  const store = new WhisperStore({ dataDir, resolutions, coalesce }, { metrics });
+  const store = sustainStore(dataDir, mode, metrics);
   const mid = resolutions[1]!;
   const start = windowStart(nowSeconds(), 60) - 10 * (SUSTAIN_WINDOWS + 6);
   const batches: FlushBatch[] = [];
@@ -132,7 +152,7 @@ async function sustained(dataDir: string, coalesce: boolean): Promise<BenchRow> 
     const rate = points / seconds;
     const target = SUSTAIN_SERIES / 10;
     return {
-      name: `whisper sustained ${SUSTAIN_SERIES} series, ${coalesce ? 'coalescing' : 'one batch at a time'}`,
+      name: `whisper sustained ${SUSTAIN_SERIES} series, ${mode}`,
       value: rate,
       unit: 'points/s',
       note:
@@ -154,9 +174,9 @@ const PACED_WINDOWS = 6;
  * the sink does. It keeps up when the lag (hand-over to written) stops growing; a store that cannot falls further
  * behind with every window.
  */
-async function paced(dataDir: string, coalesce: boolean): Promise<BenchRow> {
+async function paced(dataDir: string, mode: SustainMode): Promise<BenchRow> {
   const metrics = new MetricsRegistry();
-  const store = new WhisperStore({ dataDir, resolutions, coalesce }, { metrics });
+  const store = sustainStore(dataDir, mode, metrics);
   const mid = resolutions[1]!;
   const first = windowStart(nowSeconds(), 10) - 10;
   const lags: number[] = [];
@@ -187,7 +207,7 @@ async function paced(dataDir: string, coalesce: boolean): Promise<BenchRow> {
     const last = lags[lags.length - 1]!;
     const keepsUp = last <= 2 * 10 && last <= Math.max(...lags.slice(0, -1)) + 1;
     return {
-      name: `whisper paced ${SUSTAIN_SERIES} series at 10 s, ${coalesce ? 'coalescing' : 'one batch at a time'}`,
+      name: `whisper paced ${SUSTAIN_SERIES} series at 10 s, ${mode}`,
       value: points / seconds,
       unit: 'points/s',
       note:
@@ -206,10 +226,11 @@ async function sustainedScenarios(): Promise<BenchRow[]> {
     precreate(dataDir);
     const setup = (performance.now() - t) / 1000;
     const rows = [
-      await sustained(dataDir, false),
-      await sustained(dataDir, true),
-      await paced(dataDir, false),
-      await paced(dataDir, true),
+      await sustained(dataDir, 'one batch at a time'),
+      await sustained(dataDir, 'coalescing'),
+      await sustained(dataDir, 'coalescing on the write thread (the node)'),
+      await paced(dataDir, 'one batch at a time'),
+      await paced(dataDir, 'coalescing on the write thread (the node)'),
     ];
     for (const row of rows) row.note += `; ${SUSTAIN_SERIES} files made in ${setup.toFixed(0)} s of setup`;
     return rows;
@@ -290,12 +311,6 @@ function carbonCommitted(whisperDir: string): number {
   return total;
 }
 
-/** utime + stime of a process in seconds (/proc/<pid>/stat fields 14 and 15, in clock ticks of 1/100 s). */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
 async function sendLines(port: number, lines: () => Generator<string>): Promise<void> {
   const socket = connect(port, '127.0.0.1');
   await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
@@ -309,35 +324,46 @@ async function sendLines(port: number, lines: () => Generator<string>): Promise<
   await new Promise<void>((resolve) => socket.end(chunk, resolve));
 }
 
-async function carbonPeer(): Promise<BenchRow[]> {
-  const name = `carbon-cache sustained ${SUSTAIN_SERIES} series, MAX_UPDATES_PER_SECOND ${CARBON_UPDATES}`;
-  if (!existsSync(CARBON))
-    return [{ name, value: 0, unit: 'points/s', note: 'not run: apt-get install -y graphite-carbon' }];
+/** A running carbon-cache on pre-made files; `round()` sends every series' 12 windows and waits until written. */
+interface CarbonPeer {
+  pid: number;
+  round(): Promise<{ points: number; committed: number; sent: number; seconds: number }>;
+  stop(): Promise<void>;
+}
+
+async function startCarbon(): Promise<CarbonPeer> {
   const root = await mkdtemp(join(tmpdir(), 'carillon-carbon-peer-'));
   const config = carbonConfig(root);
-  precreate(join(root, 'storage', 'whisper'));
+  const whisperDir = join(root, 'storage', 'whisper');
+  precreate(whisperDir);
   const child = spawn(CARBON, [`--config=${config}`, '--nodaemon', 'start'], { stdio: 'ignore' });
-  try {
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      const up = await new Promise<boolean>((resolve) => {
-        const probe = connect(CARBON_PORT, '127.0.0.1');
-        probe
-          .once('connect', () => {
-            probe.end();
-            resolve(true);
-          })
-          .once('error', () => resolve(false));
-      });
-      if (up) break;
-      if (Date.now() > deadline) throw new Error('carbon-cache did not start');
-      await new Promise((resolve) => setTimeout(resolve, 500));
+  const stop = async (): Promise<void> => {
+    child.kill('SIGKILL');
+    if (child.exitCode === null) await new Promise((resolve) => child.once('exit', resolve));
+    await rm(root, { recursive: true, force: true });
+  };
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const up = await new Promise<boolean>((resolve) => {
+      const probe = connect(CARBON_PORT, '127.0.0.1');
+      probe
+        .once('connect', () => {
+          probe.end();
+          resolve(true);
+        })
+        .once('error', () => resolve(false));
+    });
+    if (up) break;
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error('carbon-cache did not start');
     }
-    const whisperDir = join(root, 'storage', 'whisper');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  const round = async () => {
     const before = carbonCommitted(whisperDir);
     const points = SUSTAIN_SERIES * SUSTAIN_WINDOWS;
     const start = windowStart(nowSeconds(), 60) - 10 * (SUSTAIN_WINDOWS + 6);
-    const cpu = cpuSeconds(child.pid!);
     const t = performance.now();
     await sendLines(CARBON_PORT, function* () {
       for (let w = 0; w < SUSTAIN_WINDOWS; w++)
@@ -351,8 +377,20 @@ async function carbonPeer(): Promise<BenchRow[]> {
       committed = carbonCommitted(whisperDir) - before;
       if (committed >= points) break;
     }
-    const seconds = (performance.now() - t) / 1000;
-    const used = cpuSeconds(child.pid!) - cpu;
+    return { points, committed, sent, seconds: (performance.now() - t) / 1000 };
+  };
+  return { pid: child.pid!, round, stop };
+}
+
+async function carbonPeer(): Promise<BenchRow[]> {
+  const name = `carbon-cache sustained ${SUSTAIN_SERIES} series, MAX_UPDATES_PER_SECOND ${CARBON_UPDATES}`;
+  if (!existsSync(CARBON))
+    return [{ name, value: 0, unit: 'points/s', note: 'not run: apt-get install -y graphite-carbon' }];
+  const carbon = await startCarbon();
+  try {
+    const cpu = processCpuSeconds(carbon.pid);
+    const { points, committed, sent, seconds } = await carbon.round();
+    const used = processCpuSeconds(carbon.pid) - cpu;
     const rate = Math.min(committed, points) / seconds;
     return [
       {
@@ -366,16 +404,70 @@ async function carbonPeer(): Promise<BenchRow[]> {
       },
     ];
   } finally {
-    child.kill('SIGKILL');
-    await new Promise((resolve) => child.once('exit', resolve));
-    await rm(root, { recursive: true, force: true });
+    await carbon.stop();
+  }
+}
+
+/**
+ * The node's store (coalescing on its write thread) against carbon-cache, alternating over CARILLON_BENCH_ROUNDS
+ * rounds (default 3): each round hands every series' backlog of 12 windows (and the 1 m windows they close) at
+ * once, CPU from each process's own accounting over the round. A "line" in the rows is a point.
+ */
+async function nodeAgainstCarbon(): Promise<BenchRow[]> {
+  if (!existsSync(CARBON))
+    return [{ name: 'whisper rounds', value: 0, unit: 'x', note: 'not run: apt-get install -y graphite-carbon' }];
+  const rounds = Number(process.env.CARILLON_BENCH_ROUNDS ?? 3);
+  const dataDir = await mkdtemp(join(tmpdir(), 'carillon-whisper-rounds-'));
+  const carbon = await startCarbon();
+  try {
+    precreate(dataDir);
+    const mid = resolutions[1]!;
+    const carillon: Contender = {
+      name: 'carillon (write thread)',
+      round: async () => {
+        const start = windowStart(nowSeconds(), 60) - 10 * (SUSTAIN_WINDOWS + 6);
+        const batches: FlushBatch[] = [];
+        for (let w = 0; w < SUSTAIN_WINDOWS; w++) {
+          const time = start + 10 * w;
+          batches.push(sustainBatch(finest, time));
+          if ((time + 10) % 60 === 0) batches.push(sustainBatch(mid, time + 10 - 60));
+        }
+        const points = batches.reduce((total, batch) => total + batch.names.length, 0);
+        const store = new ThreadedWhisperStore({ dataDir, resolutions }, { metrics: new MetricsRegistry() });
+        return measuredRound(process.pid, async () => {
+          const t = performance.now();
+          const outcomes = await Promise.all(batches.map((batch) => store.write(batch)));
+          const seconds = (performance.now() - t) / 1000;
+          await store.close();
+          const handed = outcomes.filter((o) => o.retry !== undefined).length;
+          return { lines: handed === 0 ? points : 0, sent: points, seconds };
+        });
+      },
+    };
+    const peer: Contender = {
+      name: 'carbon-cache',
+      round: () =>
+        measuredRound(carbon.pid, async () => {
+          const { points, committed, seconds } = await carbon.round();
+          return { lines: Math.min(points, committed), sent: points, seconds };
+        }),
+    };
+    return comparisonRows(
+      `whisper ${SUSTAIN_SERIES} series, 12 windows at once`,
+      await alternateRounds([carillon, peer], rounds),
+    );
+  } finally {
+    await carbon.stop();
+    await rm(dataDir, { recursive: true, force: true });
   }
 }
 
 export default async function run(): Promise<BenchRow[]> {
   // CARILLON_BENCH_WHISPER=sustained runs the sustained scenario and its carbon-cache peer only, =carbon the peer
-  // only (the 10k rows take minutes on a slow disk).
+  // only, =rounds the node's store against carbon-cache over several rounds (the 10k rows take minutes on a slow
+  // disk).
   const only = process.env.CARILLON_BENCH_WHISPER;
+  if (only === 'rounds') return nodeAgainstCarbon();
   const rows: BenchRow[] = [];
   if (only === undefined)
     rows.push(

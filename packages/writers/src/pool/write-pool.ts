@@ -6,8 +6,6 @@
  * its flush (a writer that alone falls behind fills its own bounded lane and drops there, counted, instead of
  * holding back the others). Workers report their writers' counters periodically into the main registry.
  */
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import {
   STAT_STRIDE,
@@ -22,6 +20,7 @@ import {
 import type { FromWorker, LaneStats, ToWorker, WorkerSetup, WriterSpec } from './messages.js';
 import { idsAndShards } from './series-shard.js';
 import { WRITER_STATS, type WriterStatName } from './shard-writer.js';
+import { builtThreadScript } from '../thread-script.js';
 
 export interface WritePoolOptions {
   name: string;
@@ -50,13 +49,7 @@ export const DEFAULT_WRITE_POOL_OPTIONS = {
 
 /** The built worker script. Tests run the pool from src (vitest), but a worker thread needs the compiled file. */
 export function workerScriptPath(): string {
-  const here = fileURLToPath(import.meta.url);
-  const built = here
-    .replace(/([\\/])src([\\/]pool[\\/])write-pool\.ts$/, '$1dist$2write-pool.js')
-    .replace(/write-pool\.js$/, 'worker-main.js');
-  if (!existsSync(built))
-    throw new Error(`write pool worker ${built} is missing: build first with \`npx tsc -b tsconfig.build.json\``);
-  return built;
+  return builtThreadScript(import.meta.url, 'worker-main.js', 'write pool worker');
 }
 
 interface PendingWrite {

@@ -14,7 +14,7 @@
  * windows written before, which are then refused and counted.
  */
 import type { WhisperHeader } from './format.js';
-import { FdFile } from './fd-file.js';
+import { openFdFile, type OpenFile, type WhisperFile } from './fd-file.js';
 
 export const STATS_SUFFIX = '.stats';
 
@@ -46,7 +46,7 @@ export class StatsSidecar {
   private readonly buffer = Buffer.alloc(SLOT_BYTES);
 
   private constructor(
-    private readonly file: FdFile,
+    private readonly file: WhisperFile,
     private readonly slots: readonly number[],
   ) {
     let offset = 8 + 4 * slots.length;
@@ -58,13 +58,13 @@ export class StatsSidecar {
   }
 
   /** Opens (or creates, or starts afresh when its layout differs) the sidecar at `path`. */
-  static async open(path: string, slots: readonly number[]): Promise<StatsSidecar> {
-    let file: FdFile;
+  static async open(path: string, slots: readonly number[], openFile: OpenFile = openFdFile): Promise<StatsSidecar> {
+    let file: WhisperFile;
     try {
-      file = await FdFile.open(path, 'r+');
+      file = await openFile(path, 'r+');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-      file = await FdFile.open(path, 'w+');
+      file = await openFile(path, 'w+');
     }
     const header = Buffer.alloc(8 + 4 * slots.length);
     header.writeUInt32BE(MAGIC, 0);

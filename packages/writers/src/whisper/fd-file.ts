@@ -13,7 +13,13 @@ export interface RandomAccessFile {
   close(): Promise<void>;
 }
 
-export class FdFile implements RandomAccessFile {
+/** What a whisper store needs of a file it writes: RandomAccessFile, its size and fsync. */
+export interface WhisperFile extends RandomAccessFile {
+  size(): Promise<number>;
+  sync(): Promise<void>;
+}
+
+export class FdFile implements WhisperFile {
   private constructor(readonly fd: number) {}
 
   /** `flags` as fs.open: 'r', 'r+', 'wx+', ... */
@@ -67,34 +73,58 @@ export class FdFile implements RandomAccessFile {
 }
 
 /**
- * A file read with synchronous positioned reads, for a worker thread that owns its thread: no round trip through
- * libuv's thread pool, which the ingest thread's whisper writes share. Read-only: writes are refused.
+ * A file used through synchronous positioned calls, for a thread that owns its thread (the whisper write thread,
+ * a render worker): no round trip through libuv's thread pool, which costs several times the 12-byte read or write
+ * itself. Each call returns a settled promise, so the format code is the same for both kinds of file.
  */
-export class SyncReadFile implements RandomAccessFile {
+export class SyncFile implements WhisperFile {
   private constructor(readonly fd: number) {}
 
-  static open(path: string): SyncReadFile {
-    return new SyncReadFile(fs.openSync(path, 'r'));
+  /** `flags` as fs.open: 'r' (read-only: the system refuses writes), 'r+', 'wx+', ... */
+  static open(path: string, flags: string): SyncFile {
+    return new SyncFile(fs.openSync(path, flags, 0o644));
   }
 
   read(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesRead: number }> {
-    try {
-      return Promise.resolve({ bytesRead: fs.readSync(this.fd, buffer, offset, length, position) });
-    } catch (error) {
-      return Promise.reject(error as Error);
-    }
+    return settled(() => ({ bytesRead: fs.readSync(this.fd, buffer, offset, length, position) }));
   }
 
-  write(): Promise<void> {
-    return Promise.reject(new Error('SyncReadFile is read-only'));
+  /** Writes all of `length` bytes, continuing after a short write. */
+  write(buffer: Buffer, offset: number, length: number, position: number): Promise<void> {
+    return settled(() => {
+      for (let done = 0; done < length;)
+        done += fs.writeSync(this.fd, buffer, offset + done, length - done, position + done);
+    });
   }
 
-  truncate(): Promise<void> {
-    return Promise.reject(new Error('SyncReadFile is read-only'));
+  truncate(length: number): Promise<void> {
+    return settled(() => fs.ftruncateSync(this.fd, length));
+  }
+
+  size(): Promise<number> {
+    return settled(() => fs.fstatSync(this.fd).size);
+  }
+
+  sync(): Promise<void> {
+    return settled(() => fs.fsyncSync(this.fd));
   }
 
   close(): Promise<void> {
-    fs.closeSync(this.fd);
-    return Promise.resolve();
+    return settled(() => fs.closeSync(this.fd));
   }
 }
+
+function settled<T>(call: () => T): Promise<T> {
+  try {
+    return Promise.resolve(call());
+  } catch (error) {
+    return Promise.reject(error as Error);
+  }
+}
+
+/** How a store opens its files: through the thread pool (a store on the ingest thread) or synchronously. */
+export type OpenFile = (path: string, flags: string) => Promise<WhisperFile>;
+
+export const openFdFile: OpenFile = (path, flags) => FdFile.open(path, flags);
+
+export const openSyncFile: OpenFile = (path, flags) => settled(() => SyncFile.open(path, flags));

@@ -12,7 +12,7 @@
  */
 import type { AggregationMethod } from '@carillon/core';
 import { link, unlink } from 'node:fs/promises';
-import { FdFile, type RandomAccessFile } from './fd-file.js';
+import { openFdFile, type OpenFile, type RandomAccessFile, type WhisperFile } from './fd-file.js';
 
 export const METADATA_SIZE = 16;
 export const ARCHIVE_INFO_SIZE = 12;
@@ -169,9 +169,10 @@ export function isCreationTemp(name: string): boolean {
 export async function createWhisperFile(
   path: string,
   header: WhisperHeader,
-): Promise<{ handle: FdFile; header: WhisperHeader }> {
+  openFile: OpenFile = openFdFile,
+): Promise<{ handle: WhisperFile; header: WhisperHeader }> {
   const temp = creationTempPath(path);
-  const handle = await FdFile.open(temp, 'wx+');
+  const handle = await openFile(temp, 'wx+');
   try {
     const bytes = encodeHeader(header);
     await handle.write(bytes, 0, bytes.length, 0);

@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import type { OpenWorkerReader, Resolution, SeriesReader, WorkerReaderSpec } from '@carillon/core';
-import { SyncReadFile } from './fd-file.js';
+import { SyncFile } from './fd-file.js';
 import { readArchiveFloat64, readArchiveIntervals, readHeader, type ArchiveInfo, type ReadBuffer } from './format.js';
 import { hashNamedRelativePath, whisperRelativePath } from './layout.js';
 
@@ -45,7 +45,7 @@ export class WhisperFileReader implements SeriesReader {
 
   /** As WhisperStore.fetchFloat64: NaN where nothing is stored or it is not finite. */
   fetchFloat64(name: string, resolution: Resolution, from: number, until: number): Promise<Float64Array> {
-    const decode = (file: SyncReadFile, archive: ArchiveInfo, start: number, count: number) =>
+    const decode = (file: SyncFile, archive: ArchiveInfo, start: number, count: number) =>
       readArchiveFloat64(file, archive, start, count, undefined, this.reusedBuffer);
     return this.readValues(name, resolution, from, until, decode, (count) => new Float64Array(count).fill(NaN));
   }
@@ -55,7 +55,7 @@ export class WhisperFileReader implements SeriesReader {
     resolution: Resolution,
     from: number,
     until: number,
-    decode: (file: SyncReadFile, archive: ArchiveInfo, start: number, count: number) => Promise<T>,
+    decode: (file: SyncFile, archive: ArchiveInfo, start: number, count: number) => Promise<T>,
     empty: (count: number) => T,
   ): Promise<T> {
     const { start, count } = readSlots(resolution.step, from, until);
@@ -77,11 +77,11 @@ export class WhisperFileReader implements SeriesReader {
   }
 
   private async read<T>(
-    file: SyncReadFile,
+    file: SyncFile,
     step: number,
     start: number,
     count: number,
-    decode: (file: SyncReadFile, archive: ArchiveInfo, start: number, count: number) => Promise<T>,
+    decode: (file: SyncFile, archive: ArchiveInfo, start: number, count: number) => Promise<T>,
   ): Promise<T | null> {
     try {
       const header = await readHeader(file);
@@ -93,11 +93,11 @@ export class WhisperFileReader implements SeriesReader {
   }
 
   /** The readable file, else a carbon tree's hash-named one (as WhisperStore looks); undefined when neither. */
-  private open(relativePath: string, name: string): SyncReadFile | undefined {
+  private open(relativePath: string, name: string): SyncFile | undefined {
     for (const path of [relativePath, hashNamedRelativePath(name)]) {
       if (path === null) continue;
       try {
-        return SyncReadFile.open(join(this.dataDir, path));
+        return SyncFile.open(join(this.dataDir, path), 'r');
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
           this.errors++;

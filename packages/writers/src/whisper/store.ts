@@ -32,7 +32,7 @@ import {
   type Writer,
 } from '@carillon/core';
 import { KeyedLock, Semaphore } from './concurrency.js';
-import { FdFile } from './fd-file.js';
+import { openFdFile, openSyncFile, type OpenFile, type WhisperFile } from './fd-file.js';
 import {
   CorruptWhisperFileError,
   createWhisperFile,
@@ -96,6 +96,11 @@ export interface WhisperStoreOptions {
   logger?: Logger;
   /** Epoch seconds; decides which points are still within an archive's retention. */
   clock?: () => number;
+  /**
+   * Synchronous file calls, for a store on a thread of its own (the write thread, write-thread.ts): a file update
+   * is about ten 12-byte calls, and each through libuv's thread pool costs several times the call itself.
+   */
+  syncFiles?: boolean;
 }
 
 /** Why a point was not written. Every point of a batch ends up written or counted under one of these. */
@@ -106,7 +111,7 @@ type Operation = 'open' | 'create' | 'write' | 'fetch' | 'list' | 'close';
 
 /** An open series file with what we learnt about it, cached together so a write costs one positioned write. */
 interface OpenSeries {
-  handle: FdFile;
+  handle: WhisperFile;
   header: WhisperHeader;
   /**
    * How a StatPoint becomes this file's value: the file's own aggregation method. For files we create that is the
@@ -159,6 +164,7 @@ export class WhisperStore implements Writer, SeriesReader {
   private readonly retention: readonly RetentionRule[];
   private readonly maxLatenessSeconds: number;
   private readonly clock: () => number;
+  private readonly openFile: OpenFile;
   private readonly logger?: Logger;
   private readonly files: HandleCache<OpenSeries, OpenArg>;
   private readonly perFile = new KeyedLock();
@@ -204,6 +210,7 @@ export class WhisperStore implements Writer, SeriesReader {
     this.retention = config.retentionRules ?? [{ pattern: /(?:)/, resolutions: config.resolutions }];
     this.maxLatenessSeconds = config.maxLatenessSeconds ?? config.resolutions[0]!.ttl;
     this.clock = options.clock ?? nowSeconds;
+    this.openFile = options.syncFiles ? openSyncFile : openFdFile;
     this.logger = options.logger;
     this.slots = new Semaphore(config.concurrency ?? 16);
     this.queue = new WriteQueue(config.maxQueuedPoints ?? 4_000_000, config.coalesce ?? true);
@@ -510,6 +517,7 @@ export class WhisperStore implements Writer, SeriesReader {
       series.stats = await StatsSidecar.open(
         series.statsPath,
         statsSlots(series.header, steps, this.maxLatenessSeconds),
+        this.openFile,
       );
     }
     return series.stats;
@@ -621,7 +629,7 @@ export class WhisperStore implements Writer, SeriesReader {
     step: number,
     start: number,
     count: number,
-    read: (handle: FdFile, archive: ArchiveInfo, start: number, count: number, base?: number) => Promise<T>,
+    read: (handle: WhisperFile, archive: ArchiveInfo, start: number, count: number, base?: number) => Promise<T>,
   ): Promise<T | undefined> {
     const relativePath = whisperRelativePath(name);
     if (!relativePath || count === 0 || this.closed) return undefined;
@@ -738,9 +746,9 @@ export class WhisperStore implements Writer, SeriesReader {
   private async openSeries(readablePath: string, { name, create }: OpenArg): Promise<OpenSeries> {
     const relativePath = (await this.carbonHashNamed(name, readablePath)) ?? readablePath;
     const path = join(this.dataDir, relativePath);
-    let handle: FdFile;
+    let handle: WhisperFile;
     try {
-      handle = await FdFile.open(path, 'r+');
+      handle = await this.openFile(path, 'r+');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw this.openFailed('open', error, relativePath);
       if (!create) throw new OpenError('missing', relativePath);
@@ -785,9 +793,9 @@ export class WhisperStore implements Writer, SeriesReader {
         throw this.openFailed('create', createError, relativePath);
     }
     // Created meanwhile by another process (or another store on the same directory): use theirs.
-    let handle: FdFile;
+    let handle: WhisperFile;
     try {
-      handle = await FdFile.open(path, 'r+');
+      handle = await this.openFile(path, 'r+');
     } catch (reopenError) {
       throw this.openFailed('open', reopenError, relativePath);
     }
@@ -804,7 +812,7 @@ export class WhisperStore implements Writer, SeriesReader {
    * sparse files): the missing slots would read as nothing anyway, so it is extended to full size with zeros
    * (empty slots) and keeps every point it holds.
    */
-  private async extendTruncated(handle: FdFile, header: WhisperHeader, relativePath: string): Promise<void> {
+  private async extendTruncated(handle: WhisperFile, header: WhisperHeader, relativePath: string): Promise<void> {
     const expected = fileSizeOf(header);
     if ((await handle.size()) >= expected) return;
     await handle.truncate(expected);
@@ -838,7 +846,7 @@ export class WhisperStore implements Writer, SeriesReader {
       rule.xFilesFactor,
     );
     await mkdir(dirname(path), { recursive: true });
-    return createWhisperFile(path, header);
+    return createWhisperFile(path, header, this.openFile);
   }
 
   private openFailed(operation: Operation, error: unknown, relativePath: string): OpenError {
@@ -864,7 +872,7 @@ export class WhisperStore implements Writer, SeriesReader {
 
 function describe(
   path: string,
-  handle: FdFile,
+  handle: WhisperFile,
   header: WhisperHeader,
   ruleMethod: AggregationMethod,
   resolutions: readonly Resolution[],

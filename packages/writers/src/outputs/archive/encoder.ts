@@ -4,11 +4,10 @@
  * catalogue). The main thread only copies each batch's columns and posts them. The thread starts with the first
  * chunk, does not keep the process alive, and is started again if it dies; `close()` ends it.
  */
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { FlushBatch } from '@carillon/core';
 import type { ArchiveBatch } from './encode.js';
+import { builtThreadScript } from '../../thread-script.js';
 
 export interface EncodeRequest {
   id: number;
@@ -25,13 +24,7 @@ interface Pending {
 
 /** The built thread script (vitest runs this module from src; a worker thread needs the compiled file). */
 function threadScript(): string {
-  const here = fileURLToPath(import.meta.url);
-  const built = here
-    .replace(/([\\/])src([\\/]outputs[\\/]archive[\\/])encoder\.ts$/, '$1dist$2encoder.js')
-    .replace(/encoder\.js$/, 'encoder-thread.js');
-  if (!existsSync(built))
-    throw new Error(`archive encoder ${built} is missing: build first with \`npx tsc -b tsconfig.build.json\``);
-  return built;
+  return builtThreadScript(import.meta.url, 'encoder-thread.js', 'archive encoder');
 }
 
 export class ArchiveEncoder {
