@@ -128,9 +128,8 @@ function sustainStore(
     : new WhisperStore(config, { metrics });
 }
 
-async function sustained(dataDir: string, mode: SustainMode): Promise<BenchRow> {
-  const metrics = new MetricsRegistry();
-  const store = sustainStore(dataDir, mode, metrics);
+/** The backlog a store that fell behind is handed at once: SUSTAIN_WINDOWS finest windows and the 1 m ones they close. */
+function sustainBacklog(): FlushBatch[] {
   const mid = resolutions[1]!;
   const start = windowStart(nowSeconds(), 60) - 10 * (SUSTAIN_WINDOWS + 6);
   const batches: FlushBatch[] = [];
@@ -139,6 +138,13 @@ async function sustained(dataDir: string, mode: SustainMode): Promise<BenchRow> 
     batches.push(sustainBatch(finest, time));
     if ((time + 10) % 60 === 0) batches.push(sustainBatch(mid, time + 10 - 60));
   }
+  return batches;
+}
+
+async function sustained(dataDir: string, mode: SustainMode): Promise<BenchRow> {
+  const metrics = new MetricsRegistry();
+  const store = sustainStore(dataDir, mode, metrics);
+  const batches = sustainBacklog();
   const points = batches.reduce((total, batch) => total + batch.names.length, 0);
   const cpu = process.cpuUsage();
   const t = performance.now();
@@ -421,17 +427,10 @@ async function nodeAgainstCarbon(): Promise<BenchRow[]> {
   const carbon = await startCarbon();
   try {
     precreate(dataDir);
-    const mid = resolutions[1]!;
     const carillon: Contender = {
       name: 'carillon (write thread)',
       round: async () => {
-        const start = windowStart(nowSeconds(), 60) - 10 * (SUSTAIN_WINDOWS + 6);
-        const batches: FlushBatch[] = [];
-        for (let w = 0; w < SUSTAIN_WINDOWS; w++) {
-          const time = start + 10 * w;
-          batches.push(sustainBatch(finest, time));
-          if ((time + 10) % 60 === 0) batches.push(sustainBatch(mid, time + 10 - 60));
-        }
+        const batches = sustainBacklog();
         const points = batches.reduce((total, batch) => total + batch.names.length, 0);
         const store = new ThreadedWhisperStore({ dataDir, resolutions }, { metrics: new MetricsRegistry() });
         return measuredRound(process.pid, async () => {
