@@ -6,14 +6,11 @@
  * oracle; StatsD counters sent beside them add up to what was sent, and every coarse window is the merge of its
  * fine ones.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { mergeStatPoint, windowStart, type StatPoint } from '@carillon/core';
 import type { StatPointRecord } from '@carillon/accumulator';
-import type { RunningProgram } from '../e2e/programs.js';
-import { startBusyLoops, type Contention } from '../support/contention.js';
+import type { Contention } from '../support/contention.js';
 import { sleep, waitFor } from '../support/wait.js';
 import {
   LineSender,
@@ -28,6 +25,7 @@ import {
   type Accumulator,
 } from './cluster.js';
 import { existsSync, readFileSync } from 'node:fs';
+import { useClusterWorkspace } from './workspace.js';
 
 const COARSE = STEPS[STEPS.length - 1]!;
 const nowSeconds = (): number => Math.floor(Date.now() / 1000);
@@ -55,19 +53,12 @@ function writtenBy(accumulator: Accumulator): { records: StatPointRecord[]; torn
 }
 
 describe('cluster: an accumulator killed -9 mid-window, with its write-ahead log', () => {
-  const root = mkdtempSync(join(tmpdir(), 'carillon-walcluster-'));
-  const running: { program: RunningProgram }[] = [];
+  const { root, running, contend } = useClusterWorkspace('walcluster');
   let contention: Contention | undefined;
 
   beforeAll(() => {
-    // Two busy loops on a two-core machine, bounded in time; killed in afterAll.
-    contention = startBusyLoops(2, 60_000);
-  });
-
-  afterAll(() => {
-    contention?.stop();
-    for (const r of running) if (r.program.child.exitCode === null) r.program.child.kill('SIGKILL');
-    rmSync(root, { recursive: true, force: true });
+    // Two busy loops on a two-core machine, bounded in time; killed after all tests.
+    contention = contend(2, 60_000);
   });
 
   it('every (key, window) at both resolutions equals the oracle; nothing lost, nothing counted twice', async () => {

@@ -6,17 +6,15 @@
  * after the restart every Graphite (key, window) at both resolutions over all members equals the oracle. The
  * replay and the catch-up run under CPU contention.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { windowStart } from '@carillon/core';
-import { getJson, type RunningProgram } from '../e2e/programs.js';
-import { startBusyLoops, type Contention } from '../support/contention.js';
+import { getJson } from '../e2e/programs.js';
 import { sleep, waitFor } from '../support/wait.js';
 import { LineSender, STEPS, healthOf, metricValue, restartAccumulator, startStaticCluster } from './cluster.js';
 import { SecondlyTraffic } from './traffic.js';
 import { NO_PROBLEMS, collectWritten, compareWithOracle } from './written.js';
+import { useClusterWorkspace } from './workspace.js';
 
 const COARSE = STEPS[STEPS.length - 1]!;
 const OUTAGE_MS = 5 * 60_000;
@@ -28,15 +26,7 @@ interface Depth {
 }
 
 describe('cluster: a five-minute accumulator outage', () => {
-  const root = mkdtempSync(join(tmpdir(), 'carillon-outage-'));
-  const running: { program: RunningProgram }[] = [];
-  let contention: Contention | undefined;
-
-  afterAll(() => {
-    contention?.stop();
-    for (const r of running) if (r.program.child.exitCode === null) r.program.child.kill('SIGKILL');
-    rmSync(root, { recursive: true, force: true });
-  });
+  const { root, running, contend } = useClusterWorkspace('outage');
 
   it('the relay keeps the member’s lines through it and delivers all of them after: zero lost', async () => {
     const { accumulators, relay } = await startStaticCluster(
@@ -59,7 +49,7 @@ describe('cluster: a five-minute accumulator outage', () => {
     victim.program.child.kill('SIGKILL');
     await new Promise((resolve) => victim.program.child.once('exit', resolve));
     await sleep(OUTAGE_MS - 30_000);
-    contention = startBusyLoops(2, 90_000);
+    const contention = contend(2, 90_000);
     await sleep(30_000);
     const held = (await getJson<{ destinations: Depth[] }>(`http://127.0.0.1:${relay.httpPort}/ring`)).destinations;
     const victimDepth = held.find((d) => d.destination === victim.id)!;

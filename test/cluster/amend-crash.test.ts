@@ -7,14 +7,11 @@
  * window (below the floor: the amend is merged into the store again only when it was not stored). After both
  * restarts every (key, window) at both resolutions equals the oracle: nothing lost, nothing merged twice.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { windowStart, type StatPoint } from '@carillon/core';
 import type { StatPointRecord } from '@carillon/accumulator';
-import type { RunningProgram } from '../e2e/programs.js';
-import { startBusyLoops, type Contention } from '../support/contention.js';
 import { sleep, waitFor } from '../support/wait.js';
 import {
   LineSender,
@@ -27,6 +24,7 @@ import {
   type Accumulator,
 } from './cluster.js';
 import { storedPoint } from './written.js';
+import { useClusterWorkspace } from './workspace.js';
 
 const FINE = 5;
 const COARSE = 30;
@@ -79,15 +77,7 @@ const replayFloor = (a: Accumulator): number => {
 };
 
 describe('cluster: amends across kill -9, with the write-ahead log', () => {
-  const root = mkdtempSync(join(tmpdir(), 'carillon-amendcrash-'));
-  const running: { program: RunningProgram }[] = [];
-  let contention: Contention | undefined;
-
-  afterAll(() => {
-    contention?.stop();
-    for (const r of running) if (r.program.child.exitCode === null) r.program.child.kill('SIGKILL');
-    rmSync(root, { recursive: true, force: true });
-  });
+  const { root, running, contend } = useClusterWorkspace('amendcrash');
 
   it('redoes exactly the amends not stored before the kill, at both resolutions', async () => {
     const { accumulators, relay } = await startStaticCluster(
@@ -103,7 +93,7 @@ describe('cluster: amends across kill -9, with the write-ahead log', () => {
       { times: `${FINE}s:1h,${COARSE}s:1d` },
     );
     let victim = accumulators[0]!;
-    contention = startBusyLoops(2, 150_000);
+    const contention = contend(2, 150_000);
     const sender = await LineSender.open(relay.graphitePort);
     const keys = Array.from({ length: KEYS }, (_, i) => `am.host${i % 6}.m${i}`);
     const oracle = new TimestampOracle();

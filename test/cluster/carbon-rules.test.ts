@@ -4,16 +4,15 @@
  * max and avg over every input point of the window), a `[post]` rewrite renames an output, and each series, input
  * or output, is stored once, by the owner of its final name, with the rule's method. Sent under CPU contention.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RingSchedule, murmur3String } from '@carillon/ring';
-import { getJson, type RunningProgram } from '../e2e/programs.js';
-import { startBusyLoops, type Contention } from '../support/contention.js';
+import { getJson } from '../e2e/programs.js';
 import { sleep, waitFor } from '../support/wait.js';
 import { healthOf, metricValue, startStaticCluster, writtenBy } from './cluster.js';
+import { useClusterWorkspace } from './workspace.js';
 
 function send(port: number, text: string): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -24,14 +23,7 @@ function send(port: number, text: string): Promise<void> {
 }
 
 describe('carbon rewrite and aggregation rules in a cluster', () => {
-  const running: { program: RunningProgram }[] = [];
-  const root = mkdtempSync(join(tmpdir(), 'carillon-carbon-rules-'));
-  let contention: Contention | undefined;
-  afterAll(() => {
-    contention?.stop();
-    for (const r of running) if (r.program.child.exitCode === null) r.program.child.kill('SIGKILL');
-    rmSync(root, { recursive: true, force: true });
-  });
+  const { root, running, contend } = useClusterWorkspace('carbon-rules');
 
   it('stores inputs and outputs once, by their owners, with the values carbon-aggregator computes', async () => {
     const rewrite = join(root, 'rewrite-rules.conf');
@@ -56,7 +48,7 @@ describe('carbon rewrite and aggregation rules in a cluster', () => {
     );
     await sleep(500);
     // Under load, as delivery and aggregation must hold: two busy loops, bounded in time.
-    contention = startBusyLoops(2, 30_000);
+    const contention = contend(2, 30_000);
 
     const time = Math.floor(Date.now() / 1000);
     const inputs: [string, number][] = [];

@@ -5,16 +5,13 @@
  * must be stored exactly once, under its decoded (and, if tagged, canonical) text, on the accumulator the ring
  * names for it.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseMetricName } from '@carillon/core';
 import { RingSchedule, murmur3String } from '@carillon/ring';
-import type { RunningProgram } from '../e2e/programs.js';
 import { sleep, waitFor } from '../support/wait.js';
 import { healthOf, metricValue, startStaticCluster, writtenBy } from './cluster.js';
+import { useClusterWorkspace } from './workspace.js';
 
 /** Invalid UTF-8 of every kind the decoder replaces, and one valid sequence for contrast. */
 const SEQUENCES = [
@@ -43,13 +40,7 @@ function sendBytes(port: number, bytes: Buffer): Promise<void> {
 }
 
 describe('names with invalid UTF-8 in a cluster', () => {
-  const running: { program: RunningProgram }[] = [];
-  const root = mkdtempSync(join(tmpdir(), 'carillon-invalid-utf8-'));
-
-  afterAll(() => {
-    for (const r of running) if (r.program.child.exitCode === null) r.program.child.kill('SIGKILL');
-    rmSync(root, { recursive: true, force: true });
-  });
+  const { root, running } = useClusterWorkspace('invalid-utf8');
 
   it('stores every one exactly once, on its owner, and nothing is misrouted', async () => {
     const { accumulators: accs, relay, members } = await startStaticCluster(root, ['utf-a', 'utf-b'], running);

@@ -4,23 +4,14 @@
  * relay counts them by reason and destination, equal to what the accumulators counted. Late points younger than
  * that are amended by their owners, not refused.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { nowSeconds } from '@carillon/core';
-import type { RunningProgram } from '../e2e/programs.js';
 import { sleep, waitFor } from '../support/wait.js';
 import { LineSender, metricValue, startStaticCluster } from './cluster.js';
+import { useClusterWorkspace } from './workspace.js';
 
 describe('refusals travel back in the acks', () => {
-  const running: { program: RunningProgram }[] = [];
-  const root = mkdtempSync(join(tmpdir(), 'carillon-refusals-'));
-
-  afterAll(() => {
-    for (const r of running) if (r.program.child.exitCode === null) r.program.child.kill('SIGKILL');
-    rmSync(root, { recursive: true, force: true });
-  });
+  const { root, running } = useClusterWorkspace('refusals');
 
   it('counts on the relay, by reason and destination, what the accumulators refused', async () => {
     const { accumulators, relay } = await startStaticCluster(root, ['ref-a', 'ref-b'], running);

@@ -6,18 +6,16 @@
  * single-process oracle. The accumulators' grace is long enough for the restart, so this tests the spool, not
  * late points (see chaos.external.test.ts for both together).
  */
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { windowStart } from '@carillon/core';
-import type { RunningProgram } from '../e2e/programs.js';
 import { getJson } from '../e2e/programs.js';
-import { startBusyLoops } from '../support/contention.js';
 import { sleep, waitFor } from '../support/wait.js';
 import { LineSender, STEPS, healthOf, metricValue, restartRelay, startStaticCluster, type Relay } from './cluster.js';
 import { SecondlyTraffic } from './traffic.js';
 import { NO_PROBLEMS, collectWritten, compareWithOracle } from './written.js';
+import { useClusterWorkspace } from './workspace.js';
 
 const COARSE = STEPS[STEPS.length - 1]!;
 
@@ -29,15 +27,8 @@ interface Depth {
 }
 
 describe('cluster: a relay killed -9 and restarted on its spool', () => {
-  const root = mkdtempSync(join(tmpdir(), 'carillon-relaycrash-'));
-  const running: { program: RunningProgram }[] = [];
-  const contention = startBusyLoops(2, 90_000);
-
-  afterAll(() => {
-    contention.stop();
-    for (const r of running) if (r.program.child.exitCode === null) r.program.child.kill('SIGKILL');
-    rmSync(root, { recursive: true, force: true });
-  });
+  const { root, running, contend } = useClusterWorkspace('relaycrash');
+  const contention = contend(2, 90_000);
 
   it('delivers every line it read exactly once: none lost, none counted twice', async () => {
     const spoolDir = join(root, 'spool');

@@ -7,13 +7,8 @@
  * at once and every line sent to H meanwhile reaches the accumulators. With an accumulator stopped, the answers rendered in workers still
  * name it (200 with the header on W as on Z; 503 on H): the reads made for a worker run in its request's context.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { RingSchedule, keyHashOfName } from '@carillon/ring';
-import type { RunningProgram } from '../e2e/programs.js';
-import { startBusyLoops } from '../support/contention.js';
 import { sleep, waitFor } from '../support/wait.js';
 import {
   LineSender,
@@ -26,6 +21,7 @@ import {
 } from './cluster.js';
 import { collectWritten, storedPoint } from './written.js';
 import { PARTIAL_HEADER } from '@carillon/relay';
+import { useClusterWorkspace } from './workspace.js';
 
 const q = encodeURIComponent;
 const HOSTS = 4;
@@ -61,8 +57,7 @@ function rendered(answer: Answer): Map<string, Map<number, number | null>> {
 }
 
 describe('renders of a relay in its render workers', () => {
-  const running: { program: RunningProgram }[] = [];
-  const root = mkdtempSync(join(tmpdir(), 'carillon-relay-render-'));
+  const { root, running, contend } = useClusterWorkspace('relay-render');
   let accumulators: Accumulator[];
   let cluster: ClusterOptions;
   let owners: RingSchedule;
@@ -107,15 +102,10 @@ describe('renders of a relay in its render workers', () => {
     await sender.close();
   }, 120_000);
 
-  afterAll(() => {
-    for (const r of running) if (r.program.child.exitCode === null) r.program.child.kill('SIGKILL');
-    rmSync(root, { recursive: true, force: true });
-  });
-
   it('answers a render past its time budget 503 while /healthz and the listeners keep up', async () => {
     const H = relays.H;
     // two busy loops take the cores the relay's threads compete for (the worker runs at query.worker_nice)
-    const contention = startBusyLoops(2, 15_000);
+    const contention = contend(2, 15_000);
     const started = performance.now();
     let answered = false;
     let answeredMs = 0;

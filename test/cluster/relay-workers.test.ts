@@ -7,13 +7,11 @@
  * are asked for than the spool has worker spools.
  */
 import { createSocket, type Socket } from 'node:dgram';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { windowStart } from '@carillon/core';
-import { getJson, startProgram, type RunningProgram } from '../e2e/programs.js';
-import { startBusyLoops } from '../support/contention.js';
+import { getJson, startProgram } from '../e2e/programs.js';
 import { freePort } from '../support/ports.js';
 import { waitFor } from '../support/wait.js';
 import {
@@ -28,6 +26,7 @@ import {
 } from './cluster.js';
 import { SecondlyTraffic, type TextSender } from './traffic.js';
 import { NO_PROBLEMS, collectWritten, compareWithOracle } from './written.js';
+import { useClusterWorkspace } from './workspace.js';
 
 const COARSE = STEPS[STEPS.length - 1]!;
 const TCP_CONNECTIONS = 16;
@@ -56,15 +55,8 @@ const relayIdsOf = async (relay: Relay): Promise<string[]> =>
   (await getJson<RingPage>(`http://127.0.0.1:${relay.httpPort}/ring`)).workers.map((w) => w.relayId).sort();
 
 describe('cluster: a relay with two ingest workers', () => {
-  const root = mkdtempSync(join(tmpdir(), 'carillon-relayworkers-'));
-  const running: { program: RunningProgram }[] = [];
-  const contention = startBusyLoops(2, 60_000);
-
-  afterAll(() => {
-    contention.stop();
-    for (const r of running) if (r.program.child.exitCode === null) r.program.child.kill('SIGKILL');
-    rmSync(root, { recursive: true, force: true });
-  });
+  const { root, running, contend } = useClusterWorkspace('relayworkers');
+  const contention = contend(2, 60_000);
 
   it('delivers every TCP and UDP line exactly once, counts them all, and keeps each identity over a restart', async () => {
     const spoolDir = join(root, 'spool');

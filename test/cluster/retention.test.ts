@@ -5,28 +5,20 @@
  * for `coarse.*` over the same range) from whichever accumulator owns it, and every window equals the average of
  * the points sent into it. The ring switches on the coarsest step of `times` as without rules.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RingSchedule, murmur3String } from '@carillon/ring';
-import { getJson, sendTcp, type RunningProgram } from '../e2e/programs.js';
-import { startBusyLoops, type Contention } from '../support/contention.js';
+import { getJson, sendTcp } from '../e2e/programs.js';
 import { averages, type Points } from '../support/retention-traffic.js';
 import { waitFor } from '../support/wait.js';
 import { healthOf, startStaticCluster } from './cluster.js';
+import { useClusterWorkspace } from './workspace.js';
 
 type Rendered = { target: string; datapoints: [number | null, number][] }[];
 
 describe('per-pattern retention in a cluster', () => {
-  const running: { program: RunningProgram }[] = [];
-  const root = mkdtempSync(join(tmpdir(), 'carillon-retention-'));
-  let contention: Contention | undefined;
-  afterAll(() => {
-    contention?.stop();
-    for (const r of running) if (r.program.child.exitCode === null) r.program.child.kill('SIGKILL');
-    rmSync(root, { recursive: true, force: true });
-  });
+  const { root, running, contend } = useClusterWorkspace('retention');
 
   it("reads every series through the relay at its own rule's resolutions, each window exact", async () => {
     const schemas = join(root, 'storage-schemas.conf');
@@ -39,7 +31,7 @@ describe('per-pattern retention in a cluster', () => {
       { store: 'whisper', 'carbon.storage_schemas': schemas },
       { 'carbon.storage_schemas': schemas },
     );
-    contention = startBusyLoops(2, 60_000);
+    const contention = contend(2, 60_000);
 
     const names = Array.from({ length: 8 }, (_, i) => [`coarse.host${i}.cpu`, `fine.host${i}.cpu`]).flat();
     // Stamped ahead of the clock (within aggregator.max_future): every point lands in an open window.

@@ -5,19 +5,16 @@
  * without a client certificate delivers nothing and is counted on both sides; HTTP without the token is refused
  * and counted; no token or key appears in any program's log.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { connect } from 'node:tls';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { nowSeconds } from '@carillon/core';
-import type { RunningProgram } from '../e2e/programs.js';
 import { makeCa } from '../support/certs.js';
-import { startBusyLoops } from '../support/contention.js';
 import { freePort } from '../support/ports.js';
 import { waitFor } from '../support/wait.js';
 import { keyOf, Oracle, pointOf, startAccumulator, startRelay, writtenBy, type ClusterOptions } from './cluster.js';
+import { useClusterWorkspace } from './workspace.js';
 
 const CLUSTER_TOKEN = 'cluster-token-4f1c9a';
 const HTTP_TOKEN = 'http-token-77d0b2';
@@ -79,12 +76,7 @@ function sendTls(port: number, ca: string, text: string): Promise<void> {
 }
 
 describe('a cluster with tokens, mTLS and TLS on every port', () => {
-  const running: { program: RunningProgram }[] = [];
-  const root = mkdtempSync(join(tmpdir(), 'carillon-secure-'));
-  afterAll(() => {
-    for (const r of running) if (r.program.child.exitCode === null) r.program.child.kill('SIGKILL');
-    rmSync(root, { recursive: true, force: true });
-  });
+  const { root, running, contend } = useClusterWorkspace('secure');
 
   it('stores what a trusted relay sends, refuses the rest, counts every refusal, and logs no secret', async () => {
     const ca = makeCa(root, 'cluster-ca');
@@ -144,7 +136,7 @@ describe('a cluster with tokens, mTLS and TLS on every port', () => {
     running.push(noCert);
 
     // The delivery is compared to the oracle under CPU contention.
-    const contention = startBusyLoops(2, 40_000);
+    const contention = contend(2, 40_000);
     const now = nowSeconds();
     const oracle = new Oracle();
     const lines: string[] = [];

@@ -5,18 +5,15 @@
  * it) gives its raw key to: no accumulator counts a misrouted point, and each one's StatsD output is exactly what
  * a single StatsD aggregator makes of the lines placed on it. Graphite lines keep the carillon ring.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { StatsdSample } from '@carillon/core';
 import { DEFAULT_STATSD_OPTIONS, StatsdAggregator } from '@carillon/aggregator';
 import { parseStatsdLine } from '@carillon/protocols';
 import { RingSchedule, murmur3String } from '@carillon/ring';
 import { proxyRing } from '../support/proxy-ring.js';
 import { sleep, waitFor } from '../support/wait.js';
-import { type RunningProgram } from '../e2e/programs.js';
 import { LineSender, healthOf, keyOf, metricValue, startStaticCluster, writtenBy } from './cluster.js';
+import { useClusterWorkspace } from './workspace.js';
 
 /** The proxy's node names (`host:port` of the StatsD daemons it fed), in its `nodes` order: the member ids. */
 const NODES = ['statsd-a:8125', 'statsd-b:8125', 'statsd-c:8125'];
@@ -71,13 +68,7 @@ function singleAggregator(bursts: { second: number; lines: string[] }[], until: 
 }
 
 describe('statsd-proxy placement in a cluster', () => {
-  const running: { program: RunningProgram }[] = [];
-  const root = mkdtempSync(join(tmpdir(), 'carillon-statsd-proxy-'));
-
-  afterAll(() => {
-    for (const r of running) if (r.program.child.exitCode === null) r.program.child.kill('SIGKILL');
-    rmSync(root, { recursive: true, force: true });
-  });
+  const { root, running } = useClusterWorkspace('statsd-proxy');
 
   it("every StatsD line is kept by the accumulator the proxy's hashring names; output exact, nothing misrouted", async () => {
     const { accumulators: accs, relay, members } = await startStaticCluster(root, NODES, running, 'statsd-proxy');
