@@ -112,7 +112,14 @@ describe('ThreadedWhisperStore', () => {
     expect(outcome.retry && batchPoint(outcome.retry, 0)).toEqual(stat4(time, 2));
     expect(metrics.value('whisper_errors_total', 'open')).toBe(1);
     expect(store.notLive()).toBeUndefined();
+    // Handed over in the turn that closes the store: still written before the thread ends.
+    const last = store.write(makeBatch(fine, time, [['ok.last', stat4(time, 4)]]));
     await store.close();
+    expect(await last).toEqual({});
+    expect(metrics.value('whisper_points_written_total')).toBe(2);
+    const reader = new WhisperStore({ dataDir: threadDir(), resolutions });
+    expect((await reader.fetch('ok.last', fine, time, time + 10))[0]).not.toBeNull();
+    await reader.close();
     // Closed: later batches come back for the sink's retry, not lost.
     const late = makeBatch(fine, time, [['ok.first', stat4(time, 3)]]);
     expect((await store.write(late)).retry).toBe(late);

@@ -11,7 +11,8 @@ export interface WriteThreadSetup {
   metricsIntervalMs: number;
 }
 
-export type ToWriteThread = { type: 'write'; seq: number; batch: FlushBatch } | { type: 'close' };
+/** The batches handed over in one turn of the ingest thread, in order (a flush's, or a backlog's, together). */
+export type ToWriteThread = { type: 'write'; writes: { seq: number; batch: FlushBatch }[] } | { type: 'close' };
 
 export type FromWriteThread =
   | { type: 'done'; seq: number; outcome: WriteOutcome; metrics: MetricsSnapshot }

@@ -20,9 +20,10 @@ const send = (message: FromWriteThread): void => port.postMessage(message);
 const timer = setInterval(() => send({ type: 'metrics', metrics: metrics.snapshot() }), setup.metricsIntervalMs);
 
 /**
- * Batches that arrived since the last hand-over. They go to the store together, after every message waiting has
+ * Batches that arrived since the last hand-over. They go to the store together, after the messages waiting have
  * been read: each message is a turn of its own, and a round started by the first would leave the rest for the
  * next round, one file update per batch, where the store behind should update each file once for all of them.
+ * (The batches of one turn of the ingest thread come in one message.)
  */
 let arrived: { seq: number; batch: FlushBatch }[] = [];
 
@@ -35,7 +36,8 @@ function handOver(): void {
 
 port.on('message', (message: ToWriteThread) => {
   if (message.type === 'write') {
-    if (arrived.push({ seq: message.seq, batch: message.batch }) === 1) setImmediate(handOver);
+    if (arrived.length === 0) setImmediate(handOver);
+    arrived.push(...message.writes);
     return;
   }
   handOver();

@@ -28,6 +28,7 @@ export class WhisperWriteThread implements Writer {
   private worker: Worker | undefined;
   private readonly waiting = new Map<number, Waiting>();
   private seq = 0;
+  private outbox: { seq: number; batch: FlushBatch }[] = [];
   private closing: Promise<void> | undefined;
   private readonly restarts;
 
@@ -53,8 +54,17 @@ export class WhisperWriteThread implements Writer {
     const seq = ++this.seq;
     return new Promise((settle) => {
       this.waiting.set(seq, { batch, settle });
-      worker.postMessage({ type: 'write', seq, batch } satisfies ToWriteThread);
+      if (this.outbox.push({ seq, batch }) === 1) queueMicrotask(() => this.post(worker));
     });
+  }
+
+  /** The batches handed over in this turn, in one message: the thread writes them in one round. */
+  private post(worker: Worker): void {
+    const writes = this.outbox;
+    if (writes.length === 0) return;
+    this.outbox = [];
+    // Died since: its exit handed back everything waiting, these included.
+    if (this.worker === worker) worker.postMessage({ type: 'write', writes } satisfies ToWriteThread);
   }
 
   /** Liveness: the thread is running. */
@@ -68,6 +78,8 @@ export class WhisperWriteThread implements Writer {
       const worker = this.worker;
       if (worker === undefined) return resolve();
       worker.once('exit', () => resolve());
+      // Batches of this turn first: the thread closes its store on the message after them.
+      if (this.outbox.length > 0) this.post(worker);
       worker.postMessage({ type: 'close' } satisfies ToWriteThread);
     });
     return this.closing;
