@@ -227,8 +227,9 @@ export class Rollups {
     const target = this.tableAt(coarser, windowStart(finer.start, coarser.resolution.step));
     const a = this.scratchA;
     const b = this.scratchB;
+    const seriesOf = finer.seriesByRow();
     for (let row = 0; row < finer.rows; row++) {
-      const id = finer.seriesAt(row);
+      const id = seriesOf[row]!;
       finer.readRow(row, b);
       if (!target.read(id, a)) a.count = 0;
       mergeStatPoint(a, b);
