@@ -9,7 +9,7 @@
 // from window tables filled directly (a 10 s row with one point, 1 m and 10 m rows with merged points).
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import type { FlushBatch } from '@carillon/core';
+import type { FlushBatch, StatPoint } from '@carillon/core';
 import { Aggregator, DEFAULT_STATSD_OPTIONS, WindowTable } from '@carillon/aggregator';
 import { SeriesIndex } from '@carillon/query';
 import { benchAggregatorOptions } from '../packages/aggregator/bench/bench-aggregator.ts';
@@ -86,8 +86,8 @@ function measure(withAggregator: boolean, withIndex: boolean): number {
 function rowBytes(step: number, merged: boolean): number {
   const start = 600 * 3_000_000;
   const before = heldBytes();
-  const table = new WindowTable(start, start + step, SERIES);
-  const point = { time: start, min: -1.5, max: 7.25, sum: 30.5, first: 2, last: 3, count: step / 10 };
+  const table = new WindowTable(start, start + step, SERIES, !merged);
+  const point: StatPoint = { time: start, min: -1.5, max: 7.25, sum: 30.5, first: 2, last: 3, count: step / 10 };
   for (let id = 0; id < SERIES; id++) {
     if (merged) {
       point.firstTime = start + (id % 10);

@@ -115,7 +115,7 @@ export class Rollups {
       }
       let table = level.amends.get(start);
       if (table === undefined) {
-        table = new WindowTable(start, start + level.resolution.step, this.seriesCapacity());
+        table = new WindowTable(start, start + level.resolution.step, this.seriesCapacity(), level === this.finest);
         level.amends.set(start, table);
       }
       table.add(id, value, timestamp);
@@ -240,7 +240,8 @@ export class Rollups {
   private tableAt(level: Level, start: number): WindowTable {
     let table = level.open.get(start);
     if (table === undefined) {
-      table = new WindowTable(start, start + level.resolution.step, this.seriesCapacity());
+      // The finest windows take points one by one, most of them a series' only point there: tables of singles.
+      table = new WindowTable(start, start + level.resolution.step, this.seriesCapacity(), level === this.finest);
       level.open.set(start, table);
     }
     return table;

@@ -5,8 +5,9 @@ import { WindowTable } from '../src/window-table.js';
 import { rig } from './helpers.js';
 
 /**
- * The window rows' narrow columns (timestamps as offsets from the window start in 8, 16 or 32 bits, counts in
- * Uint32, row ids found from `rowOf` once a table is dense) against an oracle: every (series, window) written,
+ * The window rows' narrow columns (timestamps as offsets from the window start in 8, 16 or 32 bits, counts in 8,
+ * 16, 32 or 64 bits, one-point rows of the finest windows as one value, row ids found from `rowOf` once a table
+ * is dense) against an oracle: every (series, window) written,
  * amends merged in, equals every accepted sample of that window folded in arrival order (core addSample).
  */
 const key = (step: number, time: number, name: string): string => `${step}@${time}@${name}`;
@@ -146,5 +147,79 @@ describe('a window table', () => {
     );
     expect(batch.names).toEqual(['s0', 's1', 's2']);
     expect([0, 1, 2].map((i) => batchPoint(batch, i).count)).toEqual([2 ** 32, 3, big]);
+  });
+
+  it('of singles or not: every row as its samples folded (one value, full rows, counts up to 16 and 32 bits)', () => {
+    const random = mulberry32(7);
+    const int = (n: number): number => Math.floor(random() * n);
+    for (const singles of [true, false]) {
+      const table = new WindowTable(6000, 6600, 64, singles);
+      const expected = new Map<number, StatPoint>();
+      const order: number[] = [];
+      const add = (id: number, value: number, timestamp: number): void => {
+        table.add(id, value, timestamp);
+        let point = expected.get(id);
+        if (point === undefined) {
+          point = { time: 6000, min: 0, max: 0, sum: 0, first: 0, last: 0, count: 0 };
+          expected.set(id, point);
+          order.push(id);
+        }
+        addSample(point, value, timestamp);
+      };
+      // Most series one point (-0 and a non-finite one among them), some a few, one past 255 and one past 65,535.
+      for (let id = 0; id < 400; id++) {
+        const points = id === 5 ? 300 : id === 9 ? 70_000 : int(3) === 0 ? 1 + int(5) : 1;
+        for (let p = 0; p < points; p++) add(id, id === 3 ? -0 : (int(8001) - 4000) / 4, 6000 + int(600));
+      }
+      add(401, Infinity, 6001);
+      const read = (id: number): StatPoint => {
+        const into: StatPoint = { time: 0, min: 0, max: 0, sum: 0, first: 0, last: 0, count: 0 };
+        expect(table.read(id, into)).toBe(true);
+        return into;
+      };
+      for (const [id, point] of expected) expect(read(id), `${singles} s${id}`).toEqual(point);
+      // Overwritten as a merge would: a one-point row with more, a full row with one, a full row with others.
+      const merged = (count: number, v: number): StatPoint => ({
+        time: 6000,
+        min: v - 1,
+        max: v + 1,
+        sum: v * count,
+        first: v,
+        last: v + 1,
+        count,
+        firstTime: 6001,
+        lastTime: 6599,
+      });
+      const single: StatPoint = {
+        time: 6000,
+        min: 2.5,
+        max: 2.5,
+        sum: 2.5,
+        first: 2.5,
+        last: 2.5,
+        count: 1,
+        firstTime: 6007,
+        lastTime: 6007,
+      };
+      const one = order.find((id) => expected.get(id)!.count === 1)!;
+      const many = order.filter((id) => expected.get(id)!.count > 1);
+      for (const [id, point] of [
+        [one, merged(4, 3)],
+        [many[0]!, single],
+        [many[1]!, merged(7, -2)],
+      ] as const) {
+        table.write(id, point);
+        expected.set(id, point);
+      }
+      add(many[0]!, 11, 6599); // a row written back to one point takes points again
+      const batch = table.toBatch(
+        parseResolutions(['10m:1d'])[0]!,
+        (id) => `s${id}`,
+        () => undefined,
+      );
+      const kept = order.filter((id) => id !== 401);
+      expect(batch.names).toEqual(kept.map((id) => `s${id}`));
+      kept.forEach((id, i) => expect(batchPoint(batch, i), `${singles} s${id}`).toEqual(expected.get(id)));
+    }
   });
 });
