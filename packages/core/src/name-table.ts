@@ -4,6 +4,9 @@
  * typed-array slots instead of a JS string and a Map entry; it is made a string again only when asked (`nameOf`).
  * The arena is a list of chunks of at most CHUNK bytes, so growing it copies nothing and wastes at most the
  * unused end of its last chunk. Ids of removed names are reused; the arena is compacted when half of it is dead.
+ * The id columns are narrow, since a registry of a million series holds a million of them: a length in one byte
+ * (the column widens the first time a name is longer) and 8 bits of the hash; the hash itself is made again from
+ * the name's bytes when the slots grow or a removal moves entries.
  */
 export class NameTable {
   private chunks: Buffer[] = [Buffer.allocUnsafe(FIRST_CHUNK)];
@@ -15,9 +18,12 @@ export class NameTable {
   private dead = 0;
   /** Id → arena offset (chunk index × CHUNK + position); DEAD for an id not in use. */
   private offsets = new Uint32Array(256).fill(DEAD);
-  private lengths = new Uint32Array(256);
-  /** Id → hash of its bytes: cheap rejection while probing, and no rehash when the table grows. */
-  private hashes = new Int32Array(256);
+  /** Id → byte length, in Uint8 until a name is longer than 255 bytes, then in the narrowest column it fits. */
+  private lengths: LengthColumn = new Uint8Array(256);
+  /** The longest name `lengths` holds. */
+  private maxLength = 0xff;
+  /** Id → the top 8 bits of its hash (the slot comes from the low ones): most probes of other names stop here. */
+  private tags = new Uint8Array(256);
   /** Slot → id + 1; 0 is empty. */
   private slots = new Int32Array(512);
   private mask = 511;
@@ -80,6 +86,7 @@ export class NameTable {
   insertFound(): number {
     const length = this.keyLength;
     if ((this.live + 1) * 4 > this.mask * 3) this.growSlots();
+    if (length > this.maxLength) this.widenLengths(length);
     const offset = this.reserve(length);
     const chunk = this.chunks[offset >>> CHUNK_BITS]!;
     if (this.keyText !== undefined) chunk.write(this.keyText, offset & CHUNK_MASK, 'latin1');
@@ -89,9 +96,9 @@ export class NameTable {
     if (id >= this.offsets.length) this.growIds();
     this.offsets[id] = offset;
     this.lengths[id] = length;
-    this.hashes[id] = this.keyHash;
+    this.tags[id] = this.keyHash >>> 24;
     this.live++;
-    this.place(id);
+    this.place(id, this.keyHash);
     return id;
   }
 
@@ -130,7 +137,7 @@ export class NameTable {
     this.slots[hole] = 0;
     // Backward shift: pull later entries of the probe run into the hole unless their home lies after it.
     for (let j = (hole + 1) & this.mask; this.slots[j] !== 0; j = (j + 1) & this.mask) {
-      const home = this.hashes[this.slots[j]! - 1]! & this.mask;
+      const home = this.hashOf(this.slots[j]! - 1) & this.mask;
       if (((j - home) & this.mask) >= ((j - hole) & this.mask)) {
         this.slots[hole] = this.slots[j]!;
         this.slots[j] = 0;
@@ -146,10 +153,8 @@ export class NameTable {
   }
 
   private findKey(bytes: Uint8Array, start: number, end: number): number {
-    let hash = FNV_OFFSET;
-    for (let i = start; i < end; i++) hash = Math.imul(hash ^ bytes[i]!, FNV_PRIME);
     this.keyText = undefined;
-    this.keyHash = finish(hash);
+    this.keyHash = hashBytes(bytes, start, end);
     this.keySource = bytes;
     this.keyStart = start;
     this.keyLength = end - start;
@@ -159,12 +164,13 @@ export class NameTable {
   /** The id of the key `find` or `findKey` just took in, or -1. */
   private probe(): number {
     const hash = this.keyHash;
+    const tag = hash >>> 24;
     const length = this.keyLength;
     for (let slot = hash & this.mask; ; slot = (slot + 1) & this.mask) {
       const entry = this.slots[slot]!;
       if (entry === 0) return -1;
       const id = entry - 1;
-      if (this.hashes[id] === hash && this.lengths[id] === length && this.holdsKey(id, length)) return id;
+      if (this.tags[id] === tag && this.lengths[id] === length && this.holdsKey(id, length)) return id;
     }
   }
 
@@ -184,13 +190,20 @@ export class NameTable {
     return true;
   }
 
+  /** The hash of the name under `id`, made again from its bytes (as `find` made it). */
+  private hashOf(id: number): number {
+    const offset = this.offsets[id]!;
+    const at = offset & CHUNK_MASK;
+    return hashBytes(this.chunks[offset >>> CHUNK_BITS]!, at, at + this.lengths[id]!);
+  }
+
   private slotOf(id: number): number {
-    for (let slot = this.hashes[id]! & this.mask; ; slot = (slot + 1) & this.mask)
+    for (let slot = this.hashOf(id) & this.mask; ; slot = (slot + 1) & this.mask)
       if (this.slots[slot] === id + 1) return slot;
   }
 
-  private place(id: number): void {
-    let slot = this.hashes[id]! & this.mask;
+  private place(id: number, hash: number): void {
+    let slot = hash & this.mask;
     while (this.slots[slot] !== 0) slot = (slot + 1) & this.mask;
     this.slots[slot] = id + 1;
   }
@@ -237,18 +250,26 @@ export class NameTable {
     const offsets = new Uint32Array(size).fill(DEAD);
     offsets.set(this.offsets);
     this.offsets = offsets;
-    const lengths = new Uint32Array(size);
+    const lengths = lengthColumn(this.maxLength, size);
     lengths.set(this.lengths);
     this.lengths = lengths;
-    const hashes = new Int32Array(size);
-    hashes.set(this.hashes);
-    this.hashes = hashes;
+    const tags = new Uint8Array(size);
+    tags.set(this.tags);
+    this.tags = tags;
+  }
+
+  /** A name longer than `lengths` holds: the column becomes the narrowest that holds `length`. */
+  private widenLengths(length: number): void {
+    this.maxLength = length <= 0xffff ? 0xffff : 0xffff_ffff;
+    const lengths = lengthColumn(this.maxLength, this.lengths.length);
+    lengths.set(this.lengths);
+    this.lengths = lengths;
   }
 
   private growSlots(): void {
     this.slots = new Int32Array(this.slots.length * 2);
     this.mask = this.slots.length - 1;
-    for (let id = 0; id < this.nextId; id++) if (this.offsets[id] !== DEAD) this.place(id);
+    for (let id = 0; id < this.nextId; id++) if (this.offsets[id] !== DEAD) this.place(id, this.hashOf(id));
   }
 }
 
@@ -262,6 +283,21 @@ const FIRST_CHUNK = 4096;
 const DEAD = 0xffffffff;
 const FNV_OFFSET = 0x811c9dc5 | 0;
 const FNV_PRIME = 0x01000193;
+
+type LengthColumn = Uint8Array | Uint16Array | Uint32Array;
+
+function lengthColumn(maxLength: number, size: number): LengthColumn {
+  if (maxLength <= 0xff) return new Uint8Array(size);
+  if (maxLength <= 0xffff) return new Uint16Array(size);
+  return new Uint32Array(size);
+}
+
+/** The hash of `bytes[start, end)`: FNV-1a, finished (as `find` computes it from an ASCII name's characters). */
+function hashBytes(bytes: Uint8Array, start: number, end: number): number {
+  let hash = FNV_OFFSET;
+  for (let i = start; i < end; i++) hash = Math.imul(hash ^ bytes[i]!, FNV_PRIME);
+  return finish(hash);
+}
 
 /** FNV-1a's low bits, which pick the slot, mixed with its high ones (murmur3's finalizer). */
 function finish(hash: number): number {
