@@ -4,9 +4,8 @@
  * typed-array slots instead of a JS string and a Map entry; it is made a string again only when asked (`nameOf`).
  * The arena is a list of chunks of at most CHUNK bytes, so growing it copies nothing and wastes at most the
  * unused end of its last chunk. Ids of removed names are reused; the arena is compacted when half of it is dead.
- * The id columns are narrow, since a registry of a million series holds a million of them: a length in one byte
- * (the column widens the first time a name is longer) and 8 bits of the hash; the hash itself is made again from
- * the name's bytes when the slots grow or a removal moves entries.
+ * A name's length is kept in one byte (the column widens the first time a name is longer), since a registry of a
+ * million series holds a million of them.
  */
 export class NameTable {
   private chunks: Buffer[] = [Buffer.allocUnsafe(FIRST_CHUNK)];
@@ -22,8 +21,11 @@ export class NameTable {
   private lengths: LengthColumn = new Uint8Array(256);
   /** The longest name `lengths` holds. */
   private maxLength = 0xff;
-  /** Id → the top 8 bits of its hash (the slot comes from the low ones): most probes of other names stop here. */
-  private tags = new Uint8Array(256);
+  /**
+   * Id → hash of its bytes: cheap rejection while probing, and no rehash when the table grows or a removal moves
+   * entries (8 bits of it would do for probing, but hashing the bytes again made a removal about ten times slower).
+   */
+  private hashes = new Int32Array(256);
   /** Slot → id + 1; 0 is empty. */
   private slots = new Int32Array(512);
   private mask = 511;
@@ -96,9 +98,9 @@ export class NameTable {
     if (id >= this.offsets.length) this.growIds();
     this.offsets[id] = offset;
     this.lengths[id] = length;
-    this.tags[id] = this.keyHash >>> 24;
+    this.hashes[id] = this.keyHash;
     this.live++;
-    this.place(id, this.keyHash);
+    this.place(id);
     return id;
   }
 
@@ -137,7 +139,7 @@ export class NameTable {
     this.slots[hole] = 0;
     // Backward shift: pull later entries of the probe run into the hole unless their home lies after it.
     for (let j = (hole + 1) & this.mask; this.slots[j] !== 0; j = (j + 1) & this.mask) {
-      const home = this.hashOf(this.slots[j]! - 1) & this.mask;
+      const home = this.hashes[this.slots[j]! - 1]! & this.mask;
       if (((j - home) & this.mask) >= ((j - hole) & this.mask)) {
         this.slots[hole] = this.slots[j]!;
         this.slots[j] = 0;
@@ -153,8 +155,10 @@ export class NameTable {
   }
 
   private findKey(bytes: Uint8Array, start: number, end: number): number {
+    let hash = FNV_OFFSET;
+    for (let i = start; i < end; i++) hash = Math.imul(hash ^ bytes[i]!, FNV_PRIME);
     this.keyText = undefined;
-    this.keyHash = hashBytes(bytes, start, end);
+    this.keyHash = finish(hash);
     this.keySource = bytes;
     this.keyStart = start;
     this.keyLength = end - start;
@@ -164,13 +168,12 @@ export class NameTable {
   /** The id of the key `find` or `findKey` just took in, or -1. */
   private probe(): number {
     const hash = this.keyHash;
-    const tag = hash >>> 24;
     const length = this.keyLength;
     for (let slot = hash & this.mask; ; slot = (slot + 1) & this.mask) {
       const entry = this.slots[slot]!;
       if (entry === 0) return -1;
       const id = entry - 1;
-      if (this.tags[id] === tag && this.lengths[id] === length && this.holdsKey(id, length)) return id;
+      if (this.hashes[id] === hash && this.lengths[id] === length && this.holdsKey(id, length)) return id;
     }
   }
 
@@ -190,20 +193,13 @@ export class NameTable {
     return true;
   }
 
-  /** The hash of the name under `id`, made again from its bytes (as `find` made it). */
-  private hashOf(id: number): number {
-    const offset = this.offsets[id]!;
-    const at = offset & CHUNK_MASK;
-    return hashBytes(this.chunks[offset >>> CHUNK_BITS]!, at, at + this.lengths[id]!);
-  }
-
   private slotOf(id: number): number {
-    for (let slot = this.hashOf(id) & this.mask; ; slot = (slot + 1) & this.mask)
+    for (let slot = this.hashes[id]! & this.mask; ; slot = (slot + 1) & this.mask)
       if (this.slots[slot] === id + 1) return slot;
   }
 
-  private place(id: number, hash: number): void {
-    let slot = hash & this.mask;
+  private place(id: number): void {
+    let slot = this.hashes[id]! & this.mask;
     while (this.slots[slot] !== 0) slot = (slot + 1) & this.mask;
     this.slots[slot] = id + 1;
   }
@@ -253,9 +249,9 @@ export class NameTable {
     const lengths = lengthColumn(this.maxLength, size);
     lengths.set(this.lengths);
     this.lengths = lengths;
-    const tags = new Uint8Array(size);
-    tags.set(this.tags);
-    this.tags = tags;
+    const hashes = new Int32Array(size);
+    hashes.set(this.hashes);
+    this.hashes = hashes;
   }
 
   /** A name longer than `lengths` holds: the column becomes the narrowest that holds `length`. */
@@ -269,7 +265,7 @@ export class NameTable {
   private growSlots(): void {
     this.slots = new Int32Array(this.slots.length * 2);
     this.mask = this.slots.length - 1;
-    for (let id = 0; id < this.nextId; id++) if (this.offsets[id] !== DEAD) this.place(id, this.hashOf(id));
+    for (let id = 0; id < this.nextId; id++) if (this.offsets[id] !== DEAD) this.place(id);
   }
 }
 
@@ -290,13 +286,6 @@ function lengthColumn(maxLength: number, size: number): LengthColumn {
   if (maxLength <= 0xff) return new Uint8Array(size);
   if (maxLength <= 0xffff) return new Uint16Array(size);
   return new Uint32Array(size);
-}
-
-/** The hash of `bytes[start, end)`: FNV-1a, finished (as `find` computes it from an ASCII name's characters). */
-function hashBytes(bytes: Uint8Array, start: number, end: number): number {
-  let hash = FNV_OFFSET;
-  for (let i = start; i < end; i++) hash = Math.imul(hash ^ bytes[i]!, FNV_PRIME);
-  return finish(hash);
 }
 
 /** FNV-1a's low bits, which pick the slot, mixed with its high ones (murmur3's finalizer). */

@@ -81,7 +81,7 @@ describe('NameTable', () => {
     const oracle = new Map<string, number>();
     const next = random(11);
     // Short names, then ones past 255 bytes, then past 65,535 (a chunk of its own), interleaved with removals that
-    // shift probe runs (the moved entries' homes come from their bytes, hashed again).
+    // shift probe runs.
     const lengths = [
       ...Array.from({ length: 3000 }, () => 1 + Math.floor(next() * 250)),
       300,
