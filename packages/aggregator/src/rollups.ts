@@ -115,7 +115,7 @@ export class Rollups {
       }
       let table = level.amends.get(start);
       if (table === undefined) {
-        table = new WindowTable(start, start + level.resolution.step, this.seriesCapacity());
+        table = new WindowTable(start, start + level.resolution.step, this.seriesCapacity(), level === this.finest);
         level.amends.set(start, table);
       }
       table.add(id, value, timestamp);
@@ -227,8 +227,9 @@ export class Rollups {
     const target = this.tableAt(coarser, windowStart(finer.start, coarser.resolution.step));
     const a = this.scratchA;
     const b = this.scratchB;
+    const seriesOf = finer.seriesByRow();
     for (let row = 0; row < finer.rows; row++) {
-      const id = finer.seriesAt(row);
+      const id = seriesOf[row]!;
       finer.readRow(row, b);
       if (!target.read(id, a)) a.count = 0;
       mergeStatPoint(a, b);
@@ -239,7 +240,8 @@ export class Rollups {
   private tableAt(level: Level, start: number): WindowTable {
     let table = level.open.get(start);
     if (table === undefined) {
-      table = new WindowTable(start, start + level.resolution.step, this.seriesCapacity());
+      // The finest windows take points one by one, most of them a series' only point there: tables of singles.
+      table = new WindowTable(start, start + level.resolution.step, this.seriesCapacity(), level === this.finest);
       level.open.set(start, table);
     }
     return table;

@@ -6,8 +6,9 @@ export type NewSeriesListener = (name: string) => void;
 /**
  * What one name is taken to cost in memory, in the registry's layout (NameTable): its UTF-8 bytes twice (a
  * forgotten name's bytes stay in the arena until half of it is dead and it compacts), its id's columns (offset,
- * length, hash, last seen: 16 bytes, twice as the columns grow by doubling) and its share of the hash table (at
- * most 11 bytes at the lowest load), rounded up. An estimate that errs high, so the budget holds against the heap.
+ * length, hash, last seen: 13 bytes, 16 once a name past 255 bytes widens the lengths, twice as the columns
+ * grow by doubling) and its share of the hash table (at most 11 bytes at the lowest load), rounded up. An
+ * estimate that errs high, so the budget holds against the heap.
  */
 export function seriesNameCost(name: string): number {
   return nameCost(Buffer.byteLength(name, 'utf8'));

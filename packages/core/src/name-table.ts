@@ -4,6 +4,8 @@
  * typed-array slots instead of a JS string and a Map entry; it is made a string again only when asked (`nameOf`).
  * The arena is a list of chunks of at most CHUNK bytes, so growing it copies nothing and wastes at most the
  * unused end of its last chunk. Ids of removed names are reused; the arena is compacted when half of it is dead.
+ * A name's length is kept in one byte (the column widens the first time a name is longer), since a registry of a
+ * million series holds a million of them.
  */
 export class NameTable {
   private chunks: Buffer[] = [Buffer.allocUnsafe(FIRST_CHUNK)];
@@ -15,8 +17,14 @@ export class NameTable {
   private dead = 0;
   /** Id → arena offset (chunk index × CHUNK + position); DEAD for an id not in use. */
   private offsets = new Uint32Array(256).fill(DEAD);
-  private lengths = new Uint32Array(256);
-  /** Id → hash of its bytes: cheap rejection while probing, and no rehash when the table grows. */
+  /** Id → byte length, in Uint8 until a name is longer than 255 bytes, then in the narrowest column it fits. */
+  private lengths: LengthColumn = new Uint8Array(256);
+  /** The longest name `lengths` holds. */
+  private maxLength = 0xff;
+  /**
+   * Id → hash of its bytes: cheap rejection while probing, and no rehash when the table grows or a removal moves
+   * entries (8 bits of it would do for probing, but hashing the bytes again made a removal about ten times slower).
+   */
   private hashes = new Int32Array(256);
   /** Slot → id + 1; 0 is empty. */
   private slots = new Int32Array(512);
@@ -80,6 +88,7 @@ export class NameTable {
   insertFound(): number {
     const length = this.keyLength;
     if ((this.live + 1) * 4 > this.mask * 3) this.growSlots();
+    if (length > this.maxLength) this.widenLengths(length);
     const offset = this.reserve(length);
     const chunk = this.chunks[offset >>> CHUNK_BITS]!;
     if (this.keyText !== undefined) chunk.write(this.keyText, offset & CHUNK_MASK, 'latin1');
@@ -237,12 +246,20 @@ export class NameTable {
     const offsets = new Uint32Array(size).fill(DEAD);
     offsets.set(this.offsets);
     this.offsets = offsets;
-    const lengths = new Uint32Array(size);
+    const lengths = lengthColumn(this.maxLength, size);
     lengths.set(this.lengths);
     this.lengths = lengths;
     const hashes = new Int32Array(size);
     hashes.set(this.hashes);
     this.hashes = hashes;
+  }
+
+  /** A name longer than `lengths` holds: the column becomes the narrowest that holds `length`. */
+  private widenLengths(length: number): void {
+    this.maxLength = length <= 0xffff ? 0xffff : 0xffff_ffff;
+    const lengths = lengthColumn(this.maxLength, this.lengths.length);
+    lengths.set(this.lengths);
+    this.lengths = lengths;
   }
 
   private growSlots(): void {
@@ -262,6 +279,14 @@ const FIRST_CHUNK = 4096;
 const DEAD = 0xffffffff;
 const FNV_OFFSET = 0x811c9dc5 | 0;
 const FNV_PRIME = 0x01000193;
+
+type LengthColumn = Uint8Array | Uint16Array | Uint32Array;
+
+function lengthColumn(maxLength: number, size: number): LengthColumn {
+  if (maxLength <= 0xff) return new Uint8Array(size);
+  if (maxLength <= 0xffff) return new Uint16Array(size);
+  return new Uint32Array(size);
+}
 
 /** FNV-1a's low bits, which pick the slot, mixed with its high ones (murmur3's finalizer). */
 function finish(hash: number): number {

@@ -75,4 +75,37 @@ describe('NameTable', () => {
       expect(table.nameOf(table.find(`other.long.prefix.name.${i}`))).toBe(`other.long.prefix.name.${i}`);
     expect(table.find('some.long.prefix.name.0')).toBe(-1);
   });
+
+  it('keeps names of every length (the length column widens past 255 and 65,535 bytes) through removals', () => {
+    const table = new NameTable();
+    const oracle = new Map<string, number>();
+    const next = random(11);
+    // Short names, then ones past 255 bytes, then past 65,535 (a chunk of its own), interleaved with removals that
+    // shift probe runs.
+    const lengths = [
+      ...Array.from({ length: 3000 }, () => 1 + Math.floor(next() * 250)),
+      300,
+      70_000,
+      256,
+      255,
+      65_536,
+    ];
+    lengths.push(...Array.from({ length: 2000 }, () => 1 + Math.floor(next() * 2000)));
+    lengths.forEach((length, n) => {
+      const name = `${n}.`.padEnd(length, String.fromCharCode(97 + (n % 26)));
+      oracle.set(name, table.intern(name));
+      if (n % 3 === 0) {
+        const gone = [...oracle.keys()][Math.floor(next() * oracle.size)]!;
+        table.remove(oracle.get(gone)!);
+        oracle.delete(gone);
+      }
+    });
+    expect(table.size).toBe(oracle.size);
+    for (const [name, id] of oracle) {
+      expect(table.find(name)).toBe(id);
+      expect(table.byteLengthOf(id)).toBe(name.length);
+      expect(table.nameOf(id) === name, `id ${id}`).toBe(true);
+    }
+    expect(table.find('0.'.padEnd(70_000, 'b'))).toBe(-1);
+  });
 });

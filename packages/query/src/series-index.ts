@@ -30,15 +30,44 @@ export const DEFAULT_MAX_SERIES = 1_000_000;
 const MAX_SHARED_PARTS = 65_536;
 const MAX_SHARED_PART_LENGTH = 32;
 
+/**
+ * Up to this many childless children of a node are kept in an array, searched end to end: 8 bytes a child where
+ * a Set entry costs about 40, and a scan of a few dozen short strings costs about what a hash lookup does. More
+ * go into a Set.
+ */
+const MAX_LEAF_ARRAY = 64;
+
 class PathNode {
   /** Children with children of their own (each may be a series too). */
   children: Map<string, PathNode> | undefined;
-  /** Children that are series without children (most of them): a Set entry costs less than a Map entry. */
-  leaves: Set<string> | undefined;
+  /** Children that are series without children (most of them), in order of arrival: see MAX_LEAF_ARRAY. */
+  leaves: string[] | Set<string> | undefined;
   leaf = false;
 
   child(part: string): PathNode | undefined {
-    return this.children?.get(part) ?? (this.leaves?.has(part) ? LEAF : undefined);
+    return this.children?.get(part) ?? (this.hasLeaf(part) ? LEAF : undefined);
+  }
+
+  hasLeaf(part: string): boolean {
+    const leaves = this.leaves;
+    if (leaves === undefined) return false;
+    return Array.isArray(leaves) ? leaves.includes(part) : leaves.has(part);
+  }
+
+  addLeaf(part: string): void {
+    const leaves = this.leaves;
+    if (leaves === undefined) this.leaves = [part];
+    else if (!Array.isArray(leaves)) leaves.add(part);
+    else if (leaves.length < MAX_LEAF_ARRAY) leaves.push(part);
+    else this.leaves = new Set(leaves).add(part);
+  }
+
+  /** Drops a leaf child (it is getting children: a node of its own); a node without leaves holds no collection. */
+  removeLeaf(part: string): void {
+    const leaves = this.leaves!;
+    if (Array.isArray(leaves)) leaves.splice(leaves.indexOf(part), 1);
+    else leaves.delete(part);
+    if ((Array.isArray(leaves) ? leaves.length : leaves.size) === 0) this.leaves = undefined;
   }
 
   *entries(): IterableIterator<[string, PathNode]> {
@@ -169,14 +198,14 @@ export class SeriesIndex {
       if (child === LEAF) {
         if (last) return;
         // A childless series that now gets children: a node of its own from here on.
-        node.leaves!.delete(part);
+        node.removeLeaf(part);
         const own = new PathNode();
         own.leaf = true;
         (node.children ??= new Map()).set(this.internPart(part), own);
         node = own;
       } else if (child !== undefined) node = child;
       else if (last) {
-        (node.leaves ??= new Set()).add(this.internPart(part));
+        node.addLeaf(this.internPart(part));
         return;
       } else {
         const added = new PathNode();

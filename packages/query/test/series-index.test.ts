@@ -57,6 +57,30 @@ describe('SeriesIndex paths', () => {
     expect(later.has('x.y') && later.has('x.w.v') && !later.has('x') && !later.has('x.y.q')).toBe(true);
   });
 
+  it('answers the same for a node of a few leaves and one of hundreds, some of them later parents', () => {
+    // A few leaves are kept in an array, many in a Set: every count between, each leaf turned parent in both.
+    const names: string[] = [];
+    for (const leaves of [1, 3, 63, 64, 65, 300]) for (let i = 0; i < leaves; i++) names.push(`p${leaves}.m${i}`);
+    const parents = names.filter((_, i) => i % 7 === 3).map((name) => `${name}.sub`);
+    const index = indexOf([...names, ...parents]);
+    expect(index.size).toBe(names.length + parents.length);
+    expect([...index.names()].sort()).toEqual([...names, ...parents].sort());
+    for (const leaves of [1, 3, 63, 64, 65, 300]) {
+      const children = names.filter((name) => name.startsWith(`p${leaves}.`));
+      expect(index.find(`p${leaves}.*`, 1000)).toEqual(
+        children.sort().map((path) => ({
+          path,
+          name: path.slice(path.indexOf('.') + 1),
+          leaf: true,
+          branch: parents.includes(`${path}.sub`),
+        })),
+      );
+      expect(index.find(`p${leaves}.m${leaves - 1}`, 10).map((n) => n.path)).toEqual([`p${leaves}.m${leaves - 1}`]);
+      expect(index.has(`p${leaves}.m${leaves}`)).toBe(false);
+    }
+    for (const name of [...names, ...parents]) expect(index.has(name), name).toBe(true);
+  });
+
   it('keeps tagged series out of the path tree', () => {
     const tagged = indexOf(['disk.used;dc=east']);
     expect(tagged.find('disk.*', 10)).toEqual([]);
