@@ -13,7 +13,7 @@ export const WHISPER_KEYS = {
     min: 1,
     unit: 'series',
     description:
-      "series whose files stay open (an LRU; evictions are counted); an average or last series' .stats sidecar stays open with its .wsp, so up to twice this many descriptors: keep the process's limit (ulimit -n) above that",
+      "series whose files stay open (an LRU; evictions are counted), on the write thread and again for the API's reads; an average or last series' .stats sidecar stays open with its .wsp on the write thread, so up to three times this many descriptors: keep the process's limit (ulimit -n) above that",
   }),
   concurrency: configKey.integer({
     key: 'whisper.concurrency',
@@ -21,7 +21,8 @@ export const WHISPER_KEYS = {
     min: 1,
     max: 1024,
     unit: 'operations',
-    description: 'file operations in flight',
+    description:
+      "file operations in flight: the API's reads on the ingest thread, and the write thread's tasks (whose calls are synchronous, one at a time)",
   }),
   // Default: writers.max_in_flight_points plus writers.max_retry_points (2 M each), so with the writer defaults the
   // sink's overload check stops the flow first and this only refuses when those are raised.
