@@ -8,6 +8,7 @@ import {
   type CounterChild,
   type GraphiteSample,
   type MetricsRegistry,
+  type StatsdBytesSample,
   type StatsdSample,
 } from '@carillon/core';
 import type { Aggregator } from '@carillon/aggregator';
@@ -23,6 +24,7 @@ import {
   CommonGraphiteLine,
   parseCommonGraphiteLine,
   parseCommonStatsdLine,
+  readCommonStatsdLine,
   parseGraphiteBytes,
   parseStatsdLine,
   type LineHandler,
@@ -95,6 +97,19 @@ export class LineIngest {
     type: 'c',
     value: 0,
     member: '',
+    sampleRate: 1,
+    gaugeDelta: false,
+  };
+  /** Reused for each common StatsD line from a listener, read from its bytes: its key is never made a string. */
+  private readonly commonBytes: StatsdBytesSample = {
+    bytes: new Uint8Array(0),
+    keyStart: 0,
+    keyEnd: 0,
+    keyHash: 0,
+    type: 'c',
+    value: 0,
+    memberStart: 0,
+    memberEnd: 0,
     sampleRate: 1,
     gaugeDelta: false,
   };
@@ -395,9 +410,11 @@ export class LineIngest {
     receivedAtSeconds: number | undefined,
     nowSeconds?: number,
   ): RejectReason | undefined {
-    if (this.parseCommon(buf, start, end)) {
+    // Its key plain ASCII without tags, a common line within names.max_length passes admitStatsd: skipped.
+    const common = this.commonBytes;
+    if (readCommonStatsdLine(buf, start, end, this.names.maxLength, common)) {
       this.statsdCounters.accept();
-      this.aggregator.addStatsdSample(this.commonSample, receivedAtSeconds, nowSeconds);
+      this.aggregator.addStatsdBytes(common, receivedAtSeconds, nowSeconds);
       return undefined;
     }
     const samples = this.statsdSamples;

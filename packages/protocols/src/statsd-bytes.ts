@@ -8,7 +8,7 @@
  * very sample, and answers false for everything else (tags, packed values, odd numbers, any refusal), which then
  * goes through decodeLine and parseStatsdLine as before.
  */
-import type { StatsdSample, StatsdType } from '@carillon/core';
+import type { StatsdBytesSample, StatsdSample, StatsdType } from '@carillon/core';
 import { HASH_SEED, hashByte, type AsciiInterner } from './ascii-interner.js';
 import { parsePlainDecimalBytes } from './number.js';
 import { PLAIN_KEY_BYTE } from './statsd.js';
@@ -32,17 +32,15 @@ function typeAt(buf: Uint8Array, start: number, end: number): StatsdType | undef
 
 /**
  * Reads the line `buf[start, end)` into `out` when it is a common line (above) whose key is at most
- * `maxKeyLength` bytes; returns false, `out` in an unspecified state, for any other line. `keys` and `members`
- * give the name and set member strings.
+ * `maxKeyLength` bytes; returns false, `out` in an unspecified state, for any other line. Nothing is decoded:
+ * the key and a set's member are left as byte ranges of `buf` (`out.bytes`).
  */
-export function parseCommonStatsdLine(
+export function readCommonStatsdLine(
   buf: Uint8Array,
   start: number,
   end: number,
   maxKeyLength: number,
-  keys: AsciiInterner,
-  members: AsciiInterner,
-  out: StatsdSample,
+  out: StatsdBytesSample,
 ): boolean {
   // The key: plain bytes, no empty node (nor a last one: `a.:1|c`), up to the first `:`.
   let i = start;
@@ -80,18 +78,69 @@ export function parseCommonStatsdLine(
   }
   if (type === 's') {
     out.value = NaN;
-    out.member = pipe === valueStart ? '0' : members.intern(buf, valueStart, pipe);
+    out.memberStart = valueStart;
+    out.memberEnd = pipe;
     out.gaugeDelta = false;
   } else {
     const value = parsePlainDecimalBytes(buf, valueStart, pipe);
     if (value === undefined || (type === 'ms' && value < 0)) return false;
     out.value = value;
-    out.member = '';
+    out.memberStart = pipe;
+    out.memberEnd = pipe;
     const sign = buf[valueStart];
     out.gaugeDelta = type === 'g' && (sign === 0x2b || sign === 0x2d);
   }
-  out.name = keys.intern(buf, start, keyEnd, keyHash);
+  out.bytes = buf;
+  out.keyStart = start;
+  out.keyEnd = keyEnd;
+  out.keyHash = keyHash;
   out.type = type;
   out.sampleRate = sampleRate;
+  return true;
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** A reused StatsdBytesSample for parseCommonStatsdLine. */
+const scratch: StatsdBytesSample = {
+  bytes: EMPTY,
+  keyStart: 0,
+  keyEnd: 0,
+  keyHash: 0,
+  type: 'c',
+  value: 0,
+  memberStart: 0,
+  memberEnd: 0,
+  sampleRate: 1,
+  gaugeDelta: false,
+};
+
+/**
+ * readCommonStatsdLine as a StatsdSample, for a caller that needs the key as a string: `keys` and `members` give
+ * the name and set member strings.
+ */
+export function parseCommonStatsdLine(
+  buf: Uint8Array,
+  start: number,
+  end: number,
+  maxKeyLength: number,
+  keys: AsciiInterner,
+  members: AsciiInterner,
+  out: StatsdSample,
+): boolean {
+  const line = scratch;
+  if (!readCommonStatsdLine(buf, start, end, maxKeyLength, line)) return false;
+  out.name = keys.intern(buf, line.keyStart, line.keyEnd, line.keyHash);
+  out.type = line.type;
+  out.value = line.value;
+  out.member =
+    line.type !== 's'
+      ? ''
+      : line.memberStart === line.memberEnd
+        ? '0'
+        : members.intern(buf, line.memberStart, line.memberEnd);
+  out.sampleRate = line.sampleRate;
+  out.gaugeDelta = line.gaugeDelta;
+  line.bytes = EMPTY; // holds nothing of the caller's buffer past the call
   return true;
 }

@@ -1,0 +1,188 @@
+/**
+ * Keys numbered 0, 1, 2, ... in order of arrival, found by their bytes: an open-addressing table (linear
+ * probing) over a byte arena. One StatsD flush interval keeps one per metric type, so a sample finds its key's
+ * slot in the interval's flat arrays from the line's bytes, without a string or a Map probe, and the table dies
+ * with its interval (nothing is ever removed).
+ *
+ * A key may also carry a group number, part of its identity: a set's members are keyed by (set slot, member
+ * bytes) in one table, so a new member is one insert and nothing per set is allocated.
+ *
+ * Keys given as strings (samples parsed the slow way) are keyed by their UTF-8 bytes, so they meet the same
+ * slot as the same key read from bytes. Memory grows with the keys of one interval, as a Map of them would.
+ */
+import { hashBytes } from '@carillon/core';
+
+/** Record fields per key: arena offset, byte length, group. */
+const RECORD = 3;
+/** Int32 fields per slot. */
+const SLOT = 4;
+
+export class ByteKeyTable {
+  /**
+   * Per slot, side by side (16 bytes, so one cache line holds what a probe reads): the mixed hash, key
+   * number + 1 (0: empty), and the key's arena offset and byte length.
+   */
+  private slots: Int32Array;
+  private mask: number;
+  private records: Int32Array;
+  private arena: Uint8Array;
+  private arenaUsed = 0;
+  private count = 0;
+  /** Whether any key has a group other than 0: only then is the group compared. */
+  private grouped = false;
+  /** Key strings: the caller's for string keys, else decoded once when first asked. */
+  private names: (string | undefined)[] = [];
+  /** String keys are encoded here. */
+  private scratch = new Uint8Array(256);
+  private readonly encoder = new TextEncoder();
+  private readonly decoder = new TextDecoder();
+
+  /** @param expected keys it should hold without growing (say, the previous interval's count). */
+  constructor(expected = 0) {
+    let slots = 64;
+    while (slots < expected * 2) slots *= 2;
+    this.slots = new Int32Array(SLOT * slots);
+    this.mask = slots - 1;
+    this.records = new Int32Array(RECORD * (slots >> 1));
+    this.arena = new Uint8Array(16 * (slots >> 1));
+  }
+
+  /** Keys held. */
+  get size(): number {
+    return this.count;
+  }
+
+  /**
+   * The number of key `bytes[start, end)` in `group`, or -1. `hash` is FNV-1a of the bytes (core's HASH_SEED,
+   * hashByte), which a parser computes as it reads them.
+   */
+  find(bytes: Uint8Array, start: number, end: number, hash: number, group = 0): number {
+    if (group !== 0 && !this.grouped) return -1;
+    const mixed = mix(hash, group);
+    const length = end - start;
+    const slots = this.slots;
+    for (let slot = mixed & this.mask; ; slot = (slot + 1) & this.mask) {
+      const at = SLOT * slot;
+      const entry = slots[at + 1]!;
+      if (entry === 0) return -1;
+      if (slots[at] === mixed && slots[at + 3] === length && this.holds(slots[at + 2]!, bytes, start, length))
+        if (!this.grouped || this.records[RECORD * (entry - 1) + 2] === group) return entry - 1;
+    }
+  }
+
+  /**
+   * The number of the key (as find), numbered next if it is new: then `size` grew by one, and nameOf() will
+   * return `name` for it when given.
+   */
+  add(bytes: Uint8Array, start: number, end: number, hash: number, group = 0, name?: string): number {
+    if (group !== 0) this.grouped = true;
+    const mixed = mix(hash, group);
+    const length = end - start;
+    const slots = this.slots;
+    let slot = mixed & this.mask;
+    for (; ; slot = (slot + 1) & this.mask) {
+      const at = SLOT * slot;
+      const entry = slots[at + 1]!;
+      if (entry === 0) break;
+      if (slots[at] === mixed && slots[at + 3] === length && this.holds(slots[at + 2]!, bytes, start, length))
+        if (!this.grouped || this.records[RECORD * (entry - 1) + 2] === group) return entry - 1;
+    }
+    const key = this.insert(slot, mixed, bytes, start, length, group);
+    if (name !== undefined) this.names[key] = name;
+    return key;
+  }
+
+  /** find() of a key given as a string. */
+  findName(name: string, group = 0): number {
+    const length = this.encode(name);
+    return this.find(this.scratch, 0, length, hashBytes(this.scratch, 0, length), group);
+  }
+
+  /** add() of a key given as a string, which nameOf() then returns. */
+  addName(name: string, group = 0): number {
+    const length = this.encode(name);
+    return this.add(this.scratch, 0, length, hashBytes(this.scratch, 0, length), group, name);
+  }
+
+  /** The key numbered `key` as a string (its bytes as UTF-8). */
+  nameOf(key: number): string {
+    let name = this.names[key];
+    if (name === undefined) {
+      const offset = this.records[RECORD * key]!;
+      name = this.decoder.decode(this.arena.subarray(offset, offset + this.records[RECORD * key + 1]!));
+      this.names[key] = name;
+    }
+    return name;
+  }
+
+  /** The group of the key numbered `key`. */
+  groupOf(key: number): number {
+    return this.records[RECORD * key + 2]!;
+  }
+
+  /** Whether the arena holds `bytes[start, start + length)` at `offset`. */
+  private holds(offset: number, bytes: Uint8Array, start: number, length: number): boolean {
+    const arena = this.arena;
+    const shift = offset - start;
+    for (let i = start; i < start + length; i++) if (arena[shift + i] !== bytes[i]) return false;
+    return true;
+  }
+
+  private insert(slot: number, mixed: number, bytes: Uint8Array, start: number, length: number, group: number): number {
+    const key = this.count++;
+    if (this.arenaUsed + length > this.arena.length) {
+      const arena = new Uint8Array(Math.max(2 * this.arena.length, this.arenaUsed + length));
+      arena.set(this.arena.subarray(0, this.arenaUsed));
+      this.arena = arena;
+    }
+    this.arena.set(bytes.subarray(start, start + length), this.arenaUsed);
+    if (RECORD * key === this.records.length) {
+      const records = new Int32Array(2 * this.records.length);
+      records.set(this.records);
+      this.records = records;
+    }
+    const at = RECORD * key;
+    this.records[at] = this.arenaUsed;
+    this.records[at + 1] = length;
+    this.records[at + 2] = group;
+    const entry = SLOT * slot;
+    this.slots[entry] = mixed;
+    this.slots[entry + 1] = key + 1;
+    this.slots[entry + 2] = this.arenaUsed;
+    this.slots[entry + 3] = length;
+    this.arenaUsed += length;
+    // At most half full, so probes stay short.
+    if (2 * this.count > this.mask + 1) this.grow();
+    return key;
+  }
+
+  private grow(): void {
+    const old = this.slots;
+    const size = 2 * (this.mask + 1);
+    const slots = new Int32Array(SLOT * size);
+    const mask = size - 1;
+    for (let i = 0; i < old.length; i += SLOT) {
+      if (old[i + 1] === 0) continue;
+      let slot = old[i]! & mask;
+      while (slots[SLOT * slot + 1] !== 0) slot = (slot + 1) & mask;
+      slots.set(old.subarray(i, i + SLOT), SLOT * slot);
+    }
+    this.slots = slots;
+    this.mask = mask;
+  }
+
+  /** `name` as UTF-8 in scratch; returns its length. */
+  private encode(name: string): number {
+    if (this.scratch.length < 3 * name.length) this.scratch = new Uint8Array(3 * name.length);
+    return this.encoder.encodeInto(name, this.scratch).written;
+  }
+}
+
+/** FNV-1a's low bits (the slot) mixed with its high ones and the group (murmur3's finalizer). */
+function mix(hash: number, group: number): number {
+  let h = hash ^ Math.imul(group, 0x9e3779b1);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  return h;
+}
