@@ -342,10 +342,8 @@ export class StatsdAggregator {
           }
           return;
         }
-        if (members.find(memberBytes, memberStart, memberEnd, memberHash, set) >= 0) return;
-        if (!this.hold(state)) return;
-        members.add(memberBytes, memberStart, memberEnd, memberHash, set);
-        state.setSizes[set]!++;
+        // No room: a member already held is fine, a new one is refused.
+        if (members.find(memberBytes, memberStart, memberEnd, memberHash, set) < 0) this.counts.valuesDropped++;
         return;
       }
     }
