@@ -16,6 +16,7 @@ import { PLAIN_KEY_BYTE } from './statsd.js';
 const COLON = 0x3a;
 const PIPE = 0x7c;
 const AT = 0x40;
+const NEWLINE = 0x0a;
 
 /** The type field `buf[start, end)`, or undefined. */
 function typeAt(buf: Uint8Array, start: number, end: number): StatsdType | undefined {
@@ -31,9 +32,11 @@ function typeAt(buf: Uint8Array, start: number, end: number): StatsdType | undef
 }
 
 /**
- * Reads the line `buf[start, end)` into `out` when it is a common line (above) whose key is at most
- * `maxKeyLength` bytes; returns false, `out` in an unspecified state, for any other line. Nothing is decoded:
- * the key and a set's member are left as byte ranges of `buf` (`out.bytes`).
+ * Reads the line that starts at `start` and ends at the first `\n` or at `end` into `out` when it is a common
+ * line (above) whose key is at most `maxKeyLength` bytes, and returns where it ends (that `\n`, or `end`);
+ * returns -1, `out` in an unspecified state, for any other line. Nothing is decoded: the key and a set's member
+ * are left as byte ranges of `buf` (`out.bytes`). So a datagram's lines are read without being split first; a
+ * line ending in `\r` is never common (its type or number would hold the `\r`).
  */
 export function readCommonStatsdLine(
   buf: Uint8Array,
@@ -41,7 +44,7 @@ export function readCommonStatsdLine(
   end: number,
   maxKeyLength: number,
   out: StatsdBytesSample,
-): boolean {
+): number {
   // The key: plain bytes, no empty node (nor a last one: `a.:1|c`), up to the first `:`.
   let i = start;
   let nodeLength = 0;
@@ -55,25 +58,30 @@ export function readCommonStatsdLine(
     keyHash = hashByte(keyHash, c);
   }
   const keyEnd = i;
-  if (keyEnd === end || buf[keyEnd] !== COLON || nodeLength === 0 || keyEnd - start > maxKeyLength) return false;
+  if (keyEnd === end || buf[keyEnd] !== COLON || nodeLength === 0 || keyEnd - start > maxKeyLength) return -1;
   // One value, up to the first `|` (a `:` would be packed values).
   const valueStart = keyEnd + 1;
   for (i = valueStart; i < end; i++) {
     const c = buf[i]!;
     if (c === PIPE) break;
-    if (c === COLON || c >= 0x80) return false;
+    if (c === COLON || c >= 0x80 || c === NEWLINE) return -1;
   }
   const pipe = i;
-  if (pipe === end) return false;
-  for (i = pipe + 1; i < end && buf[i] !== PIPE; i++);
+  if (pipe === end) return -1;
+  for (i = pipe + 1; i < end; i++) {
+    const c = buf[i];
+    if (c === PIPE || c === NEWLINE) break;
+  }
   const type = typeAt(buf, pipe + 1, i);
-  if (type === undefined) return false;
+  if (type === undefined) return -1;
   let sampleRate = 1;
-  if (i < end) {
+  let lineEnd = i;
+  if (i < end && buf[i] === PIPE) {
     // Only `|@rate` may follow, to the end of the line.
-    if (buf[i + 1] !== AT) return false;
-    const rate = parsePlainDecimalBytes(buf, i + 2, end);
-    if (rate === undefined || !(rate > 0 && rate <= 1) || !Number.isFinite(1 / rate)) return false;
+    if (buf[i + 1] !== AT) return -1;
+    for (lineEnd = i + 2; lineEnd < end && buf[lineEnd] !== NEWLINE; lineEnd++);
+    const rate = parsePlainDecimalBytes(buf, i + 2, lineEnd);
+    if (rate === undefined || !(rate > 0 && rate <= 1) || !Number.isFinite(1 / rate)) return -1;
     sampleRate = rate;
   }
   if (type === 's') {
@@ -83,7 +91,7 @@ export function readCommonStatsdLine(
     out.gaugeDelta = false;
   } else {
     const value = parsePlainDecimalBytes(buf, valueStart, pipe);
-    if (value === undefined || (type === 'ms' && value < 0)) return false;
+    if (value === undefined || (type === 'ms' && value < 0)) return -1;
     out.value = value;
     out.memberStart = pipe;
     out.memberEnd = pipe;
@@ -96,7 +104,7 @@ export function readCommonStatsdLine(
   out.keyHash = keyHash;
   out.type = type;
   out.sampleRate = sampleRate;
-  return true;
+  return lineEnd;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -129,7 +137,7 @@ export function parseCommonStatsdLine(
   out: StatsdSample,
 ): boolean {
   const line = scratch;
-  if (!readCommonStatsdLine(buf, start, end, maxKeyLength, line)) return false;
+  if (readCommonStatsdLine(buf, start, end, maxKeyLength, line) !== end) return false;
   out.name = keys.intern(buf, line.keyStart, line.keyEnd, line.keyHash);
   out.type = line.type;
   out.value = line.value;
