@@ -4,16 +4,13 @@
  * slot in the interval's flat arrays from the line's bytes, without a string or a Map probe, and the table dies
  * with its interval (nothing is ever removed).
  *
- * A key may also carry a group number, part of its identity: a set's members are keyed by (set slot, member
- * bytes) in one table, so a new member is one insert and nothing per set is allocated.
- *
  * Keys given as strings (samples parsed the slow way) are keyed by their UTF-8 bytes, so they meet the same
  * slot as the same key read from bytes. Memory grows with the keys of one interval, as a Map of them would.
  */
 import { hashBytes } from '@carillon/core';
 
-/** Record fields per key: arena offset, byte length, group. */
-const RECORD = 3;
+/** Record fields per key: arena offset, byte length. */
+const RECORD = 2;
 /** Int32 fields per slot. */
 const SLOT = 4;
 
@@ -28,8 +25,6 @@ export class ByteKeyTable {
   private arena: Uint8Array;
   private arenaUsed = 0;
   private count = 0;
-  /** Whether any key has a group other than 0: only then is the group compared. */
-  private grouped = false;
   /** Key strings: the caller's for string keys, else decoded once when first asked. */
   private names: (string | undefined)[] = [];
   /** String keys are encoded here. */
@@ -53,12 +48,11 @@ export class ByteKeyTable {
   }
 
   /**
-   * The number of key `bytes[start, end)` in `group`, or -1. `hash` is FNV-1a of the bytes (core's HASH_SEED,
+   * The number of key `bytes[start, end)`, or -1. `hash` is FNV-1a of the bytes (core's HASH_SEED,
    * hashByte), which a parser computes as it reads them.
    */
-  find(bytes: Uint8Array, start: number, end: number, hash: number, group = 0): number {
-    if (group !== 0 && !this.grouped) return -1;
-    const mixed = mix(hash, group);
+  find(bytes: Uint8Array, start: number, end: number, hash: number): number {
+    const mixed = mix(hash);
     const length = end - start;
     const slots = this.slots;
     const arena = this.arena;
@@ -71,7 +65,7 @@ export class ByteKeyTable {
       const shift = slots[at + 2]! - start;
       let i = start;
       while (i < end && arena[shift + i] === bytes[i]) i++;
-      if (i === end && (!this.grouped || this.records[RECORD * (entry - 1) + 2] === group)) return entry - 1;
+      if (i === end) return entry - 1;
     }
   }
 
@@ -79,9 +73,8 @@ export class ByteKeyTable {
    * The number of the key (as find), numbered next if it is new: then `size` grew by one, and nameOf() will
    * return `name` for it when given.
    */
-  add(bytes: Uint8Array, start: number, end: number, hash: number, group = 0, name?: string): number {
-    if (group !== 0) this.grouped = true;
-    const mixed = mix(hash, group);
+  add(bytes: Uint8Array, start: number, end: number, hash: number, name?: string): number {
+    const mixed = mix(hash);
     const length = end - start;
     const slots = this.slots;
     const arena = this.arena;
@@ -95,23 +88,23 @@ export class ByteKeyTable {
       const shift = slots[at + 2]! - start;
       let i = start;
       while (i < end && arena[shift + i] === bytes[i]) i++;
-      if (i === end && (!this.grouped || this.records[RECORD * (entry - 1) + 2] === group)) return entry - 1;
+      if (i === end) return entry - 1;
     }
-    const key = this.insert(slot, mixed, bytes, start, length, group);
+    const key = this.insert(slot, mixed, bytes, start, length);
     if (name !== undefined) this.names[key] = name;
     return key;
   }
 
   /** find() of a key given as a string. */
-  findName(name: string, group = 0): number {
+  findName(name: string): number {
     const length = this.encode(name);
-    return this.find(this.scratch, 0, length, hashBytes(this.scratch, 0, length), group);
+    return this.find(this.scratch, 0, length, hashBytes(this.scratch, 0, length));
   }
 
   /** add() of a key given as a string, which nameOf() then returns. */
-  addName(name: string, group = 0): number {
+  addName(name: string): number {
     const length = this.encode(name);
-    return this.add(this.scratch, 0, length, hashBytes(this.scratch, 0, length), group, name);
+    return this.add(this.scratch, 0, length, hashBytes(this.scratch, 0, length), name);
   }
 
   /** The key numbered `key` as a string (its bytes as UTF-8). */
@@ -125,12 +118,7 @@ export class ByteKeyTable {
     return name;
   }
 
-  /** The group of the key numbered `key`. */
-  groupOf(key: number): number {
-    return this.records[RECORD * key + 2]!;
-  }
-
-  private insert(slot: number, mixed: number, bytes: Uint8Array, start: number, length: number, group: number): number {
+  private insert(slot: number, mixed: number, bytes: Uint8Array, start: number, length: number): number {
     const key = this.count++;
     if (this.arenaUsed + length > this.arena.length) {
       const arena = new Uint8Array(Math.max(2 * this.arena.length, this.arenaUsed + length));
@@ -146,7 +134,6 @@ export class ByteKeyTable {
     const at = RECORD * key;
     this.records[at] = this.arenaUsed;
     this.records[at + 1] = length;
-    this.records[at + 2] = group;
     const entry = SLOT * slot;
     this.slots[entry] = mixed;
     this.slots[entry + 1] = key + 1;
@@ -180,9 +167,9 @@ export class ByteKeyTable {
   }
 }
 
-/** FNV-1a's low bits (the slot) mixed with its high ones and the group (murmur3's finalizer). */
-function mix(hash: number, group: number): number {
-  let h = hash ^ Math.imul(group, 0x9e3779b1);
+/** FNV-1a's low bits (the slot) mixed with its high ones (murmur3's finalizer). */
+function mix(hash: number): number {
+  let h = hash;
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;

@@ -1,5 +1,6 @@
 import { hashBytes, windowStart, type StatsdBytesSample, type StatsdSample } from '@carillon/core';
 import { ByteKeyTable } from './byte-key-table.js';
+import { IntPairSet } from './int-pair-set.js';
 import { StatsdNames } from './statsd-names.js';
 import type { StatsdOptions } from './statsd-options.js';
 import {
@@ -29,16 +30,17 @@ interface IntervalSizes {
   timers: number;
   gauges: number;
   sets: number;
+  memberNumbers: number;
   members: number;
 }
-const NO_SIZES: IntervalSizes = { counters: 0, timers: 0, gauges: 0, sets: 0, members: 0 };
+const NO_SIZES: IntervalSizes = { counters: 0, timers: 0, gauges: 0, sets: 0, memberNumbers: 0, members: 0 };
 
 /**
  * Everything that arrived in one flush interval, in flat arrays: per metric type a ByteKeyTable numbers the
  * interval's keys 0, 1, 2, ... (their slots) by their bytes, and each type's values sit in typed arrays by slot.
  * A sample then costs a probe of a compact table and writes memory that stays in cache, where a Map keyed by
  * strings, an object per gauge and a Set per set key cost cache misses per sample. Timer values and gauge deltas
- * are appended to logs, grouped by slot only at flush; a set's members are one table of (set slot, member).
+ * are appended to logs, grouped by slot only at flush; a set's members are (set slot, member number) pairs in one flat set.
  */
 class IntervalState {
   readonly counters: ByteKeyTable;
@@ -59,8 +61,10 @@ class IntervalState {
   gaugeDeltaSlots = new Int32Array(256);
   gaugeDeltaLength = 0;
   readonly sets: ByteKeyTable;
-  /** (set slot as the group, member bytes): each member once. */
-  readonly members: ByteKeyTable;
+  /** Set members numbered by their bytes (the same member of any set, one number). */
+  readonly memberNumbers: ByteKeyTable;
+  /** (set slot, member number): each member of each set once. */
+  readonly members: IntPairSet;
   setSizes: Int32Array;
   /** Timer values, set members and gauge deltas held: what `maxValues` bounds. */
   values = 0;
@@ -80,7 +84,8 @@ class IntervalState {
     this.gaugeReplaced = new Uint8Array(Math.max(256, sizes.gauges));
     this.gaugeValues = new Float64Array(this.gaugeReplaced.length);
     this.sets = new ByteKeyTable(sizes.sets);
-    this.members = new ByteKeyTable(sizes.members);
+    this.memberNumbers = new ByteKeyTable(sizes.memberNumbers);
+    this.members = new IntPairSet(sizes.members);
     this.setSizes = new Int32Array(Math.max(256, sizes.sets));
   }
 
@@ -90,6 +95,7 @@ class IntervalState {
       timers: this.timers.size,
       gauges: this.gauges.size,
       sets: this.sets.size,
+      memberNumbers: this.memberNumbers.size,
       members: this.members.size,
     };
   }
@@ -281,7 +287,7 @@ export class StatsdAggregator {
       case 'c':
         // value * (1 / rate), not value / rate: the reference's float expression.
         state.addCounter(
-          state.counters.add(bytes, keyStart, keyEnd, keyHash, 0, name),
+          state.counters.add(bytes, keyStart, keyEnd, keyHash, name),
           sample.value * (1 / sample.sampleRate),
         );
         return;
@@ -290,7 +296,7 @@ export class StatsdAggregator {
       case 'd':
         if (!this.hold(state)) return;
         state.addTimerValue(
-          state.timers.add(bytes, keyStart, keyEnd, keyHash, 0, name),
+          state.timers.add(bytes, keyStart, keyEnd, keyHash, name),
           sample.value,
           1 / sample.sampleRate,
         );
@@ -298,7 +304,7 @@ export class StatsdAggregator {
       case 'g': {
         const gauges = state.gauges;
         if (!sample.gaugeDelta) {
-          const slot = gauges.add(bytes, keyStart, keyEnd, keyHash, 0, name);
+          const slot = gauges.add(bytes, keyStart, keyEnd, keyHash, name);
           state.gaugeRoom(slot);
           state.gaugeReplaced[slot] = 1;
           state.gaugeValues[slot] = sample.value;
@@ -312,14 +318,14 @@ export class StatsdAggregator {
         // A delta refused for room leaves no trace: not even the gauge's key.
         if (!this.hold(state)) return;
         if (slot < 0) {
-          slot = gauges.add(bytes, keyStart, keyEnd, keyHash, 0, name);
+          slot = gauges.add(bytes, keyStart, keyEnd, keyHash, name);
           state.gaugeRoom(slot);
         }
         state.logGaugeDelta(slot, sample.value);
         return;
       }
       case 's': {
-        const set = state.sets.add(bytes, keyStart, keyEnd, keyHash, 0, name);
+        const set = state.sets.add(bytes, keyStart, keyEnd, keyHash, name);
         if (set === state.setSizes.length) state.setSizes = grown(state.setSizes);
         // The reference stores `member || '0'`.
         let memberBytes = bytes;
@@ -331,19 +337,19 @@ export class StatsdAggregator {
           memberEnd = 1;
         }
         const memberHash = hashBytes(memberBytes, memberStart, memberEnd);
-        const members = state.members;
+        const numbers = state.memberNumbers;
         if (state.values < this.maxIntervalValues) {
           // Room for a new member, so add at once: one probe, and a new member is held (what hold() counts).
-          const size = members.size;
-          members.add(memberBytes, memberStart, memberEnd, memberHash, set);
-          if (members.size > size) {
+          const member = numbers.add(memberBytes, memberStart, memberEnd, memberHash);
+          if (state.members.add(set, member)) {
             state.values++;
             state.setSizes[set]!++;
           }
           return;
         }
-        // No room: a member already held is fine, a new one is refused.
-        if (members.find(memberBytes, memberStart, memberEnd, memberHash, set) < 0) this.counts.valuesDropped++;
+        // No room: a member already held is fine, a new one is refused (and not numbered: the bound holds).
+        const member = numbers.find(memberBytes, memberStart, memberEnd, memberHash);
+        if (member < 0 || !state.members.has(set, member)) this.counts.valuesDropped++;
         return;
       }
     }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { hashBytes } from '@carillon/core';
-import { ByteKeyTable } from '@carillon/aggregator';
+import { ByteKeyTable, IntPairSet } from '@carillon/aggregator';
 
 /** A deterministic random source. */
 function random(seed: number): (n: number) => number {
@@ -10,14 +10,14 @@ function random(seed: number): (n: number) => number {
 
 /** A random key: mostly short ASCII, some longer, some non-ASCII (only ever given as strings). */
 function randomKey(next: (n: number) => number, ascii: boolean): string {
-  const alphabet = ascii ? 'abc.-_019' : 'ab.é€😀';
+  const alphabet = [...(ascii ? 'abc.-_019' : 'ab.é€😀')];
   let key = '';
-  for (let n = 1 + next(next(4) === 0 ? 40 : 6); n > 0; n--) key += [...alphabet][next([...alphabet].length)];
+  for (let n = 1 + next(next(4) === 0 ? 40 : 6); n > 0; n--) key += alphabet[next(alphabet.length)];
   return key;
 }
 
 describe('ByteKeyTable', () => {
-  it('numbers keys as a Map oracle does, through growth, by bytes and by string, per group', () => {
+  it('numbers keys as a Map oracle does, through growth, by bytes and by string', () => {
     for (const seed of [1, 2, 3]) {
       const next = random(seed);
       const table = new ByteKeyTable(); // starts at 64 slots: thousands of keys make it grow many times
@@ -27,32 +27,28 @@ describe('ByteKeyTable', () => {
       for (let i = 0; i < 8_000; i++) {
         const ascii = next(3) !== 0;
         const key = randomKey(next, ascii);
-        const group = next(4) === 0 ? next(50) : 0;
-        const id = `${group}/${key}`;
-        const expected = oracle.get(id);
+        const expected = oracle.get(key);
         const op = next(4);
-        let got: number;
         if (op === 0) {
-          got = table.findName(key, group);
-          expect(got, id).toBe(expected ?? -1);
+          expect(table.findName(key), key).toBe(expected ?? -1);
           continue;
         }
+        let got: number;
         if (ascii && op === 1) {
           const at = 1 + next(100);
           const end = at + buf.write(key, at, 'latin1');
           const hash = hashBytes(buf, at, end);
-          expect(table.find(buf, at, end, hash, group), id).toBe(expected ?? -1);
-          got = table.add(buf, at, end, hash, group);
-        } else got = table.addName(key, group);
-        if (expected === undefined) oracle.set(id, oracle.size);
-        expect(got, id).toBe(oracle.get(id));
+          expect(table.find(buf, at, end, hash), key).toBe(expected ?? -1);
+          got = table.add(buf, at, end, hash);
+        } else got = table.addName(key);
+        if (expected === undefined) oracle.set(key, oracle.size);
+        expect(got, key).toBe(oracle.get(key));
         expect(table.size).toBe(oracle.size);
       }
-      for (const [id, key] of oracle) {
-        const slash = id.indexOf('/');
-        expect(table.nameOf(key)).toBe(id.slice(slash + 1));
-        expect(table.groupOf(key)).toBe(Number(id.slice(0, slash)));
-        expect(table.findName(id.slice(slash + 1), Number(id.slice(0, slash)))).toBe(key);
+      expect(oracle.size).toBeGreaterThan(1000);
+      for (const [key, number] of oracle) {
+        expect(table.nameOf(number)).toBe(key);
+        expect(table.findName(key)).toBe(number);
       }
     }
   });
@@ -66,16 +62,33 @@ describe('ByteKeyTable', () => {
     expect(table.find(buf, 0, 3, 7)).toBe(0);
     expect(table.find(buf, 3, 6, 7)).toBe(1);
     expect(table.find(buf, 0, 2, 7)).toBe(-1);
-    // The same bytes in another group are another key.
-    expect(table.add(buf, 0, 3, 7, 1)).toBe(2);
-    expect(table.find(buf, 0, 3, 7, 0)).toBe(0);
-    expect(table.find(buf, 0, 3, 7, 2)).toBe(-1);
     expect(table.nameOf(1)).toBe('abd');
-    // Same bytes, and a hash that the group's mixing (hash ^ group * 0x9e3779b1) makes equal: only the group
-    // tells them apart.
-    const colliding = 7 ^ Math.imul(1, 0x9e3779b1) ^ Math.imul(3, 0x9e3779b1);
-    expect(table.add(buf, 0, 3, colliding, 3)).toBe(3);
-    expect(table.find(buf, 0, 3, colliding, 3)).toBe(3);
-    expect(table.find(buf, 0, 3, 7, 1)).toBe(2);
+  });
+});
+
+describe('IntPairSet', () => {
+  it('holds pairs as a Set oracle does, through growth', () => {
+    const next = random(9);
+    const set = new IntPairSet();
+    const oracle = new Set<string>();
+    for (let i = 0; i < 50_000; i++) {
+      // Small numbers (many repeats and pairs that differ in one number only) and a few large ones.
+      const first = next(10) === 0 ? 2 ** 30 + next(5) : next(300);
+      const second = next(10) === 0 ? 2 ** 30 + next(5) : next(50);
+      const id = `${first},${second}`;
+      if (next(3) === 0) {
+        expect(set.has(first, second), id).toBe(oracle.has(id));
+        continue;
+      }
+      expect(set.add(first, second), id).toBe(!oracle.has(id));
+      oracle.add(id);
+      expect(set.size).toBe(oracle.size);
+    }
+    expect(oracle.size).toBeGreaterThan(5_000);
+    for (const id of oracle) {
+      const [first, second] = id.split(',').map(Number);
+      expect(set.has(first!, second!)).toBe(true);
+      expect(set.has(second!, first!)).toBe(oracle.has(`${second},${first}`));
+    }
   });
 });
