@@ -35,7 +35,7 @@ export class ByteKeyTable {
   /** @param expected keys it should hold without growing (say, the previous interval's count). */
   constructor(expected = 0) {
     let slots = 64;
-    while (slots < expected * 2) slots *= 2;
+    while (3 * slots < 4 * expected) slots *= 2;
     this.slots = new Int32Array(SLOT * slots);
     this.mask = slots - 1;
     this.records = new Int32Array(RECORD * (slots >> 1));
@@ -140,8 +140,8 @@ export class ByteKeyTable {
     this.slots[entry + 2] = this.arenaUsed;
     this.slots[entry + 3] = length;
     this.arenaUsed += length;
-    // At most half full, so probes stay short.
-    if (2 * this.count > this.mask + 1) this.grow();
+    // At most three quarters full: probes stay short, and the slots small enough to stay in cache.
+    if (4 * this.count > 3 * (this.mask + 1)) this.grow();
     return key;
   }
 

@@ -28,12 +28,21 @@ export type StatsdKeyOwnership = (name: string, windowStart: number) => boolean;
 interface IntervalSizes {
   counters: number;
   timers: number;
+  timerValues: number;
   gauges: number;
   sets: number;
   memberNumbers: number;
   members: number;
 }
-const NO_SIZES: IntervalSizes = { counters: 0, timers: 0, gauges: 0, sets: 0, memberNumbers: 0, members: 0 };
+const NO_SIZES: IntervalSizes = {
+  counters: 0,
+  timers: 0,
+  timerValues: 0,
+  gauges: 0,
+  sets: 0,
+  memberNumbers: 0,
+  members: 0,
+};
 
 /**
  * Everything that arrived in one flush interval, in flat arrays: per metric type a ByteKeyTable numbers the
@@ -49,8 +58,8 @@ class IntervalState {
   /** Per timer slot, the sum of 1 / sampleRate: the reference's timer_counters. */
   timerCounts: Float64Array;
   /** Timer values in arrival order, and the slot of each. */
-  timerLog = new Float64Array(4096);
-  timerLogSlots = new Int32Array(4096);
+  timerLog: Float64Array;
+  timerLogSlots: Int32Array;
   timerLogLength = 0;
   readonly gauges: ByteKeyTable;
   /** Per gauge slot: 1 once a value replaced it this interval, and the value after that and later deltas. */
@@ -80,6 +89,8 @@ class IntervalState {
     this.counterSums = new Float64Array(Math.max(256, sizes.counters));
     this.timers = new ByteKeyTable(sizes.timers);
     this.timerCounts = new Float64Array(Math.max(256, sizes.timers));
+    this.timerLog = new Float64Array(Math.max(4096, sizes.timerValues));
+    this.timerLogSlots = new Int32Array(this.timerLog.length);
     this.gauges = new ByteKeyTable(sizes.gauges);
     this.gaugeReplaced = new Uint8Array(Math.max(256, sizes.gauges));
     this.gaugeValues = new Float64Array(this.gaugeReplaced.length);
@@ -93,6 +104,7 @@ class IntervalState {
     return {
       counters: this.counters.size,
       timers: this.timers.size,
+      timerValues: this.timerLogLength,
       gauges: this.gauges.size,
       sets: this.sets.size,
       memberNumbers: this.memberNumbers.size,
