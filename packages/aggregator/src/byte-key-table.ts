@@ -7,7 +7,7 @@
  * Keys given as strings (samples parsed the slow way) are keyed by their UTF-8 bytes, so they meet the same
  * slot as the same key read from bytes. Memory grows with the keys of one interval, as a Map of them would.
  */
-import { hashBytes } from '@carillon/core';
+import { HASH_SEED, hashByte, hashBytes } from '@carillon/core';
 
 /** Record fields per key: arena offset, byte length. */
 const RECORD = 2;
@@ -27,9 +27,14 @@ export class ByteKeyTable {
   private count = 0;
   /** Key strings: the caller's for string keys, else decoded once when first asked. */
   private names: (string | undefined)[] = [];
-  /** String keys are encoded here. */
+  /**
+   * Keys added as strings, by string: samples that arrive as strings (relay batches, packed or tagged lines)
+   * mostly reuse the same string objects, which a Map finds by their cached hash without encoding them.
+   */
+  private byName: Map<string, number> | undefined;
+  /** String keys are encoded here, and their hash kept. */
   private scratch = new Uint8Array(256);
-  private readonly encoder = new TextEncoder();
+  private scratchHash = 0;
   private readonly decoder = new TextDecoder();
 
   /** @param expected keys it should hold without growing (say, the previous interval's count). */
@@ -97,14 +102,20 @@ export class ByteKeyTable {
 
   /** find() of a key given as a string. */
   findName(name: string): number {
+    const known = this.byName?.get(name);
+    if (known !== undefined) return known;
     const length = this.encode(name);
-    return this.find(this.scratch, 0, length, hashBytes(this.scratch, 0, length));
+    return this.find(this.scratch, 0, length, this.scratchHash);
   }
 
   /** add() of a key given as a string, which nameOf() then returns. */
   addName(name: string): number {
+    const known = this.byName?.get(name);
+    if (known !== undefined) return known;
     const length = this.encode(name);
-    return this.add(this.scratch, 0, length, hashBytes(this.scratch, 0, length), name);
+    const key = this.add(this.scratch, 0, length, this.scratchHash, name);
+    (this.byName ??= new Map()).set(name, key);
+    return key;
   }
 
   /** The key numbered `key` as a string (its bytes as UTF-8). */
@@ -125,7 +136,10 @@ export class ByteKeyTable {
       arena.set(this.arena.subarray(0, this.arenaUsed));
       this.arena = arena;
     }
-    this.arena.set(bytes.subarray(start, start + length), this.arenaUsed);
+    // A loop, not set(subarray()): no view allocated per key.
+    const arena = this.arena;
+    const shift = this.arenaUsed - start;
+    for (let i = start; i < start + length; i++) arena[shift + i] = bytes[i]!;
     if (RECORD * key === this.records.length) {
       const records = new Int32Array(2 * this.records.length);
       records.set(this.records);
@@ -160,12 +174,29 @@ export class ByteKeyTable {
     this.mask = mask;
   }
 
-  /** `name` as UTF-8 in scratch; returns its length. */
+  /** `name` as UTF-8 in scratch, its hash in scratchHash; returns its length. */
   private encode(name: string): number {
     if (this.scratch.length < 3 * name.length) this.scratch = new Uint8Array(3 * name.length);
-    return this.encoder.encodeInto(name, this.scratch).written;
+    const scratch = this.scratch;
+    const length = name.length;
+    let hash = HASH_SEED;
+    // ASCII, nearly every key and member, by a loop: TextEncoder's native call costs more than a short key.
+    for (let i = 0; i < length; i++) {
+      const c = name.charCodeAt(i);
+      if (c >= 0x80) {
+        const written = encoder.encodeInto(name, scratch).written;
+        this.scratchHash = hashBytes(scratch, 0, written);
+        return written;
+      }
+      scratch[i] = c;
+      hash = hashByte(hash, c);
+    }
+    this.scratchHash = hash;
+    return length;
   }
 }
+
+const encoder = new TextEncoder();
 
 /** FNV-1a's low bits (the slot) mixed with its high ones (murmur3's finalizer). */
 function mix(hash: number): number {

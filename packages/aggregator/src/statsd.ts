@@ -176,6 +176,13 @@ class IntervalState {
 /** The member an empty one stands for. */
 const ZERO = new Uint8Array([0x30]);
 
+/** The slot of the sample's key in `table`: by its name when given as a string, else by its bytes. */
+function keyIn(table: ByteKeyTable, sample: StatsdBytesSample, name: string | undefined): number {
+  return name === undefined
+    ? table.add(sample.bytes, sample.keyStart, sample.keyEnd, sample.keyHash)
+    : table.addName(name);
+}
+
 /** `array` copied into one twice its length. */
 function grown<T extends Float64Array | Int32Array | Uint8Array>(array: T): T {
   const bigger = new (array.constructor as new (length: number) => T)(array.length * 2);
@@ -218,9 +225,9 @@ export class StatsdAggregator {
    */
   private nameCache = new Map<string, Map<string, string>>();
   readonly counts: StatsdCounts = { valuesDropped: 0, keysDisowned: 0 };
-  /** A string sample's name and member encoded as UTF-8 (add), handed on like a sample read from bytes. */
-  private readonly encoded: StatsdBytesSample = {
-    bytes: new Uint8Array(256),
+  /** A string sample's numbers (add), handed on with its name and member beside them. */
+  private readonly scalars: StatsdBytesSample = {
+    bytes: ZERO,
     keyStart: 0,
     keyEnd: 0,
     keyHash: 0,
@@ -231,7 +238,6 @@ export class StatsdAggregator {
     sampleRate: 1,
     gaugeDelta: false,
   };
-  private readonly encoder = new TextEncoder();
   /** Key counts of the interval last flushed: the next interval's tables start that big. */
   private lastSizes = NO_SIZES;
 
@@ -264,65 +270,59 @@ export class StatsdAggregator {
     this.flushedThrough = windowStart(watermark, this.stepSeconds) - this.stepSeconds;
   }
 
-  /** Adds a sample that arrived at `arrivalSeconds`: keyed by the UTF-8 bytes of its name and member. */
+  /** Adds a sample that arrived at `arrivalSeconds`: its name and member meet the slots of their UTF-8 bytes. */
   add(sample: StatsdSample, arrivalSeconds: number): void {
-    const encoded = this.encoded;
-    const name = sample.name;
-    const member = sample.member;
-    if (encoded.bytes.length < 3 * (name.length + member.length))
-      encoded.bytes = new Uint8Array(3 * (name.length + member.length));
-    const bytes = encoded.bytes;
-    const keyEnd = this.encoder.encodeInto(name, bytes).written;
-    encoded.keyEnd = keyEnd;
-    encoded.keyHash = hashBytes(bytes, 0, keyEnd);
-    encoded.memberStart = keyEnd;
-    encoded.memberEnd = keyEnd + this.encoder.encodeInto(member, bytes.subarray(keyEnd)).written;
-    encoded.type = sample.type;
-    encoded.value = sample.value;
-    encoded.sampleRate = sample.sampleRate;
-    encoded.gaugeDelta = sample.gaugeDelta;
-    this.addKeyed(encoded, arrivalSeconds, name);
+    const scalars = this.scalars;
+    scalars.type = sample.type;
+    scalars.value = sample.value;
+    scalars.sampleRate = sample.sampleRate;
+    scalars.gaugeDelta = sample.gaugeDelta;
+    // The reference stores `member || '0'`.
+    this.addKeyed(scalars, arrivalSeconds, sample.name, sample.member === '' ? '0' : sample.member);
   }
 
   /** Adds a sample read from bytes (the common line) that arrived at `arrivalSeconds`. */
   addBytes(sample: StatsdBytesSample, arrivalSeconds: number): void {
-    this.addKeyed(sample, arrivalSeconds, undefined);
+    this.addKeyed(sample, arrivalSeconds, undefined, undefined);
   }
 
-  /** `name`: the key as a string, when the caller has it (kept as its name by the tables). */
-  private addKeyed(sample: StatsdBytesSample, arrivalSeconds: number, name: string | undefined): void {
+  /**
+   * The key and member are `name` and `member` when given as strings (`sample` then holds only the scalars),
+   * else byte ranges of `sample.bytes`.
+   */
+  private addKeyed(
+    sample: StatsdBytesSample,
+    arrivalSeconds: number,
+    name: string | undefined,
+    member: string | undefined,
+  ): void {
     const state = this.stateFor(windowStart(arrivalSeconds, this.stepSeconds));
-    const { bytes, keyStart, keyEnd, keyHash } = sample;
     let type = sample.type;
     if ((type === 'h' || type === 'd') && this.options.compatHAndDAsCounters) type = 'c';
     switch (type) {
       case 'c':
         // value * (1 / rate), not value / rate: the reference's float expression.
-        state.addCounter(
-          state.counters.add(bytes, keyStart, keyEnd, keyHash, name),
-          sample.value * (1 / sample.sampleRate),
-        );
+        state.addCounter(keyIn(state.counters, sample, name), sample.value * (1 / sample.sampleRate));
         return;
       case 'ms':
       case 'h':
       case 'd':
         if (!this.hold(state)) return;
-        state.addTimerValue(
-          state.timers.add(bytes, keyStart, keyEnd, keyHash, name),
-          sample.value,
-          1 / sample.sampleRate,
-        );
+        state.addTimerValue(keyIn(state.timers, sample, name), sample.value, 1 / sample.sampleRate);
         return;
       case 'g': {
         const gauges = state.gauges;
         if (!sample.gaugeDelta) {
-          const slot = gauges.add(bytes, keyStart, keyEnd, keyHash, name);
+          const slot = keyIn(gauges, sample, name);
           state.gaugeRoom(slot);
           state.gaugeReplaced[slot] = 1;
           state.gaugeValues[slot] = sample.value;
           return;
         }
-        let slot = gauges.find(bytes, keyStart, keyEnd, keyHash);
+        let slot =
+          name === undefined
+            ? gauges.find(sample.bytes, sample.keyStart, sample.keyEnd, sample.keyHash)
+            : gauges.findName(name);
         if (slot >= 0 && state.gaugeReplaced[slot] === 1) {
           state.gaugeValues[slot] = state.gaugeValues[slot]! + sample.value;
           return;
@@ -330,38 +330,43 @@ export class StatsdAggregator {
         // A delta refused for room leaves no trace: not even the gauge's key.
         if (!this.hold(state)) return;
         if (slot < 0) {
-          slot = gauges.add(bytes, keyStart, keyEnd, keyHash, name);
+          slot = keyIn(gauges, sample, name);
           state.gaugeRoom(slot);
         }
         state.logGaugeDelta(slot, sample.value);
         return;
       }
       case 's': {
-        const set = state.sets.add(bytes, keyStart, keyEnd, keyHash, name);
+        const set = keyIn(state.sets, sample, name);
         if (set === state.setSizes.length) state.setSizes = grown(state.setSizes);
         // The reference stores `member || '0'`.
-        let memberBytes = bytes;
+        let memberBytes = sample.bytes;
         let memberStart = sample.memberStart;
         let memberEnd = sample.memberEnd;
-        if (memberStart === memberEnd) {
+        if (member === undefined && memberStart === memberEnd) {
           memberBytes = ZERO;
           memberStart = 0;
           memberEnd = 1;
         }
-        const memberHash = hashBytes(memberBytes, memberStart, memberEnd);
         const numbers = state.memberNumbers;
         if (state.values < this.maxIntervalValues) {
           // Room for a new member, so add at once: one probe, and a new member is held (what hold() counts).
-          const member = numbers.add(memberBytes, memberStart, memberEnd, memberHash);
-          if (state.members.add(set, member)) {
+          const number =
+            member !== undefined
+              ? numbers.addName(member)
+              : numbers.add(memberBytes, memberStart, memberEnd, hashBytes(memberBytes, memberStart, memberEnd));
+          if (state.members.add(set, number)) {
             state.values++;
             state.setSizes[set]!++;
           }
           return;
         }
         // No room: a member already held is fine, a new one is refused (and not numbered: the bound holds).
-        const member = numbers.find(memberBytes, memberStart, memberEnd, memberHash);
-        if (member < 0 || !state.members.has(set, member)) this.counts.valuesDropped++;
+        const number =
+          member !== undefined
+            ? numbers.findName(member)
+            : numbers.find(memberBytes, memberStart, memberEnd, hashBytes(memberBytes, memberStart, memberEnd));
+        if (number < 0 || !state.members.has(set, number)) this.counts.valuesDropped++;
         return;
       }
     }
