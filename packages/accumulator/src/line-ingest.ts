@@ -8,6 +8,7 @@ import {
   type CounterChild,
   type GraphiteSample,
   type MetricsRegistry,
+  type StatsdBytesSample,
   type StatsdSample,
 } from '@carillon/core';
 import type { Aggregator } from '@carillon/aggregator';
@@ -23,6 +24,7 @@ import {
   CommonGraphiteLine,
   parseCommonGraphiteLine,
   parseCommonStatsdLine,
+  readCommonStatsdLine,
   parseGraphiteBytes,
   parseStatsdLine,
   type LineHandler,
@@ -31,6 +33,9 @@ import {
 import type { OwnershipCheck } from './ownership.js';
 
 export type LineFormat = 'graphite' | 'statsd';
+
+const NEWLINE = 0x0a;
+const CARRIAGE_RETURN = 0x0d;
 
 /** What POST /lines ingests a body through: LineIngest, or LoggedIngest (logged first). */
 export interface BodyIngest {
@@ -95,6 +100,19 @@ export class LineIngest {
     type: 'c',
     value: 0,
     member: '',
+    sampleRate: 1,
+    gaugeDelta: false,
+  };
+  /** Reused for each common StatsD line from a listener, read from its bytes: its key is never made a string. */
+  private readonly commonBytes: StatsdBytesSample = {
+    bytes: new Uint8Array(0),
+    keyStart: 0,
+    keyEnd: 0,
+    keyHash: 0,
+    type: 'c',
+    value: 0,
+    memberStart: 0,
+    memberEnd: 0,
     sampleRate: 1,
     gaugeDelta: false,
   };
@@ -372,19 +390,54 @@ export class LineIngest {
   };
 
   /**
+   * A StatsD datagram from a listener (listeners.ts DatagramHandler), lines cut by splitDatagram's rules: a
+   * common line is read as it is found, without a pass over its bytes to find its end first, and the rest are
+   * cut out and go through statsdLine. The clock is read once for the datagram.
+   */
+  readonly statsdDatagram = (datagram: Buffer, maxLineLength: number): void => {
+    const { now } = this.turnClocks();
+    const common = this.commonBytes;
+    const maxKeyLength = this.names.maxLength;
+    const end = datagram.length;
+    let position = 0;
+    while (position < end) {
+      const lineEnd = readCommonStatsdLine(datagram, position, end, maxKeyLength, common);
+      if (lineEnd >= 0 && lineEnd - position <= maxLineLength) {
+        this.statsdCounters.accept();
+        this.aggregator.addStatsdBytes(common, now, now);
+        position = lineEnd + 1;
+        continue;
+      }
+      let newline = position;
+      while (newline < end && datagram[newline] !== NEWLINE) newline++;
+      let last = newline;
+      if (last > position && datagram[last - 1] === CARRIAGE_RETURN) last--;
+      if (last > position) {
+        if (last - position > maxLineLength) this.statsdCounters.reject('line_too_long');
+        else this.statsdLineAt(datagram, position, last, now, now);
+      }
+      position = newline + 1;
+    }
+  };
+
+  /**
    * The clocks as read for this turn's listener lines: the aggregator's (`now`) and the stamp of a Graphite line
    * without a time (`stamp`, this ingest's own clock); read again in the next turn.
    */
-  private turn: { now: number; stamp: number } | undefined;
+  private readonly turn = { now: 0, stamp: 0 };
+  /** Whether `turn` holds this turn's readings (one object for all turns: nothing allocated per datagram). */
+  private turnRead = false;
   private turnClocks(): { now: number; stamp: number } {
-    if (this.turn === undefined) {
-      this.turn = { now: this.aggregator.now, stamp: this.nowSeconds() };
+    if (!this.turnRead) {
+      this.turn.now = this.aggregator.now;
+      this.turn.stamp = this.nowSeconds();
+      this.turnRead = true;
       queueMicrotask(this.endTurn);
     }
     return this.turn;
   }
   private readonly endTurn = (): void => {
-    this.turn = undefined;
+    this.turnRead = false;
   };
 
   /** A StatsD line that arrived at `receivedAtSeconds` (undefined: now); `nowSeconds`: the clock, if just read. */
@@ -395,9 +448,11 @@ export class LineIngest {
     receivedAtSeconds: number | undefined,
     nowSeconds?: number,
   ): RejectReason | undefined {
-    if (this.parseCommon(buf, start, end)) {
+    // Its key plain ASCII without tags, a common line within names.max_length passes admitStatsd: skipped.
+    const common = this.commonBytes;
+    if (readCommonStatsdLine(buf, start, end, this.names.maxLength, common) === end) {
       this.statsdCounters.accept();
-      this.aggregator.addStatsdSample(this.commonSample, receivedAtSeconds, nowSeconds);
+      this.aggregator.addStatsdBytes(common, receivedAtSeconds, nowSeconds);
       return undefined;
     }
     const samples = this.statsdSamples;

@@ -34,7 +34,16 @@ export class SingleNode {
     const graphite = await startLineListeners(config.graphite, ingest.graphiteCounters, graphiteLine, logger);
     const pickleCounters = new LineCounters(registry, 'pickle');
     const pickle = await startPickleListener(config.pickle, pickleCounters, graphiteLine, logger);
-    const statsd = await startLineListeners(config.statsd, ingest.statsdCounters, lines.statsdLine, logger);
+    // Without the log, StatsD datagrams go to the ingest whole: it reads their lines without splitting first.
+    const statsdDatagrams = lines === ingest ? ingest.statsdDatagram : undefined;
+    const statsd = await startLineListeners(
+      config.statsd,
+      ingest.statsdCounters,
+      lines.statsdLine,
+      logger,
+      false,
+      statsdDatagrams,
+    );
     const listeners = [graphite.tcp, graphite.udp, pickle, statsd.tcp, statsd.udp].filter((l): l is Listener => !!l);
     listening = true;
     logger.info(

@@ -8,6 +8,7 @@ import {
   type PendingSource,
   type Resolution,
   type StatPoint,
+  type StatsdBytesSample,
   type StatsdSample,
   windowStart,
 } from '@carillon/core';
@@ -198,6 +199,18 @@ export class Aggregator implements PendingSource {
       return false;
     }
     this.statsd.add(sample, arrival);
+    this.counters.statsdSamples.value++;
+    return true;
+  }
+
+  /** addStatsdSample of a sample read from a line's bytes (its key and member only valid during the call). */
+  addStatsdBytes(sample: StatsdBytesSample, arrivalSeconds?: number, nowSeconds?: number): boolean {
+    const arrival = this.statsdArrival(arrivalSeconds, nowSeconds);
+    if (arrival === undefined) {
+      this.statsdRefusal().value++;
+      return false;
+    }
+    this.statsd.addBytes(sample, arrival);
     this.counters.statsdSamples.value++;
     return true;
   }

@@ -1,4 +1,6 @@
 export * from './aggregator.js';
+export * from './byte-key-table.js';
+export * from './int-pair-set.js';
 export * from './options.js';
 export * from './rollups.js';
 export * from './series-registry.js';

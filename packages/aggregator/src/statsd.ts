@@ -1,4 +1,6 @@
-import { windowStart, type StatsdSample } from '@carillon/core';
+import { hashBytes, windowStart, type StatsdBytesSample, type StatsdSample } from '@carillon/core';
+import { ByteKeyTable } from './byte-key-table.js';
+import { IntPairSet } from './int-pair-set.js';
 import { StatsdNames } from './statsd-names.js';
 import type { StatsdOptions } from './statsd-options.js';
 import {
@@ -22,59 +24,101 @@ export type StatsdEmit = (name: string, value: number, time: number) => void;
  */
 export type StatsdKeyOwnership = (name: string, windowStart: number) => boolean;
 
-/** What one flush interval did to a gauge: replaced it (then maybe added deltas), or only added deltas. */
-interface GaugeOps {
-  replaced: boolean;
-  /** The value after the last replacement and the deltas since (when `replaced`). */
-  value: number;
-  /** Deltas in arrival order, applied one by one at flush so float sums match the reference. */
-  deltas: number[];
+/** Keys per table of an interval. */
+interface IntervalSizes {
+  counters: number;
+  timers: number;
+  timerValues: number;
+  gauges: number;
+  sets: number;
+  memberNumbers: number;
+  members: number;
 }
+const NO_SIZES: IntervalSizes = {
+  counters: 0,
+  timers: 0,
+  timerValues: 0,
+  gauges: 0,
+  sets: 0,
+  memberNumbers: 0,
+  members: 0,
+};
 
 /**
- * Everything that arrived in one flush interval. Counters and timers are numbered slots in flat arrays rather
- * than an object per key: a sample then costs one Map probe and writes memory that stays in cache (timer values
- * are appended to one log, grouped by key only at flush), where objects per key cost cache misses per sample.
+ * Everything that arrived in one flush interval, in flat arrays: per metric type a ByteKeyTable numbers the
+ * interval's keys 0, 1, 2, ... (their slots) by their bytes, and each type's values sit in typed arrays by slot.
+ * A sample then costs a probe of a compact table and writes memory that stays in cache, where a Map keyed by
+ * strings, an object per gauge and a Set per set key cost cache misses per sample. Timer values and gauge deltas
+ * are appended to logs, grouped by slot only at flush; a set's members are (set slot, member number) pairs in one flat set.
  */
 class IntervalState {
-  /** Counter key → its slot in counterSums. */
-  readonly counters = new Map<string, number>();
-  counterSums = new Float64Array(256);
-  private counterSlots = 0;
-  /** Timer key → its slot in timerCounts, which its values in timerLog carry. */
-  readonly timers = new Map<string, number>();
-  /** Slots numbered (a flush may drop keys from `timers`, never their slots). */
-  private timerSlots = 0;
+  readonly counters: ByteKeyTable;
+  counterSums: Float64Array;
+  readonly timers: ByteKeyTable;
   /** Per timer slot, the sum of 1 / sampleRate: the reference's timer_counters. */
-  timerCounts = new Float64Array(256);
+  timerCounts: Float64Array;
   /** Timer values in arrival order, and the slot of each. */
-  timerLog = new Float64Array(4096);
-  timerLogSlots = new Int32Array(4096);
+  timerLog: Float64Array;
+  timerLogSlots: Int32Array;
   timerLogLength = 0;
-  readonly gauges = new Map<string, GaugeOps>();
-  readonly sets = new Map<string, Set<string>>();
+  readonly gauges: ByteKeyTable;
+  /** Per gauge slot: 1 once a value replaced it this interval, and the value after that and later deltas. */
+  gaugeReplaced: Uint8Array;
+  gaugeValues: Float64Array;
+  /** Deltas to a gauge not replaced (yet), in arrival order, and the slot of each: summed one by one at flush. */
+  gaugeDeltaLog = new Float64Array(256);
+  gaugeDeltaSlots = new Int32Array(256);
+  gaugeDeltaLength = 0;
+  readonly sets: ByteKeyTable;
+  /** Set members numbered by their bytes (the same member of any set, one number). */
+  readonly memberNumbers: ByteKeyTable;
+  /** (set slot, member number): each member of each set once. */
+  readonly members: IntPairSet;
+  setSizes: Int32Array;
   /** Timer values, set members and gauge deltas held: what `maxValues` bounds. */
   values = 0;
-  constructor(readonly start: number) {}
+  /** Slots of keys another member owns (dropDisowned), per table: left out of the flush. */
+  readonly disowned = new Map<ByteKeyTable, Set<number>>();
 
-  /** The slot of counter `name`, numbered on its first sample. */
-  counterSlot(name: string): number {
-    let slot = this.counters.get(name);
-    if (slot === undefined) {
-      slot = this.counterSlots++;
-      this.counters.set(name, slot);
-      if (slot === this.counterSums.length) this.counterSums = grown(this.counterSums);
-    }
-    return slot;
+  /** `sizes`: key counts of an interval before, so this one's tables and arrays seldom grow. */
+  constructor(
+    readonly start: number,
+    sizes: IntervalSizes = NO_SIZES,
+  ) {
+    this.counters = new ByteKeyTable(sizes.counters);
+    this.counterSums = new Float64Array(Math.max(256, sizes.counters));
+    this.timers = new ByteKeyTable(sizes.timers);
+    this.timerCounts = new Float64Array(Math.max(256, sizes.timers));
+    this.timerLog = new Float64Array(Math.max(4096, sizes.timerValues));
+    this.timerLogSlots = new Int32Array(this.timerLog.length);
+    this.gauges = new ByteKeyTable(sizes.gauges);
+    this.gaugeReplaced = new Uint8Array(Math.max(256, sizes.gauges));
+    this.gaugeValues = new Float64Array(this.gaugeReplaced.length);
+    this.sets = new ByteKeyTable(sizes.sets);
+    this.memberNumbers = new ByteKeyTable(sizes.memberNumbers);
+    this.members = new IntPairSet(sizes.members);
+    this.setSizes = new Int32Array(Math.max(256, sizes.sets));
   }
 
-  addTimerValue(name: string, value: number, count: number): void {
-    let slot = this.timers.get(name);
-    if (slot === undefined) {
-      slot = this.timerSlots++;
-      this.timers.set(name, slot);
-      if (slot === this.timerCounts.length) this.timerCounts = grown(this.timerCounts);
-    }
+  get sizes(): IntervalSizes {
+    return {
+      counters: this.counters.size,
+      timers: this.timers.size,
+      timerValues: this.timerLogLength,
+      gauges: this.gauges.size,
+      sets: this.sets.size,
+      memberNumbers: this.memberNumbers.size,
+      members: this.members.size,
+    };
+  }
+
+  addCounter(slot: number, add: number): void {
+    if (slot === this.counterSums.length) this.counterSums = grown(this.counterSums);
+    this.counterSums[slot] = this.counterSums[slot]! + add;
+  }
+
+  addTimerValue(slot: number, value: number, count: number): void {
+    if (slot === this.timerCounts.length) this.timerCounts = grown(this.timerCounts);
     this.timerCounts[slot] = this.timerCounts[slot]! + count;
     const at = this.timerLogLength++;
     if (at === this.timerLog.length) {
@@ -85,9 +129,27 @@ class IntervalState {
     this.timerLogSlots[at] = slot;
   }
 
+  /** Makes sure gauge slot `slot` (at most one past the last) has room. */
+  gaugeRoom(slot: number): void {
+    if (slot === this.gaugeValues.length) {
+      this.gaugeValues = grown(this.gaugeValues);
+      this.gaugeReplaced = grown(this.gaugeReplaced);
+    }
+  }
+
+  logGaugeDelta(slot: number, delta: number): void {
+    const at = this.gaugeDeltaLength++;
+    if (at === this.gaugeDeltaLog.length) {
+      this.gaugeDeltaLog = grown(this.gaugeDeltaLog);
+      this.gaugeDeltaSlots = grown(this.gaugeDeltaSlots);
+    }
+    this.gaugeDeltaLog[at] = delta;
+    this.gaugeDeltaSlots[at] = slot;
+  }
+
   /** Timer values grouped by slot: slot s holds values[offsets[s], offsets[s + 1]), in arrival order. */
   timerValues(): { values: Float64Array; offsets: Int32Array } {
-    const slots = this.timerSlots;
+    const slots = this.timers.size;
     const offsets = new Int32Array(slots + 1);
     const log = this.timerLogSlots;
     const n = this.timerLogLength;
@@ -98,10 +160,31 @@ class IntervalState {
     for (let i = 0; i < n; i++) values[next[log[i]!]!++] = this.timerLog[i]!;
     return { values, offsets };
   }
+
+  /** Whether `slot` of `table` was dropped as disowned. */
+  isDisowned(table: ByteKeyTable, slot: number): boolean {
+    return this.disowned.get(table)?.has(slot) ?? false;
+  }
+
+  disown(table: ByteKeyTable, slot: number): void {
+    let slots = this.disowned.get(table);
+    if (slots === undefined) this.disowned.set(table, (slots = new Set()));
+    slots.add(slot);
+  }
+}
+
+/** The member an empty one stands for. */
+const ZERO = new Uint8Array([0x30]);
+
+/** The slot of the sample's key in `table`: by its name when given as a string, else by its bytes. */
+function keyIn(table: ByteKeyTable, sample: StatsdBytesSample, name: string | undefined): number {
+  return name === undefined
+    ? table.add(sample.bytes, sample.keyStart, sample.keyEnd, sample.keyHash)
+    : table.addName(name);
 }
 
 /** `array` copied into one twice its length. */
-function grown<T extends Float64Array | Int32Array>(array: T): T {
+function grown<T extends Float64Array | Int32Array | Uint8Array>(array: T): T {
   const bigger = new (array.constructor as new (length: number) => T)(array.length * 2);
   bigger.set(array);
   return bigger;
@@ -142,6 +225,21 @@ export class StatsdAggregator {
    */
   private nameCache = new Map<string, Map<string, string>>();
   readonly counts: StatsdCounts = { valuesDropped: 0, keysDisowned: 0 };
+  /** A string sample's numbers (add), handed on with its name and member beside them. */
+  private readonly scalars: StatsdBytesSample = {
+    bytes: ZERO,
+    keyStart: 0,
+    keyEnd: 0,
+    keyHash: 0,
+    type: 'c',
+    value: 0,
+    memberStart: 0,
+    memberEnd: 0,
+    sampleRate: 1,
+    gaugeDelta: false,
+  };
+  /** Key counts of the interval last flushed: the next interval's tables start that big. */
+  private lastSizes = NO_SIZES;
 
   constructor(
     readonly options: StatsdOptions,
@@ -172,61 +270,103 @@ export class StatsdAggregator {
     this.flushedThrough = windowStart(watermark, this.stepSeconds) - this.stepSeconds;
   }
 
+  /** Adds a sample that arrived at `arrivalSeconds`: its name and member meet the slots of their UTF-8 bytes. */
   add(sample: StatsdSample, arrivalSeconds: number): void {
+    const scalars = this.scalars;
+    scalars.type = sample.type;
+    scalars.value = sample.value;
+    scalars.sampleRate = sample.sampleRate;
+    scalars.gaugeDelta = sample.gaugeDelta;
+    // The reference stores `member || '0'`.
+    this.addKeyed(scalars, arrivalSeconds, sample.name, sample.member === '' ? '0' : sample.member);
+  }
+
+  /** Adds a sample read from bytes (the common line) that arrived at `arrivalSeconds`. */
+  addBytes(sample: StatsdBytesSample, arrivalSeconds: number): void {
+    this.addKeyed(sample, arrivalSeconds, undefined, undefined);
+  }
+
+  /**
+   * The key and member are `name` and `member` when given as strings (`sample` then holds only the scalars),
+   * else byte ranges of `sample.bytes`.
+   */
+  private addKeyed(
+    sample: StatsdBytesSample,
+    arrivalSeconds: number,
+    name: string | undefined,
+    member: string | undefined,
+  ): void {
     const state = this.stateFor(windowStart(arrivalSeconds, this.stepSeconds));
-    const name = sample.name;
     let type = sample.type;
     if ((type === 'h' || type === 'd') && this.options.compatHAndDAsCounters) type = 'c';
     switch (type) {
-      case 'c': {
+      case 'c':
         // value * (1 / rate), not value / rate: the reference's float expression.
-        const add = sample.value * (1 / sample.sampleRate);
-        const slot = state.counterSlot(name);
-        state.counterSums[slot] = state.counterSums[slot]! + add;
+        state.addCounter(keyIn(state.counters, sample, name), sample.value * (1 / sample.sampleRate));
         return;
-      }
       case 'ms':
       case 'h':
-      case 'd': {
+      case 'd':
         if (!this.hold(state)) return;
-        state.addTimerValue(name, sample.value, 1 / sample.sampleRate);
+        state.addTimerValue(keyIn(state.timers, sample, name), sample.value, 1 / sample.sampleRate);
         return;
-      }
       case 'g': {
-        const ops = state.gauges.get(name);
+        const gauges = state.gauges;
         if (!sample.gaugeDelta) {
-          if (ops === undefined) state.gauges.set(name, { replaced: true, value: sample.value, deltas: [] });
-          else {
-            ops.replaced = true;
-            ops.value = sample.value;
-            ops.deltas.length = 0;
-          }
-        } else if (ops?.replaced) {
-          ops.value += sample.value;
-        } else {
-          if (!this.hold(state)) return;
-          if (ops === undefined) state.gauges.set(name, { replaced: false, value: 0, deltas: [sample.value] });
-          else ops.deltas.push(sample.value);
+          const slot = keyIn(gauges, sample, name);
+          state.gaugeRoom(slot);
+          state.gaugeReplaced[slot] = 1;
+          state.gaugeValues[slot] = sample.value;
+          return;
         }
+        let slot =
+          name === undefined
+            ? gauges.find(sample.bytes, sample.keyStart, sample.keyEnd, sample.keyHash)
+            : gauges.findName(name);
+        if (slot >= 0 && state.gaugeReplaced[slot] === 1) {
+          state.gaugeValues[slot] = state.gaugeValues[slot]! + sample.value;
+          return;
+        }
+        // A delta refused for room leaves no trace: not even the gauge's key.
+        if (!this.hold(state)) return;
+        if (slot < 0) {
+          slot = keyIn(gauges, sample, name);
+          state.gaugeRoom(slot);
+        }
+        state.logGaugeDelta(slot, sample.value);
         return;
       }
       case 's': {
-        let members = state.sets.get(name);
-        if (members === undefined) {
-          members = new Set<string>();
-          state.sets.set(name, members);
-        }
+        const set = keyIn(state.sets, sample, name);
+        if (set === state.setSizes.length) state.setSizes = grown(state.setSizes);
         // The reference stores `member || '0'`.
-        const member = sample.member === '' ? '0' : sample.member;
+        let memberBytes = sample.bytes;
+        let memberStart = sample.memberStart;
+        let memberEnd = sample.memberEnd;
+        if (member === undefined && memberStart === memberEnd) {
+          memberBytes = ZERO;
+          memberStart = 0;
+          memberEnd = 1;
+        }
+        const numbers = state.memberNumbers;
         if (state.values < this.maxIntervalValues) {
-          // Room for a new member, so add at once: one lookup, and a new member is held (what hold() counts).
-          const size = members.size;
-          if (members.add(member).size > size) state.values++;
+          // Room for a new member, so add at once: one probe, and a new member is held (what hold() counts).
+          const number =
+            member !== undefined
+              ? numbers.addName(member)
+              : numbers.add(memberBytes, memberStart, memberEnd, hashBytes(memberBytes, memberStart, memberEnd));
+          if (state.members.add(set, number)) {
+            state.values++;
+            state.setSizes[set]!++;
+          }
           return;
         }
-        if (members.has(member)) return;
-        if (!this.hold(state)) return;
-        members.add(member);
+        // No room: a member already held is fine, a new one is refused (and not numbered: the bound holds).
+        const number =
+          member !== undefined
+            ? numbers.findName(member)
+            : numbers.find(memberBytes, memberStart, memberEnd, hashBytes(memberBytes, memberStart, memberEnd));
+        if (number < 0 || !state.members.has(set, number)) this.counts.valuesDropped++;
         return;
       }
     }
@@ -256,7 +396,7 @@ export class StatsdAggregator {
     if (current !== undefined && current.start === start) return current;
     let state = this.intervals.get(start);
     if (state === undefined) {
-      state = new IntervalState(start);
+      state = new IntervalState(start, this.lastSizes);
       this.intervals.set(start, state);
     }
     this.current = state;
@@ -278,16 +418,14 @@ export class StatsdAggregator {
     const stamp = this.options.compatStampAtFlushTime ? start + this.stepSeconds : start;
     this.intervals.delete(start);
     if (state === this.current) this.current = undefined;
+    this.lastSizes = state.sizes;
     if (start > this.flushedThrough) this.flushedThrough = start;
     this.dropDisowned(state);
     const { options, names, stepSeconds } = this;
 
     // Counters: rate per second and count; idle ones send 0 unless deleteCounters.
-    if (!options.deleteCounters) for (const key of state.counters.keys()) this.knownCounters.add(key);
-    const counterKeys = options.deleteCounters ? state.counters.keys() : this.knownCounters.values();
-    for (const key of counterKeys) {
-      const slot = state.counters.get(key);
-      const value = slot === undefined ? 0 : state.counterSums[slot]!;
+    const counters = state.counters;
+    const sendCounter = (key: string, value: number): void => {
       const cache = this.namesOf(key);
       emit(
         cached(cache, ':rate', () => names.counterRate(key)),
@@ -300,14 +438,23 @@ export class StatsdAggregator {
           value,
           stamp,
         );
+    };
+    if (options.deleteCounters) {
+      for (let slot = 0; slot < counters.size; slot++)
+        if (!state.isDisowned(counters, slot)) sendCounter(counters.nameOf(slot), state.counterSums[slot]!);
+    } else {
+      for (let slot = 0; slot < counters.size; slot++)
+        if (!state.isDisowned(counters, slot)) this.knownCounters.add(counters.nameOf(slot));
+      for (const key of this.knownCounters) {
+        const slot = counters.size === 0 ? -1 : counters.findName(key);
+        sendCounter(key, slot < 0 ? 0 : state.counterSums[slot]!);
+      }
     }
 
     // Timers: the full statistics, or count/count_ps 0 for a kept idle timer.
-    if (!options.deleteTimers) for (const key of state.timers.keys()) this.knownTimers.add(key);
-    const timerKeys = options.deleteTimers ? state.timers.keys() : this.knownTimers.values();
+    const timers = state.timers;
     const timerValues = state.timerValues();
-    for (const key of timerKeys) {
-      const slot = state.timers.get(key);
+    const sendTimer = (key: string, slot: number): void => {
       const cache = this.namesOf(key);
       const send = (metric: string, value: number): void =>
         emit(
@@ -315,26 +462,40 @@ export class StatsdAggregator {
           value,
           stamp,
         );
-      const from = slot === undefined ? 0 : timerValues.offsets[slot]!;
-      const to = slot === undefined ? 0 : timerValues.offsets[slot + 1]!;
+      const from = slot < 0 ? 0 : timerValues.offsets[slot]!;
+      const to = slot < 0 ? 0 : timerValues.offsets[slot + 1]!;
       if (to === from) {
         emitIdleTimer(this.wanted, send);
-        continue;
+        return;
       }
       const values = timerValues.values.subarray(from, to).sort();
       const bins = histogramBinsFor(options.histogram, this.bins, key);
-      computeTimer(values, state.timerCounts[slot!]!, stepSeconds, this.percentiles, bins, this.wanted, send);
+      computeTimer(values, state.timerCounts[slot]!, stepSeconds, this.percentiles, bins, this.wanted, send);
+    };
+    if (options.deleteTimers) {
+      for (let slot = 0; slot < timers.size; slot++)
+        if (!state.isDisowned(timers, slot)) sendTimer(timers.nameOf(slot), slot);
+    } else {
+      for (let slot = 0; slot < timers.size; slot++)
+        if (!state.isDisowned(timers, slot)) this.knownTimers.add(timers.nameOf(slot));
+      for (const key of this.knownTimers) sendTimer(key, timers.size === 0 ? -1 : timers.findName(key));
     }
 
     // Gauges keep their value across flushes; with deleteGauges they expire after gaugesMaxTTL idle flushes.
-    for (const [key, ops] of state.gauges) {
+    // A gauge only given deltas starts from its kept value and adds them one by one, in arrival order.
+    const gauges = state.gauges;
+    const gaugeValues = state.gaugeValues;
+    for (let slot = 0; slot < gauges.size; slot++)
+      if (state.gaugeReplaced[slot] === 0) gaugeValues[slot] = this.gauges.get(gauges.nameOf(slot))?.value ?? 0;
+    for (let i = 0; i < state.gaugeDeltaLength; i++) {
+      const slot = state.gaugeDeltaSlots[i]!;
+      if (state.gaugeReplaced[slot] === 0) gaugeValues[slot] = gaugeValues[slot]! + state.gaugeDeltaLog[i]!;
+    }
+    for (let slot = 0; slot < gauges.size; slot++) {
+      if (state.isDisowned(gauges, slot)) continue;
+      const key = gauges.nameOf(slot);
       const gauge = this.gauges.get(key);
-      let value: number;
-      if (ops.replaced) value = ops.value;
-      else {
-        value = gauge?.value ?? 0;
-        for (const delta of ops.deltas) value += delta;
-      }
+      const value = gaugeValues[slot]!;
       if (gauge === undefined) this.gauges.set(key, { value, ttl: options.gaugesMaxTTL });
       else {
         gauge.value = value;
@@ -351,14 +512,24 @@ export class StatsdAggregator {
     }
 
     // Sets: the number of unique members; idle ones send 0 unless deleteSets.
-    if (!options.deleteSets) for (const key of state.sets.keys()) this.knownSets.add(key);
-    const setKeys = options.deleteSets ? state.sets.keys() : this.knownSets.values();
-    for (const key of setKeys)
+    const sets = state.sets;
+    const sendSet = (key: string, size: number): void =>
       emit(
         cached(this.namesOf(key), ':set', () => names.setCount(key)),
-        state.sets.get(key)?.size ?? 0,
+        size,
         stamp,
       );
+    if (options.deleteSets) {
+      for (let slot = 0; slot < sets.size; slot++)
+        if (!state.isDisowned(sets, slot)) sendSet(sets.nameOf(slot), state.setSizes[slot]!);
+    } else {
+      for (let slot = 0; slot < sets.size; slot++)
+        if (!state.isDisowned(sets, slot)) this.knownSets.add(sets.nameOf(slot));
+      for (const key of this.knownSets) {
+        const slot = sets.size === 0 ? -1 : sets.findName(key);
+        sendSet(key, slot < 0 ? 0 : state.setSizes[slot]!);
+      }
+    }
 
     // Keys deleted as idle leave their names behind: start over when the cache holds far more than is in use.
     const inUse = this.knownCounters.size + this.knownTimers.size + this.knownSets.size + this.gauges.size;
@@ -377,19 +548,23 @@ export class StatsdAggregator {
     if (owns === undefined) return;
     const start = state.start;
     let dropped = 0;
-    const sweep = (kept: Set<string> | Map<string, unknown>, interval: Map<string, unknown>): void => {
+    const sweep = (kept: Set<string> | Map<string, unknown>, interval: ByteKeyTable): void => {
       for (const key of kept.keys())
         if (!owns(key, start)) {
           kept.delete(key);
-          interval.delete(key);
+          const slot = interval.findName(key);
+          if (slot >= 0) state.disown(interval, slot);
           dropped++;
         }
       // Keys new in this interval (kept ones still here were just found owned).
-      for (const key of interval.keys())
+      for (let slot = 0; slot < interval.size; slot++) {
+        if (state.isDisowned(interval, slot)) continue;
+        const key = interval.nameOf(slot);
         if (!kept.has(key) && !owns(key, start)) {
-          interval.delete(key);
+          state.disown(interval, slot);
           dropped++;
         }
+      }
     };
     sweep(this.knownCounters, state.counters);
     sweep(this.knownTimers, state.timers);

@@ -20,6 +20,7 @@ export * from './retention.js';
 export * from './retention-config.js';
 export * from './safe-regex.js';
 export * from './samples.js';
+export * from './byte-hash.js';
 export * from './statpoint.js';
 export * from './store.js';
 export * from './time.js';

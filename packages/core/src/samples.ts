@@ -23,3 +23,23 @@ export interface StatsdSample {
   /** A gauge written with a leading `+` or `-`: add to the current value instead of replacing it. */
   gaugeDelta: boolean;
 }
+
+/**
+ * A StatsD sample read from a line's bytes (the common `key:value|type[|@rate]` line): its key, and a set's
+ * member, are byte ranges of `bytes`, valid only during the call that is handed the sample. The key is the
+ * canonical name as ASCII; `keyHash` is its FNV-1a (byte-hash.ts), computed as it was read.
+ */
+export interface StatsdBytesSample {
+  bytes: Uint8Array;
+  keyStart: number;
+  keyEnd: number;
+  keyHash: number;
+  type: StatsdType;
+  /** The number; NaN for sets. */
+  value: number;
+  /** A set's member `bytes[memberStart, memberEnd)`; an empty member is `0`, as in StatsdSample. */
+  memberStart: number;
+  memberEnd: number;
+  sampleRate: number;
+  gaugeDelta: boolean;
+}

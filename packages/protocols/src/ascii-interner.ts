@@ -8,15 +8,13 @@
  * input's cardinality, and nothing is ever refused or lost by it.
  */
 
+import { HASH_SEED, hashByte } from '@carillon/core';
+
 /** Slots probed from a range's home slot before one is taken over. */
 const PROBES = 4;
 
-/** FNV-1a, the hash intern() wants: start from HASH_SEED, then hashByte() each byte in order. */
-export const HASH_SEED = 0x811c9dc5 | 0;
-
-export function hashByte(hash: number, byte: number): number {
-  return Math.imul(hash ^ byte, 0x01000193);
-}
+/** FNV-1a (core's byte-hash), the hash intern() wants: start from HASH_SEED, then hashByte() each byte in order. */
+export { HASH_SEED, hashByte };
 
 export class AsciiInterner {
   private readonly mask: number;

@@ -11,7 +11,14 @@ import {
   type Logger,
 } from '@carillon/core';
 import { DEFAULT_MAX_LINE_LENGTH, type LineHandler } from './framing.js';
-import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS, listenTcp, listenUdp, type Listener } from './listeners.js';
+import {
+  DEFAULT_IDLE_TIMEOUT_MS,
+  DEFAULT_MAX_CONNECTIONS,
+  listenTcp,
+  listenUdp,
+  type DatagramHandler,
+  type Listener,
+} from './listeners.js';
 import type { LineCounters } from './reasons.js';
 import { readListenerTls, type ListenerTls } from './listener-tls.js';
 
@@ -107,6 +114,8 @@ export async function startLineListeners(
   logger?: Logger,
   /** SO_REUSEPORT on both sockets (listeners.ts `reusePort`). */
   reusePort = false,
+  /** Takes UDP datagrams whole instead of their lines going to `onLine` (listeners.ts `datagrams`). */
+  datagrams?: DatagramHandler,
 ): Promise<LineListeners> {
   const { maxLineLength } = config;
   const tcp = config.tcp
@@ -125,7 +134,14 @@ export async function startLineListeners(
     : undefined;
   const udp = config.udp
     ? await listenUdp(
-        { ...config.udp, lines, maxLineLength, receiveBufferSize: config.udpReceiveBufferBytes, reusePort },
+        {
+          ...config.udp,
+          lines,
+          maxLineLength,
+          receiveBufferSize: config.udpReceiveBufferBytes,
+          reusePort,
+          ...(datagrams === undefined ? {} : { datagrams }),
+        },
         onLine,
       )
     : undefined;

@@ -64,7 +64,15 @@ export interface StreamFramer {
 export interface UdpListenerOptions extends ListenerOptions {
   /** SO_RCVBUF in bytes; the OS default when absent (often too small for StatsD bursts). */
   receiveBufferSize?: number;
+  /**
+   * Takes each datagram whole instead of splitDatagram and onLine: it must cut and count lines by the same rules
+   * (line_too_long included), and may read them without a pass to split them first.
+   */
+  datagrams?: DatagramHandler;
 }
+
+/** Receives one datagram; its bytes are only valid during the call. */
+export type DatagramHandler = (datagram: Buffer, maxLineLength: number) => void;
 
 export interface Listener {
   readonly host: string;
@@ -212,10 +220,12 @@ function bindUdp(options: UdpListenerOptions, onLine: LineHandler): Promise<List
       ? {}
       : { recvBufferSize: checkPositive('receiveBufferSize', options.receiveBufferSize) }),
   });
+  const datagrams = options.datagrams;
   socket.on('message', (datagram: Buffer) => {
     metrics.datagrams.inc();
     metrics.bytes.inc(datagram.length);
-    splitDatagram(datagram, maxLineLength, onLine, rejectLine);
+    if (datagrams !== undefined) datagrams(datagram, maxLineLength);
+    else splitDatagram(datagram, maxLineLength, onLine, rejectLine);
   });
 
   return new Promise((resolve, reject) => {
