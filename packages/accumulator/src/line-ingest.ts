@@ -3,6 +3,7 @@
  * reason. Shared by every way lines arrive (TCP, UDP, HTTP POST /lines, relay batches over gRPC).
  */
 import {
+  reusableStatsdBytesSample,
   nowSeconds as wallClockSeconds,
   windowStart,
   type CounterChild,
@@ -104,18 +105,7 @@ export class LineIngest {
     gaugeDelta: false,
   };
   /** Reused for each common StatsD line from a listener, read from its bytes: its key is never made a string. */
-  private readonly commonBytes: StatsdBytesSample = {
-    bytes: new Uint8Array(0),
-    keyStart: 0,
-    keyEnd: 0,
-    keyHash: 0,
-    type: 'c',
-    value: 0,
-    memberStart: 0,
-    memberEnd: 0,
-    sampleRate: 1,
-    gaugeDelta: false,
-  };
+  private readonly commonBytes: StatsdBytesSample = reusableStatsdBytesSample();
   /** Graphite paths as strings without decoding them per line (a fixed-size cache), the line and sample read into. */
   private readonly graphitePaths = new AsciiInterner(16, 256);
   private readonly commonLine = new CommonGraphiteLine();

@@ -1,4 +1,10 @@
-import { hashBytes, windowStart, type StatsdBytesSample, type StatsdSample } from '@carillon/core';
+import {
+  hashBytes,
+  reusableStatsdBytesSample,
+  windowStart,
+  type StatsdBytesSample,
+  type StatsdSample,
+} from '@carillon/core';
 import { ByteKeyTable } from './byte-key-table.js';
 import { IntPairSet } from './int-pair-set.js';
 import { StatsdNames } from './statsd-names.js';
@@ -226,18 +232,7 @@ export class StatsdAggregator {
   private nameCache = new Map<string, Map<string, string>>();
   readonly counts: StatsdCounts = { valuesDropped: 0, keysDisowned: 0 };
   /** A string sample's numbers (add), handed on with its name and member beside them. */
-  private readonly scalars: StatsdBytesSample = {
-    bytes: ZERO,
-    keyStart: 0,
-    keyEnd: 0,
-    keyHash: 0,
-    type: 'c',
-    value: 0,
-    memberStart: 0,
-    memberEnd: 0,
-    sampleRate: 1,
-    gaugeDelta: false,
-  };
+  private readonly scalars: StatsdBytesSample = reusableStatsdBytesSample(ZERO);
   /** Key counts of the interval last flushed: the next interval's tables start that big. */
   private lastSizes = NO_SIZES;
 

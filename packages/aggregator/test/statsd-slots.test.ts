@@ -5,7 +5,13 @@
  * and a bound on held values small enough to refuse some. Every (name, window) of every flush must be equal.
  */
 import { describe, expect, it } from 'vitest';
-import { hashBytes, type StatsdBytesSample, type StatsdSample, type StatsdType } from '@carillon/core';
+import {
+  hashBytes,
+  reusableStatsdBytesSample,
+  type StatsdBytesSample,
+  type StatsdSample,
+  type StatsdType,
+} from '@carillon/core';
 import {
   DEFAULT_STATSD_OPTIONS,
   StatsdAggregator,
@@ -152,18 +158,7 @@ describe('StatsD interval slots', () => {
       m.set(name, value);
     };
     const buf = Buffer.alloc(256);
-    const bytesSample: StatsdBytesSample = {
-      bytes: buf,
-      keyStart: 0,
-      keyEnd: 0,
-      keyHash: 0,
-      type: 'c',
-      value: 0,
-      memberStart: 0,
-      memberEnd: 0,
-      sampleRate: 1,
-      gaugeDelta: false,
-    };
+    const bytesSample: StatsdBytesSample = reusableStatsdBytesSample(buf);
     // Six intervals; keys come and go, so later intervals have idle known keys and new ones.
     for (let second = 1000; second < 1060; second++) {
       const keys = 200 + 800 * ((second / STEP) % 3);

@@ -43,3 +43,19 @@ export interface StatsdBytesSample {
   sampleRate: number;
   gaugeDelta: boolean;
 }
+
+/** A StatsdBytesSample to read lines into again and again (of `bytes`, or of none yet). */
+export function reusableStatsdBytesSample(bytes: Uint8Array = new Uint8Array(0)): StatsdBytesSample {
+  return {
+    bytes,
+    keyStart: 0,
+    keyEnd: 0,
+    keyHash: 0,
+    type: 'c',
+    value: 0,
+    memberStart: 0,
+    memberEnd: 0,
+    sampleRate: 1,
+    gaugeDelta: false,
+  };
+}

@@ -8,7 +8,7 @@
  * very sample, and answers false for everything else (tags, packed values, odd numbers, any refusal), which then
  * goes through decodeLine and parseStatsdLine as before.
  */
-import type { StatsdBytesSample, StatsdSample, StatsdType } from '@carillon/core';
+import { reusableStatsdBytesSample, type StatsdBytesSample, type StatsdSample, type StatsdType } from '@carillon/core';
 import { HASH_SEED, hashByte, type AsciiInterner } from './ascii-interner.js';
 import { parsePlainDecimalBytes } from './number.js';
 import { PLAIN_KEY_BYTE } from './statsd.js';
@@ -110,18 +110,7 @@ export function readCommonStatsdLine(
 const EMPTY = new Uint8Array(0);
 
 /** A reused StatsdBytesSample for parseCommonStatsdLine. */
-const scratch: StatsdBytesSample = {
-  bytes: EMPTY,
-  keyStart: 0,
-  keyEnd: 0,
-  keyHash: 0,
-  type: 'c',
-  value: 0,
-  memberStart: 0,
-  memberEnd: 0,
-  sampleRate: 1,
-  gaugeDelta: false,
-};
+const scratch: StatsdBytesSample = reusableStatsdBytesSample(EMPTY);
 
 /**
  * readCommonStatsdLine as a StatsdSample, for a caller that needs the key as a string: `keys` and `members` give
