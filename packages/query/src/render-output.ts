@@ -8,6 +8,8 @@ import { encodeMsgpack, encodePickle, WireFloat, WireInt, type WireValue } from 
 export interface RenderBody {
   contentType: string;
   body: string | Buffer;
+  /** The body's ArrayBuffer holds nothing else (not a slice of Buffer's shared pool), so it may be transferred. */
+  ownsBuffer?: boolean;
 }
 
 export interface JsonOptions {
@@ -44,7 +46,7 @@ export function jsonBody(series: readonly Series[], options: JsonOptions): Rende
   out.ascii(']');
   if (options.jsonp !== undefined) out.ascii(')');
   const contentType = options.jsonp !== undefined ? 'text/javascript' : 'application/json';
-  return { contentType: `${contentType}; charset=utf-8`, body: out.result() };
+  return { contentType: `${contentType}; charset=utf-8`, body: out.result(), ownsBuffer: true };
 }
 
 /** The values datapointsOf zips with times: NaN (or null) for None. */
@@ -75,6 +77,10 @@ function hasPoint(s: Series): boolean {
 function writeDatapoints(out: JsonBytes, s: Series, noNullPoints: boolean): void {
   const values = pointValues(s);
   const stride = s.step * Math.max(s.valuesPerPoint, 1);
+  if (values instanceof Float64Array && Number.isFinite(s.start + stride)) {
+    const n = pointCount(s, values);
+    if (!hasInfinity(values, n)) return out.finiteDatapoints(values, n, s.start, stride, noNullPoints);
+  }
   out.ascii('[');
   let written = 0;
   for (let i = 0, t = s.start; i < values.length && t < s.end + 1; i++, t += stride) {
@@ -89,6 +95,15 @@ function writeDatapoints(out: JsonBytes, s: Series, noNullPoints: boolean): void
     written++;
   }
   out.ascii(']');
+}
+
+/** Whether one of the first `n` values is infinite (JSON.stringify would write it null, graphite-web ±1e9999). */
+function hasInfinity(values: Float64Array, n: number): boolean {
+  for (let i = 0; i < n; i++) {
+    const v = values[i]!;
+    if (v === Infinity || v === -Infinity) return true;
+  }
+  return false;
 }
 
 /**
