@@ -65,6 +65,12 @@ export interface LoadedSeries {
 
 export type SeriesLoad = (request: LoadRequest) => Promise<LoadedSeries[]>;
 
+/** A read made ahead of the evaluation: its series, or what it failed with (the reads after a failure are not made). */
+export type LoadOutcome = { series: LoadedSeries[] } | { error: Error };
+
+/** Reads in order, in one batch; stops at the first that fails. */
+export type SeriesLoadMany = (requests: readonly LoadRequest[]) => Promise<LoadOutcome[]>;
+
 export interface LoaderDeps {
   finder: SeriesFinder;
   sources: SeriesSources;
@@ -95,11 +101,16 @@ export interface ResolvedRead {
   pending?: Map<string, PendingSlots>;
 }
 
-/** The values of one series over a window, stored and pending (`pending`: taken by resolve, when it was). */
+/**
+ * The values of one series over a window, stored and pending (`pending`: taken by resolve, when it was). `into`
+ * (the window's length) may be filled and returned instead of a new array: the values are then consolidated
+ * before the next read into it.
+ */
 export type ReadValues = (
   name: string,
   window: FetchWindow,
   pending: PendingSlots | undefined,
+  into?: Float64Array,
 ) => Promise<Float64Array>;
 
 /**
@@ -204,6 +215,8 @@ export class SeriesLoader {
 export class SeriesReads {
   private bytes = 0;
   private cancelled: string | undefined;
+  /** Arrays reads consolidated as read are made into, handed back once consolidated (at most a chunk's worth). */
+  private readonly scratch: Float64Array[] = [];
 
   /** `yieldTurn` runs between chunks of reads, so a cancel message can arrive (a worker's reads do not yield). */
   constructor(
@@ -249,15 +262,16 @@ export class SeriesReads {
       if (i > 0) await this.pause();
       else this.throwIfCancelled();
       const chunk = unique.slice(i, i + limits.fetchConcurrency);
+      const c = request.consolidate;
+      const into = chunk.map((_, j) => (c ? this.takeScratch(windows[i + j]!.count) : undefined));
       const fetched = await Promise.all(
-        chunk.map((name, j) => readValues(name, windows[i + j]!, resolved.pending?.get(name))),
+        chunk.map((name, j) => readValues(name, windows[i + j]!, resolved.pending?.get(name), into[j])),
       );
       for (let j = 0; j < chunk.length; j++) {
         const raw = fetched[j]!;
         const name = chunk[j]!;
         const window = windows[i + j]!;
         if (!(await keep(name, raw))) continue;
-        const c = request.consolidate;
         if (!c) {
           result.push({
             name,
@@ -283,21 +297,29 @@ export class SeriesReads {
           window.end - window.start,
           c.maxDataPoints,
         );
+        const values = consolidatedFloat64(consolidated);
         result.push({
           name,
           start: consolidated.start,
           end: consolidated.end,
           step: consolidated.step * consolidated.valuesPerPoint,
-          values: consolidatedFloat64(consolidated),
+          // not consolidated (as many points as maxDataPoints allows): a view of the reused array, so copied
+          values: values.buffer === raw.buffer ? values.slice() : values,
           pathExpression,
         });
       }
+      for (const array of into) if (array) this.scratch.push(array);
     }
     // the estimate charged above, replaced by what is held
     let held = 0;
     for (const s of result) held += s.values.byteLength;
     this.charge(held, estimate);
     return result;
+  }
+
+  private takeScratch(count: number): Float64Array {
+    const array = this.scratch.pop();
+    return array?.length === count ? array : new Float64Array(count);
   }
 
   private charge(add: number, release: number): void {
