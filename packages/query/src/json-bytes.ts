@@ -3,7 +3,7 @@
  * millions of parts to flatten and encode at the end (what a 1,000-series answer cost in garbage collection).
  */
 export class JsonBytes {
-  private bytes = new Uint8Array(1 << 16);
+  private bytes: Uint8Array;
   private length = 0;
   /** The texts of one time axis as bytes, `ends[i]` the end of time i's text: shared by the series on the axis. */
   private axis: { start: number; stride: number; bytes: Uint8Array; ends: number[] } = {
@@ -15,6 +15,14 @@ export class JsonBytes {
   /** The [value, time] pairs of one series handed to JSON.stringify, and the pairs kept for the next series. */
   private readonly pairs: number[][] = [];
   private readonly pool: number[][] = [];
+
+  /**
+   * `expectedBytes`: what the answer is likely to take, allocated at once (growing by doubling from 64 KB to 32 MB
+   * copies and zero-fills as much again); a larger answer still grows.
+   */
+  constructor(expectedBytes = 0) {
+    this.bytes = new Uint8Array(Math.max(1 << 16, Math.min(expectedBytes, MAX_EXPECTED_BYTES)));
+  }
 
   /** A string known to be ASCII (JSON punctuation, numbers). */
   ascii(text: string): void {
@@ -110,6 +118,9 @@ export class JsonBytes {
     this.bytes = grown;
   }
 }
+
+/** The most allocated up front on an estimate; beyond it the buffer grows as written. */
+const MAX_EXPECTED_BYTES = 64 << 20;
 
 /** JSON.stringify's text of a finite number (String's: -0 as 0), NaN as null, the infinities as ±1e9999. */
 function numberText(v: number): string {

@@ -23,7 +23,7 @@ export interface JsonOptions {
  * bytes (JSON.stringify of the same list with graphiteJson's numbers, byte for byte).
  */
 export function jsonBody(series: readonly Series[], options: JsonOptions): RenderBody {
-  const out = new JsonBytes();
+  const out = new JsonBytes(expectedJsonBytes(series, options.maxDataPoints));
   if (options.jsonp !== undefined) out.text(`${options.jsonp}(`);
   out.ascii('[');
   // graphite-web's `if any(data)`: a series is a list, so when every one has no values the answer is []
@@ -47,6 +47,16 @@ export function jsonBody(series: readonly Series[], options: JsonOptions): Rende
   if (options.jsonp !== undefined) out.ascii(')');
   const contentType = options.jsonp !== undefined ? 'text/javascript' : 'application/json';
   return { contentType: `${contentType}; charset=utf-8`, body: out.result(), ownsBuffer: true };
+}
+
+/** About what the answer takes: a point is `[v,t],` with a value of up to 17 digits and a ten-digit time. */
+function expectedJsonBytes(series: readonly Series[], maxDataPoints: number | undefined): number {
+  let bytes = 0;
+  for (const s of series) {
+    const points = valuesLength(s) / Math.max(s.valuesPerPoint, 1);
+    bytes += 200 + 32 * (maxDataPoints === undefined ? points : Math.min(points, maxDataPoints + 1));
+  }
+  return bytes;
 }
 
 /** The values datapointsOf zips with times: NaN (or null) for None. */
