@@ -21,7 +21,8 @@ export class JsonBytes {
    * copies and zero-fills as much again); a larger answer still grows.
    */
   constructor(expectedBytes = 0) {
-    this.bytes = new Uint8Array(Math.max(1 << 16, Math.min(expectedBytes, MAX_EXPECTED_BYTES)));
+    // not zero-filled (every byte read is written first); its own ArrayBuffer, never Buffer's shared pool
+    this.bytes = Buffer.allocUnsafeSlow(Math.max(1 << 16, Math.min(expectedBytes, MAX_EXPECTED_BYTES)));
   }
 
   /** A string known to be ASCII (JSON punctuation, numbers). */
@@ -113,7 +114,7 @@ export class JsonBytes {
     if (this.length + extra <= this.bytes.length) return;
     let size = this.bytes.length * 2;
     while (size < this.length + extra) size *= 2;
-    const grown = new Uint8Array(size);
+    const grown = Buffer.allocUnsafeSlow(size);
     grown.set(this.bytes.subarray(0, this.length));
     this.bytes = grown;
   }

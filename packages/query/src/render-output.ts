@@ -66,6 +66,9 @@ function pointValues(s: Series): Float64Array | readonly (number | null)[] {
 
 function pointCount(s: Series, values: { length: number }): number {
   const stride = s.step * Math.max(s.valuesPerPoint, 1);
+  // the loop's count in closed form where its sums are exact (integer times and steps)
+  if (stride > 0 && Number.isSafeInteger(s.start) && Number.isSafeInteger(s.end) && Number.isSafeInteger(stride))
+    return Math.min(values.length, Math.max(0, Math.ceil((s.end + 1 - s.start) / stride)));
   let n = 0;
   for (let t = s.start; n < values.length && t < s.end + 1; n++, t += stride);
   return n;
