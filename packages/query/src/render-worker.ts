@@ -67,7 +67,7 @@ function loaderFor(id: number): { load: SeriesLoad; loadMany?: SeriesLoadMany } 
   if (!reads || !reader) return { load: (request) => ask<LoadedSeries[]>({ type: 'load', id, request }) };
   const limits = reads.limits;
   // a macrotask between chunks of reads, so the pool's cancel message is seen
-  const own = new SeriesReads(limits, () => setImmediate());
+  const own = new SeriesReads(limits, () => setImmediate(), true);
   running = { id, reads: own };
   const readValues =
     (store: SeriesReader) =>

@@ -103,8 +103,7 @@ export interface ResolvedRead {
 
 /**
  * The values of one series over a window, stored and pending (`pending`: taken by resolve, when it was). `into`
- * (the window's length) may be filled and returned instead of a new array: the values are then consolidated
- * before the next read into it.
+ * (the window's length) may be filled and returned instead of a new array.
  */
 export type ReadValues = (
   name: string,
@@ -218,10 +217,15 @@ export class SeriesReads {
   /** Arrays reads consolidated as read are made into, handed back once consolidated (at most a chunk's worth). */
   private readonly scratch: Float64Array[] = [];
 
-  /** `yieldTurn` runs between chunks of reads, so a cancel message can arrive (a worker's reads do not yield). */
+  /**
+   * `yieldTurn` runs between chunks of reads, so a cancel message can arrive (a worker's reads do not yield).
+   * `shareBuffers`: the series of a chunk of reads kept raw are read into views of one ArrayBuffer (a render
+   * worker's, whose series never cross threads), not an ArrayBuffer each.
+   */
   constructor(
     private readonly limits: RenderLimits,
     private readonly yieldTurn?: () => Promise<void>,
+    private readonly shareBuffers = false,
   ) {}
 
   get bytesHeld(): number {
@@ -263,7 +267,8 @@ export class SeriesReads {
       else this.throwIfCancelled();
       const chunk = unique.slice(i, i + limits.fetchConcurrency);
       const c = request.consolidate;
-      const into = chunk.map((_, j) => (c ? this.takeScratch(windows[i + j]!.count) : undefined));
+      const counts = chunk.map((_, j) => windows[i + j]!.count);
+      const into = c ? counts.map((count) => this.takeScratch(count)) : this.shared(counts);
       const fetched = await Promise.all(
         chunk.map((name, j) => readValues(name, windows[i + j]!, resolved.pending?.get(name), into[j])),
       );
@@ -308,13 +313,27 @@ export class SeriesReads {
           pathExpression,
         });
       }
-      for (const array of into) if (array) this.scratch.push(array);
+      if (c) for (const array of into) if (array) this.scratch.push(array);
     }
     // the estimate charged above, replaced by what is held
     let held = 0;
     for (const s of result) held += s.values.byteLength;
     this.charge(held, estimate);
     return result;
+  }
+
+  /** Views of one ArrayBuffer, one per count, with shareBuffers (1,000 raw reads: 32 allocations, not 1,000). */
+  private shared(counts: readonly number[]): (Float64Array | undefined)[] {
+    if (!this.shareBuffers) return counts.map(() => undefined);
+    let total = 0;
+    for (const count of counts) total += count;
+    const buffer = new ArrayBuffer(total * 8);
+    let offset = 0;
+    return counts.map((count) => {
+      const view = new Float64Array(buffer, offset * 8, count);
+      offset += count;
+      return view;
+    });
   }
 
   private takeScratch(count: number): Float64Array {
