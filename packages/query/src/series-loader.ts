@@ -294,6 +294,8 @@ export class SeriesReads {
           end: window.end,
           step: window.resolution.step,
           values: [],
+          // the consolidation never reads tags; the render's series get theirs from the name (RenderContext)
+          tags: NO_TAGS,
           xFilesFactor: c.xFilesFactor,
           pathExpression,
         });
@@ -353,6 +355,8 @@ export class SeriesReads {
     if (this.cancelled !== undefined) throw new QueryError(this.cancelled, 503);
   }
 }
+
+const NO_TAGS: Record<string, string> = {};
 
 /** Whether any value is not NaN: a plain loop, outside the async read (a series empty for most of a range is scanned whole). */
 function hasValue(values: Float64Array): boolean {
