@@ -3,7 +3,7 @@
  * millions of parts to flatten and encode at the end (what a 1,000-series answer cost in garbage collection).
  */
 export class JsonBytes {
-  private bytes: Uint8Array;
+  private bytes: Buffer;
   private length = 0;
   /** The texts of one time axis as bytes, `ends[i]` the end of time i's text: shared by the series on the axis. */
   private axis: { start: number; stride: number; bytes: Uint8Array; ends: number[] } = {
@@ -81,7 +81,7 @@ export class JsonBytes {
     }
     const text = JSON.stringify(pairs);
     this.reserve(text.length);
-    this.length += Buffer.from(this.bytes.buffer).write(text, this.length, 'latin1');
+    this.length += this.bytes.write(text, this.length, 'latin1');
   }
 
   /** The bytes written (a view of the buffer). */
