@@ -94,9 +94,17 @@ describe('render workers reading the whisper files', () => {
         ...sink.pending(name, resolution, from, until),
       ],
     };
-    const open = async (render: typeof RENDER | undefined, workerReader: boolean, maxRenderBytes?: number) => {
+    const open = async (
+      render: typeof RENDER | undefined,
+      workerReader: boolean,
+      maxRenderBytes?: number,
+      maxSeriesPerRender?: number,
+    ) => {
       const api = createGraphiteApi({
-        ...(maxRenderBytes ? { limits: { maxRenderBytes } } : {}),
+        limits: {
+          ...(maxRenderBytes ? { maxRenderBytes } : {}),
+          ...(maxSeriesPerRender ? { maxSeriesPerRender } : {}),
+        },
         index,
         reader: store,
         ...(workerReader ? { workerReader: store.workerReader() } : {}),
@@ -127,6 +135,32 @@ describe('render workers reading the whisper files', () => {
       `/render?target=${q('sumSeries(w.*.*)')}&${range}&format=msgpack`,
       `/render?target=${q('aliasByNode(w.*.*, 1)')}&${range}&maxDataPoints=5`,
       `/render?target=w.*.*&from=${start - 3600}&until=${start + 200}&maxDataPoints=7`,
+      // many targets, read in one batch by a worker: literals (one the index lacks, one nobody has), globs, tags,
+      // a read over another range, a template, one text read consolidated two ways; consolidated as read
+      // (maxDataPoints=5) and not (1000: more than the points, so each series is copied out of the reused array)
+      ...['5', '1000'].map(
+        (mdp) =>
+          `/render?${[
+            'aliasByNode(w.a.count, 1)',
+            'w.hidden.count',
+            'w.none.count',
+            "seriesByTag('k=v1')",
+            "consolidateBy(w.b.mean, 'max')",
+            "alias(w.*.*, 'x')",
+          ]
+            .map((t) => `target=${q(t)}`)
+            .join('&')}&${range}&maxDataPoints=${mdp}`,
+      ),
+      `/render?${[
+        "timeShift(w.b.mean, '20s')",
+        "template(w.$x.count, x='a')",
+        "consolidateBy(w.*.*, 'max')",
+        'w.*.*',
+        'sumSeries(w.*.*, w.a.count)',
+        'w.hidden.count',
+      ]
+        .map((t) => `target=${q(t)}`)
+        .join('&')}&${range}&maxDataPoints=5`,
     ];
     const answers = await Promise.all(paths.map((p) => workersRead.get(p)));
     // a cluster Fetch of many series, read in a worker, while the sink's write may be under way
@@ -176,6 +210,23 @@ describe('render workers reading the whisper files', () => {
     expect(refused.startsWith('400 ')).toBe(true);
     expect(Buffer.from(refused.slice(4), 'base64').toString()).toMatch(/query\.render_max_bytes/);
     expect((await small.get(`/render?target=w.a.count&${range}`)).startsWith('200 ')).toBe(true);
+
+    // the series budget over a batch of reads: the same answer as reading one target at a time, whichever fails
+    // first (a function evaluated before the read over the budget, or that read)
+    const fewWorkers = await open(RENDER, true, undefined, 2);
+    const fewMain = await open(undefined, false, undefined, 2);
+    for (const [targets, status, text] of [
+      [['w.a.count', 'w.b.mean', 'w.*.*'], 400, 'more than 2 series'],
+      [["movingAverage(w.a.count, 'x')", 'w.*.*'], 400, 'invalid interval'],
+      [['nosuch(w.*.*)', 'w.a.count'], 400, 'unknown function'],
+      [['w.a.count', 'w.b.mean', 'w.a.count'], 200, 'w.b.mean'],
+    ] as const) {
+      const path = `/render?${targets.map((t) => `target=${q(t)}`).join('&')}&${range}`;
+      const answer = await fewWorkers.get(path);
+      expect(answer, path).toBe(await fewMain.get(path));
+      expect(answer.startsWith(`${status} `), path).toBe(true);
+      expect(Buffer.from(answer.slice(4), 'base64').toString(), path).toContain(text);
+    }
     await sink.close();
     await store.close();
   });

@@ -36,8 +36,16 @@ export interface SeriesReader {
   /**
    * `fetch` as a Float64Array of the same length, NaN where `fetch` has `null` or a value that is not finite (what
    * a render reads as None), for a reader that can make it without a boxed number per value (renders use it).
+   * `into`, when given and of the read's length, may be filled and returned instead of a new array (a render
+   * consolidating as it reads reuses it for every series).
    */
-  fetchFloat64?(name: string, resolution: Resolution, from: number, until: number): Promise<Float64Array>;
+  fetchFloat64?(
+    name: string,
+    resolution: Resolution,
+    from: number,
+    until: number,
+    into?: Float64Array,
+  ): Promise<Float64Array>;
 }
 
 /** Windows the aggregator holds that no store has yet, so reads can include them. */

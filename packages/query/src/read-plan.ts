@@ -7,6 +7,7 @@
  */
 import type { ConsolidationFunction } from './consolidation.js';
 import { parseConsolidationFunction } from './consolidation.js';
+import { RENDER_FUNCTIONS } from './functions/index.js';
 import type { ReadConsolidation } from './series-loader.js';
 import type { TargetExpression } from './target-expression.js';
 
@@ -82,4 +83,36 @@ function readUnder(
     }
   }
   return readUnder(series, chosen);
+}
+
+/** A read the evaluation of a render's targets will make over the render's own range. */
+export type PlannedRead = { kind: 'path'; text: string } | { kind: 'tagged'; text: string; expressions: string[] };
+
+/**
+ * Every read the targets make over the render's own range, in the order their evaluation makes them (graphite-web
+ * evaluates every argument first, left to right, in the request's range), each once: what can be fetched in one
+ * batch before evaluating (graphite-web's prefetch). Not under template() (its paths are rewritten) nor under a
+ * call that is no function (evaluating it fails before its arguments are read).
+ */
+export function plannedReads(targets: readonly TargetExpression[]): PlannedRead[] {
+  const reads = new Map<string, PlannedRead>();
+  const walk = (e: TargetExpression): void => {
+    if (e.kind === 'path') {
+      if (!reads.has(e.path)) reads.set(e.path, { kind: 'path', text: e.path });
+      return;
+    }
+    if (e.kind !== 'call' || e.name === 'template') return;
+    if (e.name === 'seriesByTag') {
+      const expressions: string[] = [];
+      for (const a of e.args) if (a.kind === 'string') expressions.push(a.value);
+      if (expressions.length > 0 && expressions.length === e.args.length && !reads.has(e.raw))
+        reads.set(e.raw, { kind: 'tagged', text: e.raw, expressions });
+      return;
+    }
+    if (!RENDER_FUNCTIONS.has(e.name)) return;
+    for (const a of e.args) walk(a);
+    for (const { value } of e.kwargs) walk(value);
+  };
+  for (const target of targets) walk(target);
+  return [...reads.values()];
 }

@@ -2,12 +2,15 @@ import type { Resolution } from '@carillon/core';
 import { makeSeries, seriesOfFloat64, shallowCopy, type Series } from './series.js';
 import type { SeriesSources } from './series-fetch.js';
 import type { SeriesFinder } from './series-finder.js';
+import type { PlannedRead } from './read-plan.js';
 import {
   SeriesLoader,
+  type LoadedSeries,
   type LoadRequest,
   type ReadConsolidation,
   type RenderLimits,
   type SeriesLoad,
+  type SeriesLoadMany,
 } from './series-loader.js';
 
 /** A render that reads through the store, the index and the aggregator in this thread. */
@@ -23,6 +26,8 @@ export interface LocalRenderShared {
 /** A render whose reads are made elsewhere (a worker asking the ingest thread). */
 export interface LoaderRenderShared {
   loader: SeriesLoad;
+  /** Many reads in one batch (one round trip to the ingest thread), for prefetch(). */
+  loadMany?: SeriesLoadMany;
   template?: ReadonlyMap<string, string>;
   /**
    * Path expressions (or seriesByTag calls) read already consolidated for maxDataPoints, with the function to
@@ -91,6 +96,33 @@ export class RenderContext {
     return this.cached(call, { kind: 'tagged', call, expressions, ...this.loadCommon(call) });
   }
 
+  /**
+   * Makes `reads` (over this context's range) in one batch, so the evaluation finds them cached: a dashboard's
+   * hundred targets cost one round trip to the ingest thread, not a hundred. A read that fails fails where the
+   * evaluation makes it; the reads after it are not made here (the evaluation stops at that one first).
+   */
+  async prefetch(reads: readonly PlannedRead[]): Promise<void> {
+    const loadMany = 'loader' in this.shared ? this.shared.loadMany : undefined;
+    const wanted = reads.filter((r) => !this.cache.has(this.cacheKey(r.text)));
+    if (!loadMany || wanted.length === 0) return;
+    const requests = wanted.map((r): LoadRequest =>
+      r.kind === 'path'
+        ? { kind: 'path', pathExpression: r.text, ...this.loadCommon(r.text) }
+        : { kind: 'tagged', call: r.text, expressions: r.expressions, ...this.loadCommon(r.text) },
+    );
+    const outcomes = await loadMany(requests);
+    outcomes.forEach((outcome, i) => {
+      const result =
+        'error' in outcome ? Promise.reject(outcome.error) : Promise.resolve(this.toSeries(outcome.series));
+      result.catch(() => undefined); // rejected only for the evaluation that reads it
+      this.cache.set(this.cacheKey(wanted[i]!.text), result);
+    });
+  }
+
+  private cacheKey(text: string): string {
+    return `${this.startTime}|${this.endTime}|${text}`;
+  }
+
   private loadCommon(key: string): Omit<LoadRequest, 'kind' | 'pathExpression' | 'call' | 'expressions'> {
     const own = this.startTime === this.budget.startTime && this.endTime === this.budget.endTime;
     const consolidate = own && 'loader' in this.shared ? this.shared.consolidate?.get(key) : undefined;
@@ -104,27 +136,29 @@ export class RenderContext {
   }
 
   private cached(text: string, request: LoadRequest): Promise<Series[]> {
-    const key = `${this.startTime}|${this.endTime}|${text}`;
+    const key = this.cacheKey(text);
     let result = this.cache.get(key);
     if (!result) {
-      result = this.budget.loader(request).then((loaded) =>
-        loaded.map((s) => {
-          const { values: _none, ...fields } = makeSeries({
-            name: s.name,
-            start: s.start,
-            end: s.end,
-            step: s.step,
-            values: [],
-            xFilesFactor: this.xFilesFactor,
-            pathExpression: s.pathExpression,
-          });
-          // boxed only if a function reads `values` (most of the time the combining and output paths do not)
-          return seriesOfFloat64(fields, s.values);
-        }),
-      );
+      result = this.budget.loader(request).then((loaded) => this.toSeries(loaded));
       this.cache.set(key, result);
     }
     // functions never change values or tags in place, only the series object (normalize sets valuesPerPoint)
     return result.then((list) => list.map(shallowCopy));
+  }
+
+  private toSeries(loaded: readonly LoadedSeries[]): Series[] {
+    return loaded.map((s) => {
+      const { values: _none, ...fields } = makeSeries({
+        name: s.name,
+        start: s.start,
+        end: s.end,
+        step: s.step,
+        values: [],
+        xFilesFactor: this.xFilesFactor,
+        pathExpression: s.pathExpression,
+      });
+      // boxed only if a function reads `values` (most of the time the combining and output paths do not)
+      return seriesOfFloat64(fields, s.values);
+    });
   }
 }

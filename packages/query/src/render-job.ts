@@ -4,11 +4,11 @@
  * workers, on the calling thread.
  */
 import { evaluateTarget } from './functions/index.js';
-import { readPlan } from './read-plan.js';
+import { plannedReads, readPlan } from './read-plan.js';
 import { RenderContext } from './render-context.js';
 import { csvBody, jsonBody, msgpackBody, pickleBody, rawBody, type RenderBody } from './render-output.js';
 import type { Series } from './series.js';
-import type { SeriesLoad } from './series-loader.js';
+import type { SeriesLoad, SeriesLoadMany } from './series-loader.js';
 import { parseTarget } from './target-expression.js';
 
 export interface RenderJob {
@@ -25,16 +25,18 @@ export interface RenderJob {
   template: [string, string][];
 }
 
-export async function runRender(job: RenderJob, loader: SeriesLoad): Promise<RenderBody> {
+/** `loadMany`, where the reads can be batched: every read over the render's range is made before evaluating. */
+export async function runRender(job: RenderJob, loader: SeriesLoad, loadMany?: SeriesLoadMany): Promise<RenderBody> {
   const targets = job.targets.map((t) => parseTarget(t));
   const consolidate = readPlan(targets, job);
   const context = new RenderContext(
-    { loader, template: new Map(job.template), consolidate },
+    { loader, loadMany, template: new Map(job.template), consolidate },
     job.from,
     job.until,
     job.now,
     job.xFilesFactor,
   );
+  if (loadMany) await context.prefetch(plannedReads(targets));
   const series: Series[] = [];
   for (const target of targets) series.push(...(await evaluateTarget(target, context)));
   if (job.format === 'raw') return rawBody(series);

@@ -8,6 +8,8 @@ import { encodeMsgpack, encodePickle, WireFloat, WireInt, type WireValue } from 
 export interface RenderBody {
   contentType: string;
   body: string | Buffer;
+  /** The body's ArrayBuffer holds nothing else (not a slice of Buffer's shared pool), so it may be transferred. */
+  ownsBuffer?: boolean;
 }
 
 export interface JsonOptions {
@@ -21,7 +23,7 @@ export interface JsonOptions {
  * bytes (JSON.stringify of the same list with graphiteJson's numbers, byte for byte).
  */
 export function jsonBody(series: readonly Series[], options: JsonOptions): RenderBody {
-  const out = new JsonBytes();
+  const out = new JsonBytes(expectedJsonBytes(series, options.maxDataPoints));
   if (options.jsonp !== undefined) out.text(`${options.jsonp}(`);
   out.ascii('[');
   // graphite-web's `if any(data)`: a series is a list, so when every one has no values the answer is []
@@ -44,7 +46,17 @@ export function jsonBody(series: readonly Series[], options: JsonOptions): Rende
   out.ascii(']');
   if (options.jsonp !== undefined) out.ascii(')');
   const contentType = options.jsonp !== undefined ? 'text/javascript' : 'application/json';
-  return { contentType: `${contentType}; charset=utf-8`, body: out.result() };
+  return { contentType: `${contentType}; charset=utf-8`, body: out.result(), ownsBuffer: true };
+}
+
+/** About what the answer takes: a point is `[v,t],` with a value of up to 17 digits and a ten-digit time. */
+function expectedJsonBytes(series: readonly Series[], maxDataPoints: number | undefined): number {
+  let bytes = 0;
+  for (const s of series) {
+    const points = valuesLength(s) / Math.max(s.valuesPerPoint, 1);
+    bytes += 200 + 32 * (maxDataPoints === undefined ? points : Math.min(points, maxDataPoints + 1));
+  }
+  return bytes;
 }
 
 /** The values datapointsOf zips with times: NaN (or null) for None. */
@@ -54,6 +66,9 @@ function pointValues(s: Series): Float64Array | readonly (number | null)[] {
 
 function pointCount(s: Series, values: { length: number }): number {
   const stride = s.step * Math.max(s.valuesPerPoint, 1);
+  // the loop's count in closed form where its sums are exact (integer times and steps)
+  if (stride > 0 && Number.isSafeInteger(s.start) && Number.isSafeInteger(s.end) && Number.isSafeInteger(stride))
+    return Math.min(values.length, Math.max(0, Math.ceil((s.end + 1 - s.start) / stride)));
   let n = 0;
   for (let t = s.start; n < values.length && t < s.end + 1; n++, t += stride);
   return n;
@@ -75,6 +90,10 @@ function hasPoint(s: Series): boolean {
 function writeDatapoints(out: JsonBytes, s: Series, noNullPoints: boolean): void {
   const values = pointValues(s);
   const stride = s.step * Math.max(s.valuesPerPoint, 1);
+  if (values instanceof Float64Array && Number.isFinite(s.start + stride)) {
+    const n = pointCount(s, values);
+    if (!hasInfinity(values, n)) return out.finiteDatapoints(values, n, s.start, stride, noNullPoints);
+  }
   out.ascii('[');
   let written = 0;
   for (let i = 0, t = s.start; i < values.length && t < s.end + 1; i++, t += stride) {
@@ -89,6 +108,15 @@ function writeDatapoints(out: JsonBytes, s: Series, noNullPoints: boolean): void
     written++;
   }
   out.ascii(']');
+}
+
+/** Whether one of the first `n` values is infinite (JSON.stringify would write it null, graphite-web ±1e9999). */
+function hasInfinity(values: Float64Array, n: number): boolean {
+  for (let i = 0; i < n; i++) {
+    const v = values[i]!;
+    if (v === Infinity || v === -Infinity) return true;
+  }
+  return false;
 }
 
 /**

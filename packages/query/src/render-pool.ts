@@ -26,17 +26,22 @@ import type { LoadedSeries, LoadRequest, RenderLimits, ResolvedRead, SeriesLoade
 
 type Failure = { message: string; status: number };
 
+/** One read of a batch resolved, or what it failed with (the batch stops there: the render fails at it). */
+export type ResolvedOutcome = { read: ResolvedRead } | { error: Failure };
+
 export type ToWorker =
   | { type: 'render'; id: number; job: RenderJob }
   | { type: 'read'; id: number; names: string[]; window: FetchWindow; pending: Map<string, PendingSlots> }
   | { type: 'loaded'; id: number; loadId: number; series?: LoadedSeries[]; error?: Failure }
   | { type: 'resolved'; id: number; loadId: number; read?: ResolvedRead; error?: Failure }
+  | { type: 'resolved-many'; id: number; loadId: number; reads: ResolvedOutcome[] }
   | { type: 'cancel'; id: number; reason: string };
 
 /** `readErrors`: the worker reader's failed reads since the worker's last answer (read as empty). */
 export type FromWorker =
   | { type: 'load'; id: number; loadId: number; request: LoadRequest }
   | { type: 'resolve'; id: number; loadId: number; request: LoadRequest }
+  | { type: 'resolve-many'; id: number; loadId: number; requests: LoadRequest[] }
   | { type: 'done'; id: number; contentType: string; text: boolean; body: Uint8Array; readErrors: number }
   | { type: 'read-done'; id: number; values: Float64Array[]; readErrors: number }
   | { type: 'failed'; id: number; message: string; status: number; readErrors: number };
@@ -332,6 +337,31 @@ export class RenderPool {
         );
       return;
     }
+    if (message.type === 'resolve-many' && loader) {
+      task
+        .inRequest(async () => {
+          const reads: ResolvedOutcome[] = [];
+          for (const request of message.requests) {
+            try {
+              reads.push({ read: await loader.resolve(request, true) });
+            } catch (error) {
+              reads.push({ error: this.failure(error) });
+              break;
+            }
+          }
+          return reads;
+        })
+        .then((reads) => {
+          if (slot.task === task)
+            worker.postMessage({
+              type: 'resolved-many',
+              id: task.id,
+              loadId: message.loadId,
+              reads,
+            } satisfies ToWorker);
+        });
+      return;
+    }
     if (message.type === 'load' && loader) {
       task
         .inRequest(() => loader.load(message.request))
@@ -355,7 +385,7 @@ export class RenderPool {
         );
       return;
     }
-    if (message.type === 'resolve' || message.type === 'load') return;
+    if (message.type === 'resolve' || message.type === 'resolve-many' || message.type === 'load') return;
     if (message.readErrors > 0) this.readErrors?.inc(message.readErrors);
     if (message.type === 'read-done') {
       this.finish(task, message.values);

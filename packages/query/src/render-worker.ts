@@ -10,10 +10,19 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { OpenWorkerReader, SeriesReader } from '@carillon/core';
 import { QueryError } from './errors.js';
 import { runRender } from './render-job.js';
+import type { RenderBody } from './render-output.js';
 import { matchHere, type FromMatchWorker, type ToMatchWorker } from './match-pool.js';
-import type { FromWorker, ToWorker, WorkerReads } from './render-pool.js';
-import { storedValues, withPending } from './series-fetch.js';
-import { SeriesReads, type LoadedSeries, type LoadRequest, type ResolvedRead } from './series-loader.js';
+import type { FromWorker, ResolvedOutcome, ToWorker, WorkerReads } from './render-pool.js';
+import { storedValues, withPending, type FetchWindow, type PendingSlots } from './series-fetch.js';
+import {
+  SeriesReads,
+  type LoadedSeries,
+  type LoadOutcome,
+  type LoadRequest,
+  type ResolvedRead,
+  type SeriesLoad,
+  type SeriesLoadMany,
+} from './series-loader.js';
 import { niceThisThread } from './thread-priority.js';
 
 const port = parentPort;
@@ -42,25 +51,56 @@ function send(message: FromWorker, transfer: ArrayBuffer[] = []): void {
   port!.postMessage(message, transfer);
 }
 
-function ask<T>(type: 'load' | 'resolve', id: number, request: LoadRequest): Promise<T> {
+function ask<T>(
+  message:
+    | { type: 'load' | 'resolve'; id: number; request: LoadRequest }
+    | { type: 'resolve-many'; id: number; requests: LoadRequest[] },
+): Promise<T> {
   return new Promise((resolve, reject) => {
     const loadId = nextLoad++;
     loads.set(loadId, { resolve: resolve as (answer: unknown) => void, reject });
-    send({ type, id, loadId, request });
+    send({ ...message, loadId });
   });
 }
 
-function loaderFor(id: number): (request: LoadRequest) => Promise<LoadedSeries[]> {
-  if (!reads || !reader) return (request) => ask<LoadedSeries[]>('load', id, request);
+function loaderFor(id: number): { load: SeriesLoad; loadMany?: SeriesLoadMany } {
+  if (!reads || !reader) return { load: (request) => ask<LoadedSeries[]>({ type: 'load', id, request }) };
+  const limits = reads.limits;
   // a macrotask between chunks of reads, so the pool's cancel message is seen
-  const own = new SeriesReads(reads.limits, () => setImmediate());
+  const own = new SeriesReads(limits, () => setImmediate(), true);
   running = { id, reads: own };
-  return async (request) => {
-    const resolved = await ask<ResolvedRead>('resolve', id, request);
-    const store = await reader;
-    return own.read(resolved, request, async (name, window, pending) =>
-      withPending(await storedValues(store, name, window), pending),
-    );
+  const readValues =
+    (store: SeriesReader) =>
+    async (name: string, window: FetchWindow, pending: PendingSlots | undefined, into?: Float64Array) =>
+      withPending(await storedValues(store, name, window, into), pending);
+  return {
+    load: async (request) => {
+      const resolved = await ask<ResolvedRead>({ type: 'resolve', id, request });
+      return own.read(resolved, request, readValues(await reader));
+    },
+    // every read of the render resolved in one round trip, then read here in order
+    loadMany: async (requests) => {
+      const resolved = await ask<ResolvedOutcome[]>({ type: 'resolve-many', id, requests: [...requests] });
+      const read = readValues(await reader);
+      const outcomes: LoadOutcome[] = [];
+      let sincePause = 0;
+      for (const [i, answer] of resolved.entries()) {
+        try {
+          if ('error' in answer) throw new QueryError(answer.error.message, answer.error.status);
+          // a turn for a cancel every so many series, as one read's chunks give
+          if (sincePause >= limits.fetchConcurrency) {
+            await own.pause();
+            sincePause = 0;
+          }
+          sincePause += answer.read.names.length;
+          outcomes.push({ series: await own.read(answer.read, requests[i]!, read) });
+        } catch (error) {
+          outcomes.push({ error: error instanceof Error ? error : new Error(String(error)) });
+          break;
+        }
+      }
+      return outcomes;
+    },
   };
 }
 
@@ -89,9 +129,13 @@ async function readErrors(): Promise<number> {
   return fresh;
 }
 
-/** A fresh, whole buffer: a Buffer may be a slice of a shared pool, which must not be transferred. */
-function ownBytes(body: string | Buffer): Uint8Array {
+/**
+ * Bytes whose buffer may be transferred: a Buffer may be a slice of a shared pool, so it is copied unless the
+ * answer owns its buffer (the JSON answer: a 30 MB copy spared).
+ */
+function ownBytes({ body, ownsBuffer }: RenderBody): Uint8Array {
   if (typeof body === 'string') return new TextEncoder().encode(body);
+  if (ownsBuffer) return new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
   const copy = new Uint8Array(body.length);
   copy.set(body);
   return copy;
@@ -113,11 +157,12 @@ port.on('message', (message: ToWorker | ToMatchWorker) => {
     if (running?.id === message.id) running.reads.cancel(message.reason);
     return;
   }
-  if (message.type === 'loaded' || message.type === 'resolved') {
+  if (message.type === 'loaded' || message.type === 'resolved' || message.type === 'resolved-many') {
     const load = loads.get(message.loadId);
     if (!load) return;
     loads.delete(message.loadId);
-    if (message.error) load.reject(new QueryError(message.error.message, message.error.status));
+    if (message.type === 'resolved-many') load.resolve(message.reads);
+    else if (message.error) load.reject(new QueryError(message.error.message, message.error.status));
     else load.resolve(message.type === 'loaded' ? (message.series ?? []) : message.read);
     return;
   }
@@ -144,9 +189,10 @@ port.on('message', (message: ToWorker | ToMatchWorker) => {
     return;
   }
   const { id, job } = message;
-  runRender(job, loaderFor(id)).then(
+  const { load, loadMany } = loaderFor(id);
+  runRender(job, load, loadMany).then(
     async (answer) => {
-      const body = ownBytes(answer.body);
+      const body = ownBytes(answer);
       const done = { contentType: answer.contentType, text: typeof answer.body === 'string', body };
       send({ type: 'done', id, ...done, readErrors: await readErrors() }, [body.buffer as ArrayBuffer]);
     },

@@ -135,12 +135,18 @@ export async function fetchSeriesFloat64(
 
 /**
  * The stored values of `name` over `window` as a Float64Array of the window's length, NaN where there is none;
- * through the reader's fetchFloat64 where it has one (no boxed list per read).
+ * through the reader's fetchFloat64 where it has one (no boxed list per read). `into` (the window's length) may be
+ * filled and returned instead of a new array.
  */
-export async function storedValues(reader: SeriesReader, name: string, window: FetchWindow): Promise<Float64Array> {
+export async function storedValues(
+  reader: SeriesReader,
+  name: string,
+  window: FetchWindow,
+  into?: Float64Array,
+): Promise<Float64Array> {
   const { resolution, start, end, count } = window;
   if (!reader.fetchFloat64) return storedFloat64(await reader.fetch(name, resolution, start, end), window);
-  const values = await reader.fetchFloat64(name, resolution, start, end);
+  const values = await reader.fetchFloat64(name, resolution, start, end, into);
   if (values.length === count) return values;
   const sized = new Float64Array(count).fill(NaN);
   sized.set(values.subarray(0, count));

@@ -171,3 +171,8 @@ export function dropValues(s: Series, from: number): Series {
   if (!values) return { ...s, values: s.values.slice(from) };
   return seriesOfFloat64(fieldsOf(s), values.subarray(from));
 }
+
+/** `{ ...s, ...changes }` that keeps values unboxed (what the functions that only rename or restyle use). */
+export function withFields(s: Series, changes: Partial<Omit<Series, 'values'>>): Series {
+  return Object.assign(shallowCopy(s), changes);
+}

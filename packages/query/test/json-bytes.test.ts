@@ -3,7 +3,7 @@
  * and the times of series on different axes, written one after another (the time texts are kept per axis).
  */
 import { describe, expect, it } from 'vitest';
-import { jsonBody, makeSeries, type Series } from '@carillon/query';
+import { graphiteJson, jsonBody, makeSeries, seriesOfFloat64, toFloat64, type Series } from '@carillon/query';
 
 /** graphite-web's json view of `series` (no consolidation): datapoints as [value, time], None as null. */
 function expected(series: readonly Series[], noNullPoints: boolean): string {
@@ -48,5 +48,24 @@ describe('jsonBody', () => {
       expect(jsonBody(series, { noNullPoints }).body.toString(), `noNullPoints=${noNullPoints}`).toBe(
         expected(series, noNullPoints),
       );
+    // the same series read as Float64Arrays (NaN for None), as a render reads them: one JSON.stringify per series
+    const unboxed = series.map((s) => {
+      const { values, ...fields } = s;
+      return seriesOfFloat64(fields, toFloat64(values));
+    });
+    for (const noNullPoints of [false, true])
+      expect(jsonBody(unboxed, { noNullPoints }).body.toString(), `Float64Array, noNullPoints=${noNullPoints}`).toBe(
+        expected(series, noNullPoints),
+      );
+  });
+
+  it('writes infinities as graphite-web does, and NaN as null, in a series read as a Float64Array', () => {
+    const values = [1, Infinity, null, -Infinity, 2.5];
+    const fields = makeSeries({ name: 'inf', start: 100, end: 150, step: 10, values, xFilesFactor: 0 });
+    const { values: _list, ...rest } = fields;
+    const body = jsonBody([seriesOfFloat64(rest, toFloat64(values))], { noNullPoints: false }).body.toString();
+    expect(body).toBe(
+      `[{"target":"inf","tags":${graphiteJson(fields.tags)},"datapoints":[[1,100],[1e9999,110],[null,120],[-1e9999,130],[2.5,140]]}]`,
+    );
   });
 });

@@ -13,6 +13,7 @@ import {
   seriesOfFloat64,
   shallowCopy,
   toFloat64,
+  withFields,
   type Series,
 } from '@carillon/query';
 
@@ -50,6 +51,16 @@ describe('unboxed series', () => {
     copy.values = [1];
     expect(float64Of(copy)).toBeUndefined();
     expect({ ...copy }.values).toEqual([1]);
+  });
+
+  it('stay unboxed when renamed or restyled (withFields, what the alias functions use)', () => {
+    const { unboxed } = pair(VALUES);
+    const renamed = withFields(unboxed, { name: 'b', tags: { name: 'b' } });
+    expect(float64Of(renamed)).toBe(float64Of(unboxed));
+    expect(renamed.name).toBe('b');
+    expect(unboxed.name).toBe('a.b');
+    expect(renamed.values).toEqual(VALUES);
+    expect(float64Of(unboxed)).toBeDefined();
   });
 
   it('answer the same JSON as boxed series', () => {

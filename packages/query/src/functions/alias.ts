@@ -2,7 +2,7 @@
 import { consolidatedValues } from '../consolidation.js';
 import { aggKey, pythonSub } from './common.js';
 import { QueryError } from '../errors.js';
-import type { Series } from '../series.js';
+import { withFields, type Series } from '../series.js';
 import { parseTarget } from '../target-expression.js';
 import { evaluateTarget } from './evaluate.js';
 import { pyPercent, pyRound, pyStr } from './python-format.js';
@@ -20,7 +20,7 @@ export const ALIAS_FUNCTIONS: RenderFunction[] = [
     params: [SERIES_LIST, { name: 'newName', type: 'string', required: true }],
     run(_context, args) {
       const name = args.string('newName');
-      return args.series('seriesList').map((s) => ({ ...s, name }));
+      return args.series('seriesList').map((s) => withFields(s, { name }));
     },
   },
   {
@@ -35,7 +35,7 @@ export const ALIAS_FUNCTIONS: RenderFunction[] = [
     run(_context, args) {
       const search = args.string('search');
       const replace = args.string('replace');
-      return args.series('seriesList').map((s) => ({ ...s, name: pythonSub(search, replace, s.name) }));
+      return args.series('seriesList').map((s) => withFields(s, { name: pythonSub(search, replace, s.name) }));
     },
   },
   {
@@ -46,7 +46,7 @@ export const ALIAS_FUNCTIONS: RenderFunction[] = [
     params: [SERIES_LIST, { name: 'nodes', type: 'nodeOrTag', required: true, multiple: true }],
     run(_context, args) {
       const nodes = args.scalars('nodes');
-      return args.series('seriesList').map((s) => ({ ...s, name: aggKey(s, nodes) }));
+      return args.series('seriesList').map((s) => withFields(s, { name: aggKey(s, nodes) }));
     },
   },
   {
@@ -56,7 +56,7 @@ export const ALIAS_FUNCTIONS: RenderFunction[] = [
     params: [SERIES_LIST, { name: 'tags', type: 'nodeOrTag', required: true, multiple: true }],
     run(_context, args) {
       const tags = args.scalars('tags');
-      return args.series('seriesList').map((s) => ({ ...s, name: aggKey(s, tags) }));
+      return args.series('seriesList').map((s) => withFields(s, { name: aggKey(s, tags) }));
     },
   },
   {
@@ -65,7 +65,7 @@ export const ALIAS_FUNCTIONS: RenderFunction[] = [
     description: 'Takes a seriesList and applies an alias derived from the base metric name.',
     params: [SERIES_LIST],
     run(_context, args) {
-      return args.series('seriesList').map((s) => ({ ...s, name: substr(s.name, -1, 0) }));
+      return args.series('seriesList').map((s) => withFields(s, { name: substr(s.name, -1, 0) }));
     },
   },
 ];
@@ -153,13 +153,15 @@ export const LEGEND_FUNCTIONS: RenderFunction[] = [
         const text = (value: number | null) => (value === null ? 'None' : pyStr(value, type === 'count'));
         list = list.map((s) => {
           const value = fn ? fn(consolidatedValues(s)) : null;
-          if (system === null) return { ...s, name: `${s.name} (${type}: ${fn ? text(value) : '(?)'})` };
+          if (system === null) return withFields(s, { name: `${s.name} (${type}: ${fn ? text(value) : '(?)'})` });
           const formatted = !fn
             ? '(?)'
             : value === null
               ? 'None'
               : (([v, p]) => `${fixed2(v)}${p}`)(formatUnits(value, system));
-          return { ...s, name: `${leftJustify(s.name, 20)}${leftJustify(type, 5)}${leftJustify(formatted, 10)}` };
+          return withFields(s, {
+            name: `${leftJustify(s.name, 20)}${leftJustify(type, 5)}${leftJustify(formatted, 10)}`,
+          });
         });
       }
       return list;
@@ -202,7 +204,7 @@ export const LEGEND_FUNCTIONS: RenderFunction[] = [
       return list.map((s, i) => {
         const st = stats[i]!;
         const name = `${leftJustify(s.name, nameLen)} Current:${leftJustify(shown(st.last), lastLen)} Max:${leftJustify(shown(st.max), maxLen)} Min:${leftJustify(shown(st.min), minLen)} `;
-        return { ...s, name };
+        return withFields(s, { name });
       });
     },
   },
@@ -237,7 +239,7 @@ export const QUERY_ALIAS_FUNCTIONS: RenderFunction[] = [
         } catch (error) {
           throw new QueryError(`aliasQuery: newName "${newName}": ${(error as Error).message}`);
         }
-        result.push({ ...s, name });
+        result.push(withFields(s, { name }));
       }
       return result;
     },

@@ -3,7 +3,7 @@
  * through, with the name and tag changes graphite-web makes.
  */
 import { QueryError } from '../errors.js';
-import { copySeries, makeSeries, type Series } from '../series.js';
+import { copySeries, makeSeries, withFields, type Series } from '../series.js';
 import { parseTimeSpec } from '../time-spec.js';
 import { pyG, pyStr } from './python-format.js';
 import type { ParamSpec, RenderFunction } from './registry.js';
@@ -42,7 +42,7 @@ export const GRAPH_FUNCTIONS: RenderFunction[] = [
       const text = args.has('dashLength') ? pyStr(length, args.isInt('dashLength')) : '5';
       return args
         .series('seriesList')
-        .map((s) => ({ ...s, name: `dashed(${s.name}, ${pyG(length)})`, tags: { ...s.tags, dashed: text } }));
+        .map((s) => withFields(s, { name: `dashed(${s.name}, ${pyG(length)})`, tags: { ...s.tags, dashed: text } }));
     },
   },
   {
@@ -53,7 +53,7 @@ export const GRAPH_FUNCTIONS: RenderFunction[] = [
     run: (_context, args) =>
       args
         .series('seriesList')
-        .map((s) => ({ ...s, name: `secondYAxis(${s.name})`, tags: { ...s.tags, secondYAxis: '1' } })),
+        .map((s) => withFields(s, { name: `secondYAxis(${s.name})`, tags: { ...s.tags, secondYAxis: '1' } })),
   },
   {
     name: 'drawAsInfinite',
@@ -64,7 +64,7 @@ export const GRAPH_FUNCTIONS: RenderFunction[] = [
     run: (_context, args) =>
       args
         .series('seriesList')
-        .map((s) => ({ ...s, name: `drawAsInfinite(${s.name})`, tags: { ...s.tags, drawAsInfinite: '1' } })),
+        .map((s) => withFields(s, { name: `drawAsInfinite(${s.name})`, tags: { ...s.tags, drawAsInfinite: '1' } })),
   },
   {
     name: 'threshold',

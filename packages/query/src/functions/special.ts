@@ -1,6 +1,6 @@
 /** graphite-web's Special group: consolidation settings, constant lines, name surgery, fallbacks. */
 import { parseConsolidationFunction } from '../consolidation.js';
-import { makeSeries } from '../series.js';
+import { makeSeries, withFields } from '../series.js';
 import { substr } from './alias.js';
 import { pyStr } from './python-format.js';
 import { generated } from './transform.js';
@@ -25,7 +25,12 @@ export const SPECIAL_FUNCTIONS: RenderFunction[] = [
       const fn = parseConsolidationFunction(args.string('consolidationFunc'));
       return args.series('seriesList').map((s) => {
         const name = `consolidateBy(${s.name},"${fn}")`;
-        return { ...s, consolidationFunc: fn, name, pathExpression: name, tags: { ...s.tags, consolidateBy: fn } };
+        return withFields(s, {
+          consolidationFunc: fn,
+          name,
+          pathExpression: name,
+          tags: { ...s.tags, consolidateBy: fn },
+        });
       });
     },
   },
@@ -102,7 +107,7 @@ export const SPECIAL_FUNCTIONS: RenderFunction[] = [
     run(_context, args) {
       const start = args.integer('start', 0);
       const stop = args.integer('stop', 0);
-      return args.series('seriesList').map((s) => ({ ...s, name: substr(s.name, start, stop) }));
+      return args.series('seriesList').map((s) => withFields(s, { name: substr(s.name, start, stop) }));
     },
   },
   {
@@ -125,7 +130,9 @@ export const SPECIAL_FUNCTIONS: RenderFunction[] = [
     run(_context, args) {
       const x = args.number('xFilesFactor');
       const text = pyStr(x, args.isInt('xFilesFactor'));
-      return args.series('seriesList').map((s) => ({ ...s, xFilesFactor: x, tags: { ...s.tags, xFilesFactor: text } }));
+      return args
+        .series('seriesList')
+        .map((s) => withFields(s, { xFilesFactor: x, tags: { ...s.tags, xFilesFactor: text } }));
     },
   },
 ];

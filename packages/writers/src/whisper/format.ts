@@ -387,7 +387,8 @@ export async function readArchiveIntervals(
 /**
  * readArchiveIntervals as a Float64Array, NaN where it has `null` and where the stored value is not finite (what a
  * render reads as None): no boxed number per point, and a DataView rather than Buffer's byte-swapping reads.
- * `buffer` may hand out the same bytes to every read: they are decoded before this returns.
+ * `buffer` may hand out the same bytes to every read: they are decoded before this returns. `into`, when of
+ * `count` values, is filled and returned instead of a new array.
  */
 export async function readArchiveFloat64(
   handle: RandomAccessFile,
@@ -396,11 +397,13 @@ export async function readArchiveFloat64(
   count: number,
   baseInterval?: number,
   buffer?: ReadBuffer,
+  into?: Float64Array,
 ): Promise<Float64Array> {
   if (count <= 0) return new Float64Array(0);
+  const values = into?.length === count ? into : new Float64Array(count);
   const read = await readArchiveSlots(handle, archive, firstInterval, count, baseInterval, buffer);
-  if (!read) return new Float64Array(count).fill(NaN);
-  return decodeFloat64(read.bytes, read.start, read.slots, count, firstInterval, archive.secondsPerPoint);
+  if (!read) return values.fill(NaN);
+  return decodeFloat64(read.bytes, read.start, read.slots, count, firstInterval, archive.secondsPerPoint, values);
 }
 
 /**
@@ -415,8 +418,8 @@ function decodeFloat64(
   count: number,
   firstInterval: number,
   step: number,
+  values: Float64Array,
 ): Float64Array {
-  const values = new Float64Array(count);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const length = bytes.length;
   let i = 0;

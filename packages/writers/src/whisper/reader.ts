@@ -44,10 +44,19 @@ export class WhisperFileReader implements SeriesReader {
   }
 
   /** As WhisperStore.fetchFloat64: NaN where nothing is stored or it is not finite. */
-  fetchFloat64(name: string, resolution: Resolution, from: number, until: number): Promise<Float64Array> {
+  fetchFloat64(
+    name: string,
+    resolution: Resolution,
+    from: number,
+    until: number,
+    into?: Float64Array,
+  ): Promise<Float64Array> {
+    const target = (count: number): Float64Array | undefined => (into?.length === count ? into : undefined);
     const decode = (file: SyncFile, archive: ArchiveInfo, start: number, count: number) =>
-      readArchiveFloat64(file, archive, start, count, undefined, this.reusedBuffer);
-    return this.readValues(name, resolution, from, until, decode, (count) => new Float64Array(count).fill(NaN));
+      readArchiveFloat64(file, archive, start, count, undefined, this.reusedBuffer, target(count));
+    return this.readValues(name, resolution, from, until, decode, (count) =>
+      (target(count) ?? new Float64Array(count)).fill(NaN),
+    );
   }
 
   private readValues<T>(
