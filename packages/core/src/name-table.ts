@@ -7,6 +7,8 @@
  * A name's length is kept in one byte (the column widens the first time a name is longer), since a registry of a
  * million series holds a million of them.
  */
+import { HASH_SEED, hashByte, hashBytes } from './byte-hash.js';
+
 export class NameTable {
   private chunks: Buffer[] = [Buffer.allocUnsafe(FIRST_CHUNK)];
   /** Bytes used in the last chunk. */
@@ -58,11 +60,11 @@ export class NameTable {
    */
   find(name: string): number {
     const length = name.length;
-    let hash = FNV_OFFSET;
+    let hash = HASH_SEED;
     for (let i = 0; i < length; i++) {
       const c = name.charCodeAt(i);
       if (c >= 0x80) return this.findEncoded(name);
-      hash = Math.imul(hash ^ c, FNV_PRIME);
+      hash = hashByte(hash, c);
     }
     this.keyText = name;
     this.keyHash = finish(hash);
@@ -155,8 +157,7 @@ export class NameTable {
   }
 
   private findKey(bytes: Uint8Array, start: number, end: number): number {
-    let hash = FNV_OFFSET;
-    for (let i = start; i < end; i++) hash = Math.imul(hash ^ bytes[i]!, FNV_PRIME);
+    const hash = hashBytes(bytes, start, end);
     this.keyText = undefined;
     this.keyHash = finish(hash);
     this.keySource = bytes;
@@ -277,8 +278,6 @@ const MAX_CHUNKS = 4095;
 const FIRST_CHUNK = 4096;
 /** Marks an id not in use: an offset in chunk 4095, which is never made. */
 const DEAD = 0xffffffff;
-const FNV_OFFSET = 0x811c9dc5 | 0;
-const FNV_PRIME = 0x01000193;
 
 type LengthColumn = Uint8Array | Uint16Array | Uint32Array;
 
