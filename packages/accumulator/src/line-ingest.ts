@@ -21,6 +21,7 @@ import {
   LineCounters,
   type NameLimits,
   decodeLine,
+  deliverLine,
   forEachLineUnbounded,
   CommonGraphiteLine,
   parseCommonGraphiteLine,
@@ -36,7 +37,6 @@ import type { OwnershipCheck } from './ownership.js';
 export type LineFormat = 'graphite' | 'statsd';
 
 const NEWLINE = 0x0a;
-const CARRIAGE_RETURN = 0x0d;
 
 /** What POST /lines ingests a body through: LineIngest, or LoggedIngest (logged first). */
 export interface BodyIngest {
@@ -400,15 +400,13 @@ export class LineIngest {
       }
       let newline = position;
       while (newline < end && datagram[newline] !== NEWLINE) newline++;
-      let last = newline;
-      if (last > position && datagram[last - 1] === CARRIAGE_RETURN) last--;
-      if (last > position) {
-        if (last - position > maxLineLength) this.statsdCounters.reject('line_too_long');
-        else this.statsdLineAt(datagram, position, last, now, now);
-      }
+      deliverLine(datagram, position, newline, maxLineLength, this.statsdLine, this.refuseStatsdLine);
       position = newline + 1;
     }
   };
+
+  /** A StatsD line refused before parsing (too long), counted as the listeners count theirs. */
+  private readonly refuseStatsdLine = (reason: RejectReason): void => this.statsdCounters.reject(reason);
 
   /**
    * The clocks as read for this turn's listener lines: the aggregator's (`now`) and the stamp of a Graphite line

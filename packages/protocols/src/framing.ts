@@ -6,13 +6,12 @@
  *   it: a longer line is rejected as line_too_long as soon as that is certain, then skipped up to its newline.
  * - The final line of a stream is delivered by end() even without a newline.
  */
-import { forEachLine, type LineHandler, type RejectHandler } from './lines.js';
+import { deliverLine, forEachLine, type LineHandler, type RejectHandler } from './lines.js';
 
 // Still importable from here, where they lived before lines.ts.
 export { DEFAULT_MAX_LINE_LENGTH, type LineHandler, type RejectHandler } from './lines.js';
 
 const NEWLINE = 0x0a;
-const CARRIAGE_RETURN = 0x0d;
 const INITIAL_CARRY = 256;
 
 export class LineSplitter {
@@ -112,12 +111,7 @@ export function splitDatagram(
   while (position < end) {
     let newline = position;
     while (newline < end && datagram[newline] !== NEWLINE) newline++;
-    let lineEnd = newline;
-    if (lineEnd > position && datagram[lineEnd - 1] === CARRIAGE_RETURN) lineEnd--;
-    if (lineEnd > position) {
-      if (lineEnd - position > maxLineLength) onReject('line_too_long');
-      else onLine(datagram, position, lineEnd);
-    }
+    deliverLine(datagram, position, newline, maxLineLength, onLine, onReject);
     position = newline + 1;
   }
 }

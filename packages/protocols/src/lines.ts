@@ -47,15 +47,29 @@ export function forEachLine(
       if (holdLast) return position;
       newline = end;
     }
-    let lineEnd = newline;
-    if (lineEnd > position && buf[lineEnd - 1] === CARRIAGE_RETURN) lineEnd--;
-    if (lineEnd > position) {
-      if (lineEnd - position > maxLineLength) onReject('line_too_long');
-      else onLine(buf, position, lineEnd);
-    }
+    deliverLine(buf, position, newline, maxLineLength, onLine, onReject);
     position = newline + 1;
   }
   return end;
+}
+
+/**
+ * The line `buf[start, newline)` (`newline`: its `\n`, or the end of the range) by the rules above: one `\r`
+ * dropped, skipped when empty, refused when too long, else delivered. For a splitter that finds newlines its own way.
+ */
+export function deliverLine(
+  buf: Buffer,
+  start: number,
+  newline: number,
+  maxLineLength: number,
+  onLine: LineHandler,
+  onReject: RejectHandler,
+): void {
+  let lineEnd = newline;
+  if (lineEnd > start && buf[lineEnd - 1] === CARRIAGE_RETURN) lineEnd--;
+  if (lineEnd === start) return;
+  if (lineEnd - start > maxLineLength) onReject('line_too_long');
+  else onLine(buf, start, lineEnd);
 }
 
 /** Every line of a buffer bounded as a whole (relay batches, POST /lines bodies): no line is too long. */
