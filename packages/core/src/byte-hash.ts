@@ -15,3 +15,15 @@ export function hashBytes(bytes: Uint8Array, start: number, end: number): number
   for (let i = start; i < end; i++) hash = hashByte(hash, bytes[i]!);
   return hash;
 }
+
+/**
+ * murmur3's 32-bit finalizer: spreads every input bit over the whole hash, so a table that takes its slot from the
+ * low bits of an FNV-1a hash (whose low bits mix poorly) or of a pair of ids gets them evenly.
+ */
+export function mixHash(hash: number): number {
+  let h = hash ^ (hash >>> 16);
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}

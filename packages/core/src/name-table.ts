@@ -7,7 +7,7 @@
  * A name's length is kept in one byte (the column widens the first time a name is longer), since a registry of a
  * million series holds a million of them.
  */
-import { HASH_SEED, hashByte, hashBytes } from './byte-hash.js';
+import { HASH_SEED, hashByte, hashBytes, mixHash } from './byte-hash.js';
 
 export class NameTable {
   private chunks: Buffer[] = [Buffer.allocUnsafe(FIRST_CHUNK)];
@@ -67,7 +67,7 @@ export class NameTable {
       hash = hashByte(hash, c);
     }
     this.keyText = name;
-    this.keyHash = finish(hash);
+    this.keyHash = mixHash(hash);
     this.keyLength = length;
     return this.probe();
   }
@@ -159,7 +159,7 @@ export class NameTable {
   private findKey(bytes: Uint8Array, start: number, end: number): number {
     const hash = hashBytes(bytes, start, end);
     this.keyText = undefined;
-    this.keyHash = finish(hash);
+    this.keyHash = mixHash(hash);
     this.keySource = bytes;
     this.keyStart = start;
     this.keyLength = end - start;
@@ -285,13 +285,4 @@ function lengthColumn(maxLength: number, size: number): LengthColumn {
   if (maxLength <= 0xff) return new Uint8Array(size);
   if (maxLength <= 0xffff) return new Uint16Array(size);
   return new Uint32Array(size);
-}
-
-/** FNV-1a's low bits, which pick the slot, mixed with its high ones (murmur3's finalizer). */
-function finish(hash: number): number {
-  let h = hash ^ (hash >>> 16);
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  return h ^ (h >>> 16);
 }
