@@ -14,7 +14,7 @@ import {
   type Writer,
 } from '@carillon/core';
 import { Aggregator, type StatsdKeyOwnership } from '@carillon/aggregator';
-import { SeriesIndex, createGraphiteApi, indexFinder, unionFinder, type GraphiteApi } from '@carillon/query';
+import { SeriesIndex, createGraphiteApi, type GraphiteApi } from '@carillon/query';
 import { startHttpServer, type RunningHttpServer } from './http-server.js';
 import { LineIngest } from './line-ingest.js';
 import { LoggedIngest } from './logged-ingest.js';
@@ -187,17 +187,10 @@ export class AccumulatorNode {
         return held.length === 0 ? own : [...own, ...held];
       },
     };
-    const querySources: QuerySources = {
-      // The store's own index, where it has one, beside the series seen here and not yet flushed.
-      finder: store.finder ? unionFinder([store.finder, indexFinder(index)]) : indexFinder(index),
-      reader: store,
-      pending,
-      resolutions: config.aggregator.resolutions,
-      aggregationRules: config.aggregationRules,
-    };
     const graphiteApi = createGraphiteApi({
+      // The store's own index, where it has one, beside the series seen here and not yet flushed.
       index,
-      finder: querySources.finder,
+      storeFinder: store.finder,
       reader: store,
       workerReader: store.workerReader?.(),
       pending,
@@ -210,8 +203,16 @@ export class AccumulatorNode {
       limits: { maxRenderBytes: config.query.maxRenderBytes, maxSeriesPerRender: config.query.maxSeriesPerRender },
       metrics: registry,
     });
-    // a cluster Fetch reads in the render workers too, where they read the store themselves
-    querySources.fetchMany = graphiteApi.fetchMany;
+    const querySources: QuerySources = {
+      // the API's finder tests globs and regexes in its match workers, off this thread
+      finder: graphiteApi.finder,
+      reader: store,
+      pending,
+      resolutions: config.aggregator.resolutions,
+      aggregationRules: config.aggregationRules,
+      // a cluster Fetch reads in the render workers too, where they read the store themselves
+      fetchMany: graphiteApi.fetchMany,
+    };
     const http = config.http.listen
       ? await startHttpServer(
           {

@@ -28,7 +28,7 @@ import { SeriesLoader } from './series-loader.js';
 import { encodeMsgpack, encodePickle, WireInt, type WireValue } from './wire-encoding.js';
 import { compileAnchoredRegex, type SafeRegex } from './regex.js';
 import { readRequestParams } from './request-params.js';
-import { indexFinder, type SeriesFinder } from './series-finder.js';
+import { indexFinder, unionFinder, type SeriesFinder } from './series-finder.js';
 import type { FoundNode, SeriesIndex } from './series-index.js';
 import { parseTagQuery } from './tag-expression.js';
 import { parseTarget } from './target-expression.js';
@@ -71,7 +71,9 @@ export const DEFAULT_QUERY_LIMITS: QueryLimits = {
 export interface GraphiteApiDeps {
   /** The in-memory index; find and tag queries use `finder` instead when it is given. */
   index?: SeriesIndex;
-  /** Where find and tag queries are answered (e.g. a store's path index unioned with `index`). */
+  /** A store's own index (the Cassandra path index), asked beside `index`. */
+  storeFinder?: SeriesFinder;
+  /** Where find and tag queries are answered instead of `index` (a cluster front's reads). */
   finder?: SeriesFinder;
   reader: SeriesReader;
   /**
@@ -114,6 +116,8 @@ export interface GraphiteApi {
    * in a worker under the render budgets, for a cluster Fetch. Undefined otherwise.
    */
   fetchMany: ((names: readonly string[], window: FetchWindow) => Promise<(number | null)[][]>) | undefined;
+  /** Where this API answers find and tag queries: globs and regexes over the index tested in its match workers. */
+  finder: SeriesFinder;
 }
 
 /** graphite-web's tag database writes; here tags only come from ingested names. */
@@ -165,7 +169,8 @@ export function createGraphiteApi(deps: GraphiteApiDeps): GraphiteApi {
           deps.logger,
         )
       : undefined;
-  const finder = deps.finder ?? (deps.index ? indexFinder(deps.index, matchPool?.match) : undefined);
+  const indexed = deps.index ? indexFinder(deps.index, matchPool?.match) : undefined;
+  const finder = deps.finder ?? (indexed && deps.storeFinder ? unionFinder([deps.storeFinder, indexed]) : indexed);
   if (!finder) throw new Error('createGraphiteApi needs an index or a finder');
   const index: SeriesFinder = finder;
   /** A /tags filter over `texts`: re.match, tested off this thread when there are workers. */
@@ -432,6 +437,7 @@ export function createGraphiteApi(deps: GraphiteApiDeps): GraphiteApi {
       await Promise.all([pool?.close(), matchPool?.close()]);
     },
     fetchMany: pool?.readsInWorkers ? fetchMany : undefined,
+    finder,
   });
 }
 
