@@ -6,6 +6,7 @@
  * its time budget.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { execFile } from 'node:child_process';
 import { createConnection, type Socket } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -49,6 +50,35 @@ const HOSTILE = [
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0;
+}
+
+/**
+ * Polls `healthzUrl` every 20 ms until `end` from a child process, and gives back the latency of each poll (ms).
+ * A poll that fails or answers other than 200 fails the child, and so the test.
+ */
+function pollHealthz(healthzUrl: string, end: number): Promise<number[]> {
+  const script = `
+    const latencies = [];
+    while (Date.now() < ${end}) {
+      const started = performance.now();
+      const response = await fetch(${JSON.stringify(healthzUrl)}, { signal: AbortSignal.timeout(5000) });
+      await response.arrayBuffer();
+      if (response.status !== 200) throw new Error('/healthz answered ' + response.status);
+      latencies.push(performance.now() - started);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    process.stdout.write(JSON.stringify(latencies));`;
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      ['--input-type=module', '-e', script],
+      { timeout: end - Date.now() + 30_000, maxBuffer: 16 * 1024 * 1024 },
+      (error, stdout, stderr) =>
+        error
+          ? reject(new Error(`/healthz poller: ${error.message} ${stderr}`))
+          : resolve(JSON.parse(stdout) as number[]),
+    );
+  });
 }
 
 describe('hostile queries against a running node', () => {
@@ -117,17 +147,9 @@ describe('hostile queries against a running node', () => {
           await new Promise<void>((resolve) => socket.end(resolve));
         })();
 
-        const health: number[] = [];
-        const poll = (async () => {
-          while (Date.now() < end) {
-            const started = performance.now();
-            const response = await fetch(url('/healthz'), { signal: AbortSignal.timeout(5_000) });
-            await response.arrayBuffer();
-            expect(response.status).toBe(200);
-            health.push(performance.now() - started);
-            await sleep(20);
-          }
-        })();
+        // polled from a process of its own: the 50 hostile clients share this one's event loop, and their
+        // answers would otherwise be in the latencies measured
+        const poll = pollHealthz(url('/healthz'), end);
 
         const answers: { path: string; status: number; ms: number }[] = [];
         const hostile = Array.from({ length: CONCURRENT }, async (_, loop) => {
@@ -139,7 +161,7 @@ describe('hostile queries against a running node', () => {
             answers.push({ path, status: response.status, ms: performance.now() - started });
           }
         });
-        await Promise.all([ingest, poll, ...hostile]);
+        const [health] = await Promise.all([poll, ingest, ...hostile]);
 
         const byStatus = new Map<number, number>();
         for (const a of answers) byStatus.set(a.status, (byStatus.get(a.status) ?? 0) + 1);
