@@ -199,7 +199,7 @@ describe('renders of a relay in its render workers', () => {
       expect(w.body.equals(z.body), `${path}: workers\n${w.body.toString()}\ningest thread\n${z.body.toString()}`).toBe(
         true,
       );
-      expect(h.body.equals(z.body), `${path} on H`).toBe(true);
+      expect(h.body.equals(z.body), `${path} on H: ${h.status} ${h.body.toString().slice(0, 300)}`).toBe(true);
       answers.set(path, z);
     }
     // rendered in workers on W and H, on the ingest thread on Z
