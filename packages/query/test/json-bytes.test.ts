@@ -68,4 +68,53 @@ describe('jsonBody', () => {
       `[{"target":"inf","tags":${graphiteJson(fields.tags)},"datapoints":[[1,100],[1e9999,110],[null,120],[-1e9999,130],[2.5,140]]}]`,
     );
   });
+
+  it('writes every kind of double as JSON.stringify does, in a series read as a Float64Array', () => {
+    // a seeded generator, so a failure reproduces
+    let seed = 0x2545f491;
+    const random = (): number => {
+      seed = (seed * 1_103_515_245 + 12_345) >>> 0;
+      return seed / 2 ** 32;
+    };
+    const bits = new DataView(new ArrayBuffer(8));
+    const kinds: (() => number | null)[] = [
+      () => null,
+      () => Math.round((random() - 0.5) * 1e6), // integers
+      () => Math.round((random() - 0.5) * 1e6) / 100, // few decimals
+      () => 50 + 40 * Math.sin(random() * 1e4), // full precision, as averages are
+      () => (random() - 0.5) * 10 ** Math.floor(random() * 60 - 30), // 1e-30 .. 1e30
+      () => {
+        // any finite double, from random bits
+        bits.setUint32(0, (random() * 2 ** 32) >>> 0);
+        bits.setUint32(4, (random() * 2 ** 32) >>> 0);
+        const v = bits.getFloat64(0);
+        return Number.isFinite(v) ? v : 0;
+      },
+    ];
+    const edges = [0, -0, 1e21, -1e21, 1e-7, 1e-6, 5e-324, -5e-324, 2 ** 53, 2 ** 53 + 2, 1.7976931348623157e308];
+    const series: Series[] = [];
+    for (let k = 0; k < 60; k++) {
+      const values = Array.from({ length: 1 + Math.floor(random() * 400) }, () => kinds[k % kinds.length]!());
+      if (k === 0) values.push(...edges);
+      const step = [1, 10, 60][k % 3]!;
+      series.push(
+        makeSeries({
+          name: `s${k}`,
+          start: 1_767_139_200 + (k % 4) * 10,
+          end: 1_767_139_200 + (k % 4) * 10 + values.length * step,
+          step,
+          values,
+          xFilesFactor: 0,
+        }),
+      );
+    }
+    const unboxed = series.map((s) => {
+      const { values, ...fields } = s;
+      return seriesOfFloat64(fields, toFloat64(values));
+    });
+    for (const noNullPoints of [false, true])
+      expect(jsonBody(unboxed, { noNullPoints }).body.toString(), `noNullPoints=${noNullPoints}`).toBe(
+        expected(series, noNullPoints),
+      );
+  });
 });
