@@ -5,7 +5,7 @@
  *
  * The single node's listeners hand over one line at a time; lines are staged per event-loop turn (one socket
  * read, one datagram) and appended as one record in a microtask after the read, before any of them is parsed:
- * one write per read, not per line.
+ * one write per read, not per line, and the lines of a read copied at most once.
  */
 import { windowStart } from '@carillon/core';
 import type { Aggregator } from '@carillon/aggregator';
@@ -14,27 +14,67 @@ import type { BatchOutcome, BodyIngest, LineFormat, LineIngest } from './line-in
 import type { WalRecord } from './wal/record.js';
 import type { WalWriter } from './wal/writer.js';
 
-/** Where one turn's lines of a format wait until they are logged and ingested. */
+const NEWLINE = 0x0a;
+
+/**
+ * Where one turn's lines of a format wait until they are logged and ingested. Lines delivered back to back from
+ * one buffer (every line of a read, each followed by its newline) are kept as one range of that buffer and copied
+ * once, or not at all: a listener's bytes stay unchanged until the turn ends (lines.ts), and the record is written
+ * and ingested before it does. A line that does not follow the last one (another buffer, a dropped `\r`, a
+ * skipped empty line) copies the range so far into the stage, newline-terminated as every line of a record.
+ */
 class Staging {
   private buffer = Buffer.allocUnsafe(64 * 1024);
-  length = 0;
+  private length = 0;
+  /** The lines not yet copied: `range[rangeStart, rangeEnd)`, the newline after each but the last included. */
+  private range: Buffer | undefined;
+  private rangeStart = 0;
+  private rangeEnd = 0;
+
+  get empty(): boolean {
+    return this.length === 0 && this.range === undefined;
+  }
 
   add(buf: Buffer, start: number, end: number): void {
-    const needed = this.length + (end - start) + 1;
+    const range = this.range;
+    if (range === buf && start === this.rangeEnd + 1 && buf[this.rangeEnd] === NEWLINE) {
+      this.rangeEnd = end;
+      return;
+    }
+    if (range !== undefined) this.copyRange(range);
+    this.range = buf;
+    this.rangeStart = start;
+    this.rangeEnd = end;
+  }
+
+  /**
+   * The staged lines, each newline-terminated, and an empty stage. The bytes are a view (of the listener's buffer
+   * or of the stage) valid until lines are staged again: the caller logs and ingests them at once.
+   */
+  take(): Buffer {
+    const range = this.range;
+    let lines: Buffer;
+    if (this.length === 0 && range !== undefined && this.rangeEnd < range.length && range[this.rangeEnd] === NEWLINE) {
+      lines = range.subarray(this.rangeStart, this.rangeEnd + 1);
+    } else {
+      if (range !== undefined) this.copyRange(range);
+      lines = this.buffer.subarray(0, this.length);
+    }
+    this.range = undefined;
+    this.length = 0;
+    return lines;
+  }
+
+  private copyRange(range: Buffer): void {
+    const needed = this.length + (this.rangeEnd - this.rangeStart) + 1;
     if (needed > this.buffer.length) {
       const grown = Buffer.allocUnsafe(Math.max(needed, this.buffer.length * 2));
       this.buffer.copy(grown, 0, 0, this.length);
       this.buffer = grown;
     }
-    this.length += buf.copy(this.buffer, this.length, start, end);
-    this.buffer[this.length++] = 0x0a;
-  }
-
-  /** The staged lines (a copy: the record may outlive the next turn's staging) and an empty stage. */
-  take(): Buffer {
-    const lines = Buffer.from(this.buffer.subarray(0, this.length));
-    this.length = 0;
-    return lines;
+    this.length += range.copy(this.buffer, this.length, this.rangeStart, this.rangeEnd);
+    this.buffer[this.length++] = NEWLINE;
+    this.range = undefined;
   }
 }
 
@@ -125,7 +165,7 @@ export class LoggedIngest implements BodyIngest {
     const receivedAt = this.aggregator.now;
     for (const format of ['graphite', 'statsd'] as const) {
       const staging = this.staged[format];
-      if (staging.length > 0) this.ingestBatch(format, staging.take(), receivedAt);
+      if (!staging.empty) this.ingestBatch(format, staging.take(), receivedAt);
     }
   }
 

@@ -60,6 +60,31 @@ describe('logged ingest', () => {
     expect(lines).toEqual([`a.b 1 ${T}\na.b 2 ${T}\n`, `a.c 3 ${T}\n`]);
   });
 
+  it('a record holds exactly the lines delivered, however a read joins, breaks or carries them', async () => {
+    const live = node(() => T, true);
+    const splitter = new LineSplitter(1024, live.logged.graphiteLine, () => undefined);
+    const records: string[] = [];
+    // Each read: a carried line ended, lines back to back, a `\r\n` line, an empty line, a new partial line.
+    const reads = [
+      `a.b 1 ${T}\na.b 2 ${T}\r\n\na.c 3 ${T}\na.d 4`,
+      ` ${T}\na.e 5 ${T}\n\r\na.f 6 ${T}\na.g 7`,
+      ` ${T}\na.h`,
+      ` 8 ${T}\n`,
+    ];
+    for (const read of reads) {
+      splitter.push(Buffer.from(read));
+      await Promise.resolve();
+    }
+    live.wal!.close();
+    replayWal(dir(), (record) => (records.push(record.lines.toString()), 0), live.metrics);
+    expect(records).toEqual([
+      `a.b 1 ${T}\na.b 2 ${T}\na.c 3 ${T}\n`,
+      `a.d 4 ${T}\na.e 5 ${T}\na.f 6 ${T}\n`,
+      `a.g 7 ${T}\n`,
+      `a.h 8 ${T}\n`,
+    ]);
+  });
+
   it('replaying the log into a fresh aggregator writes exactly what the process killed would have', async () => {
     let now = T + 3;
     const live = node(() => now, true);

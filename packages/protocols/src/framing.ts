@@ -4,6 +4,7 @@
  *
  * - Only the unfinished tail of a read is kept between reads, and never more than maxLineLength + 1 bytes of
  *   it: a longer line is rejected as line_too_long as soon as that is certain, then skipped up to its newline.
+ * - A carried line, once delivered, is never overwritten: its bytes stay valid until the turn ends (lines.ts).
  * - The final line of a stream is delivered by end() even without a newline.
  */
 import { deliverLine, forEachLine, type LineHandler, type RejectHandler } from './lines.js';
@@ -71,6 +72,8 @@ export class LineSplitter {
   private emitCarry(): void {
     // A view bounds the newline search to the carried bytes (the carry holds no newline: it is one line).
     const line = this.carry!.subarray(0, this.carryLength);
+    // The delivered line's bytes must outlive this turn (lines.ts): the next partial line goes to a new carry.
+    this.carry = undefined;
     forEachLine(line, 0, line.length, this.maxLineLength, this.onLine, this.onReject, false);
   }
 

@@ -10,7 +10,11 @@
  */
 import type { RejectReason } from './reasons.js';
 
-/** Receives one line: `buf[start, end)`. The bytes are only valid during the call; copy what you keep. */
+/**
+ * Receives one line: `buf[start, end)`. The bytes stay unchanged until the event-loop turn that delivered them
+ * ends (its microtasks included: the write-ahead log stages a read's lines as one range, logged-ingest.ts); copy
+ * what you keep longer.
+ */
 export type LineHandler = (buf: Buffer, start: number, end: number) => void;
 export type RejectHandler = (reason: RejectReason) => void;
 

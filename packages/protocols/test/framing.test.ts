@@ -58,6 +58,22 @@ describe('LineSplitter', () => {
     expect(got.lines).toEqual(['x 1 2', 'y 3 4']);
   });
 
+  it('leaves a delivered line unchanged until the turn ends, though the same read carries the next one', () => {
+    const views: { buf: Buffer; start: number; end: number }[] = [];
+    const splitter = new LineSplitter(
+      100,
+      (buf, start, end) => views.push({ buf, start, end }),
+      () => undefined,
+    );
+    // Each read ends the line carried from the one before and begins another, carried in turn.
+    for (const read of ['one 1', ' 2\ntwo 3', ' 4\nthree 5', ' 6\n']) splitter.push(Buffer.from(read));
+    expect(views.map(({ buf, start, end }) => decodeLine(buf, start, end))).toEqual([
+      'one 1 2',
+      'two 3 4',
+      'three 5 6',
+    ]);
+  });
+
   describe('over-long lines', () => {
     const max = 10;
     const input = Buffer.from(
