@@ -4,21 +4,22 @@
  * slot in the interval's flat arrays from the line's bytes, without a string or a Map probe, and the table dies
  * with its interval (nothing is ever removed).
  *
- * Keys given as strings (samples parsed the slow way) are keyed by their UTF-8 bytes, so they meet the same
- * slot as the same key read from bytes. Memory grows with the keys of one interval, as a Map of them would.
+ * Keys given as strings (samples parsed the slow way) are found by string in a Map, and meet the same number
+ * as the same key read from bytes: a string new to the table is looked for among the byte keys (encoded as
+ * UTF-8) only when there are any, and a byte key not in the slots among the string-only ones (decoded) only
+ * when there are any. Memory grows with the keys of one interval, as a Map of them would.
  */
 import { HASH_SEED, hashByte, hashBytes } from '@carillon/core';
 
 /** Record fields per key: arena offset, byte length. */
 const RECORD = 2;
-/** Int32 fields per slot: mixed hash, key number + 1. */
-const SLOT = 2;
+/** Int32 fields per slot. */
+const SLOT = 4;
 
 export class ByteKeyTable {
   /**
-   * Per slot, side by side (8 bytes): the mixed hash and key number + 1 (0: empty). The key's arena offset and
-   * length are read from its record only once the hash matched (nearly always the key itself): small slots
-   * keep a busy interval's tables in cache, where misses on them were most of a sample's cost.
+   * Per slot, side by side (16 bytes, so one cache line holds what a probe reads): the mixed hash, key
+   * number + 1 (0: empty), and the key's arena offset and byte length.
    */
   private slots: Int32Array;
   private mask: number;
@@ -76,17 +77,14 @@ export class ByteKeyTable {
     const mixed = mix(hash);
     const length = end - start;
     const slots = this.slots;
-    const records = this.records;
     const arena = this.arena;
     for (let slot = mixed & this.mask; ; slot = (slot + 1) & this.mask) {
       const at = SLOT * slot;
       const entry = slots[at + 1]!;
       if (entry === 0) return -1;
-      if (slots[at] !== mixed) continue;
-      const record = RECORD * (entry - 1);
-      if (records[record + 1] !== length) continue;
+      if (slots[at] !== mixed || slots[at + 3] !== length) continue;
       // The bytes compared here, not in a call: this loop is most of a sample's cost.
-      const shift = records[record]! - start;
+      const shift = slots[at + 2]! - start;
       let i = start;
       while (i < end && arena[shift + i] === bytes[i]) i++;
       if (i === end) return entry - 1;
@@ -98,18 +96,15 @@ export class ByteKeyTable {
     const mixed = mix(hash);
     const length = end - start;
     const slots = this.slots;
-    const records = this.records;
     const arena = this.arena;
     let slot = mixed & this.mask;
     for (; ; slot = (slot + 1) & this.mask) {
       const at = SLOT * slot;
       const entry = slots[at + 1]!;
       if (entry === 0) break;
-      if (slots[at] !== mixed) continue;
-      const record = RECORD * (entry - 1);
-      if (records[record + 1] !== length) continue;
+      if (slots[at] !== mixed || slots[at + 3] !== length) continue;
       // The bytes compared here, not in a call: this loop is most of a sample's cost.
-      const shift = records[record]! - start;
+      const shift = slots[at + 2]! - start;
       let i = start;
       while (i < end && arena[shift + i] === bytes[i]) i++;
       if (i === end) return entry - 1;
@@ -194,6 +189,8 @@ export class ByteKeyTable {
     const entry = SLOT * slot;
     this.slots[entry] = mixed;
     this.slots[entry + 1] = key + 1;
+    this.slots[entry + 2] = this.arenaUsed;
+    this.slots[entry + 3] = length;
     this.arenaUsed += length;
     // At most three quarters full: probes stay short, and the slots small enough to stay in cache.
     if (4 * (this.count - this.stringOnly) > 3 * (this.mask + 1)) this.grow();
