@@ -4,8 +4,10 @@
  * slot in the interval's flat arrays from the line's bytes, without a string or a Map probe, and the table dies
  * with its interval (nothing is ever removed).
  *
- * Keys given as strings (samples parsed the slow way) are keyed by their UTF-8 bytes, so they meet the same
- * slot as the same key read from bytes. Memory grows with the keys of one interval, as a Map of them would.
+ * Keys given as strings (samples parsed the slow way) are found by string in a Map, and meet the same number
+ * as the same key read from bytes: a string new to the table is looked for among the byte keys (encoded as
+ * UTF-8) only when there are any, and a byte key not in the slots among the string-only ones (decoded) only
+ * when there are any. Memory grows with the keys of one interval, as a Map of them would.
  */
 import { HASH_SEED, hashByte, hashBytes } from '@carillon/core';
 
@@ -32,6 +34,15 @@ export class ByteKeyTable {
    * mostly reuse the same string objects, which a Map finds by their cached hash without encoding them.
    */
   private byName: Map<string, number> | undefined;
+  /**
+   * Keys numbered from a string and not (yet) in the slots: a string key new to the table is only put in
+   * byName, not encoded and copied into the arena, so a key's first string sample costs what a Map's did. A
+   * key missed by its bytes is then looked up by its text in byName before it is numbered anew, and moves
+   * into the slots; while this is 0 (no string keys, or all of them seen by their bytes too) that costs nothing.
+   */
+  private stringOnly = 0;
+  /** Key bytes missed in the slots, as text for byName (fatal: invalid UTF-8 is no string's encoding). */
+  private readonly strictDecoder = new TextDecoder('utf-8', { fatal: true });
   /** String keys are encoded here, and their hash kept. */
   private scratch = new Uint8Array(256);
   private scratchHash = 0;
@@ -57,6 +68,12 @@ export class ByteKeyTable {
    * hashByte), which a parser computes as it reads them.
    */
   find(bytes: Uint8Array, start: number, end: number, hash: number): number {
+    const key = this.findInSlots(bytes, start, end, hash);
+    return key >= 0 || this.stringOnly === 0 ? key : this.stringOnlyKey(bytes, start, end);
+  }
+
+  /** find() among the keys in the slots. */
+  private findInSlots(bytes: Uint8Array, start: number, end: number, hash: number): number {
     const mixed = mix(hash);
     const length = end - start;
     const slots = this.slots;
@@ -74,11 +91,8 @@ export class ByteKeyTable {
     }
   }
 
-  /**
-   * The number of the key (as find), numbered next if it is new: then `size` grew by one, and nameOf() will
-   * return `name` for it when given.
-   */
-  add(bytes: Uint8Array, start: number, end: number, hash: number, name?: string): number {
+  /** The number of the key (as find), numbered next if it is new: then `size` grew by one. */
+  add(bytes: Uint8Array, start: number, end: number, hash: number): number {
     const mixed = mix(hash);
     const length = end - start;
     const slots = this.slots;
@@ -95,27 +109,50 @@ export class ByteKeyTable {
       while (i < end && arena[shift + i] === bytes[i]) i++;
       if (i === end) return entry - 1;
     }
-    const key = this.insert(slot, mixed, bytes, start, length);
-    if (name !== undefined) this.names[key] = name;
+    let key = this.stringOnly === 0 ? -1 : this.stringOnlyKey(bytes, start, end);
+    if (key >= 0) this.stringOnly--;
+    else key = this.count++;
+    this.insert(slot, mixed, bytes, start, length, key);
     return key;
+  }
+
+  /** The number of a key held only by its string (stringOnly) whose UTF-8 is `bytes[start, end)`, or -1. */
+  private stringOnlyKey(bytes: Uint8Array, start: number, end: number): number {
+    let text: string;
+    try {
+      text = this.strictDecoder.decode(bytes.subarray(start, end));
+    } catch {
+      return -1;
+    }
+    return this.byName?.get(text) ?? -1;
   }
 
   /** find() of a key given as a string. */
   findName(name: string): number {
     const known = this.byName?.get(name);
     if (known !== undefined) return known;
-    const length = this.encode(name);
-    return this.find(this.scratch, 0, length, this.scratchHash);
+    return this.findNameInSlots(name);
   }
 
   /** add() of a key given as a string, which nameOf() then returns. */
   addName(name: string): number {
     const known = this.byName?.get(name);
     if (known !== undefined) return known;
-    const length = this.encode(name);
-    const key = this.add(this.scratch, 0, length, this.scratchHash, name);
+    let key = this.findNameInSlots(name);
+    if (key < 0) {
+      key = this.count++;
+      this.stringOnly++;
+    }
+    this.names[key] = name;
     (this.byName ??= new Map()).set(name, key);
     return key;
+  }
+
+  /** The number of the key `name` among the keys in the slots (none: not even encoded), or -1. */
+  private findNameInSlots(name: string): number {
+    if (this.count === this.stringOnly) return -1;
+    const length = this.encode(name);
+    return this.findInSlots(this.scratch, 0, length, this.scratchHash);
   }
 
   /** The key numbered `key` as a string (its bytes as UTF-8). */
@@ -129,8 +166,8 @@ export class ByteKeyTable {
     return name;
   }
 
-  private insert(slot: number, mixed: number, bytes: Uint8Array, start: number, length: number): number {
-    const key = this.count++;
+  /** Puts key number `key` (already counted), `bytes[start, start + length)`, in the empty slot `slot`. */
+  private insert(slot: number, mixed: number, bytes: Uint8Array, start: number, length: number, key: number): void {
     if (this.arenaUsed + length > this.arena.length) {
       const arena = new Uint8Array(Math.max(2 * this.arena.length, this.arenaUsed + length));
       arena.set(this.arena.subarray(0, this.arenaUsed));
@@ -140,8 +177,9 @@ export class ByteKeyTable {
     const arena = this.arena;
     const shift = this.arenaUsed - start;
     for (let i = start; i < start + length; i++) arena[shift + i] = bytes[i]!;
-    if (RECORD * key === this.records.length) {
-      const records = new Int32Array(2 * this.records.length);
+    // Keys numbered from strings have no record until they move into the slots, so numbers may skip ahead.
+    if (RECORD * key >= this.records.length) {
+      const records = new Int32Array(Math.max(2 * this.records.length, RECORD * (key + 1)));
       records.set(this.records);
       this.records = records;
     }
@@ -155,8 +193,7 @@ export class ByteKeyTable {
     this.slots[entry + 3] = length;
     this.arenaUsed += length;
     // At most three quarters full: probes stay short, and the slots small enough to stay in cache.
-    if (4 * this.count > 3 * (this.mask + 1)) this.grow();
-    return key;
+    if (4 * (this.count - this.stringOnly) > 3 * (this.mask + 1)) this.grow();
   }
 
   private grow(): void {

@@ -64,6 +64,21 @@ describe('ByteKeyTable', () => {
     expect(table.find(buf, 0, 2, 7)).toBe(-1);
     expect(table.nameOf(1)).toBe('abd');
   });
+
+  it('finds a key first given as a string by its UTF-8 bytes, and never by bytes that are not UTF-8', () => {
+    const table = new ByteKeyTable();
+    expect(table.addName('é.a')).toBe(0);
+    expect(table.addName('\ufffd')).toBe(1); // what a lenient decoder makes of a stray byte
+    const utf8 = Buffer.from('é.a');
+    expect(table.find(utf8, 0, utf8.length, hashBytes(utf8, 0, utf8.length))).toBe(0);
+    const stray = Buffer.from([0xff]);
+    expect(table.find(stray, 0, 1, hashBytes(stray, 0, 1))).toBe(-1);
+    expect(table.add(stray, 0, 1, hashBytes(stray, 0, 1))).toBe(2);
+    expect(table.add(utf8, 0, utf8.length, hashBytes(utf8, 0, utf8.length))).toBe(0);
+    expect(table.addName('é.a')).toBe(0);
+    expect(table.findName('\ufffd')).toBe(1);
+    expect(table.size).toBe(3);
+  });
 });
 
 describe('IntPairSet', () => {
