@@ -9,7 +9,7 @@
  * UTF-8) only when there are any, and a byte key not in the slots among the string-only ones (decoded) only
  * when there are any. Memory grows with the keys of one interval, as a Map of them would.
  */
-import { HASH_SEED, hashByte, hashBytes } from '@carillon/core';
+import { HASH_SEED, hashByte, hashBytes, mixHash } from '@carillon/core';
 
 /** Record fields per key: arena offset, byte length. */
 const RECORD = 2;
@@ -74,7 +74,7 @@ export class ByteKeyTable {
 
   /** find() among the keys in the slots. */
   private findInSlots(bytes: Uint8Array, start: number, end: number, hash: number): number {
-    const mixed = mix(hash);
+    const mixed = mixHash(hash);
     const length = end - start;
     const slots = this.slots;
     const arena = this.arena;
@@ -93,7 +93,7 @@ export class ByteKeyTable {
 
   /** The number of the key (as find), numbered next if it is new: then `size` grew by one. */
   add(bytes: Uint8Array, start: number, end: number, hash: number): number {
-    const mixed = mix(hash);
+    const mixed = mixHash(hash);
     const length = end - start;
     const slots = this.slots;
     const arena = this.arena;
@@ -234,12 +234,3 @@ export class ByteKeyTable {
 }
 
 const encoder = new TextEncoder();
-
-/** FNV-1a's low bits (the slot) mixed with its high ones (murmur3's finalizer). */
-function mix(hash: number): number {
-  let h = hash;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  return h;
-}

@@ -3,6 +3,8 @@
  * 8 bytes a slot, nothing removed. A StatsD interval keeps its sets' members in one: (set slot, member number),
  * so a member costs one probe of a compact array instead of a Set per set key.
  */
+import { mixHash } from '@carillon/core';
+
 export class IntPairSet {
   /** Per slot, side by side: first + 1 (0: empty), second. */
   private slots: Int32Array;
@@ -66,10 +68,5 @@ export class IntPairSet {
 
 /** Both numbers mixed into one hash (murmur3's finalizer over a golden-ratio combination). */
 function mix(first: number, second: number): number {
-  let h = Math.imul(first, 0x9e3779b1) ^ second;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  return h ^ (h >>> 16);
+  return mixHash(Math.imul(first, 0x9e3779b1) ^ second);
 }
