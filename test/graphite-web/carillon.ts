@@ -4,7 +4,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { parseResolutions, type PendingSource } from '@carillon/core';
+import { MetricsRegistry, parseResolutions, type PendingSource } from '@carillon/core';
 import { createGraphiteApi, SeriesIndex } from '@carillon/query';
 import { WhisperStore } from '@carillon/writers';
 
@@ -16,6 +16,8 @@ const NOTHING_PENDING: PendingSource = { pending: () => [] };
 export interface Carillon {
   base: string;
   get(path: string): Promise<{ status: number; type: string; body: Buffer }>;
+  /** Its counters, as /metrics would show them. */
+  metrics(): string;
   stop(): Promise<void>;
 }
 
@@ -23,7 +25,9 @@ export async function startCarillon(whisperDir: string, now: number): Promise<Ca
   const store = new WhisperStore({ dataDir: whisperDir, resolutions: RESOLUTIONS }, { clock: () => now });
   const index = new SeriesIndex();
   for (const name of await store.listSeries()) index.add(name);
+  const registry = new MetricsRegistry();
   const api = createGraphiteApi({
+    metrics: registry,
     index,
     reader: store,
     // the workers read the files themselves, as a node's do
@@ -51,6 +55,7 @@ export async function startCarillon(whisperDir: string, now: number): Promise<Ca
         body: Buffer.from(await response.arrayBuffer()),
       };
     },
+    metrics: () => registry.render(),
     async stop() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await api.close();

@@ -45,6 +45,16 @@ describe('render: carillon against graphite-web 1.1.8 over the same whisper file
   it.each(OPTIONS)('$name', async ({ params, refused }) => {
     await compareRender(params, refused !== true);
   });
+
+  it('compared renders split over the idle workers, by targets and by series', () => {
+    // one request at a time, so both workers are idle for each: every JSON render that can be split was
+    const counts = servers().carillon.metrics();
+    const split = (by: string): number =>
+      Number(new RegExp(`query_render_split_total\\{by="${by}"\\} (\\d+)`).exec(counts)?.[1] ?? 0);
+    // the JSON cases of several targets in OPTIONS but the stacked one; most of TARGETS read series by series
+    expect(split('targets')).toBe(3);
+    expect(split('series')).toBeGreaterThan(100);
+  });
 });
 
 describe('randomWalk: random values, so names, tags and timestamps are compared', () => {

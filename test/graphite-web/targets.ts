@@ -308,6 +308,25 @@ export interface OptionCase {
 
 export const OPTIONS: OptionCase[] = [
   { name: 'several targets', params: { target: ['servers.web01.cpu', 'negative.*'], from: '-10min' } },
+  // split over the render workers by runs of targets: each series is consolidated over the whole answer's range
+  {
+    name: 'a dashboard of targets with maxDataPoints, one reaching before from',
+    params: {
+      target: [
+        'aliasByNode(servers.web01.cpu, 1)',
+        'servers.*.mem',
+        "summarize(negative.*, '7min')",
+        "consolidateBy(counters.requests.*, 'max')",
+        "seriesByTag('name=disk.used')",
+      ],
+      from: '-2h',
+      maxDataPoints: '13',
+    },
+  },
+  {
+    name: 'a dashboard of targets, one of them empty',
+    params: { target: ['servers.web03.cpu', 'sparse.events', 'servers.*.cpu'], from: '-30min', maxDataPoints: '50' },
+  },
   {
     name: 'stacks are shared by the targets of a render',
     params: {

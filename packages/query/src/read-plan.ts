@@ -60,6 +60,18 @@ export function readPlan(
   return plan;
 }
 
+/**
+ * Whether a target is one read under name-only calls that keep each series apart (all but sortByName): its answer
+ * is, series by series and in order, what it makes of each of the read's series.
+ */
+export function seriesWise(target: TargetExpression): boolean {
+  return readUnder(target, undefined) !== undefined && !sorts(target);
+}
+
+function sorts(e: TargetExpression): boolean {
+  return e.kind === 'call' && (e.name === 'sortByName' || e.args.some(sorts));
+}
+
 /** The read at the bottom of a chain of name-only calls, with the outermost consolidateBy's function. */
 function readUnder(
   e: TargetExpression,

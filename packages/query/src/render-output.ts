@@ -16,6 +16,30 @@ export interface JsonOptions {
   maxDataPoints?: number;
   noNullPoints: boolean;
   jsonp?: string;
+  /** The whole answer's shape, where these series are one part of it (a render split over workers). */
+  shape?: AnswerShape;
+}
+
+/**
+ * What the JSON encoding of each series depends on beyond that series: the answer's time range (maxDataPoints
+ * consolidates over it) and whether any series has values (else the answer is []).
+ */
+export interface AnswerShape {
+  start: number;
+  end: number;
+  anyValues: boolean;
+}
+
+export function answerShape(series: readonly Series[]): AnswerShape {
+  let start = Infinity;
+  let end = -Infinity;
+  let anyValues = false;
+  for (const s of series) {
+    start = Math.min(start, s.start);
+    end = Math.max(end, s.end);
+    anyValues ||= valuesLength(s) > 0;
+  }
+  return { start, end, anyValues };
 }
 
 /**
@@ -26,10 +50,10 @@ export function jsonBody(series: readonly Series[], options: JsonOptions): Rende
   const out = new JsonBytes(expectedJsonBytes(series, options.maxDataPoints));
   if (options.jsonp !== undefined) out.text(`${options.jsonp}(`);
   out.ascii('[');
+  const shape = options.shape ?? answerShape(series);
   // graphite-web's `if any(data)`: a series is a list, so when every one has no values the answer is []
-  if (series.some((s) => valuesLength(s) > 0)) {
-    const startTime = Math.min(...series.map((s) => s.start));
-    const endTime = Math.max(...series.map((s) => s.end));
+  if (shape.anyValues) {
+    const { start: startTime, end: endTime } = shape;
     let first = true;
     for (const original of series) {
       const s =

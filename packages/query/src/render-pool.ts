@@ -20,7 +20,8 @@ import {
 } from '@carillon/core';
 import { QueryError } from './errors.js';
 import type { RenderJob } from './render-job.js';
-import type { RenderBody } from './render-output.js';
+import type { AnswerShape, RenderBody } from './render-output.js';
+import { joinedJson, joinedShape, splitRender } from './render-split.js';
 import type { FetchWindow, PendingSlots } from './series-fetch.js';
 import type { LoadedSeries, LoadRequest, RenderLimits, ResolvedRead, SeriesLoader } from './series-loader.js';
 
@@ -35,6 +36,7 @@ export type ToWorker =
   | { type: 'loaded'; id: number; loadId: number; series?: LoadedSeries[]; error?: Failure }
   | { type: 'resolved'; id: number; loadId: number; read?: ResolvedRead; error?: Failure }
   | { type: 'resolved-many'; id: number; loadId: number; reads: ResolvedOutcome[] }
+  | { type: 'encode'; id: number; shape: AnswerShape }
   | { type: 'cancel'; id: number; reason: string };
 
 /** `readErrors`: the worker reader's failed reads since the worker's last answer (read as empty). */
@@ -42,6 +44,7 @@ export type FromWorker =
   | { type: 'load'; id: number; loadId: number; request: LoadRequest }
   | { type: 'resolve'; id: number; loadId: number; request: LoadRequest }
   | { type: 'resolve-many'; id: number; loadId: number; requests: LoadRequest[] }
+  | { type: 'evaluated'; id: number; shape: AnswerShape }
   | { type: 'done'; id: number; contentType: string; text: boolean; body: Uint8Array; readErrors: number }
   | { type: 'read-done'; id: number; values: Float64Array[]; readErrors: number }
   | { type: 'failed'; id: number; message: string; status: number; readErrors: number };
@@ -95,6 +98,8 @@ interface Task {
   slot?: Slot;
   /** Answered already (time budget): the worker is only waited for, then given the next render. */
   abandoned?: boolean;
+  /** A part of a split render, evaluated: its answer's shape. */
+  onEvaluated?: (shape: AnswerShape) => void;
 }
 
 interface Slot {
@@ -116,6 +121,7 @@ export class RenderPool {
   private readonly refused: Record<RefusalReason, CounterChild | undefined>;
   private readonly restarts: CounterChild | undefined;
   private readonly readErrors: CounterChild | undefined;
+  private readonly splits: Record<'targets' | 'series', CounterChild | undefined>;
 
   /** With `reads`, workers read the store themselves; without, every read is made here. */
   constructor(
@@ -135,7 +141,7 @@ export class RenderPool {
       );
     const refusedFamily = metrics?.counter(
       'query_render_refused_total',
-      'Renders answered 503: no room in the queue, past the time or memory budget, or a worker that failed',
+      'Renders (each part of a split render) answered 503: no room in the queue, past the time or memory budget, or a worker that failed',
       ['reason'],
     );
     this.refused = Object.fromEntries(REFUSAL_REASONS.map((r) => [r, refusedFamily?.labels(r)])) as Record<
@@ -148,6 +154,12 @@ export class RenderPool {
     this.readErrors = metrics
       ?.counter('query_render_read_errors_total', 'Store reads a render worker made that failed (read as empty)')
       .labels();
+    const splitFamily = metrics?.counter(
+      'query_render_split_total',
+      "Renders evaluated in parts over idle workers, by what was split: runs of targets, or of one read's series",
+      ['by'],
+    );
+    this.splits = { targets: splitFamily?.labels('targets'), series: splitFamily?.labels('series') };
     metrics?.gauge('query_render_running', 'Renders being evaluated in a worker', [], (g) =>
       g.labels().set(this.slots.filter((s) => s.task).length),
     );
@@ -155,10 +167,76 @@ export class RenderPool {
     for (let i = 0; i < options.workers; i++) this.slots.push({ worker: this.spawn(i) });
   }
 
-  /** Evaluates a render in a worker; its reads go through `loader`. Rejects with a QueryError on refusal. */
+  /**
+   * Evaluates a render in a worker, or a JSON render in parts over the idle workers when no render waits
+   * (render-split.ts); its reads go through `loader`. Rejects with a QueryError on refusal.
+   */
   run(job: RenderJob, loader: SeriesLoader): Promise<RenderBody> {
-    const id = this.nextId++;
-    return this.enqueue({ type: 'render', id, job }, loader) as Promise<RenderBody>;
+    const idle = this.queue.length === 0 ? this.slots.filter((s) => !s.task).length : 0;
+    const parts = splitRender(job, idle, this.readsInWorkers);
+    if (parts) {
+      this.splits[parts[0]!.part!.by]?.inc();
+      return this.runParts(parts, job.jsonp, loader);
+    }
+    return this.enqueue({ type: 'render', id: this.nextId++, job }, loader) as Promise<RenderBody>;
+  }
+
+  /**
+   * The parts of a split render, each in a worker, told the whole answer's shape once all are evaluated. The
+   * render fails as one worker would fail it: with the failure of the first part (in target order) that failed;
+   * the parts whose work is no longer needed are cancelled.
+   */
+  private async runParts(jobs: RenderJob[], jsonp: string | undefined, loader: SeriesLoader): Promise<RenderBody> {
+    const tasks: Task[] = [];
+    const shapes: (AnswerShape | undefined)[] = jobs.map(() => undefined);
+    const cancelled = new Set<number>();
+    let firstFailed = Infinity;
+    const settle = (): void => {
+      if (firstFailed === Infinity) {
+        if (!shapes.every((shape) => shape !== undefined)) return;
+        const shape = joinedShape(shapes as AnswerShape[]);
+        for (const task of tasks)
+          task.slot?.worker.postMessage({ type: 'encode', id: task.id, shape } satisfies ToWorker);
+        return;
+      }
+      // the parts after the failed one, and those before it already evaluated, have nothing left to give
+      for (const [i, task] of tasks.entries())
+        if ((i > firstFailed || shapes[i] !== undefined) && !cancelled.has(i)) {
+          cancelled.add(i);
+          this.cancel(task, 'another part of the render failed');
+        }
+    };
+    const answers = jobs.map((job, i) =>
+      (
+        this.enqueue({ type: 'render', id: this.nextId++, job }, loader, (task) => {
+          tasks[i] = task;
+          task.onEvaluated = (shape) => {
+            shapes[i] = shape;
+            settle();
+          };
+        }) as Promise<RenderBody>
+      ).catch((error: unknown) => {
+        if (!cancelled.has(i)) firstFailed = Math.min(firstFailed, i);
+        settle();
+        throw error;
+      }),
+    );
+    const outcomes = await Promise.allSettled(answers);
+    const failed = outcomes[firstFailed];
+    if (failed?.status === 'rejected') throw failed.reason;
+    return joinedJson(
+      outcomes.map((o) => (o as PromiseFulfilledResult<RenderBody>).value),
+      jsonp,
+    );
+  }
+
+  /** Stops a task that is no longer wanted: out of the queue, or its worker told (it answers failed). */
+  private cancel(task: Task, reason: string): void {
+    const queued = this.queue.indexOf(task);
+    if (queued >= 0) {
+      this.queue.splice(queued, 1);
+      this.finish(task, new QueryError(reason, 503));
+    } else task.slot?.worker.postMessage({ type: 'cancel', id: task.id, reason } satisfies ToWorker);
   }
 
   /** Whether workers read the store themselves (so `read` may be used). */
@@ -183,7 +261,11 @@ export class RenderPool {
     return this.enqueue({ type: 'read', id, names, window, pending }, undefined) as Promise<Float64Array[]>;
   }
 
-  private enqueue(message: Task['message'], loader: SeriesLoader | undefined): Promise<RenderBody | Float64Array[]> {
+  private enqueue(
+    message: Task['message'],
+    loader: SeriesLoader | undefined,
+    made?: (task: Task) => void,
+  ): Promise<RenderBody | Float64Array[]> {
     if (this.closed) return Promise.reject(new QueryError('the server is stopping', 503));
     return new Promise((resolve, reject) => {
       const free = this.slots.find((s) => !s.task);
@@ -206,6 +288,7 @@ export class RenderPool {
         reject,
         timer: setTimeout(() => this.overBudget(task), this.options.timeBudgetMs),
       };
+      made?.(task);
       if (free) this.start(free, task);
       else this.queue.push(task);
     });
@@ -317,6 +400,10 @@ export class RenderPool {
     const task = slot?.task;
     if (!slot || !task || task.id !== message.id) return;
     const loader = task.loader;
+    if (message.type === 'evaluated') {
+      task.onEvaluated?.(message.shape);
+      return;
+    }
     if (message.type === 'resolve' && loader) {
       task
         .inRequest(() => loader.resolve(message.request, true))

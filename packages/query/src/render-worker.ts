@@ -9,8 +9,9 @@ import { setImmediate } from 'node:timers/promises';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { OpenWorkerReader, SeriesReader } from '@carillon/core';
 import { QueryError } from './errors.js';
-import { runRender } from './render-job.js';
-import type { RenderBody } from './render-output.js';
+import { encodeRender, evaluateRender, runRender, type RenderJob, type RenderPart } from './render-job.js';
+import { answerShape, type AnswerShape, type RenderBody } from './render-output.js';
+import { partOfRead } from './render-split.js';
 import { matchHere, type FromMatchWorker, type ToMatchWorker } from './match-pool.js';
 import type { FromWorker, ResolvedOutcome, ToWorker, WorkerReads } from './render-pool.js';
 import { storedValues, withPending, type FetchWindow, type PendingSlots } from './series-fetch.js';
@@ -44,8 +45,18 @@ let reportedErrors = 0;
 
 let nextLoad = 0;
 const loads = new Map<number, { resolve: (answer: unknown) => void; reject: (e: Error) => void }>();
-/** The reads of the render running, so a cancel from the pool stops them. */
-let running: { id: number; reads: SeriesReads } | undefined;
+/**
+ * The task running, so a cancel from the pool stops its reads, or a part of a split render waiting for the
+ * answer's shape (`encode`).
+ */
+let running:
+  | {
+      id: number;
+      reads?: SeriesReads;
+      cancelled?: string;
+      encode?: { resolve: (shape: AnswerShape) => void; reject: (error: Error) => void };
+    }
+  | undefined;
 
 function send(message: FromWorker, transfer: ArrayBuffer[] = []): void {
   port!.postMessage(message, transfer);
@@ -63,19 +74,20 @@ function ask<T>(
   });
 }
 
-function loaderFor(id: number): { load: SeriesLoad; loadMany?: SeriesLoadMany } {
+function loaderFor(id: number, part: RenderPart | undefined): { load: SeriesLoad; loadMany?: SeriesLoadMany } {
   if (!reads || !reader) return { load: (request) => ask<LoadedSeries[]>({ type: 'load', id, request }) };
   const limits = reads.limits;
   // a macrotask between chunks of reads, so the pool's cancel message is seen
   const own = new SeriesReads(limits, () => setImmediate(), true);
   running = { id, reads: own };
+  const share = part?.by === 'series' ? (read: ResolvedRead) => partOfRead(read, part) : (read: ResolvedRead) => read;
   const readValues =
     (store: SeriesReader) =>
     async (name: string, window: FetchWindow, pending: PendingSlots | undefined, into?: Float64Array) =>
       withPending(await storedValues(store, name, window, into), pending);
   return {
     load: async (request) => {
-      const resolved = await ask<ResolvedRead>({ type: 'resolve', id, request });
+      const resolved = share(await ask<ResolvedRead>({ type: 'resolve', id, request }));
       return own.read(resolved, request, readValues(await reader));
     },
     // every read of the render resolved in one round trip, then read here in order
@@ -93,7 +105,7 @@ function loaderFor(id: number): { load: SeriesLoad; loadMany?: SeriesLoadMany } 
             sincePause = 0;
           }
           sincePause += answer.read.names.length;
-          outcomes.push({ series: await own.read(answer.read, requests[i]!, read) });
+          outcomes.push({ series: await own.read(share(answer.read), requests[i]!, read) });
         } catch (error) {
           outcomes.push({ error: error instanceof Error ? error : new Error(String(error)) });
           break;
@@ -118,6 +130,26 @@ async function readMany(message: Extract<ToWorker, { type: 'read' }>): Promise<F
     for (const name of chunk) out.push(withPending(await storedValues(store, name, window), pending.get(name)));
   }
   return out;
+}
+
+/**
+ * A part of a split render: evaluated, its shape sent to the pool, then encoded with the whole answer's shape once
+ * every part is evaluated (or given up at a cancel).
+ */
+async function renderPart(
+  id: number,
+  job: RenderJob,
+  load: SeriesLoad,
+  loadMany?: SeriesLoadMany,
+): Promise<RenderBody> {
+  const series = await evaluateRender(job, load, loadMany);
+  const shape = await new Promise<AnswerShape>((resolve, reject) => {
+    if (running?.id !== id) return reject(new QueryError('the render was stopped', 503));
+    if (running.cancelled !== undefined) return reject(new QueryError(running.cancelled, 503));
+    running.encode = { resolve, reject };
+    send({ type: 'evaluated', id, shape: answerShape(series) });
+  });
+  return encodeRender(series, job, shape);
 }
 
 /** Failed reads since the last answer. */
@@ -154,7 +186,14 @@ port.on('message', (message: ToWorker | ToMatchWorker) => {
     return;
   }
   if (message.type === 'cancel') {
-    if (running?.id === message.id) running.reads.cancel(message.reason);
+    if (running?.id !== message.id) return;
+    running.cancelled = message.reason;
+    running.reads?.cancel(message.reason);
+    running.encode?.reject(new QueryError(message.reason, 503));
+    return;
+  }
+  if (message.type === 'encode') {
+    if (running?.id === message.id) running.encode?.resolve(message.shape);
     return;
   }
   if (message.type === 'loaded' || message.type === 'resolved' || message.type === 'resolved-many') {
@@ -189,8 +228,9 @@ port.on('message', (message: ToWorker | ToMatchWorker) => {
     return;
   }
   const { id, job } = message;
-  const { load, loadMany } = loaderFor(id);
-  runRender(job, load, loadMany).then(
+  running = { id };
+  const { load, loadMany } = loaderFor(id, job.part);
+  (job.part ? renderPart(id, job, load, loadMany) : runRender(job, load, loadMany)).then(
     async (answer) => {
       const body = ownBytes(answer);
       const done = { contentType: answer.contentType, text: typeof answer.body === 'string', body };

@@ -121,6 +121,7 @@ export class SeriesLoader {
   private series = 0;
   private cancelled: string | undefined;
   private readonly reads: SeriesReads;
+  private readonly resolved = new Map<string, Promise<ResolvedRead>>();
 
   constructor(private readonly deps: LoaderDeps) {
     this.reads = new SeriesReads(deps.limits);
@@ -146,8 +147,25 @@ export class SeriesLoader {
     );
   };
 
-  /** The names of `request` with the series budget charged; with `withPending`, their pending windows too. */
-  async resolve(request: LoadRequest, withPending: boolean): Promise<ResolvedRead> {
+  /**
+   * The names of `request` with the series budget charged; with `withPending`, their pending windows too. Once per
+   * read: the parts of a render split over workers each ask for the same read.
+   */
+  resolve(request: LoadRequest, withPending: boolean): Promise<ResolvedRead> {
+    const key = JSON.stringify([
+      request.kind === 'tagged' ? request.call : request.pathExpression,
+      request.kind,
+      request.startTime,
+      request.endTime,
+      request.now,
+      withPending,
+    ]);
+    let resolved = this.resolved.get(key);
+    if (!resolved) this.resolved.set(key, (resolved = this.resolveOnce(request, withPending)));
+    return resolved;
+  }
+
+  private async resolveOnce(request: LoadRequest, withPending: boolean): Promise<ResolvedRead> {
     this.throwIfCancelled();
     const { finder, limits, resolutions, sources } = this.deps;
     let names: readonly string[];

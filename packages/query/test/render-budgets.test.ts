@@ -97,6 +97,30 @@ describe('render workers and their budgets', () => {
     expect(there.registry.render()).toMatch(/query_renders_total\{outcome="ok"\} 12/);
   });
 
+  it('splits a render of several targets over idle workers and answers what one thread answers', async () => {
+    const here = await start(undefined);
+    const there = await start(workers({}));
+    const requests: string[][] = [
+      ['budget.s1', 'budget.s2', 'budget.s3'],
+      // one part's series starts before `from` (summarize aligns its buckets to the interval): maxDataPoints
+      // consolidates every series over the whole answer's range
+      ['budget.s6', 'summarize(budget.s5, "17min")'],
+      ['timeShift(budget.s5, "20min")', 'budget.s4', 'budget.s7'],
+      // the first target in order that fails is the one the answer names, whichever part fails first
+      ['budget.s1', 'movingAverage(budget.s2, "oops")', 'budget.s3', 'nosuchFunction(budget.s4)'],
+      // stacked() totals run across targets: not split
+      ['stacked(budget.s1)', 'stacked(budget.s2)'],
+    ];
+    for (const targets of requests)
+      for (const extra of ['', '&maxDataPoints=7', '&noNullPoints', '&format=json&jsonp=cb']) {
+        const path = `/render?${targets.map((t) => `target=${q(t)}`).join('&')}&from=-1h${extra}`;
+        const [a, b] = [await get(here, path), await get(there, path)];
+        expect(b.status, `${path}: ${b.body.slice(0, 200)}`).toBe(a.status);
+        expect(b.body).toBe(a.body);
+      }
+    expect(there.registry.render()).toMatch(/query_render_split_total\{by="targets"\} 16/);
+  });
+
   it("makes each render's reads on this thread in the async context of its request", async () => {
     // a reader may keep per-request state there (the relay's ClusterRead names the members missing from an answer)
     const request = new AsyncLocalStorage<string>();
