@@ -543,9 +543,15 @@ function sendText(res: ServerResponse, contentType: string, text: string): void 
 }
 
 function sendBody(res: ServerResponse, answer: RenderBody): void {
-  if (typeof answer.body === 'string') return sendText(res, answer.contentType, answer.body);
-  res.writeHead(200, { 'content-type': answer.contentType, 'content-length': answer.body.length });
-  res.end(answer.body);
+  const { body } = answer;
+  if (typeof body === 'string') return sendText(res, answer.contentType, body);
+  const pieces = Buffer.isBuffer(body) ? [body] : body;
+  let length = 0;
+  for (const piece of pieces) length += piece.length;
+  res.writeHead(200, { 'content-type': answer.contentType, 'content-length': length });
+  res.cork();
+  for (const piece of pieces) res.write(piece);
+  res.end();
 }
 
 /** A series' own resolutions when rules give some series others than `times`. */

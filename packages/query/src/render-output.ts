@@ -7,7 +7,8 @@ import { encodeMsgpack, encodePickle, WireFloat, WireInt, type WireValue } from 
 
 export interface RenderBody {
   contentType: string;
-  body: string | Buffer;
+  /** Pieces: an answer joined from the parts of a split render, written one after another, never copied into one. */
+  body: string | Buffer | readonly Buffer[];
   /** The body's ArrayBuffer holds nothing else (not a slice of Buffer's shared pool), so it may be transferred. */
   ownsBuffer?: boolean;
 }

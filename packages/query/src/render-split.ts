@@ -52,7 +52,8 @@ export function joinedJson(parts: readonly RenderBody[], jsonp: string | undefin
   if (jsonp !== undefined) chunks.push(Buffer.from(`${jsonp}(`, 'utf8'));
   chunks.push(OPEN);
   for (const { body } of parts) {
-    const list = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+    const list =
+      typeof body === 'string' ? Buffer.from(body, 'utf8') : Buffer.isBuffer(body) ? body : Buffer.concat(body);
     if (list.length <= 2) continue; // []
     if (chunks.length > (jsonp === undefined ? 1 : 2)) chunks.push(COMMA);
     chunks.push(list.subarray(1, list.length - 1));
@@ -60,7 +61,7 @@ export function joinedJson(parts: readonly RenderBody[], jsonp: string | undefin
   chunks.push(CLOSE);
   if (jsonp !== undefined) chunks.push(CLOSE_CALL);
   const contentType = jsonp !== undefined ? 'text/javascript' : 'application/json';
-  return { contentType: `${contentType}; charset=utf-8`, body: Buffer.concat(chunks) };
+  return { contentType: `${contentType}; charset=utf-8`, body: chunks };
 }
 
 const OPEN = Buffer.from('[');

@@ -167,6 +167,7 @@ async function readErrors(): Promise<number> {
  */
 function ownBytes({ body, ownsBuffer }: RenderBody): Uint8Array {
   if (typeof body === 'string') return new TextEncoder().encode(body);
+  if (!Buffer.isBuffer(body)) return Buffer.concat(body); // pieces: joined only on the ingest thread, never here
   if (ownsBuffer) return new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
   const copy = new Uint8Array(body.length);
   copy.set(body);
