@@ -45,6 +45,8 @@ export interface RenderPart {
   index: number;
   of: number;
   by: 'targets' | 'series';
+  /** One BigInt64: the bytes of values the parts hold together, charged against the render's byte budget. */
+  bytes: SharedArrayBuffer;
 }
 
 /** `loadMany`, where the reads can be batched: every read over the render's range is made before evaluating. */

@@ -28,7 +28,8 @@ export function splitRender(job: RenderJob, workers: number, slicing: boolean): 
   else if (slicing && seriesWise(targets[0]!)) by = 'series';
   else return undefined;
   const of = by === 'targets' ? Math.min(workers, count) : workers;
-  return Array.from({ length: of }, (_, index) => ({ ...unwrapped, part: { index, of, by } }));
+  const bytes = new SharedArrayBuffer(8);
+  return Array.from({ length: of }, (_, index) => ({ ...unwrapped, part: { index, of, by, bytes } }));
 }
 
 /** The part's share of a read's series (a part by series). */

@@ -78,7 +78,7 @@ function loaderFor(id: number, part: RenderPart | undefined): { load: SeriesLoad
   if (!reads || !reader) return { load: (request) => ask<LoadedSeries[]>({ type: 'load', id, request }) };
   const limits = reads.limits;
   // a macrotask between chunks of reads, so the pool's cancel message is seen
-  const own = new SeriesReads(limits, () => setImmediate(), true);
+  const own = new SeriesReads(limits, () => setImmediate(), true, part && new BigInt64Array(part.bytes));
   running = { id, reads: own };
   const share = part?.by === 'series' ? (read: ResolvedRead) => partOfRead(read, part) : (read: ResolvedRead) => read;
   const readValues =

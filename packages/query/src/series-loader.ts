@@ -238,12 +238,14 @@ export class SeriesReads {
   /**
    * `yieldTurn` runs between chunks of reads, so a cancel message can arrive (a worker's reads do not yield).
    * `shareBuffers`: the series of a chunk of reads kept raw are read into views of one ArrayBuffer (a render
-   * worker's, whose series never cross threads), not an ArrayBuffer each.
+   * worker's, whose series never cross threads), not an ArrayBuffer each. `renderBytes`: the bytes the whole
+   * render holds, shared by the workers of a split render's parts, so the byte budget is the render's.
    */
   constructor(
     private readonly limits: RenderLimits,
     private readonly yieldTurn?: () => Promise<void>,
     private readonly shareBuffers = false,
+    private readonly renderBytes?: BigInt64Array,
   ) {}
 
   get bytesHeld(): number {
@@ -363,7 +365,9 @@ export class SeriesReads {
 
   private charge(add: number, release: number): void {
     this.bytes += add - release;
-    if (this.bytes > this.limits.maxBytes)
+    const change = BigInt(add - release);
+    const held = this.renderBytes ? Number(Atomics.add(this.renderBytes, 0, change) + change) : this.bytes;
+    if (held > this.limits.maxBytes)
       throw new QueryError(
         `render holds more than ${this.limits.maxBytes} bytes of values (query.render_max_bytes); shorten the time range, narrow the targets or give maxDataPoints`,
       );
