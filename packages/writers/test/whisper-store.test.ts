@@ -1,5 +1,5 @@
 /** WhisperStore behaviour that needs no reference tool: open-file bounds, per-series failures, points it drops. */
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
@@ -66,6 +66,24 @@ describe('WhisperStore', () => {
     expect(await store.fetch('blocked.series', fine, time, time + 10)).toEqual([null]);
     await store.close();
   });
+
+  for (const syncFiles of [false, true])
+    it(`makes a directory removed behind its back again (${syncFiles ? 'sync' : 'pool'} calls)`, async () => {
+      const metrics = new MetricsRegistry();
+      const store = new WhisperStore({ dataDir: dataDir(), resolutions }, { metrics, syncFiles });
+      const time = windowStart(nowSeconds(), 10) - 10;
+      expect(await store.write(makeBatch(fine, time, [['gone.dir.one', stat4(time, 1)]]))).toEqual({});
+      // The store has made gone/dir and remembers it; an operator removes it.
+      await rm(join(dataDir(), 'gone'), { recursive: true });
+      expect(await store.write(makeBatch(fine, time, [['gone.dir.two', stat4(time, 2)]]))).toEqual({});
+      expect(await store.fetch('gone.dir.two', fine, time, time + 10)).toEqual([expectedBy.average(2)]);
+      expect(metrics.value('whisper_files_created_total')).toBe(2);
+      expect(metrics.value('whisper_errors_total', 'create')).toBe(0);
+      // A third file beside the second: the directory is known again and the file lands in it.
+      expect(await store.write(makeBatch(fine, time, [['gone.dir.three', stat4(time, 3)]]))).toEqual({});
+      expect(await store.fetch('gone.dir.three', fine, time, time + 10)).toEqual([expectedBy.average(3)]);
+      await store.close();
+    });
 
   it('counts points it cannot place instead of overwriting the ring', async () => {
     const metrics = new MetricsRegistry();

@@ -11,8 +11,7 @@
  * interval asked for holds nothing for it (an older lap of the ring, or zeros in a fresh file).
  */
 import type { AggregationMethod } from '@carillon/core';
-import { link, unlink } from 'node:fs/promises';
-import { openFdFile, type OpenFile, type RandomAccessFile, type WhisperFile } from './fd-file.js';
+import { poolFileSystem, type FileSystem, type RandomAccessFile, type WhisperFile } from './fd-file.js';
 
 export const METADATA_SIZE = 16;
 export const ARCHIVE_INFO_SIZE = 12;
@@ -169,22 +168,22 @@ export function isCreationTemp(name: string): boolean {
 export async function createWhisperFile(
   path: string,
   header: WhisperHeader,
-  openFile: OpenFile = openFdFile,
+  files: FileSystem = poolFileSystem,
 ): Promise<{ handle: WhisperFile; header: WhisperHeader }> {
   const temp = creationTempPath(path);
-  const handle = await openFile(temp, 'wx+');
+  const handle = await files.open(temp, 'wx+');
   try {
     const bytes = encodeHeader(header);
     await handle.write(bytes, 0, bytes.length, 0);
     await handle.truncate(fileSizeOf(header));
     await handle.sync();
-    await link(temp, path);
+    await files.link(temp, path);
     return { handle, header };
   } catch (error) {
     await handle.close().catch(() => undefined);
     throw error;
   } finally {
-    await unlink(temp).catch(() => undefined);
+    await files.unlink(temp).catch(() => undefined);
   }
 }
 

@@ -3,7 +3,7 @@
  * whisper's own tools read what we write and we read what they wrote.
  */
 import type { Dirent } from 'node:fs';
-import { access, mkdir, opendir, rename, stat, unlink } from 'node:fs/promises';
+import { access, opendir, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, join, relative, resolve as resolvePath } from 'node:path';
 import {
   AGGREGATION_METHODS,
@@ -32,7 +32,7 @@ import {
   type Writer,
 } from '@carillon/core';
 import { KeyedLock, Semaphore } from './concurrency.js';
-import { openFdFile, openSyncFile, type OpenFile, type WhisperFile } from './fd-file.js';
+import { poolFileSystem, syncFileSystem, type FileSystem, type OpenFile, type WhisperFile } from './fd-file.js';
 import {
   CorruptWhisperFileError,
   createWhisperFile,
@@ -149,6 +149,13 @@ interface SeriesItem {
   done: boolean;
 }
 
+/**
+ * Directories remembered as existing, so a file created beside others costs no mkdir -p (a call and a stat). Fixed,
+ * not configured: past it the set starts again empty, which only costs those calls again. 4,096 paths of at most
+ * PATH_MAX bytes are well under a MiB.
+ */
+const KNOWN_DIRECTORIES = 4_096;
+
 /** A creation takes milliseconds; a temp file this old was left by a crash. */
 const STALE_TEMP_MS = 60_000;
 
@@ -164,7 +171,10 @@ export class WhisperStore implements Writer, SeriesReader {
   private readonly retention: readonly RetentionRule[];
   private readonly maxLatenessSeconds: number;
   private readonly clock: () => number;
+  private readonly fileSystem: FileSystem;
   private readonly openFile: OpenFile;
+  /** Directories this store made or found (see KNOWN_DIRECTORIES); one removed behind its back is made again. */
+  private readonly knownDirectories = new Set<string>();
   private readonly logger?: Logger;
   private readonly files: HandleCache<OpenSeries, OpenArg>;
   private readonly perFile = new KeyedLock();
@@ -210,7 +220,8 @@ export class WhisperStore implements Writer, SeriesReader {
     this.retention = config.retentionRules ?? [{ pattern: /(?:)/, resolutions: config.resolutions }];
     this.maxLatenessSeconds = config.maxLatenessSeconds ?? config.resolutions[0]!.ttl;
     this.clock = options.clock ?? nowSeconds;
-    this.openFile = options.syncFiles ? openSyncFile : openFdFile;
+    this.fileSystem = options.syncFiles ? syncFileSystem : poolFileSystem;
+    this.openFile = this.fileSystem.open;
     this.logger = options.logger;
     this.slots = new Semaphore(config.concurrency ?? 16);
     this.queue = new WriteQueue(config.maxQueuedPoints ?? 4_000_000, config.coalesce ?? true);
@@ -845,8 +856,20 @@ export class WhisperStore implements Writer, SeriesReader {
       rule.method,
       rule.xFilesFactor,
     );
-    await mkdir(dirname(path), { recursive: true });
-    return createWhisperFile(path, header, this.openFile);
+    const directory = dirname(path);
+    if (this.knownDirectories.has(directory)) {
+      try {
+        return await createWhisperFile(path, header, this.fileSystem);
+      } catch (error) {
+        // Removed since (by an operator, say): forgotten, and made again below.
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        this.knownDirectories.delete(directory);
+      }
+    }
+    await this.fileSystem.makeDirectory(directory);
+    if (this.knownDirectories.size >= KNOWN_DIRECTORIES) this.knownDirectories.clear();
+    this.knownDirectories.add(directory);
+    return createWhisperFile(path, header, this.fileSystem);
   }
 
   private openFailed(operation: Operation, error: unknown, relativePath: string): OpenError {
