@@ -32,7 +32,7 @@ import {
   type Writer,
 } from '@carillon/core';
 import { KeyedLock, Semaphore } from './concurrency.js';
-import { poolFileSystem, syncFileSystem, type FileSystem, type OpenFile, type WhisperFile } from './fd-file.js';
+import { poolFileSystem, syncFileSystem, type FileSystem, type WhisperFile } from './fd-file.js';
 import {
   CorruptWhisperFileError,
   createWhisperFile,
@@ -172,7 +172,6 @@ export class WhisperStore implements Writer, SeriesReader {
   private readonly maxLatenessSeconds: number;
   private readonly clock: () => number;
   private readonly fileSystem: FileSystem;
-  private readonly openFile: OpenFile;
   /** Directories this store made or found (see KNOWN_DIRECTORIES); one removed behind its back is made again. */
   private readonly knownDirectories = new Set<string>();
   private readonly logger?: Logger;
@@ -221,7 +220,6 @@ export class WhisperStore implements Writer, SeriesReader {
     this.maxLatenessSeconds = config.maxLatenessSeconds ?? config.resolutions[0]!.ttl;
     this.clock = options.clock ?? nowSeconds;
     this.fileSystem = options.syncFiles ? syncFileSystem : poolFileSystem;
-    this.openFile = this.fileSystem.open;
     this.logger = options.logger;
     this.slots = new Semaphore(config.concurrency ?? 16);
     this.queue = new WriteQueue(config.maxQueuedPoints ?? 4_000_000, config.coalesce ?? true);
@@ -528,7 +526,7 @@ export class WhisperStore implements Writer, SeriesReader {
       series.stats = await StatsSidecar.open(
         series.statsPath,
         statsSlots(series.header, steps, this.maxLatenessSeconds),
-        this.openFile,
+        this.fileSystem.open,
       );
     }
     return series.stats;
@@ -759,7 +757,7 @@ export class WhisperStore implements Writer, SeriesReader {
     const path = join(this.dataDir, relativePath);
     let handle: WhisperFile;
     try {
-      handle = await this.openFile(path, 'r+');
+      handle = await this.fileSystem.open(path, 'r+');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw this.openFailed('open', error, relativePath);
       if (!create) throw new OpenError('missing', relativePath);
@@ -806,7 +804,7 @@ export class WhisperStore implements Writer, SeriesReader {
     // Created meanwhile by another process (or another store on the same directory): use theirs.
     let handle: WhisperFile;
     try {
-      handle = await this.openFile(path, 'r+');
+      handle = await this.fileSystem.open(path, 'r+');
     } catch (reopenError) {
       throw this.openFailed('open', reopenError, relativePath);
     }
