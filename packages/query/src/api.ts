@@ -259,7 +259,7 @@ export function createGraphiteApi(deps: GraphiteApiDeps): GraphiteApi {
     if (from === until) throw new QueryError('invalid empty time range: from and until are the same time');
 
     // bad targets answer 400 naming the position before any work is queued
-    for (const target of targets) parseTarget(target);
+    const parsed = targets.map((target) => parseTarget(target));
     const job: RenderJob = {
       targets,
       format,
@@ -272,15 +272,11 @@ export function createGraphiteApi(deps: GraphiteApiDeps): GraphiteApi {
       jsonp: params.has('format') && params.has('jsonp') ? params.get('jsonp')! : undefined,
       template: [...templateParams(params)],
     };
-    const loader = new SeriesLoader({
-      finder: index,
-      sources,
-      resolutions: deps.resolutions,
-      limits: renderLimits,
-    });
+    const newLoader = (): SeriesLoader =>
+      new SeriesLoader({ finder: index, sources, resolutions: deps.resolutions, limits: renderLimits });
     let answer: RenderBody;
     try {
-      answer = pool ? await pool.run(job, loader) : await runRender(job, loader.load);
+      answer = pool ? await pool.run(job, parsed, newLoader) : await runRender(job, newLoader().load);
       renders.ok?.inc();
     } catch (error) {
       if (error instanceof QueryError) (error.status === 400 ? renders.bad_request : renders.refused)?.inc();

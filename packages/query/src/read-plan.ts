@@ -9,7 +9,7 @@ import type { ConsolidationFunction } from './consolidation.js';
 import { parseConsolidationFunction } from './consolidation.js';
 import { RENDER_FUNCTIONS } from './functions/index.js';
 import type { ReadConsolidation } from './series-loader.js';
-import type { TargetExpression } from './target-expression.js';
+import { callsFunction, type TargetExpression } from './target-expression.js';
 
 /** Functions whose output series carry the values and times of their input unchanged. */
 const NAME_ONLY = new Set([
@@ -65,11 +65,7 @@ export function readPlan(
  * is, series by series and in order, what it makes of each of the read's series.
  */
 export function seriesWise(target: TargetExpression): boolean {
-  return readUnder(target, undefined) !== undefined && !sorts(target);
-}
-
-function sorts(e: TargetExpression): boolean {
-  return e.kind === 'call' && (e.name === 'sortByName' || e.args.some(sorts));
+  return readUnder(target, undefined) !== undefined && !callsFunction(target, 'sortByName');
 }
 
 /** The read at the bottom of a chain of name-only calls, with the outermost consolidateBy's function. */

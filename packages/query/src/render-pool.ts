@@ -23,6 +23,7 @@ import type { RenderJob } from './render-job.js';
 import type { AnswerShape, RenderBody } from './render-output.js';
 import { joinedJson, joinedShape, splitRender } from './render-split.js';
 import type { FetchWindow, PendingSlots } from './series-fetch.js';
+import type { TargetExpression } from './target-expression.js';
 import type { LoadedSeries, LoadRequest, RenderLimits, ResolvedRead, SeriesLoader } from './series-loader.js';
 
 type Failure = { message: string; status: number };
@@ -169,64 +170,65 @@ export class RenderPool {
 
   /**
    * Evaluates a render in a worker, or a JSON render in parts over the idle workers when no render waits
-   * (render-split.ts); its reads go through `loader`. Rejects with a QueryError on refusal.
+   * (render-split.ts); `targets`, the job's parsed. Its reads go through a loader of `newLoader`. Rejects with a
+   * QueryError on refusal.
    */
-  run(job: RenderJob, loader: SeriesLoader): Promise<RenderBody> {
+  run(job: RenderJob, targets: readonly TargetExpression[], newLoader: () => SeriesLoader): Promise<RenderBody> {
     const idle = this.queue.length === 0 ? this.slots.filter((s) => !s.task).length : 0;
-    const parts = splitRender(job, idle, this.readsInWorkers);
+    const parts = splitRender(job, targets, idle, this.readsInWorkers);
     if (parts) {
       this.splits[parts[0]!.part!.by]?.inc();
-      return this.runParts(parts, job.jsonp, loader);
+      return this.runParts(job, parts, newLoader);
     }
-    return this.enqueue({ type: 'render', id: this.nextId++, job }, loader) as Promise<RenderBody>;
+    return this.enqueue({ type: 'render', id: this.nextId++, job }, newLoader()) as Promise<RenderBody>;
   }
 
   /**
-   * The parts of a split render, each in a worker, told the whole answer's shape once all are evaluated. The
-   * render fails as one worker would fail it: with the failure of the first part (in target order) that failed;
-   * the parts whose work is no longer needed are cancelled.
+   * The parts of a split render, each in a worker, told the whole answer's shape once all are evaluated. At the
+   * first part that fails the others are cancelled. A client error (400) is then made again by one worker over the
+   * whole render, in what is left of its time budget: which error answers first, and where the series budget runs
+   * out, depend on the order the targets are evaluated and charged in, which parts running side by side do not keep.
    */
-  private async runParts(jobs: RenderJob[], jsonp: string | undefined, loader: SeriesLoader): Promise<RenderBody> {
+  private async runParts(job: RenderJob, parts: RenderJob[], newLoader: () => SeriesLoader): Promise<RenderBody> {
+    const arrived = Date.now();
+    const loader = newLoader();
     const tasks: Task[] = [];
-    const shapes: (AnswerShape | undefined)[] = jobs.map(() => undefined);
-    const cancelled = new Set<number>();
-    let firstFailed = Infinity;
-    const settle = (): void => {
-      if (firstFailed === Infinity) {
-        if (!shapes.every((shape) => shape !== undefined)) return;
-        const shape = joinedShape(shapes as AnswerShape[]);
-        for (const task of tasks)
-          task.slot?.worker.postMessage({ type: 'encode', id: task.id, shape } satisfies ToWorker);
-        return;
-      }
-      // the parts after the failed one, and those before it already evaluated, have nothing left to give
-      for (const [i, task] of tasks.entries())
-        if ((i > firstFailed || shapes[i] !== undefined) && !cancelled.has(i)) {
-          cancelled.add(i);
-          this.cancel(task, 'another part of the render failed');
-        }
-    };
-    const answers = jobs.map((job, i) =>
+    const shapes: (AnswerShape | undefined)[] = parts.map(() => undefined);
+    let failure: { error: unknown } | undefined;
+    const answers = parts.map((part, i) =>
       (
-        this.enqueue({ type: 'render', id: this.nextId++, job }, loader, (task) => {
+        this.enqueue({ type: 'render', id: this.nextId++, job: part }, loader, (task) => {
           tasks[i] = task;
           task.onEvaluated = (shape) => {
             shapes[i] = shape;
-            settle();
+            if (failure || !shapes.every((s) => s !== undefined)) return;
+            const whole = joinedShape(shapes as AnswerShape[]);
+            for (const t of tasks)
+              t.slot?.worker.postMessage({ type: 'encode', id: t.id, shape: whole } satisfies ToWorker);
           };
         }) as Promise<RenderBody>
       ).catch((error: unknown) => {
-        if (!cancelled.has(i)) firstFailed = Math.min(firstFailed, i);
-        settle();
-        throw error;
+        if (failure) return;
+        failure = { error };
+        for (const [j, task] of tasks.entries()) if (j !== i) this.cancel(task, 'another part of the render failed');
       }),
     );
-    const outcomes = await Promise.allSettled(answers);
-    const failed = outcomes[firstFailed];
-    if (failed?.status === 'rejected') throw failed.reason;
+    const outcomes = await Promise.all(answers);
+    if (failure) {
+      const { error } = failure;
+      if (!(error instanceof QueryError) || error.status !== 400) throw error;
+      const left = Math.max(1, this.options.timeBudgetMs - (Date.now() - arrived));
+      return this.enqueue(
+        { type: 'render', id: this.nextId++, job },
+        newLoader(),
+        undefined,
+        left,
+      ) as Promise<RenderBody>;
+    }
+    // a worker's answer is bytes (the pool's `done`), a JSON list for a part
     return joinedJson(
-      outcomes.map((o) => (o as PromiseFulfilledResult<RenderBody>).value),
-      jsonp,
+      outcomes.map((answer) => answer!.body as Buffer),
+      job.jsonp,
     );
   }
 
@@ -265,6 +267,7 @@ export class RenderPool {
     message: Task['message'],
     loader: SeriesLoader | undefined,
     made?: (task: Task) => void,
+    budgetMs = this.options.timeBudgetMs,
   ): Promise<RenderBody | Float64Array[]> {
     if (this.closed) return Promise.reject(new QueryError('the server is stopping', 503));
     return new Promise((resolve, reject) => {
@@ -286,7 +289,7 @@ export class RenderPool {
         inRequest: AsyncLocalStorage.snapshot(),
         resolve,
         reject,
-        timer: setTimeout(() => this.overBudget(task), this.options.timeBudgetMs),
+        timer: setTimeout(() => this.overBudget(task), budgetMs),
       };
       made?.(task);
       if (free) this.start(free, task);

@@ -9,17 +9,22 @@ import type { RenderJob, RenderPart } from './render-job.js';
 import type { AnswerShape, RenderBody } from './render-output.js';
 import { seriesWise } from './read-plan.js';
 import type { ResolvedRead } from './series-loader.js';
-import { parseTarget, type TargetExpression } from './target-expression.js';
+import { callsFunction, type TargetExpression } from './target-expression.js';
 
 /**
- * The parts of `job` for `workers` idle workers, or undefined when it is not split. `slicing`: whether the
- * workers read the store themselves (a part's share of a read's series is read by its worker only).
+ * The parts of `job` (its `targets` parsed) for `workers` idle workers, or undefined when it is not split.
+ * `slicing`: whether the workers read the store themselves (a part's share of a read's series is read by its
+ * worker only).
  */
-export function splitRender(job: RenderJob, workers: number, slicing: boolean): RenderJob[] | undefined {
+export function splitRender(
+  job: RenderJob,
+  targets: readonly TargetExpression[],
+  workers: number,
+  slicing: boolean,
+): RenderJob[] | undefined {
   if (workers < 2 || job.format !== 'json' || job.part) return undefined;
-  const targets = job.targets.map((t) => parseTarget(t));
   // stacked() keeps running totals across the render's targets
-  if (targets.some((t) => calls(t, 'stacked'))) return undefined;
+  if (targets.some((t) => callsFunction(t, 'stacked'))) return undefined;
   // the joined answer is wrapped once
   const { jsonp: _wrappedOnce, ...unwrapped } = job;
   const count = job.targets.length;
@@ -48,16 +53,16 @@ export function joinedShape(parts: readonly AnswerShape[]): AnswerShape {
 }
 
 /** The parts' JSON lists (`[...]` each, in order) as one answer, wrapped in `jsonp(...)` when asked. */
-export function joinedJson(parts: readonly RenderBody[], jsonp: string | undefined): RenderBody {
+export function joinedJson(lists: readonly Buffer[], jsonp: string | undefined): RenderBody {
   const chunks: Buffer[] = [];
   if (jsonp !== undefined) chunks.push(Buffer.from(`${jsonp}(`, 'utf8'));
   chunks.push(OPEN);
-  for (const { body } of parts) {
-    const list =
-      typeof body === 'string' ? Buffer.from(body, 'utf8') : Buffer.isBuffer(body) ? body : Buffer.concat(body);
+  let first = true;
+  for (const list of lists) {
     if (list.length <= 2) continue; // []
-    if (chunks.length > (jsonp === undefined ? 1 : 2)) chunks.push(COMMA);
+    if (!first) chunks.push(COMMA);
     chunks.push(list.subarray(1, list.length - 1));
+    first = false;
   }
   chunks.push(CLOSE);
   if (jsonp !== undefined) chunks.push(CLOSE_CALL);
@@ -73,9 +78,4 @@ const CLOSE_CALL = Buffer.from(')');
 /** [from, to) of `count` items (targets, or a read's series) for a part: contiguous, in order, sizes within one. */
 export function shareOf(count: number, { index, of }: { index: number; of: number }): [number, number] {
   return [Math.floor((count * index) / of), Math.floor((count * (index + 1)) / of)];
-}
-
-function calls(e: TargetExpression, name: string): boolean {
-  if (e.kind !== 'call') return false;
-  return e.name === name || e.args.some((a) => calls(a, name)) || e.kwargs.some((k) => calls(k.value, name));
 }

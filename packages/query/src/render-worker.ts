@@ -167,10 +167,15 @@ async function readErrors(): Promise<number> {
  */
 function ownBytes({ body, ownsBuffer }: RenderBody): Uint8Array {
   if (typeof body === 'string') return new TextEncoder().encode(body);
-  if (!Buffer.isBuffer(body)) return Buffer.concat(body); // pieces: joined only on the ingest thread, never here
-  if (ownsBuffer) return new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
-  const copy = new Uint8Array(body.length);
-  copy.set(body);
+  if (ownsBuffer && Buffer.isBuffer(body)) return new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
+  // pieces (made only by the pool, never here) are copied like a slice of the pool
+  const pieces = Buffer.isBuffer(body) ? [body] : body;
+  const copy = new Uint8Array(pieces.reduce((n, piece) => n + piece.length, 0));
+  let at = 0;
+  for (const piece of pieces) {
+    copy.set(piece, at);
+    at += piece.length;
+  }
   return copy;
 }
 

@@ -29,6 +29,14 @@ export function parseTarget(target: string, maxDepth = 64): TargetExpression {
 }
 
 /** The first path expression in a target or series name (graphite-web's _getFirstPathExpression). */
+/** Whether `e` calls the function `name` anywhere in it (its arguments and keyword arguments included). */
+export function callsFunction(e: TargetExpression, name: string): boolean {
+  if (e.kind !== 'call') return false;
+  return (
+    e.name === name || e.args.some((a) => callsFunction(a, name)) || e.kwargs.some((k) => callsFunction(k.value, name))
+  );
+}
+
 export function firstPathExpression(text: string): string | undefined {
   let expression: TargetExpression;
   try {
