@@ -1,13 +1,13 @@
 /**
  * Graphite lines of series the aggregator already knows are added by their key's bytes (no name string); every
  * other line by name. Both must store the same: every (series, window) is compared with an oracle of what was
- * sent, through the listener path and the batch path, with amends, tagged and uncommon lines among them, and
+ * sent, through the listener path, the batch path and the batch path read ahead by a listener thread, with amends, tagged and uncommon lines among them, and
  * series forgotten as idle and sent again (their ids reused by others).
  */
 import { describe, expect, it } from 'vitest';
 import { MetricsRegistry, parseResolutions, windowStart, type StatPoint } from '@carillon/core';
 import { Aggregator, DEFAULT_STATSD_OPTIONS } from '@carillon/aggregator';
-import { LineIngest } from '@carillon/accumulator';
+import { LineIngest, readGraphiteRows } from '@carillon/accumulator';
 import { RecordingSink } from '../../../test/support/recording.js';
 
 const STEP = 10;
@@ -61,7 +61,7 @@ function lineOf(name: string, value: number, time: number, i: number): string {
 }
 
 describe('lines of known series, added by their bytes', () => {
-  it.each(['listener', 'batch'] as const)('store what the names would, every window (%s path)', (path) => {
+  it.each(['listener', 'batch', 'rows'] as const)('store what the names would, every window (%s path)', (path) => {
     const clock = { now: 10_000 };
     const { sink, aggregator, ingest } = setup(clock);
     const sent = new Sent();
@@ -73,6 +73,7 @@ describe('lines of known series, added by their bytes', () => {
     const send = (text: string, at: number): void => {
       const buf = Buffer.from(text);
       if (path === 'batch') ingest.ingestBatch('graphite', buf, at);
+      else if (path === 'rows') ingest.ingestBatch('graphite', buf, at, readGraphiteRows(buf));
       else
         for (const line of text.split('\n'))
           if (line) ingest.line('graphite', Buffer.from(line), 0, Buffer.byteLength(line), at);
