@@ -11,16 +11,18 @@ import { forEachLineUnbounded, parseCommonGraphiteLine, CommonGraphiteLine } fro
 /** Doubles a row takes: line start, line end, key start, key end (-1: not a common line), key hash, value, time. */
 export const GRAPHITE_ROW = 7;
 
-const NEWLINE = 0x0a;
-
 /** The rows of `lines`, newline-separated Graphite lines. */
 export function readGraphiteRows(lines: Buffer): Float64Array<ArrayBuffer> {
-  let capacity = 1;
-  for (let at = lines.indexOf(NEWLINE); at >= 0; at = lines.indexOf(NEWLINE, at + 1)) capacity++;
-  const rows = new Float64Array(capacity * GRAPHITE_ROW);
+  // Room for lines of 32 bytes, grown if they are shorter: no pass to count them first.
+  let rows = new Float64Array((Math.ceil(lines.length / 32) + 1) * GRAPHITE_ROW);
   const line = new CommonGraphiteLine();
   let row = 0;
   forEachLineUnbounded(lines, (buf, start, end) => {
+    if (row === rows.length) {
+      const grown = new Float64Array(rows.length * 2);
+      grown.set(rows);
+      rows = grown;
+    }
     rows[row] = start;
     rows[row + 1] = end;
     if (parseCommonGraphiteLine(buf, start, end, NaN, line)) {
@@ -32,7 +34,6 @@ export function readGraphiteRows(lines: Buffer): Float64Array<ArrayBuffer> {
     } else rows[row + 3] = -1;
     row += GRAPHITE_ROW;
   });
-  // Fewer rows than newlines only for empty lines and blank-only batches: rare, so a copy then is no cost.
   return row === rows.length ? rows : rows.slice(0, row);
 }
 

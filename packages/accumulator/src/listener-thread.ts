@@ -41,9 +41,10 @@ async function main(): Promise<void> {
     for (const format of ['graphite', 'statsd'] as const) {
       if (staged[format].empty) continue;
       const view = staged[format].take();
-      const owned = new ArrayBuffer(view.length);
-      const lines = Buffer.from(owned);
+      // A buffer of its own (never Buffer's shared pool), not zero-filled: it is transferred, not copied.
+      const lines = Buffer.allocUnsafeSlow(view.length);
       view.copy(lines);
+      const owned = lines.buffer as ArrayBuffer;
       const rows = format === 'graphite' ? readGraphiteRows(lines) : undefined;
       queuedBytes += lines.length + (rows?.byteLength ?? 0);
       send({ type: 'lines', format, lines, rows }, rows ? [owned, rows.buffer] : [owned]);
