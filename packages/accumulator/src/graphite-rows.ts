@@ -11,15 +11,20 @@ import { forEachLineUnbounded, parseCommonGraphiteLine, CommonGraphiteLine } fro
 /** Doubles a row takes: line start, line end, key start, key end (-1: not a common line), key hash, value, time. */
 export const GRAPHITE_ROW = 7;
 
-/** The rows of `lines`, newline-separated Graphite lines. */
-export function readGraphiteRows(lines: Buffer): Float64Array<ArrayBuffer> {
-  // Room for lines of 32 bytes, grown if they are shorter: no pass to count them first.
-  let rows = new Float64Array((Math.ceil(lines.length / 32) + 1) * GRAPHITE_ROW);
+/**
+ * The rows of `lines`, newline-separated Graphite lines, written into `into` (a spare from an earlier batch) and
+ * into a larger buffer when it is too small: a view of the rows, over the whole buffer written.
+ */
+export function readGraphiteRows(
+  lines: Buffer,
+  into = new Float64Array((Math.ceil(lines.length / 32) + 1) * GRAPHITE_ROW),
+): Float64Array<ArrayBuffer> {
+  let rows: Float64Array<ArrayBuffer> = into as Float64Array<ArrayBuffer>;
   const line = new CommonGraphiteLine();
   let row = 0;
   forEachLineUnbounded(lines, (buf, start, end) => {
-    if (row === rows.length) {
-      const grown = new Float64Array(rows.length * 2);
+    if (row + GRAPHITE_ROW > rows.length) {
+      const grown = new Float64Array(Math.max(rows.length * 2, GRAPHITE_ROW * 64));
       grown.set(rows);
       rows = grown;
     }
@@ -34,7 +39,7 @@ export function readGraphiteRows(lines: Buffer): Float64Array<ArrayBuffer> {
     } else rows[row + 3] = -1;
     row += GRAPHITE_ROW;
   });
-  return row === rows.length ? rows : rows.slice(0, row);
+  return rows.subarray(0, row);
 }
 
 /**

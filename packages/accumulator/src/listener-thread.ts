@@ -21,6 +21,10 @@ const send = (message: FromListenerThread, transfer: ArrayBuffer[] = []): void =
 
 /** How often a thread sends its counters unasked. */
 const METRICS_PUSH_MS = 200;
+/** A new buffer for lines holds at least this: a socket read (64 KiB) and a line carried over from the last. */
+const SPARE_BYTES = 128 << 10;
+/** Spare buffers kept of each kind; the rest are left to the collector. */
+const MAX_SPARES = 32;
 
 async function main(): Promise<void> {
   const config = readAllInOneConfig(ConfigSource.fromInputs(start.inputs));
@@ -35,17 +39,27 @@ async function main(): Promise<void> {
   const staged: Record<LineFormat, LineStaging> = { graphite: new LineStaging(), statsd: new LineStaging() };
   let handOverQueued = false;
 
-  /** This turn's lines, copied out of the listeners' buffers into buffers of their own, to the main thread. */
+  // Buffers the main thread gave back, used again: in a steady flow a batch allocates nothing.
+  const spares = { lines: [] as ArrayBuffer[], rows: [] as ArrayBuffer[] };
+  const spareLines = (size: number): ArrayBuffer => {
+    const spare = spares.lines.pop();
+    return spare !== undefined && spare.byteLength >= size ? spare : new ArrayBuffer(Math.max(size, SPARE_BYTES));
+  };
+  const spareRows = (): Float64Array<ArrayBuffer> | undefined => {
+    const spare = spares.rows.pop();
+    return spare === undefined ? undefined : new Float64Array(spare);
+  };
+
+  /** This turn's lines, copied out of the listeners' buffers into buffers the main thread takes over. */
   const handOver = (): void => {
     handOverQueued = false;
     for (const format of ['graphite', 'statsd'] as const) {
       if (staged[format].empty) continue;
       const view = staged[format].take();
-      // A buffer of its own (never Buffer's shared pool), not zero-filled: it is transferred, not copied.
-      const lines = Buffer.allocUnsafeSlow(view.length);
+      const owned = spareLines(view.length);
+      const lines = Buffer.from(owned, 0, view.length);
       view.copy(lines);
-      const owned = lines.buffer as ArrayBuffer;
-      const rows = format === 'graphite' ? readGraphiteRows(lines) : undefined;
+      const rows = format === 'graphite' ? readGraphiteRows(lines, spareRows()) : undefined;
       queuedBytes += lines.length + (rows?.byteLength ?? 0);
       send({ type: 'lines', format, lines, rows }, rows ? [owned, rows.buffer] : [owned]);
     }
@@ -75,6 +89,8 @@ async function main(): Promise<void> {
   port.on('message', (message: ToListenerThread) => {
     if (message.type === 'taken') {
       queuedBytes -= message.bytes;
+      for (const kind of ['lines', 'rows'] as const)
+        for (const spare of message.spares[kind]) if (spares[kind].length < MAX_SPARES) spares[kind].push(spare);
       if (gate.isShut && queuedBytes <= maxQueuedBytes / 2) gate.open();
     } else if (message.type === 'collect') {
       send({ type: 'metrics', snapshot: registry.snapshot(), id: message.id });

@@ -22,7 +22,14 @@ export interface ListenerThreadStart {
   ports?: IngestPorts;
 }
 
-export type ToListenerThread = { type: 'taken'; bytes: number } | { type: 'collect'; id: number } | { type: 'stop' };
+/** Buffers handed back to the thread that sent them, for its next batches. */
+export interface SpareBuffers {
+  lines: ArrayBuffer[];
+  rows: ArrayBuffer[];
+}
+
+export type ToListenerThread =
+  { type: 'taken'; bytes: number; spares: SpareBuffers } | { type: 'collect'; id: number } | { type: 'stop' };
 
 export type FromListenerThread =
   | { type: 'listening'; ports: IngestPorts; snapshot: MetricsSnapshot }
@@ -38,8 +45,9 @@ const STOP_TIMEOUT_MS = 10_000;
 
 class ListenerThread {
   exited = false;
-  /** Bytes taken since the thread was last told. */
+  /** Bytes taken since the thread was last told, and the buffers they came in, to go back to it. */
   private taken = 0;
+  private spares: SpareBuffers = { lines: [], rows: [] };
   private readonly collects = new Map<number, () => void>();
   private stopped: (() => void) | undefined;
 
@@ -83,10 +91,19 @@ class ListenerThread {
     this.ingest.ingestRead(format, Buffer.from(lines.buffer, lines.byteOffset, lines.byteLength), rows);
     if (this.taken === 0) setImmediate(this.tellTaken);
     this.taken += lines.byteLength + (rows?.byteLength ?? 0);
+    // Nothing keeps a batch's bytes once it is aggregated (names are interned, the log has written them).
+    this.spares.lines.push(lines.buffer as ArrayBuffer);
+    if (rows !== undefined) this.spares.rows.push(rows.buffer as ArrayBuffer);
   }
 
   private readonly tellTaken = (): void => {
-    this.send({ type: 'taken', bytes: this.taken });
+    const spares = this.spares;
+    this.spares = { lines: [], rows: [] };
+    if (!this.exited)
+      this.worker.postMessage({ type: 'taken', bytes: this.taken, spares } satisfies ToListenerThread, [
+        ...spares.lines,
+        ...spares.rows,
+      ]);
     this.taken = 0;
   };
 

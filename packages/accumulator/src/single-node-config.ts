@@ -28,7 +28,7 @@ export const LISTENER_THREAD_KEYS = {
   threads: configKey.integer({
     key: 'listeners.threads',
     default: 1,
-    computedDefault: 'one fewer than the cores (os.availableParallelism() - 1)',
+    computedDefault: 'the cores but two (os.availableParallelism() - 2: the main thread and the store write thread)',
     min: 0,
     max: 256,
     unit: 'threads',
@@ -83,7 +83,9 @@ export function readAllInOneConfig(source: ConfigSource): AllInOneConfig {
       node.aggregator.resolutions.map((r) => r.step),
     ),
     listeners: {
-      threads: source.read(LISTENER_THREAD_KEYS.threads, Math.max(0, availableParallelism() - 1)),
+      // A core each for the main thread (aggregation, log, HTTP) and the store's write thread; the rest listen.
+      // On two cores a thread costs more CPU per line than it saves the main thread (docs/BENCHMARKS.md).
+      threads: source.read(LISTENER_THREAD_KEYS.threads, Math.max(0, availableParallelism() - 2)),
       maxQueuedBytes: source.read(LISTENER_THREAD_KEYS.maxQueuedBytes),
     },
   };
