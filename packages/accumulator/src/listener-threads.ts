@@ -7,7 +7,10 @@
 import { Worker } from 'node:worker_threads';
 import {
   builtWorkerScript,
+  ReportingWorker,
   type ConfigInputs,
+  type WorkerReport,
+  type WorkerRequest,
   type Logger,
   type MetricsRegistry,
   type MetricsSnapshot,
@@ -28,61 +31,37 @@ export interface SpareBuffers {
   rows: ArrayBuffer[];
 }
 
-export type ToListenerThread =
-  { type: 'taken'; bytes: number; spares: SpareBuffers } | { type: 'collect'; id: number } | { type: 'stop' };
+export type ToListenerThread = { type: 'taken'; bytes: number; spares: SpareBuffers } | WorkerRequest;
+
+type Listening = { type: 'listening'; ports: IngestPorts; snapshot: MetricsSnapshot };
 
 export type FromListenerThread =
-  | { type: 'listening'; ports: IngestPorts; snapshot: MetricsSnapshot }
-  | { type: 'failed'; message: string }
-  | { type: 'lines'; format: LineFormat; lines: Uint8Array; rows: Float64Array | undefined }
-  | { type: 'metrics'; snapshot: MetricsSnapshot; id?: number }
-  | { type: 'stopped'; snapshot: MetricsSnapshot };
+  | Listening
+  | Exclude<WorkerReport, { type: 'listening' }>
+  | { type: 'lines'; format: LineFormat; lines: Uint8Array; rows: Float64Array | undefined };
 
 /** How long a /metrics render waits for the threads' fresh counters before serving the last ones they sent. */
 const COLLECT_TIMEOUT_MS = 1000;
 /** How long a stopping thread may take to close its listeners and hand over its last lines. */
 const STOP_TIMEOUT_MS = 10_000;
 
+/** One listener thread: a ReportingWorker whose batches of lines are ingested here as they come. */
 class ListenerThread {
-  exited = false;
+  readonly thread: ReportingWorker<Listening>;
   /** Bytes taken since the thread was last told, and the buffers they came in, to go back to it. */
   private taken = 0;
   private spares: SpareBuffers = { lines: [], rows: [] };
-  private readonly collects = new Map<number, () => void>();
-  private stopped: (() => void) | undefined;
 
   constructor(
     readonly index: number,
-    private readonly worker: Worker,
+    worker: Worker,
     private readonly ingest: LoggedIngest,
-    private readonly metrics: MetricsRegistry,
-    private readonly logger: Logger,
-  ) {}
-
-  /** Resolves with the bound ports once it listens; rejects if it fails to start. */
-  started(): Promise<IngestPorts> {
-    return new Promise((resolve, reject) => {
-      this.worker.on('message', (message: FromListenerThread) => {
-        if (message.type === 'lines') this.take(message.format, message.lines, message.rows);
-        else if (message.type === 'failed') reject(new Error(`listener thread ${this.index}: ${message.message}`));
-        else {
-          this.metrics.absorb(`listener${this.index}`, message.snapshot);
-          if (message.type === 'listening') resolve(message.ports);
-          else if (message.type === 'stopped') this.stopped?.();
-          else if (message.id !== undefined) this.collects.get(message.id)?.();
-        }
-      });
-      // Also after listening: an uncaught error ends the thread (its exit makes the node not ready).
-      this.worker.on('error', (error) => {
-        this.logger.error({ err: error, thread: this.index }, 'listener thread failed');
-        reject(error);
-      });
-      this.worker.once('exit', (code) => {
-        this.exited = true;
-        this.stopped?.();
-        for (const done of this.collects.values()) done();
-        reject(new Error(`listener thread ${this.index} exited (code ${code}) before listening`));
-      });
+    metrics: MetricsRegistry,
+    logger: Logger,
+  ) {
+    this.thread = new ReportingWorker(`listener thread ${index}`, worker, metrics, `listener${index}`, logger, (m) => {
+      const message = m as FromListenerThread;
+      if (message.type === 'lines') this.take(message.format, message.lines, message.rows);
     });
   }
 
@@ -99,47 +78,10 @@ class ListenerThread {
   private readonly tellTaken = (): void => {
     const spares = this.spares;
     this.spares = { lines: [], rows: [] };
-    if (!this.exited)
-      this.worker.postMessage({ type: 'taken', bytes: this.taken, spares } satisfies ToListenerThread, [
-        ...spares.lines,
-        ...spares.rows,
-      ]);
+    const taken: ToListenerThread = { type: 'taken', bytes: this.taken, spares };
+    this.thread.send(taken, [...spares.lines, ...spares.rows]);
     this.taken = 0;
   };
-
-  send(message: ToListenerThread): void {
-    if (!this.exited) this.worker.postMessage(message);
-  }
-
-  /** Fresh counters, or after `timeoutMs` the last ones sent. */
-  collect(id: number, timeoutMs: number): Promise<void> {
-    if (this.exited) return Promise.resolve();
-    return new Promise((resolve) => {
-      const collects = this.collects;
-      const timer = setTimeout(done, timeoutMs);
-      function done(): void {
-        clearTimeout(timer);
-        collects.delete(id);
-        resolve();
-      }
-      collects.set(id, done);
-      this.send({ type: 'collect', id });
-    });
-  }
-
-  async stop(): Promise<void> {
-    if (!this.exited) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, STOP_TIMEOUT_MS);
-        this.stopped = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-        this.send({ type: 'stop' });
-      });
-    }
-    await this.worker.terminate();
-  }
 }
 
 export class ListenerThreads {
@@ -163,7 +105,7 @@ export class ListenerThreads {
       const worker = new Worker(script, { name: `listener-${index}`, workerData });
       const thread = new ListenerThread(index, worker, ingest, metrics, logger);
       threads.push(thread);
-      return thread.started();
+      return thread.thread.started().then((listening) => listening.ports);
     };
     const pool = new ListenerThreads(threads);
     try {
@@ -181,18 +123,18 @@ export class ListenerThreads {
 
   /** Why the node is not ready: a thread that exited (its share of the ports is gone with it). */
   notReady(): string | undefined {
-    const gone = this.threads.filter((t) => t.exited).map((t) => t.index);
+    const gone = this.threads.filter((t) => t.thread.exited).map((t) => t.index);
     return gone.length === 0 ? undefined : `listener threads ${gone.join(', ')} exited`;
   }
 
   /** Brings the merged counters up to date (bounded wait). */
   async collect(): Promise<void> {
     const id = ++this.collectId;
-    await Promise.all(this.threads.map((t) => t.collect(id, COLLECT_TIMEOUT_MS)));
+    await Promise.all(this.threads.map((t) => t.thread.collect(id, COLLECT_TIMEOUT_MS)));
   }
 
   /** Each thread closes its listeners and hands over its last lines, which are taken before this resolves. */
   async stop(): Promise<void> {
-    await Promise.all(this.threads.map((t) => t.stop()));
+    await Promise.all(this.threads.map((t) => t.thread.stop(STOP_TIMEOUT_MS)));
   }
 }
