@@ -47,7 +47,7 @@ const STOP_TIMEOUT_MS = 10_000;
 
 /** One listener thread: a ReportingWorker whose batches of lines are ingested here as they come. */
 class ListenerThread {
-  readonly thread: ReportingWorker<Listening>;
+  readonly thread: ReportingWorker<Listening, ToListenerThread>;
   /** Bytes taken since the thread was last told, and the buffers they came in, to go back to it. */
   private taken = 0;
   private spares: SpareBuffers = { lines: [], rows: [] };

@@ -19,7 +19,10 @@ export type WorkerReport =
 /** What the parent sends every such worker. */
 export type WorkerRequest = { type: 'collect'; id: number } | { type: 'stop' };
 
-export class ReportingWorker<Listening extends WorkerReport & { type: 'listening' }> {
+export class ReportingWorker<
+  Listening extends WorkerReport & { type: 'listening' },
+  Request extends { type: string } = WorkerRequest,
+> {
   exited = false;
   private readonly collects = new Map<number, () => void>();
   private stopped: (() => void) | undefined;
@@ -64,7 +67,7 @@ export class ReportingWorker<Listening extends WorkerReport & { type: 'listening
     });
   }
 
-  send(message: WorkerRequest | object, transfer: ArrayBuffer[] = []): void {
+  send(message: Request | WorkerRequest, transfer: ArrayBuffer[] = []): void {
     if (!this.exited) this.worker.postMessage(message, transfer);
   }
 

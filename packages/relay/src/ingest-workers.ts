@@ -130,7 +130,7 @@ export function spooledWorkers(spool: SpoolOptions): number {
 class IngestWorker {
   relayId = '';
   depths: LinkDepth[] = [];
-  readonly thread: ReportingWorker<Listening>;
+  readonly thread: ReportingWorker<Listening, ToWorker>;
 
   constructor(
     readonly index: number,
