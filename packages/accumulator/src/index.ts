@@ -1,6 +1,5 @@
 export * from './http-server.js';
 export * from './line-ingest.js';
-export * from './graphite-rows.js';
 export * from './node.js';
 export * from './node-config.js';
 export * from './writer-sink.js';

@@ -18,7 +18,6 @@ import {
   listenUdp,
   type DatagramHandler,
   type Listener,
-  type SharedListening,
 } from './listeners.js';
 import type { LineCounters } from './reasons.js';
 import { readListenerTls, type ListenerTls } from './listener-tls.js';
@@ -113,8 +112,8 @@ export async function startLineListeners(
   lines: LineCounters,
   onLine: LineHandler,
   logger?: Logger,
-  /** SO_REUSEPORT on both sockets and the consumer's hold on them (listeners.ts). */
-  shared: SharedListening = {},
+  /** SO_REUSEPORT on both sockets (listeners.ts `reusePort`). */
+  reusePort = false,
   /** Takes UDP datagrams whole instead of their lines going to `onLine` (listeners.ts `datagrams`). */
   datagrams?: DatagramHandler,
 ): Promise<LineListeners> {
@@ -128,7 +127,7 @@ export async function startLineListeners(
           maxConnections: config.maxConnections,
           idleTimeoutMs: config.idleTimeoutMs,
           tls: config.tls,
-          ...shared,
+          reusePort,
         },
         onLine,
       )
@@ -140,7 +139,7 @@ export async function startLineListeners(
           lines,
           maxLineLength,
           receiveBufferSize: config.udpReceiveBufferBytes,
-          ...shared,
+          reusePort,
           ...(datagrams === undefined ? {} : { datagrams }),
         },
         onLine,
