@@ -45,13 +45,15 @@ interface Program {
   taken: () => Promise<number>;
 }
 
-function httpText(url: string): Promise<string> {
+function httpText(url: string, okOnly = false): Promise<string> {
   return new Promise((resolve, reject) => {
     const request = get(url, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve(body));
+      res.on('end', () =>
+        okOnly && res.statusCode !== 200 ? reject(new Error(`${url}: ${res.statusCode}`)) : resolve(body),
+      );
     });
     request.setTimeout(5_000, () => request.destroy(new Error(`${url}: no answer in 5 s`)));
     request.once('error', reject);
@@ -104,7 +106,9 @@ async function startCarillon(dir: string, store: 'memory' | 'whisper'): Promise<
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const metrics = `http://127.0.0.1:${httpPort}/metrics`;
-  await waitUntil(`carillon (${store})`, child, async () => (await httpText(metrics)).length > 0);
+  // Ready once the listeners are bound (in their threads, after the HTTP server is up).
+  const readyz = `http://127.0.0.1:${httpPort}/readyz`;
+  await waitUntil(`carillon (${store})`, child, async () => (await httpText(readyz, true)).length >= 0);
   return {
     child,
     graphitePort,

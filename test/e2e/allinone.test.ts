@@ -56,6 +56,9 @@ describe('carillon all-in-one', () => {
       'aggregator.grace=1s',
       '--set',
       'log_level=warn',
+      // the listeners in two threads, as on a machine of many cores (the default on this one's two is none)
+      '--set',
+      'listeners.threads=2',
     ];
     program = await startProgram(PROGRAM, [...args, '--set', 'log_level=info'], 'carillon started');
   });

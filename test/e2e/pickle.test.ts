@@ -47,6 +47,8 @@ describe('pickle receiver', () => {
         'graphite.udp_listen=',
         'statsd.tcp_listen=',
         'statsd.udp_listen=',
+        // pickled points framed, named and read ahead on listener threads, as on a machine of many cores
+        'listeners.threads=2',
         'times=10s:1h,1m:1d',
         'log_level=info',
       ]),

@@ -35,6 +35,8 @@ export interface HttpOptions {
 
 export interface HttpDeps {
   registry: MetricsRegistry;
+  /** Brings counters kept on other threads into `registry` before /metrics renders it (bounded wait). */
+  collectMetrics?: () => Promise<void>;
   ingest: BodyIngest;
   graphiteApi: GraphiteApiHandler;
   health: Health;
@@ -93,6 +95,7 @@ export async function startHttpServer(options: HttpOptions, deps: HttpDeps): Pro
     try {
       if (url.pathname === '/metrics' && req.method === 'GET') {
         route = 'metrics';
+        await deps.collectMetrics?.();
         const text = deps.registry.render();
         res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
         res.end(text);

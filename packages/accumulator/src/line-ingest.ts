@@ -33,6 +33,7 @@ import {
   type RejectReason,
 } from '@carillon/protocols';
 import type { OwnershipCheck } from './ownership.js';
+import { GRAPHITE_ROW, readCommonRow } from './graphite-rows.js';
 
 export type LineFormat = 'graphite' | 'statsd';
 
@@ -163,14 +164,29 @@ export class LineIngest {
    * Graphite lines without one and the arrival time of StatsD samples (a replay lands where the first delivery
    * did).
    */
-  ingestBatch(format: LineFormat, lines: Buffer, receivedAtSeconds: number): BatchOutcome {
+  ingestBatch(format: LineFormat, lines: Buffer, receivedAtSeconds: number, rows?: Float64Array): BatchOutcome {
     const outcome: BatchOutcome = { accepted: 0, rejected: 0, misrouted: 0, windowEnd: 0, refused: new Map() };
     const step = this.aggregator.resolutions[0]!.step;
     const owned: StatsdSample[] = [];
     const now = this.aggregator.now; // once for the batch, as for the lines of one turn
+    if (format === 'graphite' && rows !== undefined) {
+      // Read ahead on a listener thread (graphite-rows.ts): the same points as reading the lines here.
+      for (let row = 0; row < rows.length; row += GRAPHITE_ROW) {
+        const parsed = this.readGraphiteRow(lines, rows, row, receivedAtSeconds);
+        this.batchGraphiteLine(lines, parsed, receivedAtSeconds, now, outcome);
+      }
+      return outcome;
+    }
     const onLine: LineHandler =
       format === 'graphite'
-        ? (buf, start, end) => this.batchGraphiteLine(buf, start, end, receivedAtSeconds, now, outcome)
+        ? (buf, start, end) =>
+            this.batchGraphiteLine(
+              buf,
+              this.readGraphite(buf, start, end, receivedAtSeconds),
+              receivedAtSeconds,
+              now,
+              outcome,
+            )
         : (buf, start, end) => this.batchStatsdLine(buf, start, end, receivedAtSeconds, outcome, owned);
     // A batch is bounded as a whole; its lines passed the relay's listeners, which refused over-long ones.
     forEachLineUnbounded(lines, onLine);
@@ -188,15 +204,14 @@ export class LineIngest {
     return outcome;
   }
 
+  /** A Graphite line of a batch, as readGraphite or readGraphiteRow read it from `buf`. */
   private batchGraphiteLine(
     buf: Buffer,
-    start: number,
-    end: number,
+    parsed: GraphiteSample | RejectReason,
     receivedAtSeconds: number,
     nowSeconds: number,
     outcome: BatchOutcome,
   ): void {
-    const parsed = this.readGraphite(buf, start, end, receivedAtSeconds);
     const known = this.knownId;
     const sample = typeof parsed === 'string' || known >= 0 ? parsed : (this.admit(parsed.name) ?? parsed);
     if (typeof sample === 'string') {
@@ -289,9 +304,27 @@ export class LineIngest {
     receivedAtSeconds: number,
   ): GraphiteSample | RejectReason {
     this.knownId = -1;
-    const line = this.commonLine;
-    if (!parseCommonGraphiteLine(buf, start, end, receivedAtSeconds, line))
+    if (!parseCommonGraphiteLine(buf, start, end, receivedAtSeconds, this.commonLine))
       return parseGraphiteBytes(buf, start, end, receivedAtSeconds);
+    return this.commonGraphiteSample(buf);
+  }
+
+  /** readGraphite for the line of a row read ahead (graphite-rows.ts). */
+  private readGraphiteRow(
+    buf: Buffer,
+    rows: Float64Array,
+    row: number,
+    receivedAtSeconds: number,
+  ): GraphiteSample | RejectReason {
+    this.knownId = -1;
+    if (!readCommonRow(rows, row, receivedAtSeconds, this.commonLine))
+      return parseGraphiteBytes(buf, rows[row]!, rows[row + 1]!, receivedAtSeconds);
+    return this.commonGraphiteSample(buf);
+  }
+
+  /** The sample of the common line just read into commonLine, found by its bytes when its series is known. */
+  private commonGraphiteSample(buf: Buffer): GraphiteSample {
+    const line = this.commonLine;
     const sample = this.graphiteSample;
     sample.value = line.value;
     sample.timestamp = line.timestamp;

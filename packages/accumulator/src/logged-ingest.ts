@@ -13,70 +13,7 @@ import type { LineHandler, RejectReason } from '@carillon/protocols';
 import type { BatchOutcome, BodyIngest, LineFormat, LineIngest } from './line-ingest.js';
 import type { WalRecord } from './wal/record.js';
 import type { WalWriter } from './wal/writer.js';
-
-const NEWLINE = 0x0a;
-
-/**
- * Where one turn's lines of a format wait until they are logged and ingested. Lines delivered back to back from
- * one buffer (every line of a read, each followed by its newline) are kept as one range of that buffer and copied
- * once, or not at all: a listener's bytes stay unchanged until the turn ends (lines.ts), and the record is written
- * and ingested before it does. A line that does not follow the last one (another buffer, a dropped `\r`, a
- * skipped empty line) copies the range so far into the stage, newline-terminated as every line of a record.
- */
-class Staging {
-  private buffer = Buffer.allocUnsafe(64 * 1024);
-  private length = 0;
-  /** The lines not yet copied: `range[rangeStart, rangeEnd)`, the newline after each but the last included. */
-  private range: Buffer | undefined;
-  private rangeStart = 0;
-  private rangeEnd = 0;
-
-  get empty(): boolean {
-    return this.length === 0 && this.range === undefined;
-  }
-
-  add(buf: Buffer, start: number, end: number): void {
-    const range = this.range;
-    if (range === buf && start === this.rangeEnd + 1 && buf[this.rangeEnd] === NEWLINE) {
-      this.rangeEnd = end;
-      return;
-    }
-    if (range !== undefined) this.copyRange(range);
-    this.range = buf;
-    this.rangeStart = start;
-    this.rangeEnd = end;
-  }
-
-  /**
-   * The staged lines, each newline-terminated, and an empty stage. The bytes are a view (of the listener's buffer
-   * or of the stage) valid until lines are staged again: the caller logs and ingests them at once.
-   */
-  take(): Buffer {
-    const range = this.range;
-    let lines: Buffer;
-    if (this.length === 0 && range !== undefined && this.rangeEnd < range.length && range[this.rangeEnd] === NEWLINE) {
-      lines = range.subarray(this.rangeStart, this.rangeEnd + 1);
-    } else {
-      if (range !== undefined) this.copyRange(range);
-      lines = this.buffer.subarray(0, this.length);
-    }
-    this.range = undefined;
-    this.length = 0;
-    return lines;
-  }
-
-  private copyRange(range: Buffer): void {
-    const needed = this.length + (this.rangeEnd - this.rangeStart) + 1;
-    if (needed > this.buffer.length) {
-      const grown = Buffer.allocUnsafe(Math.max(needed, this.buffer.length * 2));
-      this.buffer.copy(grown, 0, 0, this.length);
-      this.buffer = grown;
-    }
-    this.length += range.copy(this.buffer, this.length, this.rangeStart, this.rangeEnd);
-    this.buffer[this.length++] = NEWLINE;
-    this.range = undefined;
-  }
-}
+import { LineStaging } from './line-staging.js';
 
 export interface RelayOrigin {
   relayId: string;
@@ -84,7 +21,7 @@ export interface RelayOrigin {
 }
 
 export class LoggedIngest implements BodyIngest {
-  private readonly staged: Record<LineFormat, Staging> = { graphite: new Staging(), statsd: new Staging() };
+  private readonly staged: Record<LineFormat, LineStaging> = { graphite: new LineStaging(), statsd: new LineStaging() };
   private flushQueued = false;
   private readonly coarsestStep: number;
 
@@ -101,10 +38,19 @@ export class LoggedIngest implements BodyIngest {
     this.wal = wal;
   }
 
-  /** Lines received at `receivedAtSeconds` (a relay batch, one read): logged, then ingested. */
-  ingestBatch(format: LineFormat, lines: Buffer, receivedAtSeconds: number, origin?: RelayOrigin): BatchOutcome {
+  /**
+   * Lines received at `receivedAtSeconds` (a relay batch, one read): logged, then ingested; `rows`: the Graphite
+   * lines read ahead on a listener thread (graphite-rows.ts).
+   */
+  ingestBatch(
+    format: LineFormat,
+    lines: Buffer,
+    receivedAtSeconds: number,
+    origin?: RelayOrigin,
+    rows?: Float64Array,
+  ): BatchOutcome {
     const wal = this.wal;
-    if (wal === undefined) return this.ingest.ingestBatch(format, lines, receivedAtSeconds);
+    if (wal === undefined) return this.ingest.ingestBatch(format, lines, receivedAtSeconds, rows);
     wal.append({
       format,
       receivedAt: receivedAtSeconds,
@@ -114,7 +60,7 @@ export class LoggedIngest implements BodyIngest {
       sequence: origin?.sequence ?? 0,
       lines,
     });
-    const outcome = this.ingest.ingestBatch(format, lines, receivedAtSeconds);
+    const outcome = this.ingest.ingestBatch(format, lines, receivedAtSeconds, rows);
     wal.noteCoarseEnd(this.coarseEndOf(outcome));
     return outcome;
   }
@@ -158,6 +104,11 @@ export class LoggedIngest implements BodyIngest {
 
   /** Listener callback: a StatsD line, staged until the end of this turn. */
   readonly statsdLine: LineHandler = (buf, start, end) => this.stage('statsd', buf, start, end);
+
+  /** One read of a listener thread, received now: logged, then ingested (listener-threads.ts). */
+  ingestRead(format: LineFormat, lines: Buffer, rows: Float64Array | undefined): void {
+    this.ingestBatch(format, lines, this.aggregator.now, undefined, rows);
+  }
 
   /** Logs and ingests what was staged (also run by tests and at stop). */
   flushStaged(): void {

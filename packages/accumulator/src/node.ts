@@ -51,6 +51,8 @@ export interface NodeExtras {
   ownership?: OwnershipCheck;
   /** Hears each record replayed from the write-ahead log at start (the accumulator rebuilds its dedupe). */
   onReplayed?: ReplayedRecord;
+  /** Brings counters kept on other threads (listener threads) into the registry before /metrics renders. */
+  collectMetrics?: () => Promise<void>;
 }
 
 export class AccumulatorNode {
@@ -225,6 +227,7 @@ export class AccumulatorNode {
           },
           {
             registry,
+            collectMetrics: extras.collectMetrics,
             ingest: logged,
             graphiteApi,
             logger,

@@ -1,13 +1,15 @@
 /**
  * Graphite lines of series the aggregator already knows are added by their key's bytes (no name string); every
  * other line by name. Both must store the same: every (series, window) is compared with an oracle of what was
- * sent, through the listener path and the batch path, with amends, tagged and uncommon lines among them, and
- * series forgotten as idle and sent again (their ids reused by others).
+ * sent, through the listener path, the batch path and the batch path read ahead by a listener thread, with amends, tagged and uncommon lines among them, and
+ * series forgotten as idle and sent again (their ids reused by others). Lines read ahead on a listener thread
+ * (graphite-rows.ts) must store and refuse exactly what the same lines read here do: the log keeps the lines, and
+ * a replay reads them the usual way.
  */
 import { describe, expect, it } from 'vitest';
-import { MetricsRegistry, parseResolutions, windowStart, type StatPoint } from '@carillon/core';
+import { batchPoint, MetricsRegistry, parseResolutions, windowStart, type StatPoint } from '@carillon/core';
 import { Aggregator, DEFAULT_STATSD_OPTIONS } from '@carillon/aggregator';
-import { LineIngest } from '@carillon/accumulator';
+import { GRAPHITE_ROW, LineIngest, readGraphiteRows } from '@carillon/accumulator';
 import { RecordingSink } from '../../../test/support/recording.js';
 
 const STEP = 10;
@@ -28,7 +30,7 @@ function setup(clock: { now: number }, seriesIdleSeconds?: number) {
     { sink, metrics: registry, clock: { now: () => clock.now * 1000 } },
   );
   const ingest = new LineIngest(aggregator, registry, { nowSeconds: () => clock.now });
-  return { sink, aggregator, ingest };
+  return { sink, aggregator, ingest, registry };
 }
 
 /** The oracle: every value sent per (name, window), in order. */
@@ -61,7 +63,7 @@ function lineOf(name: string, value: number, time: number, i: number): string {
 }
 
 describe('lines of known series, added by their bytes', () => {
-  it.each(['listener', 'batch'] as const)('store what the names would, every window (%s path)', (path) => {
+  it.each(['listener', 'batch', 'rows'] as const)('store what the names would, every window (%s path)', (path) => {
     const clock = { now: 10_000 };
     const { sink, aggregator, ingest } = setup(clock);
     const sent = new Sent();
@@ -73,6 +75,7 @@ describe('lines of known series, added by their bytes', () => {
     const send = (text: string, at: number): void => {
       const buf = Buffer.from(text);
       if (path === 'batch') ingest.ingestBatch('graphite', buf, at);
+      else if (path === 'rows') ingest.ingestBatch('graphite', buf, at, readGraphiteRows(buf));
       else
         for (const line of text.split('\n'))
           if (line) ingest.line('graphite', Buffer.from(line), 0, Buffer.byteLength(line), at);
@@ -132,5 +135,83 @@ describe('lines of known series, added by their bytes', () => {
     expect(sink.merged(STEP, 20_090, 'idle.a')).toMatchObject({ sum: 15, count: 2, first: 7, last: 8 });
     expect(sink.merged(STEP, 20_090, 'idle.c')).toMatchObject({ sum: 11, count: 2, first: 5, last: 6 });
     expect(sink.merged(STEP, 20_090, 'idle.b')).toMatchObject({ sum: 4, count: 1 });
+  });
+});
+
+/** Lines read ahead on a listener thread (graphite-rows.ts): the same points as read here, and the same refusals. */
+const NOW = 50_000;
+
+/** Every point written, in write order, with its window and whether it amends one. */
+function written(sink: RecordingSink): string[] {
+  return sink.batches.flatMap((batch) =>
+    batch.names.map(
+      (name, i) =>
+        `${batch.resolution.step}@${batch.time}${batch.amend === undefined ? '' : ' amend'} ${name} ${JSON.stringify(batchPoint(batch, i))}`,
+    ),
+  );
+}
+
+/** Lines of every shape: common, untimed, -1, exponent, tabs, CRLF, tagged, non-ASCII, empty, and refusals. */
+const LINES = [
+  `rows.a 1 ${NOW - 5}`,
+  `rows.a 2.5 ${NOW - 4}`,
+  'rows.untimed 7',
+  'rows.minus.one 3 -1',
+  `rows.exp 1.5e3 ${NOW - 3}`,
+  `rows.tabs\t4\t${NOW - 2}`,
+  `rows.crlf 5 ${NOW - 2}\r`,
+  '',
+  `rows.tagged;dc=eu;host=a 6 ${NOW - 1}`,
+  `rows.caf\u00e9 8 ${NOW - 1}`,
+  `rows.a 3 ${NOW - 25}`,
+  `rows.bad nan ${NOW}`,
+  `rows..empty.node 1 ${NOW}`,
+  'rows.no.value',
+  `rows.a 1 ${NOW} extra`,
+  `rows.future 1 ${NOW + 3600}`,
+  `rows.ancient 1 ${NOW - 86_400 * 30}`,
+  `rows.ms 1 ${NOW * 1000}`,
+  `   `,
+  `rows.a 9 ${NOW - 6}`,
+];
+
+describe('Graphite lines read ahead on a listener thread', () => {
+  it('give one row per line the batch path reads, in its order', () => {
+    const text = Buffer.from(LINES.join('\n') + '\n');
+    const rows = readGraphiteRows(text);
+    const seen: string[] = [];
+    for (let row = 0; row < rows.length; row += GRAPHITE_ROW)
+      seen.push(text.subarray(rows[row]!, rows[row + 1]!).toString());
+    expect(seen).toEqual(LINES.filter((line) => line !== '').map((line) => line.replace(/\r$/, '')));
+  });
+
+  it('store and refuse exactly what the same lines read on the main thread do', () => {
+    const text = Buffer.from(LINES.join('\n') + '\n');
+    const direct = setup({ now: NOW });
+    const ahead = setup({ now: NOW });
+    const outcomes = [
+      direct.ingest.ingestBatch('graphite', text, NOW),
+      ahead.ingest.ingestBatch('graphite', text, NOW, readGraphiteRows(text)),
+    ];
+    // a second batch: known series are now found by their bytes
+    outcomes.push(
+      direct.ingest.ingestBatch('graphite', text, NOW),
+      ahead.ingest.ingestBatch('graphite', text, NOW, readGraphiteRows(text)),
+    );
+    expect(outcomes[1]).toEqual(outcomes[0]);
+    expect(outcomes[3]).toEqual(outcomes[2]);
+    expect(outcomes[0]!.rejected).toBeGreaterThan(3);
+    expect(outcomes[0]!.accepted).toBeGreaterThan(8);
+    direct.aggregator.flushAll();
+    ahead.aggregator.flushAll();
+    expect(written(ahead.sink)).toEqual(written(direct.sink));
+    expect(written(direct.sink).length).toBeGreaterThan(8);
+    // every counter alike (accepted, refused by reason, late, future), but for the flush's own timing
+    const counters = (registry: MetricsRegistry): string[] =>
+      registry
+        .render()
+        .split('\n')
+        .filter((line) => !line.includes('duration_seconds'));
+    expect(counters(ahead.registry)).toEqual(counters(direct.registry));
   });
 });

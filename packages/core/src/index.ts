@@ -29,4 +29,5 @@ export * from './tls.js';
 export * from './http-security.js';
 export * from './append-log/index.js';
 export * from './worker-script.js';
+export * from './reporting-worker.js';
 export * from './name-table.js';

@@ -6,6 +6,8 @@ export * from './statsd.js';
 export * from './lines.js';
 export * from './framing.js';
 export * from './listeners.js';
+export * from './read-gate.js';
+export * from './ingest-listeners.js';
 export * from './listener-config.js';
 export * from './pickle.js';
 export * from './pickle-framing.js';

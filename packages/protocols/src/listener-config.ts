@@ -18,6 +18,7 @@ import {
   listenUdp,
   type DatagramHandler,
   type Listener,
+  type SharedListening,
 } from './listeners.js';
 import type { LineCounters } from './reasons.js';
 import { readListenerTls, type ListenerTls } from './listener-tls.js';
@@ -112,8 +113,8 @@ export async function startLineListeners(
   lines: LineCounters,
   onLine: LineHandler,
   logger?: Logger,
-  /** SO_REUSEPORT on both sockets (listeners.ts `reusePort`). */
-  reusePort = false,
+  /** SO_REUSEPORT on both sockets and the consumer's hold on them (listeners.ts). */
+  shared: SharedListening = {},
   /** Takes UDP datagrams whole instead of their lines going to `onLine` (listeners.ts `datagrams`). */
   datagrams?: DatagramHandler,
 ): Promise<LineListeners> {
@@ -127,7 +128,7 @@ export async function startLineListeners(
           maxConnections: config.maxConnections,
           idleTimeoutMs: config.idleTimeoutMs,
           tls: config.tls,
-          reusePort,
+          ...shared,
         },
         onLine,
       )
@@ -139,7 +140,7 @@ export async function startLineListeners(
           lines,
           maxLineLength,
           receiveBufferSize: config.udpReceiveBufferBytes,
-          reusePort,
+          ...shared,
           ...(datagrams === undefined ? {} : { datagrams }),
         },
         onLine,

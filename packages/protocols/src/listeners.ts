@@ -24,6 +24,7 @@ import {
 } from '@carillon/core';
 import type { ListenerTls } from './listener-tls.js';
 import { LineSplitter, splitDatagram } from './framing.js';
+import type { ReadGate } from './read-gate.js';
 import { DEFAULT_MAX_LINE_LENGTH, type LineHandler } from './lines.js';
 import type { LineCounters, RejectReason } from './reasons.js';
 
@@ -38,6 +39,14 @@ export interface ListenerOptions {
   maxLineLength?: number;
   /** SO_REUSEPORT: other threads bind the same port and the kernel spreads connections or datagrams over them. */
   reusePort?: boolean;
+  /** While shut, TCP connections stop reading and UDP datagrams are refused (`queue_full`): read-gate.ts. */
+  gate?: ReadGate;
+}
+
+/** What listeners that share a port with other threads, or a consumer's hold, are started with. */
+export interface SharedListening {
+  reusePort?: boolean;
+  gate?: ReadGate;
 }
 
 export interface TcpListenerOptions extends ListenerOptions {
@@ -157,6 +166,7 @@ export async function listenTcp(options: TcpListenerOptions, onLine: LineHandler
       oldest.destroy();
     }
     sockets.set(socket, Date.now());
+    options.gate?.add(socket);
     metrics.connections.inc();
     metrics.active.inc();
     const splitter: StreamFramer = options.framer
@@ -180,6 +190,7 @@ export async function listenTcp(options: TcpListenerOptions, onLine: LineHandler
     socket.on('error', () => metrics.socketErrors.inc());
     socket.on('close', () => {
       sockets.delete(socket);
+      options.gate?.delete(socket);
       metrics.active.dec();
     });
   };
@@ -221,10 +232,14 @@ function bindUdp(options: UdpListenerOptions, onLine: LineHandler): Promise<List
       : { recvBufferSize: checkPositive('receiveBufferSize', options.receiveBufferSize) }),
   });
   const datagrams = options.datagrams;
+  const gate = options.gate;
+  const refuseHeld = (): void => options.lines.reject('queue_full');
   socket.on('message', (datagram: Buffer) => {
     metrics.datagrams.inc();
     metrics.bytes.inc(datagram.length);
-    if (datagrams !== undefined) datagrams(datagram, maxLineLength);
+    // A datagram cannot wait: while the consumer holds its listeners, its lines are refused and counted.
+    if (gate?.isShut) splitDatagram(datagram, maxLineLength, refuseHeld, rejectLine);
+    else if (datagrams !== undefined) datagrams(datagram, maxLineLength);
     else splitDatagram(datagram, maxLineLength, onLine, rejectLine);
   });
 

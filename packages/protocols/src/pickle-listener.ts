@@ -14,7 +14,7 @@ import {
 } from '@carillon/core';
 import type { LineHandler } from './lines.js';
 import { tcpConnectionKeys } from './listener-config.js';
-import { listenTcp, type Listener } from './listeners.js';
+import { listenTcp, type Listener, type SharedListening } from './listeners.js';
 import {
   DEFAULT_PICKLE_LIMITS,
   PICKLE_FRAME_REJECT_REASONS,
@@ -67,8 +67,8 @@ export async function startPickleListener(
   lines: LineCounters,
   onGraphiteLine: LineHandler,
   logger?: Logger,
-  /** SO_REUSEPORT (listeners.ts `reusePort`). */
-  reusePort = false,
+  /** SO_REUSEPORT and the consumer's hold (listeners.ts). */
+  shared: SharedListening = {},
 ): Promise<Listener | undefined> {
   if (!config.tcp) return undefined;
   const frames = lines.registry.counter('pickle_frames_rejected_total', 'Pickle frames refused whole, by reason', [
@@ -91,7 +91,7 @@ export async function startPickleListener(
       idleTimeoutMs: config.idleTimeoutMs,
       framer: (onLine) => new PickleFramer(limits, onLine, reject),
       tls: config.tls,
-      reusePort,
+      ...shared,
     },
     onGraphiteLine,
   );

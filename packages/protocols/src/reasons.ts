@@ -22,6 +22,8 @@ import type { CounterChild, MetricsRegistry } from '@carillon/core';
  * - `unstorable_name`: the store cannot keep the name (whisper: a node over 255 bytes, a path over 4 096 bytes,
  *   a tag value with `/`).
  * - `index_full`: a new series while the aggregator's or the index's memory budget is spent.
+ * - `queue_full`: a UDP datagram's line while the node's listener threads hold their listeners (the lines they
+ *   handed the main thread past `listeners.max_queued_bytes`): a datagram cannot wait (read-gate.ts).
  */
 export const REJECT_REASONS = [
   'line_too_long',
@@ -41,6 +43,7 @@ export const REJECT_REASONS = [
   'tag_too_long',
   'unstorable_name',
   'index_full',
+  'queue_full',
 ] as const;
 
 export type RejectReason = (typeof REJECT_REASONS)[number];

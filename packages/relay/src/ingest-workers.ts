@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import {
   builtWorkerScript,
+  ReportingWorker,
   type ConfigInputs,
   type Logger,
   type MetricsRegistry,
@@ -31,8 +32,16 @@ export interface WorkerStart {
 export type ToWorker =
   { type: 'schedule'; versions: RingVersion[] } | { type: 'collect'; id: number } | { type: 'stop' };
 
+type Listening = {
+  type: 'listening';
+  relayId: string;
+  ports: RelayPorts;
+  snapshot: MetricsSnapshot;
+  depths: LinkDepth[];
+};
+
 export type ToMain =
-  | { type: 'listening'; relayId: string; ports: RelayPorts; snapshot: MetricsSnapshot; depths: LinkDepth[] }
+  | Listening
   | { type: 'failed'; message: string }
   | { type: 'metrics'; snapshot: MetricsSnapshot; depths: LinkDepth[]; id?: number }
   | { type: 'stopped'; snapshot: MetricsSnapshot; depths: LinkDepth[] };
@@ -117,81 +126,44 @@ export function spooledWorkers(spool: SpoolOptions): number {
   return count;
 }
 
+/** One ingest worker: a ReportingWorker that also keeps the identity and link depths it reports. */
 class IngestWorker {
   relayId = '';
   depths: LinkDepth[] = [];
-  exited = false;
-  private readonly collects = new Map<number, () => void>();
-  private stopped: (() => void) | undefined;
+  readonly thread: ReportingWorker<Listening, ToWorker>;
 
   constructor(
     readonly index: number,
-    readonly worker: Worker,
-    private readonly metrics: MetricsRegistry,
-    private readonly logger: Logger,
-  ) {}
+    worker: Worker,
+    metrics: MetricsRegistry,
+    logger: Logger,
+  ) {
+    this.thread = new ReportingWorker(`ingest worker ${index}`, worker, metrics, `w${index}`, logger, (message) => {
+      const report = message as ToMain;
+      if ('depths' in report) this.depths = report.depths;
+      if (report.type === 'listening') this.relayId = report.relayId;
+    });
+  }
+
+  get exited(): boolean {
+    return this.thread.exited;
+  }
 
   /** Resolves with the bound ports once it listens; rejects if it fails to start. */
-  started(): Promise<RelayPorts> {
-    return new Promise((resolve, reject) => {
-      this.worker.on('message', (message: ToMain) => {
-        if (message.type === 'failed') reject(new Error(`ingest worker ${this.index}: ${message.message}`));
-        else {
-          this.metrics.absorb(`w${this.index}`, message.snapshot);
-          this.depths = message.depths;
-          if (message.type === 'listening') {
-            this.relayId = message.relayId;
-            resolve(message.ports);
-          } else if (message.type === 'stopped') this.stopped?.();
-          else if (message.id !== undefined) this.collects.get(message.id)?.();
-        }
-      });
-      // Also after listening: an uncaught error ends the worker (its exit makes the relay not ready).
-      this.worker.on('error', (error) => {
-        this.logger.error({ err: error, worker: this.index }, 'ingest worker failed');
-        reject(error);
-      });
-      this.worker.once('exit', (code) => {
-        this.exited = true;
-        this.stopped?.();
-        for (const done of this.collects.values()) done();
-        reject(new Error(`ingest worker ${this.index} exited (code ${code}) before listening`));
-      });
-    });
+  async started(): Promise<RelayPorts> {
+    return (await this.thread.started()).ports;
   }
 
   send(message: ToWorker): void {
-    if (!this.exited) this.worker.postMessage(message);
+    this.thread.send(message);
   }
 
-  /** Fresh metrics, or after `timeoutMs` the last ones sent. */
   collect(id: number, timeoutMs: number): Promise<void> {
-    if (this.exited) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, timeoutMs);
-      const collects = this.collects;
-      function done(): void {
-        clearTimeout(timer);
-        collects.delete(id);
-        resolve();
-      }
-      collects.set(id, done);
-      this.send({ type: 'collect', id });
-    });
+    return this.thread.collect(id, timeoutMs);
   }
 
-  async stop(timeoutMs: number): Promise<void> {
-    if (!this.exited) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, timeoutMs);
-        this.stopped = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-        this.send({ type: 'stop' });
-      });
-    }
-    await this.worker.terminate();
+  stop(timeoutMs: number): Promise<void> {
+    return this.thread.stop(timeoutMs);
   }
 }
 

@@ -5,13 +5,7 @@
  * two threads ever share a (relay, sequence) space.
  */
 import type { Logger, MetricsRegistry } from '@carillon/core';
-import {
-  LineCounters,
-  startLineListeners,
-  startPickleListener,
-  withKeyRules,
-  type Listener,
-} from '@carillon/protocols';
+import { startIngestListeners, type IngestPorts, type Listener } from '@carillon/protocols';
 import { Placement, type RingSchedule } from '@carillon/ring';
 import { newRelayIdentity, type AccumulatorLinkOptions, type LinkDepth, type RelayIdentity } from '@carillon/transport';
 import type { RelayConfig } from './config.js';
@@ -20,12 +14,7 @@ import { LinkPool } from './link-pool.js';
 import { SpoolStage } from './spool-stage.js';
 import { firstSequence, RelaySpool, replaySpool, spoolRelayIdentity, type SpoolOptions } from './spool/index.js';
 
-export interface RelayPorts {
-  graphiteTcp?: number;
-  graphiteUdp?: number;
-  pickleTcp?: number;
-  statsdTcp?: number;
-  statsdUdp?: number;
+export interface RelayPorts extends IngestPorts {
   http?: number;
 }
 
@@ -125,34 +114,15 @@ export class RelayIngest {
     const placement = Placement.of(config.ring, this.schedule);
     const router = new LineRouter(placement, this.pool, metrics, spooled && new SpoolStage(spooled.spool));
     this.routerOf = router;
-    const at = <T extends { port: number }>(address: T | null, port: number | undefined): T | null =>
-      address && port !== undefined ? { ...address, port } : address;
-    const graphiteConfig = {
-      ...config.graphite,
-      tcp: at(config.graphite.tcp, ports.graphiteTcp),
-      udp: at(config.graphite.udp, ports.graphiteUdp),
+    const handlers = {
+      graphiteCounters: router.graphiteCounters,
+      graphiteLine: router.graphiteLine,
+      statsdCounters: router.statsdCounters,
+      statsdLine: router.statsdLine,
     };
-    const statsdConfig = {
-      ...config.statsd,
-      tcp: at(config.statsd.tcp, ports.statsdTcp),
-      udp: at(config.statsd.udp, ports.statsdUdp),
-    };
-    const pickleConfig = { ...config.pickle, tcp: at(config.pickle.tcp, ports.pickleTcp) };
-    // carbon's name rules see Graphite and pickle lines before they are placed (the owner is the new name's).
-    const graphiteLine = withKeyRules(config.keyRules, router.graphiteCounters, router.graphiteLine);
-    const counters = router.graphiteCounters;
-    const graphite = await startLineListeners(graphiteConfig, counters, graphiteLine, logger, reusePort);
-    const statsd = await startLineListeners(statsdConfig, router.statsdCounters, router.statsdLine, logger, reusePort);
-    const pickleCounters = new LineCounters(metrics, 'pickle');
-    const pickle = await startPickleListener(pickleConfig, pickleCounters, graphiteLine, logger, reusePort);
-    this.listeners = [graphite.tcp, graphite.udp, pickle, statsd.tcp, statsd.udp].filter((l): l is Listener => !!l);
-    return {
-      graphiteTcp: graphite.tcp?.port,
-      graphiteUdp: graphite.udp?.port,
-      pickleTcp: pickle?.port,
-      statsdTcp: statsd.tcp?.port,
-      statsdUdp: statsd.udp?.port,
-    };
+    const started = await startIngestListeners(config, handlers, logger, { reusePort }, ports);
+    this.listeners = started.listeners;
+    return started.ports;
   }
 
   /** Closes the listeners, then flushes the links and waits (bounded) for durable acks. */
