@@ -67,6 +67,11 @@ describe('cluster: an accumulator killed -9 mid-window, with its write-ahead log
       // Under the busy loops a line can take more than a second from the sender to its window: a longer grace keeps
       // the test about crash recovery, not lateness (late points are refused: the issue's amendable windows).
       'aggregator.grace': '3s',
+      // The windows open at the kill close only after the relays replayed into them: reconnecting (backoff up to
+      // 1 s), the Status call and the replay take seconds on a loaded machine (the CI's servers run beside it), so
+      // the restart waits 10 s instead of the clusters' 3 s; a window flushed before its replay came is amended,
+      // and written twice.
+      'durability.replay_wait': '10s',
     });
     const sender = await LineSender.open(relay.graphitePort);
     const statsdSender = await LineSender.open(relay.statsdPort);
