@@ -11,8 +11,16 @@ import { seriesId } from '@carillon/core';
 import { decodeChunk } from '@carillon/codec';
 import { freePort } from '../support/ports.js';
 import { sleep, waitFor } from '../support/wait.js';
-import { getJson, getText, sendTcp, startProgram, type RunningProgram } from '../e2e/programs.js';
-import { cassandraProgramArgs, metricValue, PROGRAM, type RenderedSeries } from '../cassandra/allinone.js';
+import {
+  getJson,
+  getText,
+  metricValue,
+  type RenderedSeries,
+  type RunningProgram,
+  sendTcp,
+  startProgram,
+} from '../e2e/programs.js';
+import { cassandraProgramArgs, PROGRAM } from '../cassandra/allinone.js';
 import { cassandra as cassandraServer, uniqueKeyspace, type CassandraAddress } from '../harness/servers.js';
 import { connectCql } from '../support/cassandra.js';
 

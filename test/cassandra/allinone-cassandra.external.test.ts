@@ -10,10 +10,18 @@ import type cassandra from 'cassandra-driver';
 import { seriesId } from '@carillon/core';
 import { freePort } from '../support/ports.js';
 import { sleep, waitFor } from '../support/wait.js';
-import { getJson, getText, sendTcp, startProgram, type RunningProgram } from '../e2e/programs.js';
+import {
+  getJson,
+  getText,
+  metricValue,
+  type RenderedSeries,
+  type RunningProgram,
+  sendTcp,
+  startProgram,
+} from '../e2e/programs.js';
 import { cassandra as cassandraServer, uniqueKeyspace } from '../harness/servers.js';
 import { connectCql } from '../support/cassandra.js';
-import { cassandraProgramArgs, metricValue, PROGRAM, type RenderedSeries } from './allinone.js';
+import { cassandraProgramArgs, PROGRAM } from './allinone.js';
 import { TcpProxy } from './tcp-proxy.js';
 
 describe('all-in-one on Cassandra', () => {

@@ -1,17 +1,6 @@
 /** What the all-in-one tests on Cassandra (flat rows, chunks) share: the program, its arguments, its answers. */
 export const PROGRAM = 'services/allinone/dist/main.js';
 
-export interface RenderedSeries {
-  target: string;
-  datapoints: [number | null, number][];
-}
-
-/** The value of an unlabelled sample in a /metrics text, 0 when it is absent. */
-export function metricValue(text: string, name: string): number {
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-  return line === undefined ? 0 : Number(line.slice(name.length + 1));
-}
-
 /**
  * `--set` arguments of an all-in-one on `store = cassandra` with 2 pool workers, 1 s grace and no write-ahead
  * log, listening on 127.0.0.1 (Graphite TCP, StatsD UDP; the other listeners off); `settings` last, so they may override any of it.

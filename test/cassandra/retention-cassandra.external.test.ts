@@ -25,8 +25,8 @@ import {
   STEPS_20_MINUTES_BACK,
   STEPS_2_HOURS_BACK,
 } from '../support/retention-traffic.js';
-import { getText, startProgram, type RunningProgram } from '../e2e/programs.js';
-import { cassandraProgramArgs, metricValue, PROGRAM } from './allinone.js';
+import { getText, metricValue, startProgram, type RunningProgram } from '../e2e/programs.js';
+import { cassandraProgramArgs, PROGRAM } from './allinone.js';
 
 const STEPS = [10, 60, 600];
 

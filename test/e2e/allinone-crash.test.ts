@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBusyLoops, type Contention } from '../support/contention.js';
 import { freePort } from '../support/ports.js';
 import { sleep, waitFor } from '../support/wait.js';
-import { getJson, getText, sendTcp, startProgram, type RunningProgram } from './programs.js';
+import { getJson, getText, sendTcp, startProgram, type RenderedSeries, type RunningProgram } from './programs.js';
 
 const PROGRAM = 'services/allinone/dist/main.js';
 const FINE = 1;
@@ -18,11 +18,6 @@ const COARSE = 5;
 const GRACE = 3;
 const GRAPHITE_SERIES = 12;
 const STATSD_COUNTERS = 4;
-
-interface RenderedSeries {
-  target: string;
-  datapoints: [number | null, number][];
-}
 
 /** What was sent, per series and window: sum and count. */
 class Oracle {

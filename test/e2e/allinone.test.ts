@@ -9,14 +9,18 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../support/ports.js';
 import { sleep } from '../support/wait.js';
-import { getJson, getText, runProgram, sendTcp, sendUdp, startProgram, type RunningProgram } from './programs.js';
+import {
+  getJson,
+  getText,
+  type RenderedSeries,
+  type RunningProgram,
+  runProgram,
+  sendTcp,
+  sendUdp,
+  startProgram,
+} from './programs.js';
 
 const PROGRAM = 'services/allinone/dist/main.js';
-
-interface RenderedSeries {
-  target: string;
-  datapoints: [number | null, number][];
-}
 
 describe('carillon all-in-one', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'carillon-e2e-'));

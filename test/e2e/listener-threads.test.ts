@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBusyLoops } from '../support/contention.js';
 import { freePort } from '../support/ports.js';
 import { waitFor } from '../support/wait.js';
-import { getJson, getText, sendTcp, startProgram, type RunningProgram } from './programs.js';
+import { getJson, getText, sendTcp, startProgram, type RenderedSeries, type RunningProgram } from './programs.js';
 
 const PROGRAM = 'services/allinone/dist/main.js';
 const STEP = 10;
@@ -20,11 +20,6 @@ const CONNECTIONS = 8;
 const LINES_PER_CONNECTION = 15_000;
 const COUNTERS = 50;
 const COUNTER_LINES = 20_000;
-
-interface RenderedSeries {
-  target: string;
-  datapoints: [number | null, number][];
-}
 
 describe('single node with listener threads', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'carillon-listener-threads-'));

@@ -14,6 +14,19 @@ export function builtProgram(relativePath: string): string {
   return path;
 }
 
+/** One series of a `/render?format=json` answer. */
+export interface RenderedSeries {
+  target: string;
+  datapoints: [number | null, number][];
+}
+
+/** A sample of /metrics text by full name and exact label text (`{writer="redis"}`), or 0 when absent. */
+export function metricValue(text: string, name: string, labels = ''): number {
+  const sample = `${name}${labels} `;
+  const line = text.split('\n').find((l) => l.startsWith(sample));
+  return line === undefined ? 0 : Number(line.slice(sample.length));
+}
+
 export interface RunningProgram {
   child: ChildProcess;
   output: () => string;

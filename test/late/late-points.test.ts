@@ -11,8 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { startBusyLoops } from '../support/contention.js';
 import { freePort } from '../support/ports.js';
 import { waitFor } from '../support/wait.js';
-import { getText, sendTcp, startProgram, type RunningProgram } from '../e2e/programs.js';
-import { metricValue } from '../cassandra/allinone.js';
+import { getText, metricValue, sendTcp, startProgram, type RunningProgram } from '../e2e/programs.js';
 import { entries, LATE_TIMES, readBackUntilExact, sendLateRounds } from './late-points.js';
 
 const PROGRAM = 'services/allinone/dist/main.js';

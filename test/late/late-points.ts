@@ -14,8 +14,7 @@ import {
   type Resolution,
   type StatPoint,
 } from '@carillon/core';
-import { getJson, getText, sendTcp } from '../e2e/programs.js';
-import { metricValue } from '../cassandra/allinone.js';
+import { getJson, getText, metricValue, sendTcp, type RenderedSeries } from '../e2e/programs.js';
 import { sleep, waitFor } from '../support/wait.js';
 
 /** 10 s kept 6 h (so 2 h old points are amendable at the finest resolution), 1 min a day, 10 min a week. */
@@ -102,11 +101,6 @@ export class LateTraffic {
     }
     return values;
   }
-}
-
-interface RenderedSeries {
-  target: string;
-  datapoints: [number | null, number][];
 }
 
 /** `from` that makes /render read `resolution` (the finest whose retention covers it). */

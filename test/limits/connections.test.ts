@@ -17,17 +17,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBusyLoops, type Contention } from '../support/contention.js';
 import { freePort } from '../support/ports.js';
 import { sleep, waitFor } from '../support/wait.js';
-import { getJson, getText, sendTcp, startProgram, type RunningProgram } from '../e2e/programs.js';
+import { getJson, getText, metricValue, sendTcp, startProgram, type RunningProgram } from '../e2e/programs.js';
 
 const PROGRAM = 'services/allinone/dist/main.js';
 const IDLE_TCP = 5_000;
 const HALF_SENT = 20_000;
 const HTTP_CAP = 1_000;
-
-function metric(text: string, name: string, labels = ''): number {
-  const line = text.split('\n').find((l) => l.startsWith(`carillon_${name}${labels} `));
-  return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
-}
 
 function connect(port: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
@@ -152,26 +147,33 @@ describe('connections capped without locking clients out', () => {
       await waitFor(
         'every idle connection open',
         async () =>
-          metric(await metrics(), 'listener_connections_active', '{protocol="graphite",transport="tcp"}') === IDLE_TCP,
+          metricValue(
+            await metrics(),
+            'carillon_listener_connections_active',
+            '{protocol="graphite",transport="tcp"}',
+          ) === IDLE_TCP,
         30_000,
         200,
       );
       // Silent for over a second: evictable.
       await sleep(1_500);
-      const before = metric(await metrics(), 'lines_accepted_total', '{protocol="graphite"}');
+      const before = metricValue(await metrics(), 'carillon_lines_accepted_total', '{protocol="graphite"}');
       const lines = Array.from({ length: 100 }, (_, i) => `limits.tcp.k${i}.count 1`);
       await sendTcp(ports.graphite, lines.join('\n') + '\n');
       await waitFor(
         'the new client’s lines',
-        async () => metric(await metrics(), 'lines_accepted_total', '{protocol="graphite"}') === before + 100,
+        async () =>
+          metricValue(await metrics(), 'carillon_lines_accepted_total', '{protocol="graphite"}') === before + 100,
         20_000,
         100,
       );
       const text = await metrics();
       expect(
-        metric(text, 'listener_connections_evicted_total', '{protocol="graphite",transport="tcp"}'),
+        metricValue(text, 'carillon_listener_connections_evicted_total', '{protocol="graphite",transport="tcp"}'),
       ).toBeGreaterThan(0);
-      expect(metric(text, 'listener_connections_refused_total', '{protocol="graphite",transport="tcp"}')).toBe(0);
+      expect(
+        metricValue(text, 'carillon_listener_connections_refused_total', '{protocol="graphite",transport="tcp"}'),
+      ).toBe(0);
     } finally {
       for (const socket of idle) socket.destroy();
     }
@@ -194,16 +196,16 @@ describe('connections capped without locking clients out', () => {
     const summary = JSON.parse((await flood.done).trim().split('\n').pop()!) as { started: number };
     expect(summary.started).toBe(HALF_SENT);
     const text = await metrics();
-    const evicted = metric(text, 'http_connections_evicted_total', '{server="node"}');
-    const refused = metric(text, 'http_connections_refused_total', '{server="node"}');
+    const evicted = metricValue(text, 'carillon_http_connections_evicted_total', '{server="node"}');
+    const refused = metricValue(text, 'carillon_http_connections_refused_total', '{server="node"}');
     expect(evicted + refused).toBeGreaterThan(HALF_SENT - 2 * HTTP_CAP);
     console.log(
-      `half-sent flood: evicted ${evicted}, refused ${refused}, timeouts ${metric(text, 'http_client_errors_total', '{server="node",reason="timeout"}')}`,
+      `half-sent flood: evicted ${evicted}, refused ${refused}, timeouts ${metricValue(text, 'carillon_http_client_errors_total', '{server="node",reason="timeout"}')}`,
     );
     // Every point in a whisper file: the sum over the range (count names sum) is the oracle's, key by key.
     await waitFor(
       'every key written',
-      async () => metric(await metrics(), 'whisper_files_created_total') >= 100 + 100,
+      async () => metricValue(await metrics(), 'carillon_whisper_files_created_total') >= 100 + 100,
       30_000,
       250,
     );
@@ -226,7 +228,7 @@ describe('connections capped without locking clients out', () => {
       500,
     );
     expect(Object.fromEntries(stored)).toEqual(Object.fromEntries(oracle));
-    expect(metric(text, 'whisper_errors_total', '{operation="create"}')).toBe(0);
-    expect(metric(text, 'whisper_errors_total', '{operation="write"}')).toBe(0);
+    expect(metricValue(text, 'carillon_whisper_errors_total', '{operation="create"}')).toBe(0);
+    expect(metricValue(text, 'carillon_whisper_errors_total', '{operation="write"}')).toBe(0);
   }, 200_000);
 });

@@ -11,18 +11,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBusyLoops, type Contention } from '../support/contention.js';
 import { freePort } from '../support/ports.js';
 import { waitFor } from '../support/wait.js';
-import { getText, startProgram, type RunningProgram } from '../e2e/programs.js';
+import { getText, metricValue, startProgram, type RunningProgram } from '../e2e/programs.js';
 
 const PROGRAM = 'services/allinone/dist/main.js';
 const HEAP = '--max-old-space-size=512';
 const NAMES = 61_000;
 const NAME_BYTES = 16_000;
-
-/** A metric value from /metrics text (labels in order), 0 when absent. */
-function metric(text: string, name: string, labels = ''): number {
-  const line = text.split('\n').find((l) => l.startsWith(`carillon_${name}${labels} `));
-  return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
-}
 
 /** Writes `count` lines made by `line(i)` over one connection, respecting back-pressure. */
 async function sendLines(port: number, count: number, line: (i: number) => string): Promise<void> {
@@ -83,13 +77,13 @@ describe('memory bounded in bytes', () => {
     await sendLines(ports.graphite, NAMES, (i) => `${name(i)} ${i}`);
     await waitFor(
       'every line counted',
-      async () => metric(await metrics(), 'lines_received_total', '{protocol="graphite"}') === NAMES,
+      async () => metricValue(await metrics(), 'carillon_lines_received_total', '{protocol="graphite"}') === NAMES,
       120_000,
       500,
     );
     const text = await metrics();
-    const accepted = metric(text, 'lines_accepted_total', '{protocol="graphite"}');
-    const refused = metric(text, 'lines_rejected_total', '{protocol="graphite",reason="index_full"}');
+    const accepted = metricValue(text, 'carillon_lines_accepted_total', '{protocol="graphite"}');
+    const refused = metricValue(text, 'carillon_lines_rejected_total', '{protocol="graphite",reason="index_full"}');
     expect(accepted + refused).toBe(NAMES);
     expect(refused).toBeGreaterThan(0);
     expect(accepted).toBeGreaterThan(1000);
@@ -97,15 +91,15 @@ describe('memory bounded in bytes', () => {
     const heapLimit = Number(
       execFileSync(process.execPath, [HEAP, '-p', 'require("node:v8").getHeapStatistics().heap_size_limit']).toString(),
     );
-    expect(metric(text, 'aggregator_series_bytes')).toBeLessThanOrEqual(heapLimit / 4);
+    expect(metricValue(text, 'carillon_aggregator_series_bytes')).toBeLessThanOrEqual(heapLimit / 4);
     await waitFor(
       'a flush tick to publish the gauges',
-      async () => metric(await metrics(), 'aggregator_series') === accepted,
+      async () => metricValue(await metrics(), 'carillon_aggregator_series') === accepted,
       30_000,
       500,
     );
-    expect(metric(text, 'query_index_bytes')).toBeLessThanOrEqual(heapLimit / 4);
-    expect(metric(text, 'query_index_refused_total')).toBeGreaterThan(0);
+    expect(metricValue(text, 'carillon_query_index_bytes')).toBeLessThanOrEqual(heapLimit / 4);
+    expect(metricValue(text, 'carillon_query_index_refused_total')).toBeGreaterThan(0);
     expect(program.child.exitCode).toBeNull();
     const live = await fetch(`http://127.0.0.1:${ports.http}/livez`);
     expect(live.status).toBe(200);
@@ -113,19 +107,22 @@ describe('memory bounded in bytes', () => {
 
   it('names past names.max_length are refused as name_too_long at full speed', async () => {
     const count = 20_000;
-    const before = metric(await metrics(), 'lines_received_total', '{protocol="graphite"}');
+    const before = metricValue(await metrics(), 'carillon_lines_received_total', '{protocol="graphite"}');
     const long = 'y'.repeat(20_000);
     const started = Date.now();
     await sendLines(ports.graphite, count, (i) => `limits.long.n${i}.${long} 1`);
     await waitFor(
       'the long names counted',
-      async () => metric(await metrics(), 'lines_received_total', '{protocol="graphite"}') === before + count,
+      async () =>
+        metricValue(await metrics(), 'carillon_lines_received_total', '{protocol="graphite"}') === before + count,
       60_000,
       200,
     );
     const seconds = (Date.now() - started) / 1000;
     const text = await metrics();
-    expect(metric(text, 'lines_rejected_total', '{protocol="graphite",reason="name_too_long"}')).toBe(count);
+    expect(metricValue(text, 'carillon_lines_rejected_total', '{protocol="graphite",reason="name_too_long"}')).toBe(
+      count,
+    );
     // Before the fix: 83 lines/s, falling as names accumulated (every lookup compared against all of them). The
     // bound is low because the cores are shared and busy; the old behaviour would need four minutes here.
     expect(count / seconds).toBeGreaterThan(250);

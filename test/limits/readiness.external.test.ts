@@ -16,7 +16,7 @@ import { ACCUMULATOR, RELAY } from '../cluster/cluster.js';
 import { startBusyLoops } from '../support/contention.js';
 import { freePort } from '../support/ports.js';
 import { waitFor } from '../support/wait.js';
-import { getText, sendTcp, startProgram, type RunningProgram } from '../e2e/programs.js';
+import { getText, metricValue, sendTcp, startProgram, type RunningProgram } from '../e2e/programs.js';
 
 interface Health {
   status: string;
@@ -61,11 +61,6 @@ async function stopRedis(child: ChildProcess | undefined): Promise<void> {
   const exited = new Promise((resolve) => child.once('exit', resolve));
   child.kill('SIGKILL');
   await exited;
-}
-
-function metric(text: string, name: string, labels = ''): number {
-  const line = text.split('\n').find((l) => l.startsWith(`carillon_${name}${labels} `));
-  return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
 }
 
 describe('readiness', () => {
@@ -163,9 +158,9 @@ describe('readiness', () => {
       async () => {
         await sendTcp(ports.graphite, 'ready.through.relay 1\n');
         return (
-          metric(
+          metricValue(
             await getText(`http://127.0.0.1:${ports.accHttp}/metrics`),
-            'lines_accepted_total',
+            'carillon_lines_accepted_total',
             '{protocol="graphite"}',
           ) > 0
         );

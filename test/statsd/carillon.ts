@@ -4,7 +4,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { getJson, getText, startProgram, type RunningProgram } from '../e2e/programs.js';
+import { getJson, getText, startProgram, type RenderedSeries, type RunningProgram } from '../e2e/programs.js';
 import { REFERENCE_UDP_RECEIVE_BUFFER_BYTES } from './reference-daemon.js';
 
 export const ALLINONE = 'services/allinone/dist/main.js';
@@ -65,11 +65,6 @@ export async function statsdLinesAccepted(httpPort: number): Promise<number> {
   const text = await getText(`http://127.0.0.1:${httpPort}/metrics`);
   const match = /^carillon_lines_accepted_total\{protocol="statsd"\} (\d+)/m.exec(text);
   return match ? Number(match[1]) : 0;
-}
-
-interface RenderedSeries {
-  target: string;
-  datapoints: [number | null, number][];
 }
 
 /** Series per render request: below the API's 10,000 series and 100 targets per request. */

@@ -14,11 +14,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OwnServer } from '../harness/own-servers.js';
 import { startBusyLoops } from '../support/contention.js';
 import { sleep } from '../support/wait.js';
-import { sendTcp } from '../e2e/programs.js';
+import { metricValue, sendTcp } from '../e2e/programs.js';
 import { readTsv } from './file-read.js';
 import {
   checkWindows,
-  metricValue,
   missingWindows,
   oracle,
   startCarillon,

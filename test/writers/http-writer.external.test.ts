@@ -10,7 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startInfluxDb, startVictoriaMetrics, type TsdbServer } from '../support/tsdb-servers.js';
 import { waitFor } from '../support/wait.js';
 import { readInfluxDb, readVictoriaMetrics } from './line-protocol-read.js';
-import { checkRecords, metricValue, runScenario, type ReadRecord, type ScenarioRun } from './scenario.js';
+import { metricValue } from '../e2e/programs.js';
+import { checkRecords, runScenario, type ReadRecord, type ScenarioRun } from './scenario.js';
 
 describe('http writer (InfluxDB line protocol)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'carillon-http-writer-'));

@@ -10,7 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IndexMessage, MetricMessage } from '@carillon/writers';
 import { kafkaBrokers, uniqueName, uniqueTopic } from '../harness/servers.js';
 import { waitFor } from '../support/wait.js';
-import { checkRecords, metricValue, runScenario, type ReadRecord, type ScenarioRun } from './scenario.js';
+import { metricValue } from '../e2e/programs.js';
+import { checkRecords, runScenario, type ReadRecord, type ScenarioRun } from './scenario.js';
 
 interface Received {
   topic: string;

@@ -8,15 +8,8 @@ import mysql from 'mysql2/promise';
 import { seriesId, splitCanonical } from '@carillon/core';
 import { mysqlServer, uniqueName, type MysqlAddress } from '../harness/servers.js';
 import { readRows } from './mysql-read.js';
-import {
-  checkCounters,
-  checkRecords,
-  metricValue,
-  runScenario,
-  STATSD,
-  type ScenarioRun,
-  STATSD_STATPOINTS,
-} from './scenario.js';
+import { metricValue } from '../e2e/programs.js';
+import { checkCounters, checkRecords, runScenario, STATSD, type ScenarioRun, STATSD_STATPOINTS } from './scenario.js';
 
 const uid = (name: string): string => {
   const { path, tags } = splitCanonical(name);

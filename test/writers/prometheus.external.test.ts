@@ -9,7 +9,8 @@ import { aggregationRuleFor, splitCanonical, valueOf } from '@carillon/core';
 import { ownPrometheus, type OwnServer } from '../harness/own-servers.js';
 import { freePort } from '../support/ports.js';
 import { waitFor } from '../support/wait.js';
-import { metricValue, runScenario, STATSD, type Expected, type ScenarioRun } from './scenario.js';
+import { metricValue } from '../e2e/programs.js';
+import { runScenario, STATSD, type Expected, type ScenarioRun } from './scenario.js';
 
 interface Sample {
   metric: Record<string, string>;

@@ -12,7 +12,7 @@ import { expect } from 'vitest';
 import { startBusyLoops } from '../support/contention.js';
 import { freePort } from '../support/ports.js';
 import { sleep } from '../support/wait.js';
-import { getText, sendTcp, sendUdp, startProgram, type RunningProgram } from '../e2e/programs.js';
+import { getText, metricValue, sendTcp, sendUdp, startProgram, type RunningProgram } from '../e2e/programs.js';
 
 export const PROGRAM = 'services/allinone/dist/main.js';
 export const STEPS = [2, 10] as const;
@@ -318,13 +318,6 @@ function checkStatsd(records: readonly ReadRecord[]): void {
     const temp = only(STATSD.gauge);
     expect(temp.last ?? temp.sum).toBe(STATSD.gaugeValue);
   }
-}
-
-/** A sample of /metrics text by name and exact label text (`{writer="redis"}`), or 0. */
-export function metricValue(text: string, name: string, labels = ''): number {
-  const sample = `${name}${labels} `;
-  const line = text.split('\n').find((l) => l.startsWith(sample));
-  return line === undefined ? 0 : Number(line.slice(sample.length));
 }
 
 /** The sum of a counter over every label set that begins with `{writer="<writer>"`. */

@@ -10,14 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startVictoriaMetrics, type TsdbServer } from '../support/tsdb-servers.js';
 import { waitFor } from '../support/wait.js';
 import { readVictoriaMetrics } from './line-protocol-read.js';
-import {
-  checkRecords,
-  metricValue,
-  runScenario,
-  startCarillon,
-  type ReadRecord,
-  type ScenarioRun,
-} from './scenario.js';
+import { metricValue } from '../e2e/programs.js';
+import { checkRecords, runScenario, startCarillon, type ReadRecord, type ScenarioRun } from './scenario.js';
 
 describe('a writer spills at shutdown and delivers first after restart', () => {
   const dir = mkdtempSync(join(tmpdir(), 'carillon-spill-'));
