@@ -108,3 +108,15 @@ export function splitCanonical(canonical: string): { path: string; tags: Tag[] }
   }
   return { path, tags };
 }
+
+/** The value of `tag` in a canonical name (`name` is its path), or undefined when the name has no such tag. */
+export function tagValueOf(canonical: string, tag: string): string | undefined {
+  const parts = canonical.split(';');
+  if (tag === 'name') return parts[0];
+  for (let i = 1; i < parts.length; i++) {
+    const part = parts[i]!;
+    const eq = part.indexOf('=');
+    if (part.slice(0, eq) === tag) return part.slice(eq + 1);
+  }
+  return undefined;
+}

@@ -12,6 +12,7 @@ import {
   parseResolutions,
   seriesId,
   statPointOf,
+  tagValueOf,
   addSample,
   windowStart,
   type StatPoint,
@@ -44,6 +45,19 @@ describe('parseMetricName', () => {
     [';k=v', 'invalid_path'],
   ])('%j is refused as %s', (name, problem) => {
     expect(parseMetricName(name)).toBe(problem);
+  });
+});
+
+describe('tagValueOf', () => {
+  it.each([
+    ['a.b;dc=east;host=x', 'name', 'a.b'],
+    ['a.b;dc=east;host=x', 'host', 'x'],
+    ['a.b;dc=east;host=x', 'dc', 'east'],
+    ['a.b;dc=east;host=x', 'd', undefined],
+    ['a.b', 'host', undefined],
+    ['a.b;url=a=b', 'url', 'a=b'],
+  ])('%s has %s = %s', (canonical, tag, value) => {
+    expect(tagValueOf(canonical, tag)).toBe(value);
   });
 });
 

@@ -6,6 +6,7 @@ import {
   type RetentionRule,
   nowSeconds,
   sendJson,
+  tagValueOf,
   type AggregationRule,
   type Logger,
   type MetricsRegistry,
@@ -471,16 +472,6 @@ function tagNamesOf(canonical: string): string[] {
   const names = ['name'];
   for (const part of canonical.split(';').slice(1)) names.push(part.slice(0, part.indexOf('=')));
   return names;
-}
-
-function tagValueOf(canonical: string, tag: string): string | undefined {
-  const parts = canonical.split(';');
-  if (tag === 'name') return parts[0];
-  for (const part of parts.slice(1)) {
-    const eq = part.indexOf('=');
-    if (part.slice(0, eq) === tag) return part.slice(eq + 1);
-  }
-  return undefined;
 }
 
 /** graphite-web's treejson: branches, then leaves; ids keep the query's parent part, globs and all. */

@@ -20,7 +20,15 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { ServerResponse } from 'node:http';
-import type { CounterChild, Logger, MetricsRegistry, PendingSource, Resolution, SeriesReader } from '@carillon/core';
+import {
+  tagValueOf,
+  type CounterChild,
+  type Logger,
+  type MetricsRegistry,
+  type PendingSource,
+  type Resolution,
+  type SeriesReader,
+} from '@carillon/core';
 import { QueryError, unionFinder, type FoundNode, type SeriesFinder } from '@carillon/query';
 import { keyHashOfName, type PlacedRingVersion, type RingMember, type RingSchedule } from '@carillon/ring';
 import { QueryClient, QueryRefusal, type LinkSecurity } from '@carillon/transport';
@@ -419,14 +427,4 @@ function hasTag(tag: string): Parameters<SeriesFinder['findTagged']>[0][number] 
     requiresValue: true,
     text: `${tag}!=`,
   };
-}
-
-function tagValueOf(canonical: string, tag: string): string | undefined {
-  const parts = canonical.split(';');
-  if (tag === 'name') return parts[0];
-  for (const part of parts.slice(1)) {
-    const eq = part.indexOf('=');
-    if (part.slice(0, eq) === tag) return part.slice(eq + 1);
-  }
-  return undefined;
 }
