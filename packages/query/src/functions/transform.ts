@@ -70,6 +70,18 @@ function nonNegativeDelta(val: Value, prev: Value, maxValue: number | null, minV
   return [null, val];
 }
 
+/** Each point's increase over the one before, as nonNegativeDerivative and perSecond count it (counter wraps). */
+function nonNegativeDeltas(s: Series, args: Args): Value[] {
+  const maxValue = args.optionalNumber('maxValue');
+  const minValue = args.optionalNumber('minValue');
+  let prev: Value = null;
+  return consolidatedValues(s).map((val) => {
+    const [delta, next] = nonNegativeDelta(val, prev, maxValue, minValue);
+    prev = next;
+    return delta;
+  });
+}
+
 /** A function that makes a copy of each series with new values (graphite-web's series.copy(name=...)). */
 function copying(
   name: string,
@@ -308,33 +320,21 @@ export const TRANSFORM_FUNCTIONS: RenderFunction[] = [
     'perSecond',
     [SERIES_LIST, { name: 'maxValue', type: 'float' }, { name: 'minValue', type: 'float' }],
     'NonNegativeDerivative adjusted for the series time interval.',
-    (s, args) => {
-      const maxValue = args.optionalNumber('maxValue');
-      const minValue = args.optionalNumber('minValue');
-      let prev: Value = null;
-      const values = consolidatedValues(s).map((val) => {
-        const [delta, next] = nonNegativeDelta(val, prev, maxValue, minValue);
-        prev = next;
-        return delta === null ? null : pyRound(delta / s.step, 6);
-      });
-      return { name: `perSecond(${s.name})`, tag: ['perSecond', '1'], values };
-    },
+    (s, args) => ({
+      name: `perSecond(${s.name})`,
+      tag: ['perSecond', '1'],
+      values: nonNegativeDeltas(s, args).map((delta) => (delta === null ? null : pyRound(delta / s.step, 6))),
+    }),
   ),
   copying(
     'nonNegativeDerivative',
     [SERIES_LIST, { name: 'maxValue', type: 'float' }, { name: 'minValue', type: 'float' }],
     'Same as the derivative function above, but ignores datapoints that trend down.',
-    (s, args) => {
-      const maxValue = args.optionalNumber('maxValue');
-      const minValue = args.optionalNumber('minValue');
-      let prev: Value = null;
-      const values = consolidatedValues(s).map((val) => {
-        const [delta, next] = nonNegativeDelta(val, prev, maxValue, minValue);
-        prev = next;
-        return delta;
-      });
-      return { name: `nonNegativeDerivative(${s.name})`, tag: ['nonNegativeDerivative', '1'], values };
-    },
+    (s, args) => ({
+      name: `nonNegativeDerivative(${s.name})`,
+      tag: ['nonNegativeDerivative', '1'],
+      values: nonNegativeDeltas(s, args),
+    }),
   ),
   copying('derivative', [SERIES_LIST], 'This is the opposite of the integral function.', (s) => ({
     name: `derivative(${s.name})`,
