@@ -31,11 +31,14 @@ const LINES = Number(process.env.SINGLE_NODE_BENCH_LINES ?? 2_000_000);
 const ROUNDS = Number(process.env.SINGLE_NODE_BENCH_ROUNDS ?? 3);
 /** Which carillon stores run (a million series would be a million whisper files: SINGLE_NODE_BENCH_STORES=memory). */
 const STORES = (process.env.SINGLE_NODE_BENCH_STORES ?? 'memory,whisper').split(',');
+/** Extra Node flags for carillon, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to see where its CPU goes. */
+const NODE_ARGS = (process.env.SINGLE_NODE_BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
 const SENDER_PROCESSES = 2;
 const CONNECTIONS_PER_SENDER = 2;
 const POLL_MS = 25;
 const RUN_TIMEOUT_MS = 120_000;
 const START_TIMEOUT_MS = 30_000;
+const STOP_TIMEOUT_MS = 10_000;
 const MiB = 1024 * 1024;
 
 /** A program under test: its process, its Graphite port, and how many lines it has taken in so far. */
@@ -77,11 +80,14 @@ async function waitUntil(what: string, child: ChildProcess, ready: () => Promise
   throw new Error(`${what} not ready after ${START_TIMEOUT_MS} ms`);
 }
 
+/** SIGTERM (so a --cpu-prof profile is written), SIGKILL if the program has not exited after STOP_TIMEOUT_MS. */
 async function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGKILL');
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
   await exited;
+  clearTimeout(timer);
 }
 
 async function startCarillon(dir: string, store: 'memory' | 'whisper'): Promise<Program> {
@@ -102,9 +108,13 @@ async function startCarillon(dir: string, store: 'memory' | 'whisper'): Promise<
       '[statsd]\ntcp_listen = ""\nudp_listen = ""',
     ].join('\n'),
   );
-  const child = spawn(process.execPath, [join(root, 'services/allinone/dist/main.js'), '--config', config], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    [...NODE_ARGS, join(root, 'services/allinone/dist/main.js'), '--config', config],
+    {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
   const metrics = `http://127.0.0.1:${httpPort}/metrics`;
   // Ready once the listeners are bound (in their threads, after the HTTP server is up).
   const readyz = `http://127.0.0.1:${httpPort}/readyz`;
