@@ -26,6 +26,8 @@ const ROUNDS = Number(process.env.RELAY_BENCH_ROUNDS ?? 3);
 const WORKERS = (process.env.RELAY_BENCH_WORKERS ?? '1,0').split(',').map(Number);
 /** carbon-c-relay's worker threads (`-w`). */
 const CCR_WORKERS = Number(process.env.RELAY_BENCH_CCR_WORKERS ?? 2);
+/** Extra Node flags for the carillon relay, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to see where its CPU goes. */
+const NODE_ARGS = (process.env.RELAY_BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
 const SENDER_PROCESSES = 2;
 const CONNECTIONS_PER_SENDER = 2;
 const SERIES = 200_000;
@@ -127,7 +129,7 @@ async function startCarillon(workers: number): Promise<RunningRelay | { error: s
     'log_level=warn',
     `relay.workers=${workers}`,
   ];
-  const child = spawn(process.execPath, [mainJs, ...settings.flatMap((s) => ['--set', s])], {
+  const child = spawn(process.execPath, [...NODE_ARGS, mainJs, ...settings.flatMap((s) => ['--set', s])], {
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   await waitForPort(port, child);
