@@ -5,7 +5,9 @@
 // polled every POLL_MS; the time runs from the first byte sent to the poll that saw the last line. CPU per line
 // is each program's own user + system time over that interval, resident memory is read after each round
 // (bench/peer-rounds.ts). Rounds alternate the programs. SINGLE_NODE_BENCH_SERIES and _LINES size the load (the
-// issue's memory figure: 1,000,000 series and 3,000,000 lines). Bounded: LINES a round, RUN_TIMEOUT_MS a round.
+// issue's memory figure: 1,000,000 series and 3,000,000 lines). The default round is 10 M lines, several seconds:
+// VictoriaMetrics' counter moves in steps of about a second, so a round of 1 or 2 M lines timed it at ~1 s
+// whatever its speed. Bounded: LINES a round, RUN_TIMEOUT_MS a round.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
@@ -27,7 +29,7 @@ import type { BenchRow } from './row.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const SERIES = Number(process.env.SINGLE_NODE_BENCH_SERIES ?? 10_000);
-const LINES = Number(process.env.SINGLE_NODE_BENCH_LINES ?? 2_000_000);
+const LINES = Number(process.env.SINGLE_NODE_BENCH_LINES ?? 10_000_000);
 const ROUNDS = Number(process.env.SINGLE_NODE_BENCH_ROUNDS ?? 3);
 /** Which carillon stores run (a million series would be a million whisper files: SINGLE_NODE_BENCH_STORES=memory). */
 const STORES = (process.env.SINGLE_NODE_BENCH_STORES ?? 'memory,whisper').split(',');
