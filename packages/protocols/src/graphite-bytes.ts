@@ -9,7 +9,7 @@
  * then goes through parseGraphiteBytes as before.
  */
 import { HASH_SEED, hashByte } from './ascii-interner.js';
-import { GraphiteFields, scanGraphiteFields } from './graphite-fields.js';
+import { GraphiteFields, isGraphiteSeparator, scanGraphiteFieldsAfterKey } from './graphite-fields.js';
 import { readGraphiteTimestamp } from './graphite.js';
 import { parsePlainDecimalBytes } from './number.js';
 
@@ -39,25 +39,32 @@ export function parseCommonGraphiteLine(
   nowSeconds: number,
   out: CommonGraphiteLine,
 ): boolean {
-  const { keyStart, keyEnd, valueStart, valueEnd, timestampStart, timestampEnd, extra } = scanGraphiteFields(
-    buf,
-    start,
-    end,
-    fields,
-  );
-  if (keyStart === keyEnd || valueStart === valueEnd || extra) return false;
+  // The path is most of a line: its bytes are checked and hashed in the pass that finds where it ends.
+  let i = start;
+  while (i < end && isGraphiteSeparator(buf[i]!)) i++;
+  const keyStart = i;
   let hash = HASH_SEED;
   let nodeLength = 0;
-  for (let i = keyStart; i < keyEnd; i++) {
+  for (; i < end; i++) {
     const c = buf[i]!;
     if (c === 0x2e /* . */) {
       if (nodeLength === 0) return false;
       nodeLength = 0;
     } else if (PLAIN_PATH_BYTE[c] === 1) nodeLength++;
+    else if (isGraphiteSeparator(c)) break;
     else return false;
     hash = hashByte(hash, c);
   }
+  // Also refuses a blank line: its path has no node.
   if (nodeLength === 0) return false;
+  const keyEnd = i;
+  const { valueStart, valueEnd, timestampStart, timestampEnd, extra } = scanGraphiteFieldsAfterKey(
+    buf,
+    keyEnd,
+    end,
+    fields,
+  );
+  if (valueStart === valueEnd || extra) return false;
   const value = parsePlainDecimalBytes(buf, valueStart, valueEnd);
   if (value === undefined) return false;
   let timestamp = nowSeconds;

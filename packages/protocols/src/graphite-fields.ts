@@ -23,7 +23,7 @@ export class GraphiteFields {
 const SEPARATOR = new Uint8Array(256);
 SEPARATOR[0x20] = SEPARATOR[0x09] = SEPARATOR[0x0d] = 1;
 
-function isGraphiteSeparator(c: number): boolean {
+export function isGraphiteSeparator(c: number): boolean {
   return SEPARATOR[c] === 1;
 }
 
@@ -34,6 +34,20 @@ export function scanGraphiteFields(buf: Uint8Array, start: number, end: number, 
   out.keyStart = i;
   while (i < end && !isGraphiteSeparator(buf[i]!)) i++;
   out.keyEnd = i;
+  return scanGraphiteFieldsAfterKey(buf, i, end, out);
+}
+
+/**
+ * Scans the value, the timestamp and what follows them into `out`, from `keyEnd`, where the key ends, to `end`;
+ * for a caller that found the key in a pass of its own. Leaves `out.keyStart` and `out.keyEnd` as they are.
+ */
+export function scanGraphiteFieldsAfterKey(
+  buf: Uint8Array,
+  keyEnd: number,
+  end: number,
+  out: GraphiteFields,
+): GraphiteFields {
+  let i = keyEnd;
   while (i < end && isGraphiteSeparator(buf[i]!)) i++;
   out.valueStart = i;
   while (i < end && !isGraphiteSeparator(buf[i]!)) i++;

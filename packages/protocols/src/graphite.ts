@@ -12,7 +12,12 @@
  * - more than three fields → malformed_line.
  */
 import { isValidPath, parseMetricName, type GraphiteSample } from '@carillon/core';
-import { GraphiteFields, scanGraphiteFields } from './graphite-fields.js';
+import {
+  GraphiteFields,
+  isGraphiteSeparator,
+  scanGraphiteFields,
+  scanGraphiteFieldsAfterKey,
+} from './graphite-fields.js';
 import { parseDecimal } from './number.js';
 import type { RejectReason } from './reasons.js';
 
@@ -138,20 +143,24 @@ export function locateGraphiteKey(
   out: KeyLocation = new KeyLocation(),
   fields: GraphiteFields = scratchFields,
 ): KeyLocation | RejectReason {
-  scanGraphiteFields(buf, start, end, fields);
-  if (!hasGraphiteShape(fields)) return 'malformed_line';
-  const { keyStart, keyEnd } = fields;
+  // The key is most of a line: its path is checked in the pass that finds where it ends.
+  let i = start;
+  while (i < end && isGraphiteSeparator(buf[i]!)) i++;
+  const keyStart = i;
   let tagged = false;
   let badPath = false;
   let nodeLength = 0;
-  for (let i = keyStart; i < keyEnd; i++) {
+  for (; i < end; i++) {
     const c = buf[i]!;
+    if (isGraphiteSeparator(c)) break;
     if (c === 0x2e /* . */) {
       if (nodeLength === 0) badPath = true;
       nodeLength = 0;
     } else if (c === 0x3b /* ; */) {
       if (nodeLength === 0) badPath = true;
       tagged = true;
+      // The tags are left to parseMetricName: only their end is wanted here.
+      while (i < end && !isGraphiteSeparator(buf[i]!)) i++;
       break;
     } else {
       // Bytes >= 0x80 are parts of UTF-8 sequences, all of which are allowed in a path.
@@ -159,6 +168,11 @@ export function locateGraphiteKey(
       nodeLength++;
     }
   }
+  const keyEnd = i;
+  fields.keyStart = keyStart;
+  fields.keyEnd = keyEnd;
+  scanGraphiteFieldsAfterKey(buf, keyEnd, end, fields);
+  if (!hasGraphiteShape(fields)) return 'malformed_line';
   if (!tagged && nodeLength === 0) badPath = true;
   if (badPath) return 'invalid_path';
 

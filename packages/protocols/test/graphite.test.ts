@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MetricsRegistry, type GraphiteSample } from '@carillon/core';
 import {
+  GraphiteFields,
   KeyLocation,
   LineCounters,
   REJECT_REASONS,
@@ -8,6 +9,7 @@ import {
   locateGraphiteKey,
   parseDecimal,
   parseGraphiteLine,
+  scanGraphiteFields,
   type RejectReason,
 } from '@carillon/protocols';
 
@@ -161,6 +163,32 @@ describe('locateGraphiteKey', () => {
       if (typeof sample === 'object' && typeof location === 'object' && location.canonical)
         expect(keyOf(line)).toBe(sample.name);
     }
+  });
+
+  it('finds the fields scanGraphiteFields finds and refuses no line the parser takes, on random lines', () => {
+    const alphabet = 'ab.;= \t\r/1-\u00e9\u007f';
+    let state = 7;
+    const next = (n: number): number => ((state = (Math.imul(state, 1103515245) + 12345) >>> 0) >>> 16) % n;
+    let taken = 0;
+    for (let i = 0; i < 50_000; i++) {
+      let line = next(2) === 0 ? ['a.b 1 1', 'x.y;k=v 2', ' p\t3 -1'][next(3)]! : '';
+      for (let n = next(6); n > 0; n--) {
+        const at = next(line.length + 1);
+        line = line.slice(0, at) + alphabet[next(alphabet.length)]! + line.slice(at + next(2));
+      }
+      const bytes = Buffer.from(line);
+      const fields = new GraphiteFields();
+      const located = locateGraphiteKey(bytes, 0, bytes.length, new KeyLocation(), fields);
+      expect(fields, line).toEqual(scanGraphiteFields(bytes, 0, bytes.length, new GraphiteFields()));
+      const parsed = parseGraphiteLine(line, NOW);
+      if (located === 'malformed_line') expect(parsed, line).toBe('malformed_line');
+      if (typeof parsed === 'string') continue;
+      taken++;
+      expect(typeof located, line).toBe('object');
+      if (typeof located === 'object' && located.canonical)
+        expect(bytes.toString('utf8', located.keyStart, located.keyEnd), line).toBe(parsed.name);
+    }
+    expect(taken).toBeGreaterThan(5_000);
   });
 });
 
