@@ -329,7 +329,7 @@ export class LineIngest {
     sample.value = line.value;
     sample.timestamp = line.timestamp;
     if (line.keyEnd - line.keyStart <= this.names.maxLength) {
-      this.knownId = this.aggregator.knownSeries(buf, line.keyStart, line.keyEnd);
+      this.knownId = this.aggregator.knownSeries(buf, line.keyStart, line.keyEnd, line.keyHash);
       if (this.knownId >= 0) {
         sample.name = '';
         return sample;

@@ -124,10 +124,10 @@ export class Aggregator implements PendingSource {
 
   /**
    * The id of the known series whose name's UTF-8 bytes are `bytes[start, end)` (a line's key, read in place), or
-   * -1; always -1 in a replay, whose late points are added by name.
+   * -1; always -1 in a replay, whose late points are added by name. `hash`: their byte-hash, when the caller has it.
    */
-  knownSeries(bytes: Uint8Array, start: number, end: number): number {
-    return this.replayAt ? -1 : this.series.findBytes(bytes, start, end);
+  knownSeries(bytes: Uint8Array, start: number, end: number, hash?: number): number {
+    return this.replayAt ? -1 : this.series.findBytes(bytes, start, end, hash);
   }
 
   /**

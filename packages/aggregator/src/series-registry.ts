@@ -73,10 +73,13 @@ export class SeriesRegistry {
     return id;
   }
 
-  /** The id of the known series whose name's UTF-8 bytes are `bytes[start, end)`, or -1; no string is made. */
-  findBytes(bytes: Uint8Array, start: number, end: number): number {
+  /**
+   * The id of the known series whose name's UTF-8 bytes are `bytes[start, end)`, or -1; no string is made. `hash`:
+   * as NameTable.findBytes takes it.
+   */
+  findBytes(bytes: Uint8Array, start: number, end: number, hash?: number): number {
     this.lookedUp = undefined; // the table's found key is now these bytes
-    return this.table.findBytes(bytes, start, end);
+    return this.table.findBytes(bytes, start, end, hash);
   }
 
   /** Marks a known series (`findBytes`) as having had a point now, as idOf does. */

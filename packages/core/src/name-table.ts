@@ -75,12 +75,15 @@ export class NameTable {
   private findEncoded(name: string): number {
     if (this.key.length < name.length * 3) this.key = Buffer.allocUnsafe(name.length * 3);
     const length = this.key.write(name, 0, 'utf8');
-    return this.findKey(this.key, 0, length);
+    return this.findKey(this.key, 0, length, hashBytes(this.key, 0, length));
   }
 
-  /** The id of the name whose UTF-8 bytes are `bytes[start, end)`, or -1, without making a string. */
-  findBytes(bytes: Uint8Array, start: number, end: number): number {
-    return this.findKey(bytes, start, end);
+  /**
+   * The id of the name whose UTF-8 bytes are `bytes[start, end)`, or -1, without making a string. `hash` is their
+   * hash (byte-hash.ts), when the caller computed it already while reading the bytes.
+   */
+  findBytes(bytes: Uint8Array, start: number, end: number, hash = hashBytes(bytes, start, end)): number {
+    return this.findKey(bytes, start, end, hash);
   }
 
   /**
@@ -156,8 +159,7 @@ export class NameTable {
     this.live--;
   }
 
-  private findKey(bytes: Uint8Array, start: number, end: number): number {
-    const hash = hashBytes(bytes, start, end);
+  private findKey(bytes: Uint8Array, start: number, end: number, hash: number): number {
     this.keyText = undefined;
     this.keyHash = mixHash(hash);
     this.keySource = bytes;

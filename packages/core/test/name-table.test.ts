@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { NameTable } from '@carillon/core';
+import { hashBytes, NameTable } from '@carillon/core';
 
 /** A deterministic pseudo-random sequence, so a failure is reproducible. */
 function random(seed: number): () => number {
@@ -51,6 +51,9 @@ describe('NameTable', () => {
     const line = Buffer.from('xx c.d 1 2\n');
     expect(table.findBytes(line, 3, 6)).toBe(c);
     expect(table.findBytes(line, 3, 5)).toBe(-1);
+    // With the hash a parser computed while reading the key: the same answer, the bytes not read again for it.
+    expect(table.findBytes(line, 3, 6, hashBytes(line, 3, 6))).toBe(c);
+    expect(table.findBytes(line, 3, 5, hashBytes(line, 3, 5))).toBe(-1);
     const wide = table.intern('ß.温度');
     const wideBytes = Buffer.from('ß.温度');
     expect(table.findBytes(wideBytes, 0, wideBytes.length)).toBe(wide);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { GraphiteSample } from '@carillon/core';
+import { hashBytes, type GraphiteSample } from '@carillon/core';
 import { AsciiInterner, CommonGraphiteLine, parseCommonGraphiteLine, parseGraphiteBytes } from '@carillon/protocols';
 
 const paths = new AsciiInterner(8, 64);
@@ -10,6 +10,8 @@ function common(line: string | Buffer): GraphiteSample | undefined {
   const buf = typeof line === 'string' ? Buffer.from(line, 'latin1') : line;
   const out = new CommonGraphiteLine();
   if (!parseCommonGraphiteLine(buf, 0, buf.length, NOW, out)) return undefined;
+  // The hash the node's tables are handed instead of hashing the path's bytes again (NameTable.findBytes).
+  expect(out.keyHash).toBe(hashBytes(buf, out.keyStart, out.keyEnd));
   return { name: paths.intern(buf, out.keyStart, out.keyEnd, out.keyHash), value: out.value, timestamp: out.timestamp };
 }
 
