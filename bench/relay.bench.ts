@@ -16,7 +16,14 @@ import type { IngestHandler, IngestServer, ReceivedBatch } from '@carillon/trans
 import { freePort } from '../test/support/ports.ts';
 import { sleep } from '../test/support/wait.ts';
 import { GraphiteLoad } from './load/graphite-load.ts';
-import { alternateRounds, comparisonRows, measuredRound, type Contender, type RoundResult } from './peer-rounds.ts';
+import {
+  alternateRounds,
+  comparisonRows,
+  measuredRound,
+  nodeArgsFrom,
+  type Contender,
+  type RoundResult,
+} from './peer-rounds.ts';
 import type { BenchRow } from './row.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -26,8 +33,8 @@ const ROUNDS = Number(process.env.RELAY_BENCH_ROUNDS ?? 3);
 const WORKERS = (process.env.RELAY_BENCH_WORKERS ?? '1,0').split(',').map(Number);
 /** carbon-c-relay's worker threads (`-w`). */
 const CCR_WORKERS = Number(process.env.RELAY_BENCH_CCR_WORKERS ?? 2);
-/** Extra Node flags for the carillon relay, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to see where its CPU goes. */
-const NODE_ARGS = (process.env.RELAY_BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+/** Extra Node flags for carillon (nodeArgsFrom), e.g. for a CPU profile. */
+const NODE_ARGS = nodeArgsFrom('RELAY_BENCH_NODE_ARGS');
 const SENDER_PROCESSES = 2;
 const CONNECTIONS_PER_SENDER = 2;
 const SERIES = 200_000;

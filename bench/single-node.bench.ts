@@ -21,6 +21,7 @@ import {
   alternateRounds,
   comparisonRows,
   measuredRound,
+  nodeArgsFrom,
   residentBytes,
   type Contender,
   type RoundResult,
@@ -33,8 +34,8 @@ const LINES = Number(process.env.SINGLE_NODE_BENCH_LINES ?? 10_000_000);
 const ROUNDS = Number(process.env.SINGLE_NODE_BENCH_ROUNDS ?? 3);
 /** Which carillon stores run (a million series would be a million whisper files: SINGLE_NODE_BENCH_STORES=memory). */
 const STORES = (process.env.SINGLE_NODE_BENCH_STORES ?? 'memory,whisper').split(',');
-/** Extra Node flags for carillon, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to see where its CPU goes. */
-const NODE_ARGS = (process.env.SINGLE_NODE_BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+/** Extra Node flags for carillon (nodeArgsFrom), e.g. for a CPU profile. */
+const NODE_ARGS = nodeArgsFrom('SINGLE_NODE_BENCH_NODE_ARGS');
 const SENDER_PROCESSES = 2;
 const CONNECTIONS_PER_SENDER = 2;
 const POLL_MS = 25;

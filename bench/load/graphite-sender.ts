@@ -1,7 +1,8 @@
 // A Graphite plaintext load sender, run as its own process by graphite-load.ts so the load generator's CPU is
-// not the measured program's, nor the bench process's. It builds its lines once (pre-built buffers, timestamps stamped in place at each send), says
-// "ready", then for every "go <port>" on stdin sends its share over its connections (respecting backpressure)
-// and answers "sent <lines>". Arguments: one JSON object (GraphiteSenderOptions). Bounded: `lines` per go.
+// not the measured program's, nor the bench process's. It builds its lines once (pre-built buffers), says
+// "ready", then for every "go <port>" on stdin stamps the current second into every line, sends its share over
+// its connections (respecting backpressure) and answers "sent <lines>". Arguments: one JSON object
+// (GraphiteSenderOptions). Bounded: `lines` per go.
 import { createConnection } from 'node:net';
 import { createInterface } from 'node:readline';
 
